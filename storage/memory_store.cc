@@ -1,0 +1,304 @@
+#include "storage/memory_store.h"
+
+#include <algorithm>
+#include <atomic>
+#include <bit>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/hash/hash.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "storage/conflict.h"
+#include "storage/expiry_wheel.h"
+#include "storage/session_state.h"
+
+namespace sessiond::storage {
+namespace {
+
+// One session. The wheel's deadline is the session's idle_expires_at.
+struct SessionNode : ExpiryWheel::Item {
+  SessionNode(std::string id_in, SessionState state_in) : id(std::move(id_in)), state(std::move(state_in)) {}
+
+  std::string id;
+  std::string principal;
+  absl::Time created_at;
+  absl::Time absolute_expires_at;
+  absl::Duration idle_timeout;
+  SessionState state;
+  // What this node adds to the store's memory estimate.
+  size_t accounted_bytes = 0;
+};
+
+size_t NodeMemory(const SessionNode& node) {
+  // The map slot (key view + pointer) and the node, plus what the strings and state hold.
+  return sizeof(absl::string_view) + sizeof(void*) + sizeof(SessionNode) + node.id.size() +
+         node.principal.size() + node.state.ApproximateMemory();
+}
+
+SessionMeta MetaOf(const SessionNode& node) {
+  return SessionMeta{node.id,         node.principal,      node.state.version(),
+                     node.created_at, node.deadline,       node.absolute_expires_at,
+                     node.idle_timeout};
+}
+
+void Renew(SessionNode& node, absl::Time now) {
+  node.deadline = std::min(now + node.idle_timeout, node.absolute_expires_at);
+}
+
+class MemoryStore final : public Store {
+ public:
+  explicit MemoryStore(const MemoryStoreOptions& options);
+
+  absl::StatusOr<SessionMeta> Create(NewSession session) override;
+  absl::StatusOr<SessionMeta> Get(absl::string_view id, absl::Span<const absl::string_view> keys,
+                                  Renewal renewal, EntryVisitor visit) override;
+  absl::StatusOr<SessionMeta> Apply(absl::string_view id, std::vector<Mutation> mutations,
+                                    const Conditions& conditions) override;
+  absl::StatusOr<SessionMeta> Touch(absl::string_view id) override;
+  absl::StatusOr<bool> Delete(absl::string_view id, std::optional<uint64_t> if_version) override;
+  absl::StatusOr<SessionMeta> Rotate(absl::string_view id, std::string new_id,
+                                     std::optional<uint64_t> if_version) override;
+  absl::StatusOr<size_t> SweepExpired() override;
+  StoreStats Stats() const override;
+
+ private:
+  struct alignas(64) Shard {
+    explicit Shard(absl::Time start) : wheel(start) {}
+    absl::Mutex mu;
+    // Keys view the node's own id, so an id is stored once.
+    absl::flat_hash_map<absl::string_view, std::unique_ptr<SessionNode>> sessions
+        ABSL_GUARDED_BY(mu);
+    ExpiryWheel wheel ABSL_GUARDED_BY(mu);
+  };
+
+  Shard& ShardFor(absl::string_view id) const {
+    return *shards_[absl::HashOf(id) & (shards_.size() - 1)];
+  }
+  // The live session `id`, or null; an expired one found on the way is reclaimed.
+  SessionNode* FindLive(Shard& shard, absl::string_view id, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
+  void Erase(Shard& shard, SessionNode* node) ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
+  absl::StatusOr<SessionMeta> RotateLocked(Shard& from, Shard& to, absl::string_view id,
+                                           std::string new_id, std::optional<uint64_t> if_version,
+                                           absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(from.mu, to.mu);
+  // Takes `bytes` more of the memory budget; RESOURCE_EXHAUSTED if that would pass the cap.
+  absl::Status Reserve(size_t bytes);
+  // Re-estimates `node`'s memory after a change and adjusts the total.
+  void Reaccount(SessionNode& node);
+
+  Clock* const clock_;
+  const SessionLimits limits_;
+  const size_t max_memory_bytes_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+  std::atomic<size_t> used_bytes_{0};
+  std::atomic<size_t> live_sessions_{0};
+};
+
+absl::Status NotFound() { return absl::NotFoundError("no such session (unknown, expired or deleted)"); }
+
+MemoryStore::MemoryStore(const MemoryStoreOptions& options)
+    : clock_(options.clock != nullptr ? options.clock : RealClock()),
+      limits_(options.limits),
+      max_memory_bytes_(options.max_memory_bytes) {
+  size_t count = options.shards;
+  if (count == 0) count = std::max<size_t>(16, 4 * std::thread::hardware_concurrency());
+  count = std::bit_ceil(count);
+  const absl::Time now = clock_->Now();
+  shards_.reserve(count);
+  for (size_t i = 0; i < count; ++i) shards_.push_back(std::make_unique<Shard>(now));
+}
+
+absl::Status MemoryStore::Reserve(size_t bytes) {
+  const size_t before = used_bytes_.fetch_add(bytes, std::memory_order_relaxed);
+  if (max_memory_bytes_ != 0 && before + bytes > max_memory_bytes_) {
+    used_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
+    return absl::ResourceExhaustedError(
+        absl::StrCat("the store is at its memory cap (max_memory_bytes=", max_memory_bytes_,
+                     "); retry later or raise the cap"));
+  }
+  return absl::OkStatus();
+}
+
+void MemoryStore::Reaccount(SessionNode& node) {
+  const size_t now_bytes = NodeMemory(node);
+  if (now_bytes >= node.accounted_bytes) {
+    used_bytes_.fetch_add(now_bytes - node.accounted_bytes, std::memory_order_relaxed);
+  } else {
+    used_bytes_.fetch_sub(node.accounted_bytes - now_bytes, std::memory_order_relaxed);
+  }
+  node.accounted_bytes = now_bytes;
+}
+
+SessionNode* MemoryStore::FindLive(Shard& shard, absl::string_view id, absl::Time now) {
+  auto it = shard.sessions.find(id);
+  if (it == shard.sessions.end()) return nullptr;
+  SessionNode* node = it->second.get();
+  if (node->deadline <= now) {
+    Erase(shard, node);
+    return nullptr;
+  }
+  return node;
+}
+
+void MemoryStore::Erase(Shard& shard, SessionNode* node) {
+  shard.wheel.Remove(node);
+  used_bytes_.fetch_sub(node->accounted_bytes, std::memory_order_relaxed);
+  live_sessions_.fetch_sub(1, std::memory_order_relaxed);
+  shard.sessions.erase(shard.sessions.find(node->id));  // destroys the node
+}
+
+absl::StatusOr<SessionMeta> MemoryStore::Create(NewSession session) {
+  absl::StatusOr<SessionState> state = SessionState::Create(std::move(session.entries), limits_);
+  if (!state.ok()) return state.status();
+  const absl::Time now = clock_->Now();
+  auto node = std::make_unique<SessionNode>(std::move(session.id), *std::move(state));
+  node->principal = std::move(session.principal);
+  node->created_at = now;
+  node->absolute_expires_at = now + session.absolute_timeout;
+  node->idle_timeout = session.idle_timeout;
+  Renew(*node, now);
+  node->accounted_bytes = NodeMemory(*node);
+  if (absl::Status status = Reserve(node->accounted_bytes); !status.ok()) return status;
+
+  Shard& shard = ShardFor(node->id);
+  absl::MutexLock lock(&shard.mu);
+  if (FindLive(shard, node->id, now) != nullptr) {
+    used_bytes_.fetch_sub(node->accounted_bytes, std::memory_order_relaxed);
+    return absl::AlreadyExistsError("a session with this id exists");
+  }
+  SessionNode* raw = node.get();
+  shard.sessions.emplace(raw->id, std::move(node));
+  shard.wheel.Insert(raw);
+  live_sessions_.fetch_add(1, std::memory_order_relaxed);
+  return MetaOf(*raw);
+}
+
+absl::StatusOr<SessionMeta> MemoryStore::Get(absl::string_view id,
+                                             absl::Span<const absl::string_view> keys,
+                                             Renewal renewal, EntryVisitor visit) {
+  const absl::Time now = clock_->Now();
+  Shard& shard = ShardFor(id);
+  absl::MutexLock lock(&shard.mu);
+  SessionNode* node = FindLive(shard, id, now);
+  if (node == nullptr) return NotFound();
+  if (renewal == Renewal::kRenew) Renew(*node, now);
+  node->state.Visit(keys, visit);
+  return MetaOf(*node);
+}
+
+absl::StatusOr<SessionMeta> MemoryStore::Apply(absl::string_view id,
+                                               std::vector<Mutation> mutations,
+                                               const Conditions& conditions) {
+  const absl::Time now = clock_->Now();
+  Shard& shard = ShardFor(id);
+  absl::MutexLock lock(&shard.mu);
+  SessionNode* node = FindLive(shard, id, now);
+  if (node == nullptr) return NotFound();
+  absl::StatusOr<SessionState::Plan> plan = node->state.Check(mutations, conditions, limits_);
+  if (!plan.ok()) return plan.status();
+  if (plan->data_bytes > node->state.data_bytes()) {
+    // Reserve the growth before writing, so a full store rejects it without a partial write.
+    const size_t growth = plan->data_bytes - node->state.data_bytes() +
+                          (plan->key_count > node->state.key_count()
+                               ? (plan->key_count - node->state.key_count()) *
+                                     sizeof(SessionState::StoredEntry)
+                               : 0);
+    if (absl::Status status = Reserve(growth); !status.ok()) return status;
+    node->accounted_bytes += growth;
+  }
+  node->state.Commit(std::move(mutations), *plan);
+  Reaccount(*node);
+  Renew(*node, now);
+  return MetaOf(*node);
+}
+
+absl::StatusOr<SessionMeta> MemoryStore::Touch(absl::string_view id) {
+  const absl::Time now = clock_->Now();
+  Shard& shard = ShardFor(id);
+  absl::MutexLock lock(&shard.mu);
+  SessionNode* node = FindLive(shard, id, now);
+  if (node == nullptr) return NotFound();
+  Renew(*node, now);
+  return MetaOf(*node);
+}
+
+absl::StatusOr<bool> MemoryStore::Delete(absl::string_view id, std::optional<uint64_t> if_version) {
+  const absl::Time now = clock_->Now();
+  Shard& shard = ShardFor(id);
+  absl::MutexLock lock(&shard.mu);
+  SessionNode* node = FindLive(shard, id, now);
+  if (node == nullptr) return false;
+  if (absl::Status status = node->state.CheckIfVersion(if_version); !status.ok()) return status;
+  Erase(shard, node);
+  return true;
+}
+
+absl::StatusOr<SessionMeta> MemoryStore::Rotate(absl::string_view id, std::string new_id,
+                                                std::optional<uint64_t> if_version) {
+  const absl::Time now = clock_->Now();
+  Shard& from = ShardFor(id);
+  Shard& to = ShardFor(new_id);
+  // Two shards are locked in address order so concurrent rotations cannot deadlock.
+  Shard* first = std::min(&from, &to);
+  Shard* second = std::max(&from, &to);
+  absl::MutexLock first_lock(&first->mu);
+  std::optional<absl::MutexLock> second_lock;
+  if (second != first) second_lock.emplace(&second->mu);
+
+  return RotateLocked(from, to, id, std::move(new_id), if_version, now);
+}
+
+absl::StatusOr<SessionMeta> MemoryStore::RotateLocked(Shard& from, Shard& to, absl::string_view id,
+                                                      std::string new_id,
+                                                      std::optional<uint64_t> if_version,
+                                                      absl::Time now) {
+  SessionNode* node = FindLive(from, id, now);
+  if (node == nullptr) return NotFound();
+  if (absl::Status status = node->state.CheckIfVersion(if_version); !status.ok()) return status;
+  if (FindLive(to, new_id, now) != nullptr) {
+    return absl::AlreadyExistsError("a session with the new id exists");
+  }
+  from.wheel.Remove(node);
+  std::unique_ptr<SessionNode> owned = std::move(from.sessions.extract(node->id).mapped());
+  owned->id = std::move(new_id);
+  owned->state.BumpVersion();
+  Renew(*owned, now);
+  to.wheel.Insert(node);
+  to.sessions.emplace(node->id, std::move(owned));
+  return MetaOf(*node);
+}
+
+absl::StatusOr<size_t> MemoryStore::SweepExpired() {
+  size_t expired = 0;
+  for (auto& shard : shards_) {
+    const absl::Time now = clock_->Now();
+    absl::MutexLock lock(&shard->mu);
+    expired += shard->wheel.Advance(now, [&](ExpiryWheel::Item* item)
+                                             ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                                               Erase(*shard, static_cast<SessionNode*>(item));
+                                             });
+  }
+  return expired;
+}
+
+StoreStats MemoryStore::Stats() const {
+  return StoreStats{live_sessions_.load(std::memory_order_relaxed),
+                    used_bytes_.load(std::memory_order_relaxed)};
+}
+
+}  // namespace
+
+std::unique_ptr<Store> NewMemoryStore(const MemoryStoreOptions& options) {
+  return std::make_unique<MemoryStore>(options);
+}
+
+}  // namespace sessiond::storage

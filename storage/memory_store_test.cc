@@ -1,0 +1,81 @@
+#include "storage/memory_store.h"
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "storage/store_contract_test.h"
+#include "storage/testing/fake_clock.h"
+#include "storage/testing/status_matchers.h"
+
+namespace sessiond::storage {
+namespace {
+
+using ::sessiond::testing::StatusIs;
+
+absl::StatusOr<std::unique_ptr<Store>> MakeMemoryStore(Clock* clock, const SessionLimits& limits) {
+  return NewMemoryStore(MemoryStoreOptions{.clock = clock, .limits = limits});
+}
+
+INSTANTIATE_TEST_SUITE_P(Memory, StoreContractTest,
+                         ::testing::Values(StoreFactory{"memory", &MakeMemoryStore}),
+                         [](const auto& info) { return info.param.name; });
+
+NewSession Sized(int n, size_t value_bytes) {
+  return NewSession{absl::StrCat("session-", n), "", absl::Minutes(20), absl::Hours(12),
+                    {{"v", std::string(value_bytes, 'x')}}};
+}
+
+TEST(MemoryStoreTest, AtTheMemoryCapNewSessionsAreRejectedAndLiveOnesKept) {
+  FakeClock clock;
+  std::unique_ptr<Store> store =
+      NewMemoryStore({.clock = &clock, .max_memory_bytes = 64 * 1024, .shards = 4});
+  int created = 0;
+  while (store->Create(Sized(created, 1000)).ok()) ++created;
+  EXPECT_GT(created, 30);
+  EXPECT_LE(store->Stats().approximate_bytes, 64u * 1024);
+  EXPECT_THAT(store->Create(Sized(created, 1000)), StatusIs(absl::StatusCode::kResourceExhausted));
+  for (int i = 0; i < created; ++i) {
+    ASSERT_TRUE(store->Touch(absl::StrCat("session-", i)).ok()) << "live session " << i << " evicted";
+  }
+  // Growing a live session is refused too; shrinking and deleting free room.
+  EXPECT_THAT(store->Apply("session-0", {Mutation::Set("more", std::string(4000, 'y'))}, {}),
+              StatusIs(absl::StatusCode::kResourceExhausted));
+  ASSERT_TRUE(store->Delete("session-1", std::nullopt).ok());
+  EXPECT_TRUE(store->Create(Sized(created, 1000)).ok());
+}
+
+TEST(MemoryStoreTest, MemoryAccountingReturnsToZeroWhenEverythingIsGone) {
+  FakeClock clock;
+  std::unique_ptr<Store> store = NewMemoryStore({.clock = &clock});
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(store->Create(Sized(i, 100 + i)).ok());
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(store->Apply(absl::StrCat("session-", i), {Mutation::Set("w", std::string(i, 'z'))},
+                             {})
+                    .ok());
+  }
+  EXPECT_GT(store->Stats().approximate_bytes, 100u * 100);
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(store->Delete(absl::StrCat("session-", i), {}).ok());
+  clock.Advance(absl::Hours(1));
+  ASSERT_TRUE(store->SweepExpired().ok());
+  EXPECT_EQ(store->Stats().live_sessions, 0u);
+  EXPECT_EQ(store->Stats().approximate_bytes, 0u);
+}
+
+TEST(MemoryStoreTest, SweepFindsSessionsWhoseDeadlineMovedAfterTheyWereFiled) {
+  FakeClock clock;
+  std::unique_ptr<Store> store = NewMemoryStore({.clock = &clock, .shards = 1});
+  ASSERT_TRUE(store->Create(Sized(1, 10)).ok());
+  ASSERT_TRUE(store->Create(Sized(2, 10)).ok());
+  clock.Advance(absl::Minutes(10));
+  ASSERT_TRUE(store->Touch("session-1").ok());  // now due at 30 min, filed under 20 min
+  clock.Advance(absl::Minutes(11));
+  EXPECT_EQ(*store->SweepExpired(), 1u);
+  EXPECT_EQ(store->Stats().live_sessions, 1u);
+  clock.Advance(absl::Minutes(10));
+  EXPECT_EQ(*store->SweepExpired(), 1u);
+  EXPECT_EQ(store->Stats().live_sessions, 0u);
+}
+
+}  // namespace
+}  // namespace sessiond::storage

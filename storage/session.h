@@ -1,0 +1,87 @@
+// The plain data types that cross the Store interface: what a session is, what a new one asks for,
+// and the mutations and conditions of an Apply call. No behaviour lives here.
+#ifndef SESSIOND_STORAGE_SESSION_H_
+#define SESSIOND_STORAGE_SESSION_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "storage/value.h"
+
+namespace sessiond::storage {
+
+// One key and its value.
+struct Entry {
+  std::string key;
+  Value value;
+};
+
+// Everything about a session except its entries.
+struct SessionMeta {
+  std::string id;
+  std::string principal;
+  // +1 on every call that changes the entries or the id; a new session is at version 1.
+  uint64_t version = 0;
+  absl::Time created_at;
+  // last use + idle_timeout, capped at absolute_expires_at. The session is expired once the clock
+  // reaches min(idle_expires_at, absolute_expires_at) == idle_expires_at.
+  absl::Time idle_expires_at;
+  absl::Time absolute_expires_at;
+  absl::Duration idle_timeout;
+};
+
+// What Create needs. The caller (the service) has already chosen the id, validated every field and
+// resolved default timeouts.
+struct NewSession {
+  std::string id;
+  std::string principal;
+  absl::Duration idle_timeout;
+  absl::Duration absolute_timeout;
+  std::vector<Entry> entries;
+};
+
+// One operation of an Apply batch.
+struct Mutation {
+  enum class Kind { kSet, kRemove, kClear };
+
+  static Mutation Set(std::string key, Value value) {
+    return {Kind::kSet, std::move(key), std::move(value)};
+  }
+  static Mutation Remove(std::string key) { return {Kind::kRemove, std::move(key), Value()}; }
+  static Mutation Clear() { return {Kind::kClear, std::string(), Value()}; }
+
+  Kind kind;
+  std::string key;  // kSet, kRemove
+  Value value;      // kSet
+};
+
+// Optimistic-concurrency conditions of an Apply batch.
+struct Conditions {
+  // Whole-session check: apply only if the session is at exactly this version.
+  std::optional<uint64_t> if_version;
+  // Per-key check: apply only if none of the keys the batch writes changed after this version.
+  std::optional<uint64_t> read_version;
+};
+
+// Per-session limits a store enforces on the state after a mutation (per-request limits such as
+// key length are the service's).
+struct SessionLimits {
+  size_t max_keys = 1024;
+  // Sum over entries of key bytes + ValueSize.
+  size_t max_session_bytes = size_t{1} << 20;
+};
+
+// What a store holds, for metrics and tests.
+struct StoreStats {
+  size_t live_sessions = 0;
+  // The store's own estimate of the memory or disk its sessions take.
+  size_t approximate_bytes = 0;
+};
+
+}  // namespace sessiond::storage
+
+#endif  // SESSIOND_STORAGE_SESSION_H_

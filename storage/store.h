@@ -1,0 +1,92 @@
+// Store: the one storage interface the service knows. Backends: memory (NewMemoryStore), and later
+// RocksDB and Redis behind the same contract, proven by storage/store_contract_test.h.
+//
+// Every method is atomic for the one session it names: a concurrent reader sees a call's effect
+// entirely or not at all, and a failed mutation changes nothing. Implementations are thread-safe.
+//
+// Expiry: a session is expired once the store's clock reaches its idle_expires_at (which is never
+// later than absolute_expires_at). Every method treats an expired session exactly like an unknown
+// one, whether or not it has been reclaimed yet.
+//
+// Errors are absl::Status with canonical codes:
+//   NOT_FOUND           the session is unknown, expired or deleted
+//   ABORTED             a version condition failed; the status carries a Conflict (conflict.h)
+//   RESOURCE_EXHAUSTED  a SessionLimits limit, or the store's capacity
+//   ALREADY_EXISTS      Create/Rotate with an id that is taken (the caller picks a new id)
+//   UNAVAILABLE         the backend cannot be reached or cannot write right now
+// The service validates ids, keys and sizes of a request before calling; a store does not repeat
+// those checks.
+#ifndef SESSIOND_STORAGE_STORE_H_
+#define SESSIOND_STORAGE_STORE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "storage/session.h"
+
+namespace sessiond::storage {
+
+// Whether a read renews the idle timer.
+enum class Renewal { kRenew, kNoRenew };
+
+// Receives each entry a Get returns. Called while the store may hold a lock: it must be quick and
+// must not call back into the store.
+using EntryVisitor = absl::FunctionRef<void(absl::string_view key, const Value& value)>;
+
+class Store {
+ public:
+  Store() = default;
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+  virtual ~Store() = default;
+
+  // Creates a session at version 1 whose idle and absolute expiry count from now.
+  // ALREADY_EXISTS if the id is taken; RESOURCE_EXHAUSTED if the entries exceed the limits or the
+  // store is at capacity.
+  virtual absl::StatusOr<SessionMeta> Create(NewSession session) = 0;
+
+  // Visits the entries named in `keys` that exist (every entry when `keys` is empty, in key order)
+  // and returns the session's metadata; with kRenew the idle timer is renewed first.
+  virtual absl::StatusOr<SessionMeta> Get(absl::string_view id,
+                                          absl::Span<const absl::string_view> keys,
+                                          Renewal renewal, EntryVisitor visit) = 0;
+
+  // Applies `mutations` in order, all or nothing, if `conditions` hold, and renews the idle timer.
+  // The version goes up by one if anything changed (a set always changes; removing an absent key or
+  // clearing an empty session does not). ABORTED with a Conflict if a condition fails;
+  // RESOURCE_EXHAUSTED if the result would exceed a limit or the store's capacity.
+  virtual absl::StatusOr<SessionMeta> Apply(absl::string_view id, std::vector<Mutation> mutations,
+                                            const Conditions& conditions) = 0;
+
+  // Renews the idle timer, never past the absolute expiry. The version does not change.
+  virtual absl::StatusOr<SessionMeta> Touch(absl::string_view id) = 0;
+
+  // Deletes the session. Returns true if a live session was deleted, false if there was none.
+  // ABORTED if `if_version` is given and the live session is at another version.
+  virtual absl::StatusOr<bool> Delete(absl::string_view id, std::optional<uint64_t> if_version) = 0;
+
+  // Moves the session from `id` to `new_id` with the same entries and expiry times and a version
+  // one higher; `id` is unknown from then on. ALREADY_EXISTS if `new_id` is taken.
+  virtual absl::StatusOr<SessionMeta> Rotate(absl::string_view id, std::string new_id,
+                                             std::optional<uint64_t> if_version) = 0;
+
+  // Reclaims sessions that have expired, in time proportional to how many expired. Returns how
+  // many were reclaimed. Called periodically by a Sweeper; backends whose engine expires records
+  // itself return 0.
+  virtual absl::StatusOr<size_t> SweepExpired() = 0;
+
+  // A snapshot of the store's size.
+  virtual StoreStats Stats() const = 0;
+};
+
+}  // namespace sessiond::storage
+
+#endif  // SESSIOND_STORAGE_STORE_H_

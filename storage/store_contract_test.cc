@@ -1,0 +1,421 @@
+#include "storage/store_contract_test.h"
+
+#include <atomic>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "storage/conflict.h"
+#include "storage/testing/status_matchers.h"
+
+namespace sessiond::storage {
+namespace {
+
+using ::sessiond::testing::IsOk;
+using ::sessiond::testing::IsOkAndHolds;
+using ::sessiond::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using ::testing::Pair;
+using ::testing::UnorderedElementsAre;
+
+constexpr absl::Duration kIdle = absl::Minutes(20);
+constexpr absl::Duration kAbsolute = absl::Hours(12);
+
+using Entries = std::map<std::string, Value>;
+
+// A well-formed id distinct per call (the service generates real ones; the store does not care).
+std::string TestId(int n) { return absl::StrCat("id-", n, "-AAAAAAAAAAAAAAAAAAAAAAAAAA"); }
+
+NewSession Session(std::string id, std::vector<Entry> entries = {}) {
+  return NewSession{std::move(id), "user-1", kIdle, kAbsolute, std::move(entries)};
+}
+
+absl::StatusOr<Entries> GetAll(Store& store, absl::string_view id,
+                               Renewal renewal = Renewal::kRenew) {
+  Entries entries;
+  absl::StatusOr<SessionMeta> meta =
+      store.Get(id, {}, renewal, [&](absl::string_view key, const Value& value) {
+        entries.emplace(std::string(key), value);
+      });
+  if (!meta.ok()) return meta.status();
+  return entries;
+}
+
+std::vector<Mutation> Sets(std::vector<std::pair<std::string, Value>> pairs) {
+  std::vector<Mutation> mutations;
+  for (auto& [key, value] : pairs) mutations.push_back(Mutation::Set(key, value));
+  return mutations;
+}
+
+absl::StatusOr<SessionMeta> SetOne(Store& store, absl::string_view id, std::string key, Value value,
+                                   Conditions conditions = {}) {
+  return store.Apply(id, Sets({{std::move(key), std::move(value)}}), conditions);
+}
+
+}  // namespace
+
+void StoreContractTest::SetUp() {
+  absl::StatusOr<std::unique_ptr<Store>> store = GetParam().make(&clock_, kLimits);
+  ASSERT_OK(store);
+  store_ = *std::move(store);
+}
+
+namespace {
+
+TEST_P(StoreContractTest, CreateStartsAtVersionOneWithExpiryFromNow) {
+  const absl::Time now = clock_.Now();
+  ASSERT_OK_AND_ASSIGN(SessionMeta meta, store_->Create(Session(TestId(1), {{"a", int64_t{1}}})));
+  EXPECT_EQ(meta.id, TestId(1));
+  EXPECT_EQ(meta.principal, "user-1");
+  EXPECT_EQ(meta.version, 1u);
+  EXPECT_EQ(meta.created_at, now);
+  EXPECT_EQ(meta.idle_expires_at, now + kIdle);
+  EXPECT_EQ(meta.absolute_expires_at, now + kAbsolute);
+  EXPECT_EQ(meta.idle_timeout, kIdle);
+  EXPECT_THAT(GetAll(*store_, TestId(1)), IsOkAndHolds(ElementsAre(Pair("a", Value(int64_t{1})))));
+}
+
+TEST_P(StoreContractTest, CreateWithATakenIdFails) {
+  ASSERT_OK(store_->Create(Session(TestId(1), {{"a", true}})));
+  EXPECT_THAT(store_->Create(Session(TestId(1))), StatusIs(absl::StatusCode::kAlreadyExists));
+  EXPECT_THAT(GetAll(*store_, TestId(1)), IsOkAndHolds(ElementsAre(Pair("a", Value(true)))));
+}
+
+TEST_P(StoreContractTest, EveryValueTypeRoundTrips) {
+  const Entries written = {{"s", std::string("text")},
+                           {"b", Bytes{std::string("\0\xff", 2)}},
+                           {"i", int64_t{-7}},
+                           {"d", 2.5},
+                           {"t", true}};
+  std::vector<Entry> entries;
+  for (const auto& [key, value] : written) entries.push_back({key, value});
+  ASSERT_OK(store_->Create(Session(TestId(1), std::move(entries))));
+  EXPECT_THAT(GetAll(*store_, TestId(1)), IsOkAndHolds(written));
+}
+
+TEST_P(StoreContractTest, GetReturnsOnlyListedKeysThatExist) {
+  ASSERT_OK(store_->Create(Session(TestId(1), {{"a", int64_t{1}}, {"b", int64_t{2}}})));
+  std::vector<std::string> seen;
+  const std::vector<absl::string_view> keys = {"b", "missing"};
+  ASSERT_OK(store_->Get(TestId(1), keys, Renewal::kRenew,
+                        [&](absl::string_view key, const Value&) { seen.emplace_back(key); }));
+  EXPECT_THAT(seen, ElementsAre("b"));
+}
+
+TEST_P(StoreContractTest, UnknownSessionIsNotFoundEverywhere) {
+  EXPECT_THAT(GetAll(*store_, TestId(9)), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(SetOne(*store_, TestId(9), "a", true), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(store_->Touch(TestId(9)), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(store_->Rotate(TestId(9), TestId(10), std::nullopt),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(store_->Delete(TestId(9), std::nullopt), IsOkAndHolds(false));
+}
+
+TEST_P(StoreContractTest, SetUpsertsAndBumpsVersion) {
+  ASSERT_OK(store_->Create(Session(TestId(1), {{"a", int64_t{1}}})));
+  ASSERT_OK_AND_ASSIGN(SessionMeta meta,
+                       store_->Apply(TestId(1),
+                                     Sets({{"a", std::string("x")}, {"b", 1.5}}), {}));
+  EXPECT_EQ(meta.version, 2u);
+  EXPECT_THAT(GetAll(*store_, TestId(1)),
+              IsOkAndHolds(UnorderedElementsAre(Pair("a", Value(std::string("x"))),
+                                                       Pair("b", Value(1.5)))));
+}
+
+TEST_P(StoreContractTest, RemovingAbsentKeysChangesNothing) {
+  ASSERT_OK(store_->Create(Session(TestId(1), {{"a", int64_t{1}}})));
+  ASSERT_OK_AND_ASSIGN(SessionMeta meta, store_->Apply(TestId(1), {Mutation::Remove("zz")}, {}));
+  EXPECT_EQ(meta.version, 1u);
+  ASSERT_OK_AND_ASSIGN(meta, store_->Apply(TestId(1), {Mutation::Remove("a")}, {}));
+  EXPECT_EQ(meta.version, 2u);
+  EXPECT_THAT(GetAll(*store_, TestId(1)), IsOkAndHolds(IsEmpty()));
+}
+
+TEST_P(StoreContractTest, ClearEmptiesButKeepsTheSession) {
+  ASSERT_OK(store_->Create(Session(TestId(1), {{"a", int64_t{1}}, {"b", int64_t{2}}})));
+  ASSERT_OK_AND_ASSIGN(SessionMeta meta, store_->Apply(TestId(1), {Mutation::Clear()}, {}));
+  EXPECT_EQ(meta.version, 2u);
+  EXPECT_EQ(meta.principal, "user-1");
+  EXPECT_THAT(GetAll(*store_, TestId(1)), IsOkAndHolds(IsEmpty()));
+  ASSERT_OK_AND_ASSIGN(meta, store_->Apply(TestId(1), {Mutation::Clear()}, {}));
+  EXPECT_EQ(meta.version, 2u) << "clearing an empty session is not a change";
+}
+
+TEST_P(StoreContractTest, MutationsApplyInOrder) {
+  ASSERT_OK(store_->Create(Session(TestId(1), {{"old", true}})));
+  std::vector<Mutation> batch;
+  batch.push_back(Mutation::Set("a", int64_t{1}));
+  batch.push_back(Mutation::Clear());
+  batch.push_back(Mutation::Set("b", int64_t{2}));
+  batch.push_back(Mutation::Set("c", int64_t{3}));
+  batch.push_back(Mutation::Remove("c"));
+  ASSERT_OK_AND_ASSIGN(SessionMeta meta, store_->Apply(TestId(1), std::move(batch), {}));
+  EXPECT_EQ(meta.version, 2u) << "one batch is one version";
+  EXPECT_THAT(GetAll(*store_, TestId(1)),
+              IsOkAndHolds(ElementsAre(Pair("b", Value(int64_t{2})))));
+}
+
+TEST_P(StoreContractTest, StaleIfVersionIsAbortedWithTheCurrentVersion) {
+  ASSERT_OK(store_->Create(Session(TestId(1), {{"a", int64_t{1}}})));
+  ASSERT_OK(SetOne(*store_, TestId(1), "a", int64_t{2}));
+  const absl::StatusOr<SessionMeta> stale =
+      SetOne(*store_, TestId(1), "a", int64_t{3}, Conditions{.if_version = 1});
+  ASSERT_THAT(stale, StatusIs(absl::StatusCode::kAborted));
+  ASSERT_TRUE(GetConflict(stale.status()).has_value());
+  EXPECT_EQ(GetConflict(stale.status())->current_version, 2u);
+  EXPECT_THAT(GetAll(*store_, TestId(1)),
+              IsOkAndHolds(ElementsAre(Pair("a", Value(int64_t{2})))));
+  EXPECT_OK(SetOne(*store_, TestId(1), "a", int64_t{3}, Conditions{.if_version = 2}));
+}
+
+TEST_P(StoreContractTest, CommitsOfDifferentKeysFromOneReadBothSucceed) {
+  ASSERT_OK(store_->Create(Session(TestId(1), {{"a", int64_t{0}}, {"b", int64_t{0}}})));
+  const Conditions read_at_one{.read_version = 1};
+  ASSERT_OK(SetOne(*store_, TestId(1), "a", int64_t{1}, read_at_one));
+  ASSERT_OK_AND_ASSIGN(SessionMeta meta, SetOne(*store_, TestId(1), "b", int64_t{2}, read_at_one));
+  EXPECT_EQ(meta.version, 3u);
+  EXPECT_THAT(GetAll(*store_, TestId(1)),
+              IsOkAndHolds(ElementsAre(Pair("a", Value(int64_t{1})),
+                                              Pair("b", Value(int64_t{2})))));
+}
+
+TEST_P(StoreContractTest, CommitOfAKeyChangedSinceTheReadIsAbortedNamingIt) {
+  ASSERT_OK(store_->Create(Session(TestId(1), {{"a", int64_t{0}}, {"b", int64_t{0}}})));
+  const Conditions read_at_one{.read_version = 1};
+  ASSERT_OK(SetOne(*store_, TestId(1), "a", int64_t{1}, read_at_one));
+  std::vector<Mutation> batch = Sets({{"a", int64_t{9}}, {"b", int64_t{9}}});
+  const absl::StatusOr<SessionMeta> result = store_->Apply(TestId(1), std::move(batch), read_at_one);
+  ASSERT_THAT(result, StatusIs(absl::StatusCode::kAborted));
+  const std::optional<Conflict> conflict = GetConflict(result.status());
+  ASSERT_TRUE(conflict.has_value());
+  EXPECT_EQ(conflict->current_version, 2u);
+  EXPECT_THAT(conflict->keys, ElementsAre("a"));
+  EXPECT_THAT(GetAll(*store_, TestId(1)),
+              IsOkAndHolds(ElementsAre(Pair("a", Value(int64_t{1})),
+                                              Pair("b", Value(int64_t{0})))))
+      << "a conflicting commit writes nothing";
+}
+
+TEST_P(StoreContractTest, ARemovalSinceTheReadConflictsWithASetOfThatKey) {
+  ASSERT_OK(store_->Create(Session(TestId(1), {{"cart", int64_t{1}}})));
+  ASSERT_OK(store_->Apply(TestId(1), {Mutation::Remove("cart")}, {}));
+  EXPECT_THAT(SetOne(*store_, TestId(1), "cart", int64_t{2}, Conditions{.read_version = 1}),
+              StatusIs(absl::StatusCode::kAborted));
+  EXPECT_OK(SetOne(*store_, TestId(1), "other", int64_t{2}, Conditions{.read_version = 1}));
+}
+
+TEST_P(StoreContractTest, AClearConflictsWithEveryKeyChangedSinceTheRead) {
+  ASSERT_OK(store_->Create(Session(TestId(1), {{"a", int64_t{0}}, {"b", int64_t{0}}})));
+  ASSERT_OK(SetOne(*store_, TestId(1), "b", int64_t{1}));
+  const absl::StatusOr<SessionMeta> result =
+      store_->Apply(TestId(1), {Mutation::Clear()}, Conditions{.read_version = 1});
+  ASSERT_THAT(result, StatusIs(absl::StatusCode::kAborted));
+  EXPECT_THAT(GetConflict(result.status())->keys, ElementsAre("b"));
+}
+
+TEST_P(StoreContractTest, ABatchOverALimitIsRejectedWhole) {
+  ASSERT_OK(store_->Create(Session(TestId(1), {{"a", int64_t{1}}})));
+  std::vector<Mutation> batch;
+  batch.push_back(Mutation::Set("small", int64_t{1}));
+  batch.push_back(Mutation::Set("big", std::string(kLimits.max_session_bytes, 'x')));
+  EXPECT_THAT(store_->Apply(TestId(1), std::move(batch), {}),
+              StatusIs(absl::StatusCode::kResourceExhausted));
+  ASSERT_OK_AND_ASSIGN(SessionMeta meta, store_->Touch(TestId(1)));
+  EXPECT_EQ(meta.version, 1u);
+  EXPECT_THAT(GetAll(*store_, TestId(1)),
+              IsOkAndHolds(ElementsAre(Pair("a", Value(int64_t{1})))));
+}
+
+TEST_P(StoreContractTest, KeyCountLimitCountsTheResultNotTheRequest) {
+  std::vector<Entry> full;
+  for (size_t i = 0; i < kLimits.max_keys; ++i) full.push_back({absl::StrCat("k", i), true});
+  ASSERT_OK(store_->Create(Session(TestId(1), full)));
+  EXPECT_THAT(SetOne(*store_, TestId(1), "one-too-many", true),
+              StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_OK(SetOne(*store_, TestId(1), "k0", false)) << "replacing a key adds none";
+  std::vector<Mutation> swap;
+  swap.push_back(Mutation::Remove("k1"));
+  swap.push_back(Mutation::Set("new", true));
+  EXPECT_OK(store_->Apply(TestId(1), std::move(swap), {}));
+  full.push_back({"extra", true});
+  EXPECT_THAT(store_->Create(Session(TestId(2), full)),
+              StatusIs(absl::StatusCode::kResourceExhausted));
+}
+
+TEST_P(StoreContractTest, IdleTimeoutExpiresAnUnusedSession) {
+  ASSERT_OK(store_->Create(Session(TestId(1), {{"a", true}})));
+  clock_.Advance(kIdle - absl::Milliseconds(1));
+  EXPECT_OK(GetAll(*store_, TestId(1), Renewal::kNoRenew));
+  clock_.Advance(absl::Milliseconds(1));
+  EXPECT_THAT(GetAll(*store_, TestId(1)), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(SetOne(*store_, TestId(1), "a", false), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(store_->Touch(TestId(1)), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(store_->Delete(TestId(1), std::nullopt), IsOkAndHolds(false));
+}
+
+TEST_P(StoreContractTest, GetRenewsTheIdleTimerUnlessAskedNotTo) {
+  ASSERT_OK(store_->Create(Session(TestId(1))));
+  clock_.Advance(absl::Minutes(15));
+  ASSERT_OK(GetAll(*store_, TestId(1), Renewal::kNoRenew));
+  clock_.Advance(absl::Minutes(10));
+  EXPECT_THAT(GetAll(*store_, TestId(1)), StatusIs(absl::StatusCode::kNotFound));
+
+  ASSERT_OK(store_->Create(Session(TestId(2))));
+  clock_.Advance(absl::Minutes(15));
+  ASSERT_OK(GetAll(*store_, TestId(2)));
+  clock_.Advance(absl::Minutes(15));
+  EXPECT_OK(GetAll(*store_, TestId(2)));
+}
+
+TEST_P(StoreContractTest, WritesRenewTheIdleTimer) {
+  ASSERT_OK(store_->Create(Session(TestId(1))));
+  clock_.Advance(absl::Minutes(15));
+  ASSERT_OK_AND_ASSIGN(SessionMeta meta, SetOne(*store_, TestId(1), "a", true));
+  EXPECT_EQ(meta.idle_expires_at, clock_.Now() + kIdle);
+}
+
+TEST_P(StoreContractTest, TouchRenewsWithoutAChangeButNeverPastTheAbsoluteExpiry) {
+  ASSERT_OK_AND_ASSIGN(SessionMeta created, store_->Create(Session(TestId(1))));
+  for (absl::Duration elapsed; elapsed < kAbsolute - kIdle; elapsed += absl::Minutes(10)) {
+    clock_.Advance(absl::Minutes(10));
+    ASSERT_OK_AND_ASSIGN(SessionMeta touched, store_->Touch(TestId(1)));
+    EXPECT_EQ(touched.version, 1u);
+    EXPECT_EQ(touched.idle_expires_at, std::min(clock_.Now() + kIdle, created.absolute_expires_at));
+  }
+  clock_.Advance(kIdle - absl::Minutes(1));
+  ASSERT_OK_AND_ASSIGN(SessionMeta last, store_->Touch(TestId(1)));
+  EXPECT_EQ(last.idle_expires_at, created.absolute_expires_at);
+  clock_.Advance(absl::Minutes(1));
+  EXPECT_THAT(store_->Touch(TestId(1)), StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_P(StoreContractTest, ASessionMayAskForShorterTimeouts) {
+  NewSession request = Session(TestId(1));
+  request.idle_timeout = absl::Seconds(30);
+  request.absolute_timeout = absl::Minutes(1);
+  ASSERT_OK_AND_ASSIGN(SessionMeta meta, store_->Create(std::move(request)));
+  EXPECT_EQ(meta.idle_timeout, absl::Seconds(30));
+  clock_.Advance(absl::Seconds(29));
+  ASSERT_OK(store_->Touch(TestId(1)));
+  clock_.Advance(absl::Seconds(29));
+  ASSERT_OK_AND_ASSIGN(meta, store_->Touch(TestId(1)));
+  EXPECT_EQ(meta.idle_expires_at, meta.absolute_expires_at) << "capped by the 1 min lifetime";
+  clock_.Advance(absl::Seconds(2));
+  EXPECT_THAT(store_->Touch(TestId(1)), StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_P(StoreContractTest, DeleteEndsTheSessionAndIsIdempotent) {
+  ASSERT_OK(store_->Create(Session(TestId(1), {{"a", true}})));
+  EXPECT_THAT(store_->Delete(TestId(1), std::nullopt), IsOkAndHolds(true));
+  EXPECT_THAT(GetAll(*store_, TestId(1)), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(store_->Delete(TestId(1), std::nullopt), IsOkAndHolds(false));
+}
+
+TEST_P(StoreContractTest, DeleteWithAStaleIfVersionKeepsTheSession) {
+  ASSERT_OK(store_->Create(Session(TestId(1))));
+  ASSERT_OK(SetOne(*store_, TestId(1), "a", true));
+  EXPECT_THAT(store_->Delete(TestId(1), 1), StatusIs(absl::StatusCode::kAborted));
+  EXPECT_OK(store_->Touch(TestId(1)));
+  EXPECT_THAT(store_->Delete(TestId(1), 2), IsOkAndHolds(true));
+}
+
+TEST_P(StoreContractTest, RotateMovesTheDataAndKillsTheOldIdAtOnce) {
+  ASSERT_OK_AND_ASSIGN(SessionMeta created,
+                       store_->Create(Session(TestId(1), {{"cart", std::string("3 items")}})));
+  ASSERT_OK_AND_ASSIGN(SessionMeta rotated, store_->Rotate(TestId(1), TestId(2), std::nullopt));
+  EXPECT_EQ(rotated.id, TestId(2));
+  EXPECT_EQ(rotated.version, 2u);
+  EXPECT_EQ(rotated.principal, created.principal);
+  EXPECT_EQ(rotated.created_at, created.created_at);
+  EXPECT_EQ(rotated.absolute_expires_at, created.absolute_expires_at);
+  EXPECT_THAT(GetAll(*store_, TestId(1)), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(GetAll(*store_, TestId(2)),
+              IsOkAndHolds(ElementsAre(Pair("cart", Value(std::string("3 items"))))));
+  EXPECT_EQ(store_->Stats().live_sessions, 1u);
+}
+
+TEST_P(StoreContractTest, RotateRefusesATakenIdAndAStaleVersion) {
+  ASSERT_OK(store_->Create(Session(TestId(1), {{"a", true}})));
+  ASSERT_OK(store_->Create(Session(TestId(2), {{"b", true}})));
+  EXPECT_THAT(store_->Rotate(TestId(1), TestId(2), std::nullopt),
+              StatusIs(absl::StatusCode::kAlreadyExists));
+  EXPECT_THAT(store_->Rotate(TestId(1), TestId(3), 7), StatusIs(absl::StatusCode::kAborted));
+  EXPECT_THAT(GetAll(*store_, TestId(1)), IsOkAndHolds(ElementsAre(Pair("a", Value(true)))));
+  EXPECT_THAT(GetAll(*store_, TestId(2)), IsOkAndHolds(ElementsAre(Pair("b", Value(true)))));
+}
+
+TEST_P(StoreContractTest, SweepReclaimsOnlyExpiredSessions) {
+  ASSERT_OK(store_->Create(Session(TestId(1))));
+  NewSession short_lived = Session(TestId(2));
+  short_lived.idle_timeout = absl::Seconds(5);
+  ASSERT_OK(store_->Create(std::move(short_lived)));
+  EXPECT_EQ(store_->Stats().live_sessions, 2u);
+  clock_.Advance(absl::Seconds(10));
+  ASSERT_OK(store_->SweepExpired());
+  EXPECT_EQ(store_->Stats().live_sessions, 1u);
+  EXPECT_OK(GetAll(*store_, TestId(1)));
+}
+
+TEST_P(StoreContractTest, ConcurrentCommitsOfDifferentKeysLoseNoUpdate) {
+  ASSERT_OK(store_->Create(Session(TestId(1))));
+  constexpr int kThreads = 8;
+  constexpr int kRounds = 50;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      // Each round is a web request: read the session, then commit one key against that read.
+      for (int round = 1; round <= kRounds; ++round) {
+        absl::StatusOr<SessionMeta> read = store_->Touch(TestId(1));
+        ASSERT_OK(read);
+        EXPECT_OK(SetOne(*store_, TestId(1), absl::StrCat("k", t), int64_t{round},
+                         Conditions{.read_version = read->version}));
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  ASSERT_OK_AND_ASSIGN(Entries entries, GetAll(*store_, TestId(1)));
+  ASSERT_EQ(entries.size(), size_t{kThreads});
+  for (const auto& [key, value] : entries) EXPECT_EQ(value, Value(int64_t{kRounds})) << key;
+  ASSERT_OK_AND_ASSIGN(SessionMeta meta, store_->Touch(TestId(1)));
+  EXPECT_EQ(meta.version, 1u + kThreads * kRounds);
+}
+
+TEST_P(StoreContractTest, ConcurrentCommitsOfOneKeyReportConflictsInsteadOfOverwriting) {
+  ASSERT_OK(store_->Create(Session(TestId(1), {{"n", int64_t{0}}})));
+  // Each thread reads, then commits n+1 against what it read; a conflict means retry.
+  constexpr int kThreads = 8;
+  constexpr int kIncrements = 25;
+  std::atomic<int> conflicts{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int done = 0; done < kIncrements;) {
+        int64_t n = 0;
+        absl::StatusOr<SessionMeta> read = store_->Get(
+            TestId(1), {}, Renewal::kRenew,
+            [&](absl::string_view, const Value& value) { n = std::get<int64_t>(value); });
+        ASSERT_OK(read);
+        absl::StatusOr<SessionMeta> write =
+            SetOne(*store_, TestId(1), "n", n + 1, Conditions{.read_version = read->version});
+        if (write.ok()) {
+          ++done;
+        } else {
+          ASSERT_THAT(write, StatusIs(absl::StatusCode::kAborted));
+          ++conflicts;
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_THAT(GetAll(*store_, TestId(1)),
+              IsOkAndHolds(ElementsAre(Pair("n", Value(int64_t{kThreads * kIncrements})))));
+  RecordProperty("conflicts", conflicts.load());
+}
+
+}  // namespace
+}  // namespace sessiond::storage

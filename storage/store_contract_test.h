@@ -1,0 +1,44 @@
+// The Store contract suite: one parameterised GoogleTest suite that every backend must pass.
+//
+// A backend's test instantiates it with a factory:
+//
+//   INSTANTIATE_TEST_SUITE_P(Memory, StoreContractTest,
+//                            ::testing::Values(StoreFactory{"memory", &MakeMemoryStore}));
+//
+// The factory gets the fake clock to use and the limits to enforce, and returns a new empty store.
+#ifndef SESSIOND_STORAGE_STORE_CONTRACT_TEST_H_
+#define SESSIOND_STORAGE_STORE_CONTRACT_TEST_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "gtest/gtest.h"
+#include "storage/clock.h"
+#include "storage/session.h"
+#include "storage/store.h"
+#include "storage/testing/fake_clock.h"
+
+namespace sessiond::storage {
+
+struct StoreFactory {
+  std::string name;
+  std::function<absl::StatusOr<std::unique_ptr<Store>>(Clock* clock, const SessionLimits& limits)>
+      make;
+};
+
+// The fixture: a fresh store per test over a FakeClock, with small limits so tests can reach them.
+class StoreContractTest : public ::testing::TestWithParam<StoreFactory> {
+ protected:
+  static constexpr SessionLimits kLimits{/*max_keys=*/16, /*max_session_bytes=*/1024};
+
+  void SetUp() override;
+
+  FakeClock clock_;
+  std::unique_ptr<Store> store_;
+};
+
+}  // namespace sessiond::storage
+
+#endif  // SESSIOND_STORAGE_STORE_CONTRACT_TEST_H_
