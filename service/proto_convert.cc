@@ -1,0 +1,67 @@
+#include "service/proto_convert.h"
+
+#include <string>
+#include <variant>
+
+namespace sessiond::service {
+namespace {
+
+void ToTimestamp(absl::Time time, google::protobuf::Timestamp* out) {
+  const int64_t millis = absl::ToUnixMillis(time);
+  int64_t seconds = millis / 1000;
+  int64_t rest = millis % 1000;
+  if (rest < 0) {
+    --seconds;
+    rest += 1000;
+  }
+  out->set_seconds(seconds);
+  out->set_nanos(static_cast<int32_t>(rest * 1'000'000));
+}
+
+void ToDuration(absl::Duration duration, google::protobuf::Duration* out) {
+  const int64_t millis = absl::ToInt64Milliseconds(duration);
+  out->set_seconds(millis / 1000);
+  out->set_nanos(static_cast<int32_t>((millis % 1000) * 1'000'000));
+}
+
+struct ValueWriter {
+  v1::Value* out;
+  void operator()(const std::string& text) const { out->set_string_value(text); }
+  void operator()(const storage::Bytes& bytes) const { out->set_bytes_value(bytes.data); }
+  void operator()(int64_t number) const { out->set_int64_value(number); }
+  void operator()(double number) const { out->set_double_value(number); }
+  void operator()(bool flag) const { out->set_bool_value(flag); }
+};
+
+}  // namespace
+
+storage::Value FromProto(const v1::Value& value) {
+  switch (value.kind_case()) {
+    case v1::Value::kStringValue:
+      return value.string_value();
+    case v1::Value::kBytesValue:
+      return storage::Bytes{value.bytes_value()};
+    case v1::Value::kInt64Value:
+      return value.int64_value();
+    case v1::Value::kDoubleValue:
+      return value.double_value();
+    case v1::Value::kBoolValue:
+    case v1::Value::KIND_NOT_SET:
+      break;
+  }
+  return value.bool_value();
+}
+
+void ToProto(const storage::Value& value, v1::Value* out) { std::visit(ValueWriter{out}, value); }
+
+void ToProto(const storage::SessionMeta& meta, v1::SessionInfo* out) {
+  out->set_id(meta.id);
+  out->set_version(meta.version);
+  ToTimestamp(meta.created_at, out->mutable_created_at());
+  ToTimestamp(meta.idle_expires_at, out->mutable_idle_expires_at());
+  ToTimestamp(meta.absolute_expires_at, out->mutable_absolute_expires_at());
+  ToDuration(meta.idle_timeout, out->mutable_idle_timeout());
+  out->set_principal(meta.principal);
+}
+
+}  // namespace sessiond::service

@@ -1,0 +1,22 @@
+// Conversions between the API's messages and the storage layer's types, in one place.
+#ifndef SESSIOND_SERVICE_PROTO_CONVERT_H_
+#define SESSIOND_SERVICE_PROTO_CONVERT_H_
+
+#include "sessiond/v1/session.pb.h"
+#include "storage/session.h"
+#include "storage/value.h"
+
+namespace sessiond::service {
+
+// The storage form of `value`, whose kind must be set (see ValidateValue).
+storage::Value FromProto(const v1::Value& value);
+
+// Writes `value` into `out`.
+void ToProto(const storage::Value& value, v1::Value* out);
+
+// Writes `meta` into `out` (times with millisecond precision).
+void ToProto(const storage::SessionMeta& meta, v1::SessionInfo* out);
+
+}  // namespace sessiond::service
+
+#endif  // SESSIOND_SERVICE_PROTO_CONVERT_H_

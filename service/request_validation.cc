@@ -1,0 +1,92 @@
+#include "service/request_validation.h"
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+
+namespace sessiond::service {
+namespace {
+
+constexpr size_t kMaxKeyEcho = 64;
+
+size_t ValueBytes(const v1::Value& value) {
+  switch (value.kind_case()) {
+    case v1::Value::kStringValue:
+      return value.string_value().size();
+    case v1::Value::kBytesValue:
+      return value.bytes_value().size();
+    default:
+      return 8;  // the scalars are at most 8 bytes
+  }
+}
+
+}  // namespace
+
+std::string KeyField(absl::string_view field, absl::string_view key) {
+  const bool cut = key.size() > kMaxKeyEcho;
+  return absl::StrCat(field, "[\"", absl::CHexEscape(key.substr(0, kMaxKeyEcho)), cut ? "..." : "",
+                      "\"]");
+}
+
+absl::Status ValidateKey(absl::string_view key, absl::string_view field,
+                         const ServiceLimits& limits) {
+  if (key.empty()) return absl::InvalidArgumentError(absl::StrCat(field, ": a key is empty"));
+  if (key.size() > limits.max_key_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat(KeyField(field, key), ": the key is ",
+                                                   key.size(), " bytes; the limit is ",
+                                                   limits.max_key_bytes, " (--max_key_bytes)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateValue(const v1::Value& value, absl::string_view field,
+                           const ServiceLimits& limits) {
+  if (value.kind_case() == v1::Value::KIND_NOT_SET) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": the value has no kind set"));
+  }
+  if (const size_t bytes = ValueBytes(value); bytes > limits.max_value_bytes) {
+    return absl::ResourceExhaustedError(absl::StrCat(field, ": the value is ", bytes,
+                                                     " bytes; the limit is ",
+                                                     limits.max_value_bytes,
+                                                     " (--max_value_bytes)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidatePrincipal(absl::string_view principal, const ServiceLimits& limits) {
+  if (principal.size() > limits.max_principal_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat("principal is ", principal.size(),
+                                                   " bytes; the limit is ",
+                                                   limits.max_principal_bytes));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<absl::Duration> ResolveTimeout(const google::protobuf::Duration* requested,
+                                              absl::string_view field, absl::Duration fallback,
+                                              absl::Duration max) {
+  if (requested == nullptr || (requested->seconds() == 0 && requested->nanos() == 0)) {
+    return fallback;
+  }
+  const bool mixed_signs = (requested->seconds() > 0 && requested->nanos() < 0) ||
+                           (requested->seconds() < 0 && requested->nanos() > 0);
+  if (mixed_signs || requested->nanos() <= -1'000'000'000 || requested->nanos() >= 1'000'000'000) {
+    return absl::InvalidArgumentError(absl::StrCat(field, " is not a valid Duration"));
+  }
+  const absl::Duration timeout = absl::Trunc(
+      absl::Seconds(requested->seconds()) + absl::Nanoseconds(requested->nanos()),
+      absl::Milliseconds(1));
+  if (timeout < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(field, " is negative"));
+  }
+  if (timeout > max) {
+    return absl::InvalidArgumentError(absl::StrCat(field, " ", absl::FormatDuration(timeout),
+                                                   " exceeds the maximum ",
+                                                   absl::FormatDuration(max)));
+  }
+  if (timeout == absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(field, " is under one millisecond"));
+  }
+  return timeout;
+}
+
+}  // namespace sessiond::service

@@ -1,0 +1,41 @@
+// Checks on the parts of a request that the store does not check: key and value shapes and sizes,
+// the principal, and requested timeouts. Every error names the field and the limit it broke.
+#ifndef SESSIOND_SERVICE_REQUEST_VALIDATION_H_
+#define SESSIOND_SERVICE_REQUEST_VALIDATION_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "google/protobuf/duration.pb.h"
+#include "service/limits.h"
+#include "sessiond/v1/session.pb.h"
+
+namespace sessiond::service {
+
+// How a key is named in messages: `field` plus the key, C-escaped and cut to 64 characters.
+std::string KeyField(absl::string_view field, absl::string_view key);
+
+// INVALID_ARGUMENT if `key` is empty or longer than max_key_bytes. (Protobuf has already refused a
+// key that is not UTF-8 while parsing the request.)
+absl::Status ValidateKey(absl::string_view key, absl::string_view field,
+                         const ServiceLimits& limits);
+
+// INVALID_ARGUMENT if `value` has no kind set; RESOURCE_EXHAUSTED if it is over max_value_bytes.
+absl::Status ValidateValue(const v1::Value& value, absl::string_view field,
+                           const ServiceLimits& limits);
+
+// INVALID_ARGUMENT if `principal` is longer than max_principal_bytes.
+absl::Status ValidatePrincipal(absl::string_view principal, const ServiceLimits& limits);
+
+// The timeout a session gets for a requested one: `fallback` when unset or zero, else the request
+// truncated to milliseconds. INVALID_ARGUMENT if it is malformed, negative or over `max`.
+absl::StatusOr<absl::Duration> ResolveTimeout(const google::protobuf::Duration* requested,
+                                              absl::string_view field, absl::Duration fallback,
+                                              absl::Duration max);
+
+}  // namespace sessiond::service
+
+#endif  // SESSIOND_SERVICE_REQUEST_VALIDATION_H_

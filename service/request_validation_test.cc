@@ -1,0 +1,82 @@
+#include "service/request_validation.h"
+
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "storage/testing/status_matchers.h"
+
+namespace sessiond::service {
+namespace {
+
+using ::sessiond::testing::IsOk;
+using ::sessiond::testing::IsOkAndHolds;
+using ::sessiond::testing::StatusIs;
+using ::testing::HasSubstr;
+
+const ServiceLimits kLimits;
+
+google::protobuf::Duration ProtoDuration(int64_t seconds, int32_t nanos) {
+  google::protobuf::Duration duration;
+  duration.set_seconds(seconds);
+  duration.set_nanos(nanos);
+  return duration;
+}
+
+TEST(RequestValidationTest, KeysMustBeNonEmptyAndWithinTheLimit) {
+  EXPECT_THAT(ValidateKey("cart", "keys[0]", kLimits), IsOk());
+  EXPECT_THAT(ValidateKey("", "keys[0]", kLimits), StatusIs(absl::StatusCode::kInvalidArgument));
+  const absl::Status long_key = ValidateKey(std::string(257, 'k'), "keys[3]", kLimits);
+  EXPECT_THAT(long_key, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(long_key.message(), HasSubstr("keys[3]"));
+  EXPECT_THAT(long_key.message(), HasSubstr("256"));
+  EXPECT_THAT(ValidateKey(std::string(256, 'k'), "keys[0]", kLimits), IsOk());
+}
+
+TEST(RequestValidationTest, ValuesMustHaveAKindAndFitTheLimit) {
+  v1::Value value;
+  EXPECT_THAT(ValidateValue(value, "v", kLimits), StatusIs(absl::StatusCode::kInvalidArgument));
+  value.set_bytes_value(std::string(kLimits.max_value_bytes, 'x'));
+  EXPECT_THAT(ValidateValue(value, "v", kLimits), IsOk());
+  value.set_bytes_value(std::string(kLimits.max_value_bytes + 1, 'x'));
+  EXPECT_THAT(ValidateValue(value, "v", kLimits), StatusIs(absl::StatusCode::kResourceExhausted));
+}
+
+TEST(RequestValidationTest, KeyFieldEscapesAndCutsTheKey) {
+  EXPECT_EQ(KeyField("entries", "a\nb"), "entries[\"a\\nb\"]");
+  EXPECT_EQ(KeyField("entries", std::string(100, 'k')),
+            "entries[\"" + std::string(64, 'k') + "...\"]");
+}
+
+TEST(RequestValidationTest, TimeoutsFallBackAreTruncatedAndBounded) {
+  const absl::Duration fallback = absl::Minutes(20), max = absl::Hours(1);
+  EXPECT_THAT(ResolveTimeout(nullptr, "idle_timeout", fallback, max), IsOkAndHolds(fallback));
+  const auto zero = ProtoDuration(0, 0);
+  EXPECT_THAT(ResolveTimeout(&zero, "idle_timeout", fallback, max), IsOkAndHolds(fallback));
+  const auto fine = ProtoDuration(90, 1'500'000);
+  EXPECT_THAT(ResolveTimeout(&fine, "idle_timeout", fallback, max),
+              IsOkAndHolds(absl::Milliseconds(90'001)));
+  const auto negative = ProtoDuration(-5, 0);
+  EXPECT_THAT(ResolveTimeout(&negative, "idle_timeout", fallback, max),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  const auto too_long = ProtoDuration(3601, 0);
+  const absl::StatusOr<absl::Duration> over =
+      ResolveTimeout(&too_long, "idle_timeout", fallback, max);
+  EXPECT_THAT(over, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(over.status().message(), HasSubstr("idle_timeout"));
+  const auto mixed = ProtoDuration(5, -1);
+  EXPECT_THAT(ResolveTimeout(&mixed, "idle_timeout", fallback, max),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  const auto tiny = ProtoDuration(0, 10);
+  EXPECT_THAT(ResolveTimeout(&tiny, "idle_timeout", fallback, max),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST(RequestValidationTest, PrincipalIsBounded) {
+  EXPECT_THAT(ValidatePrincipal("user-42", kLimits), IsOk());
+  EXPECT_THAT(ValidatePrincipal(std::string(257, 'p'), kLimits),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+}  // namespace
+}  // namespace sessiond::service

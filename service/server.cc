@@ -1,0 +1,97 @@
+#include "service/server.h"
+
+#include <cstdio>
+#include <fstream>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "grpc/health/v1/health.pb.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server_builder.h"
+#include "service/session_service.h"
+#include "storage/memory_store.h"
+
+namespace sessiond::service {
+namespace {
+
+absl::StatusOr<std::unique_ptr<storage::Store>> OpenStore(const Server::Options& options) {
+  if (options.store == "memory") {
+    return storage::NewMemoryStore({.limits = options.limits.session,
+                                    .max_memory_bytes = options.max_memory_bytes});
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("--store=", options.store, " is not a backend; use memory"));
+}
+
+// Writes `port` to `path` atomically (a reader never sees a partial file).
+absl::Status WritePortFile(const std::string& path, int port) {
+  const std::string temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    out << port << "\n";
+    if (!out.flush()) return absl::UnavailableError(absl::StrCat("cannot write ", temporary));
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    return absl::UnavailableError(absl::StrCat("cannot rename ", temporary, " to ", path));
+  }
+  return absl::OkStatus();
+}
+
+void SetServing(grpc::Server& server, bool serving) {
+  grpc::HealthCheckServiceInterface* health = server.GetHealthCheckService();
+  health->SetServingStatus(serving);
+  health->SetServingStatus(v1::SessionService::service_full_name(), serving);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const Options& options) {
+  std::unique_ptr<Server> server(new Server());
+  server->options_ = options;
+  absl::StatusOr<std::unique_ptr<storage::Store>> store = OpenStore(options);
+  if (!store.ok()) return store.status();
+  server->store_ = *std::move(store);
+  server->service_ = std::make_unique<SessionServiceImpl>(server->store_.get(), options.limits);
+
+  // gRPC's built-in health service does not register its descriptor; touching ours does, so that
+  // reflection can describe grpc.health.v1.Health.
+  grpc::health::v1::HealthCheckRequest::descriptor();
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options.listen_address, grpc::InsecureServerCredentials(),
+                           &server->port_);
+  builder.RegisterService(server->service_.get());
+  builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
+  server->grpc_server_ = builder.BuildAndStart();
+  if (server->grpc_server_ == nullptr || server->port_ == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", options.listen_address, " (in use, or a bad address?)"));
+  }
+  if (!options.port_file.empty()) {
+    if (absl::Status status = WritePortFile(options.port_file, server->port_); !status.ok()) {
+      return status;
+    }
+  }
+  SetServing(*server->grpc_server_, true);
+  server->sweeper_ = std::make_unique<storage::Sweeper>(server->store_.get(), options.sweep_interval);
+  return server;
+}
+
+Server::~Server() {
+  if (grpc_server_ != nullptr) grpc_server_->Shutdown();
+}
+
+void Server::Drain() {
+  SetServing(*grpc_server_, false);
+  absl::SleepFor(options_.drain_grace);
+  grpc_server_->Shutdown(absl::ToChronoTime(absl::Now() + options_.shutdown_timeout));
+  grpc_server_->Wait();
+  sweeper_.reset();
+}
+
+}  // namespace sessiond::service

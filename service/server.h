@@ -1,0 +1,72 @@
+// Server: owns everything a running sessiond is made of — the store, the sweeper, the gRPC server
+// with the session service, health and reflection — and its orderly shutdown.
+//
+// Lifecycle: BuildAndStart opens the store, starts serving and reports SERVING on gRPC health.
+// Drain (on SIGTERM) reports NOT_SERVING so load balancers stop sending traffic, keeps serving for
+// `drain_grace`, then shuts down, letting in-flight calls finish for up to `shutdown_timeout`.
+#ifndef SESSIOND_SERVICE_SERVER_H_
+#define SESSIOND_SERVICE_SERVER_H_
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "grpcpp/server.h"
+#include "service/limits.h"
+#include "storage/sweeper.h"
+#include "storage/store.h"
+
+namespace sessiond::service {
+
+class SessionServiceImpl;
+
+class Server {
+ public:
+  struct Options {
+    // host:port to listen on; port 0 picks a free port (see port()).
+    std::string listen_address = "127.0.0.1:50051";
+    // If set, the bound port is written to this file once serving.
+    std::string port_file;
+    // The backend: "memory".
+    std::string store = "memory";
+    // Memory store cap on its estimate of session memory; 0 means no cap.
+    size_t max_memory_bytes = 0;
+    ServiceLimits limits;
+    // Largest request gRPC accepts; larger ones fail with RESOURCE_EXHAUSTED.
+    size_t max_message_bytes = 4 * 1024 * 1024;
+    absl::Duration sweep_interval = absl::Seconds(1);
+    absl::Duration drain_grace = absl::Seconds(5);
+    absl::Duration shutdown_timeout = absl::Seconds(10);
+  };
+
+  // Opens the store and starts serving. Errors: INVALID_ARGUMENT for a bad option, UNAVAILABLE if
+  // the address cannot be bound.
+  static absl::StatusOr<std::unique_ptr<Server>> BuildAndStart(const Options& options);
+
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // The port actually bound.
+  int port() const { return port_; }
+
+  // NOT_SERVING, `drain_grace` of continued service, then Shutdown with `shutdown_timeout` for
+  // in-flight calls. Returns when the server has stopped. Call once.
+  void Drain();
+
+ private:
+  Server() = default;
+
+  Options options_;
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<SessionServiceImpl> service_;
+  std::unique_ptr<grpc::Server> grpc_server_;
+  std::unique_ptr<storage::Sweeper> sweeper_;
+  int port_ = 0;
+};
+
+}  // namespace sessiond::service
+
+#endif  // SESSIOND_SERVICE_SERVER_H_

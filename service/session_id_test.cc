@@ -1,0 +1,51 @@
+#include "service/session_id.h"
+
+#include <set>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "storage/testing/status_matchers.h"
+
+namespace sessiond::service {
+namespace {
+
+using ::sessiond::testing::StatusIs;
+
+TEST(SessionIdTest, NewIdsAreWellFormedAndDistinct) {
+  std::set<std::string> seen;
+  for (int i = 0; i < 10'000; ++i) {
+    const std::string id = NewSessionId();
+    ASSERT_EQ(id.size(), kSessionIdLength);
+    ASSERT_TRUE(ValidateSessionId(id, "id").ok()) << id;
+    ASSERT_TRUE(seen.insert(id).second) << "repeated id " << id;
+  }
+}
+
+TEST(SessionIdTest, NewIdsUseTheWholeAlphabet) {
+  // 192 random bits spread over all 64 characters: 10k ids must hit every one of them.
+  std::set<char> characters;
+  for (int i = 0; i < 10'000; ++i) {
+    for (char c : NewSessionId()) characters.insert(c);
+  }
+  EXPECT_EQ(characters.size(), 64u);
+}
+
+TEST(SessionIdTest, MalformedIdsAreInvalidArguments) {
+  EXPECT_THAT(ValidateSessionId("", "id"), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ValidateSessionId(std::string(31, 'A'), "id"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ValidateSessionId(std::string(33, 'A'), "id"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ValidateSessionId(std::string(31, 'A') + "=", "id"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ValidateSessionId(std::string(31, 'A') + "+", "id"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_TRUE(ValidateSessionId(std::string(31, 'A') + "_", "id").ok());
+}
+
+TEST(SessionIdTest, MessagesNameTheField) {
+  EXPECT_EQ(ValidateSessionId("", "id").message(), "id is empty");
+}
+
+}  // namespace
+}  // namespace sessiond::service

@@ -1,0 +1,286 @@
+#include "service/session_service.h"
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "service/proto_convert.h"
+#include "service/request_validation.h"
+#include "service/session_id.h"
+#include "service/status_convert.h"
+
+namespace sessiond::service {
+namespace {
+
+// A store's ALREADY_EXISTS for a freshly drawn id: with 192 random bits a collision means the
+// random source is broken, which is the server's fault, not the caller's.
+absl::Status IdCollision(const absl::Status& status) {
+  if (status.code() != absl::StatusCode::kAlreadyExists) return status;
+  return absl::InternalError("a newly drawn session id is already taken; the random source is broken");
+}
+
+grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context, const absl::Status& status) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(status));
+  return reactor;
+}
+
+std::optional<uint64_t> OptionalVersion(bool present, uint64_t version) {
+  return present ? std::optional<uint64_t>(version) : std::nullopt;
+}
+
+// Validates a request's `map<string, Value> entries` against the per-request limits.
+absl::Status ValidateEntries(const google::protobuf::Map<std::string, v1::Value>& entries,
+                             const ServiceLimits& limits) {
+  if (entries.size() > limits.session.max_keys) {
+    return absl::ResourceExhaustedError(absl::StrCat("entries has ", entries.size(),
+                                                     " keys; the limit is ",
+                                                     limits.session.max_keys, " (--max_keys)"));
+  }
+  for (const auto& [key, value] : entries) {
+    if (absl::Status status = ValidateKey(key, "entries", limits); !status.ok()) return status;
+    if (absl::Status status = ValidateValue(value, KeyField("entries", key), limits);
+        !status.ok()) {
+      return status;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateKeys(const google::protobuf::RepeatedPtrField<std::string>& keys,
+                          const ServiceLimits& limits) {
+  for (int i = 0; i < keys.size(); ++i) {
+    if (absl::Status status = ValidateKey(keys[i], absl::StrCat("keys[", i, "]"), limits);
+        !status.ok()) {
+      return status;
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The Commit operations as storage mutations, each validated.
+absl::StatusOr<std::vector<storage::Mutation>> ToMutations(
+    const google::protobuf::RepeatedPtrField<v1::Operation>& ops, const ServiceLimits& limits) {
+  if (ops.empty()) return absl::InvalidArgumentError("ops is empty; send at least one operation");
+  std::vector<storage::Mutation> mutations;
+  mutations.reserve(ops.size());
+  for (int i = 0; i < ops.size(); ++i) {
+    const v1::Operation& op = ops[i];
+    const std::string field = absl::StrCat("ops[", i, "]");
+    switch (op.op_case()) {
+      case v1::Operation::kSet: {
+        const std::string key_field = absl::StrCat(field, ".set.key");
+        if (absl::Status status = ValidateKey(op.set().key(), key_field, limits); !status.ok()) {
+          return status;
+        }
+        if (absl::Status status = ValidateValue(op.set().value(), KeyField(field, op.set().key()),
+                                                limits);
+            !status.ok()) {
+          return status;
+        }
+        mutations.push_back(storage::Mutation::Set(op.set().key(), FromProto(op.set().value())));
+        break;
+      }
+      case v1::Operation::kRemove:
+        if (absl::Status status =
+                ValidateKey(op.remove().key(), absl::StrCat(field, ".remove.key"), limits);
+            !status.ok()) {
+          return status;
+        }
+        mutations.push_back(storage::Mutation::Remove(op.remove().key()));
+        break;
+      case v1::Operation::kClear:
+        mutations.push_back(storage::Mutation::Clear());
+        break;
+      case v1::Operation::OP_NOT_SET:
+        return absl::InvalidArgumentError(absl::StrCat(field, " has no operation set"));
+    }
+  }
+  return mutations;
+}
+
+}  // namespace
+
+SessionServiceImpl::SessionServiceImpl(storage::Store* store, const ServiceLimits& limits)
+    : store_(store), limits_(limits) {}
+
+grpc::ServerUnaryReactor* SessionServiceImpl::CreateSession(grpc::CallbackServerContext* context,
+                                                            const v1::CreateSessionRequest* request,
+                                                            v1::CreateSessionResponse* response) {
+  return Finish(context, DoCreateSession(*request, response));
+}
+grpc::ServerUnaryReactor* SessionServiceImpl::Get(grpc::CallbackServerContext* context,
+                                                  const v1::GetRequest* request,
+                                                  v1::GetResponse* response) {
+  return Finish(context, DoGet(*request, response));
+}
+grpc::ServerUnaryReactor* SessionServiceImpl::Set(grpc::CallbackServerContext* context,
+                                                  const v1::SetRequest* request,
+                                                  v1::SetResponse* response) {
+  return Finish(context, DoSet(*request, response));
+}
+grpc::ServerUnaryReactor* SessionServiceImpl::Remove(grpc::CallbackServerContext* context,
+                                                     const v1::RemoveRequest* request,
+                                                     v1::RemoveResponse* response) {
+  return Finish(context, DoRemove(*request, response));
+}
+grpc::ServerUnaryReactor* SessionServiceImpl::Clear(grpc::CallbackServerContext* context,
+                                                    const v1::ClearRequest* request,
+                                                    v1::ClearResponse* response) {
+  return Finish(context, DoClear(*request, response));
+}
+grpc::ServerUnaryReactor* SessionServiceImpl::Touch(grpc::CallbackServerContext* context,
+                                                    const v1::TouchRequest* request,
+                                                    v1::TouchResponse* response) {
+  return Finish(context, DoTouch(*request, response));
+}
+grpc::ServerUnaryReactor* SessionServiceImpl::Delete(grpc::CallbackServerContext* context,
+                                                     const v1::DeleteRequest* request,
+                                                     v1::DeleteResponse* response) {
+  return Finish(context, DoDelete(*request, response));
+}
+grpc::ServerUnaryReactor* SessionServiceImpl::Commit(grpc::CallbackServerContext* context,
+                                                     const v1::CommitRequest* request,
+                                                     v1::CommitResponse* response) {
+  return Finish(context, DoCommit(*request, response));
+}
+grpc::ServerUnaryReactor* SessionServiceImpl::RotateId(grpc::CallbackServerContext* context,
+                                                       const v1::RotateIdRequest* request,
+                                                       v1::RotateIdResponse* response) {
+  return Finish(context, DoRotateId(*request, response));
+}
+
+absl::Status SessionServiceImpl::DoCreateSession(const v1::CreateSessionRequest& request,
+                                                 v1::CreateSessionResponse* response) {
+  if (absl::Status status = ValidateEntries(request.entries(), limits_); !status.ok()) {
+    return status;
+  }
+  if (absl::Status status = ValidatePrincipal(request.principal(), limits_); !status.ok()) {
+    return status;
+  }
+  absl::StatusOr<absl::Duration> idle = ResolveTimeout(
+      request.has_idle_timeout() ? &request.idle_timeout() : nullptr, "idle_timeout",
+      limits_.default_idle_timeout, limits_.max_idle_timeout);
+  if (!idle.ok()) return idle.status();
+  absl::StatusOr<absl::Duration> absolute = ResolveTimeout(
+      request.has_absolute_timeout() ? &request.absolute_timeout() : nullptr, "absolute_timeout",
+      limits_.default_absolute_timeout, limits_.max_absolute_timeout);
+  if (!absolute.ok()) return absolute.status();
+
+  storage::NewSession session{std::string(), request.principal(), *idle, *absolute, {}};
+  session.entries.reserve(request.entries().size());
+  for (const auto& [key, value] : request.entries()) {
+    session.entries.push_back({key, FromProto(value)});
+  }
+  session.id = NewSessionId();
+  absl::StatusOr<storage::SessionMeta> meta = store_->Create(std::move(session));
+  if (!meta.ok()) return IdCollision(meta.status());
+  ToProto(*meta, response->mutable_session());
+  return absl::OkStatus();
+}
+
+absl::Status SessionServiceImpl::DoGet(const v1::GetRequest& request, v1::GetResponse* response) {
+  if (absl::Status status = ValidateSessionId(request.id(), "id"); !status.ok()) return status;
+  if (absl::Status status = ValidateKeys(request.keys(), limits_); !status.ok()) return status;
+  std::vector<absl::string_view> keys(request.keys().begin(), request.keys().end());
+  auto* entries = response->mutable_entries();
+  absl::StatusOr<storage::SessionMeta> meta = store_->Get(
+      request.id(), keys, request.no_renew() ? storage::Renewal::kNoRenew : storage::Renewal::kRenew,
+      [entries](absl::string_view key, const storage::Value& value) {
+        ToProto(value, &(*entries)[std::string(key)]);
+      });
+  if (!meta.ok()) return meta.status();
+  ToProto(*meta, response->mutable_session());
+  return absl::OkStatus();
+}
+
+absl::Status SessionServiceImpl::ApplyAndReport(const std::string& id,
+                                                std::vector<storage::Mutation> mutations,
+                                                const storage::Conditions& conditions,
+                                                v1::SessionInfo* info) {
+  if (absl::Status status = ValidateSessionId(id, "id"); !status.ok()) return status;
+  absl::StatusOr<storage::SessionMeta> meta = store_->Apply(id, std::move(mutations), conditions);
+  if (!meta.ok()) return meta.status();
+  ToProto(*meta, info);
+  return absl::OkStatus();
+}
+
+absl::Status SessionServiceImpl::DoSet(const v1::SetRequest& request, v1::SetResponse* response) {
+  if (request.entries().empty()) {
+    return absl::InvalidArgumentError("entries is empty; send at least one entry");
+  }
+  if (absl::Status status = ValidateEntries(request.entries(), limits_); !status.ok()) {
+    return status;
+  }
+  std::vector<storage::Mutation> mutations;
+  mutations.reserve(request.entries().size());
+  for (const auto& [key, value] : request.entries()) {
+    mutations.push_back(storage::Mutation::Set(key, FromProto(value)));
+  }
+  return ApplyAndReport(request.id(), std::move(mutations),
+                        {OptionalVersion(request.has_if_version(), request.if_version())},
+                        response->mutable_session());
+}
+
+absl::Status SessionServiceImpl::DoRemove(const v1::RemoveRequest& request,
+                                          v1::RemoveResponse* response) {
+  if (request.keys().empty()) return absl::InvalidArgumentError("keys is empty; name a key");
+  if (absl::Status status = ValidateKeys(request.keys(), limits_); !status.ok()) return status;
+  std::vector<storage::Mutation> mutations;
+  mutations.reserve(request.keys().size());
+  for (const std::string& key : request.keys()) mutations.push_back(storage::Mutation::Remove(key));
+  return ApplyAndReport(request.id(), std::move(mutations),
+                        {OptionalVersion(request.has_if_version(), request.if_version())},
+                        response->mutable_session());
+}
+
+absl::Status SessionServiceImpl::DoClear(const v1::ClearRequest& request,
+                                         v1::ClearResponse* response) {
+  return ApplyAndReport(request.id(), {storage::Mutation::Clear()},
+                        {OptionalVersion(request.has_if_version(), request.if_version())},
+                        response->mutable_session());
+}
+
+absl::Status SessionServiceImpl::DoCommit(const v1::CommitRequest& request,
+                                          v1::CommitResponse* response) {
+  absl::StatusOr<std::vector<storage::Mutation>> mutations = ToMutations(request.ops(), limits_);
+  if (!mutations.ok()) return mutations.status();
+  return ApplyAndReport(
+      request.id(), *std::move(mutations),
+      {OptionalVersion(request.has_if_version(), request.if_version()),
+       OptionalVersion(request.has_read_version(), request.read_version())},
+      response->mutable_session());
+}
+
+absl::Status SessionServiceImpl::DoTouch(const v1::TouchRequest& request,
+                                         v1::TouchResponse* response) {
+  if (absl::Status status = ValidateSessionId(request.id(), "id"); !status.ok()) return status;
+  absl::StatusOr<storage::SessionMeta> meta = store_->Touch(request.id());
+  if (!meta.ok()) return meta.status();
+  ToProto(*meta, response->mutable_session());
+  return absl::OkStatus();
+}
+
+absl::Status SessionServiceImpl::DoDelete(const v1::DeleteRequest& request,
+                                          v1::DeleteResponse* response) {
+  if (absl::Status status = ValidateSessionId(request.id(), "id"); !status.ok()) return status;
+  absl::StatusOr<bool> deleted =
+      store_->Delete(request.id(), OptionalVersion(request.has_if_version(), request.if_version()));
+  if (!deleted.ok()) return deleted.status();
+  response->set_deleted(*deleted);
+  return absl::OkStatus();
+}
+
+absl::Status SessionServiceImpl::DoRotateId(const v1::RotateIdRequest& request,
+                                            v1::RotateIdResponse* response) {
+  if (absl::Status status = ValidateSessionId(request.id(), "id"); !status.ok()) return status;
+  absl::StatusOr<storage::SessionMeta> meta = store_->Rotate(
+      request.id(), NewSessionId(), OptionalVersion(request.has_if_version(), request.if_version()));
+  if (!meta.ok()) return IdCollision(meta.status());
+  ToProto(*meta, response->mutable_session());
+  return absl::OkStatus();
+}
+
+}  // namespace sessiond::service

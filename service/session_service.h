@@ -1,0 +1,69 @@
+// SessionServiceImpl: the sessiond.v1.SessionService handlers on gRPC's callback API.
+//
+// Each handler validates its request (ids, keys, values, timeouts), calls the Store once, fills the
+// response and converts the outcome with ToGrpcStatus. Handlers never block on anything but the
+// store call. Thread-safe: gRPC calls handlers concurrently.
+#ifndef SESSIOND_SERVICE_SESSION_SERVICE_H_
+#define SESSIOND_SERVICE_SESSION_SERVICE_H_
+
+#include "absl/status/status.h"
+#include "service/limits.h"
+#include "sessiond/v1/session.grpc.pb.h"
+#include "storage/store.h"
+
+namespace sessiond::service {
+
+class SessionServiceImpl final : public v1::SessionService::CallbackService {
+ public:
+  // `store` is not owned and must outlive the service.
+  SessionServiceImpl(storage::Store* store, const ServiceLimits& limits);
+
+  grpc::ServerUnaryReactor* CreateSession(grpc::CallbackServerContext* context,
+                                          const v1::CreateSessionRequest* request,
+                                          v1::CreateSessionResponse* response) override;
+  grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* context,
+                                const v1::GetRequest* request, v1::GetResponse* response) override;
+  grpc::ServerUnaryReactor* Set(grpc::CallbackServerContext* context,
+                                const v1::SetRequest* request, v1::SetResponse* response) override;
+  grpc::ServerUnaryReactor* Remove(grpc::CallbackServerContext* context,
+                                   const v1::RemoveRequest* request,
+                                   v1::RemoveResponse* response) override;
+  grpc::ServerUnaryReactor* Clear(grpc::CallbackServerContext* context,
+                                  const v1::ClearRequest* request,
+                                  v1::ClearResponse* response) override;
+  grpc::ServerUnaryReactor* Touch(grpc::CallbackServerContext* context,
+                                  const v1::TouchRequest* request,
+                                  v1::TouchResponse* response) override;
+  grpc::ServerUnaryReactor* Delete(grpc::CallbackServerContext* context,
+                                   const v1::DeleteRequest* request,
+                                   v1::DeleteResponse* response) override;
+  grpc::ServerUnaryReactor* Commit(grpc::CallbackServerContext* context,
+                                   const v1::CommitRequest* request,
+                                   v1::CommitResponse* response) override;
+  grpc::ServerUnaryReactor* RotateId(grpc::CallbackServerContext* context,
+                                     const v1::RotateIdRequest* request,
+                                     v1::RotateIdResponse* response) override;
+
+ private:
+  absl::Status DoCreateSession(const v1::CreateSessionRequest& request,
+                               v1::CreateSessionResponse* response);
+  absl::Status DoGet(const v1::GetRequest& request, v1::GetResponse* response);
+  absl::Status DoSet(const v1::SetRequest& request, v1::SetResponse* response);
+  absl::Status DoRemove(const v1::RemoveRequest& request, v1::RemoveResponse* response);
+  absl::Status DoClear(const v1::ClearRequest& request, v1::ClearResponse* response);
+  absl::Status DoTouch(const v1::TouchRequest& request, v1::TouchResponse* response);
+  absl::Status DoDelete(const v1::DeleteRequest& request, v1::DeleteResponse* response);
+  absl::Status DoCommit(const v1::CommitRequest& request, v1::CommitResponse* response);
+  absl::Status DoRotateId(const v1::RotateIdRequest& request, v1::RotateIdResponse* response);
+
+  // Validates `id`, applies `mutations` under `conditions` and reports the session in `info`.
+  absl::Status ApplyAndReport(const std::string& id, std::vector<storage::Mutation> mutations,
+                              const storage::Conditions& conditions, v1::SessionInfo* info);
+
+  storage::Store* const store_;
+  const ServiceLimits limits_;
+};
+
+}  // namespace sessiond::service
+
+#endif  // SESSIOND_SERVICE_SESSION_SERVICE_H_
