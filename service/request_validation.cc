@@ -44,19 +44,17 @@ absl::Status ValidateValue(const v1::Value& value, absl::string_view field,
     return absl::InvalidArgumentError(absl::StrCat(field, ": the value has no kind set"));
   }
   if (const size_t bytes = ValueBytes(value); bytes > limits.max_value_bytes) {
-    return absl::ResourceExhaustedError(absl::StrCat(field, ": the value is ", bytes,
-                                                     " bytes; the limit is ",
-                                                     limits.max_value_bytes,
-                                                     " (--max_value_bytes)"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat(field, ": the value is ", bytes, " bytes; the limit is ",
+                     limits.max_value_bytes, " (--max_value_bytes)"));
   }
   return absl::OkStatus();
 }
 
 absl::Status ValidatePrincipal(absl::string_view principal, const ServiceLimits& limits) {
   if (principal.size() > limits.max_principal_bytes) {
-    return absl::InvalidArgumentError(absl::StrCat("principal is ", principal.size(),
-                                                   " bytes; the limit is ",
-                                                   limits.max_principal_bytes));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "principal is ", principal.size(), " bytes; the limit is ", limits.max_principal_bytes));
   }
   return absl::OkStatus();
 }
@@ -72,9 +70,9 @@ absl::StatusOr<absl::Duration> ResolveTimeout(const google::protobuf::Duration* 
   if (mixed_signs || requested->nanos() <= -1'000'000'000 || requested->nanos() >= 1'000'000'000) {
     return absl::InvalidArgumentError(absl::StrCat(field, " is not a valid Duration"));
   }
-  const absl::Duration timeout = absl::Trunc(
-      absl::Seconds(requested->seconds()) + absl::Nanoseconds(requested->nanos()),
-      absl::Milliseconds(1));
+  const absl::Duration timeout =
+      absl::Trunc(absl::Seconds(requested->seconds()) + absl::Nanoseconds(requested->nanos()),
+                  absl::Milliseconds(1));
   if (timeout < absl::ZeroDuration()) {
     return absl::InvalidArgumentError(absl::StrCat(field, " is negative"));
   }

@@ -11,6 +11,7 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
+#include "service/request_parsing.h"
 #include "service/session_service.h"
 #include "storage/memory_store.h"
 
@@ -19,8 +20,8 @@ namespace {
 
 absl::StatusOr<std::unique_ptr<storage::Store>> OpenStore(const Server::Options& options) {
   if (options.store == "memory") {
-    return storage::NewMemoryStore({.limits = options.limits.session,
-                                    .max_memory_bytes = options.max_memory_bytes});
+    return storage::NewMemoryStore(
+        {.limits = options.limits.session, .max_memory_bytes = options.max_memory_bytes});
   }
   return absl::InvalidArgumentError(
       absl::StrCat("--store=", options.store, " is not a backend; use memory"));
@@ -59,6 +60,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const Options& opt
   // gRPC's built-in health service does not register its descriptor; touching ours does, so that
   // reflection can describe grpc.health.v1.Health.
   grpc::health::v1::HealthCheckRequest::descriptor();
+  QuietenUtf8ParseErrors();
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
@@ -78,7 +80,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const Options& opt
     }
   }
   SetServing(*server->grpc_server_, true);
-  server->sweeper_ = std::make_unique<storage::Sweeper>(server->store_.get(), options.sweep_interval);
+  server->sweeper_ =
+      std::make_unique<storage::Sweeper>(server->store_.get(), options.sweep_interval);
   return server;
 }
 

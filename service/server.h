@@ -15,8 +15,8 @@
 #include "absl/time/time.h"
 #include "grpcpp/server.h"
 #include "service/limits.h"
-#include "storage/sweeper.h"
 #include "storage/store.h"
+#include "storage/sweeper.h"
 
 namespace sessiond::service {
 

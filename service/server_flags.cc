@@ -23,8 +23,7 @@ ABSL_FLAG(uint64_t, max_memory_bytes, 0,
 ABSL_FLAG(uint64_t, max_key_bytes, 256, "longest key, in bytes");
 ABSL_FLAG(uint64_t, max_value_bytes, 256 * 1024, "largest value, in bytes");
 ABSL_FLAG(uint64_t, max_keys, 1024, "most keys in one session");
-ABSL_FLAG(uint64_t, max_session_bytes, 1024 * 1024,
-          "largest session: sum of key and value bytes");
+ABSL_FLAG(uint64_t, max_session_bytes, 1024 * 1024, "largest session: sum of key and value bytes");
 ABSL_FLAG(absl::Duration, idle_timeout, absl::Minutes(20),
           "idle (sliding) timeout of a session that does not ask for one");
 ABSL_FLAG(absl::Duration, max_idle_timeout, absl::Minutes(20),
@@ -49,7 +48,8 @@ constexpr char kEnvPrefix[] = "SESSIOND_";
 
 std::string EnvName(absl::string_view flag) {
   std::string name = kEnvPrefix;
-  for (char c : flag) name.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  for (char c : flag)
+    name.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
   return name;
 }
 
@@ -110,8 +110,8 @@ absl::StatusOr<Server::Options> ServerOptionsFromCommandLine(int argc, char** ar
   options.drain_grace = absl::GetFlag(FLAGS_drain_grace);
   options.shutdown_timeout = absl::GetFlag(FLAGS_shutdown_timeout);
 
-  if (absl::Status status = CheckTimeout("idle_timeout", limits.default_idle_timeout,
-                                         limits.max_idle_timeout);
+  if (absl::Status status =
+          CheckTimeout("idle_timeout", limits.default_idle_timeout, limits.max_idle_timeout);
       !status.ok()) {
     return status;
   }

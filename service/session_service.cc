@@ -6,7 +6,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/arena.h"
 #include "service/proto_convert.h"
+#include "service/request_parsing.h"
 #include "service/request_validation.h"
 #include "service/session_id.h"
 #include "service/status_convert.h"
@@ -18,13 +20,8 @@ namespace {
 // random source is broken, which is the server's fault, not the caller's.
 absl::Status IdCollision(const absl::Status& status) {
   if (status.code() != absl::StatusCode::kAlreadyExists) return status;
-  return absl::InternalError("a newly drawn session id is already taken; the random source is broken");
-}
-
-grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context, const absl::Status& status) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(ToGrpcStatus(status));
-  return reactor;
+  return absl::InternalError(
+      "a newly drawn session id is already taken; the random source is broken");
 }
 
 std::optional<uint64_t> OptionalVersion(bool present, uint64_t version) {
@@ -75,8 +72,8 @@ absl::StatusOr<std::vector<storage::Mutation>> ToMutations(
         if (absl::Status status = ValidateKey(op.set().key(), key_field, limits); !status.ok()) {
           return status;
         }
-        if (absl::Status status = ValidateValue(op.set().value(), KeyField(field, op.set().key()),
-                                                limits);
+        if (absl::Status status =
+                ValidateValue(op.set().value(), KeyField(field, op.set().key()), limits);
             !status.ok()) {
           return status;
         }
@@ -106,50 +103,74 @@ absl::StatusOr<std::vector<storage::Mutation>> ToMutations(
 SessionServiceImpl::SessionServiceImpl(storage::Store* store, const ServiceLimits& limits)
     : store_(store), limits_(limits) {}
 
+template <typename Request, typename Response>
+grpc::ServerUnaryReactor* SessionServiceImpl::Serve(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
+    grpc::ByteBuffer* raw_response,
+    absl::Status (SessionServiceImpl::*handler)(const Request&, Response*)) {
+  google::protobuf::Arena arena;
+  auto* request = google::protobuf::Arena::CreateMessage<Request>(&arena);
+  auto* response = google::protobuf::Arena::CreateMessage<Response>(&arena);
+  absl::Status status = ParseRequest(*raw_request, request);
+  if (status.ok()) status = (this->*handler)(*request, response);
+  if (status.ok()) SerializeResponse(*response, raw_response);
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(status));
+  return reactor;
+}
+
 grpc::ServerUnaryReactor* SessionServiceImpl::CreateSession(grpc::CallbackServerContext* context,
-                                                            const v1::CreateSessionRequest* request,
-                                                            v1::CreateSessionResponse* response) {
-  return Finish(context, DoCreateSession(*request, response));
+                                                            const grpc::ByteBuffer* request,
+                                                            grpc::ByteBuffer* response) {
+  return Serve(context, request, response, &SessionServiceImpl::DoCreateSession);
 }
+
 grpc::ServerUnaryReactor* SessionServiceImpl::Get(grpc::CallbackServerContext* context,
-                                                  const v1::GetRequest* request,
-                                                  v1::GetResponse* response) {
-  return Finish(context, DoGet(*request, response));
+                                                  const grpc::ByteBuffer* request,
+                                                  grpc::ByteBuffer* response) {
+  return Serve(context, request, response, &SessionServiceImpl::DoGet);
 }
+
 grpc::ServerUnaryReactor* SessionServiceImpl::Set(grpc::CallbackServerContext* context,
-                                                  const v1::SetRequest* request,
-                                                  v1::SetResponse* response) {
-  return Finish(context, DoSet(*request, response));
+                                                  const grpc::ByteBuffer* request,
+                                                  grpc::ByteBuffer* response) {
+  return Serve(context, request, response, &SessionServiceImpl::DoSet);
 }
+
 grpc::ServerUnaryReactor* SessionServiceImpl::Remove(grpc::CallbackServerContext* context,
-                                                     const v1::RemoveRequest* request,
-                                                     v1::RemoveResponse* response) {
-  return Finish(context, DoRemove(*request, response));
+                                                     const grpc::ByteBuffer* request,
+                                                     grpc::ByteBuffer* response) {
+  return Serve(context, request, response, &SessionServiceImpl::DoRemove);
 }
+
 grpc::ServerUnaryReactor* SessionServiceImpl::Clear(grpc::CallbackServerContext* context,
-                                                    const v1::ClearRequest* request,
-                                                    v1::ClearResponse* response) {
-  return Finish(context, DoClear(*request, response));
+                                                    const grpc::ByteBuffer* request,
+                                                    grpc::ByteBuffer* response) {
+  return Serve(context, request, response, &SessionServiceImpl::DoClear);
 }
+
 grpc::ServerUnaryReactor* SessionServiceImpl::Touch(grpc::CallbackServerContext* context,
-                                                    const v1::TouchRequest* request,
-                                                    v1::TouchResponse* response) {
-  return Finish(context, DoTouch(*request, response));
+                                                    const grpc::ByteBuffer* request,
+                                                    grpc::ByteBuffer* response) {
+  return Serve(context, request, response, &SessionServiceImpl::DoTouch);
 }
+
 grpc::ServerUnaryReactor* SessionServiceImpl::Delete(grpc::CallbackServerContext* context,
-                                                     const v1::DeleteRequest* request,
-                                                     v1::DeleteResponse* response) {
-  return Finish(context, DoDelete(*request, response));
+                                                     const grpc::ByteBuffer* request,
+                                                     grpc::ByteBuffer* response) {
+  return Serve(context, request, response, &SessionServiceImpl::DoDelete);
 }
+
 grpc::ServerUnaryReactor* SessionServiceImpl::Commit(grpc::CallbackServerContext* context,
-                                                     const v1::CommitRequest* request,
-                                                     v1::CommitResponse* response) {
-  return Finish(context, DoCommit(*request, response));
+                                                     const grpc::ByteBuffer* request,
+                                                     grpc::ByteBuffer* response) {
+  return Serve(context, request, response, &SessionServiceImpl::DoCommit);
 }
+
 grpc::ServerUnaryReactor* SessionServiceImpl::RotateId(grpc::CallbackServerContext* context,
-                                                       const v1::RotateIdRequest* request,
-                                                       v1::RotateIdResponse* response) {
-  return Finish(context, DoRotateId(*request, response));
+                                                       const grpc::ByteBuffer* request,
+                                                       grpc::ByteBuffer* response) {
+  return Serve(context, request, response, &SessionServiceImpl::DoRotateId);
 }
 
 absl::Status SessionServiceImpl::DoCreateSession(const v1::CreateSessionRequest& request,
@@ -160,9 +181,9 @@ absl::Status SessionServiceImpl::DoCreateSession(const v1::CreateSessionRequest&
   if (absl::Status status = ValidatePrincipal(request.principal(), limits_); !status.ok()) {
     return status;
   }
-  absl::StatusOr<absl::Duration> idle = ResolveTimeout(
-      request.has_idle_timeout() ? &request.idle_timeout() : nullptr, "idle_timeout",
-      limits_.default_idle_timeout, limits_.max_idle_timeout);
+  absl::StatusOr<absl::Duration> idle =
+      ResolveTimeout(request.has_idle_timeout() ? &request.idle_timeout() : nullptr, "idle_timeout",
+                     limits_.default_idle_timeout, limits_.max_idle_timeout);
   if (!idle.ok()) return idle.status();
   absl::StatusOr<absl::Duration> absolute = ResolveTimeout(
       request.has_absolute_timeout() ? &request.absolute_timeout() : nullptr, "absolute_timeout",
@@ -186,11 +207,12 @@ absl::Status SessionServiceImpl::DoGet(const v1::GetRequest& request, v1::GetRes
   if (absl::Status status = ValidateKeys(request.keys(), limits_); !status.ok()) return status;
   std::vector<absl::string_view> keys(request.keys().begin(), request.keys().end());
   auto* entries = response->mutable_entries();
-  absl::StatusOr<storage::SessionMeta> meta = store_->Get(
-      request.id(), keys, request.no_renew() ? storage::Renewal::kNoRenew : storage::Renewal::kRenew,
-      [entries](absl::string_view key, const storage::Value& value) {
-        ToProto(value, &(*entries)[std::string(key)]);
-      });
+  absl::StatusOr<storage::SessionMeta> meta =
+      store_->Get(request.id(), keys,
+                  request.no_renew() ? storage::Renewal::kNoRenew : storage::Renewal::kRenew,
+                  [entries](absl::string_view key, const storage::Value& value) {
+                    ToProto(value, &(*entries)[std::string(key)]);
+                  });
   if (!meta.ok()) return meta.status();
   ToProto(*meta, response->mutable_session());
   return absl::OkStatus();
@@ -247,11 +269,10 @@ absl::Status SessionServiceImpl::DoCommit(const v1::CommitRequest& request,
                                           v1::CommitResponse* response) {
   absl::StatusOr<std::vector<storage::Mutation>> mutations = ToMutations(request.ops(), limits_);
   if (!mutations.ok()) return mutations.status();
-  return ApplyAndReport(
-      request.id(), *std::move(mutations),
-      {OptionalVersion(request.has_if_version(), request.if_version()),
-       OptionalVersion(request.has_read_version(), request.read_version())},
-      response->mutable_session());
+  return ApplyAndReport(request.id(), *std::move(mutations),
+                        {OptionalVersion(request.has_if_version(), request.if_version()),
+                         OptionalVersion(request.has_read_version(), request.read_version())},
+                        response->mutable_session());
 }
 
 absl::Status SessionServiceImpl::DoTouch(const v1::TouchRequest& request,
@@ -276,8 +297,9 @@ absl::Status SessionServiceImpl::DoDelete(const v1::DeleteRequest& request,
 absl::Status SessionServiceImpl::DoRotateId(const v1::RotateIdRequest& request,
                                             v1::RotateIdResponse* response) {
   if (absl::Status status = ValidateSessionId(request.id(), "id"); !status.ok()) return status;
-  absl::StatusOr<storage::SessionMeta> meta = store_->Rotate(
-      request.id(), NewSessionId(), OptionalVersion(request.has_if_version(), request.if_version()));
+  absl::StatusOr<storage::SessionMeta> meta =
+      store_->Rotate(request.id(), NewSessionId(),
+                     OptionalVersion(request.has_if_version(), request.if_version()));
   if (!meta.ok()) return IdCollision(meta.status());
   ToProto(*meta, response->mutable_session());
   return absl::OkStatus();

@@ -1,8 +1,8 @@
 // SessionServiceImpl: the sessiond.v1.SessionService handlers on gRPC's callback API.
 //
-// Each handler validates its request (ids, keys, values, timeouts), calls the Store once, fills the
-// response and converts the outcome with ToGrpcStatus. Handlers never block on anything but the
-// store call. Thread-safe: gRPC calls handlers concurrently.
+// Each handler parses and validates its request (ids, keys, values, timeouts), calls the Store
+// once, fills the response and converts the outcome with ToGrpcStatus. Handlers never block on
+// anything but the store call. Thread-safe: gRPC calls handlers concurrently.
 #ifndef SESSIOND_SERVICE_SESSION_SERVICE_H_
 #define SESSIOND_SERVICE_SESSION_SERVICE_H_
 
@@ -13,38 +13,60 @@
 
 namespace sessiond::service {
 
-class SessionServiceImpl final : public v1::SessionService::CallbackService {
+// Every rpc registered as a raw callback method: the service parses requests itself
+// (request_parsing.h) so that malformed ones get INVALID_ARGUMENT, and builds messages on an arena.
+using RawSessionService = v1::SessionService::WithRawCallbackMethod_CreateSession<
+    v1::SessionService::WithRawCallbackMethod_Get<v1::SessionService::WithRawCallbackMethod_Set<
+        v1::SessionService::WithRawCallbackMethod_Remove<
+            v1::SessionService::WithRawCallbackMethod_Clear<
+                v1::SessionService::WithRawCallbackMethod_Touch<
+                    v1::SessionService::WithRawCallbackMethod_Delete<
+                        v1::SessionService::WithRawCallbackMethod_Commit<
+                            v1::SessionService::WithRawCallbackMethod_RotateId<
+                                v1::SessionService::Service>>>>>>>>>;
+
+class SessionServiceImpl final : public RawSessionService {
  public:
   // `store` is not owned and must outlive the service.
   SessionServiceImpl(storage::Store* store, const ServiceLimits& limits);
 
   grpc::ServerUnaryReactor* CreateSession(grpc::CallbackServerContext* context,
-                                          const v1::CreateSessionRequest* request,
-                                          v1::CreateSessionResponse* response) override;
+                                          const grpc::ByteBuffer* request,
+                                          grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* context,
-                                const v1::GetRequest* request, v1::GetResponse* response) override;
+                                const grpc::ByteBuffer* request,
+                                grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* Set(grpc::CallbackServerContext* context,
-                                const v1::SetRequest* request, v1::SetResponse* response) override;
+                                const grpc::ByteBuffer* request,
+                                grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* Remove(grpc::CallbackServerContext* context,
-                                   const v1::RemoveRequest* request,
-                                   v1::RemoveResponse* response) override;
+                                   const grpc::ByteBuffer* request,
+                                   grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* Clear(grpc::CallbackServerContext* context,
-                                  const v1::ClearRequest* request,
-                                  v1::ClearResponse* response) override;
+                                  const grpc::ByteBuffer* request,
+                                  grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* Touch(grpc::CallbackServerContext* context,
-                                  const v1::TouchRequest* request,
-                                  v1::TouchResponse* response) override;
+                                  const grpc::ByteBuffer* request,
+                                  grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* Delete(grpc::CallbackServerContext* context,
-                                   const v1::DeleteRequest* request,
-                                   v1::DeleteResponse* response) override;
+                                   const grpc::ByteBuffer* request,
+                                   grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* Commit(grpc::CallbackServerContext* context,
-                                   const v1::CommitRequest* request,
-                                   v1::CommitResponse* response) override;
+                                   const grpc::ByteBuffer* request,
+                                   grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* RotateId(grpc::CallbackServerContext* context,
-                                     const v1::RotateIdRequest* request,
-                                     v1::RotateIdResponse* response) override;
+                                     const grpc::ByteBuffer* request,
+                                     grpc::ByteBuffer* response) override;
 
  private:
+  // Parses the request, runs `handler`, serializes the response and finishes the call.
+  template <typename Request, typename Response>
+  grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context,
+                                  const grpc::ByteBuffer* raw_request,
+                                  grpc::ByteBuffer* raw_response,
+                                  absl::Status (SessionServiceImpl::*handler)(const Request&,
+                                                                              Response*));
+
   absl::Status DoCreateSession(const v1::CreateSessionRequest& request,
                                v1::CreateSessionResponse* response);
   absl::Status DoGet(const v1::GetRequest& request, v1::GetResponse* response);

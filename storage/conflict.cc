@@ -1,9 +1,9 @@
 #include "storage/conflict.h"
 
 #include <cstring>
-#include "absl/strings/string_view.h"
 
 #include "absl/strings/cord.h"
+#include "absl/strings/string_view.h"
 
 namespace sessiond::storage {
 namespace {

@@ -9,12 +9,12 @@
 #include <utility>
 #include <vector>
 
-#include "absl/strings/string_view.h"
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/hash/hash.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "storage/conflict.h"
 #include "storage/expiry_wheel.h"
@@ -25,7 +25,8 @@ namespace {
 
 // One session. The wheel's deadline is the session's idle_expires_at.
 struct SessionNode : ExpiryWheel::Item {
-  SessionNode(std::string id_in, SessionState state_in) : id(std::move(id_in)), state(std::move(state_in)) {}
+  SessionNode(std::string id_in, SessionState state_in)
+      : id(std::move(id_in)), state(std::move(state_in)) {}
 
   std::string id;
   std::string principal;
@@ -44,9 +45,8 @@ size_t NodeMemory(const SessionNode& node) {
 }
 
 SessionMeta MetaOf(const SessionNode& node) {
-  return SessionMeta{node.id,         node.principal,      node.state.version(),
-                     node.created_at, node.deadline,       node.absolute_expires_at,
-                     node.idle_timeout};
+  return SessionMeta{node.id,       node.principal,           node.state.version(), node.created_at,
+                     node.deadline, node.absolute_expires_at, node.idle_timeout};
 }
 
 void Renew(SessionNode& node, absl::Time now) {
@@ -103,7 +103,9 @@ class MemoryStore final : public Store {
   std::atomic<size_t> live_sessions_{0};
 };
 
-absl::Status NotFound() { return absl::NotFoundError("no such session (unknown, expired or deleted)"); }
+absl::Status NotFound() {
+  return absl::NotFoundError("no such session (unknown, expired or deleted)");
+}
 
 MemoryStore::MemoryStore(const MemoryStoreOptions& options)
     : clock_(options.clock != nullptr ? options.clock : RealClock()),
@@ -207,11 +209,11 @@ absl::StatusOr<SessionMeta> MemoryStore::Apply(absl::string_view id,
   if (!plan.ok()) return plan.status();
   if (plan->data_bytes > node->state.data_bytes()) {
     // Reserve the growth before writing, so a full store rejects it without a partial write.
-    const size_t growth = plan->data_bytes - node->state.data_bytes() +
-                          (plan->key_count > node->state.key_count()
-                               ? (plan->key_count - node->state.key_count()) *
-                                     sizeof(SessionState::StoredEntry)
-                               : 0);
+    const size_t growth =
+        plan->data_bytes - node->state.data_bytes() +
+        (plan->key_count > node->state.key_count()
+             ? (plan->key_count - node->state.key_count()) * sizeof(SessionState::StoredEntry)
+             : 0);
     if (absl::Status status = Reserve(growth); !status.ok()) return status;
     node->accounted_bytes += growth;
   }
@@ -282,10 +284,10 @@ absl::StatusOr<size_t> MemoryStore::SweepExpired() {
   for (auto& shard : shards_) {
     const absl::Time now = clock_->Now();
     absl::MutexLock lock(&shard->mu);
-    expired += shard->wheel.Advance(now, [&](ExpiryWheel::Item* item)
-                                             ABSL_NO_THREAD_SAFETY_ANALYSIS {
-                                               Erase(*shard, static_cast<SessionNode*>(item));
-                                             });
+    expired +=
+        shard->wheel.Advance(now, [&](ExpiryWheel::Item* item) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+          Erase(*shard, static_cast<SessionNode*>(item));
+        });
   }
   return expired;
 }

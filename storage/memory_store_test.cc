@@ -22,7 +22,10 @@ INSTANTIATE_TEST_SUITE_P(Memory, StoreContractTest,
                          [](const auto& info) { return info.param.name; });
 
 NewSession Sized(int n, size_t value_bytes) {
-  return NewSession{absl::StrCat("session-", n), "", absl::Minutes(20), absl::Hours(12),
+  return NewSession{absl::StrCat("session-", n),
+                    "",
+                    absl::Minutes(20),
+                    absl::Hours(12),
                     {{"v", std::string(value_bytes, 'x')}}};
 }
 
@@ -36,7 +39,8 @@ TEST(MemoryStoreTest, AtTheMemoryCapNewSessionsAreRejectedAndLiveOnesKept) {
   EXPECT_LE(store->Stats().approximate_bytes, 64u * 1024);
   EXPECT_THAT(store->Create(Sized(created, 1000)), StatusIs(absl::StatusCode::kResourceExhausted));
   for (int i = 0; i < created; ++i) {
-    ASSERT_TRUE(store->Touch(absl::StrCat("session-", i)).ok()) << "live session " << i << " evicted";
+    ASSERT_TRUE(store->Touch(absl::StrCat("session-", i)).ok())
+        << "live session " << i << " evicted";
   }
   // Growing a live session is refused too; shrinking and deleting free room.
   EXPECT_THAT(store->Apply("session-0", {Mutation::Set("more", std::string(4000, 'y'))}, {}),
@@ -50,9 +54,9 @@ TEST(MemoryStoreTest, MemoryAccountingReturnsToZeroWhenEverythingIsGone) {
   std::unique_ptr<Store> store = NewMemoryStore({.clock = &clock});
   for (int i = 0; i < 100; ++i) ASSERT_TRUE(store->Create(Sized(i, 100 + i)).ok());
   for (int i = 0; i < 50; ++i) {
-    ASSERT_TRUE(store->Apply(absl::StrCat("session-", i), {Mutation::Set("w", std::string(i, 'z'))},
-                             {})
-                    .ok());
+    ASSERT_TRUE(
+        store->Apply(absl::StrCat("session-", i), {Mutation::Set("w", std::string(i, 'z'))}, {})
+            .ok());
   }
   EXPECT_GT(store->Stats().approximate_bytes, 100u * 100);
   for (int i = 0; i < 50; ++i) ASSERT_TRUE(store->Delete(absl::StrCat("session-", i), {}).ok());

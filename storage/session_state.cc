@@ -4,9 +4,9 @@
 #include <optional>
 #include <utility>
 
-#include "absl/strings/string_view.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "storage/conflict.h"
 
 namespace sessiond::storage {
@@ -21,15 +21,13 @@ bool KeyLess(const SessionState::StoredEntry& entry, absl::string_view key) {
 absl::Status CheckLimits(size_t count, size_t old_count, size_t bytes, size_t old_bytes,
                          const SessionLimits& limits) {
   if (count > limits.max_keys && count > old_count) {
-    return absl::ResourceExhaustedError(absl::StrCat("the session would hold ", count,
-                                                     " keys; the limit is max_keys=",
-                                                     limits.max_keys));
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "the session would hold ", count, " keys; the limit is max_keys=", limits.max_keys));
   }
   if (bytes > limits.max_session_bytes && bytes > old_bytes) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("the session would hold ", bytes,
-                     " bytes of keys and values; the limit is max_session_bytes=",
-                     limits.max_session_bytes));
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "the session would hold ", bytes,
+        " bytes of keys and values; the limit is max_session_bytes=", limits.max_session_bytes));
   }
   return absl::OkStatus();
 }

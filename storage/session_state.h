@@ -9,7 +9,8 @@
 // `removed_floor` remembers the newest removal that is no longer individually known (a clear sets
 // it too). A key without an entry or tombstone was therefore last written at or before
 // removed_floor. This is conservative: it can report a conflict that a perfect record would not
-// (only after a clear or more than kMaxTombstones removals since the caller's read), never miss one.
+// (only after a clear or more than kMaxTombstones removals since the caller's read), never miss
+// one.
 #ifndef SESSIOND_STORAGE_SESSION_STATE_H_
 #define SESSIOND_STORAGE_SESSION_STATE_H_
 
@@ -17,11 +18,11 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "storage/session.h"
 #include "storage/store.h"
@@ -100,7 +101,7 @@ class SessionState {
   uint64_t version_ = 1;
   size_t data_bytes_ = 0;
   uint64_t removed_floor_ = 0;
-  std::vector<StoredEntry> entries_;  // sorted by key
+  std::vector<StoredEntry> entries_;   // sorted by key
   std::vector<Tombstone> tombstones_;  // oldest first
 };
 

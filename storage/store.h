@@ -23,12 +23,12 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "storage/session.h"
 
@@ -56,8 +56,8 @@ class Store {
   // Visits the entries named in `keys` that exist (every entry when `keys` is empty, in key order)
   // and returns the session's metadata; with kRenew the idle timer is renewed first.
   virtual absl::StatusOr<SessionMeta> Get(absl::string_view id,
-                                          absl::Span<const absl::string_view> keys,
-                                          Renewal renewal, EntryVisitor visit) = 0;
+                                          absl::Span<const absl::string_view> keys, Renewal renewal,
+                                          EntryVisitor visit) = 0;
 
   // Applies `mutations` in order, all or nothing, if `conditions` hold, and renews the idle timer.
   // The version goes up by one if anything changed (a set always changes; removing an absent key or

@@ -6,8 +6,8 @@
 #include <thread>
 #include <vector>
 
-#include "absl/strings/string_view.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "gmock/gmock.h"
 #include "storage/conflict.h"
 #include "storage/testing/status_matchers.h"
@@ -38,10 +38,9 @@ NewSession Session(std::string id, std::vector<Entry> entries = {}) {
 absl::StatusOr<Entries> GetAll(Store& store, absl::string_view id,
                                Renewal renewal = Renewal::kRenew) {
   Entries entries;
-  absl::StatusOr<SessionMeta> meta =
-      store.Get(id, {}, renewal, [&](absl::string_view key, const Value& value) {
-        entries.emplace(std::string(key), value);
-      });
+  absl::StatusOr<SessionMeta> meta = store.Get(
+      id, {}, renewal,
+      [&](absl::string_view key, const Value& value) { entries.emplace(std::string(key), value); });
   if (!meta.ok()) return meta.status();
   return entries;
 }
@@ -119,12 +118,11 @@ TEST_P(StoreContractTest, UnknownSessionIsNotFoundEverywhere) {
 TEST_P(StoreContractTest, SetUpsertsAndBumpsVersion) {
   ASSERT_OK(store_->Create(Session(TestId(1), {{"a", int64_t{1}}})));
   ASSERT_OK_AND_ASSIGN(SessionMeta meta,
-                       store_->Apply(TestId(1),
-                                     Sets({{"a", std::string("x")}, {"b", 1.5}}), {}));
+                       store_->Apply(TestId(1), Sets({{"a", std::string("x")}, {"b", 1.5}}), {}));
   EXPECT_EQ(meta.version, 2u);
   EXPECT_THAT(GetAll(*store_, TestId(1)),
-              IsOkAndHolds(UnorderedElementsAre(Pair("a", Value(std::string("x"))),
-                                                       Pair("b", Value(1.5)))));
+              IsOkAndHolds(
+                  UnorderedElementsAre(Pair("a", Value(std::string("x"))), Pair("b", Value(1.5)))));
 }
 
 TEST_P(StoreContractTest, RemovingAbsentKeysChangesNothing) {
@@ -156,8 +154,7 @@ TEST_P(StoreContractTest, MutationsApplyInOrder) {
   batch.push_back(Mutation::Remove("c"));
   ASSERT_OK_AND_ASSIGN(SessionMeta meta, store_->Apply(TestId(1), std::move(batch), {}));
   EXPECT_EQ(meta.version, 2u) << "one batch is one version";
-  EXPECT_THAT(GetAll(*store_, TestId(1)),
-              IsOkAndHolds(ElementsAre(Pair("b", Value(int64_t{2})))));
+  EXPECT_THAT(GetAll(*store_, TestId(1)), IsOkAndHolds(ElementsAre(Pair("b", Value(int64_t{2})))));
 }
 
 TEST_P(StoreContractTest, StaleIfVersionIsAbortedWithTheCurrentVersion) {
@@ -168,8 +165,7 @@ TEST_P(StoreContractTest, StaleIfVersionIsAbortedWithTheCurrentVersion) {
   ASSERT_THAT(stale, StatusIs(absl::StatusCode::kAborted));
   ASSERT_TRUE(GetConflict(stale.status()).has_value());
   EXPECT_EQ(GetConflict(stale.status())->current_version, 2u);
-  EXPECT_THAT(GetAll(*store_, TestId(1)),
-              IsOkAndHolds(ElementsAre(Pair("a", Value(int64_t{2})))));
+  EXPECT_THAT(GetAll(*store_, TestId(1)), IsOkAndHolds(ElementsAre(Pair("a", Value(int64_t{2})))));
   EXPECT_OK(SetOne(*store_, TestId(1), "a", int64_t{3}, Conditions{.if_version = 2}));
 }
 
@@ -179,9 +175,8 @@ TEST_P(StoreContractTest, CommitsOfDifferentKeysFromOneReadBothSucceed) {
   ASSERT_OK(SetOne(*store_, TestId(1), "a", int64_t{1}, read_at_one));
   ASSERT_OK_AND_ASSIGN(SessionMeta meta, SetOne(*store_, TestId(1), "b", int64_t{2}, read_at_one));
   EXPECT_EQ(meta.version, 3u);
-  EXPECT_THAT(GetAll(*store_, TestId(1)),
-              IsOkAndHolds(ElementsAre(Pair("a", Value(int64_t{1})),
-                                              Pair("b", Value(int64_t{2})))));
+  EXPECT_THAT(GetAll(*store_, TestId(1)), IsOkAndHolds(ElementsAre(Pair("a", Value(int64_t{1})),
+                                                                   Pair("b", Value(int64_t{2})))));
 }
 
 TEST_P(StoreContractTest, CommitOfAKeyChangedSinceTheReadIsAbortedNamingIt) {
@@ -189,15 +184,15 @@ TEST_P(StoreContractTest, CommitOfAKeyChangedSinceTheReadIsAbortedNamingIt) {
   const Conditions read_at_one{.read_version = 1};
   ASSERT_OK(SetOne(*store_, TestId(1), "a", int64_t{1}, read_at_one));
   std::vector<Mutation> batch = Sets({{"a", int64_t{9}}, {"b", int64_t{9}}});
-  const absl::StatusOr<SessionMeta> result = store_->Apply(TestId(1), std::move(batch), read_at_one);
+  const absl::StatusOr<SessionMeta> result =
+      store_->Apply(TestId(1), std::move(batch), read_at_one);
   ASSERT_THAT(result, StatusIs(absl::StatusCode::kAborted));
   const std::optional<Conflict> conflict = GetConflict(result.status());
   ASSERT_TRUE(conflict.has_value());
   EXPECT_EQ(conflict->current_version, 2u);
   EXPECT_THAT(conflict->keys, ElementsAre("a"));
   EXPECT_THAT(GetAll(*store_, TestId(1)),
-              IsOkAndHolds(ElementsAre(Pair("a", Value(int64_t{1})),
-                                              Pair("b", Value(int64_t{0})))))
+              IsOkAndHolds(ElementsAre(Pair("a", Value(int64_t{1})), Pair("b", Value(int64_t{0})))))
       << "a conflicting commit writes nothing";
 }
 
@@ -227,8 +222,7 @@ TEST_P(StoreContractTest, ABatchOverALimitIsRejectedWhole) {
               StatusIs(absl::StatusCode::kResourceExhausted));
   ASSERT_OK_AND_ASSIGN(SessionMeta meta, store_->Touch(TestId(1)));
   EXPECT_EQ(meta.version, 1u);
-  EXPECT_THAT(GetAll(*store_, TestId(1)),
-              IsOkAndHolds(ElementsAre(Pair("a", Value(int64_t{1})))));
+  EXPECT_THAT(GetAll(*store_, TestId(1)), IsOkAndHolds(ElementsAre(Pair("a", Value(int64_t{1})))));
 }
 
 TEST_P(StoreContractTest, KeyCountLimitCountsTheResultNotTheRequest) {

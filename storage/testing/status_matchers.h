@@ -1,5 +1,5 @@
-// GoogleTest matchers and macros for absl::Status and absl::StatusOr: IsOk(), StatusIs(code), IsOkAndHolds(m),
-// ASSERT_OK(expr), EXPECT_OK(expr) and ASSERT_OK_AND_ASSIGN(lhs, expr).
+// GoogleTest matchers and macros for absl::Status and absl::StatusOr: IsOk(), StatusIs(code),
+// IsOkAndHolds(m), ASSERT_OK(expr), EXPECT_OK(expr) and ASSERT_OK_AND_ASSIGN(lhs, expr).
 #ifndef SESSIOND_STORAGE_TESTING_STATUS_MATCHERS_H_
 #define SESSIOND_STORAGE_TESTING_STATUS_MATCHERS_H_
 
