@@ -1,0 +1,86 @@
+// Client: the thin typed C++ client of the sessiond.v1.SessionService, one method per rpc.
+//
+// Each method sends the generated request message as it is and returns the generated response, or
+// the error as an absl::Status with the gRPC code and message (see sessiond/status.h; on ABORTED,
+// GetConflictDetails reads the server's ConflictDetails). The rpc contracts (what each error code
+// means) are the comments of proto/sessiond/v1/session.proto. For the ISession-style API that loads
+// lazily, records changes and commits them in one rpc, see sessiond/session.h.
+//
+// Deadlines: every call gets a deadline, CallOptions::deadline when set, else now +
+// ClientOptions::timeout; past it the call fails with DEADLINE_EXCEEDED. A call whose server cannot
+// be reached fails with UNAVAILABLE without waiting for the deadline.
+//
+// A Client is thread-safe; share one per process and channel. Authentication and TLS are the
+// channel's business (grpc::CreateChannel with the credentials the deployment uses).
+#ifndef SESSIOND_CLIENTS_CPP_INCLUDE_SESSIOND_CLIENT_H_
+#define SESSIOND_CLIENTS_CPP_INCLUDE_SESSIOND_CLIENT_H_
+
+#include <memory>
+#include <optional>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "grpcpp/channel.h"
+#include "sessiond/status.h"
+#include "sessiond/v1/session.grpc.pb.h"
+#include "sessiond/v1/session.pb.h"
+
+namespace sessiond {
+
+// Settings for every call a Client makes.
+struct ClientOptions {
+  // The deadline of a call that does not set one is now + timeout. absl::InfiniteDuration(): none.
+  absl::Duration timeout = absl::Seconds(5);
+};
+
+// Settings for one call.
+struct CallOptions {
+  // This call's deadline, instead of now + ClientOptions::timeout (for example the deadline of the
+  // web request being served). absl::InfiniteFuture(): none.
+  std::optional<absl::Time> deadline;
+};
+
+class Client {
+ public:
+  // A client whose calls go over `channel` with `options`.
+  explicit Client(std::shared_ptr<grpc::ChannelInterface> channel, ClientOptions options = {});
+
+  // The rpcs of sessiond.v1.SessionService. Each returns the server's response, or the error the
+  // rpc's comment in session.proto lists, or UNAVAILABLE / DEADLINE_EXCEEDED from the transport.
+  absl::StatusOr<v1::CreateSessionResponse> CreateSession(const v1::CreateSessionRequest& request,
+                                                          const CallOptions& call = {}) const;
+  absl::StatusOr<v1::GetResponse> Get(const v1::GetRequest& request,
+                                      const CallOptions& call = {}) const;
+  absl::StatusOr<v1::SetResponse> Set(const v1::SetRequest& request,
+                                      const CallOptions& call = {}) const;
+  absl::StatusOr<v1::RemoveResponse> Remove(const v1::RemoveRequest& request,
+                                            const CallOptions& call = {}) const;
+  absl::StatusOr<v1::ClearResponse> Clear(const v1::ClearRequest& request,
+                                          const CallOptions& call = {}) const;
+  absl::StatusOr<v1::TouchResponse> Touch(const v1::TouchRequest& request,
+                                          const CallOptions& call = {}) const;
+  absl::StatusOr<v1::DeleteResponse> Delete(const v1::DeleteRequest& request,
+                                            const CallOptions& call = {}) const;
+  absl::StatusOr<v1::CommitResponse> Commit(const v1::CommitRequest& request,
+                                            const CallOptions& call = {}) const;
+  absl::StatusOr<v1::RotateIdResponse> RotateId(const v1::RotateIdRequest& request,
+                                                const CallOptions& call = {}) const;
+
+ private:
+  // A blocking rpc method of the generated stub.
+  template <typename Request, typename Response>
+  using StubMethod = grpc::Status (v1::SessionService::Stub::*)(grpc::ClientContext*,
+                                                                const Request&, Response*);
+
+  // Calls `method` with `request` under the deadline `call` implies and converts the result.
+  template <typename Request, typename Response>
+  absl::StatusOr<Response> Call(StubMethod<Request, Response> method, const Request& request,
+                                const CallOptions& call) const;
+
+  std::unique_ptr<v1::SessionService::Stub> stub_;
+  ClientOptions options_;
+};
+
+}  // namespace sessiond
+
+#endif  // SESSIOND_CLIENTS_CPP_INCLUDE_SESSIOND_CLIENT_H_

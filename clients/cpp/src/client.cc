@@ -1,0 +1,67 @@
+#include "sessiond/client.h"
+
+#include "grpcpp/client_context.h"
+
+namespace sessiond {
+
+Client::Client(std::shared_ptr<grpc::ChannelInterface> channel, ClientOptions options)
+    : stub_(v1::SessionService::NewStub(channel)), options_(options) {}
+
+template <typename Request, typename Response>
+absl::StatusOr<Response> Client::Call(StubMethod<Request, Response> method, const Request& request,
+                                      const CallOptions& call) const {
+  const absl::Time deadline = call.deadline.value_or(absl::Now() + options_.timeout);
+  grpc::ClientContext context;
+  if (deadline != absl::InfiniteFuture()) context.set_deadline(absl::ToChronoTime(deadline));
+  Response response;
+  const grpc::Status status = (stub_.get()->*method)(&context, request, &response);
+  if (!status.ok()) return FromGrpcStatus(status);
+  return response;
+}
+
+absl::StatusOr<v1::CreateSessionResponse> Client::CreateSession(
+    const v1::CreateSessionRequest& request, const CallOptions& call) const {
+  return Call(&v1::SessionService::Stub::CreateSession, request, call);
+}
+
+absl::StatusOr<v1::GetResponse> Client::Get(const v1::GetRequest& request,
+                                            const CallOptions& call) const {
+  return Call(&v1::SessionService::Stub::Get, request, call);
+}
+
+absl::StatusOr<v1::SetResponse> Client::Set(const v1::SetRequest& request,
+                                            const CallOptions& call) const {
+  return Call(&v1::SessionService::Stub::Set, request, call);
+}
+
+absl::StatusOr<v1::RemoveResponse> Client::Remove(const v1::RemoveRequest& request,
+                                                  const CallOptions& call) const {
+  return Call(&v1::SessionService::Stub::Remove, request, call);
+}
+
+absl::StatusOr<v1::ClearResponse> Client::Clear(const v1::ClearRequest& request,
+                                                const CallOptions& call) const {
+  return Call(&v1::SessionService::Stub::Clear, request, call);
+}
+
+absl::StatusOr<v1::TouchResponse> Client::Touch(const v1::TouchRequest& request,
+                                                const CallOptions& call) const {
+  return Call(&v1::SessionService::Stub::Touch, request, call);
+}
+
+absl::StatusOr<v1::DeleteResponse> Client::Delete(const v1::DeleteRequest& request,
+                                                  const CallOptions& call) const {
+  return Call(&v1::SessionService::Stub::Delete, request, call);
+}
+
+absl::StatusOr<v1::CommitResponse> Client::Commit(const v1::CommitRequest& request,
+                                                  const CallOptions& call) const {
+  return Call(&v1::SessionService::Stub::Commit, request, call);
+}
+
+absl::StatusOr<v1::RotateIdResponse> Client::RotateId(const v1::RotateIdRequest& request,
+                                                      const CallOptions& call) const {
+  return Call(&v1::SessionService::Stub::RotateId, request, call);
+}
+
+}  // namespace sessiond

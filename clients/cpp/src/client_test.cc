@@ -1,0 +1,81 @@
+#include "sessiond/client.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "gtest/gtest.h"
+#include "storage/testing/status_matchers.h"
+
+namespace sessiond {
+namespace {
+
+using ::sessiond::testing::StatusIs;
+
+// A TCP port on 127.0.0.1 that accepts connections into its backlog and never answers, so that a
+// gRPC call to it waits for its deadline.
+class SilentListener {
+ public:
+  SilentListener() : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof(address);
+    auto* generic = reinterpret_cast<sockaddr*>(&address);
+    const bool listening = fd_ >= 0 && bind(fd_, generic, length) == 0 && listen(fd_, 8) == 0 &&
+                           getsockname(fd_, generic, &length) == 0;
+    EXPECT_TRUE(listening);
+    port_ = ntohs(address.sin_port);
+  }
+  SilentListener(const SilentListener&) = delete;
+  SilentListener& operator=(const SilentListener&) = delete;
+  ~SilentListener() { close(fd_); }
+
+  std::string Target() const { return absl::StrCat("127.0.0.1:", port_); }
+
+ private:
+  int fd_;
+  int port_ = 0;
+};
+
+std::shared_ptr<grpc::Channel> Channel(const std::string& target) {
+  return grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+}
+
+TEST(ClientTest, UnreachableServerIsUnavailableBeforeTheDeadline) {
+  const Client client(Channel("127.0.0.1:1"), {.timeout = absl::Seconds(30)});
+  v1::GetRequest request;
+  request.set_id("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+
+  const absl::Time start = absl::Now();
+  EXPECT_THAT(client.Get(request), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
+}
+
+TEST(ClientTest, DefaultTimeoutIsTheDeadline) {
+  const SilentListener server;
+  const Client client(Channel(server.Target()), {.timeout = absl::Milliseconds(300)});
+
+  EXPECT_THAT(client.Touch(v1::TouchRequest()), StatusIs(absl::StatusCode::kDeadlineExceeded));
+}
+
+TEST(ClientTest, CallDeadlineOverridesTheDefaultTimeout) {
+  const SilentListener server;
+  const Client client(Channel(server.Target()), {.timeout = absl::Hours(1)});
+
+  const absl::Time start = absl::Now();
+  EXPECT_THAT(client.Commit(v1::CommitRequest(), {.deadline = start + absl::Milliseconds(300)}),
+              StatusIs(absl::StatusCode::kDeadlineExceeded));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
+}
+
+}  // namespace
+}  // namespace sessiond

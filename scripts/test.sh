@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Installs the build and test dependencies, builds everything and runs the whole test suite.
+# Extra arguments go to ctest (for example `-L unit` or `-R Contract`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh --test
+export PATH="$PATH:/usr/local/go/bin:$(PATH="$PATH:/usr/local/go/bin" go env GOPATH)/bin"
+scripts/build.sh
+cd build
+ctest --output-on-failure --timeout 600 -j 2 "$@"

@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""Runs the README's grpcurl examples with the real grpcurl against a real sessiond and checks them.
+
+Usage: readme_grpcurl_test.py SESSIOND_BINARY README_PATH GRPCURL_BINARY
+
+The block between the grpcurl-examples markers is split into commands (a trailing backslash joins
+lines), `localhost:50051` is pointed at a sessiond started on a free port, and the commands run in
+one bash, so that `ID=...` carries over, with each one's output captured separately.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+SESSIOND, README, GRPCURL = sys.argv[1:4]
+MARKER = "@@sessiond-readme-test-end-of-command@@"
+
+
+def readme_commands():
+    with open(README, encoding="utf-8") as readme:
+        text = readme.read()
+    block = re.search(
+        r"<!-- grpcurl-examples:begin -->\s*```sh\n(.*?)```\s*<!-- grpcurl-examples:end -->",
+        text, re.S)
+    if block is None:
+        raise AssertionError("README.md has no grpcurl-examples block")
+    return [c.strip() for c in block.group(1).replace("\\\n", " ").splitlines() if c.strip()]
+
+
+class ReadmeGrpcurlTest(unittest.TestCase):
+    def setUp(self):
+        self.directory = tempfile.TemporaryDirectory()
+        port_file = os.path.join(self.directory.name, "port")
+        self.server = subprocess.Popen(
+            [SESSIOND, "--listen=127.0.0.1:0", f"--port_file={port_file}", "--drain_grace=0s"])
+        deadline = time.monotonic() + 20
+        while not os.path.exists(port_file):
+            self.assertIsNone(self.server.poll(), "sessiond exited during start-up")
+            self.assertLess(time.monotonic(), deadline, "sessiond did not start in time")
+            time.sleep(0.01)
+        with open(port_file, encoding="utf-8") as port:
+            self.port = int(port.read())
+
+    def tearDown(self):
+        self.server.terminate()
+        self.assertEqual(self.server.wait(timeout=30), 0, "sessiond did not exit 0 on SIGTERM")
+        self.directory.cleanup()
+
+    def run_readme_block(self):
+        commands = readme_commands()
+        script = "set -euo pipefail\n" + "".join(
+            c.replace("localhost:50051", f"127.0.0.1:{self.port}") + f"\necho {MARKER}\n"
+            for c in commands)
+        env = dict(os.environ, PATH=os.path.dirname(GRPCURL) + os.pathsep + os.environ["PATH"])
+        result = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True,
+                                timeout=120)
+        self.assertEqual(result.returncode, 0, f"README block failed:\n{result.stderr}")
+        outputs = result.stdout.split(MARKER + "\n")[:-1]
+        self.assertEqual(len(outputs), len(commands))
+        return commands, outputs
+
+    def test_readme_examples_produce_what_the_readme_says(self):
+        commands, outputs = self.run_readme_block()
+        self.assertEqual(len(commands), 6, "README examples changed: update this test with them")
+        listed = outputs[0].split()
+        for service in ("sessiond.v1.SessionService", "grpc.health.v1.Health"):
+            self.assertIn(service, listed)
+        self.assertIn("rpc Commit", outputs[1])
+        self.assertEqual(outputs[2], "", "CreateSession's id goes into $ID")
+        self.assertEqual(json.loads(outputs[3])["session"]["version"], "2")
+        got = json.loads(outputs[4])
+        self.assertEqual(got["session"]["version"], "2")
+        self.assertEqual(got["session"]["principal"], "alice")
+        self.assertRegex(got["session"]["id"], r"^[A-Za-z0-9_-]{32}$")
+        self.assertEqual(got["entries"], {"theme": {"string_value": "dark"},
+                                          "cart_items": {"int64_value": "3"}})
+        self.assertEqual(json.loads(outputs[5]), {"status": "SERVING"})
+
+
+if __name__ == "__main__":
+    unittest.main(argv=sys.argv[:1], verbosity=2)

@@ -1,0 +1,99 @@
+#include "tests/e2e/sessiond_process.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+
+namespace sessiond::testing {
+namespace {
+
+constexpr absl::Duration kStartTimeout = absl::Seconds(20);
+
+std::string MakeTempDirectory() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "sessiond-e2e-XXXXXX").string();
+  return mkdtemp(pattern.data()) != nullptr ? pattern : std::string();
+}
+
+int ReadPort(const std::string& path) {
+  std::ifstream in(path);
+  int port = 0;
+  return in >> port ? port : 0;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SessiondProcess>> SessiondProcess::Start(
+    std::vector<std::string> flags) {
+  const std::string directory = MakeTempDirectory();
+  if (directory.empty()) return absl::InternalError("mkdtemp failed");
+  const std::string port_file = directory + "/port";
+  flags.insert(flags.begin(),
+               {SESSIOND_BINARY, "--listen=127.0.0.1:0", absl::StrCat("--port_file=", port_file)});
+  std::vector<char*> argv;
+  for (std::string& flag : flags) argv.push_back(flag.data());
+  argv.push_back(nullptr);
+
+  const pid_t pid = fork();
+  if (pid < 0) return absl::InternalError("fork failed");
+  if (pid == 0) {
+    // The child must not inherit a blocked SIGTERM from a test that blocks it.
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  std::unique_ptr<SessiondProcess> process(new SessiondProcess(pid, 0, directory));
+  const absl::Time deadline = absl::Now() + kStartTimeout;
+  while (absl::Now() < deadline) {
+    if (int port = ReadPort(port_file); port > 0) {
+      process->port_ = port;
+      return process;
+    }
+    int status = 0;
+    if (waitpid(pid, &status, WNOHANG) == pid) {
+      process->exited_ = true;
+      return absl::InternalError(absl::StrCat("sessiond exited during start-up, status ", status));
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return absl::DeadlineExceededError("sessiond did not start serving in time");
+}
+
+SessiondProcess::~SessiondProcess() {
+  if (!exited_) {
+    kill(pid_, SIGKILL);
+    Wait();
+  }
+  std::error_code ignored;
+  std::filesystem::remove_all(directory_, ignored);
+}
+
+std::string SessiondProcess::address() const { return absl::StrCat("127.0.0.1:", port_); }
+
+std::shared_ptr<grpc::Channel> SessiondProcess::NewChannel() const {
+  return grpc::CreateChannel(address(), grpc::InsecureChannelCredentials());
+}
+
+void SessiondProcess::Signal(int signal_number) const { kill(pid_, signal_number); }
+
+int SessiondProcess::Wait() {
+  int status = 0;
+  while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+  }
+  exited_ = true;
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  return 128 + WTERMSIG(status);
+}
+
+}  // namespace sessiond::testing

@@ -1,0 +1,54 @@
+// SessiondProcess: runs the real sessiond binary for a test, on 127.0.0.1 and a port the kernel
+// picks, and stops it. The binary's path comes from the build (SESSIOND_BINARY).
+#ifndef SESSIOND_TESTS_E2E_SESSIOND_PROCESS_H_
+#define SESSIOND_TESTS_E2E_SESSIOND_PROCESS_H_
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "grpcpp/channel.h"
+
+namespace sessiond::testing {
+
+class SessiondProcess {
+ public:
+  // Starts sessiond with `flags` (plus --listen and --port_file, which this class sets) and waits
+  // until it serves. Its stderr goes to the test's stderr.
+  static absl::StatusOr<std::unique_ptr<SessiondProcess>> Start(std::vector<std::string> flags);
+
+  // Kills the process with SIGKILL if it is still running.
+  ~SessiondProcess();
+
+  SessiondProcess(const SessiondProcess&) = delete;
+  SessiondProcess& operator=(const SessiondProcess&) = delete;
+
+  // "127.0.0.1:<port>".
+  std::string address() const;
+  int port() const { return port_; }
+
+  // A new insecure channel to the server.
+  std::shared_ptr<grpc::Channel> NewChannel() const;
+
+  // Sends `signal_number` to the process.
+  void Signal(int signal_number) const;
+
+  // Waits for the process to exit and returns its exit code (128 + signal if killed by one).
+  int Wait();
+
+ private:
+  SessiondProcess(pid_t pid, int port, std::string directory)
+      : pid_(pid), port_(port), directory_(std::move(directory)) {}
+
+  pid_t pid_;
+  int port_;
+  std::string directory_;
+  bool exited_ = false;
+};
+
+}  // namespace sessiond::testing
+
+#endif  // SESSIOND_TESTS_E2E_SESSIOND_PROCESS_H_
