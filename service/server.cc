@@ -11,21 +11,12 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
+#include "service/open_store.h"
 #include "service/request_parsing.h"
 #include "service/session_service.h"
-#include "storage/memory_store.h"
 
 namespace sessiond::service {
 namespace {
-
-absl::StatusOr<std::unique_ptr<storage::Store>> OpenStore(const Server::Options& options) {
-  if (options.store == "memory") {
-    return storage::NewMemoryStore(
-        {.limits = options.limits.session, .max_memory_bytes = options.max_memory_bytes});
-  }
-  return absl::InvalidArgumentError(
-      absl::StrCat("--store=", options.store, " is not a backend; use memory"));
-}
 
 // Writes `port` to `path` atomically (a reader never sees a partial file).
 absl::Status WritePortFile(const std::string& path, int port) {
@@ -52,10 +43,7 @@ void SetServing(grpc::Server& server, bool serving) {
 absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const Options& options) {
   std::unique_ptr<Server> server(new Server());
   server->options_ = options;
-  absl::StatusOr<std::unique_ptr<storage::Store>> store = OpenStore(options);
-  if (!store.ok()) return store.status();
-  server->store_ = *std::move(store);
-  server->service_ = std::make_unique<SessionServiceImpl>(server->store_.get(), options.limits);
+  server->service_ = std::make_unique<SessionServiceImpl>(options.limits);
 
   // gRPC's built-in health service does not register its descriptor; touching ours does, so that
   // reflection can describe grpc.health.v1.Health.
@@ -74,14 +62,22 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const Options& opt
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", options.listen_address, " (in use, or a bad address?)"));
   }
+  // Health answers NOT_SERVING (and sessions UNAVAILABLE) while a durable store recovers, so
+  // orchestrators see a live process that is not ready yet.
+  SetServing(*server->grpc_server_, false);
+  absl::StatusOr<std::unique_ptr<storage::Store>> store =
+      OpenStore(options.store, options.limits.session);
+  if (!store.ok()) return store.status();
+  server->store_ = *std::move(store);
+  server->service_->AttachStore(server->store_.get());
+  server->sweeper_ =
+      std::make_unique<storage::Sweeper>(server->store_.get(), options.sweep_interval);
+  SetServing(*server->grpc_server_, true);
   if (!options.port_file.empty()) {
     if (absl::Status status = WritePortFile(options.port_file, server->port_); !status.ok()) {
       return status;
     }
   }
-  SetServing(*server->grpc_server_, true);
-  server->sweeper_ =
-      std::make_unique<storage::Sweeper>(server->store_.get(), options.sweep_interval);
   return server;
 }
 

@@ -1,7 +1,8 @@
 // Server: owns everything a running sessiond is made of — the store, the sweeper, the gRPC server
 // with the session service, health and reflection — and its orderly shutdown.
 //
-// Lifecycle: BuildAndStart opens the store, starts serving and reports SERVING on gRPC health.
+// Lifecycle: BuildAndStart starts gRPC with health NOT_SERVING, opens the store (a durable one may
+// take a while to recover), then reports SERVING.
 // Drain (on SIGTERM) reports NOT_SERVING so load balancers stop sending traffic, keeps serving for
 // `drain_grace`, then shuts down, letting in-flight calls finish for up to `shutdown_timeout`.
 #ifndef SESSIOND_SERVICE_SERVER_H_
@@ -15,6 +16,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/server.h"
 #include "service/limits.h"
+#include "service/open_store.h"
 #include "storage/store.h"
 #include "storage/sweeper.h"
 
@@ -29,10 +31,7 @@ class Server {
     std::string listen_address = "127.0.0.1:50051";
     // If set, the bound port is written to this file once serving.
     std::string port_file;
-    // The backend: "memory".
-    std::string store = "memory";
-    // Memory store cap on its estimate of session memory; 0 means no cap.
-    size_t max_memory_bytes = 0;
+    StoreConfig store;
     ServiceLimits limits;
     // Largest request gRPC accepts; larger ones fail with RESOURCE_EXHAUSTED.
     size_t max_message_bytes = 4 * 1024 * 1024;
@@ -41,8 +40,8 @@ class Server {
     absl::Duration shutdown_timeout = absl::Seconds(10);
   };
 
-  // Opens the store and starts serving. Errors: INVALID_ARGUMENT for a bad option, UNAVAILABLE if
-  // the address cannot be bound.
+  // Starts serving and opens the store; returns once SERVING. Errors: INVALID_ARGUMENT for a bad
+  // option, UNAVAILABLE if the address cannot be bound, the store's errors if it cannot open.
   static absl::StatusOr<std::unique_ptr<Server>> BuildAndStart(const Options& options);
 
   ~Server();

@@ -16,7 +16,12 @@
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "host:port to serve gRPC on; port 0 picks one");
 ABSL_FLAG(std::string, port_file, "",
           "if set, the bound port is written to this file once serving (for scripts and tests)");
-ABSL_FLAG(std::string, store, "memory", "storage backend: memory");
+ABSL_FLAG(std::string, store, "memory",
+          "storage backend: memory (nothing survives a restart) or rocksdb (durable; --data_dir)");
+ABSL_FLAG(std::string, data_dir, "", "rocksdb: the database directory (created if missing)");
+ABSL_FLAG(std::string, durability, "sync",
+          "rocksdb: sync (an acknowledged write is fsynced: survives power loss) or async (written "
+          "to the OS, not fsynced: survives kill -9, may lose the last writes on power loss)");
 ABSL_FLAG(uint64_t, max_memory_bytes, 0,
           "memory store cap on session memory; new sessions beyond it get RESOURCE_EXHAUSTED. "
           "0: half of the machine's physical memory");
@@ -93,9 +98,20 @@ absl::StatusOr<Server::Options> ServerOptionsFromCommandLine(int argc, char** ar
   Server::Options options;
   options.listen_address = absl::GetFlag(FLAGS_listen);
   options.port_file = absl::GetFlag(FLAGS_port_file);
-  options.store = absl::GetFlag(FLAGS_store);
-  options.max_memory_bytes = absl::GetFlag(FLAGS_max_memory_bytes);
-  if (options.max_memory_bytes == 0) options.max_memory_bytes = HalfOfPhysicalMemory();
+  StoreConfig& store = options.store;
+  store.backend = absl::GetFlag(FLAGS_store);
+  store.max_memory_bytes = absl::GetFlag(FLAGS_max_memory_bytes);
+  if (store.max_memory_bytes == 0) store.max_memory_bytes = HalfOfPhysicalMemory();
+  store.data_dir = absl::GetFlag(FLAGS_data_dir);
+  const std::string durability = absl::GetFlag(FLAGS_durability);
+  if (durability == "sync") {
+    store.durability = storage::Durability::kSync;
+  } else if (durability == "async") {
+    store.durability = storage::Durability::kAsync;
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--durability=", durability, " must be sync or async"));
+  }
   ServiceLimits& limits = options.limits;
   limits.max_key_bytes = absl::GetFlag(FLAGS_max_key_bytes);
   limits.max_value_bytes = absl::GetFlag(FLAGS_max_value_bytes);

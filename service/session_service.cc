@@ -100,8 +100,12 @@ absl::StatusOr<std::vector<storage::Mutation>> ToMutations(
 
 }  // namespace
 
-SessionServiceImpl::SessionServiceImpl(storage::Store* store, const ServiceLimits& limits)
-    : store_(store), limits_(limits) {}
+SessionServiceImpl::SessionServiceImpl(const ServiceLimits& limits) : limits_(limits) {}
+
+void SessionServiceImpl::AttachStore(storage::Store* store) {
+  store_ = store;
+  store_attached_.store(true, std::memory_order_release);
+}
 
 template <typename Request, typename Response>
 grpc::ServerUnaryReactor* SessionServiceImpl::Serve(
@@ -111,7 +115,9 @@ grpc::ServerUnaryReactor* SessionServiceImpl::Serve(
   google::protobuf::Arena arena;
   auto* request = google::protobuf::Arena::CreateMessage<Request>(&arena);
   auto* response = google::protobuf::Arena::CreateMessage<Response>(&arena);
-  absl::Status status = ParseRequest(*raw_request, request);
+  absl::Status status = store_attached_.load(std::memory_order_acquire)
+                            ? ParseRequest(*raw_request, request)
+                            : absl::UnavailableError("the store is still opening; retry shortly");
   if (status.ok()) status = (this->*handler)(*request, response);
   if (status.ok()) SerializeResponse(*response, raw_response);
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();

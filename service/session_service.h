@@ -6,6 +6,8 @@
 #ifndef SESSIOND_SERVICE_SESSION_SERVICE_H_
 #define SESSIOND_SERVICE_SESSION_SERVICE_H_
 
+#include <atomic>
+
 #include "absl/status/status.h"
 #include "service/limits.h"
 #include "sessiond/v1/session.grpc.pb.h"
@@ -27,8 +29,11 @@ using RawSessionService = v1::SessionService::WithRawCallbackMethod_CreateSessio
 
 class SessionServiceImpl final : public RawSessionService {
  public:
-  // `store` is not owned and must outlive the service.
-  SessionServiceImpl(storage::Store* store, const ServiceLimits& limits);
+  explicit SessionServiceImpl(const ServiceLimits& limits);
+
+  // Starts serving sessions from `store` (not owned; must outlive the service). Until then every
+  // rpc fails with UNAVAILABLE. Call once.
+  void AttachStore(storage::Store* store);
 
   grpc::ServerUnaryReactor* CreateSession(grpc::CallbackServerContext* context,
                                           const grpc::ByteBuffer* request,
@@ -82,8 +87,10 @@ class SessionServiceImpl final : public RawSessionService {
   absl::Status ApplyAndReport(const std::string& id, std::vector<storage::Mutation> mutations,
                               const storage::Conditions& conditions, v1::SessionInfo* info);
 
-  storage::Store* const store_;
   const ServiceLimits limits_;
+  storage::Store* store_ = nullptr;
+  // Publishes store_: set (release) after store_ is, read (acquire) before every call.
+  std::atomic<bool> store_attached_{false};
 };
 
 }  // namespace sessiond::service

@@ -75,8 +75,9 @@ struct SessionLimits {
   size_t max_session_bytes = size_t{1} << 20;
 };
 
-// What a store holds, for metrics and tests.
+// What a store holds, for metrics. Exact for the memory store; durable stores estimate.
 struct StoreStats {
+  // Sessions stored and not yet reclaimed (expired ones may still count until swept).
   size_t live_sessions = 0;
   // The store's own estimate of the memory or disk its sessions take.
   size_t approximate_bytes = 0;

@@ -54,6 +54,24 @@ absl::StatusOr<SessionState> SessionState::Create(std::vector<Entry> entries,
   return state;
 }
 
+absl::StatusOr<SessionState> SessionState::Restore(uint64_t version,
+                                                   std::vector<StoredEntry> entries,
+                                                   std::vector<Tombstone> tombstones,
+                                                   uint64_t removed_floor) {
+  SessionState state;
+  state.version_ = version;
+  state.removed_floor_ = removed_floor;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (i > 0 && !(entries[i - 1].key < entries[i].key)) {
+      return absl::InvalidArgumentError("stored session entries are not sorted by unique key");
+    }
+    state.data_bytes_ += entries[i].key.size() + ValueSize(entries[i].value);
+  }
+  state.entries_ = std::move(entries);
+  state.tombstones_ = std::move(tombstones);
+  return state;
+}
+
 size_t SessionState::ApproximateMemory() const {
   return sizeof(SessionState) + entries_.size() * sizeof(StoredEntry) +
          tombstones_.size() * sizeof(Tombstone) + data_bytes_;

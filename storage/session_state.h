@@ -58,7 +58,16 @@ class SessionState {
   static absl::StatusOr<SessionState> Create(std::vector<Entry> entries,
                                              const SessionLimits& limits);
 
+  // A state as a backend stored it (the parts EncodeSession writes). INVALID_ARGUMENT (data loss
+  // in a durable store) if `entries` are not sorted by unique key.
+  static absl::StatusOr<SessionState> Restore(uint64_t version, std::vector<StoredEntry> entries,
+                                              std::vector<Tombstone> tombstones,
+                                              uint64_t removed_floor);
+
   uint64_t version() const { return version_; }
+  const std::vector<StoredEntry>& entries() const { return entries_; }
+  const std::vector<Tombstone>& tombstones() const { return tombstones_; }
+  uint64_t removed_floor() const { return removed_floor_; }
   size_t key_count() const { return entries_.size(); }
   // Sum over entries of key bytes + ValueSize: what the session size limit counts.
   size_t data_bytes() const { return data_bytes_; }

@@ -1,0 +1,410 @@
+#include "storage/rocksdb_store.h"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/hash/hash.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "rocksdb/db.h"
+#include "rocksdb/filter_policy.h"
+#include "rocksdb/table.h"
+#include "rocksdb/write_batch.h"
+#include "storage/conflict.h"
+#include "storage/rocksdb_status.h"
+#include "storage/session_codec.h"
+
+namespace sessiond::storage {
+namespace {
+
+constexpr char kExpiryFamily[] = "expiry";
+constexpr size_t kLockStripes = 512;
+// A renewal that moves the idle deadline by less than this is not written.
+constexpr absl::Duration kRenewalGranularity = absl::Seconds(1);
+// How many expiry entries one sweep examines at most (the rest wait for the next sweep).
+constexpr size_t kSweepBatch = 10'000;
+// How far behind the last sweep's time the next sweep starts looking.
+constexpr absl::Duration kSweepBoundMargin = absl::Seconds(10);
+// How often a store stopped by a write error tries to resume.
+constexpr absl::Duration kResumeInterval = absl::Seconds(1);
+
+// The expiry index key: the deadline in ms, big-endian so keys sort by time, then the id.
+std::string ExpiryKey(absl::Time deadline, absl::string_view id) {
+  const uint64_t millis = static_cast<uint64_t>(std::max<int64_t>(0, absl::ToUnixMillis(deadline)));
+  std::string key(8, '\0');
+  for (int i = 0; i < 8; ++i) key[i] = static_cast<char>(millis >> (56 - 8 * i));
+  key.append(id.data(), id.size());
+  return key;
+}
+
+// The inverse of ExpiryKey (for keys of at least 8 bytes).
+std::pair<absl::Time, absl::string_view> ParseExpiryKey(absl::string_view key) {
+  uint64_t millis = 0;
+  for (int i = 0; i < 8; ++i) millis = (millis << 8) | static_cast<uint8_t>(key[i]);
+  return {absl::FromUnixMillis(static_cast<int64_t>(millis)), key.substr(8)};
+}
+
+rocksdb::Slice ToSlice(absl::string_view view) { return rocksdb::Slice(view.data(), view.size()); }
+
+void Renew(SessionMeta& meta, absl::Time now) {
+  meta.idle_expires_at =
+      TruncateToMillis(std::min(now + meta.idle_timeout, meta.absolute_expires_at));
+}
+
+absl::Status NotFound() {
+  return absl::NotFoundError("no such session (unknown, expired or deleted)");
+}
+
+class RocksDbStore final : public Store {
+ public:
+  RocksDbStore(const RocksDbStoreOptions& options, std::unique_ptr<rocksdb::DB> db,
+               std::vector<rocksdb::ColumnFamilyHandle*> families);
+  ~RocksDbStore() override;
+
+  absl::StatusOr<SessionMeta> Create(NewSession session) override;
+  absl::StatusOr<SessionMeta> Get(absl::string_view id, absl::Span<const absl::string_view> keys,
+                                  Renewal renewal, EntryVisitor visit) override;
+  absl::StatusOr<SessionMeta> Apply(absl::string_view id, std::vector<Mutation> mutations,
+                                    const Conditions& conditions) override;
+  absl::StatusOr<SessionMeta> Touch(absl::string_view id) override;
+  absl::StatusOr<bool> Delete(absl::string_view id, std::optional<uint64_t> if_version) override;
+  absl::StatusOr<SessionMeta> Rotate(absl::string_view id, std::string new_id,
+                                     std::optional<uint64_t> if_version) override;
+  absl::StatusOr<size_t> SweepExpired() override;
+  StoreStats Stats() const override;
+
+ private:
+  absl::Mutex& LockFor(absl::string_view id) const {
+    return locks_[absl::HashOf(id) % kLockStripes];
+  }
+  // The stored session `id`, expired or not, or nullopt if there is none.
+  absl::StatusOr<std::optional<StoredSession>> LoadStored(absl::string_view id);
+  // The live session `id`, or nullopt if it is unknown or expired at `now`.
+  absl::StatusOr<std::optional<StoredSession>> Load(absl::string_view id, absl::Time now);
+  // Adds to `batch` the writes that store `session` whose index entry was at `old_deadline`
+  // (nullopt: none yet).
+  void Put(rocksdb::WriteBatch& batch, const StoredSession& session,
+           std::optional<absl::Time> old_deadline);
+  // Adds to `batch` the deletes that remove `meta`'s session.
+  void Erase(rocksdb::WriteBatch& batch, const SessionMeta& meta);
+  // Writes `batch`, fsynced if `durable` and the store's durability is kSync.
+  absl::Status Write(rocksdb::WriteBatch& batch, bool durable);
+  // Renews `session` at `now` and writes the renewal if it moved the deadline enough.
+  absl::Status RenewAndMaybeWrite(StoredSession& session, absl::Time now);
+  // After a failed write: asks RocksDB to resume writing, at most once per kResumeInterval.
+  void MaybeResume();
+
+  Clock* const clock_;
+  const SessionLimits limits_;
+  const Durability durability_;
+  std::unique_ptr<rocksdb::DB> db_;
+  rocksdb::ColumnFamilyHandle* sessions_;
+  rocksdb::ColumnFamilyHandle* expiry_;
+  mutable std::array<absl::Mutex, kLockStripes> locks_;
+  // Everything in the expiry index before this key has been swept.
+  absl::Mutex sweep_mu_;
+  std::string swept_until_ ABSL_GUARDED_BY(sweep_mu_);
+  absl::Mutex resume_mu_;
+  absl::Time last_resume_ ABSL_GUARDED_BY(resume_mu_) = absl::InfinitePast();
+};
+
+RocksDbStore::RocksDbStore(const RocksDbStoreOptions& options, std::unique_ptr<rocksdb::DB> db,
+                           std::vector<rocksdb::ColumnFamilyHandle*> families)
+    : clock_(options.clock != nullptr ? options.clock : RealClock()),
+      limits_(options.limits),
+      durability_(options.durability),
+      db_(std::move(db)),
+      sessions_(families[0]),
+      expiry_(families[1]) {}
+
+RocksDbStore::~RocksDbStore() {
+  // Async mode leaves the last WAL writes in the OS: hand them to the disk on a clean close.
+  db_->SyncWAL();
+  db_->DestroyColumnFamilyHandle(sessions_);
+  db_->DestroyColumnFamilyHandle(expiry_);
+  db_->Close();
+}
+
+absl::StatusOr<std::optional<StoredSession>> RocksDbStore::LoadStored(absl::string_view id) {
+  rocksdb::PinnableSlice bytes;
+  const rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), sessions_, ToSlice(id), &bytes);
+  if (status.IsNotFound()) return std::nullopt;
+  if (!status.ok()) return FromRocksDbStatus(status, "reading a session");
+  absl::StatusOr<StoredSession> session =
+      DecodeSession(id, absl::string_view(bytes.data(), bytes.size()));
+  if (!session.ok()) return session.status();
+  return *std::move(session);
+}
+
+absl::StatusOr<std::optional<StoredSession>> RocksDbStore::Load(absl::string_view id,
+                                                                absl::Time now) {
+  absl::StatusOr<std::optional<StoredSession>> session = LoadStored(id);
+  if (session.ok() && session->has_value() && (*session)->meta.idle_expires_at <= now) {
+    return std::nullopt;
+  }
+  return session;
+}
+
+void RocksDbStore::Put(rocksdb::WriteBatch& batch, const StoredSession& session,
+                       std::optional<absl::Time> old_deadline) {
+  batch.Put(sessions_, ToSlice(session.meta.id), EncodeSession(session));
+  if (old_deadline == session.meta.idle_expires_at) return;
+  if (old_deadline.has_value()) batch.Delete(expiry_, ExpiryKey(*old_deadline, session.meta.id));
+  batch.Put(expiry_, ExpiryKey(session.meta.idle_expires_at, session.meta.id), rocksdb::Slice());
+}
+
+void RocksDbStore::Erase(rocksdb::WriteBatch& batch, const SessionMeta& meta) {
+  batch.Delete(sessions_, ToSlice(meta.id));
+  batch.Delete(expiry_, ExpiryKey(meta.idle_expires_at, meta.id));
+}
+
+absl::Status RocksDbStore::Write(rocksdb::WriteBatch& batch, bool durable) {
+  rocksdb::WriteOptions options;
+  options.sync = durable && durability_ == Durability::kSync;
+  const rocksdb::Status status = db_->Write(options, &batch);
+  if (status.ok()) return absl::OkStatus();
+  MaybeResume();
+  return FromRocksDbStatus(status, "writing to the store");
+}
+
+void RocksDbStore::MaybeResume() {
+  if (!resume_mu_.TryLock()) return;  // another writer is resuming
+  const absl::Time now = absl::Now();
+  if (now - last_resume_ >= kResumeInterval) {
+    last_resume_ = now;
+    db_->Resume();  // fails harmlessly while the cause persists
+  }
+  resume_mu_.Unlock();
+}
+
+absl::Status RocksDbStore::RenewAndMaybeWrite(StoredSession& session, absl::Time now) {
+  const absl::Time old_deadline = session.meta.idle_expires_at;
+  Renew(session.meta, now);
+  if (session.meta.idle_expires_at - old_deadline < kRenewalGranularity) {
+    session.meta.idle_expires_at = old_deadline;  // report what is stored
+    return absl::OkStatus();
+  }
+  rocksdb::WriteBatch batch;
+  Put(batch, session, old_deadline);
+  return Write(batch, /*durable=*/false);
+}
+
+absl::StatusOr<SessionMeta> RocksDbStore::Create(NewSession request) {
+  absl::StatusOr<SessionState> state = SessionState::Create(std::move(request.entries), limits_);
+  if (!state.ok()) return state.status();
+  const absl::Time now = TruncateToMillis(clock_->Now());
+  StoredSession session{
+      SessionMeta{std::move(request.id), std::move(request.principal), state->version(), now, now,
+                  TruncateToMillis(now + request.absolute_timeout),
+                  absl::Trunc(request.idle_timeout, absl::Milliseconds(1))},
+      *std::move(state)};
+  Renew(session.meta, now);
+
+  absl::MutexLock lock(&LockFor(session.meta.id));
+  absl::StatusOr<std::optional<StoredSession>> old = LoadStored(session.meta.id);
+  if (!old.ok()) return old.status();
+  rocksdb::WriteBatch batch;
+  if (old->has_value()) {
+    // Only an expired session that the sweeper has not reclaimed yet may be replaced.
+    if ((*old)->meta.idle_expires_at > now) {
+      return absl::AlreadyExistsError("a session with this id exists");
+    }
+    Erase(batch, (*old)->meta);
+  }
+  Put(batch, session, std::nullopt);
+  if (absl::Status written = Write(batch, /*durable=*/true); !written.ok()) return written;
+  return session.meta;
+}
+
+absl::StatusOr<SessionMeta> RocksDbStore::Get(absl::string_view id,
+                                              absl::Span<const absl::string_view> keys,
+                                              Renewal renewal, EntryVisitor visit) {
+  const absl::Time now = clock_->Now();
+  absl::MutexLock lock(&LockFor(id));
+  absl::StatusOr<std::optional<StoredSession>> session = Load(id, now);
+  if (!session.ok()) return session.status();
+  if (!session->has_value()) return NotFound();
+  StoredSession& live = **session;
+  if (renewal == Renewal::kRenew) {
+    if (absl::Status status = RenewAndMaybeWrite(live, now); !status.ok()) return status;
+  }
+  live.state.Visit(keys, visit);
+  return live.meta;
+}
+
+absl::StatusOr<SessionMeta> RocksDbStore::Apply(absl::string_view id,
+                                                std::vector<Mutation> mutations,
+                                                const Conditions& conditions) {
+  const absl::Time now = clock_->Now();
+  absl::MutexLock lock(&LockFor(id));
+  absl::StatusOr<std::optional<StoredSession>> session = Load(id, now);
+  if (!session.ok()) return session.status();
+  if (!session->has_value()) return NotFound();
+  StoredSession& live = **session;
+  absl::StatusOr<SessionState::Plan> plan = live.state.Check(mutations, conditions, limits_);
+  if (!plan.ok()) return plan.status();
+  if (!plan->changes) {
+    if (absl::Status status = RenewAndMaybeWrite(live, now); !status.ok()) return status;
+    return live.meta;
+  }
+  const absl::Time old_deadline = live.meta.idle_expires_at;
+  live.state.Commit(std::move(mutations), *plan);
+  live.meta.version = live.state.version();
+  Renew(live.meta, now);
+  rocksdb::WriteBatch batch;
+  Put(batch, live, old_deadline);
+  if (absl::Status status = Write(batch, /*durable=*/true); !status.ok()) return status;
+  return live.meta;
+}
+
+absl::StatusOr<SessionMeta> RocksDbStore::Touch(absl::string_view id) {
+  const absl::Time now = clock_->Now();
+  absl::MutexLock lock(&LockFor(id));
+  absl::StatusOr<std::optional<StoredSession>> session = Load(id, now);
+  if (!session.ok()) return session.status();
+  if (!session->has_value()) return NotFound();
+  if (absl::Status status = RenewAndMaybeWrite(**session, now); !status.ok()) return status;
+  return (*session)->meta;
+}
+
+absl::StatusOr<bool> RocksDbStore::Delete(absl::string_view id,
+                                          std::optional<uint64_t> if_version) {
+  const absl::Time now = clock_->Now();
+  absl::MutexLock lock(&LockFor(id));
+  absl::StatusOr<std::optional<StoredSession>> session = Load(id, now);
+  if (!session.ok()) return session.status();
+  if (!session->has_value()) return false;
+  if (absl::Status status = (*session)->state.CheckIfVersion(if_version); !status.ok()) {
+    return status;
+  }
+  rocksdb::WriteBatch batch;
+  Erase(batch, (*session)->meta);
+  if (absl::Status status = Write(batch, /*durable=*/true); !status.ok()) return status;
+  return true;
+}
+
+absl::StatusOr<SessionMeta> RocksDbStore::Rotate(absl::string_view id, std::string new_id,
+                                                 std::optional<uint64_t> if_version) {
+  const absl::Time now = clock_->Now();
+  // Two stripes are locked in address order so concurrent rotations cannot deadlock.
+  absl::Mutex* first = &LockFor(id);
+  absl::Mutex* second = &LockFor(new_id);
+  if (second < first) std::swap(first, second);
+  absl::MutexLock first_lock(first);
+  std::optional<absl::MutexLock> second_lock;
+  if (second != first) second_lock.emplace(second);
+
+  absl::StatusOr<std::optional<StoredSession>> session = Load(id, now);
+  if (!session.ok()) return session.status();
+  if (!session->has_value()) return NotFound();
+  StoredSession& live = **session;
+  if (absl::Status status = live.state.CheckIfVersion(if_version); !status.ok()) return status;
+  absl::StatusOr<std::optional<StoredSession>> taken = Load(new_id, now);
+  if (!taken.ok()) return taken.status();
+  if (taken->has_value()) return absl::AlreadyExistsError("a session with the new id exists");
+
+  rocksdb::WriteBatch batch;
+  Erase(batch, live.meta);
+  live.meta.id = std::move(new_id);
+  live.state.BumpVersion();
+  live.meta.version = live.state.version();
+  Renew(live.meta, now);
+  Put(batch, live, std::nullopt);
+  if (absl::Status status = Write(batch, /*durable=*/true); !status.ok()) return status;
+  return live.meta;
+}
+
+absl::StatusOr<size_t> RocksDbStore::SweepExpired() {
+  absl::MutexLock sweep_lock(&sweep_mu_);
+  const absl::Time now = clock_->Now();
+  // Index keys before `swept_until_` are all deleted; bounding the iterator there skips their
+  // tombstones instead of reading through them on every sweep.
+  const std::string upper = ExpiryKey(now + absl::Milliseconds(1), "");
+  rocksdb::Slice lower_bound(swept_until_), upper_bound(upper);
+  rocksdb::ReadOptions read_options;
+  read_options.iterate_lower_bound = &lower_bound;
+  read_options.iterate_upper_bound = &upper_bound;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options, expiry_));
+  std::vector<std::string> due;
+  for (it->SeekToFirst(); it->Valid() && due.size() < kSweepBatch; it->Next()) {
+    if (it->key().size() >= 8) due.emplace_back(it->key().data(), it->key().size());
+  }
+  if (!it->status().ok()) return FromRocksDbStatus(it->status(), "scanning the expiry index");
+  const bool drained = !it->Valid();
+  it.reset();
+
+  size_t expired = 0;
+  for (const std::string& key : due) {
+    const auto [deadline, id] = ParseExpiryKey(key);
+    absl::MutexLock lock(&LockFor(id));
+    absl::StatusOr<std::optional<StoredSession>> session = LoadStored(id);
+    if (!session.ok()) return session.status();
+    rocksdb::WriteBatch batch;
+    // This index entry goes in any case: its session expired, or is gone, or (if a write raced an
+    // earlier sweep) lives on under another deadline.
+    batch.Delete(expiry_, key);
+    if (session->has_value() && (*session)->meta.idle_expires_at <= now) {
+      batch.Delete(sessions_, ToSlice(id));
+      ++expired;
+    }
+    if (absl::Status status = Write(batch, /*durable=*/false); !status.ok()) return status;
+  }
+  // A writer that read the clock just before this sweep can still file a deadline slightly before
+  // `now`; the margin keeps such entries above the bound.
+  if (drained) swept_until_ = ExpiryKey(now - kSweepBoundMargin, "");
+  return expired;
+}
+
+StoreStats RocksDbStore::Stats() const {
+  uint64_t keys = 0, bytes = 0;
+  db_->GetIntProperty(sessions_, "rocksdb.estimate-num-keys", &keys);
+  db_->GetIntProperty(sessions_, "rocksdb.estimate-live-data-size", &bytes);
+  return StoreStats{static_cast<size_t>(keys), static_cast<size_t>(bytes)};
+}
+
+rocksdb::Options DatabaseOptions(const RocksDbStoreOptions& options) {
+  rocksdb::Options db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.IncreaseParallelism(2);
+  db_options.OptimizeLevelStyleCompaction(/*memtable_memory_budget=*/size_t{128} << 20);
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  db_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  return db_options;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStore(const RocksDbStoreOptions& options) {
+  std::error_code error;
+  std::filesystem::create_directories(options.path, error);
+  if (error) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot create the store directory ", options.path, ": ", error.message()));
+  }
+  const rocksdb::Options db_options = DatabaseOptions(options);
+  const std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
+      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions(db_options)},
+      {kExpiryFamily, rocksdb::ColumnFamilyOptions(db_options)}};
+  std::vector<rocksdb::ColumnFamilyHandle*> families;
+  rocksdb::DB* raw = nullptr;
+  const rocksdb::Status status =
+      rocksdb::DB::Open(rocksdb::DBOptions(db_options), options.path, descriptors, &families, &raw);
+  if (!status.ok()) {
+    return FromRocksDbStatus(status, absl::StrCat("opening the store at ", options.path));
+  }
+  return std::make_unique<RocksDbStore>(options, std::unique_ptr<rocksdb::DB>(raw),
+                                        std::move(families));
+}
+
+}  // namespace sessiond::storage

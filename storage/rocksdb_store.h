@@ -1,0 +1,49 @@
+// The RocksDB Store: durable sessions on one node. Sessions survive restarts and `kill -9`.
+//
+// Layout: the default column family maps session id -> SessionRecord (session_codec.h); the
+// "expiry" column family holds one key per session, big-endian idle deadline in ms + id, so the
+// sweeper walks deadlines in time order and touches only what expired. Every call is atomic for
+// its session: it runs under a lock striped by id and writes one WriteBatch.
+//
+// Durability of an acknowledged change (create, mutation, delete, rotation):
+//   kSync   its WAL record is fsynced before the call returns (concurrent writers share fsyncs
+//           through RocksDB's group commit): survives kill -9 and power loss.
+//   kAsync  its WAL record is written to the OS, not fsynced: survives kill -9 of the process, may
+//           lose the last writes on power loss or a kernel crash.
+// Renewals of the idle timer alone (Get, Touch) are written without fsync in both modes and only
+// when they move the deadline by at least a second: a crash can shorten a session by that much.
+//
+// Errors: a full disk fails writes with RESOURCE_EXHAUSTED and other write errors with
+// UNAVAILABLE; reads keep working, and the store resumes writing by itself once it can.
+#ifndef SESSIOND_STORAGE_ROCKSDB_STORE_H_
+#define SESSIOND_STORAGE_ROCKSDB_STORE_H_
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "storage/clock.h"
+#include "storage/rocksdb_durability.h"
+#include "storage/session.h"
+#include "storage/store.h"
+
+namespace sessiond::storage {
+
+struct RocksDbStoreOptions {
+  // The database directory; created (with its parents) if missing.
+  std::string path;
+  // Time source; not owned, must outlive the store. Null means RealClock().
+  Clock* clock = nullptr;
+  SessionLimits limits;
+  Durability durability = Durability::kSync;
+  size_t block_cache_bytes = size_t{256} << 20;
+};
+
+// Opens (or creates) the store at options.path. UNAVAILABLE if it is locked by another process or
+// cannot be read; DATA_LOSS if it is corrupt.
+absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStore(const RocksDbStoreOptions& options);
+
+}  // namespace sessiond::storage
+
+#endif  // SESSIOND_STORAGE_ROCKSDB_STORE_H_

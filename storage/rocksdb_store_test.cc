@@ -1,0 +1,169 @@
+#include "storage/rocksdb_store.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <map>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "storage/store_contract_test.h"
+#include "storage/testing/fake_clock.h"
+#include "storage/testing/status_matchers.h"
+
+namespace sessiond::storage {
+namespace {
+
+using ::sessiond::testing::IsOkAndHolds;
+using ::sessiond::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::Pair;
+
+// Every database of this test process lives under one directory, removed when the tests end.
+const std::filesystem::path& TestRoot() {
+  static const std::filesystem::path root =
+      std::filesystem::temp_directory_path() / absl::StrCat("sessiond-rocksdb-test-", getpid());
+  return root;
+}
+
+class RemoveTestRoot : public ::testing::Environment {
+ public:
+  void TearDown() override { std::filesystem::remove_all(TestRoot()); }
+};
+const auto* const kRemoveTestRoot = ::testing::AddGlobalTestEnvironment(new RemoveTestRoot);
+
+std::string NewDatabasePath() {
+  static std::atomic<int> next{0};
+  return (TestRoot() / absl::StrCat("db-", next++)).string();
+}
+
+absl::StatusOr<std::unique_ptr<Store>> MakeRocksDbStore(Clock* clock, const SessionLimits& limits,
+                                                        Durability durability) {
+  return OpenRocksDbStore(
+      {.path = NewDatabasePath(), .clock = clock, .limits = limits, .durability = durability});
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    RocksDb, StoreContractTest,
+    ::testing::Values(StoreFactory{"rocksdb_sync",
+                                   [](Clock* clock, const SessionLimits& limits) {
+                                     return MakeRocksDbStore(clock, limits, Durability::kSync);
+                                   }},
+                      StoreFactory{"rocksdb_async",
+                                   [](Clock* clock, const SessionLimits& limits) {
+                                     return MakeRocksDbStore(clock, limits, Durability::kAsync);
+                                   }}),
+    [](const auto& info) { return info.param.name; });
+
+std::map<std::string, Value> GetAll(Store& store, absl::string_view id, SessionMeta* meta) {
+  std::map<std::string, Value> entries;
+  absl::StatusOr<SessionMeta> got = store.Get(
+      id, {}, Renewal::kNoRenew,
+      [&](absl::string_view key, const Value& value) { entries.emplace(std::string(key), value); });
+  EXPECT_TRUE(got.ok()) << got.status();
+  if (got.ok()) *meta = *got;
+  return entries;
+}
+
+class RocksDbStoreTest : public ::testing::Test {
+ protected:
+  // Opens the test's database; aborts the test if that fails.
+  std::unique_ptr<Store> Open() {
+    absl::StatusOr<std::unique_ptr<Store>> store =
+        OpenRocksDbStore({.path = path_, .clock = &clock_});
+    if (!store.ok()) {
+      ADD_FAILURE() << store.status();
+      std::abort();
+    }
+    return *std::move(store);
+  }
+
+  FakeClock clock_;
+  const std::string path_ = NewDatabasePath();
+};
+
+TEST_F(RocksDbStoreTest, ARestartKeepsSessionsVersionsAndExpiryTimes) {
+  SessionMeta before;
+  {
+    std::unique_ptr<Store> store = Open();
+    ASSERT_TRUE(store
+                    ->Create({"session-a",
+                              "alice",
+                              absl::Minutes(20),
+                              absl::Hours(12),
+                              {{"cart", int64_t{3}}, {"name", std::string("Zoë")}}})
+                    .ok());
+    clock_.Advance(absl::Minutes(5));
+    ASSERT_TRUE(store->Apply("session-a", {Mutation::Set("flash", Bytes{"hi"})}, {}).ok());
+    ASSERT_TRUE(store->Create({"session-b", "", absl::Minutes(20), absl::Hours(12), {}}).ok());
+    ASSERT_THAT(store->Delete("session-b", std::nullopt), IsOkAndHolds(true));
+    GetAll(*store, "session-a", &before);
+  }
+  std::unique_ptr<Store> reopened = Open();
+  SessionMeta after;
+  EXPECT_THAT(GetAll(*reopened, "session-a", &after),
+              ElementsAre(Pair("cart", Value(int64_t{3})), Pair("flash", Value(Bytes{"hi"})),
+                          Pair("name", Value(std::string("Zoë")))));
+  EXPECT_EQ(after.version, before.version);
+  EXPECT_EQ(after.principal, "alice");
+  EXPECT_EQ(after.created_at, before.created_at);
+  EXPECT_EQ(after.idle_expires_at, before.idle_expires_at);
+  EXPECT_EQ(after.absolute_expires_at, before.absolute_expires_at);
+  EXPECT_EQ(after.idle_timeout, before.idle_timeout);
+  EXPECT_THAT(reopened->Touch("session-b"), StatusIs(absl::StatusCode::kNotFound))
+      << "a delete survives the restart";
+}
+
+TEST_F(RocksDbStoreTest, ConflictDetectionSurvivesARestart) {
+  {
+    std::unique_ptr<Store> store = Open();
+    ASSERT_TRUE(store->Create({"s", "", absl::Minutes(20), absl::Hours(12), {{"k", true}}}).ok());
+    ASSERT_TRUE(store->Apply("s", {Mutation::Remove("k")}, {}).ok());
+  }
+  std::unique_ptr<Store> reopened = Open();
+  EXPECT_THAT(reopened->Apply("s", {Mutation::Set("k", false)}, {.read_version = 1}),
+              StatusIs(absl::StatusCode::kAborted))
+      << "the removal's tombstone was stored";
+}
+
+TEST_F(RocksDbStoreTest, RenewalsWithinASecondAreNotWritten) {
+  std::unique_ptr<Store> store = Open();
+  ASSERT_OK_AND_ASSIGN(SessionMeta created,
+                       store->Create({"s", "", absl::Minutes(20), absl::Hours(12), {}}));
+  clock_.Advance(absl::Milliseconds(400));
+  ASSERT_OK_AND_ASSIGN(SessionMeta touched, store->Touch("s"));
+  EXPECT_EQ(touched.idle_expires_at, created.idle_expires_at);
+  clock_.Advance(absl::Milliseconds(700));
+  ASSERT_OK_AND_ASSIGN(touched, store->Touch("s"));
+  EXPECT_EQ(touched.idle_expires_at, clock_.Now() + absl::Minutes(20));
+}
+
+TEST_F(RocksDbStoreTest, ExpiredSessionsAreSweptAfterARestartToo) {
+  {
+    std::unique_ptr<Store> store = Open();
+    for (int i = 0; i < 100; ++i) {
+      ASSERT_TRUE(
+          store
+              ->Create(
+                  {absl::StrCat("s", i), "", absl::Minutes(i < 60 ? 1 : 30), absl::Hours(1), {}})
+              .ok());
+    }
+  }
+  clock_.Advance(absl::Minutes(2));
+  std::unique_ptr<Store> reopened = Open();
+  EXPECT_THAT(reopened->SweepExpired(), IsOkAndHolds(60u));
+  EXPECT_THAT(reopened->Touch("s0"), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_TRUE(reopened->Touch("s99").ok());
+}
+
+TEST_F(RocksDbStoreTest, ASecondOpenOfTheSameDirectoryIsRefused) {
+  std::unique_ptr<Store> store = Open();
+  EXPECT_THAT(OpenRocksDbStore({.path = path_, .clock = &clock_}),
+              StatusIs(absl::StatusCode::kUnavailable));
+}
+
+}  // namespace
+}  // namespace sessiond::storage

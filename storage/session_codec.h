@@ -1,0 +1,32 @@
+// The byte encoding of one session (metadata and SessionState) for durable backends, as a
+// sessiond.storage.SessionRecord protobuf (session_record.proto). Times are kept in milliseconds.
+#ifndef SESSIOND_STORAGE_SESSION_CODEC_H_
+#define SESSIOND_STORAGE_SESSION_CODEC_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "storage/session.h"
+#include "storage/session_state.h"
+
+namespace sessiond::storage {
+
+// A session as stored: metadata (with its id) and state.
+struct StoredSession {
+  SessionMeta meta;
+  SessionState state;
+};
+
+// The encoding of `session` (its id is not encoded: it is the record's key).
+std::string EncodeSession(const StoredSession& session);
+
+// The session `id` encoded in `bytes`. DATA_LOSS if they do not decode.
+absl::StatusOr<StoredSession> DecodeSession(absl::string_view id, absl::string_view bytes);
+
+// `time` truncated to the millisecond precision stored records keep.
+absl::Time TruncateToMillis(absl::Time time);
+
+}  // namespace sessiond::storage
+
+#endif  // SESSIOND_STORAGE_SESSION_CODEC_H_

@@ -1,0 +1,59 @@
+#include "storage/session_codec.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "storage/testing/status_matchers.h"
+
+namespace sessiond::storage {
+namespace {
+
+using ::sessiond::testing::StatusIs;
+
+TEST(SessionCodecTest, ASessionRoundTripsWithEveryValueTypeAndItsHistory) {
+  absl::StatusOr<SessionState> state = SessionState::Create({{"b", Bytes{std::string("\0\1", 2)}},
+                                                             {"d", 0.5},
+                                                             {"i", int64_t{-3}},
+                                                             {"s", std::string("x")},
+                                                             {"t", true},
+                                                             {"gone", true}},
+                                                            SessionLimits{});
+  ASSERT_TRUE(state.ok());
+  std::vector<Mutation> remove;
+  remove.push_back(Mutation::Remove("gone"));
+  absl::StatusOr<SessionState::Plan> plan = state->Check(remove, {}, SessionLimits{});
+  ASSERT_TRUE(plan.ok());
+  state->Commit(std::move(remove), *plan);
+  const absl::Time t = absl::FromUnixMillis(1'800'000'000'123);
+  StoredSession session{SessionMeta{"id", "alice", state->version(), t, t + absl::Minutes(20),
+                                    t + absl::Hours(12), absl::Minutes(20)},
+                        *std::move(state)};
+
+  ASSERT_OK_AND_ASSIGN(StoredSession decoded, DecodeSession("id", EncodeSession(session)));
+  EXPECT_EQ(decoded.meta.id, "id");
+  EXPECT_EQ(decoded.meta.principal, "alice");
+  EXPECT_EQ(decoded.meta.version, 2u);
+  EXPECT_EQ(decoded.meta.created_at, t);
+  EXPECT_EQ(decoded.meta.idle_expires_at, t + absl::Minutes(20));
+  EXPECT_EQ(decoded.meta.absolute_expires_at, t + absl::Hours(12));
+  EXPECT_EQ(decoded.meta.idle_timeout, absl::Minutes(20));
+  ASSERT_EQ(decoded.state.entries().size(), 5u);
+  for (size_t i = 0; i < 5; ++i) {
+    EXPECT_EQ(decoded.state.entries()[i].key, session.state.entries()[i].key);
+    EXPECT_EQ(decoded.state.entries()[i].value, session.state.entries()[i].value);
+    EXPECT_EQ(decoded.state.entries()[i].version, session.state.entries()[i].version);
+  }
+  ASSERT_EQ(decoded.state.tombstones().size(), 1u);
+  EXPECT_EQ(decoded.state.tombstones()[0].key, "gone");
+  EXPECT_EQ(decoded.state.data_bytes(), session.state.data_bytes());
+}
+
+TEST(SessionCodecTest, GarbageIsDataLoss) {
+  EXPECT_THAT(DecodeSession("id", "\xff\xff\xff"), StatusIs(absl::StatusCode::kDataLoss));
+}
+
+TEST(SessionCodecTest, TimesAreKeptToTheMillisecond) {
+  EXPECT_EQ(TruncateToMillis(absl::FromUnixNanos(1'500'999'999)), absl::FromUnixMillis(1'500));
+}
+
+}  // namespace
+}  // namespace sessiond::storage
