@@ -18,8 +18,10 @@ absl::StatusOr<std::unique_ptr<storage::Store>> OpenStore(const StoreConfig& con
       return absl::InvalidArgumentError("--store=rocksdb needs --data_dir");
     }
 #ifdef SESSIOND_WITH_ROCKSDB
-    return storage::OpenRocksDbStore(
-        {.path = config.data_dir, .limits = limits, .durability = config.durability});
+    return storage::OpenRocksDbStore({.path = config.data_dir,
+                                      .limits = limits,
+                                      .durability = config.durability,
+                                      .min_free_disk_bytes = config.min_free_disk_bytes});
 #else
     return absl::InvalidArgumentError("this sessiond was built without RocksDB");
 #endif

@@ -3,6 +3,7 @@
 #define SESSIOND_SERVICE_OPEN_STORE_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -20,6 +21,8 @@ struct StoreConfig {
   size_t max_memory_bytes = 0;
   // rocksdb: the database directory (required).
   std::string data_dir;
+  // rocksdb: writes are refused while less than this is free on the data directory's disk.
+  uint64_t min_free_disk_bytes = uint64_t{128} << 20;
   // rocksdb: when an acknowledged write is durable.
   storage::Durability durability = storage::Durability::kSync;
 };

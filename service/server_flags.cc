@@ -19,6 +19,9 @@ ABSL_FLAG(std::string, port_file, "",
 ABSL_FLAG(std::string, store, "memory",
           "storage backend: memory (nothing survives a restart) or rocksdb (durable; --data_dir)");
 ABSL_FLAG(std::string, data_dir, "", "rocksdb: the database directory (created if missing)");
+ABSL_FLAG(uint64_t, min_free_disk_bytes, uint64_t{128} << 20,
+          "rocksdb: writes get RESOURCE_EXHAUSTED while less than this is free on --data_dir's "
+          "filesystem (room for flushes and compactions); they resume once space is freed");
 ABSL_FLAG(std::string, durability, "sync",
           "rocksdb: sync (an acknowledged write is fsynced: survives power loss) or async (written "
           "to the OS, not fsynced: survives kill -9, may lose the last writes on power loss)");
@@ -103,6 +106,7 @@ absl::StatusOr<Server::Options> ServerOptionsFromCommandLine(int argc, char** ar
   store.max_memory_bytes = absl::GetFlag(FLAGS_max_memory_bytes);
   if (store.max_memory_bytes == 0) store.max_memory_bytes = HalfOfPhysicalMemory();
   store.data_dir = absl::GetFlag(FLAGS_data_dir);
+  store.min_free_disk_bytes = absl::GetFlag(FLAGS_min_free_disk_bytes);
   const std::string durability = absl::GetFlag(FLAGS_durability);
   if (durability == "sync") {
     store.durability = storage::Durability::kSync;

@@ -16,9 +16,11 @@
 #include "absl/synchronization/mutex.h"
 #include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"
+#include "rocksdb/sst_file_manager.h"
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
 #include "storage/conflict.h"
+#include "storage/disk_guard.h"
 #include "storage/rocksdb_status.h"
 #include "storage/session_codec.h"
 
@@ -95,8 +97,15 @@ class RocksDbStore final : public Store {
            std::optional<absl::Time> old_deadline);
   // Adds to `batch` the deletes that remove `meta`'s session.
   void Erase(rocksdb::WriteBatch& batch, const SessionMeta& meta);
-  // Writes `batch`, fsynced if `durable` and the store's durability is kSync.
-  absl::Status Write(rocksdb::WriteBatch& batch, bool durable);
+  // How a write is made durable and admitted.
+  enum class WriteKind {
+    kChange,   // a change acknowledged to a client: fsynced under Durability::kSync
+    kRemoval,  // a Delete: the same, and it frees space, so it may use part of the disk reserve
+    kRenewal,  // an idle-timer renewal: never fsynced
+    kReclaim,  // the sweeper removing expired sessions: never fsynced, frees space
+  };
+  // Writes `batch` as `kind` says, if the disk guard admits it.
+  absl::Status Write(rocksdb::WriteBatch& batch, WriteKind kind);
   // Renews `session` at `now` and writes the renewal if it moved the deadline enough.
   absl::Status RenewAndMaybeWrite(StoredSession& session, absl::Time now);
   // After a failed write: asks RocksDB to resume writing, at most once per kResumeInterval.
@@ -112,6 +121,7 @@ class RocksDbStore final : public Store {
   // Everything in the expiry index before this key has been swept.
   absl::Mutex sweep_mu_;
   std::string swept_until_ ABSL_GUARDED_BY(sweep_mu_);
+  DiskGuard disk_guard_;
   absl::Mutex resume_mu_;
   absl::Time last_resume_ ABSL_GUARDED_BY(resume_mu_) = absl::InfinitePast();
 };
@@ -123,7 +133,8 @@ RocksDbStore::RocksDbStore(const RocksDbStoreOptions& options, std::unique_ptr<r
       durability_(options.durability),
       db_(std::move(db)),
       sessions_(families[0]),
-      expiry_(families[1]) {}
+      expiry_(families[1]),
+      disk_guard_(options.path, options.min_free_disk_bytes) {}
 
 RocksDbStore::~RocksDbStore() {
   // Async mode leaves the last WAL writes in the OS: hand them to the disk on a clean close.
@@ -166,9 +177,14 @@ void RocksDbStore::Erase(rocksdb::WriteBatch& batch, const SessionMeta& meta) {
   batch.Delete(expiry_, ExpiryKey(meta.idle_expires_at, meta.id));
 }
 
-absl::Status RocksDbStore::Write(rocksdb::WriteBatch& batch, bool durable) {
+absl::Status RocksDbStore::Write(rocksdb::WriteBatch& batch, WriteKind kind) {
+  const bool frees_space = kind == WriteKind::kRemoval || kind == WriteKind::kReclaim;
+  if (absl::Status admitted = disk_guard_.Admit(batch.GetDataSize(), frees_space); !admitted.ok()) {
+    return admitted;
+  }
   rocksdb::WriteOptions options;
-  options.sync = durable && durability_ == Durability::kSync;
+  options.sync = (kind == WriteKind::kChange || kind == WriteKind::kRemoval) &&
+                 durability_ == Durability::kSync;
   const rocksdb::Status status = db_->Write(options, &batch);
   if (status.ok()) return absl::OkStatus();
   MaybeResume();
@@ -194,7 +210,7 @@ absl::Status RocksDbStore::RenewAndMaybeWrite(StoredSession& session, absl::Time
   }
   rocksdb::WriteBatch batch;
   Put(batch, session, old_deadline);
-  return Write(batch, /*durable=*/false);
+  return Write(batch, WriteKind::kRenewal);
 }
 
 absl::StatusOr<SessionMeta> RocksDbStore::Create(NewSession request) {
@@ -220,7 +236,7 @@ absl::StatusOr<SessionMeta> RocksDbStore::Create(NewSession request) {
     Erase(batch, (*old)->meta);
   }
   Put(batch, session, std::nullopt);
-  if (absl::Status written = Write(batch, /*durable=*/true); !written.ok()) return written;
+  if (absl::Status written = Write(batch, WriteKind::kChange); !written.ok()) return written;
   return session.meta;
 }
 
@@ -261,7 +277,7 @@ absl::StatusOr<SessionMeta> RocksDbStore::Apply(absl::string_view id,
   Renew(live.meta, now);
   rocksdb::WriteBatch batch;
   Put(batch, live, old_deadline);
-  if (absl::Status status = Write(batch, /*durable=*/true); !status.ok()) return status;
+  if (absl::Status status = Write(batch, WriteKind::kChange); !status.ok()) return status;
   return live.meta;
 }
 
@@ -287,7 +303,7 @@ absl::StatusOr<bool> RocksDbStore::Delete(absl::string_view id,
   }
   rocksdb::WriteBatch batch;
   Erase(batch, (*session)->meta);
-  if (absl::Status status = Write(batch, /*durable=*/true); !status.ok()) return status;
+  if (absl::Status status = Write(batch, WriteKind::kRemoval); !status.ok()) return status;
   return true;
 }
 
@@ -318,7 +334,7 @@ absl::StatusOr<SessionMeta> RocksDbStore::Rotate(absl::string_view id, std::stri
   live.meta.version = live.state.version();
   Renew(live.meta, now);
   Put(batch, live, std::nullopt);
-  if (absl::Status status = Write(batch, /*durable=*/true); !status.ok()) return status;
+  if (absl::Status status = Write(batch, WriteKind::kChange); !status.ok()) return status;
   return live.meta;
 }
 
@@ -355,7 +371,7 @@ absl::StatusOr<size_t> RocksDbStore::SweepExpired() {
       batch.Delete(sessions_, ToSlice(id));
       ++expired;
     }
-    if (absl::Status status = Write(batch, /*durable=*/false); !status.ok()) return status;
+    if (absl::Status status = Write(batch, WriteKind::kReclaim); !status.ok()) return status;
   }
   // A writer that read the clock just before this sweep can still file a deadline slightly before
   // `now`; the margin keeps such entries above the bound.
@@ -375,6 +391,8 @@ rocksdb::Options DatabaseOptions(const RocksDbStoreOptions& options) {
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.IncreaseParallelism(2);
+  // Lets RocksDB recover by itself from a background out-of-space error once space is freed.
+  db_options.sst_file_manager.reset(rocksdb::NewSstFileManager(rocksdb::Env::Default()));
   db_options.OptimizeLevelStyleCompaction(/*memtable_memory_budget=*/size_t{128} << 20);
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);

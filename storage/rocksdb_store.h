@@ -13,12 +13,13 @@
 // Renewals of the idle timer alone (Get, Touch) are written without fsync in both modes and only
 // when they move the deadline by at least a second: a crash can shorten a session by that much.
 //
-// Errors: a full disk fails writes with RESOURCE_EXHAUSTED and other write errors with
+// Errors: a (nearly) full disk fails writes with RESOURCE_EXHAUSTED, other write errors fail with
 // UNAVAILABLE; reads keep working, and the store resumes writing by itself once it can.
 #ifndef SESSIOND_STORAGE_ROCKSDB_STORE_H_
 #define SESSIOND_STORAGE_ROCKSDB_STORE_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -38,6 +39,9 @@ struct RocksDbStoreOptions {
   SessionLimits limits;
   Durability durability = Durability::kSync;
   size_t block_cache_bytes = size_t{256} << 20;
+  // Writes are refused (RESOURCE_EXHAUSTED) while less than this is free on the data directory's
+  // filesystem; see DiskGuard.
+  uint64_t min_free_disk_bytes = uint64_t{128} << 20;
 };
 
 // Opens (or creates) the store at options.path. UNAVAILABLE if it is locked by another process or

@@ -22,6 +22,9 @@ using ::sessiond::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::Pair;
 
+// Tests need little disk; a small reserve keeps them running on a nearly full machine.
+constexpr uint64_t kTestDiskReserve = uint64_t{16} << 20;
+
 // Every database of this test process lives under one directory, removed when the tests end.
 const std::filesystem::path& TestRoot() {
   static const std::filesystem::path root =
@@ -42,8 +45,11 @@ std::string NewDatabasePath() {
 
 absl::StatusOr<std::unique_ptr<Store>> MakeRocksDbStore(Clock* clock, const SessionLimits& limits,
                                                         Durability durability) {
-  return OpenRocksDbStore(
-      {.path = NewDatabasePath(), .clock = clock, .limits = limits, .durability = durability});
+  return OpenRocksDbStore({.path = NewDatabasePath(),
+                           .clock = clock,
+                           .limits = limits,
+                           .durability = durability,
+                           .min_free_disk_bytes = kTestDiskReserve});
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -72,8 +78,8 @@ class RocksDbStoreTest : public ::testing::Test {
  protected:
   // Opens the test's database; aborts the test if that fails.
   std::unique_ptr<Store> Open() {
-    absl::StatusOr<std::unique_ptr<Store>> store =
-        OpenRocksDbStore({.path = path_, .clock = &clock_});
+    absl::StatusOr<std::unique_ptr<Store>> store = OpenRocksDbStore(
+        {.path = path_, .clock = &clock_, .min_free_disk_bytes = kTestDiskReserve});
     if (!store.ok()) {
       ADD_FAILURE() << store.status();
       std::abort();
@@ -161,8 +167,9 @@ TEST_F(RocksDbStoreTest, ExpiredSessionsAreSweptAfterARestartToo) {
 
 TEST_F(RocksDbStoreTest, ASecondOpenOfTheSameDirectoryIsRefused) {
   std::unique_ptr<Store> store = Open();
-  EXPECT_THAT(OpenRocksDbStore({.path = path_, .clock = &clock_}),
-              StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(
+      OpenRocksDbStore({.path = path_, .clock = &clock_, .min_free_disk_bytes = kTestDiskReserve}),
+      StatusIs(absl::StatusCode::kUnavailable));
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -46,6 +47,9 @@ absl::StatusOr<std::unique_ptr<SessiondProcess>> SessiondProcess::Start(
   const pid_t pid = fork();
   if (pid < 0) return absl::InternalError("fork failed");
   if (pid == 0) {
+    // sessiond dies with the test, even if the test crashes, so it never outlives it holding
+    // the test's output pipes.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     // The child must not inherit a blocked SIGTERM from a test that blocks it.
     sigset_t none;
     sigemptyset(&none);
