@@ -69,7 +69,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const Options& opt
       OpenStore(options.store, options.limits.session);
   if (!store.ok()) return store.status();
   server->store_ = *std::move(store);
-  server->service_->AttachStore(server->store_.get());
+  if (options.store.backend != "memory") {
+    server->executor_ = std::make_unique<BlockingExecutor>(options.blocking_threads);
+  }
+  server->service_->AttachStore(server->store_.get(), server->executor_.get());
   server->sweeper_ =
       std::make_unique<storage::Sweeper>(server->store_.get(), options.sweep_interval);
   SetServing(*server->grpc_server_, true);

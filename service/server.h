@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "grpcpp/server.h"
+#include "service/blocking_executor.h"
 #include "service/limits.h"
 #include "service/open_store.h"
 #include "storage/store.h"
@@ -32,6 +33,9 @@ class Server {
     // If set, the bound port is written to this file once serving.
     std::string port_file;
     StoreConfig store;
+    // Threads that run handlers for a store whose calls block (rocksdb); the memory store's
+    // handlers run on gRPC's own threads.
+    size_t blocking_threads = 64;
     ServiceLimits limits;
     // Largest request gRPC accepts; larger ones fail with RESOURCE_EXHAUSTED.
     size_t max_message_bytes = 4 * 1024 * 1024;
@@ -60,6 +64,7 @@ class Server {
 
   Options options_;
   std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<BlockingExecutor> executor_;
   std::unique_ptr<SessionServiceImpl> service_;
   std::unique_ptr<grpc::Server> grpc_server_;
   std::unique_ptr<storage::Sweeper> sweeper_;

@@ -22,6 +22,9 @@ ABSL_FLAG(std::string, data_dir, "", "rocksdb: the database directory (created i
 ABSL_FLAG(uint64_t, min_free_disk_bytes, uint64_t{128} << 20,
           "rocksdb: writes get RESOURCE_EXHAUSTED while less than this is free on --data_dir's "
           "filesystem (room for flushes and compactions); they resume once space is freed");
+ABSL_FLAG(uint64_t, blocking_threads, 64,
+          "rocksdb: threads that run requests, so that many can wait for the disk at once and "
+          "share its fsyncs");
 ABSL_FLAG(std::string, durability, "sync",
           "rocksdb: sync (an acknowledged write is fsynced: survives power loss) or async (written "
           "to the OS, not fsynced: survives kill -9, may lose the last writes on power loss)");
@@ -107,6 +110,7 @@ absl::StatusOr<Server::Options> ServerOptionsFromCommandLine(int argc, char** ar
   if (store.max_memory_bytes == 0) store.max_memory_bytes = HalfOfPhysicalMemory();
   store.data_dir = absl::GetFlag(FLAGS_data_dir);
   store.min_free_disk_bytes = absl::GetFlag(FLAGS_min_free_disk_bytes);
+  options.blocking_threads = absl::GetFlag(FLAGS_blocking_threads);
   const std::string durability = absl::GetFlag(FLAGS_durability);
   if (durability == "sync") {
     store.durability = storage::Durability::kSync;

@@ -102,8 +102,9 @@ absl::StatusOr<std::vector<storage::Mutation>> ToMutations(
 
 SessionServiceImpl::SessionServiceImpl(const ServiceLimits& limits) : limits_(limits) {}
 
-void SessionServiceImpl::AttachStore(storage::Store* store) {
+void SessionServiceImpl::AttachStore(storage::Store* store, BlockingExecutor* executor) {
   store_ = store;
+  executor_ = executor;
   store_attached_.store(true, std::memory_order_release);
 }
 
@@ -112,16 +113,27 @@ grpc::ServerUnaryReactor* SessionServiceImpl::Serve(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
     grpc::ByteBuffer* raw_response,
     absl::Status (SessionServiceImpl::*handler)(const Request&, Response*)) {
-  google::protobuf::Arena arena;
-  auto* request = google::protobuf::Arena::CreateMessage<Request>(&arena);
-  auto* response = google::protobuf::Arena::CreateMessage<Response>(&arena);
-  absl::Status status = store_attached_.load(std::memory_order_acquire)
-                            ? ParseRequest(*raw_request, request)
-                            : absl::UnavailableError("the store is still opening; retry shortly");
-  if (status.ok()) status = (this->*handler)(*request, response);
-  if (status.ok()) SerializeResponse(*response, raw_response);
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(ToGrpcStatus(status));
+  if (!store_attached_.load(std::memory_order_acquire)) {
+    reactor->Finish(
+        grpc::Status(grpc::StatusCode::UNAVAILABLE, "the store is still opening; retry shortly"));
+    return reactor;
+  }
+  // gRPC keeps the request and response buffers alive until the reactor finishes.
+  auto serve = [this, reactor, raw_request, raw_response, handler] {
+    google::protobuf::Arena arena;
+    auto* request = google::protobuf::Arena::CreateMessage<Request>(&arena);
+    auto* response = google::protobuf::Arena::CreateMessage<Response>(&arena);
+    absl::Status status = ParseRequest(*raw_request, request);
+    if (status.ok()) status = (this->*handler)(*request, response);
+    if (status.ok()) SerializeResponse(*response, raw_response);
+    reactor->Finish(ToGrpcStatus(status));
+  };
+  if (executor_ != nullptr) {
+    executor_->Submit(std::move(serve));
+  } else {
+    serve();
+  }
   return reactor;
 }
 

@@ -9,6 +9,7 @@
 #include <atomic>
 
 #include "absl/status/status.h"
+#include "service/blocking_executor.h"
 #include "service/limits.h"
 #include "sessiond/v1/session.grpc.pb.h"
 #include "storage/store.h"
@@ -32,8 +33,9 @@ class SessionServiceImpl final : public RawSessionService {
   explicit SessionServiceImpl(const ServiceLimits& limits);
 
   // Starts serving sessions from `store` (not owned; must outlive the service). Until then every
-  // rpc fails with UNAVAILABLE. Call once.
-  void AttachStore(storage::Store* store);
+  // rpc fails with UNAVAILABLE. With an `executor` (not owned; may be null), handlers run there
+  // instead of on gRPC's threads: for stores whose calls block. Call once.
+  void AttachStore(storage::Store* store, BlockingExecutor* executor);
 
   grpc::ServerUnaryReactor* CreateSession(grpc::CallbackServerContext* context,
                                           const grpc::ByteBuffer* request,
@@ -64,7 +66,8 @@ class SessionServiceImpl final : public RawSessionService {
                                      grpc::ByteBuffer* response) override;
 
  private:
-  // Parses the request, runs `handler`, serializes the response and finishes the call.
+  // Parses the request, runs `handler`, serializes the response and finishes the call; on the
+  // executor if there is one.
   template <typename Request, typename Response>
   grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context,
                                   const grpc::ByteBuffer* raw_request,
@@ -89,7 +92,8 @@ class SessionServiceImpl final : public RawSessionService {
 
   const ServiceLimits limits_;
   storage::Store* store_ = nullptr;
-  // Publishes store_: set (release) after store_ is, read (acquire) before every call.
+  BlockingExecutor* executor_ = nullptr;
+  // Publishes store_ and executor_: set (release) after them, read (acquire) before every call.
   std::atomic<bool> store_attached_{false};
 };
 
