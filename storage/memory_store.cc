@@ -103,10 +103,6 @@ class MemoryStore final : public Store {
   std::atomic<size_t> live_sessions_{0};
 };
 
-absl::Status NotFound() {
-  return absl::NotFoundError("no such session (unknown, expired or deleted)");
-}
-
 MemoryStore::MemoryStore(const MemoryStoreOptions& options)
     : clock_(options.clock != nullptr ? options.clock : RealClock()),
       limits_(options.limits),
@@ -191,7 +187,7 @@ absl::StatusOr<SessionMeta> MemoryStore::Get(absl::string_view id,
   Shard& shard = ShardFor(id);
   absl::MutexLock lock(&shard.mu);
   SessionNode* node = FindLive(shard, id, now);
-  if (node == nullptr) return NotFound();
+  if (node == nullptr) return SessionNotFoundError();
   if (renewal == Renewal::kRenew) Renew(*node, now);
   node->state.Visit(keys, visit);
   return MetaOf(*node);
@@ -204,7 +200,7 @@ absl::StatusOr<SessionMeta> MemoryStore::Apply(absl::string_view id,
   Shard& shard = ShardFor(id);
   absl::MutexLock lock(&shard.mu);
   SessionNode* node = FindLive(shard, id, now);
-  if (node == nullptr) return NotFound();
+  if (node == nullptr) return SessionNotFoundError();
   absl::StatusOr<SessionState::Plan> plan = node->state.Check(mutations, conditions, limits_);
   if (!plan.ok()) return plan.status();
   if (plan->data_bytes > node->state.data_bytes()) {
@@ -228,7 +224,7 @@ absl::StatusOr<SessionMeta> MemoryStore::Touch(absl::string_view id) {
   Shard& shard = ShardFor(id);
   absl::MutexLock lock(&shard.mu);
   SessionNode* node = FindLive(shard, id, now);
-  if (node == nullptr) return NotFound();
+  if (node == nullptr) return SessionNotFoundError();
   Renew(*node, now);
   return MetaOf(*node);
 }
@@ -264,7 +260,7 @@ absl::StatusOr<SessionMeta> MemoryStore::RotateLocked(Shard& from, Shard& to, ab
                                                       std::optional<uint64_t> if_version,
                                                       absl::Time now) {
   SessionNode* node = FindLive(from, id, now);
-  if (node == nullptr) return NotFound();
+  if (node == nullptr) return SessionNotFoundError();
   if (absl::Status status = node->state.CheckIfVersion(if_version); !status.ok()) return status;
   if (FindLive(to, new_id, now) != nullptr) {
     return absl::AlreadyExistsError("a session with the new id exists");

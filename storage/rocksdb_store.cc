@@ -61,10 +61,6 @@ void Renew(SessionMeta& meta, absl::Time now) {
       TruncateToMillis(std::min(now + meta.idle_timeout, meta.absolute_expires_at));
 }
 
-absl::Status NotFound() {
-  return absl::NotFoundError("no such session (unknown, expired or deleted)");
-}
-
 class RocksDbStore final : public Store {
  public:
   RocksDbStore(const RocksDbStoreOptions& options, std::unique_ptr<rocksdb::DB> db,
@@ -89,8 +85,8 @@ class RocksDbStore final : public Store {
   }
   // The stored session `id`, expired or not, or nullopt if there is none.
   absl::StatusOr<std::optional<StoredSession>> LoadStored(absl::string_view id);
-  // The live session `id`, or nullopt if it is unknown or expired at `now`.
-  absl::StatusOr<std::optional<StoredSession>> Load(absl::string_view id, absl::Time now);
+  // The live session `id`; NOT_FOUND if it is unknown or expired at `now`.
+  absl::StatusOr<StoredSession> Load(absl::string_view id, absl::Time now);
   // Adds to `batch` the writes that store `session` whose index entry was at `old_deadline`
   // (nullopt: none yet).
   void Put(rocksdb::WriteBatch& batch, const StoredSession& session,
@@ -155,13 +151,13 @@ absl::StatusOr<std::optional<StoredSession>> RocksDbStore::LoadStored(absl::stri
   return *std::move(session);
 }
 
-absl::StatusOr<std::optional<StoredSession>> RocksDbStore::Load(absl::string_view id,
-                                                                absl::Time now) {
+absl::StatusOr<StoredSession> RocksDbStore::Load(absl::string_view id, absl::Time now) {
   absl::StatusOr<std::optional<StoredSession>> session = LoadStored(id);
-  if (session.ok() && session->has_value() && (*session)->meta.idle_expires_at <= now) {
-    return std::nullopt;
+  if (!session.ok()) return session.status();
+  if (!session->has_value() || (*session)->meta.idle_expires_at <= now) {
+    return SessionNotFoundError();
   }
-  return session;
+  return **std::move(session);
 }
 
 void RocksDbStore::Put(rocksdb::WriteBatch& batch, const StoredSession& session,
@@ -245,10 +241,9 @@ absl::StatusOr<SessionMeta> RocksDbStore::Get(absl::string_view id,
                                               Renewal renewal, EntryVisitor visit) {
   const absl::Time now = clock_->Now();
   absl::MutexLock lock(&LockFor(id));
-  absl::StatusOr<std::optional<StoredSession>> session = Load(id, now);
+  absl::StatusOr<StoredSession> session = Load(id, now);
   if (!session.ok()) return session.status();
-  if (!session->has_value()) return NotFound();
-  StoredSession& live = **session;
+  StoredSession& live = *session;
   if (renewal == Renewal::kRenew) {
     if (absl::Status status = RenewAndMaybeWrite(live, now); !status.ok()) return status;
   }
@@ -261,10 +256,9 @@ absl::StatusOr<SessionMeta> RocksDbStore::Apply(absl::string_view id,
                                                 const Conditions& conditions) {
   const absl::Time now = clock_->Now();
   absl::MutexLock lock(&LockFor(id));
-  absl::StatusOr<std::optional<StoredSession>> session = Load(id, now);
+  absl::StatusOr<StoredSession> session = Load(id, now);
   if (!session.ok()) return session.status();
-  if (!session->has_value()) return NotFound();
-  StoredSession& live = **session;
+  StoredSession& live = *session;
   absl::StatusOr<SessionState::Plan> plan = live.state.Check(mutations, conditions, limits_);
   if (!plan.ok()) return plan.status();
   if (!plan->changes) {
@@ -284,25 +278,22 @@ absl::StatusOr<SessionMeta> RocksDbStore::Apply(absl::string_view id,
 absl::StatusOr<SessionMeta> RocksDbStore::Touch(absl::string_view id) {
   const absl::Time now = clock_->Now();
   absl::MutexLock lock(&LockFor(id));
-  absl::StatusOr<std::optional<StoredSession>> session = Load(id, now);
+  absl::StatusOr<StoredSession> session = Load(id, now);
   if (!session.ok()) return session.status();
-  if (!session->has_value()) return NotFound();
-  if (absl::Status status = RenewAndMaybeWrite(**session, now); !status.ok()) return status;
-  return (*session)->meta;
+  if (absl::Status status = RenewAndMaybeWrite(*session, now); !status.ok()) return status;
+  return session->meta;
 }
 
 absl::StatusOr<bool> RocksDbStore::Delete(absl::string_view id,
                                           std::optional<uint64_t> if_version) {
   const absl::Time now = clock_->Now();
   absl::MutexLock lock(&LockFor(id));
-  absl::StatusOr<std::optional<StoredSession>> session = Load(id, now);
+  absl::StatusOr<StoredSession> session = Load(id, now);
+  if (absl::IsNotFound(session.status())) return false;
   if (!session.ok()) return session.status();
-  if (!session->has_value()) return false;
-  if (absl::Status status = (*session)->state.CheckIfVersion(if_version); !status.ok()) {
-    return status;
-  }
+  if (absl::Status status = session->state.CheckIfVersion(if_version); !status.ok()) return status;
   rocksdb::WriteBatch batch;
-  Erase(batch, (*session)->meta);
+  Erase(batch, session->meta);
   if (absl::Status status = Write(batch, WriteKind::kRemoval); !status.ok()) return status;
   return true;
 }
@@ -318,14 +309,13 @@ absl::StatusOr<SessionMeta> RocksDbStore::Rotate(absl::string_view id, std::stri
   std::optional<absl::MutexLock> second_lock;
   if (second != first) second_lock.emplace(second);
 
-  absl::StatusOr<std::optional<StoredSession>> session = Load(id, now);
+  absl::StatusOr<StoredSession> session = Load(id, now);
   if (!session.ok()) return session.status();
-  if (!session->has_value()) return NotFound();
-  StoredSession& live = **session;
+  StoredSession& live = *session;
   if (absl::Status status = live.state.CheckIfVersion(if_version); !status.ok()) return status;
-  absl::StatusOr<std::optional<StoredSession>> taken = Load(new_id, now);
-  if (!taken.ok()) return taken.status();
-  if (taken->has_value()) return absl::AlreadyExistsError("a session with the new id exists");
+  absl::StatusOr<StoredSession> taken = Load(new_id, now);
+  if (taken.ok()) return absl::AlreadyExistsError("a session with the new id exists");
+  if (!absl::IsNotFound(taken.status())) return taken.status();
 
   rocksdb::WriteBatch batch;
   Erase(batch, live.meta);

@@ -41,6 +41,11 @@ enum class Renewal { kRenew, kNoRenew };
 // must not call back into the store.
 using EntryVisitor = absl::FunctionRef<void(absl::string_view key, const Value& value)>;
 
+// The NOT_FOUND every backend returns for a session that is unknown, expired or deleted.
+inline absl::Status SessionNotFoundError() {
+  return absl::NotFoundError("no such session (unknown, expired or deleted)");
+}
+
 class Store {
  public:
   Store() = default;
