@@ -69,7 +69,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const Options& opt
       OpenStore(options.store, options.limits.session);
   if (!store.ok()) return store.status();
   server->store_ = *std::move(store);
-  if (options.store.backend != "memory") {
+  // Only a store that waits for fsync on the request path needs threads of its own.
+  if (options.store.backend == "rocksdb" &&
+      options.store.durability == storage::Durability::kSync) {
     server->executor_ = std::make_unique<BlockingExecutor>(options.blocking_threads);
   }
   server->service_->AttachStore(server->store_.get(), server->executor_.get());

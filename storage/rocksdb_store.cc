@@ -87,12 +87,12 @@ class RocksDbStore final : public Store {
   absl::StatusOr<std::optional<StoredSession>> LoadStored(absl::string_view id);
   // The live session `id`; NOT_FOUND if it is unknown or expired at `now`.
   absl::StatusOr<StoredSession> Load(absl::string_view id, absl::Time now);
-  // Adds to `batch` the writes that store `session` whose index entry was at `old_deadline`
-  // (nullopt: none yet).
-  void Put(rocksdb::WriteBatch& batch, const StoredSession& session,
-           std::optional<absl::Time> old_deadline);
-  // Adds to `batch` the deletes that remove `meta`'s session.
-  void Erase(rocksdb::WriteBatch& batch, const SessionMeta& meta);
+  // Adds to `batch` the write that stores `session` (its index entry is left as it is).
+  void Put(rocksdb::WriteBatch& batch, const StoredSession& session);
+  // Adds to `batch` the writes that store a new `session` and file it under its idle deadline.
+  void PutAndFile(rocksdb::WriteBatch& batch, StoredSession& session);
+  // Adds to `batch` the deletes that remove `session` and its index entry.
+  void Erase(rocksdb::WriteBatch& batch, const StoredSession& session);
   // How a write is made durable and admitted.
   enum class WriteKind {
     kChange,   // a change acknowledged to a client: fsynced under Durability::kSync
@@ -160,17 +160,19 @@ absl::StatusOr<StoredSession> RocksDbStore::Load(absl::string_view id, absl::Tim
   return **std::move(session);
 }
 
-void RocksDbStore::Put(rocksdb::WriteBatch& batch, const StoredSession& session,
-                       std::optional<absl::Time> old_deadline) {
+void RocksDbStore::Put(rocksdb::WriteBatch& batch, const StoredSession& session) {
   batch.Put(sessions_, ToSlice(session.meta.id), EncodeSession(session));
-  if (old_deadline == session.meta.idle_expires_at) return;
-  if (old_deadline.has_value()) batch.Delete(expiry_, ExpiryKey(*old_deadline, session.meta.id));
-  batch.Put(expiry_, ExpiryKey(session.meta.idle_expires_at, session.meta.id), rocksdb::Slice());
 }
 
-void RocksDbStore::Erase(rocksdb::WriteBatch& batch, const SessionMeta& meta) {
-  batch.Delete(sessions_, ToSlice(meta.id));
-  batch.Delete(expiry_, ExpiryKey(meta.idle_expires_at, meta.id));
+void RocksDbStore::PutAndFile(rocksdb::WriteBatch& batch, StoredSession& session) {
+  session.indexed_deadline = session.meta.idle_expires_at;
+  Put(batch, session);
+  batch.Put(expiry_, ExpiryKey(session.indexed_deadline, session.meta.id), rocksdb::Slice());
+}
+
+void RocksDbStore::Erase(rocksdb::WriteBatch& batch, const StoredSession& session) {
+  batch.Delete(sessions_, ToSlice(session.meta.id));
+  batch.Delete(expiry_, ExpiryKey(session.indexed_deadline, session.meta.id));
 }
 
 absl::Status RocksDbStore::Write(rocksdb::WriteBatch& batch, WriteKind kind) {
@@ -205,7 +207,7 @@ absl::Status RocksDbStore::RenewAndMaybeWrite(StoredSession& session, absl::Time
     return absl::OkStatus();
   }
   rocksdb::WriteBatch batch;
-  Put(batch, session, old_deadline);
+  Put(batch, session);
   return Write(batch, WriteKind::kRenewal);
 }
 
@@ -229,9 +231,9 @@ absl::StatusOr<SessionMeta> RocksDbStore::Create(NewSession request) {
     if ((*old)->meta.idle_expires_at > now) {
       return absl::AlreadyExistsError("a session with this id exists");
     }
-    Erase(batch, (*old)->meta);
+    Erase(batch, **old);
   }
-  Put(batch, session, std::nullopt);
+  PutAndFile(batch, session);
   if (absl::Status written = Write(batch, WriteKind::kChange); !written.ok()) return written;
   return session.meta;
 }
@@ -265,12 +267,11 @@ absl::StatusOr<SessionMeta> RocksDbStore::Apply(absl::string_view id,
     if (absl::Status status = RenewAndMaybeWrite(live, now); !status.ok()) return status;
     return live.meta;
   }
-  const absl::Time old_deadline = live.meta.idle_expires_at;
   live.state.Commit(std::move(mutations), *plan);
   live.meta.version = live.state.version();
   Renew(live.meta, now);
   rocksdb::WriteBatch batch;
-  Put(batch, live, old_deadline);
+  Put(batch, live);
   if (absl::Status status = Write(batch, WriteKind::kChange); !status.ok()) return status;
   return live.meta;
 }
@@ -293,7 +294,7 @@ absl::StatusOr<bool> RocksDbStore::Delete(absl::string_view id,
   if (!session.ok()) return session.status();
   if (absl::Status status = session->state.CheckIfVersion(if_version); !status.ok()) return status;
   rocksdb::WriteBatch batch;
-  Erase(batch, session->meta);
+  Erase(batch, *session);
   if (absl::Status status = Write(batch, WriteKind::kRemoval); !status.ok()) return status;
   return true;
 }
@@ -318,12 +319,12 @@ absl::StatusOr<SessionMeta> RocksDbStore::Rotate(absl::string_view id, std::stri
   if (!absl::IsNotFound(taken.status())) return taken.status();
 
   rocksdb::WriteBatch batch;
-  Erase(batch, live.meta);
+  Erase(batch, live);
   live.meta.id = std::move(new_id);
   live.state.BumpVersion();
   live.meta.version = live.state.version();
   Renew(live.meta, now);
-  Put(batch, live, std::nullopt);
+  PutAndFile(batch, live);
   if (absl::Status status = Write(batch, WriteKind::kChange); !status.ok()) return status;
   return live.meta;
 }
@@ -354,12 +355,17 @@ absl::StatusOr<size_t> RocksDbStore::SweepExpired() {
     absl::StatusOr<std::optional<StoredSession>> session = LoadStored(id);
     if (!session.ok()) return session.status();
     rocksdb::WriteBatch batch;
-    // This index entry goes in any case: its session expired, or is gone, or (if a write raced an
-    // earlier sweep) lives on under another deadline.
+    // This index entry goes in any case. Its session expired (and goes too), or was renewed
+    // since it was filed (and is refiled under its current deadline), or is gone.
     batch.Delete(expiry_, key);
-    if (session->has_value() && (*session)->meta.idle_expires_at <= now) {
-      batch.Delete(sessions_, ToSlice(id));
-      ++expired;
+    if (session->has_value() && (*session)->indexed_deadline == deadline) {
+      StoredSession& stored = **session;
+      if (stored.meta.idle_expires_at <= now) {
+        batch.Delete(sessions_, ToSlice(id));
+        ++expired;
+      } else {
+        PutAndFile(batch, stored);
+      }
     }
     if (absl::Status status = Write(batch, WriteKind::kReclaim); !status.ok()) return status;
   }
@@ -381,6 +387,10 @@ rocksdb::Options DatabaseOptions(const RocksDbStoreOptions& options) {
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.IncreaseParallelism(2);
+  // Requests run on many threads but few cores: writers that spin or yield while they wait for a
+  // write group, or insert into the memtable in parallel, only take turns on the same cores.
+  db_options.enable_write_thread_adaptive_yield = false;
+  db_options.allow_concurrent_memtable_write = false;
   // Lets RocksDB recover by itself from a background out-of-space error once space is freed.
   db_options.sst_file_manager.reset(rocksdb::NewSstFileManager(rocksdb::Env::Default()));
   db_options.OptimizeLevelStyleCompaction(/*memtable_memory_budget=*/size_t{128} << 20);

@@ -1,8 +1,11 @@
 // The RocksDB Store: durable sessions on one node. Sessions survive restarts and `kill -9`.
 //
 // Layout: the default column family maps session id -> SessionRecord (session_codec.h); the
-// "expiry" column family holds one key per session, big-endian idle deadline in ms + id, so the
-// sweeper walks deadlines in time order and touches only what expired. Every call is atomic for
+// "expiry" column family holds one key per session, big-endian deadline in ms + id, so the sweeper
+// walks deadlines in time order. A session is filed under its idle deadline when created, and
+// renewals do not refile it (that would be two more writes per request): the sweeper, finding an
+// entry due whose session was renewed since, refiles it under its current deadline. Sweeping thus
+// costs what expired plus what came due, never a scan of all sessions. Every call is atomic for
 // its session: it runs under a lock striped by id and writes one WriteBatch.
 //
 // Durability of an acknowledged change (create, mutation, delete, rotation):

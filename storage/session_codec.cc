@@ -63,6 +63,7 @@ std::string EncodeSession(const StoredSession& session) {
     out->set_version(tombstone.version);
   }
   record.set_removed_floor(session.state.removed_floor());
+  record.set_indexed_deadline_ms(absl::ToUnixMillis(session.indexed_deadline));
   return record.SerializeAsString();
 }
 
@@ -93,7 +94,8 @@ absl::StatusOr<StoredSession> DecodeSession(absl::string_view id, absl::string_v
                    absl::FromUnixMillis(record.idle_expires_at_ms()),
                    absl::FromUnixMillis(record.absolute_expires_at_ms()),
                    absl::Milliseconds(record.idle_timeout_ms())};
-  return StoredSession{std::move(meta), *std::move(state)};
+  return StoredSession{std::move(meta), *std::move(state),
+                       absl::FromUnixMillis(record.indexed_deadline_ms())};
 }
 
 }  // namespace sessiond::storage

@@ -12,10 +12,13 @@
 
 namespace sessiond::storage {
 
-// A session as stored: metadata (with its id) and state.
+// A session as stored: metadata (with its id), state, and where a backend's expiry index has it.
 struct StoredSession {
   SessionMeta meta;
   SessionState state;
+  // The deadline the session is filed under in an expiry index (backend-defined; never later
+  // than meta.idle_expires_at).
+  absl::Time indexed_deadline;
 };
 
 // The encoding of `session` (its id is not encoded: it is the record's key).
