@@ -33,8 +33,8 @@ class Server {
     // If set, the bound port is written to this file once serving.
     std::string port_file;
     StoreConfig store;
-    // Threads that run handlers for a store whose calls block (rocksdb); the memory store's
-    // handlers run on gRPC's own threads.
+    // Threads that run handlers for a store whose calls wait for fsync (rocksdb, sync); other
+    // stores' handlers run on gRPC's own threads.
     size_t blocking_threads = 64;
     ServiceLimits limits;
     // Largest request gRPC accepts; larger ones fail with RESOURCE_EXHAUSTED.

@@ -23,8 +23,8 @@ ABSL_FLAG(uint64_t, min_free_disk_bytes, uint64_t{128} << 20,
           "rocksdb: writes get RESOURCE_EXHAUSTED while less than this is free on --data_dir's "
           "filesystem (room for flushes and compactions); they resume once space is freed");
 ABSL_FLAG(uint64_t, blocking_threads, 64,
-          "rocksdb: threads that run requests, so that many can wait for the disk at once and "
-          "share its fsyncs");
+          "rocksdb, --durability=sync: threads that run requests, so that many can wait for the "
+          "disk at once and share its fsyncs");
 ABSL_FLAG(std::string, durability, "sync",
           "rocksdb: sync (an acknowledged write is fsynced: survives power loss) or async (written "
           "to the OS, not fsynced: survives kill -9, may lose the last writes on power loss)");
