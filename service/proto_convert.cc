@@ -1,7 +1,6 @@
 #include "service/proto_convert.h"
 
 #include <string>
-#include <variant>
 
 namespace sessiond::service {
 namespace {
@@ -24,15 +23,6 @@ void ToDuration(absl::Duration duration, google::protobuf::Duration* out) {
   out->set_nanos(static_cast<int32_t>((millis % 1000) * 1'000'000));
 }
 
-struct ValueWriter {
-  v1::Value* out;
-  void operator()(const std::string& text) const { out->set_string_value(text); }
-  void operator()(const storage::Bytes& bytes) const { out->set_bytes_value(bytes.data); }
-  void operator()(int64_t number) const { out->set_int64_value(number); }
-  void operator()(double number) const { out->set_double_value(number); }
-  void operator()(bool flag) const { out->set_bool_value(flag); }
-};
-
 }  // namespace
 
 storage::Value FromProto(const v1::Value& value) {
@@ -52,7 +42,25 @@ storage::Value FromProto(const v1::Value& value) {
   return value.bool_value();
 }
 
-void ToProto(const storage::Value& value, v1::Value* out) { std::visit(ValueWriter{out}, value); }
+void ToProto(storage::ValueView value, v1::Value* out) {
+  switch (value.kind()) {
+    case storage::ValueKind::kString:
+      out->set_string_value(value.data().data(), value.data().size());
+      return;
+    case storage::ValueKind::kBytes:
+      out->set_bytes_value(value.data().data(), value.data().size());
+      return;
+    case storage::ValueKind::kInt64:
+      out->set_int64_value(value.int64());
+      return;
+    case storage::ValueKind::kDouble:
+      out->set_double_value(value.number());
+      return;
+    case storage::ValueKind::kBool:
+      out->set_bool_value(value.flag());
+      return;
+  }
+}
 
 void ToProto(const storage::SessionMeta& meta, v1::SessionInfo* out) {
   out->set_id(meta.id);

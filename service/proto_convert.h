@@ -12,7 +12,7 @@ namespace sessiond::service {
 storage::Value FromProto(const v1::Value& value);
 
 // Writes `value` into `out`.
-void ToProto(const storage::Value& value, v1::Value* out);
+void ToProto(storage::ValueView value, v1::Value* out);
 
 // Writes `meta` into `out` (times with millisecond precision).
 void ToProto(const storage::SessionMeta& meta, v1::SessionInfo* out);

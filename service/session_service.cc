@@ -228,7 +228,7 @@ absl::Status SessionServiceImpl::DoGet(const v1::GetRequest& request, v1::GetRes
   absl::StatusOr<storage::SessionMeta> meta =
       store_->Get(request.id(), keys,
                   request.no_renew() ? storage::Renewal::kNoRenew : storage::Renewal::kRenew,
-                  [entries](absl::string_view key, const storage::Value& value) {
+                  [entries](absl::string_view key, storage::ValueView value) {
                     ToProto(value, &(*entries)[std::string(key)]);
                   });
   if (!meta.ok()) return meta.status();

@@ -204,12 +204,12 @@ absl::StatusOr<SessionMeta> MemoryStore::Apply(absl::string_view id,
   absl::StatusOr<SessionState::Plan> plan = node->state.Check(mutations, conditions, limits_);
   if (!plan.ok()) return plan.status();
   if (plan->data_bytes > node->state.data_bytes()) {
-    // Reserve the growth before writing, so a full store rejects it without a partial write.
-    const size_t growth =
-        plan->data_bytes - node->state.data_bytes() +
-        (plan->key_count > node->state.key_count()
-             ? (plan->key_count - node->state.key_count()) * sizeof(SessionState::StoredEntry)
-             : 0);
+    // Reserve the growth before writing, so a full store rejects it without a partial write
+    // (with about a dozen bytes of lengths, kind and version per new key).
+    const size_t growth = plan->data_bytes - node->state.data_bytes() +
+                          (plan->key_count > node->state.key_count()
+                               ? (plan->key_count - node->state.key_count()) * 12
+                               : 0);
     if (absl::Status status = Reserve(growth); !status.ok()) return status;
     node->accounted_bytes += growth;
   }

@@ -66,9 +66,10 @@ INSTANTIATE_TEST_SUITE_P(
 
 std::map<std::string, Value> GetAll(Store& store, absl::string_view id, SessionMeta* meta) {
   std::map<std::string, Value> entries;
-  absl::StatusOr<SessionMeta> got = store.Get(
-      id, {}, Renewal::kNoRenew,
-      [&](absl::string_view key, const Value& value) { entries.emplace(std::string(key), value); });
+  absl::StatusOr<SessionMeta> got =
+      store.Get(id, {}, Renewal::kNoRenew, [&](absl::string_view key, ValueView value) {
+        entries.emplace(std::string(key), value.ToValue());
+      });
   EXPECT_TRUE(got.ok()) << got.status();
   if (got.ok()) *meta = *got;
   return entries;

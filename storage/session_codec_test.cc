@@ -36,12 +36,17 @@ TEST(SessionCodecTest, ASessionRoundTripsWithEveryValueTypeAndItsHistory) {
   EXPECT_EQ(decoded.meta.idle_expires_at, t + absl::Minutes(20));
   EXPECT_EQ(decoded.meta.absolute_expires_at, t + absl::Hours(12));
   EXPECT_EQ(decoded.meta.idle_timeout, absl::Minutes(20));
-  ASSERT_EQ(decoded.state.entries().size(), 5u);
-  for (size_t i = 0; i < 5; ++i) {
-    EXPECT_EQ(decoded.state.entries()[i].key, session.state.entries()[i].key);
-    EXPECT_EQ(decoded.state.entries()[i].value, session.state.entries()[i].value);
-    EXPECT_EQ(decoded.state.entries()[i].version, session.state.entries()[i].version);
-  }
+  EXPECT_EQ(decoded.state.packed_entries(), session.state.packed_entries());
+  std::vector<std::pair<std::string, Value>> entries;
+  decoded.state.Visit({}, [&](absl::string_view key, ValueView value) {
+    entries.emplace_back(std::string(key), value.ToValue());
+  });
+  EXPECT_THAT(entries,
+              ::testing::ElementsAre(::testing::Pair("b", Value(Bytes{std::string("\0\1", 2)})),
+                                     ::testing::Pair("d", Value(0.5)),
+                                     ::testing::Pair("i", Value(int64_t{-3})),
+                                     ::testing::Pair("s", Value(std::string("x"))),
+                                     ::testing::Pair("t", Value(true))));
   ASSERT_EQ(decoded.state.tombstones().size(), 1u);
   EXPECT_EQ(decoded.state.tombstones()[0].key, "gone");
   EXPECT_EQ(decoded.state.data_bytes(), session.state.data_bytes());
@@ -49,6 +54,8 @@ TEST(SessionCodecTest, ASessionRoundTripsWithEveryValueTypeAndItsHistory) {
 
 TEST(SessionCodecTest, GarbageIsDataLoss) {
   EXPECT_THAT(DecodeSession("id", "\xff\xff\xff"), StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(SessionState::Restore(1, "\x09garbage", {}, 0),
+              StatusIs(absl::StatusCode::kDataLoss));
 }
 
 TEST(SessionCodecTest, TimesAreKeptToTheMillisecond) {

@@ -4,16 +4,63 @@
 #include <optional>
 #include <utility>
 
+#include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/string_view.h"
 #include "storage/conflict.h"
 
 namespace sessiond::storage {
 namespace {
 
-bool KeyLess(const SessionState::StoredEntry& entry, absl::string_view key) {
-  return entry.key < key;
+void AppendVarint(uint64_t value, std::string* out) {
+  while (value >= 0x80) {
+    out->push_back(static_cast<char>(value | 0x80));
+    value >>= 7;
+  }
+  out->push_back(static_cast<char>(value));
+}
+
+bool ReadVarint(absl::string_view& in, uint64_t* value) {
+  *value = 0;
+  for (int shift = 0; shift < 64 && !in.empty(); shift += 7) {
+    const auto byte = static_cast<uint8_t>(in.front());
+    in.remove_prefix(1);
+    *value |= static_cast<uint64_t>(byte & 0x7F) << shift;
+    if ((byte & 0x80) == 0) return true;
+  }
+  return false;
+}
+
+bool ReadBytes(absl::string_view& in, absl::string_view* bytes) {
+  uint64_t length;
+  if (!ReadVarint(in, &length) || length > in.size()) return false;
+  *bytes = in.substr(0, length);
+  in.remove_prefix(length);
+  return true;
+}
+
+// The payload size each fixed-size kind must have.
+bool PayloadFits(ValueKind kind, size_t size) {
+  switch (kind) {
+    case ValueKind::kString:
+    case ValueKind::kBytes:
+      return true;
+    case ValueKind::kInt64:
+    case ValueKind::kDouble:
+      return size == 8;
+    case ValueKind::kBool:
+      return size == 1;
+  }
+  return false;
+}
+
+void AppendEntry(absl::string_view key, const Value& value, uint64_t version, std::string* out) {
+  out->push_back(static_cast<char>(KindOf(value)));
+  AppendVarint(key.size(), out);
+  out->append(key.data(), key.size());
+  AppendVarint(ValueSize(value), out);
+  AppendPayload(value, out);
+  AppendVarint(version, out);
 }
 
 // RESOURCE_EXHAUSTED if `count` keys or `bytes` would exceed `limits` and the batch grows them
@@ -32,68 +79,112 @@ absl::Status CheckLimits(size_t count, size_t old_count, size_t bytes, size_t ol
   return absl::OkStatus();
 }
 
+// Parses the packed entry at the front of `in` and advances `in`; false if it is malformed.
+bool ParsePackedEntry(absl::string_view& in, absl::string_view* key, ValueView* value,
+                      uint64_t* version, absl::string_view* encoded) {
+  const absl::string_view start = in;
+  if (in.empty() || static_cast<uint8_t>(in.front()) > static_cast<uint8_t>(ValueKind::kBool)) {
+    return false;
+  }
+  const auto kind = static_cast<ValueKind>(in.front());
+  in.remove_prefix(1);
+  absl::string_view payload;
+  if (!ReadBytes(in, key) || !ReadBytes(in, &payload) || !PayloadFits(kind, payload.size()) ||
+      !ReadVarint(in, version)) {
+    return false;
+  }
+  *value = ValueView(kind, payload);
+  *encoded = start.substr(0, start.size() - in.size());
+  return true;
+}
+
 }  // namespace
+
+template <typename Fn>
+void SessionState::ForEachEntry(Fn visit) const {
+  absl::string_view rest(packed_);
+  EntryRef entry{{}, ValueView(ValueKind::kBool, {}), 0, {}};
+  // The buffer was validated when built or restored, so parsing cannot fail here.
+  while (ParsePackedEntry(rest, &entry.key, &entry.value, &entry.version, &entry.encoded)) {
+    visit(entry);
+  }
+}
 
 absl::StatusOr<SessionState> SessionState::Create(std::vector<Entry> entries,
                                                   const SessionLimits& limits) {
   std::stable_sort(entries.begin(), entries.end(),
                    [](const Entry& a, const Entry& b) { return a.key < b.key; });
   SessionState state;
-  for (Entry& entry : entries) {
-    if (!state.entries_.empty() && state.entries_.back().key == entry.key) {
-      state.data_bytes_ -= entry.key.size() + ValueSize(state.entries_.back().value);
-      state.entries_.pop_back();
-    }
-    state.data_bytes_ += entry.key.size() + ValueSize(entry.value);
-    state.entries_.push_back({std::move(entry.key), std::move(entry.value), state.version_});
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (i + 1 < entries.size() && entries[i + 1].key == entries[i].key) continue;  // later wins
+    AppendEntry(entries[i].key, entries[i].value, state.version_, &state.packed_);
+    ++state.key_count_;
+    state.data_bytes_ += entries[i].key.size() + ValueSize(entries[i].value);
   }
-  if (absl::Status status = CheckLimits(state.entries_.size(), 0, state.data_bytes_, 0, limits);
+  state.packed_.shrink_to_fit();
+  if (absl::Status status = CheckLimits(state.key_count_, 0, state.data_bytes_, 0, limits);
       !status.ok()) {
     return status;
   }
   return state;
 }
 
-absl::StatusOr<SessionState> SessionState::Restore(uint64_t version,
-                                                   std::vector<StoredEntry> entries,
+absl::StatusOr<SessionState> SessionState::Restore(uint64_t version, std::string packed_entries,
                                                    std::vector<Tombstone> tombstones,
                                                    uint64_t removed_floor) {
   SessionState state;
   state.version_ = version;
   state.removed_floor_ = removed_floor;
-  for (size_t i = 0; i < entries.size(); ++i) {
-    if (i > 0 && !(entries[i - 1].key < entries[i].key)) {
-      return absl::InvalidArgumentError("stored session entries are not sorted by unique key");
-    }
-    state.data_bytes_ += entries[i].key.size() + ValueSize(entries[i].value);
-  }
-  state.entries_ = std::move(entries);
   state.tombstones_ = std::move(tombstones);
+  absl::string_view rest(packed_entries);
+  absl::string_view key, previous, encoded;
+  ValueView value(ValueKind::kBool, {});
+  uint64_t entry_version;
+  while (!rest.empty()) {
+    if (!ParsePackedEntry(rest, &key, &value, &entry_version, &encoded) ||
+        (state.key_count_ > 0 && !(previous < key))) {
+      return absl::DataLossError("stored session entries are malformed or out of order");
+    }
+    previous = key;
+    ++state.key_count_;
+    state.data_bytes_ += key.size() + value.data().size();
+  }
+  state.packed_ = std::move(packed_entries);
   return state;
 }
 
 size_t SessionState::ApproximateMemory() const {
-  return sizeof(SessionState) + entries_.size() * sizeof(StoredEntry) +
-         tombstones_.size() * sizeof(Tombstone) + data_bytes_;
+  size_t bytes =
+      sizeof(SessionState) + packed_.capacity() + tombstones_.capacity() * sizeof(Tombstone);
+  for (const Tombstone& tombstone : tombstones_) bytes += tombstone.key.capacity();
+  return bytes;
 }
 
-const SessionState::StoredEntry* SessionState::Find(absl::string_view key) const {
-  auto it = std::lower_bound(entries_.begin(), entries_.end(), key, KeyLess);
-  return it != entries_.end() && it->key == key ? &*it : nullptr;
+std::optional<SessionState::EntryRef> SessionState::Find(absl::string_view key) const {
+  std::optional<EntryRef> found;
+  absl::string_view rest(packed_);
+  EntryRef entry{{}, ValueView(ValueKind::kBool, {}), 0, {}};
+  while (ParsePackedEntry(rest, &entry.key, &entry.value, &entry.version, &entry.encoded)) {
+    if (entry.key >= key) {
+      if (entry.key == key) found = entry;
+      break;
+    }
+  }
+  return found;
 }
 
 void SessionState::Visit(absl::Span<const absl::string_view> keys, EntryVisitor visit) const {
   if (keys.empty()) {
-    for (const StoredEntry& entry : entries_) visit(entry.key, entry.value);
+    ForEachEntry([&](const EntryRef& entry) { visit(entry.key, entry.value); });
     return;
   }
   for (absl::string_view key : keys) {
-    if (const StoredEntry* entry = Find(key)) visit(entry->key, entry->value);
+    if (std::optional<EntryRef> entry = Find(key)) visit(entry->key, entry->value);
   }
 }
 
 uint64_t SessionState::LastWrite(absl::string_view key) const {
-  if (const StoredEntry* entry = Find(key)) return entry->version;
+  if (std::optional<EntryRef> entry = Find(key)) return entry->version;
   for (const Tombstone& tombstone : tombstones_) {
     if (tombstone.key == key) return tombstone.version;
   }
@@ -108,9 +199,9 @@ std::vector<std::string> SessionState::ConflictingKeys(absl::Span<const Mutation
   for (const Mutation& mutation : mutations) {
     if (mutation.kind == Mutation::Kind::kClear) {
       // A clear writes every key: each one changed after the read conflicts.
-      for (const StoredEntry& entry : entries_) {
-        if (entry.version > read_version) keys.push_back(entry.key);
-      }
+      ForEachEntry([&](const EntryRef& entry) {
+        if (entry.version > read_version) keys.emplace_back(entry.key);
+      });
       for (const Tombstone& tombstone : tombstones_) {
         if (tombstone.version > read_version) keys.push_back(tombstone.key);
       }
@@ -156,10 +247,11 @@ absl::StatusOr<SessionState::Plan> SessionState::Check(absl::Span<const Mutation
     if (auto it = overlay.find(key); it != overlay.end()) {
       return it->second != nullptr ? std::optional(ValueSize(*it->second)) : std::nullopt;
     }
-    const StoredEntry* entry = cleared ? nullptr : Find(key);
-    return entry != nullptr ? std::optional(ValueSize(entry->value)) : std::nullopt;
+    if (cleared) return std::nullopt;
+    std::optional<EntryRef> entry = Find(key);
+    return entry.has_value() ? std::optional(entry->value.data().size()) : std::nullopt;
   };
-  Plan plan{entries_.size(), data_bytes_, false};
+  Plan plan{key_count_, data_bytes_, false};
   for (const Mutation& mutation : mutations) {
     switch (mutation.kind) {
       case Mutation::Kind::kSet:
@@ -190,7 +282,7 @@ absl::StatusOr<SessionState::Plan> SessionState::Check(absl::Span<const Mutation
     }
   }
   if (absl::Status status =
-          CheckLimits(plan.key_count, entries_.size(), plan.data_bytes, data_bytes_, limits);
+          CheckLimits(plan.key_count, key_count_, plan.data_bytes, data_bytes_, limits);
       !status.ok()) {
     return status;
   }
@@ -200,53 +292,71 @@ absl::StatusOr<SessionState::Plan> SessionState::Check(absl::Span<const Mutation
 void SessionState::Commit(std::vector<Mutation> mutations, const Plan& plan) {
   if (!plan.changes) return;
   const uint64_t new_version = version_ + 1;
-  for (Mutation& mutation : mutations) {
+  // The final effect of the batch on each key it touches (null: removed), in key order.
+  absl::btree_map<absl::string_view, const Value*> changes;
+  bool cleared = false;
+  for (const Mutation& mutation : mutations) {
     switch (mutation.kind) {
       case Mutation::Kind::kSet:
-        SetEntry(std::move(mutation.key), std::move(mutation.value), new_version);
+        changes[mutation.key] = &mutation.value;
         break;
       case Mutation::Kind::kRemove:
-        RemoveEntry(mutation.key, new_version);
+        changes[mutation.key] = nullptr;
         break;
       case Mutation::Kind::kClear:
-        ClearEntries(new_version);
+        changes.clear();
+        cleared = true;
         break;
     }
   }
+
+  // Merge the stored entries (unless cleared) with the changes, both sorted by key.
+  std::string merged;
+  merged.reserve(packed_.size() + plan.data_bytes + 8 * changes.size());
+  auto change = changes.begin();
+  auto emit_changes_before = [&](const absl::string_view* key) {
+    for (; change != changes.end() && (key == nullptr || change->first < *key); ++change) {
+      if (change->second != nullptr)
+        AppendEntry(change->first, *change->second, new_version, &merged);
+    }
+  };
+  if (!cleared) {
+    ForEachEntry([&](const EntryRef& entry) {
+      emit_changes_before(&entry.key);
+      if (change != changes.end() && change->first == entry.key) {
+        if (change->second != nullptr) {
+          AppendEntry(change->first, *change->second, new_version, &merged);
+        } else {
+          AddTombstone(std::string(entry.key), new_version);
+        }
+        ++change;
+      } else {
+        merged.append(entry.encoded.data(), entry.encoded.size());
+      }
+    });
+  }
+  emit_changes_before(nullptr);
+
+  if (cleared) {
+    tombstones_.clear();
+    removed_floor_ = new_version;
+  }
+  for (const auto& [key, value] : changes) {
+    if (value != nullptr) DropTombstone(key);
+  }
+  merged.shrink_to_fit();
+  packed_ = std::move(merged);
+  key_count_ = plan.key_count;
+  data_bytes_ = plan.data_bytes;
   version_ = new_version;
 }
 
-void SessionState::SetEntry(std::string key, Value value, uint64_t version) {
-  auto it = std::lower_bound(entries_.begin(), entries_.end(), key, KeyLess);
-  if (it != entries_.end() && it->key == key) {
-    data_bytes_ = data_bytes_ - ValueSize(it->value) + ValueSize(value);
-    it->value = std::move(value);
-    it->version = version;
-    return;
-  }
-  DropTombstone(key);
-  data_bytes_ += key.size() + ValueSize(value);
-  entries_.insert(it, StoredEntry{std::move(key), std::move(value), version});
-}
-
-void SessionState::RemoveEntry(absl::string_view key, uint64_t version) {
-  auto it = std::lower_bound(entries_.begin(), entries_.end(), key, KeyLess);
-  if (it == entries_.end() || it->key != key) return;
-  data_bytes_ -= it->key.size() + ValueSize(it->value);
-  tombstones_.push_back({std::move(it->key), version});
-  entries_.erase(it);
+void SessionState::AddTombstone(std::string key, uint64_t version) {
+  tombstones_.push_back({std::move(key), version});
   if (tombstones_.size() > kMaxTombstones) {
     removed_floor_ = std::max(removed_floor_, tombstones_.front().version);
     tombstones_.erase(tombstones_.begin());
   }
-}
-
-void SessionState::ClearEntries(uint64_t version) {
-  if (entries_.empty()) return;
-  entries_.clear();
-  tombstones_.clear();
-  data_bytes_ = 0;
-  removed_floor_ = version;
 }
 
 void SessionState::DropTombstone(absl::string_view key) {

@@ -29,7 +29,7 @@ TEST(SessionStateTest, LaterDuplicateKeysWinAtCreation) {
   EXPECT_EQ(state->key_count(), 1u);
   EXPECT_EQ(state->data_bytes(), 1u + 8u);
   Value seen;
-  state->Visit({}, [&](absl::string_view, const Value& value) { seen = value; });
+  state->Visit({}, [&](absl::string_view, ValueView value) { seen = value.ToValue(); });
   EXPECT_EQ(seen, Value(int64_t{2}));
 }
 

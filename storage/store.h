@@ -38,8 +38,8 @@ namespace sessiond::storage {
 enum class Renewal { kRenew, kNoRenew };
 
 // Receives each entry a Get returns. Called while the store may hold a lock: it must be quick and
-// must not call back into the store.
-using EntryVisitor = absl::FunctionRef<void(absl::string_view key, const Value& value)>;
+// must not call back into the store. The views are valid only during the call.
+using EntryVisitor = absl::FunctionRef<void(absl::string_view key, ValueView value)>;
 
 // The NOT_FOUND every backend returns for a session that is unknown, expired or deleted.
 inline absl::Status SessionNotFoundError() {

@@ -38,9 +38,10 @@ NewSession Session(std::string id, std::vector<Entry> entries = {}) {
 absl::StatusOr<Entries> GetAll(Store& store, absl::string_view id,
                                Renewal renewal = Renewal::kRenew) {
   Entries entries;
-  absl::StatusOr<SessionMeta> meta = store.Get(
-      id, {}, renewal,
-      [&](absl::string_view key, const Value& value) { entries.emplace(std::string(key), value); });
+  absl::StatusOr<SessionMeta> meta =
+      store.Get(id, {}, renewal, [&](absl::string_view key, ValueView value) {
+        entries.emplace(std::string(key), value.ToValue());
+      });
   if (!meta.ok()) return meta.status();
   return entries;
 }
@@ -102,7 +103,7 @@ TEST_P(StoreContractTest, GetReturnsOnlyListedKeysThatExist) {
   std::vector<std::string> seen;
   const std::vector<absl::string_view> keys = {"b", "missing"};
   ASSERT_OK(store_->Get(TestId(1), keys, Renewal::kRenew,
-                        [&](absl::string_view key, const Value&) { seen.emplace_back(key); }));
+                        [&](absl::string_view key, ValueView) { seen.emplace_back(key); }));
   EXPECT_THAT(seen, ElementsAre("b"));
 }
 
@@ -389,9 +390,9 @@ TEST_P(StoreContractTest, ConcurrentCommitsOfOneKeyReportConflictsInsteadOfOverw
     threads.emplace_back([&] {
       for (int done = 0; done < kIncrements;) {
         int64_t n = 0;
-        absl::StatusOr<SessionMeta> read = store_->Get(
-            TestId(1), {}, Renewal::kRenew,
-            [&](absl::string_view, const Value& value) { n = std::get<int64_t>(value); });
+        absl::StatusOr<SessionMeta> read =
+            store_->Get(TestId(1), {}, Renewal::kRenew,
+                        [&](absl::string_view, ValueView value) { n = value.int64(); });
         ASSERT_OK(read);
         absl::StatusOr<SessionMeta> write =
             SetOne(*store_, TestId(1), "n", n + 1, Conditions{.read_version = read->version});

@@ -1,4 +1,5 @@
-// Value: the typed value of one session entry, as the storage layer holds it.
+// Value: the typed value of one session entry, as the storage layer takes it in; ValueView: one
+// read in place from a stored session.
 //
 // One of UTF-8 text, opaque bytes, int64, double or bool; the same five types the API carries, so a
 // number written by one client language reads back as the same number in every other.
@@ -10,6 +11,8 @@
 #include <string>
 #include <variant>
 
+#include "absl/strings/string_view.h"
+
 namespace sessiond::storage {
 
 // Opaque bytes; a distinct type so that text and bytes stay distinguishable.
@@ -20,9 +23,40 @@ struct Bytes {
 
 using Value = std::variant<std::string, Bytes, int64_t, double, bool>;
 
+// The type of a value; the numbers are part of the stored format.
+enum class ValueKind : uint8_t { kString = 0, kBytes = 1, kInt64 = 2, kDouble = 3, kBool = 4 };
+
 // The bytes a value counts against the session size limit: its length for text and bytes, 8 for
-// numbers, 1 for bool.
+// numbers, 1 for bool. It is also the size of its stored payload.
 size_t ValueSize(const Value& value);
+
+ValueKind KindOf(const Value& value);
+
+// Appends the stored payload of `value`: text and bytes as they are, numbers as 8 little-endian
+// bytes (doubles bit for bit), bool as one byte.
+void AppendPayload(const Value& value, std::string* out);
+
+// A value read in place from stored bytes. Valid while the bytes it views are; cheap to copy.
+class ValueView {
+ public:
+  // `payload` as AppendPayload wrote it for a value of `kind`.
+  ValueView(ValueKind kind, absl::string_view payload) : kind_(kind), payload_(payload) {}
+
+  ValueKind kind() const { return kind_; }
+  // The text or bytes (kString, kBytes).
+  absl::string_view data() const { return payload_; }
+  // The number or flag (kInt64, kDouble, kBool).
+  int64_t int64() const;
+  double number() const;
+  bool flag() const { return payload_[0] != 0; }
+
+  // An owning copy.
+  Value ToValue() const;
+
+ private:
+  ValueKind kind_;
+  absl::string_view payload_;
+};
 
 }  // namespace sessiond::storage
 
