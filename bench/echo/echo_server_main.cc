@@ -1,0 +1,43 @@
+// echo_server: serves sessiond.bench.EchoService until SIGTERM or SIGINT. For the benchmark only.
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "bench/echo/echo_service.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server_builder.h"
+#include "service/signals.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:0", "host:port to serve on; port 0 picks a free one");
+ABSL_FLAG(std::string, port_file, "", "if set, the bound port is written there once serving");
+
+int main(int argc, char** argv) {
+  sessiond::service::BlockTerminationSignals();
+  absl::SetProgramUsageMessage("serves sessiond.bench.EchoService, the empty-rpc baseline");
+  absl::ParseCommandLine(argc, argv);
+  sessiond::bench::EchoServiceImpl service;
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(absl::GetFlag(FLAGS_listen), grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    std::cerr << "echo_server: cannot listen on " << absl::GetFlag(FLAGS_listen) << "\n";
+    return 1;
+  }
+  if (const std::string path = absl::GetFlag(FLAGS_port_file); !path.empty()) {
+    // Written aside and renamed, so a reader never sees a partial file.
+    std::ofstream(path + ".tmp") << port << "\n";
+    if (std::rename((path + ".tmp").c_str(), path.c_str()) != 0) {
+      std::cerr << "echo_server: cannot write " << path << "\n";
+      return 1;
+    }
+  }
+  sessiond::service::WaitForTerminationSignal();
+  server->Shutdown();
+  return 0;
+}

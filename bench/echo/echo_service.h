@@ -1,0 +1,21 @@
+// EchoServiceImpl: sessiond.bench.EchoService on gRPC's callback API, built exactly like sessiond's
+// handlers (raw callback method, request parsed onto an arena with sessiond's ParseRequest, the
+// response serialized with SerializeResponse, finished on the default reactor), so that its cost
+// per call is the floor under any sessiond rpc. Thread-safe: stateless.
+#ifndef SESSIOND_BENCH_ECHO_ECHO_SERVICE_H_
+#define SESSIOND_BENCH_ECHO_ECHO_SERVICE_H_
+
+#include "bench/echo/echo.grpc.pb.h"
+
+namespace sessiond::bench {
+
+class EchoServiceImpl final : public EchoService::WithRawCallbackMethod_Echo<EchoService::Service> {
+ public:
+  grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* context,
+                                 const grpc::ByteBuffer* request,
+                                 grpc::ByteBuffer* response) override;
+};
+
+}  // namespace sessiond::bench
+
+#endif  // SESSIOND_BENCH_ECHO_ECHO_SERVICE_H_

@@ -1,0 +1,250 @@
+#!/usr/bin/env python3
+"""Turns the records of one bench/run.sh run into the markdown table of docs/PERFORMANCE.md.
+
+Every record is one JSON line in loadgen's format (bench/loadgen/report.h); ghz's and
+redis-benchmark's outputs are converted into that format first. Subcommands:
+
+  report.py field RESULTS LABEL PATH          print one figure, e.g. `web run.ops_per_s`
+  report.py ghz GHZ_JSON LABEL CPU_SECONDS    ghz -O json output -> one record
+  report.py redis-benchmark CSV LABEL_PREFIX  redis-benchmark --csv output -> one record per test
+  report.py table RESULTS MODE [NOTE ...]     the markdown report
+"""
+
+import json
+import os
+import sys
+
+
+def load(path):
+    with open(path) as f:
+        return {r["label"]: r for r in map(json.loads, filter(str.strip, f))}
+
+
+def get(record, path):
+    for key in path.split("."):
+        if record is None:
+            return None
+        record = record.get(key)
+    return record
+
+
+def ghz_record(path, label, server_cpu_seconds):
+    with open(path) as f:
+        ghz = json.load(f)
+    seconds = ghz["total"] / 1e9
+    ok = ghz.get("statusCodeDistribution", {}).get("OK", 0)
+    latency = {p["percentage"]: p["latency"] / 1e3 for p in ghz.get("latencyDistribution") or []}
+    errors = {k: v for k, v in ghz.get("statusCodeDistribution", {}).items() if k != "OK"}
+    return {"label": label, "target": "ghz", "scenario": "get", "loop": "closed",
+            "run": {"ops": ok, "seconds": seconds, "ops_per_s": ok / seconds,
+                    "p50_us": latency.get(50), "p99_us": latency.get(99), "p999_us": None,
+                    "errors": errors,
+                    "server_cpu_us_per_op": server_cpu_seconds * 1e6 / ok if ok else None,
+                    "server_cpu_util": server_cpu_seconds / seconds}}
+
+
+def redis_benchmark_records(path, prefix):
+    with open(path) as f:
+        lines = [line.strip().replace('"', "").split(",") for line in f if line.strip()]
+    header, rows = lines[0], lines[1:]
+    for row in rows:
+        values = dict(zip(header, row))
+        yield {"label": f"{prefix}-{values['test'].lower()}", "target": "redis-benchmark",
+               "scenario": values["test"].lower(), "loop": "closed", "in_flight": 50,
+               "run": {"ops_per_s": float(values["rps"]),
+                       "p50_us": float(values["p50_latency_ms"]) * 1e3,
+                       "p99_us": float(values["p99_latency_ms"]) * 1e3, "errors": {}}}
+
+
+def fmt(value, digits=1):
+    if value is None:
+        return "n/a"
+    if isinstance(value, str):
+        return value
+    return f"{value:,.{digits}f}"
+
+
+def figures(records):
+    """A function from (run label, dotted path) to that figure of that run, or None."""
+    return lambda label, path: get(records.get(label), path)
+
+
+def ratio(a, b):
+    return a / b if a is not None and b not in (None, 0) else None
+
+
+def machine():
+    model = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as f:
+        total_kib = int(next(line for line in f if line.startswith("MemTotal")).split()[1])
+    return f"{os.cpu_count()} CPUs ({model}), {total_kib / 2**20:.1f} GiB RAM"
+
+
+def errors_text(record):
+    errors = get(record, "run.errors") or {}
+    cancelled = get(record, "run.cancelled")
+    if cancelled:
+        errors = dict(errors, cancelled=cancelled)
+    if not errors:
+        return "none"
+    ops = get(record, "run.ops") or 0
+    total = ops + sum(errors.values())
+    return ", ".join(f"{k} {v} ({100 * v / total:.2f}%)" for k, v in sorted(errors.items()))
+
+
+def runs_table(records):
+    rows = ["| run | target | scenario | loop | in flight | sessions | ops/s | p50 ms | p99 ms "
+            "| p99.9 ms | server µs/op | server cores | client µs/op | CPUs client/server "
+            "| errors |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for label, r in records.items():
+        if "run" not in r:
+            continue
+        loop = r.get("loop", "")
+        if loop == "open":
+            loop = f"open @ {r['rate']:,.0f}/s"
+        ms = lambda key: fmt(None if get(r, key) is None else get(r, key) / 1e3, 3)
+        rows.append(" | ".join([
+            f"| {label}", r.get("target", ""), r.get("scenario", ""), loop,
+            fmt(r.get("in_flight"), 0), fmt(r.get("sessions") if "load" in r else None, 0),
+            fmt(get(r, "run.ops_per_s"), 0), ms("run.p50_us"), ms("run.p99_us"),
+            ms("run.p999_us"), fmt(get(r, "run.server_cpu_us_per_op")),
+            fmt(get(r, "run.server_cpu_util"), 2), fmt(get(r, "run.client_cpu_us_per_op")),
+            f"{r['client_cpus']} / {r['server_cpus']}" if "client_cpus" in r
+            else "(taskset 0 / 1)", errors_text(r)]) + " |")
+    return rows
+
+
+def memory_table(records):
+    rows = ["| store | sessions loaded | load rate /s | RSS growth B/session "
+            "| used_memory growth B/session | server µs/create |",
+            "|---|---|---|---|---|---|"]
+    for label, r in records.items():
+        if "load" not in r or get(r, "load.ops") < 100_000:
+            continue
+        rows.append(" | ".join([
+            f"| {label}", fmt(get(r, "load.ops"), 0), fmt(get(r, "load.ops_per_s"), 0),
+            fmt(get(r, "load.server_rss_bytes_per_op"), 0),
+            fmt(get(r, "load.store_bytes_per_op"), 0),
+            fmt(get(r, "load.server_cpu_us_per_op"))]) + " |")
+    return rows
+
+
+# The run whose load phase gives sessiond's bytes per session (P4).
+MEMORY_RUN = "sessiond-web-1000000"
+
+
+def largest_web(records):
+    scaled = [r for label, r in records.items() if label.startswith("sessiond-web-")
+              and r.get("loop") == "closed" and "load" in r]
+    return max(scaled, key=lambda r: r["sessions"], default=None)
+
+
+def targets_table(records):
+    R = figures(records)
+    rows = ["| target | figure | value | target | met |", "|---|---|---|---|---|"]
+
+    def add(name, figure, value, goal, met):
+        verdict = "n/a" if value is None else ("met" if met(value) else "NOT met")
+        rows.append(f"| {name} | {figure} | {fmt(value, 2)} | {goal} | {verdict} |")
+
+    p1 = ratio(R("sessiond-web", "run.server_cpu_us_per_op"),
+               R("redis-web", "run.server_cpu_us_per_op"))
+    add("P1 web CPU", "sessiond server µs per web request "
+        f"({fmt(R('sessiond-web', 'run.server_cpu_us_per_op'))}) ÷ Redis "
+        f"({fmt(R('redis-web', 'run.server_cpu_us_per_op'))}); throughput "
+        f"{fmt(R('sessiond-web', 'run.ops_per_s'), 0)} vs "
+        f"{fmt(R('redis-web', 'run.ops_per_s'), 0)} web/s", p1, "≤ 1.0", lambda v: v <= 1.0)
+    p2 = ratio(R("sessiond-get", "run.ops_per_s"), R("echo", "run.ops_per_s"))
+    add("P2 get vs echo", f"get ops/s ({fmt(R('sessiond-get', 'run.ops_per_s'), 0)}) ÷ echo "
+        f"ops/s ({fmt(R('echo', 'run.ops_per_s'), 0)}), 64 in flight", p2, "≥ 0.9",
+        lambda v: v >= 0.9)
+    open_run = records.get("sessiond-web-open")
+    p3 = None if open_run is None else get(open_run, "run.p99_us") / 1e3
+    add("P3 web p99 at half load", "open-loop p99 ms at "
+        f"{fmt(get(open_run, 'rate'), 0)} web/s (half the closed-loop rate; server "
+        f"{fmt(get(open_run, 'run.server_cpu_util'), 2)} cores, generator "
+        f"{fmt(get(open_run, 'run.client_cpu_util'), 2)} cores busy)", p3, "≤ 1 ms",
+        lambda v: v <= 1.0)
+    p4 = ratio(R(MEMORY_RUN, "load.server_rss_bytes_per_op"),
+               R("redis-memory", "load.store_bytes_per_op"))
+    add("P4 memory", "sessiond RSS growth B/session "
+        f"({fmt(R(MEMORY_RUN, 'load.server_rss_bytes_per_op'), 0)}) ÷ Redis used_memory growth "
+        f"B/session ({fmt(R('redis-memory', 'load.store_bytes_per_op'), 0)}), 1 M sessions", p4,
+        "≤ 1.0", lambda v: v <= 1.0)
+    big = largest_web(records)
+    p5 = ratio(get(big, "run.ops_per_s"), R("sessiond-web", "run.ops_per_s"))
+    add("P5 scale", f"web ops/s with {fmt(get(big, 'sessions'), 0)} sessions "
+        f"({fmt(get(big, 'run.ops_per_s'), 0)}) ÷ with "
+        f"{fmt(R('sessiond-web', 'sessions'), 0)} ({fmt(R('sessiond-web', 'run.ops_per_s'), 0)})",
+        p5, "≥ 0.8", lambda v: v >= 0.8)
+    if "rocksdb-sync-commit" not in records:
+        rows.append("| P6 durable commit | RocksDB sync commit ÷ memory commit "
+                    "| n/a (no rocksdb backend yet) | ≥ 0.3 | n/a |")
+    else:
+        p6 = ratio(R("rocksdb-sync-commit", "run.ops_per_s"), R("sessiond-commit", "run.ops_per_s"))
+        add("P6 durable commit", "RocksDB --durability=sync commit ops/s "
+            f"({fmt(R('rocksdb-sync-commit', 'run.ops_per_s'), 0)}) ÷ memory commit ops/s "
+            f"({fmt(R('sessiond-commit', 'run.ops_per_s'), 0)}), 64 in flight", p6, "≥ 0.3",
+            lambda v: v >= 0.3)
+    return rows
+
+
+def ratios_table(records):
+    R = figures(records)
+    pairs = [("sessiond-get", "redis-get", "get: sessiond ÷ Redis"),
+             ("sessiond-web", "redis-web", "web: sessiond ÷ Redis"),
+             ("sessiond-get", "echo", "get ÷ empty echo rpc"),
+             ("sessiond-web", "echo", "web ÷ empty echo rpc"),
+             ("ghz-get", "sessiond-get", "ghz get ÷ loadgen get (cross-check)")]
+    rows = ["| comparison | throughput ratio | server µs/op ratio |", "|---|---|---|"]
+    cpu = "run.server_cpu_us_per_op"
+    for a, b, name in pairs:
+        throughput = ratio(R(a, "run.ops_per_s"), R(b, "run.ops_per_s"))
+        rows.append(f"| {name} | {fmt(throughput, 2)} | {fmt(ratio(R(a, cpu), R(b, cpu)), 2)} |")
+    # A web request is two rpcs: twice the empty rpc is the least it can cost the server on gRPC.
+    floor = R("echo", cpu)
+    rows.append("| 2 empty echo rpcs (gRPC's floor for a web request) ÷ Redis web | | "
+                f"{fmt(ratio(2 * floor if floor else None, R('redis-web', cpu)), 2)} |")
+    return rows
+
+
+def table(path, mode, notes):
+    records = load(path)
+    out = [f"Mode: **{mode}**. Machine: {machine()}. Servers pinned to CPU 1, load generators "
+           "(loadgen, ghz, redis-benchmark) to CPU 0 with taskset; the CPUs column is what each "
+           "loadgen run read back with sched_getaffinity.", ""]
+    out += ["### Targets", ""] + targets_table(records) + [""]
+    out += ["### Ratios", ""] + ratios_table(records) + [""]
+    out += ["### Runs", ""] + runs_table(records) + [""]
+    out += ["### Memory (load phase of the runs with ≥ 100 k sessions)", ""]
+    out += memory_table(records)
+    out += [""] + [f"- {n}" for n in notes]
+    print("\n".join(out))
+
+
+def main(argv):
+    command = argv[1] if len(argv) > 1 else ""
+    if command == "field" and len(argv) == 5:
+        value = get(load(argv[2]).get(argv[3]), argv[4])
+        if value is None:
+            sys.exit(f"report.py: no {argv[4]} in run {argv[3]}")
+        print(value)
+    elif command == "ghz" and len(argv) == 5:
+        print(json.dumps(ghz_record(argv[2], argv[3], float(argv[4]))))
+    elif command == "redis-benchmark" and len(argv) == 4:
+        for record in redis_benchmark_records(argv[2], argv[3]):
+            print(json.dumps(record))
+    elif command == "table" and len(argv) >= 4:
+        table(argv[2], argv[3], argv[4:])
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main(sys.argv)
