@@ -11,6 +11,8 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "host:port to serve gRPC on; port 0 picks one");
@@ -57,6 +59,12 @@ namespace {
 
 constexpr char kEnvPrefix[] = "SESSIOND_";
 
+// True for the flags defined in this file. Abseil records a flag's file as the compiler named it,
+// less a leading "/", so compare the end.
+bool IsServerFlag(absl::string_view file) {
+  return absl::EndsWith(file, "service/server_flags.cc");
+}
+
 std::string EnvName(absl::string_view flag) {
   std::string name = kEnvPrefix;
   for (char c : flag)
@@ -67,7 +75,7 @@ std::string EnvName(absl::string_view flag) {
 // Sets every flag defined in this file from its SESSIOND_* variable, if present.
 absl::Status ApplyEnvironment() {
   for (const auto& [name, flag] : absl::GetAllFlags()) {
-    if (flag->Filename() != __FILE__) continue;
+    if (!IsServerFlag(flag->Filename())) continue;
     const char* value = std::getenv(EnvName(name).c_str());
     if (value == nullptr) continue;
     std::string error;
@@ -98,6 +106,12 @@ absl::Status CheckTimeout(absl::string_view name, absl::Duration value, absl::Du
 absl::StatusOr<Server::Options> ServerOptionsFromCommandLine(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "sessiond: a gRPC session service. Every flag can also be set as SESSIOND_<FLAG>.");
+  // --help lists the flags of this file (by default Abseil looks for a file named after the
+  // binary, and finds none).
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = IsServerFlag;
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage);
   if (absl::Status status = ApplyEnvironment(); !status.ok()) return status;
   absl::ParseCommandLine(argc, argv);
 

@@ -201,6 +201,20 @@ TEST_F(RpcE2eTest, ASessionMayAskForLessThanTheServerDefault) {
   EXPECT_THAT(client_->Touch(touch), StatusIs(absl::StatusCode::kNotFound));
 }
 
+TEST_F(RpcE2eTest, FlagsComeFromSessiondEnvironmentVariablesAndTheCommandLineWins) {
+  absl::StatusOr<std::unique_ptr<SessiondProcess>> server =
+      SessiondProcess::Start({"--drain_grace=0s", "--absolute_timeout=30m"},
+                             {"SESSIOND_IDLE_TIMEOUT=90s", "SESSIOND_MAX_IDLE_TIMEOUT=2m",
+                              "SESSIOND_ABSOLUTE_TIMEOUT=1h"});
+  ASSERT_OK(server);
+  Client client((*server)->NewChannel());
+  ASSERT_OK_AND_ASSIGN(v1::CreateSessionResponse created, client.CreateSession({}));
+  EXPECT_EQ(created.session().idle_timeout().seconds(), 90);
+  EXPECT_EQ(FromProto(created.session().absolute_expires_at()) -
+                FromProto(created.session().created_at()),
+            absl::Minutes(30));
+}
+
 TEST_F(RpcE2eTest, GetWithNoRenewDoesNotExtendTheSession) {
   StartServer({"--idle_timeout=1s"});
   ASSERT_OK_AND_ASSIGN(v1::CreateSessionResponse created, client_->CreateSession({}));

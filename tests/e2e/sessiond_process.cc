@@ -34,7 +34,7 @@ int ReadPort(const std::string& path) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<SessiondProcess>> SessiondProcess::Start(
-    std::vector<std::string> flags) {
+    std::vector<std::string> flags, std::vector<std::string> environment) {
   const std::string directory = MakeTempDirectory();
   if (directory.empty()) return absl::InternalError("mkdtemp failed");
   const std::string port_file = directory + "/port";
@@ -50,6 +50,7 @@ absl::StatusOr<std::unique_ptr<SessiondProcess>> SessiondProcess::Start(
     // sessiond dies with the test, even if the test crashes, so it never outlives it holding
     // the test's output pipes.
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    for (std::string& variable : environment) putenv(variable.data());
     // The child must not inherit a blocked SIGTERM from a test that blocks it.
     sigset_t none;
     sigemptyset(&none);

@@ -16,9 +16,11 @@ namespace sessiond::testing {
 
 class SessiondProcess {
  public:
-  // Starts sessiond with `flags` (plus --listen and --port_file, which this class sets) and waits
-  // until it serves. Its stderr goes to the test's stderr.
-  static absl::StatusOr<std::unique_ptr<SessiondProcess>> Start(std::vector<std::string> flags);
+  // Starts sessiond with `flags` (plus --listen and --port_file, which this class sets) and the
+  // environment variables `environment` ("NAME=value") added to the test's, and waits until it
+  // serves. Its stderr goes to the test's stderr.
+  static absl::StatusOr<std::unique_ptr<SessiondProcess>> Start(
+      std::vector<std::string> flags, std::vector<std::string> environment = {});
 
   // Kills the process with SIGKILL if it is still running.
   ~SessiondProcess();
