@@ -57,6 +57,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const Options& opt
                            &server->port_);
   builder.RegisterService(server->service_.get());
   builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
+  // Channelz keeps per-call statistics for a debugging service sessiond does not register.
+  builder.AddChannelArgument(GRPC_ARG_ENABLE_CHANNELZ, 0);
   server->grpc_server_ = builder.BuildAndStart();
   if (server->grpc_server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(

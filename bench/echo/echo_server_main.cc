@@ -7,6 +7,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/synchronization/mutex.h"
 #include "bench/echo/echo_service.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
@@ -17,6 +18,7 @@ ABSL_FLAG(std::string, port_file, "", "if set, the bound port is written there o
 
 int main(int argc, char** argv) {
   sessiond::service::BlockTerminationSignals();
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);  // as sessiond does
   absl::SetProgramUsageMessage("serves sessiond.bench.EchoService, the empty-rpc baseline");
   absl::ParseCommandLine(argc, argv);
   sessiond::bench::EchoServiceImpl service;
@@ -24,6 +26,8 @@ int main(int argc, char** argv) {
   int port = 0;
   builder.AddListeningPort(absl::GetFlag(FLAGS_listen), grpc::InsecureServerCredentials(), &port);
   builder.RegisterService(&service);
+  // The same server settings as sessiond's (service/server.cc), so the ceiling stays a ceiling.
+  builder.AddChannelArgument(GRPC_ARG_ENABLE_CHANNELZ, 0);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     std::cerr << "echo_server: cannot listen on " << absl::GetFlag(FLAGS_listen) << "\n";
