@@ -27,25 +27,23 @@ std::string KeyField(absl::string_view field, absl::string_view key) {
                       "\"]");
 }
 
-absl::Status ValidateKey(absl::string_view key, absl::string_view field,
-                         const ServiceLimits& limits) {
-  if (key.empty()) return absl::InvalidArgumentError(absl::StrCat(field, ": a key is empty"));
+absl::Status ValidateKey(absl::string_view key, FieldName field, const ServiceLimits& limits) {
+  if (key.empty()) return absl::InvalidArgumentError(absl::StrCat(field(), ": a key is empty"));
   if (key.size() > limits.max_key_bytes) {
-    return absl::InvalidArgumentError(absl::StrCat(KeyField(field, key), ": the key is ",
+    return absl::InvalidArgumentError(absl::StrCat(KeyField(field(), key), ": the key is ",
                                                    key.size(), " bytes; the limit is ",
                                                    limits.max_key_bytes, " (--max_key_bytes)"));
   }
   return absl::OkStatus();
 }
 
-absl::Status ValidateValue(const v1::Value& value, absl::string_view field,
-                           const ServiceLimits& limits) {
+absl::Status ValidateValue(const v1::Value& value, FieldName field, const ServiceLimits& limits) {
   if (value.kind_case() == v1::Value::KIND_NOT_SET) {
-    return absl::InvalidArgumentError(absl::StrCat(field, ": the value has no kind set"));
+    return absl::InvalidArgumentError(absl::StrCat(field(), ": the value has no kind set"));
   }
   if (const size_t bytes = ValueBytes(value); bytes > limits.max_value_bytes) {
     return absl::ResourceExhaustedError(
-        absl::StrCat(field, ": the value is ", bytes, " bytes; the limit is ",
+        absl::StrCat(field(), ": the value is ", bytes, " bytes; the limit is ",
                      limits.max_value_bytes, " (--max_value_bytes)"));
   }
   return absl::OkStatus();

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -15,17 +16,19 @@
 
 namespace sessiond::service {
 
+// Names the field being checked, for an error message. Called only when there is an error, so
+// that valid requests (the hot path) build no strings.
+using FieldName = absl::FunctionRef<std::string()>;
+
 // How a key is named in messages: `field` plus the key, C-escaped and cut to 64 characters.
 std::string KeyField(absl::string_view field, absl::string_view key);
 
 // INVALID_ARGUMENT if `key` is empty or longer than max_key_bytes. (Protobuf has already refused a
 // key that is not UTF-8 while parsing the request.)
-absl::Status ValidateKey(absl::string_view key, absl::string_view field,
-                         const ServiceLimits& limits);
+absl::Status ValidateKey(absl::string_view key, FieldName field, const ServiceLimits& limits);
 
 // INVALID_ARGUMENT if `value` has no kind set; RESOURCE_EXHAUSTED if it is over max_value_bytes.
-absl::Status ValidateValue(const v1::Value& value, absl::string_view field,
-                           const ServiceLimits& limits);
+absl::Status ValidateValue(const v1::Value& value, FieldName field, const ServiceLimits& limits);
 
 // INVALID_ARGUMENT if `principal` is longer than max_principal_bytes.
 absl::Status ValidatePrincipal(absl::string_view principal, const ServiceLimits& limits);

@@ -16,6 +16,11 @@ using ::testing::HasSubstr;
 
 const ServiceLimits kLimits;
 
+// A FieldName that names `name`; the test checks errors name the field.
+auto Named(const char* name) {
+  return [name] { return std::string(name); };
+}
+
 google::protobuf::Duration ProtoDuration(int64_t seconds, int32_t nanos) {
   google::protobuf::Duration duration;
   duration.set_seconds(seconds);
@@ -24,22 +29,25 @@ google::protobuf::Duration ProtoDuration(int64_t seconds, int32_t nanos) {
 }
 
 TEST(RequestValidationTest, KeysMustBeNonEmptyAndWithinTheLimit) {
-  EXPECT_THAT(ValidateKey("cart", "keys[0]", kLimits), IsOk());
-  EXPECT_THAT(ValidateKey("", "keys[0]", kLimits), StatusIs(absl::StatusCode::kInvalidArgument));
-  const absl::Status long_key = ValidateKey(std::string(257, 'k'), "keys[3]", kLimits);
+  EXPECT_THAT(ValidateKey("cart", Named("keys[0]"), kLimits), IsOk());
+  EXPECT_THAT(ValidateKey("", Named("keys[0]"), kLimits),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  const absl::Status long_key = ValidateKey(std::string(257, 'k'), Named("keys[3]"), kLimits);
   EXPECT_THAT(long_key, StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(long_key.message(), HasSubstr("keys[3]"));
   EXPECT_THAT(long_key.message(), HasSubstr("256"));
-  EXPECT_THAT(ValidateKey(std::string(256, 'k'), "keys[0]", kLimits), IsOk());
+  EXPECT_THAT(ValidateKey(std::string(256, 'k'), Named("keys[0]"), kLimits), IsOk());
 }
 
 TEST(RequestValidationTest, ValuesMustHaveAKindAndFitTheLimit) {
   v1::Value value;
-  EXPECT_THAT(ValidateValue(value, "v", kLimits), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ValidateValue(value, Named("v"), kLimits),
+              StatusIs(absl::StatusCode::kInvalidArgument));
   value.set_bytes_value(std::string(kLimits.max_value_bytes, 'x'));
-  EXPECT_THAT(ValidateValue(value, "v", kLimits), IsOk());
+  EXPECT_THAT(ValidateValue(value, Named("v"), kLimits), IsOk());
   value.set_bytes_value(std::string(kLimits.max_value_bytes + 1, 'x'));
-  EXPECT_THAT(ValidateValue(value, "v", kLimits), StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_THAT(ValidateValue(value, Named("v"), kLimits),
+              StatusIs(absl::StatusCode::kResourceExhausted));
 }
 
 TEST(RequestValidationTest, KeyFieldEscapesAndCutsTheKey) {

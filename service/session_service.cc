@@ -37,8 +37,13 @@ absl::Status ValidateEntries(const google::protobuf::Map<std::string, v1::Value>
                                                      limits.session.max_keys, " (--max_keys)"));
   }
   for (const auto& [key, value] : entries) {
-    if (absl::Status status = ValidateKey(key, "entries", limits); !status.ok()) return status;
-    if (absl::Status status = ValidateValue(value, KeyField("entries", key), limits);
+    if (absl::Status status = ValidateKey(
+            key, [] { return std::string("entries"); }, limits);
+        !status.ok()) {
+      return status;
+    }
+    if (absl::Status status = ValidateValue(
+            value, [&key = key] { return KeyField("entries", key); }, limits);
         !status.ok()) {
       return status;
     }
@@ -49,7 +54,8 @@ absl::Status ValidateEntries(const google::protobuf::Map<std::string, v1::Value>
 absl::Status ValidateKeys(const google::protobuf::RepeatedPtrField<std::string>& keys,
                           const ServiceLimits& limits) {
   for (int i = 0; i < keys.size(); ++i) {
-    if (absl::Status status = ValidateKey(keys[i], absl::StrCat("keys[", i, "]"), limits);
+    if (absl::Status status = ValidateKey(
+            keys[i], [i] { return absl::StrCat("keys[", i, "]"); }, limits);
         !status.ok()) {
       return status;
     }
@@ -65,15 +71,16 @@ absl::StatusOr<std::vector<storage::Mutation>> ToMutations(
   mutations.reserve(ops.size());
   for (int i = 0; i < ops.size(); ++i) {
     const v1::Operation& op = ops[i];
-    const std::string field = absl::StrCat("ops[", i, "]");
+    auto field = [i](absl::string_view suffix) { return absl::StrCat("ops[", i, "]", suffix); };
     switch (op.op_case()) {
       case v1::Operation::kSet: {
-        const std::string key_field = absl::StrCat(field, ".set.key");
-        if (absl::Status status = ValidateKey(op.set().key(), key_field, limits); !status.ok()) {
+        if (absl::Status status = ValidateKey(
+                op.set().key(), [&] { return field(".set.key"); }, limits);
+            !status.ok()) {
           return status;
         }
-        if (absl::Status status =
-                ValidateValue(op.set().value(), KeyField(field, op.set().key()), limits);
+        if (absl::Status status = ValidateValue(
+                op.set().value(), [&] { return KeyField(field(""), op.set().key()); }, limits);
             !status.ok()) {
           return status;
         }
@@ -81,8 +88,8 @@ absl::StatusOr<std::vector<storage::Mutation>> ToMutations(
         break;
       }
       case v1::Operation::kRemove:
-        if (absl::Status status =
-                ValidateKey(op.remove().key(), absl::StrCat(field, ".remove.key"), limits);
+        if (absl::Status status = ValidateKey(
+                op.remove().key(), [&] { return field(".remove.key"); }, limits);
             !status.ok()) {
           return status;
         }
@@ -92,7 +99,7 @@ absl::StatusOr<std::vector<storage::Mutation>> ToMutations(
         mutations.push_back(storage::Mutation::Clear());
         break;
       case v1::Operation::OP_NOT_SET:
-        return absl::InvalidArgumentError(absl::StrCat(field, " has no operation set"));
+        return absl::InvalidArgumentError(absl::StrCat(field(""), " has no operation set"));
     }
   }
   return mutations;
