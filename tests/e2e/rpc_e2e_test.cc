@@ -215,6 +215,20 @@ TEST_F(RpcE2eTest, FlagsComeFromSessiondEnvironmentVariablesAndTheCommandLineWin
             absl::Minutes(30));
 }
 
+TEST(SessiondHelpTest, HelpListsTheServerFlagsAndTheEnvironmentVariables) {
+  std::string help;
+  FILE* out = popen((SessiondProcess::BinaryPath() + " --help 2>&1").c_str(), "r");
+  ASSERT_NE(out, nullptr);
+  char buffer[4096];
+  for (size_t n; (n = fread(buffer, 1, sizeof(buffer), out)) > 0;) help.append(buffer, n);
+  pclose(out);
+  for (const char* flag : {"--listen", "--store", "--idle_timeout", "--max_memory_bytes",
+                           "--durability", "--drain_grace"}) {
+    EXPECT_THAT(help, ::testing::HasSubstr(flag));
+  }
+  EXPECT_THAT(help, ::testing::HasSubstr("SESSIOND_"));
+}
+
 TEST_F(RpcE2eTest, GetWithNoRenewDoesNotExtendTheSession) {
   StartServer({"--idle_timeout=1s"});
   ASSERT_OK_AND_ASSIGN(v1::CreateSessionResponse created, client_->CreateSession({}));

@@ -39,7 +39,7 @@ absl::StatusOr<std::unique_ptr<SessiondProcess>> SessiondProcess::Start(
   if (directory.empty()) return absl::InternalError("mkdtemp failed");
   const std::string port_file = directory + "/port";
   flags.insert(flags.begin(),
-               {SESSIOND_BINARY, "--listen=127.0.0.1:0", absl::StrCat("--port_file=", port_file)});
+               {BinaryPath(), "--listen=127.0.0.1:0", absl::StrCat("--port_file=", port_file)});
   std::vector<char*> argv;
   for (std::string& flag : flags) argv.push_back(flag.data());
   argv.push_back(nullptr);
@@ -83,6 +83,8 @@ SessiondProcess::~SessiondProcess() {
   std::error_code ignored;
   std::filesystem::remove_all(directory_, ignored);
 }
+
+std::string SessiondProcess::BinaryPath() { return SESSIOND_BINARY; }
 
 std::string SessiondProcess::address() const { return absl::StrCat("127.0.0.1:", port_); }
 

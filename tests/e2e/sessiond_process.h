@@ -22,6 +22,9 @@ class SessiondProcess {
   static absl::StatusOr<std::unique_ptr<SessiondProcess>> Start(
       std::vector<std::string> flags, std::vector<std::string> environment = {});
 
+  // The path of the sessiond binary under test.
+  static std::string BinaryPath();
+
   // Kills the process with SIGKILL if it is still running.
   ~SessiondProcess();
 
