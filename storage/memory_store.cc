@@ -85,7 +85,12 @@ class MemoryStore final : public Store {
   // The live session `id`, or null; an expired one found on the way is reclaimed.
   SessionNode* FindLive(Shard& shard, absl::string_view id, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
-  void Erase(Shard& shard, SessionNode* node) ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
+  // Removes `node` from `shard` and hands it back, so a caller may free it after unlocking.
+  std::unique_ptr<SessionNode> Unlink(Shard& shard, SessionNode* node)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
+  void Erase(Shard& shard, SessionNode* node) ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu) {
+    Unlink(shard, node);
+  }
   absl::StatusOr<SessionMeta> RotateLocked(Shard& from, Shard& to, absl::string_view id,
                                            std::string new_id, std::optional<uint64_t> if_version,
                                            absl::Time now)
@@ -147,11 +152,11 @@ SessionNode* MemoryStore::FindLive(Shard& shard, absl::string_view id, absl::Tim
   return node;
 }
 
-void MemoryStore::Erase(Shard& shard, SessionNode* node) {
+std::unique_ptr<SessionNode> MemoryStore::Unlink(Shard& shard, SessionNode* node) {
   shard.wheel.Remove(node);
   used_bytes_.fetch_sub(node->accounted_bytes, std::memory_order_relaxed);
   live_sessions_.fetch_sub(1, std::memory_order_relaxed);
-  shard.sessions.erase(shard.sessions.find(node->id));  // destroys the node
+  return std::move(shard.sessions.extract(shard.sessions.find(node->id)).mapped());
 }
 
 absl::StatusOr<SessionMeta> MemoryStore::Create(NewSession session) {
@@ -277,13 +282,18 @@ absl::StatusOr<SessionMeta> MemoryStore::RotateLocked(Shard& from, Shard& to, ab
 
 absl::StatusOr<size_t> MemoryStore::SweepExpired() {
   size_t expired = 0;
+  std::vector<std::unique_ptr<SessionNode>> reclaimed;
   for (auto& shard : shards_) {
     const absl::Time now = clock_->Now();
-    absl::MutexLock lock(&shard->mu);
-    expired +=
-        shard->wheel.Advance(now, [&](ExpiryWheel::Item* item) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-          Erase(*shard, static_cast<SessionNode*>(item));
-        });
+    {
+      absl::MutexLock lock(&shard->mu);
+      shard->wheel.Advance(now, [&](ExpiryWheel::Item* item) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+        reclaimed.push_back(Unlink(*shard, static_cast<SessionNode*>(item)));
+      });
+    }
+    // Freeing is most of the work; it happens after the shard is unlocked.
+    expired += reclaimed.size();
+    reclaimed.clear();
   }
   return expired;
 }
