@@ -18,6 +18,7 @@
 #include "absl/synchronization/mutex.h"
 #include "storage/conflict.h"
 #include "storage/expiry_wheel.h"
+#include "storage/lock_pair.h"
 #include "storage/session_state.h"
 
 namespace sessiond::storage {
@@ -50,7 +51,7 @@ SessionMeta MetaOf(const SessionNode& node) {
 }
 
 void Renew(SessionNode& node, absl::Time now) {
-  node.deadline = std::min(now + node.idle_timeout, node.absolute_expires_at);
+  node.deadline = IdleDeadline(now, node.idle_timeout, node.absolute_expires_at);
 }
 
 class MemoryStore final : public Store {
@@ -250,13 +251,7 @@ absl::StatusOr<SessionMeta> MemoryStore::Rotate(absl::string_view id, std::strin
   const absl::Time now = clock_->Now();
   Shard& from = ShardFor(id);
   Shard& to = ShardFor(new_id);
-  // Two shards are locked in address order so concurrent rotations cannot deadlock.
-  Shard* first = std::min(&from, &to);
-  Shard* second = std::max(&from, &to);
-  absl::MutexLock first_lock(&first->mu);
-  std::optional<absl::MutexLock> second_lock;
-  if (second != first) second_lock.emplace(&second->mu);
-
+  LockPair lock(&from.mu, &to.mu);
   return RotateLocked(from, to, id, std::move(new_id), if_version, now);
 }
 

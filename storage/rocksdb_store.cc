@@ -21,6 +21,7 @@
 #include "rocksdb/write_batch.h"
 #include "storage/conflict.h"
 #include "storage/disk_guard.h"
+#include "storage/lock_pair.h"
 #include "storage/rocksdb_status.h"
 #include "storage/session_codec.h"
 
@@ -58,7 +59,7 @@ rocksdb::Slice ToSlice(absl::string_view view) { return rocksdb::Slice(view.data
 
 void Renew(SessionMeta& meta, absl::Time now) {
   meta.idle_expires_at =
-      TruncateToMillis(std::min(now + meta.idle_timeout, meta.absolute_expires_at));
+      TruncateToMillis(IdleDeadline(now, meta.idle_timeout, meta.absolute_expires_at));
 }
 
 class RocksDbStore final : public Store {
@@ -302,13 +303,7 @@ absl::StatusOr<bool> RocksDbStore::Delete(absl::string_view id,
 absl::StatusOr<SessionMeta> RocksDbStore::Rotate(absl::string_view id, std::string new_id,
                                                  std::optional<uint64_t> if_version) {
   const absl::Time now = clock_->Now();
-  // Two stripes are locked in address order so concurrent rotations cannot deadlock.
-  absl::Mutex* first = &LockFor(id);
-  absl::Mutex* second = &LockFor(new_id);
-  if (second < first) std::swap(first, second);
-  absl::MutexLock first_lock(first);
-  std::optional<absl::MutexLock> second_lock;
-  if (second != first) second_lock.emplace(second);
+  LockPair lock(&LockFor(id), &LockFor(new_id));
 
   absl::StatusOr<StoredSession> session = Load(id, now);
   if (!session.ok()) return session.status();

@@ -3,6 +3,7 @@
 #ifndef SESSIOND_STORAGE_SESSION_H_
 #define SESSIOND_STORAGE_SESSION_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -13,6 +14,13 @@
 #include "storage/value.h"
 
 namespace sessiond::storage {
+
+// When a session used at `now` expires unless used again: `now + idle_timeout`, but never after
+// `absolute_expires_at`. The one expiry rule every backend applies.
+inline absl::Time IdleDeadline(absl::Time now, absl::Duration idle_timeout,
+                               absl::Time absolute_expires_at) {
+  return std::min(now + idle_timeout, absolute_expires_at);
+}
 
 // One key and its value.
 struct Entry {
