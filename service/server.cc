@@ -1,7 +1,5 @@
 #include "service/server.h"
 
-#include <cstdio>
-#include <fstream>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -12,25 +10,12 @@
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
 #include "service/open_store.h"
+#include "service/port_file.h"
 #include "service/request_parsing.h"
 #include "service/session_service.h"
 
 namespace sessiond::service {
 namespace {
-
-// Writes `port` to `path` atomically (a reader never sees a partial file).
-absl::Status WritePortFile(const std::string& path, int port) {
-  const std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::trunc);
-    out << port << "\n";
-    if (!out.flush()) return absl::UnavailableError(absl::StrCat("cannot write ", temporary));
-  }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    return absl::UnavailableError(absl::StrCat("cannot rename ", temporary, " to ", path));
-  }
-  return absl::OkStatus();
-}
 
 void SetServing(grpc::Server& server, bool serving) {
   grpc::HealthCheckServiceInterface* health = server.GetHealthCheckService();

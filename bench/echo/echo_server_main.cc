@@ -1,6 +1,4 @@
 // echo_server: serves sessiond.bench.EchoService until SIGTERM or SIGINT. For the benchmark only.
-#include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <string>
 
@@ -11,6 +9,7 @@
 #include "bench/echo/echo_service.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
+#include "service/port_file.h"
 #include "service/signals.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:0", "host:port to serve on; port 0 picks a free one");
@@ -34,10 +33,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (const std::string path = absl::GetFlag(FLAGS_port_file); !path.empty()) {
-    // Written aside and renamed, so a reader never sees a partial file.
-    std::ofstream(path + ".tmp") << port << "\n";
-    if (std::rename((path + ".tmp").c_str(), path.c_str()) != 0) {
-      std::cerr << "echo_server: cannot write " << path << "\n";
+    if (absl::Status written = sessiond::service::WritePortFile(path, port); !written.ok()) {
+      std::cerr << "echo_server: " << written.message() << "\n";
       return 1;
     }
   }
