@@ -5,7 +5,7 @@
 
 namespace sessiond::service {
 
-BlockingExecutor::BlockingExecutor(size_t threads) {
+BlockingExecutor::BlockingExecutor(size_t threads, size_t max_queued) : max_queued_(max_queued) {
   threads_.reserve(std::max<size_t>(threads, 1));
   for (size_t i = 0; i < std::max<size_t>(threads, 1); ++i)
     threads_.emplace_back([this] { Run(); });
@@ -19,9 +19,11 @@ BlockingExecutor::~BlockingExecutor() {
   for (std::thread& thread : threads_) thread.join();
 }
 
-void BlockingExecutor::Submit(Task task) {
+bool BlockingExecutor::Submit(Task task) {
   absl::MutexLock lock(&mu_);
+  if (queue_.size() >= max_queued_) return false;
   queue_.push_back(std::move(task));
+  return true;
 }
 
 void BlockingExecutor::Run() {

@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::cerr << "sessiond: serving on port " << (*server)->port() << " (" << options->listen_address
-            << ", store=" << options->store.backend << ")" << std::endl;
+            << ", store=" << options->store << ")" << std::endl;
 
   const int signal_number = sessiond::service::WaitForTerminationSignal();
   std::cerr << "sessiond: " << strsignal(signal_number) << "; draining" << std::endl;

@@ -9,7 +9,6 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
-#include "service/open_store.h"
 #include "service/port_file.h"
 #include "service/request_parsing.h"
 #include "service/session_service.h"
@@ -26,6 +25,9 @@ void SetServing(grpc::Server& server, bool serving) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const Options& options) {
+  if (!options.open_store) {
+    return absl::InvalidArgumentError("Server::Options.open_store is not set");
+  }
   std::unique_ptr<Server> server(new Server());
   server->options_ = options;
   server->service_ = std::make_unique<SessionServiceImpl>(options.limits);
@@ -53,13 +55,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const Options& opt
   // orchestrators see a live process that is not ready yet.
   SetServing(*server->grpc_server_, false);
   absl::StatusOr<std::unique_ptr<storage::Store>> store =
-      OpenStore(options.store, options.limits.session);
+      options.open_store(options.store, options.limits.session);
   if (!store.ok()) return store.status();
   server->store_ = *std::move(store);
-  // Only a store that waits for fsync on the request path needs threads of its own.
-  if (options.store.backend == "rocksdb" &&
-      options.store.durability == storage::Durability::kSync) {
-    server->executor_ = std::make_unique<BlockingExecutor>(options.blocking_threads);
+  if (server->store_->MayBlock()) {
+    server->executor_ =
+        std::make_unique<BlockingExecutor>(options.blocking_threads, options.max_queued_requests);
   }
   server->service_->AttachStore(server->store_.get(), server->executor_.get());
   server->sweeper_ =

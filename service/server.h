@@ -9,15 +9,17 @@
 #define SESSIOND_SERVICE_SERVER_H_
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "grpcpp/server.h"
 #include "service/blocking_executor.h"
 #include "service/limits.h"
-#include "service/open_store.h"
+#include "storage/session.h"
 #include "storage/store.h"
 #include "storage/sweeper.h"
 
@@ -32,10 +34,17 @@ class Server {
     std::string listen_address = "127.0.0.1:50051";
     // If set, the bound port is written to this file once serving.
     std::string port_file;
-    StoreConfig store;
-    // Threads that run handlers for a store whose calls wait for fsync (rocksdb, sync); other
-    // stores' handlers run on gRPC's own threads.
+    // The storage backend's name, and what opens it (storage::OpenStore in the binary; tests may
+    // pass their own). The server knows no backend itself.
+    std::string store = "memory";
+    std::function<absl::StatusOr<std::unique_ptr<storage::Store>>(
+        absl::string_view name, const storage::SessionLimits& limits)>
+        open_store;
+    // For a store whose calls may block (Store::MayBlock: rocksdb with sync durability): threads
+    // that run its handlers, and how many requests may wait for one of them before the server
+    // refuses more with RESOURCE_EXHAUSTED. Other stores' handlers run on gRPC's own threads.
     size_t blocking_threads = 64;
+    size_t max_queued_requests = 4096;
     ServiceLimits limits;
     // Largest request gRPC accepts; larger ones fail with RESOURCE_EXHAUSTED.
     size_t max_message_bytes = 4 * 1024 * 1024;
@@ -45,7 +54,8 @@ class Server {
   };
 
   // Starts serving and opens the store; returns once SERVING. Errors: INVALID_ARGUMENT for a bad
-  // option, UNAVAILABLE if the address cannot be bound, the store's errors if it cannot open.
+  // option (no open_store), UNAVAILABLE if the address cannot be bound, the store's errors if it
+  // cannot open.
   static absl::StatusOr<std::unique_ptr<Server>> BuildAndStart(const Options& options);
 
   ~Server();

@@ -1,7 +1,5 @@
 #include "service/server_flags.h"
 
-#include <unistd.h>
-
 #include <cctype>
 #include <cstdint>
 #include <cstdlib>
@@ -14,44 +12,49 @@
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "storage/byte_size.h"
+#include "storage/open_store.h"
 
-ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "host:port to serve gRPC on; port 0 picks one");
-ABSL_FLAG(std::string, port_file, "",
+// Every default comes from Server::Options or ServiceLimits, so the flags and the structs cannot
+// disagree. Backends' flags live beside them in storage/*_flags.cc.
+namespace {
+const sessiond::service::Server::Options kDefaults;
+const sessiond::service::ServiceLimits kLimits;
+using sessiond::storage::ByteSize;
+}  // namespace
+
+ABSL_FLAG(std::string, listen, kDefaults.listen_address,
+          "host:port to serve gRPC on; port 0 picks one");
+ABSL_FLAG(std::string, port_file, kDefaults.port_file,
           "if set, the bound port is written to this file once serving (for scripts and tests)");
-ABSL_FLAG(std::string, store, "memory",
+ABSL_FLAG(std::string, store, kDefaults.store,
           "storage backend: memory (nothing survives a restart) or rocksdb (durable; --data_dir)");
-ABSL_FLAG(std::string, data_dir, "", "rocksdb: the database directory (created if missing)");
-ABSL_FLAG(uint64_t, min_free_disk_bytes, uint64_t{128} << 20,
-          "rocksdb: writes get RESOURCE_EXHAUSTED while less than this is free on --data_dir's "
-          "filesystem (room for flushes and compactions); they resume once space is freed");
-ABSL_FLAG(uint64_t, blocking_threads, 64,
+ABSL_FLAG(uint64_t, blocking_threads, kDefaults.blocking_threads,
           "rocksdb, --durability=sync: threads that run requests, so that many can wait for the "
           "disk at once and share its fsyncs");
-ABSL_FLAG(std::string, durability, "sync",
-          "rocksdb: sync (an acknowledged write is fsynced: survives power loss) or async (written "
-          "to the OS, not fsynced: survives kill -9, may lose the last writes on power loss)");
-ABSL_FLAG(uint64_t, max_memory_bytes, 0,
-          "memory store cap on session memory; new sessions beyond it get RESOURCE_EXHAUSTED. "
-          "0: half of the machine's physical memory");
-ABSL_FLAG(uint64_t, max_key_bytes, 256, "longest key, in bytes");
-ABSL_FLAG(uint64_t, max_value_bytes, 256 * 1024, "largest value, in bytes");
-ABSL_FLAG(uint64_t, max_keys, 1024, "most keys in one session");
-ABSL_FLAG(uint64_t, max_session_bytes, 1024 * 1024, "largest session: sum of key and value bytes");
-ABSL_FLAG(absl::Duration, idle_timeout, absl::Minutes(20),
+ABSL_FLAG(uint64_t, max_queued_requests, kDefaults.max_queued_requests,
+          "rocksdb, --durability=sync: requests that may wait for a thread; more get "
+          "RESOURCE_EXHAUSTED (the server is overloaded)");
+ABSL_FLAG(ByteSize, max_key_bytes, {kLimits.max_key_bytes}, "longest key");
+ABSL_FLAG(ByteSize, max_value_bytes, {kLimits.max_value_bytes}, "largest value");
+ABSL_FLAG(uint64_t, max_keys, kLimits.session.max_keys, "most keys in one session");
+ABSL_FLAG(ByteSize, max_session_bytes, {kLimits.session.max_session_bytes},
+          "largest session: sum of key and value bytes");
+ABSL_FLAG(absl::Duration, idle_timeout, kLimits.default_idle_timeout,
           "idle (sliding) timeout of a session that does not ask for one");
-ABSL_FLAG(absl::Duration, max_idle_timeout, absl::Minutes(20),
+ABSL_FLAG(absl::Duration, max_idle_timeout, kLimits.max_idle_timeout,
           "longest idle timeout a session may ask for");
-ABSL_FLAG(absl::Duration, absolute_timeout, absl::Hours(12),
+ABSL_FLAG(absl::Duration, absolute_timeout, kLimits.default_absolute_timeout,
           "absolute lifetime of a session that does not ask for one");
-ABSL_FLAG(absl::Duration, max_absolute_timeout, absl::Hours(12),
+ABSL_FLAG(absl::Duration, max_absolute_timeout, kLimits.max_absolute_timeout,
           "longest absolute lifetime a session may ask for");
-ABSL_FLAG(uint64_t, max_message_bytes, 4 * 1024 * 1024,
+ABSL_FLAG(ByteSize, max_message_bytes, {kDefaults.max_message_bytes},
           "largest request message; larger ones fail with RESOURCE_EXHAUSTED");
-ABSL_FLAG(absl::Duration, sweep_interval, absl::Seconds(1),
+ABSL_FLAG(absl::Duration, sweep_interval, kDefaults.sweep_interval,
           "how often expired sessions are reclaimed");
-ABSL_FLAG(absl::Duration, drain_grace, absl::Seconds(5),
+ABSL_FLAG(absl::Duration, drain_grace, kDefaults.drain_grace,
           "on SIGTERM, how long to keep serving while health reports NOT_SERVING");
-ABSL_FLAG(absl::Duration, shutdown_timeout, absl::Seconds(10),
+ABSL_FLAG(absl::Duration, shutdown_timeout, kDefaults.shutdown_timeout,
           "on SIGTERM, after the grace period, how long in-flight calls may take to finish");
 
 namespace sessiond::service {
@@ -59,10 +62,11 @@ namespace {
 
 constexpr char kEnvPrefix[] = "SESSIOND_";
 
-// True for the flags defined in this file. Abseil records a flag's file as the compiler named it,
-// less a leading "/", so compare the end.
+// True for sessiond's own flags: those of this file and of the backends (storage/*_flags.cc).
+// Abseil records a flag's file as the compiler named it, less a leading "/", so compare the end.
 bool IsServerFlag(absl::string_view file) {
-  return absl::EndsWith(file, "service/server_flags.cc");
+  return absl::EndsWith(file, "service/server_flags.cc") ||
+         (absl::StrContains(file, "storage/") && absl::EndsWith(file, "_flags.cc"));
 }
 
 std::string EnvName(absl::string_view flag) {
@@ -72,7 +76,7 @@ std::string EnvName(absl::string_view flag) {
   return name;
 }
 
-// Sets every flag defined in this file from its SESSIOND_* variable, if present.
+// Sets every sessiond flag from its SESSIOND_* variable, if present.
 absl::Status ApplyEnvironment() {
   for (const auto& [name, flag] : absl::GetAllFlags()) {
     if (!IsServerFlag(flag->Filename())) continue;
@@ -86,17 +90,11 @@ absl::Status ApplyEnvironment() {
   return absl::OkStatus();
 }
 
-size_t HalfOfPhysicalMemory() {
-  const long pages = sysconf(_SC_PHYS_PAGES);
-  const long page_size = sysconf(_SC_PAGESIZE);
-  return pages > 0 && page_size > 0 ? static_cast<size_t>(pages) * page_size / 2 : 0;
-}
-
 absl::Status CheckTimeout(absl::string_view name, absl::Duration value, absl::Duration max) {
   if (value <= absl::ZeroDuration() || value > max) {
-    return absl::InvalidArgumentError(absl::StrCat("--", name, "=", absl::FormatDuration(value),
-                                                   " must be positive and at most its maximum ",
-                                                   absl::FormatDuration(max)));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--", name, "=", absl::FormatDuration(value), " must be positive and at most its maximum ",
+        absl::FormatDuration(max), " (--max_", name, ")"));
   }
   return absl::OkStatus();
 }
@@ -106,8 +104,8 @@ absl::Status CheckTimeout(absl::string_view name, absl::Duration value, absl::Du
 absl::StatusOr<Server::Options> ServerOptionsFromCommandLine(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "sessiond: a gRPC session service. Every flag can also be set as SESSIOND_<FLAG>.");
-  // --help lists the flags of this file (by default Abseil looks for a file named after the
-  // binary, and finds none).
+  // --help lists sessiond's flags (by default Abseil looks for a file named after the binary, and
+  // finds none).
   absl::FlagsUsageConfig usage;
   usage.contains_help_flags = IsServerFlag;
   usage.contains_helpshort_flags = usage.contains_help_flags;
@@ -118,32 +116,20 @@ absl::StatusOr<Server::Options> ServerOptionsFromCommandLine(int argc, char** ar
   Server::Options options;
   options.listen_address = absl::GetFlag(FLAGS_listen);
   options.port_file = absl::GetFlag(FLAGS_port_file);
-  StoreConfig& store = options.store;
-  store.backend = absl::GetFlag(FLAGS_store);
-  store.max_memory_bytes = absl::GetFlag(FLAGS_max_memory_bytes);
-  if (store.max_memory_bytes == 0) store.max_memory_bytes = HalfOfPhysicalMemory();
-  store.data_dir = absl::GetFlag(FLAGS_data_dir);
-  store.min_free_disk_bytes = absl::GetFlag(FLAGS_min_free_disk_bytes);
+  options.store = absl::GetFlag(FLAGS_store);
+  options.open_store = &storage::OpenStore;
   options.blocking_threads = absl::GetFlag(FLAGS_blocking_threads);
-  const std::string durability = absl::GetFlag(FLAGS_durability);
-  if (durability == "sync") {
-    store.durability = storage::Durability::kSync;
-  } else if (durability == "async") {
-    store.durability = storage::Durability::kAsync;
-  } else {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--durability=", durability, " must be sync or async"));
-  }
+  options.max_queued_requests = absl::GetFlag(FLAGS_max_queued_requests);
   ServiceLimits& limits = options.limits;
-  limits.max_key_bytes = absl::GetFlag(FLAGS_max_key_bytes);
-  limits.max_value_bytes = absl::GetFlag(FLAGS_max_value_bytes);
+  limits.max_key_bytes = absl::GetFlag(FLAGS_max_key_bytes).bytes;
+  limits.max_value_bytes = absl::GetFlag(FLAGS_max_value_bytes).bytes;
   limits.session.max_keys = absl::GetFlag(FLAGS_max_keys);
-  limits.session.max_session_bytes = absl::GetFlag(FLAGS_max_session_bytes);
+  limits.session.max_session_bytes = absl::GetFlag(FLAGS_max_session_bytes).bytes;
   limits.default_idle_timeout = absl::GetFlag(FLAGS_idle_timeout);
   limits.max_idle_timeout = absl::GetFlag(FLAGS_max_idle_timeout);
   limits.default_absolute_timeout = absl::GetFlag(FLAGS_absolute_timeout);
   limits.max_absolute_timeout = absl::GetFlag(FLAGS_max_absolute_timeout);
-  options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes).bytes;
   options.sweep_interval = absl::GetFlag(FLAGS_sweep_interval);
   options.drain_grace = absl::GetFlag(FLAGS_drain_grace);
   options.shutdown_timeout = absl::GetFlag(FLAGS_shutdown_timeout);
@@ -159,7 +145,11 @@ absl::StatusOr<Server::Options> ServerOptionsFromCommandLine(int argc, char** ar
     return status;
   }
   if (options.max_message_bytes > static_cast<uint64_t>(INT32_MAX)) {
-    return absl::InvalidArgumentError("--max_message_bytes must be below 2 GiB");
+    return absl::InvalidArgumentError(
+        absl::StrCat("--max_message_bytes=", options.max_message_bytes, " must be below 2GiB"));
+  }
+  if (options.max_queued_requests == 0) {
+    return absl::InvalidArgumentError("--max_queued_requests must be at least 1");
   }
   return options;
 }

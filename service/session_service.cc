@@ -136,10 +136,14 @@ grpc::ServerUnaryReactor* SessionServiceImpl::Serve(
     if (status.ok()) SerializeResponse(*response, raw_response);
     reactor->Finish(ToGrpcStatus(status));
   };
-  if (executor_ != nullptr) {
-    executor_->Submit(std::move(serve));
-  } else {
+  if (executor_ == nullptr) {
     serve();
+  } else if (!executor_->Submit(std::move(serve))) {
+    reactor->Finish(grpc::Status(
+        grpc::StatusCode::RESOURCE_EXHAUSTED,
+        absl::StrCat("the server is overloaded: ", executor_->max_queued(),
+                     " requests are already waiting for the store (--max_queued_requests); "
+                     "retry with backoff")));
   }
   return reactor;
 }

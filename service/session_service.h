@@ -34,7 +34,8 @@ class SessionServiceImpl final : public RawSessionService {
 
   // Starts serving sessions from `store` (not owned; must outlive the service). Until then every
   // rpc fails with UNAVAILABLE. With an `executor` (not owned; may be null), handlers run there
-  // instead of on gRPC's threads: for stores whose calls block. Call once.
+  // instead of on gRPC's threads: for stores whose calls block. A call that finds the executor's
+  // queue full fails with RESOURCE_EXHAUSTED saying the server is overloaded. Call once.
   void AttachStore(storage::Store* store, BlockingExecutor* executor);
 
   grpc::ServerUnaryReactor* CreateSession(grpc::CallbackServerContext* context,

@@ -19,6 +19,7 @@
 #include "storage/conflict.h"
 #include "storage/expiry_wheel.h"
 #include "storage/lock_pair.h"
+#include "storage/memory_limit.h"
 #include "storage/session_state.h"
 
 namespace sessiond::storage {
@@ -69,6 +70,7 @@ class MemoryStore final : public Store {
                                      std::optional<uint64_t> if_version) override;
   absl::StatusOr<size_t> SweepExpired() override;
   StoreStats Stats() const override;
+  bool MayBlock() const override { return false; }
 
  private:
   struct alignas(64) Shard {
@@ -299,6 +301,8 @@ StoreStats MemoryStore::Stats() const {
 }
 
 }  // namespace
+
+size_t DefaultMaxMemoryBytes() { return AvailableMemoryBytes() / 2; }
 
 std::unique_ptr<Store> NewMemoryStore(const MemoryStoreOptions& options) {
   return std::make_unique<MemoryStore>(options);

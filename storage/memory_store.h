@@ -17,12 +17,18 @@
 
 namespace sessiond::storage {
 
+// The memory cap a store gets unless told otherwise: half of AvailableMemoryBytes() (the
+// container's limit, else the machine's memory), leaving the other half to gRPC's buffers,
+// allocator fragmentation and the rest of the process.
+size_t DefaultMaxMemoryBytes();
+
 struct MemoryStoreOptions {
   // Time source; not owned, must outlive the store. Null means RealClock().
   Clock* clock = nullptr;
   SessionLimits limits;
-  // Upper bound on the store's estimate of the memory its sessions take; 0 means no cap.
-  size_t max_memory_bytes = 0;
+  // Upper bound on the memory the store's sessions take (their heap blocks and their share of the
+  // shards' hash tables); 0 means no cap.
+  size_t max_memory_bytes = DefaultMaxMemoryBytes();
   // Number of shards, rounded up to a power of two; 0 picks 4 x hardware threads (at least 16).
   size_t shards = 0;
 };

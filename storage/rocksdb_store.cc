@@ -79,6 +79,8 @@ class RocksDbStore final : public Store {
                                      std::optional<uint64_t> if_version) override;
   absl::StatusOr<size_t> SweepExpired() override;
   StoreStats Stats() const override;
+  // Sync-mode writes wait for fsync; async mode only hands its writes to the OS.
+  bool MayBlock() const override { return durability_ == Durability::kSync; }
 
  private:
   absl::Mutex& LockFor(absl::string_view id) const {

@@ -1,5 +1,7 @@
-// Store: the one storage interface the service knows. Backends: memory (NewMemoryStore), and later
-// RocksDB and Redis behind the same contract, proven by storage/store_contract_test.h.
+// Store: the one storage interface the service knows. Backends: memory (memory_store.h, the
+// default) and RocksDB (rocksdb_store.h, durable), opened by name through open_store.h and held to
+// one contract by storage/store_contract_test.h. Decorators derive from StoreWrapper
+// (store_wrapper.h).
 //
 // Every method is atomic for the one session it names: a concurrent reader sees a call's effect
 // entirely or not at all, and a failed mutation changes nothing. Implementations are thread-safe.
@@ -13,7 +15,10 @@
 //   ABORTED             a version condition failed; the status carries a Conflict (conflict.h)
 //   RESOURCE_EXHAUSTED  a SessionLimits limit, or the store's capacity
 //   ALREADY_EXISTS      Create/Rotate with an id that is taken (the caller picks a new id)
-//   UNAVAILABLE         the backend cannot be reached or cannot write right now
+//   UNAVAILABLE         the backend cannot be reached or cannot write right now (retrying later
+//                       may succeed; nothing was written)
+//   DATA_LOSS           a stored session cannot be decoded (durable backends)
+//   INTERNAL            a broken invariant inside the backend (a bug)
 // The service validates ids, keys and sizes of a request before calling; a store does not repeat
 // those checks.
 #ifndef SESSIOND_STORAGE_STORE_H_
@@ -90,6 +95,10 @@ class Store {
 
   // A snapshot of the store's size.
   virtual StoreStats Stats() const = 0;
+
+  // True if calls may block the calling thread for long (waiting for a disk or a network), so the
+  // server must run them on threads of their own rather than on gRPC's few callback threads.
+  virtual bool MayBlock() const = 0;
 };
 
 }  // namespace sessiond::storage

@@ -1,0 +1,56 @@
+// StoreWrapper: a Store that forwards every call to another Store, as leveldb's EnvWrapper does for
+// Env. A decorator (fault injection in tests, metrics, caching) derives from it and overrides only
+// the calls it changes; calls it leaves alone keep the target's behaviour and contract exactly.
+// Thread-safe if the target is.
+#ifndef SESSIOND_STORAGE_STORE_WRAPPER_H_
+#define SESSIOND_STORAGE_STORE_WRAPPER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "storage/store.h"
+
+namespace sessiond::storage {
+
+class StoreWrapper : public Store {
+ public:
+  // Forwards to `target` (not owned; must outlive the wrapper).
+  explicit StoreWrapper(Store* target) : target_(target) {}
+
+  // The wrapped store.
+  Store* target() const { return target_; }
+
+  absl::StatusOr<SessionMeta> Create(NewSession session) override {
+    return target_->Create(std::move(session));
+  }
+  absl::StatusOr<SessionMeta> Get(absl::string_view id, absl::Span<const absl::string_view> keys,
+                                  Renewal renewal, EntryVisitor visit) override {
+    return target_->Get(id, keys, renewal, visit);
+  }
+  absl::StatusOr<SessionMeta> Apply(absl::string_view id, std::vector<Mutation> mutations,
+                                    const Conditions& conditions) override {
+    return target_->Apply(id, std::move(mutations), conditions);
+  }
+  absl::StatusOr<SessionMeta> Touch(absl::string_view id) override { return target_->Touch(id); }
+  absl::StatusOr<bool> Delete(absl::string_view id, std::optional<uint64_t> if_version) override {
+    return target_->Delete(id, if_version);
+  }
+  absl::StatusOr<SessionMeta> Rotate(absl::string_view id, std::string new_id,
+                                     std::optional<uint64_t> if_version) override {
+    return target_->Rotate(id, std::move(new_id), if_version);
+  }
+  absl::StatusOr<size_t> SweepExpired() override { return target_->SweepExpired(); }
+  StoreStats Stats() const override { return target_->Stats(); }
+  bool MayBlock() const override { return target_->MayBlock(); }
+
+ private:
+  Store* const target_;
+};
+
+}  // namespace sessiond::storage
+
+#endif  // SESSIOND_STORAGE_STORE_WRAPPER_H_

@@ -1,0 +1,83 @@
+#include "storage/testing/fault_injecting_store.h"
+
+#include <utility>
+
+#include "absl/time/clock.h"
+
+namespace sessiond::storage {
+
+void FaultInjectingStore::FailWith(StoreMethod method, absl::Status error, int times) {
+  absl::MutexLock lock(&mu_);
+  Fault& fault = faults_[static_cast<size_t>(method)];
+  fault.error = std::move(error);
+  fault.times = times;
+}
+
+void FaultInjectingStore::Delay(StoreMethod method, absl::Duration latency) {
+  absl::MutexLock lock(&mu_);
+  faults_[static_cast<size_t>(method)].latency = latency;
+}
+
+void FaultInjectingStore::Reset() {
+  absl::MutexLock lock(&mu_);
+  faults_ = {};
+}
+
+absl::Status FaultInjectingStore::Inject(StoreMethod method) {
+  absl::Duration latency;
+  absl::Status error;
+  {
+    absl::MutexLock lock(&mu_);
+    Fault& fault = faults_[static_cast<size_t>(method)];
+    latency = fault.latency;
+    if (fault.times != 0) {
+      error = fault.error;
+      if (fault.times > 0) --fault.times;
+    }
+  }
+  absl::SleepFor(latency);
+  return error;
+}
+
+absl::StatusOr<SessionMeta> FaultInjectingStore::Create(NewSession session) {
+  if (absl::Status error = Inject(StoreMethod::kCreate); !error.ok()) return error;
+  return StoreWrapper::Create(std::move(session));
+}
+
+absl::StatusOr<SessionMeta> FaultInjectingStore::Get(absl::string_view id,
+                                                     absl::Span<const absl::string_view> keys,
+                                                     Renewal renewal, EntryVisitor visit) {
+  if (absl::Status error = Inject(StoreMethod::kGet); !error.ok()) return error;
+  return StoreWrapper::Get(id, keys, renewal, visit);
+}
+
+absl::StatusOr<SessionMeta> FaultInjectingStore::Apply(absl::string_view id,
+                                                       std::vector<Mutation> mutations,
+                                                       const Conditions& conditions) {
+  if (absl::Status error = Inject(StoreMethod::kApply); !error.ok()) return error;
+  return StoreWrapper::Apply(id, std::move(mutations), conditions);
+}
+
+absl::StatusOr<SessionMeta> FaultInjectingStore::Touch(absl::string_view id) {
+  if (absl::Status error = Inject(StoreMethod::kTouch); !error.ok()) return error;
+  return StoreWrapper::Touch(id);
+}
+
+absl::StatusOr<bool> FaultInjectingStore::Delete(absl::string_view id,
+                                                 std::optional<uint64_t> if_version) {
+  if (absl::Status error = Inject(StoreMethod::kDelete); !error.ok()) return error;
+  return StoreWrapper::Delete(id, if_version);
+}
+
+absl::StatusOr<SessionMeta> FaultInjectingStore::Rotate(absl::string_view id, std::string new_id,
+                                                        std::optional<uint64_t> if_version) {
+  if (absl::Status error = Inject(StoreMethod::kRotate); !error.ok()) return error;
+  return StoreWrapper::Rotate(id, std::move(new_id), if_version);
+}
+
+absl::StatusOr<size_t> FaultInjectingStore::SweepExpired() {
+  if (absl::Status error = Inject(StoreMethod::kSweepExpired); !error.ok()) return error;
+  return StoreWrapper::SweepExpired();
+}
+
+}  // namespace sessiond::storage
