@@ -21,6 +21,7 @@
 #include "storage/lock_pair.h"
 #include "storage/memory_limit.h"
 #include "storage/session_state.h"
+#include "storage/shard_index.h"
 
 namespace sessiond::storage {
 namespace {
@@ -83,7 +84,7 @@ class MemoryStore final : public Store {
   };
 
   Shard& ShardFor(absl::string_view id) const {
-    return *shards_[absl::HashOf(id) & (shards_.size() - 1)];
+    return *shards_[ShardIndex(absl::HashOf(id), shard_bits_)];
   }
   // The live session `id`, or null; an expired one found on the way is reclaimed.
   SessionNode* FindLive(Shard& shard, absl::string_view id, absl::Time now)
@@ -106,6 +107,7 @@ class MemoryStore final : public Store {
   Clock* const clock_;
   const SessionLimits limits_;
   const size_t max_memory_bytes_;
+  int shard_bits_ = 0;
   std::vector<std::unique_ptr<Shard>> shards_;
   std::atomic<size_t> used_bytes_{0};
   std::atomic<size_t> live_sessions_{0};
@@ -118,6 +120,7 @@ MemoryStore::MemoryStore(const MemoryStoreOptions& options)
   size_t count = options.shards;
   if (count == 0) count = std::max<size_t>(16, 4 * std::thread::hardware_concurrency());
   count = std::bit_ceil(count);
+  shard_bits_ = std::countr_zero(count);
   const absl::Time now = clock_->Now();
   shards_.reserve(count);
   for (size_t i = 0; i < count; ++i) shards_.push_back(std::make_unique<Shard>(now));
