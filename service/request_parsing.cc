@@ -3,11 +3,13 @@
 #include <cstdint>
 #include <iostream>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/stubs/logging.h"
 #include "google/protobuf/unknown_field_set.h"
 #include "grpcpp/impl/codegen/proto_utils.h"
 #include "grpcpp/support/proto_buffer_reader.h"
+#include "service/request_validation.h"
 
 namespace sessiond::service {
 namespace {
@@ -59,18 +61,52 @@ std::string FindInvalidUtf8Field(const google::protobuf::Descriptor& descriptor,
                                  absl::string_view wire) {
   google::protobuf::UnknownFieldSet fields;
   if (!fields.ParseFromArray(wire.data(), static_cast<int>(wire.size()))) return "";
+  absl::flat_hash_map<int, int> occurrences;  // field number -> elements seen, for indices
   for (int i = 0; i < fields.field_count(); ++i) {
     const google::protobuf::UnknownField& field = fields.field(i);
     if (field.type() != google::protobuf::UnknownField::TYPE_LENGTH_DELIMITED) continue;
     const google::protobuf::FieldDescriptor* known = descriptor.FindFieldByNumber(field.number());
     if (known == nullptr) continue;
-    if (known->type() == google::protobuf::FieldDescriptor::TYPE_STRING &&
-        !IsValidUtf8(field.length_delimited())) {
-      return known->full_name();
+    const int index = occurrences[field.number()]++;
+    const absl::string_view bytes = field.length_delimited();
+    if (known->is_map()) {
+      // A map entry is a message {1: key, 2: value}; name it as the caller does, by its key.
+      google::protobuf::UnknownFieldSet entry;
+      if (!entry.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) continue;
+      std::string key;
+      for (int k = 0; k < entry.field_count(); ++k) {
+        if (entry.field(k).number() == 1 &&
+            entry.field(k).type() == google::protobuf::UnknownField::TYPE_LENGTH_DELIMITED) {
+          key = entry.field(k).length_delimited();
+        }
+      }
+      const std::string named = KeyField(known->name(), key);
+      if (!IsValidUtf8(key)) return named;
+      const google::protobuf::FieldDescriptor* value = known->message_type()->map_value();
+      for (int k = 0; k < entry.field_count(); ++k) {
+        if (entry.field(k).number() != 2 ||
+            entry.field(k).type() != google::protobuf::UnknownField::TYPE_LENGTH_DELIMITED) {
+          continue;
+        }
+        if (value->type() == google::protobuf::FieldDescriptor::TYPE_MESSAGE) {
+          std::string nested =
+              FindInvalidUtf8Field(*value->message_type(), entry.field(k).length_delimited());
+          if (!nested.empty()) return absl::StrCat(named, ".", nested);
+        } else if (value->type() == google::protobuf::FieldDescriptor::TYPE_STRING &&
+                   !IsValidUtf8(entry.field(k).length_delimited())) {
+          return named;
+        }
+      }
+      continue;
+    }
+    const std::string named =
+        known->is_repeated() ? absl::StrCat(known->name(), "[", index, "]") : known->name();
+    if (known->type() == google::protobuf::FieldDescriptor::TYPE_STRING && !IsValidUtf8(bytes)) {
+      return named;
     }
     if (known->type() == google::protobuf::FieldDescriptor::TYPE_MESSAGE) {
-      std::string nested = FindInvalidUtf8Field(*known->message_type(), field.length_delimited());
-      if (!nested.empty()) return nested;
+      std::string nested = FindInvalidUtf8Field(*known->message_type(), bytes);
+      if (!nested.empty()) return absl::StrCat(named, ".", nested);
     }
   }
   return "";
@@ -92,7 +128,7 @@ absl::Status ParseRequest(const grpc::ByteBuffer& raw, google::protobuf::Message
   const std::string field = FindInvalidUtf8Field(descriptor, wire);
   if (!field.empty()) {
     return absl::InvalidArgumentError(
-        absl::StrCat(field, " is not valid UTF-8; keys and string values must be UTF-8"));
+        absl::StrCat(field, ": not valid UTF-8; keys and string values must be UTF-8"));
   }
   return absl::InvalidArgumentError(
       absl::StrCat("the request is not a valid ", descriptor.full_name(), " message"));

@@ -17,7 +17,7 @@
 namespace sessiond::service {
 
 // Parses `raw` into `message`. INVALID_ARGUMENT if it is not a valid encoding of the message,
-// naming the first string field with invalid UTF-8 when that is why.
+// naming the first string field with invalid UTF-8 (FindInvalidUtf8Field) when that is why.
 absl::Status ParseRequest(const grpc::ByteBuffer& raw, google::protobuf::Message* message);
 
 // Stops protobuf from logging an error for every request with invalid UTF-8 (ParseRequest answers
@@ -27,8 +27,9 @@ void QuietenUtf8ParseErrors();
 // Serializes `message` into `raw`.
 void SerializeResponse(const google::protobuf::Message& message, grpc::ByteBuffer* raw);
 
-// The full name of the first string field (depth first) in the wire bytes `wire` of a
-// `descriptor` message whose value is not valid UTF-8, or "" if there is none.
+// The first string field (depth first) in the wire bytes `wire` of a `descriptor` message whose
+// value is not valid UTF-8, named as the caller wrote it (`keys[2]`, `entries["k"]`,
+// `entries["k"].string_value`, `ops[0].set.key`), or "" if there is none.
 std::string FindInvalidUtf8Field(const google::protobuf::Descriptor& descriptor,
                                  absl::string_view wire);
 

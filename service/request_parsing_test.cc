@@ -45,7 +45,8 @@ TEST(RequestParsingTest, InvalidUtf8InARepeatedKeyIsNamed) {
   v1::GetRequest parsed;
   const absl::Status status = ParseRequest(ToByteBuffer(wire), &parsed);
   EXPECT_THAT(status, StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(status.message(), HasSubstr("sessiond.v1.GetRequest.keys"));
+  EXPECT_THAT(status.message(), HasSubstr("keys[0]: "));
+  EXPECT_THAT(status.message(), HasSubstr("not valid UTF-8"));
 }
 
 TEST(RequestParsingTest, InvalidUtf8InAMapKeyIsFoundInsideTheEntry) {
@@ -54,7 +55,28 @@ TEST(RequestParsingTest, InvalidUtf8InAMapKeyIsFoundInsideTheEntry) {
   std::string wire;
   AppendField(wire, 1, entry);  // CreateSessionRequest.entries
   EXPECT_EQ(FindInvalidUtf8Field(*v1::CreateSessionRequest::descriptor(), wire),
-            "sessiond.v1.CreateSessionRequest.EntriesEntry.key");
+            "entries[\"\\xff\\xfe\"]");
+}
+
+TEST(RequestParsingTest, InvalidUtf8InAMapValueIsNamedByItsKey) {
+  std::string value;
+  AppendField(value, 1, kBadUtf8);  // Value.string_value
+  std::string entry;
+  AppendField(entry, 1, "cart");  // map entry key
+  AppendField(entry, 2, value);   // map entry value
+  std::string wire;
+  AppendField(wire, 1, "id");
+  AppendField(wire, 2, entry);  // SetRequest.entries
+  EXPECT_EQ(FindInvalidUtf8Field(*v1::SetRequest::descriptor(), wire),
+            "entries[\"cart\"].string_value");
+}
+
+TEST(RequestParsingTest, TheIndexOfARepeatedFieldIsCounted) {
+  std::string wire;
+  AppendField(wire, 2, "fine");
+  AppendField(wire, 2, "also fine");
+  AppendField(wire, 2, kBadUtf8);
+  EXPECT_EQ(FindInvalidUtf8Field(*v1::GetRequest::descriptor(), wire), "keys[2]");
 }
 
 TEST(RequestParsingTest, InvalidUtf8DeepInACommitOperationIsFound) {
@@ -64,17 +86,14 @@ TEST(RequestParsingTest, InvalidUtf8DeepInACommitOperationIsFound) {
   AppendField(operation, 1, set_op);  // Operation.set
   std::string wire;
   AppendField(wire, 2, operation);  // CommitRequest.ops
-  EXPECT_EQ(FindInvalidUtf8Field(*v1::CommitRequest::descriptor(), wire),
-            "sessiond.v1.Operation.SetOp.key");
+  EXPECT_EQ(FindInvalidUtf8Field(*v1::CommitRequest::descriptor(), wire), "ops[0].set.key");
 }
 
 TEST(RequestParsingTest, OverlongAndSurrogateEncodingsAreInvalid) {
   for (const std::string bad : {"\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "a\xe2\x82"}) {
     std::string wire;
     AppendField(wire, 2, bad);
-    EXPECT_EQ(FindInvalidUtf8Field(*v1::GetRequest::descriptor(), wire),
-              "sessiond.v1.GetRequest.keys")
-        << bad;
+    EXPECT_EQ(FindInvalidUtf8Field(*v1::GetRequest::descriptor(), wire), "keys[0]") << bad;
   }
   std::string fine;
   AppendField(fine, 2, "caf\xc3\xa9 \xf0\x9f\x8d\xaa");

@@ -28,11 +28,11 @@ std::string KeyField(absl::string_view field, absl::string_view key) {
 }
 
 absl::Status ValidateKey(absl::string_view key, FieldName field, const ServiceLimits& limits) {
-  if (key.empty()) return absl::InvalidArgumentError(absl::StrCat(field(), ": a key is empty"));
+  if (key.empty()) return absl::InvalidArgumentError(absl::StrCat(field(), ": the key is empty"));
   if (key.size() > limits.max_key_bytes) {
-    return absl::InvalidArgumentError(absl::StrCat(KeyField(field(), key), ": the key is ",
-                                                   key.size(), " bytes; the limit is ",
-                                                   limits.max_key_bytes, " (--max_key_bytes)"));
+    return absl::InvalidArgumentError(absl::StrCat(field(), ": the key is ", key.size(),
+                                                   " bytes; the limit is ", limits.max_key_bytes,
+                                                   " (--max_key_bytes)"));
   }
   return absl::OkStatus();
 }
@@ -51,8 +51,9 @@ absl::Status ValidateValue(const v1::Value& value, FieldName field, const Servic
 
 absl::Status ValidatePrincipal(absl::string_view principal, const ServiceLimits& limits) {
   if (principal.size() > limits.max_principal_bytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "principal is ", principal.size(), " bytes; the limit is ", limits.max_principal_bytes));
+    return absl::InvalidArgumentError(
+        absl::StrCat("principal: ", principal.size(), " bytes; the limit is ",
+                     limits.max_principal_bytes, " (--max_principal_bytes)"));
   }
   return absl::OkStatus();
 }
@@ -66,21 +67,24 @@ absl::StatusOr<absl::Duration> ResolveTimeout(const google::protobuf::Duration* 
   const bool mixed_signs = (requested->seconds() > 0 && requested->nanos() < 0) ||
                            (requested->seconds() < 0 && requested->nanos() > 0);
   if (mixed_signs || requested->nanos() <= -1'000'000'000 || requested->nanos() >= 1'000'000'000) {
-    return absl::InvalidArgumentError(absl::StrCat(field, " is not a valid Duration"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, ": not a valid Duration (seconds and nanos must have one sign, |nanos| < 1e9)"));
   }
   const absl::Duration timeout =
       absl::Trunc(absl::Seconds(requested->seconds()) + absl::Nanoseconds(requested->nanos()),
                   absl::Milliseconds(1));
   if (timeout < absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(absl::StrCat(field, " is negative"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": ", absl::FormatDuration(timeout), " is negative"));
   }
   if (timeout > max) {
-    return absl::InvalidArgumentError(absl::StrCat(field, " ", absl::FormatDuration(timeout),
-                                                   " exceeds the maximum ",
-                                                   absl::FormatDuration(max)));
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": ", absl::FormatDuration(timeout), " is too long; the limit is ",
+                     absl::FormatDuration(max), " (--max_", field, ")"));
   }
   if (timeout == absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(absl::StrCat(field, " is under one millisecond"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": under one millisecond; the shortest timeout is 1ms"));
   }
   return timeout;
 }

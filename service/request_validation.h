@@ -1,5 +1,10 @@
 // Checks on the parts of a request that the store does not check: key and value shapes and sizes,
-// the principal, and requested timeouts. Every error names the field and the limit it broke.
+// the principal, and requested timeouts.
+//
+// Every message has one shape: the field as the caller wrote it, what was wrong, and the limit
+// with its flag: `entries["cart"]: the value is 300000 bytes; the limit is 262144
+// (--max_value_bytes)`. Map entries are named by their key, repeated fields by their index
+// (`keys[3]`, `ops[0].set.key`).
 #ifndef SESSIOND_SERVICE_REQUEST_VALIDATION_H_
 #define SESSIOND_SERVICE_REQUEST_VALIDATION_H_
 
@@ -20,11 +25,11 @@ namespace sessiond::service {
 // that valid requests (the hot path) build no strings.
 using FieldName = absl::FunctionRef<std::string()>;
 
-// How a key is named in messages: `field` plus the key, C-escaped and cut to 64 characters.
+// How a map entry is named in messages: `field["key"]`, the key C-escaped and cut to 64 characters.
 std::string KeyField(absl::string_view field, absl::string_view key);
 
-// INVALID_ARGUMENT if `key` is empty or longer than max_key_bytes. (Protobuf has already refused a
-// key that is not UTF-8 while parsing the request.)
+// INVALID_ARGUMENT if `key` is empty or longer than max_key_bytes. (ParseRequest has already
+// refused a key that is not UTF-8.)
 absl::Status ValidateKey(absl::string_view key, FieldName field, const ServiceLimits& limits);
 
 // INVALID_ARGUMENT if `value` has no kind set; RESOURCE_EXHAUSTED if it is over max_value_bytes.

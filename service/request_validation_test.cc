@@ -86,5 +86,28 @@ TEST(RequestValidationTest, PrincipalIsBounded) {
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+// Every message names the field as the caller wrote it, says what was wrong and gives the limit
+// with its flag, in one shape (issue 7, item m).
+TEST(RequestValidationTest, MessagesNameTheFieldTheProblemAndTheLimitWithItsFlag) {
+  v1::Value big;
+  big.set_string_value(std::string(kLimits.max_value_bytes + 1, 'x'));
+  EXPECT_EQ(
+      ValidateValue(
+          big, [] { return KeyField("entries", "cart"); }, kLimits)
+          .message(),
+      "entries[\"cart\"]: the value is 262145 bytes; the limit is 262144 (--max_value_bytes)");
+  EXPECT_EQ(ValidateKey(std::string(300, 'k'), Named("keys[3]"), kLimits).message(),
+            "keys[3]: the key is 300 bytes; the limit is 256 (--max_key_bytes)");
+  EXPECT_EQ(ValidateKey("", Named("ops[0].set.key"), kLimits).message(),
+            "ops[0].set.key: the key is empty");
+  EXPECT_EQ(ValidatePrincipal(std::string(300, 'p'), kLimits).message(),
+            "principal: 300 bytes; the limit is 256 (--max_principal_bytes)");
+  const auto too_long = ProtoDuration(3600, 0);
+  EXPECT_EQ(ResolveTimeout(&too_long, "idle_timeout", absl::Minutes(20), absl::Minutes(20))
+                .status()
+                .message(),
+            "idle_timeout: 1h is too long; the limit is 20m (--max_idle_timeout)");
+}
+
 }  // namespace
 }  // namespace sessiond::service

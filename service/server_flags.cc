@@ -38,6 +38,7 @@ ABSL_FLAG(uint64_t, max_queued_requests, kDefaults.max_queued_requests,
 ABSL_FLAG(ByteSize, max_key_bytes, {kLimits.max_key_bytes}, "longest key");
 ABSL_FLAG(ByteSize, max_value_bytes, {kLimits.max_value_bytes}, "largest value");
 ABSL_FLAG(uint64_t, max_keys, kLimits.session.max_keys, "most keys in one session");
+ABSL_FLAG(ByteSize, max_principal_bytes, {kLimits.max_principal_bytes}, "longest principal");
 ABSL_FLAG(ByteSize, max_session_bytes, {kLimits.session.max_session_bytes},
           "largest session: sum of key and value bytes");
 ABSL_FLAG(absl::Duration, idle_timeout, kLimits.default_idle_timeout,
@@ -123,6 +124,7 @@ absl::StatusOr<Server::Options> ServerOptionsFromCommandLine(int argc, char** ar
   ServiceLimits& limits = options.limits;
   limits.max_key_bytes = absl::GetFlag(FLAGS_max_key_bytes).bytes;
   limits.max_value_bytes = absl::GetFlag(FLAGS_max_value_bytes).bytes;
+  limits.max_principal_bytes = absl::GetFlag(FLAGS_max_principal_bytes).bytes;
   limits.session.max_keys = absl::GetFlag(FLAGS_max_keys);
   limits.session.max_session_bytes = absl::GetFlag(FLAGS_max_session_bytes).bytes;
   limits.default_idle_timeout = absl::GetFlag(FLAGS_idle_timeout);

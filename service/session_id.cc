@@ -49,15 +49,19 @@ std::string NewSessionId() {
 }
 
 absl::Status ValidateSessionId(absl::string_view id, absl::string_view field) {
-  if (id.empty()) return absl::InvalidArgumentError(absl::StrCat(field, " is empty"));
+  if (id.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": empty; a session id is ",
+                                                   kSessionIdLength, " base64url characters"));
+  }
   if (id.size() != kSessionIdLength) {
-    return absl::InvalidArgumentError(absl::StrCat(field, " must be ", kSessionIdLength,
-                                                   " characters of base64url; got ", id.size()));
+    return absl::InvalidArgumentError(absl::StrCat(field, ": ", id.size(),
+                                                   " characters; a session id is ",
+                                                   kSessionIdLength, " base64url characters"));
   }
   for (size_t i = 0; i < id.size(); ++i) {
     if (!kIsIdChar[static_cast<uint8_t>(id[i])]) {
       return absl::InvalidArgumentError(
-          absl::StrCat(field, " has a character outside base64url at position ", i));
+          absl::StrCat(field, ": character ", i, " is not base64url (A-Z a-z 0-9 - _)"));
     }
   }
   return absl::OkStatus();

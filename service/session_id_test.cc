@@ -44,7 +44,10 @@ TEST(SessionIdTest, MalformedIdsAreInvalidArguments) {
 }
 
 TEST(SessionIdTest, MessagesNameTheField) {
-  EXPECT_EQ(ValidateSessionId("", "id").message(), "id is empty");
+  EXPECT_EQ(ValidateSessionId("", "id").message(),
+            "id: empty; a session id is 32 base64url characters");
+  EXPECT_EQ(ValidateSessionId("abc", "id").message(),
+            "id: 3 characters; a session id is 32 base64url characters");
 }
 
 }  // namespace

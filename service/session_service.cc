@@ -32,13 +32,13 @@ std::optional<uint64_t> OptionalVersion(bool present, uint64_t version) {
 absl::Status ValidateEntries(const google::protobuf::Map<std::string, v1::Value>& entries,
                              const ServiceLimits& limits) {
   if (entries.size() > limits.session.max_keys) {
-    return absl::ResourceExhaustedError(absl::StrCat("entries has ", entries.size(),
+    return absl::ResourceExhaustedError(absl::StrCat("entries: ", entries.size(),
                                                      " keys; the limit is ",
                                                      limits.session.max_keys, " (--max_keys)"));
   }
   for (const auto& [key, value] : entries) {
     if (absl::Status status = ValidateKey(
-            key, [] { return std::string("entries"); }, limits);
+            key, [&key = key] { return KeyField("entries", key); }, limits);
         !status.ok()) {
       return status;
     }
@@ -66,7 +66,7 @@ absl::Status ValidateKeys(const google::protobuf::RepeatedPtrField<std::string>&
 // The Commit operations as storage mutations, each validated.
 absl::StatusOr<std::vector<storage::Mutation>> ToMutations(
     const google::protobuf::RepeatedPtrField<v1::Operation>& ops, const ServiceLimits& limits) {
-  if (ops.empty()) return absl::InvalidArgumentError("ops is empty; send at least one operation");
+  if (ops.empty()) return absl::InvalidArgumentError("ops: empty; send at least one operation");
   std::vector<storage::Mutation> mutations;
   mutations.reserve(ops.size());
   for (int i = 0; i < ops.size(); ++i) {
@@ -80,7 +80,7 @@ absl::StatusOr<std::vector<storage::Mutation>> ToMutations(
           return status;
         }
         if (absl::Status status = ValidateValue(
-                op.set().value(), [&] { return KeyField(field(""), op.set().key()); }, limits);
+                op.set().value(), [&] { return field(".set.value"); }, limits);
             !status.ok()) {
           return status;
         }
@@ -99,7 +99,8 @@ absl::StatusOr<std::vector<storage::Mutation>> ToMutations(
         mutations.push_back(storage::Mutation::Clear());
         break;
       case v1::Operation::OP_NOT_SET:
-        return absl::InvalidArgumentError(absl::StrCat(field(""), " has no operation set"));
+        return absl::InvalidArgumentError(
+            absl::StrCat(field(""), ": no operation set; set one of set, remove or clear"));
     }
   }
   return mutations;
@@ -260,7 +261,7 @@ absl::Status SessionServiceImpl::ApplyAndReport(const std::string& id,
 
 absl::Status SessionServiceImpl::DoSet(const v1::SetRequest& request, v1::SetResponse* response) {
   if (request.entries().empty()) {
-    return absl::InvalidArgumentError("entries is empty; send at least one entry");
+    return absl::InvalidArgumentError("entries: empty; send at least one entry");
   }
   if (absl::Status status = ValidateEntries(request.entries(), limits_); !status.ok()) {
     return status;
@@ -277,7 +278,9 @@ absl::Status SessionServiceImpl::DoSet(const v1::SetRequest& request, v1::SetRes
 
 absl::Status SessionServiceImpl::DoRemove(const v1::RemoveRequest& request,
                                           v1::RemoveResponse* response) {
-  if (request.keys().empty()) return absl::InvalidArgumentError("keys is empty; name a key");
+  if (request.keys().empty()) {
+    return absl::InvalidArgumentError("keys: empty; name at least one key");
+  }
   if (absl::Status status = ValidateKeys(request.keys(), limits_); !status.ok()) return status;
   std::vector<storage::Mutation> mutations;
   mutations.reserve(request.keys().size());

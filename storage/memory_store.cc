@@ -131,8 +131,8 @@ absl::Status MemoryStore::Reserve(size_t bytes) {
   if (max_memory_bytes_ != 0 && before + bytes > max_memory_bytes_) {
     used_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
     return absl::ResourceExhaustedError(
-        absl::StrCat("the store is at its memory cap (max_memory_bytes=", max_memory_bytes_,
-                     "); retry later or raise the cap"));
+        absl::StrCat("the store is full: its sessions take ", before, " bytes; the limit is ",
+                     max_memory_bytes_, " (--max_memory_bytes); retry later or raise it"));
   }
   return absl::OkStatus();
 }

@@ -68,13 +68,14 @@ void AppendEntry(absl::string_view key, const Value& value, uint64_t version, st
 absl::Status CheckLimits(size_t count, size_t old_count, size_t bytes, size_t old_bytes,
                          const SessionLimits& limits) {
   if (count > limits.max_keys && count > old_count) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "the session would hold ", count, " keys; the limit is max_keys=", limits.max_keys));
+    return absl::ResourceExhaustedError(absl::StrCat("the session would hold ", count,
+                                                     " keys; the limit is ", limits.max_keys,
+                                                     " (--max_keys)"));
   }
   if (bytes > limits.max_session_bytes && bytes > old_bytes) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "the session would hold ", bytes,
-        " bytes of keys and values; the limit is max_session_bytes=", limits.max_session_bytes));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("the session would hold ", bytes, " bytes of keys and values; the limit is ",
+                     limits.max_session_bytes, " (--max_session_bytes)"));
   }
   return absl::OkStatus();
 }

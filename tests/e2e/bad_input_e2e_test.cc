@@ -129,7 +129,8 @@ TEST_F(BadInputE2eTest, AKeyThatIsNotUtf8IsInvalidAndNamed) {
   std::unique_lock lock(mu);
   done_cv.wait(lock, [&] { return result.has_value(); });
   EXPECT_EQ(result->error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_THAT(result->error_message(), HasSubstr("EntriesEntry.key"));
+  EXPECT_THAT(result->error_message(), HasSubstr("entries[\"\\"));
+  EXPECT_THAT(result->error_message(), HasSubstr("not valid UTF-8"));
 }
 
 TEST_F(BadInputE2eTest, LimitsRejectTheWholeRequest) {
