@@ -1,5 +1,6 @@
 #include "tests/e2e/sessiond_process.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
@@ -34,7 +35,8 @@ int ReadPort(const std::string& path) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<SessiondProcess>> SessiondProcess::Start(
-    std::vector<std::string> flags, std::vector<std::string> environment) {
+    std::vector<std::string> flags, std::vector<std::string> environment,
+    const std::string& cgroup_procs) {
   const std::string directory = MakeTempDirectory();
   if (directory.empty()) return absl::InternalError("mkdtemp failed");
   const std::string port_file = directory + "/port";
@@ -50,6 +52,17 @@ absl::StatusOr<std::unique_ptr<SessiondProcess>> SessiondProcess::Start(
     // sessiond dies with the test, even if the test crashes, so it never outlives it holding
     // the test's output pipes.
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (!cgroup_procs.empty()) {
+      // Only async-signal-safe calls between fork and exec: format the pid by hand.
+      char digits[24];
+      int length = 0;
+      for (pid_t self = getpid(); self > 0; self /= 10) digits[length++] = '0' + self % 10;
+      char text[24];
+      for (int i = 0; i < length; ++i) text[i] = digits[length - 1 - i];
+      const int fd = open(cgroup_procs.c_str(), O_WRONLY);
+      if (fd < 0 || write(fd, text, length) != length) _exit(126);
+      close(fd);
+    }
     for (std::string& variable : environment) putenv(variable.data());
     // The child must not inherit a blocked SIGTERM from a test that blocks it.
     sigset_t none;
@@ -93,6 +106,23 @@ std::shared_ptr<grpc::Channel> SessiondProcess::NewChannel() const {
 }
 
 void SessiondProcess::Signal(int signal_number) const { kill(pid_, signal_number); }
+
+size_t SessiondProcess::ResidentBytes() const {
+  std::ifstream status(absl::StrCat("/proc/", pid_, "/status"));
+  std::string field;
+  size_t kib = 0;
+  while (status >> field) {
+    if (field == "VmRSS:" && status >> kib) return kib * 1024;
+  }
+  return 0;
+}
+
+bool SessiondProcess::Running() {
+  if (exited_) return false;
+  int status = 0;
+  if (waitpid(pid_, &status, WNOHANG) == pid_) exited_ = true;
+  return !exited_;
+}
 
 int SessiondProcess::Wait() {
   int status = 0;

@@ -19,8 +19,11 @@ class SessiondProcess {
   // Starts sessiond with `flags` (plus --listen and --port_file, which this class sets) and the
   // environment variables `environment` ("NAME=value") added to the test's, and waits until it
   // serves. Its stderr goes to the test's stderr.
+  // With `cgroup_procs` (a cgroup's cgroup.procs file), the process joins that cgroup before it
+  // starts, so that it runs under the cgroup's limits from its first instruction.
   static absl::StatusOr<std::unique_ptr<SessiondProcess>> Start(
-      std::vector<std::string> flags, std::vector<std::string> environment = {});
+      std::vector<std::string> flags, std::vector<std::string> environment = {},
+      const std::string& cgroup_procs = "");
 
   // The path of the sessiond binary under test.
   static std::string BinaryPath();
@@ -34,6 +37,13 @@ class SessiondProcess {
   // "127.0.0.1:<port>".
   std::string address() const;
   int port() const { return port_; }
+  pid_t pid() const { return pid_; }
+
+  // The process's resident set size (VmRSS), in bytes; 0 if it cannot be read.
+  size_t ResidentBytes() const;
+
+  // True while the process has not exited (it may be a zombie if it died unwaited).
+  bool Running();
 
   // A new insecure channel to the server.
   std::shared_ptr<grpc::Channel> NewChannel() const;
