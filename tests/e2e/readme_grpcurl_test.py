@@ -17,6 +17,9 @@ import time
 import unittest
 
 SESSIOND, README, GRPCURL = sys.argv[1:4]
+if not os.access(GRPCURL, os.X_OK):
+    sys.exit(f"grpcurl was not found when the build was configured ({GRPCURL}); "
+             "scripts/install-deps.sh --test installs it, then re-run cmake")
 MARKER = "@@sessiond-readme-test-end-of-command@@"
 
 
