@@ -5,7 +5,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "sessiond/v1/session.pb.h"
-#include "storage/testing/status_matchers.h"
+#include "tests/support/status_matchers.h"
 
 namespace sessiond::service {
 namespace {

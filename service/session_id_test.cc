@@ -4,7 +4,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
-#include "storage/testing/status_matchers.h"
+#include "tests/support/status_matchers.h"
 
 namespace sessiond::service {
 namespace {
@@ -16,7 +16,7 @@ TEST(SessionIdTest, NewIdsAreWellFormedAndDistinct) {
   for (int i = 0; i < 10'000; ++i) {
     const std::string id = NewSessionId();
     ASSERT_EQ(id.size(), kSessionIdLength);
-    ASSERT_TRUE(ValidateSessionId(id, "id").ok()) << id;
+    ASSERT_OK(ValidateSessionId(id, "id")) << id;
     ASSERT_TRUE(seen.insert(id).second) << "repeated id " << id;
   }
 }
@@ -40,7 +40,7 @@ TEST(SessionIdTest, MalformedIdsAreInvalidArguments) {
               StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(ValidateSessionId(std::string(31, 'A') + "+", "id"),
               StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_TRUE(ValidateSessionId(std::string(31, 'A') + "_", "id").ok());
+  EXPECT_OK(ValidateSessionId(std::string(31, 'A') + "_", "id"));
 }
 
 TEST(SessionIdTest, MessagesNameTheField) {

@@ -16,6 +16,7 @@
 #include "sessiond/v1/session.grpc.pb.h"
 #include "storage/memory_store.h"
 #include "storage/testing/fault_injecting_store.h"
+#include "tests/support/status_matchers.h"
 
 namespace sessiond::service {
 namespace {
@@ -66,8 +67,7 @@ class SessionServiceTest : public ::testing::Test {
     (*request.mutable_entries())["a"].set_int64_value(1);
     grpc::ClientContext context;
     v1::CreateSessionResponse response;
-    const grpc::Status status = server_.stub().CreateSession(&context, request, &response);
-    EXPECT_TRUE(status.ok()) << status.error_message();
+    EXPECT_OK(server_.stub().CreateSession(&context, request, &response));
     return response.session().id();
   }
 
@@ -132,7 +132,7 @@ TEST_P(StoreErrorTest, EveryRpcPassesTheStoreErrorOnWithItsCodeAndMessage) {
   get.set_id(id);
   grpc::ClientContext context;
   v1::GetResponse response;
-  ASSERT_TRUE(server_.stub().Get(&context, get, &response).ok());
+  ASSERT_OK(server_.stub().Get(&context, get, &response));
   EXPECT_EQ(response.session().version(), 1u);
   EXPECT_EQ(response.entries().at("a").int64_value(), 1);
 }
@@ -165,7 +165,7 @@ TEST_F(SessionServiceTest, ASlowStoreMeetsTheCallersDeadlineAndTheServerCarriesO
                 .error_code(),
             grpc::StatusCode::DEADLINE_EXCEEDED);
   faults_.Reset();
-  EXPECT_TRUE(Call(&v1::SessionService::Stub::Get, server_.stub(), get).ok());
+  EXPECT_OK(Call(&v1::SessionService::Stub::Get, server_.stub(), get));
 }
 
 TEST_F(SessionServiceTest, AnOverloadedExecutorRefusesWorkSayingSo) {

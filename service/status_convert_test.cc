@@ -5,6 +5,7 @@
 #include "gtest/gtest.h"
 #include "sessiond/v1/session.pb.h"
 #include "storage/conflict.h"
+#include "tests/support/status_matchers.h"
 
 namespace sessiond::service {
 namespace {
@@ -16,7 +17,7 @@ TEST(StatusConvertTest, KeepsCodeAndMessage) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(status.error_message(), "no such session");
   EXPECT_TRUE(status.error_details().empty());
-  EXPECT_TRUE(ToGrpcStatus(absl::OkStatus()).ok());
+  EXPECT_OK(ToGrpcStatus(absl::OkStatus()));
 }
 
 TEST(StatusConvertTest, AConflictTravelsAsConflictDetailsInTheRichStatus) {

@@ -8,9 +8,9 @@
 #include <fstream>
 #include <string>
 
-#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/temp_dir.h"
 
 namespace sessiond::storage {
 namespace {
@@ -19,18 +19,14 @@ using ::testing::Optional;
 
 class MemoryLimitTest : public ::testing::Test {
  protected:
-  void TearDown() override { std::filesystem::remove_all(root_); }
-
   void Write(const std::string& path, const std::string& contents) {
-    const std::filesystem::path file = root_ / path;
+    const std::filesystem::path file = root_.File(path);
     std::filesystem::create_directories(file.parent_path());
     std::ofstream(file) << contents;
   }
 
-  const std::filesystem::path root_ =
-      std::filesystem::temp_directory_path() /
-      absl::StrCat("sessiond-memory-limit-test-", getpid(), "-",
-                   ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  // Stands for "/".
+  const sessiond::testing::TempDir root_{"sessiond-memory-limit-test"};
 };
 
 TEST_F(MemoryLimitTest, V2TakesTheTightestOfTheCgroupAndItsAncestors) {
@@ -38,29 +34,29 @@ TEST_F(MemoryLimitTest, V2TakesTheTightestOfTheCgroupAndItsAncestors) {
   Write("sys/fs/cgroup/kubepods/memory.max", "max\n");
   Write("sys/fs/cgroup/kubepods/pod1/memory.max", "1073741824\n");
   Write("sys/fs/cgroup/kubepods/pod1/app/memory.max", "2147483648\n");
-  EXPECT_THAT(CgroupMemoryLimit(root_.string()), Optional(uint64_t{1} << 30));
+  EXPECT_THAT(CgroupMemoryLimit(root_.path()), Optional(uint64_t{1} << 30));
 }
 
 TEST_F(MemoryLimitTest, V2ContainerSeesItsOwnCgroupAtTheRoot) {
   // With a cgroup namespace the container's cgroup is "/" and its files are at the mount point.
   Write("proc/self/cgroup", "0::/\n");
   Write("sys/fs/cgroup/memory.max", "536870912\n");
-  EXPECT_THAT(CgroupMemoryLimit(root_.string()), Optional(uint64_t{512} << 20));
+  EXPECT_THAT(CgroupMemoryLimit(root_.path()), Optional(uint64_t{512} << 20));
 }
 
 TEST_F(MemoryLimitTest, V1ReadsTheMemoryControllersLimit) {
   Write("proc/self/cgroup", "4:memory:/docker/abc\n3:cpu,cpuacct:/docker/abc\n0::/\n");
   Write("sys/fs/cgroup/memory/memory.limit_in_bytes", "9223372036854771712\n");
   Write("sys/fs/cgroup/memory/docker/abc/memory.limit_in_bytes", "268435456\n");
-  EXPECT_THAT(CgroupMemoryLimit(root_.string()), Optional(uint64_t{256} << 20));
+  EXPECT_THAT(CgroupMemoryLimit(root_.path()), Optional(uint64_t{256} << 20));
 }
 
 TEST_F(MemoryLimitTest, NoLimitWhenUnlimitedOrUnknown) {
-  EXPECT_EQ(CgroupMemoryLimit(root_.string()), std::nullopt);  // no /proc/self/cgroup
+  EXPECT_EQ(CgroupMemoryLimit(root_.path()), std::nullopt);  // no /proc/self/cgroup
   Write("proc/self/cgroup", "4:memory:/\n0::/\n");
   Write("sys/fs/cgroup/memory/memory.limit_in_bytes", "9223372036854771712\n");
   Write("sys/fs/cgroup/memory.max", "max\n");
-  EXPECT_EQ(CgroupMemoryLimit(root_.string()), std::nullopt);
+  EXPECT_EQ(CgroupMemoryLimit(root_.path()), std::nullopt);
 }
 
 TEST(AvailableMemoryTest, IsPositiveAndAtMostPhysicalMemory) {

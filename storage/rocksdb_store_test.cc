@@ -12,7 +12,7 @@
 #include "gtest/gtest.h"
 #include "storage/store_contract_test.h"
 #include "storage/testing/fake_clock.h"
-#include "storage/testing/status_matchers.h"
+#include "tests/support/status_matchers.h"
 
 namespace sessiond::storage {
 namespace {

@@ -2,7 +2,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "storage/testing/status_matchers.h"
+#include "tests/support/status_matchers.h"
 
 namespace sessiond::storage {
 namespace {

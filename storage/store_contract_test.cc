@@ -10,7 +10,7 @@
 #include "absl/strings/string_view.h"
 #include "gmock/gmock.h"
 #include "storage/conflict.h"
-#include "storage/testing/status_matchers.h"
+#include "tests/support/status_matchers.h"
 
 namespace sessiond::storage {
 namespace {

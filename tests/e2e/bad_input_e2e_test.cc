@@ -10,8 +10,9 @@
 #include "sessiond/client.h"
 #include "sessiond/session.h"
 #include "sessiond/status.h"
-#include "storage/testing/status_matchers.h"
-#include "tests/e2e/sessiond_process.h"
+#include "tests/support/sessiond_process.h"
+#include "tests/support/status_matchers.h"
+#include "tests/support/values.h"
 
 namespace sessiond {
 namespace {
@@ -19,6 +20,7 @@ namespace {
 using ::sessiond::testing::IsOk;
 using ::sessiond::testing::SessiondProcess;
 using ::sessiond::testing::StatusIs;
+using ::sessiond::testing::Text;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::Optional;
@@ -28,12 +30,6 @@ using ::testing::Property;
 ::testing::Matcher<absl::Status> Error(absl::StatusCode code, const std::string& text) {
   return AllOf(Property(&absl::Status::code, code),
                Property(&absl::Status::message, HasSubstr(text)));
-}
-
-v1::Value Text(std::string text) {
-  v1::Value value;
-  value.set_string_value(std::move(text));
-  return value;
 }
 
 class BadInputE2eTest : public ::testing::Test {

@@ -9,8 +9,8 @@
 #include "gtest/gtest.h"
 #include "sessiond/client.h"
 #include "sessiond/session.h"
-#include "storage/testing/status_matchers.h"
-#include "tests/e2e/sessiond_process.h"
+#include "tests/support/sessiond_process.h"
+#include "tests/support/status_matchers.h"
 
 namespace sessiond {
 namespace {

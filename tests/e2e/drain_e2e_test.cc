@@ -10,8 +10,8 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "sessiond/client.h"
-#include "storage/testing/status_matchers.h"
-#include "tests/e2e/sessiond_process.h"
+#include "tests/support/sessiond_process.h"
+#include "tests/support/status_matchers.h"
 
 namespace sessiond {
 namespace {

@@ -16,12 +16,14 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "sessiond/client.h"
-#include "storage/testing/status_matchers.h"
-#include "tests/e2e/sessiond_process.h"
+#include "tests/support/sessiond_process.h"
+#include "tests/support/status_matchers.h"
+#include "tests/support/values.h"
 
 namespace sessiond {
 namespace {
 
+using ::sessiond::testing::Blob;
 using ::sessiond::testing::SessiondProcess;
 
 constexpr size_t kCap = size_t{128} << 20;
@@ -47,7 +49,7 @@ FillResult Fill(const SessiondProcess& server, size_t value_bytes) {
   for (int t = 0; t < 2; ++t) {
     threads.emplace_back([&] {
       v1::CreateSessionRequest request;
-      (*request.mutable_entries())["v"].set_bytes_value(std::string(value_bytes, 'x'));
+      (*request.mutable_entries())["v"] = Blob(std::string(value_bytes, 'x'));
       while (!stop.load() && absl::Now() < deadline) {
         absl::StatusOr<v1::CreateSessionResponse> response = client.CreateSession(request);
         if (response.ok()) {

@@ -14,8 +14,8 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "sessiond/client.h"
-#include "storage/testing/status_matchers.h"
-#include "tests/e2e/sessiond_process.h"
+#include "tests/support/sessiond_process.h"
+#include "tests/support/status_matchers.h"
 
 namespace sessiond {
 namespace {

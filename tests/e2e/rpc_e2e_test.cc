@@ -7,30 +7,21 @@
 #include "sessiond/client.h"
 #include "sessiond/session.h"
 #include "sessiond/status.h"
-#include "storage/testing/status_matchers.h"
-#include "tests/e2e/sessiond_process.h"
+#include "tests/support/sessiond_process.h"
+#include "tests/support/status_matchers.h"
+#include "tests/support/values.h"
 
 namespace sessiond {
 namespace {
 
+using ::sessiond::testing::Int;
 using ::sessiond::testing::IsOk;
 using ::sessiond::testing::SessiondProcess;
 using ::sessiond::testing::StatusIs;
+using ::sessiond::testing::Text;
 using ::testing::ElementsAre;
 using ::testing::Optional;
 using ::testing::UnorderedElementsAre;
-
-v1::Value Int(int64_t n) {
-  v1::Value value;
-  value.set_int64_value(n);
-  return value;
-}
-
-v1::Value Text(const std::string& text) {
-  v1::Value value;
-  value.set_string_value(text);
-  return value;
-}
 
 absl::Time FromProto(const google::protobuf::Timestamp& timestamp) {
   return absl::FromUnixSeconds(timestamp.seconds()) + absl::Nanoseconds(timestamp.nanos());

@@ -9,7 +9,7 @@
 #include "google/protobuf/duration.pb.h"
 #include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
-#include "storage/testing/status_matchers.h"
+#include "tests/support/status_matchers.h"
 
 namespace sessiond {
 namespace {

@@ -1,18 +1,27 @@
-// GoogleTest matchers and macros for absl::Status and absl::StatusOr: IsOk(), StatusIs(code),
-// IsOkAndHolds(m), ASSERT_OK(expr), EXPECT_OK(expr) and ASSERT_OK_AND_ASSIGN(lhs, expr).
-#ifndef SESSIOND_STORAGE_TESTING_STATUS_MATCHERS_H_
-#define SESSIOND_STORAGE_TESTING_STATUS_MATCHERS_H_
+// GoogleTest matchers and macros for absl::Status, absl::StatusOr and grpc::Status: IsOk(),
+// StatusIs(code), IsOkAndHolds(m), ASSERT_OK(expr), EXPECT_OK(expr) and
+// ASSERT_OK_AND_ASSIGN(lhs, expr). A failure prints the status (code and message), which
+// ASSERT_TRUE(status.ok()) would not.
+#ifndef SESSIOND_TESTS_SUPPORT_STATUS_MATCHERS_H_
+#define SESSIOND_TESTS_SUPPORT_STATUS_MATCHERS_H_
+
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "gmock/gmock.h"
+#include "grpcpp/support/status.h"
 
 namespace sessiond::testing {
 
-inline const absl::Status& StatusOf(const absl::Status& status) { return status; }
+inline absl::Status StatusOf(const absl::Status& status) { return status; }
 template <typename T>
-const absl::Status& StatusOf(const absl::StatusOr<T>& status_or) {
+absl::Status StatusOf(const absl::StatusOr<T>& status_or) {
   return status_or.status();
+}
+// gRPC's codes are the canonical codes absl uses, number for number.
+inline absl::Status StatusOf(const grpc::Status& status) {
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
 }
 
 MATCHER(IsOk, "is OK") {
@@ -48,4 +57,4 @@ MATCHER_P(IsOkAndHolds, inner, "is OK and holds a matching value") {
   ASSERT_OK(tmp);                                  \
   lhs = *std::move(tmp)
 
-#endif  // SESSIOND_STORAGE_TESTING_STATUS_MATCHERS_H_
+#endif  // SESSIOND_TESTS_SUPPORT_STATUS_MATCHERS_H_

@@ -1,4 +1,4 @@
-#include "tests/e2e/sessiond_process.h"
+#include "tests/support/sessiond_process.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -21,11 +21,6 @@ namespace {
 
 constexpr absl::Duration kStartTimeout = absl::Seconds(20);
 
-std::string MakeTempDirectory() {
-  std::string pattern = (std::filesystem::temp_directory_path() / "sessiond-e2e-XXXXXX").string();
-  return mkdtemp(pattern.data()) != nullptr ? pattern : std::string();
-}
-
 int ReadPort(const std::string& path) {
   std::ifstream in(path);
   int port = 0;
@@ -37,9 +32,8 @@ int ReadPort(const std::string& path) {
 absl::StatusOr<std::unique_ptr<SessiondProcess>> SessiondProcess::Start(
     std::vector<std::string> flags, std::vector<std::string> environment,
     const std::string& cgroup_procs) {
-  const std::string directory = MakeTempDirectory();
-  if (directory.empty()) return absl::InternalError("mkdtemp failed");
-  const std::string port_file = directory + "/port";
+  auto directory = std::make_unique<TempDir>("sessiond-e2e");
+  const std::string port_file = directory->File("port");
   flags.insert(flags.begin(),
                {BinaryPath(), "--listen=127.0.0.1:0", absl::StrCat("--port_file=", port_file)});
   std::vector<char*> argv;
@@ -71,7 +65,7 @@ absl::StatusOr<std::unique_ptr<SessiondProcess>> SessiondProcess::Start(
     execv(argv[0], argv.data());
     _exit(127);
   }
-  std::unique_ptr<SessiondProcess> process(new SessiondProcess(pid, 0, directory));
+  std::unique_ptr<SessiondProcess> process(new SessiondProcess(pid, 0, std::move(directory)));
   const absl::Time deadline = absl::Now() + kStartTimeout;
   while (absl::Now() < deadline) {
     if (int port = ReadPort(port_file); port > 0) {
@@ -93,8 +87,6 @@ SessiondProcess::~SessiondProcess() {
     kill(pid_, SIGKILL);
     Wait();
   }
-  std::error_code ignored;
-  std::filesystem::remove_all(directory_, ignored);
 }
 
 std::string SessiondProcess::BinaryPath() { return SESSIOND_BINARY; }

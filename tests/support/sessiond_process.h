@@ -1,7 +1,7 @@
 // SessiondProcess: runs the real sessiond binary for a test, on 127.0.0.1 and a port the kernel
 // picks, and stops it. The binary's path comes from the build (SESSIOND_BINARY).
-#ifndef SESSIOND_TESTS_E2E_SESSIOND_PROCESS_H_
-#define SESSIOND_TESTS_E2E_SESSIOND_PROCESS_H_
+#ifndef SESSIOND_TESTS_SUPPORT_SESSIOND_PROCESS_H_
+#define SESSIOND_TESTS_SUPPORT_SESSIOND_PROCESS_H_
 
 #include <sys/types.h>
 
@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "grpcpp/channel.h"
+#include "tests/support/temp_dir.h"
 
 namespace sessiond::testing {
 
@@ -55,15 +56,15 @@ class SessiondProcess {
   int Wait();
 
  private:
-  SessiondProcess(pid_t pid, int port, std::string directory)
+  SessiondProcess(pid_t pid, int port, std::unique_ptr<TempDir> directory)
       : pid_(pid), port_(port), directory_(std::move(directory)) {}
 
   pid_t pid_;
   int port_;
-  std::string directory_;
+  std::unique_ptr<TempDir> directory_;  // holds the port file
   bool exited_ = false;
 };
 
 }  // namespace sessiond::testing
 
-#endif  // SESSIOND_TESTS_E2E_SESSIOND_PROCESS_H_
+#endif  // SESSIOND_TESTS_SUPPORT_SESSIOND_PROCESS_H_
