@@ -36,7 +36,7 @@ class Server {
     std::string port_file;
     // The storage backend's name, and what opens it (storage::OpenStore in the binary; tests may
     // pass their own). The server knows no backend itself.
-    std::string store = "memory";
+    std::string store;
     std::function<absl::StatusOr<std::unique_ptr<storage::Store>>(
         absl::string_view name, const storage::SessionLimits& limits)>
         open_store;

@@ -12,11 +12,13 @@
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "storage/byte_size.h"
 #include "storage/open_store.h"
 
 // Every default comes from Server::Options or ServiceLimits, so the flags and the structs cannot
-// disagree. Backends' flags live beside them in storage/*_flags.cc.
+// disagree. --store and the backends' flags live beside the backends (storage/open_store.cc,
+// storage/*_flags.cc).
 namespace {
 const sessiond::service::Server::Options kDefaults;
 const sessiond::service::ServiceLimits kLimits;
@@ -27,8 +29,6 @@ ABSL_FLAG(std::string, listen, kDefaults.listen_address,
           "host:port to serve gRPC on; port 0 picks one");
 ABSL_FLAG(std::string, port_file, kDefaults.port_file,
           "if set, the bound port is written to this file once serving (for scripts and tests)");
-ABSL_FLAG(std::string, store, kDefaults.store,
-          "storage backend: memory (nothing survives a restart) or rocksdb (durable; --data_dir)");
 ABSL_FLAG(uint64_t, blocking_threads, kDefaults.blocking_threads,
           "rocksdb, --durability=sync: threads that run requests, so that many can wait for the "
           "disk at once and share its fsyncs");
@@ -63,11 +63,17 @@ namespace {
 
 constexpr char kEnvPrefix[] = "SESSIOND_";
 
-// True for sessiond's own flags: those of this file and of the backends (storage/*_flags.cc).
-// Abseil records a flag's file as the compiler named it, less a leading "/", so compare the end.
+// True for sessiond's own flags: those defined in this repository's service/ and storage/ (the
+// backends' flags live beside them). Abseil records a flag's file as the compiler named it, less
+// a leading "/"; this file's own name gives the repository's root in the same form.
 bool IsServerFlag(absl::string_view file) {
-  return absl::EndsWith(file, "service/server_flags.cc") ||
-         (absl::StrContains(file, "storage/") && absl::EndsWith(file, "_flags.cc"));
+  static const absl::string_view root = [] {
+    absl::string_view self = absl::StripPrefix(__FILE__, "/");
+    self.remove_suffix(absl::string_view("service/server_flags.cc").size());
+    return self;
+  }();
+  return absl::StartsWith(file, absl::StrCat(root, "service/")) ||
+         absl::StartsWith(file, absl::StrCat(root, "storage/"));
 }
 
 std::string EnvName(absl::string_view flag) {
@@ -117,7 +123,7 @@ absl::StatusOr<Server::Options> ServerOptionsFromCommandLine(int argc, char** ar
   Server::Options options;
   options.listen_address = absl::GetFlag(FLAGS_listen);
   options.port_file = absl::GetFlag(FLAGS_port_file);
-  options.store = absl::GetFlag(FLAGS_store);
+  options.store = storage::SelectedBackend();
   options.open_store = &storage::OpenStore;
   options.blocking_threads = absl::GetFlag(FLAGS_blocking_threads);
   options.max_queued_requests = absl::GetFlag(FLAGS_max_queued_requests);

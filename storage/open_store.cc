@@ -1,8 +1,13 @@
 #include "storage/open_store.h"
 
+#include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "storage/backend_flags.h"
+
+ABSL_FLAG(std::string, store, "memory",
+          "storage backend: memory (nothing survives a restart) or rocksdb (durable; --data_dir), "
+          "as this build has them");
 
 namespace sessiond::storage {
 namespace {
@@ -27,6 +32,8 @@ std::string StoreBackendNames() {
     absl::StrAppend(out, backend.name);
   });
 }
+
+std::string SelectedBackend() { return absl::GetFlag(FLAGS_store); }
 
 absl::StatusOr<std::unique_ptr<Store>> OpenStore(absl::string_view name,
                                                  const SessionLimits& limits) {
