@@ -219,7 +219,7 @@ absl::StatusOr<SessionMeta> MemoryStore::Apply(absl::string_view id,
     if (absl::Status status = Reserve(growth); !status.ok()) return status;
     node->accounted_bytes += growth;
   }
-  node->state.Commit(std::move(mutations), *plan);
+  node->state.Commit(std::move(mutations), *plan, limits_);
   Reaccount(*node);
   Renew(*node, now);
   return MetaOf(*node);

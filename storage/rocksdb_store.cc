@@ -268,7 +268,7 @@ absl::StatusOr<SessionMeta> RocksDbStore::Apply(absl::string_view id,
     if (absl::Status status = RenewAndMaybeWrite(live, now); !status.ok()) return status;
     return live.meta;
   }
-  live.state.Commit(std::move(mutations), *plan);
+  live.state.Commit(std::move(mutations), *plan, limits_);
   live.meta.version = live.state.version();
   Renew(live.meta, now);
   rocksdb::WriteBatch batch;

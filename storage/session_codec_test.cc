@@ -22,7 +22,7 @@ TEST(SessionCodecTest, ASessionRoundTripsWithEveryValueTypeAndItsHistory) {
   remove.push_back(Mutation::Remove("gone"));
   absl::StatusOr<SessionState::Plan> plan = state->Check(remove, {}, SessionLimits{});
   ASSERT_TRUE(plan.ok());
-  state->Commit(std::move(remove), *plan);
+  state->Commit(std::move(remove), *plan, SessionLimits{});
   const absl::Time t = absl::FromUnixMillis(1'800'000'000'123);
   StoredSession session{SessionMeta{"id", "alice", state->version(), t, t + absl::Minutes(20),
                                     t + absl::Hours(12), absl::Minutes(20)},

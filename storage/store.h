@@ -11,6 +11,7 @@
 // Errors are absl::Status with canonical codes:
 //   NOT_FOUND           the session is unknown, expired or deleted
 //   ABORTED             a version condition failed; the status carries a Conflict (conflict.h)
+//   FAILED_PRECONDITION a read_version ahead of the session (a caller bug)
 //   RESOURCE_EXHAUSTED  a SessionLimits limit, or the store's capacity
 //   ALREADY_EXISTS      Create/Rotate with an id that is taken (the caller picks a new id)
 //   UNAVAILABLE         the backend cannot be reached or cannot write right now
@@ -66,7 +67,9 @@ class Store {
 
   // Applies `mutations` in order, all or nothing, if `conditions` hold, and renews the idle timer.
   // The version goes up by one if anything changed (a set always changes; removing an absent key or
-  // clearing an empty session does not). ABORTED with a Conflict if a condition fails;
+  // clearing an empty session does not). ABORTED with a Conflict if a condition fails (a
+  // read_version conflict names at least one key, exactly within the last max_keys removals: see
+  // session_state.h); FAILED_PRECONDITION if conditions.read_version is ahead of the session;
   // RESOURCE_EXHAUSTED if the result would exceed a limit or the store's capacity.
   virtual absl::StatusOr<SessionMeta> Apply(absl::string_view id, std::vector<Mutation> mutations,
                                             const Conditions& conditions) = 0;
@@ -78,8 +81,9 @@ class Store {
   // ABORTED if `if_version` is given and the live session is at another version.
   virtual absl::StatusOr<bool> Delete(absl::string_view id, std::optional<uint64_t> if_version) = 0;
 
-  // Moves the session from `id` to `new_id` with the same entries and expiry times and a version
-  // one higher; `id` is unknown from then on. ALREADY_EXISTS if `new_id` is taken.
+  // Moves the session from `id` to `new_id` with the same entries, created_at and absolute expiry,
+  // a version one higher and the idle timer renewed (a rotation is a use); `id` is unknown from
+  // then on. ALREADY_EXISTS if `new_id` is taken.
   virtual absl::StatusOr<SessionMeta> Rotate(absl::string_view id, std::string new_id,
                                              std::optional<uint64_t> if_version) = 0;
 

@@ -2,6 +2,8 @@
 
 #include <atomic>
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -20,6 +22,7 @@ using ::sessiond::testing::IsOkAndHolds;
 using ::sessiond::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
+using ::testing::Not;
 using ::testing::Pair;
 using ::testing::UnorderedElementsAre;
 
@@ -213,6 +216,85 @@ TEST_P(StoreContractTest, AClearConflictsWithEveryKeyChangedSinceTheRead) {
   ASSERT_THAT(result, StatusIs(absl::StatusCode::kAborted));
   EXPECT_THAT(GetConflict(result.status())->keys, ElementsAre("b"));
 }
+
+// ---- Exact conflict detection, read_version checks and rotation renewal (issue 7 i, j, k) ----
+
+// The written keys a failed Apply's Conflict names; empty if the status carries none.
+std::vector<std::string> ConflictingKeys(const absl::StatusOr<SessionMeta>& result) {
+  const std::optional<Conflict> conflict = GetConflict(result.status());
+  return conflict.has_value() ? conflict->keys : std::vector<std::string>();
+}
+
+TEST_P(StoreContractTest, ASetOfANeverWrittenKeyAfterAClearDoesNotConflict) {
+  ASSERT_OK(store_->Create(Session(TestId(1), {{"a", int64_t{0}}})));
+  ASSERT_OK(store_->Apply(TestId(1), {Mutation::Clear()}, {}));
+  EXPECT_OK(SetOne(*store_, TestId(1), "never", true, Conditions{.read_version = 1}));
+  EXPECT_THAT(ConflictingKeys(SetOne(*store_, TestId(1), "a", true, Conditions{.read_version = 1})),
+              ElementsAre("a"))
+      << "the key the clear removed does conflict";
+}
+
+TEST_P(StoreContractTest, RemovalsWithinTheWindowConflictOnlyOnTheRemovedKeys) {
+  // The window is the last max_keys removals; 34 single-key removals fit in a 64-key session.
+  constexpr SessionLimits kWide{/*max_keys=*/64, /*max_session_bytes=*/1 << 16};
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> store, GetParam().make(&clock_, kWide));
+  std::vector<Entry> entries;
+  for (int i = 0; i < 40; ++i) entries.push_back({absl::StrCat("k", i), int64_t{i}});
+  ASSERT_OK(store->Create(Session(TestId(1), std::move(entries))));
+  for (int i = 0; i < 34; ++i) {
+    ASSERT_OK(store->Apply(TestId(1), {Mutation::Remove(absl::StrCat("k", i))}, {}));
+  }
+  const Conditions read_at_one{.read_version = 1};
+  EXPECT_THAT(ConflictingKeys(store->Apply(TestId(1), Sets({{"k0", true}}), read_at_one)),
+              ElementsAre("k0"));
+  EXPECT_OK(store->Apply(TestId(1), Sets({{"k39", true}, {"fresh", true}}), read_at_one));
+}
+
+TEST_P(StoreContractTest, AClearAfterAClearConflictsNamingTheClearedKeys) {
+  ASSERT_OK(store_->Create(Session(TestId(1), {{"a", int64_t{0}}, {"b", int64_t{0}}})));
+  ASSERT_OK(store_->Apply(TestId(1), {Mutation::Clear()}, {}));
+  const absl::StatusOr<SessionMeta> result =
+      store_->Apply(TestId(1), {Mutation::Clear()}, Conditions{.read_version = 1});
+  ASSERT_THAT(result, StatusIs(absl::StatusCode::kAborted));
+  EXPECT_THAT(ConflictingKeys(result), ElementsAre("a", "b"));
+}
+
+TEST_P(StoreContractTest, BeyondTheWindowConflictsAreConservativeButNameKeys) {
+  ASSERT_OK(store_->Create(Session(TestId(1), {{"early", true}})));
+  ASSERT_OK(store_->Apply(TestId(1), {Mutation::Remove("early")}, {}));
+  // More than max_keys later removals push the removal of "early" out of the window.
+  for (size_t i = 0; i <= kLimits.max_keys; ++i) {
+    ASSERT_OK(SetOne(*store_, TestId(1), absl::StrCat("k", i), true));
+    ASSERT_OK(store_->Apply(TestId(1), {Mutation::Remove(absl::StrCat("k", i))}, {}));
+  }
+  const Conditions read_at_one{.read_version = 1};
+  EXPECT_THAT(ConflictingKeys(SetOne(*store_, TestId(1), "never", true, read_at_one)),
+              ElementsAre("never"))
+      << "beyond the window a key without a record may have changed";
+  EXPECT_THAT(ConflictingKeys(store_->Apply(TestId(1), {Mutation::Clear()}, read_at_one)),
+              Not(IsEmpty()));
+}
+
+TEST_P(StoreContractTest, AReadVersionAheadOfTheSessionIsAFailedPrecondition) {
+  ASSERT_OK(store_->Create(Session(TestId(1), {{"a", int64_t{0}}})));
+  ASSERT_OK(SetOne(*store_, TestId(1), "a", int64_t{1}));
+  EXPECT_THAT(SetOne(*store_, TestId(1), "b", true, Conditions{.read_version = 7}),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(GetAll(*store_, TestId(1)), IsOkAndHolds(ElementsAre(Pair("a", Value(int64_t{1})))));
+  EXPECT_OK(SetOne(*store_, TestId(1), "b", true, Conditions{.read_version = 2}));
+}
+
+TEST_P(StoreContractTest, RotateRenewsTheIdleTimer) {
+  ASSERT_OK_AND_ASSIGN(SessionMeta created, store_->Create(Session(TestId(1))));
+  clock_.Advance(absl::Minutes(15));
+  ASSERT_OK_AND_ASSIGN(SessionMeta rotated, store_->Rotate(TestId(1), TestId(2), std::nullopt));
+  EXPECT_EQ(rotated.idle_expires_at, clock_.Now() + kIdle);
+  EXPECT_EQ(rotated.absolute_expires_at, created.absolute_expires_at);
+  clock_.Advance(absl::Minutes(10));
+  EXPECT_OK(GetAll(*store_, TestId(2))) << "alive past the idle deadline it had before rotation";
+}
+
+// ---- End of issue 7 i, j, k ----
 
 TEST_P(StoreContractTest, ABatchOverALimitIsRejectedWhole) {
   ASSERT_OK(store_->Create(Session(TestId(1), {{"a", int64_t{1}}})));
