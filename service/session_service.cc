@@ -53,6 +53,9 @@ absl::Status ValidateEntries(const google::protobuf::Map<std::string, v1::Value>
 
 absl::Status ValidateKeys(const google::protobuf::RepeatedPtrField<std::string>& keys,
                           const ServiceLimits& limits) {
+  if (absl::Status status = ValidateRequestKeyCount(keys.size(), "keys", limits); !status.ok()) {
+    return status;
+  }
   for (int i = 0; i < keys.size(); ++i) {
     if (absl::Status status = ValidateKey(
             keys[i], [i] { return absl::StrCat("keys[", i, "]"); }, limits);
@@ -67,6 +70,9 @@ absl::Status ValidateKeys(const google::protobuf::RepeatedPtrField<std::string>&
 absl::StatusOr<std::vector<storage::Mutation>> ToMutations(
     const google::protobuf::RepeatedPtrField<v1::Operation>& ops, const ServiceLimits& limits) {
   if (ops.empty()) return absl::InvalidArgumentError("ops is empty; send at least one operation");
+  if (absl::Status status = ValidateRequestKeyCount(ops.size(), "ops", limits); !status.ok()) {
+    return status;
+  }
   std::vector<storage::Mutation> mutations;
   mutations.reserve(ops.size());
   for (int i = 0; i < ops.size(); ++i) {
