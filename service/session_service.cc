@@ -318,8 +318,8 @@ absl::Status SessionServiceImpl::DoTouch(const v1::TouchRequest& request,
 absl::Status SessionServiceImpl::DoDelete(const v1::DeleteRequest& request,
                                           v1::DeleteResponse* response) {
   if (absl::Status status = ValidateSessionId(request.id(), "id"); !status.ok()) return status;
-  absl::StatusOr<bool> deleted =
-      store_->Delete(request.id(), OptionalVersion(request.has_if_version(), request.if_version()));
+  absl::StatusOr<bool> deleted = store_->Delete(
+      request.id(), OptionalVersion(request.has_if_version(), request.if_version()), "");
   if (!deleted.ok()) return deleted.status();
   response->set_deleted(*deleted);
   return absl::OkStatus();
@@ -330,7 +330,7 @@ absl::Status SessionServiceImpl::DoRotateId(const v1::RotateIdRequest& request,
   if (absl::Status status = ValidateSessionId(request.id(), "id"); !status.ok()) return status;
   absl::StatusOr<storage::SessionMeta> meta =
       store_->Rotate(request.id(), NewSessionId(),
-                     OptionalVersion(request.has_if_version(), request.if_version()));
+                     OptionalVersion(request.has_if_version(), request.if_version()), "");
   if (!meta.ok()) return IdCollision(meta.status());
   ToProto(*meta, response->mutable_session());
   return absl::OkStatus();

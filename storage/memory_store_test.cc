@@ -45,7 +45,7 @@ TEST(MemoryStoreTest, AtTheMemoryCapNewSessionsAreRejectedAndLiveOnesKept) {
   // Growing a live session is refused too; shrinking and deleting free room.
   EXPECT_THAT(store->Apply("session-0", {Mutation::Set("more", std::string(4000, 'y'))}, {}),
               StatusIs(absl::StatusCode::kResourceExhausted));
-  ASSERT_TRUE(store->Delete("session-1", std::nullopt).ok());
+  ASSERT_OK(store->Delete("session-1", std::nullopt, ""));
   EXPECT_TRUE(store->Create(Sized(created, 1000)).ok());
 }
 
@@ -59,7 +59,7 @@ TEST(MemoryStoreTest, MemoryAccountingReturnsToZeroWhenEverythingIsGone) {
             .ok());
   }
   EXPECT_GT(store->Stats().approximate_bytes, 100u * 100);
-  for (int i = 0; i < 50; ++i) ASSERT_TRUE(store->Delete(absl::StrCat("session-", i), {}).ok());
+  for (int i = 0; i < 50; ++i) ASSERT_OK(store->Delete(absl::StrCat("session-", i), {}, ""));
   clock.Advance(absl::Hours(1));
   ASSERT_TRUE(store->SweepExpired().ok());
   EXPECT_EQ(store->Stats().live_sessions, 0u);

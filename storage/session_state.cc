@@ -152,11 +152,17 @@ absl::StatusOr<SessionState> SessionState::Create(std::vector<Entry> entries,
   return state;
 }
 
+std::string CreateStubKey(absl::string_view request_id) {
+  return absl::StrCat("\x01create/", request_id);
+}
+
 absl::StatusOr<SessionState> SessionState::Restore(uint64_t version, std::string packed_entries,
                                                    std::vector<Tombstone> tombstones,
-                                                   uint64_t removed_floor) {
+                                                   uint64_t removed_floor,
+                                                   std::vector<AppliedRequest> requests) {
   SessionState state;
   state.version_ = version;
+  state.requests_ = std::move(requests);
   state.removed_floor_ = removed_floor;
   state.tombstones_ = std::move(tombstones);
   std::sort(state.tombstones_.begin(), state.tombstones_.end(),
@@ -178,11 +184,40 @@ absl::StatusOr<SessionState> SessionState::Restore(uint64_t version, std::string
   return state;
 }
 
+SessionState SessionState::Stub(uint64_t version, std::string request_id, absl::Time now,
+                                const SessionLimits& limits) {
+  SessionState state;
+  state.version_ = version;
+  state.RecordRequest(std::move(request_id), now, limits);
+  return state;
+}
+
 size_t SessionState::ApproximateMemory() const {
-  size_t bytes =
-      sizeof(SessionState) + packed_.capacity() + tombstones_.capacity() * sizeof(Tombstone);
+  size_t bytes = sizeof(SessionState) + packed_.capacity() +
+                 tombstones_.capacity() * sizeof(Tombstone) +
+                 requests_.capacity() * sizeof(AppliedRequest);
   for (const Tombstone& tombstone : tombstones_) bytes += tombstone.key.capacity();
+  for (const AppliedRequest& request : requests_) bytes += request.request_id.capacity();
   return bytes;
+}
+
+std::optional<uint64_t> SessionState::FindRequest(absl::string_view request_id,
+                                                  absl::Time now) const {
+  if (request_id.empty()) return std::nullopt;
+  for (const AppliedRequest& request : requests_) {
+    if (request.request_id == request_id && now < request.expires_at) return request.version;
+  }
+  return std::nullopt;
+}
+
+void SessionState::RecordRequest(std::string request_id, absl::Time now,
+                                 const SessionLimits& limits) {
+  std::erase_if(requests_, [&](const AppliedRequest& request) {
+    return request.expires_at <= now || request.request_id == request_id;
+  });
+  const size_t keep = std::max<size_t>(limits.max_request_ids, 1) - 1;
+  if (requests_.size() > keep) requests_.erase(requests_.begin(), requests_.end() - keep);
+  requests_.push_back({std::move(request_id), version_, now + limits.idempotency_window});
 }
 
 std::vector<SessionState::EntryRef> SessionState::FindAll(

@@ -2,7 +2,8 @@
 // conflict detection needs, with the logic that checks and applies a mutation batch.
 //
 // Backend-neutral: the memory store keeps one per session; a durable backend stores its parts
-// (packed_entries, tombstones, removed_floor) and restores it. Not thread-safe: the owner locks.
+// (packed_entries, tombstones, removed_floor, requests) and restores it. Not thread-safe: the owner
+// locks.
 //
 // Entries are packed into one buffer, sorted by key: per entry a kind byte, the key and the value
 // payload each after a varint length, and the version that last wrote the entry as a varint. A
@@ -18,6 +19,10 @@
 // key without an entry or tombstone counts as changed and is named, and a clear conflicts on the
 // keys whose removals are still known (there always are some: dropping a tombstone leaves max_keys
 // newer ones). A conflict always names at least one key.
+//
+// Idempotency: the state also remembers the request_ids of the mutations that succeeded on it
+// within SessionLimits::idempotency_window (at most max_request_ids, oldest forgotten first), with
+// the version each left, so that a retry can be answered without applying anything.
 #ifndef SESSIOND_STORAGE_SESSION_STATE_H_
 #define SESSIOND_STORAGE_SESSION_STATE_H_
 
@@ -31,6 +36,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "storage/session.h"
 #include "storage/store.h"
@@ -38,12 +44,25 @@
 
 namespace sessiond::storage {
 
+// The key under which a backend keeps the record of a Create with `request_id` (see Stub). It
+// starts with a control byte, so it is never a session id.
+std::string CreateStubKey(absl::string_view request_id);
+
 class SessionState {
  public:
   struct Tombstone {
     std::string key;
     // The session version that removed the key.
     uint64_t version;
+  };
+
+  // A mutation that succeeded with a request_id.
+  struct AppliedRequest {
+    std::string request_id;
+    // The session's version after the request.
+    uint64_t version;
+    // When it is forgotten: its success + SessionLimits::idempotency_window.
+    absl::Time expires_at;
   };
 
   // What a batch would leave behind; returned by Check, consumed by Commit.
@@ -58,11 +77,18 @@ class SessionState {
   static absl::StatusOr<SessionState> Create(std::vector<Entry> entries,
                                              const SessionLimits& limits);
 
-  // A state as a backend stored it (tombstones in any order). DATA_LOSS if `packed_entries` do not
-  // parse or are not sorted by unique key.
+  // A state as a backend stored it (tombstones in any order, requests oldest first). DATA_LOSS if
+  // `packed_entries` do not parse or are not sorted by unique key.
   static absl::StatusOr<SessionState> Restore(uint64_t version, std::string packed_entries,
                                               std::vector<Tombstone> tombstones,
-                                              uint64_t removed_floor);
+                                              uint64_t removed_floor,
+                                              std::vector<AppliedRequest> requests);
+
+  // The state a backend keeps for the idempotency window in place of a session that a Delete or
+  // Rotate with `request_id` ended (or under CreateStubKey for a Create): no entries, `version`,
+  // and only `request_id`, remembered from `now`.
+  static SessionState Stub(uint64_t version, std::string request_id, absl::Time now,
+                           const SessionLimits& limits);
 
   uint64_t version() const { return version_; }
   size_t key_count() const { return key_count_; }
@@ -73,6 +99,8 @@ class SessionState {
   // Sorted by key.
   const std::vector<Tombstone>& tombstones() const { return tombstones_; }
   uint64_t removed_floor() const { return removed_floor_; }
+  // Oldest first.
+  const std::vector<AppliedRequest>& requests() const { return requests_; }
   // An estimate of the heap memory this state takes, for a store's memory cap.
   size_t ApproximateMemory() const;
 
@@ -95,6 +123,15 @@ class SessionState {
 
   // Bumps the version without touching entries (id rotation).
   void BumpVersion() { ++version_; }
+
+  // The version a mutation with `request_id` left the session at, if it succeeded and is still
+  // remembered at `now`; nullopt for an empty request_id.
+  std::optional<uint64_t> FindRequest(absl::string_view request_id, absl::Time now) const;
+
+  // Remembers that a mutation with `request_id` (not empty) succeeded at `now`, leaving the
+  // session at version(). Forgets requests expired at `now` and the oldest beyond
+  // limits.max_request_ids.
+  void RecordRequest(std::string request_id, absl::Time now, const SessionLimits& limits);
 
  private:
   // One packed entry, viewed in place.
@@ -128,7 +165,8 @@ class SessionState {
   size_t key_count_ = 0;
   size_t data_bytes_ = 0;
   std::string packed_;
-  std::vector<Tombstone> tombstones_;  // sorted by key
+  std::vector<Tombstone> tombstones_;     // sorted by key
+  std::vector<AppliedRequest> requests_;  // oldest first
 };
 
 }  // namespace sessiond::storage

@@ -114,9 +114,9 @@ TEST_P(StoreContractTest, UnknownSessionIsNotFoundEverywhere) {
   EXPECT_THAT(GetAll(*store_, TestId(9)), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(SetOne(*store_, TestId(9), "a", true), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(store_->Touch(TestId(9)), StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_THAT(store_->Rotate(TestId(9), TestId(10), std::nullopt),
+  EXPECT_THAT(store_->Rotate(TestId(9), TestId(10), std::nullopt, ""),
               StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_THAT(store_->Delete(TestId(9), std::nullopt), IsOkAndHolds(false));
+  EXPECT_THAT(store_->Delete(TestId(9), std::nullopt, ""), IsOkAndHolds(false));
 }
 
 TEST_P(StoreContractTest, SetUpsertsAndBumpsVersion) {
@@ -287,7 +287,7 @@ TEST_P(StoreContractTest, AReadVersionAheadOfTheSessionIsAFailedPrecondition) {
 TEST_P(StoreContractTest, RotateRenewsTheIdleTimer) {
   ASSERT_OK_AND_ASSIGN(SessionMeta created, store_->Create(Session(TestId(1))));
   clock_.Advance(absl::Minutes(15));
-  ASSERT_OK_AND_ASSIGN(SessionMeta rotated, store_->Rotate(TestId(1), TestId(2), std::nullopt));
+  ASSERT_OK_AND_ASSIGN(SessionMeta rotated, store_->Rotate(TestId(1), TestId(2), std::nullopt, ""));
   EXPECT_EQ(rotated.idle_expires_at, clock_.Now() + kIdle);
   EXPECT_EQ(rotated.absolute_expires_at, created.absolute_expires_at);
   clock_.Advance(absl::Minutes(10));
@@ -295,6 +295,119 @@ TEST_P(StoreContractTest, RotateRenewsTheIdleTimer) {
 }
 
 // ---- End of issue 7 i, j, k ----
+
+// ---- Idempotent retries with a request_id (issue 7 l) ----
+
+Conditions WithRequestId(std::string request_id, Conditions conditions = {}) {
+  conditions.request_id = std::move(request_id);
+  return conditions;
+}
+
+TEST_P(StoreContractTest, ARetriedMutationAppliesOnceAndReturnsTheFirstVersion) {
+  ASSERT_OK(store_->Create(Session(TestId(1), {{"n", int64_t{0}}})));
+  ASSERT_OK_AND_ASSIGN(SessionMeta first, SetOne(*store_, TestId(1), "n", int64_t{1},
+                                                 WithRequestId("r1", {.if_version = 1})));
+  EXPECT_EQ(first.version, 2u);
+  ASSERT_OK(SetOne(*store_, TestId(1), "other", true));
+  // The retry's condition no longer holds, and its batch differs: neither matters.
+  ASSERT_OK_AND_ASSIGN(SessionMeta retried, SetOne(*store_, TestId(1), "n", int64_t{5},
+                                                   WithRequestId("r1", {.if_version = 1})));
+  EXPECT_EQ(retried.version, 2u) << "the first attempt's version";
+  EXPECT_THAT(GetAll(*store_, TestId(1)),
+              IsOkAndHolds(ElementsAre(Pair("n", Value(int64_t{1})), Pair("other", Value(true)))));
+  ASSERT_OK_AND_ASSIGN(SessionMeta fresh,
+                       SetOne(*store_, TestId(1), "n", int64_t{2}, WithRequestId("r2")));
+  EXPECT_EQ(fresh.version, 4u) << "another request_id applies";
+}
+
+TEST_P(StoreContractTest, ARequestThatChangedNothingIsRememberedToo) {
+  ASSERT_OK(store_->Create(Session(TestId(1))));
+  ASSERT_OK(store_->Apply(TestId(1), {Mutation::Remove("a")}, WithRequestId("r1")));
+  ASSERT_OK(SetOne(*store_, TestId(1), "a", true));
+  ASSERT_OK_AND_ASSIGN(SessionMeta retried,
+                       store_->Apply(TestId(1), {Mutation::Remove("a")}, WithRequestId("r1")));
+  EXPECT_EQ(retried.version, 1u);
+  EXPECT_THAT(GetAll(*store_, TestId(1)), IsOkAndHolds(ElementsAre(Pair("a", Value(true)))));
+}
+
+TEST_P(StoreContractTest, AFailedMutationIsNotRemembered) {
+  ASSERT_OK(store_->Create(Session(TestId(1))));
+  EXPECT_THAT(SetOne(*store_, TestId(1), "a", true, WithRequestId("r1", {.if_version = 7})),
+              StatusIs(absl::StatusCode::kAborted));
+  ASSERT_OK_AND_ASSIGN(SessionMeta retried,
+                       SetOne(*store_, TestId(1), "a", true, WithRequestId("r1")));
+  EXPECT_EQ(retried.version, 2u);
+}
+
+TEST_P(StoreContractTest, ARequestIdIsForgottenAfterTheWindow) {
+  ASSERT_OK(store_->Create(Session(TestId(1))));
+  ASSERT_OK(SetOne(*store_, TestId(1), "a", int64_t{1}, WithRequestId("r1")));
+  clock_.Advance(kLimits.idempotency_window - absl::Seconds(1));
+  ASSERT_OK_AND_ASSIGN(SessionMeta within,
+                       SetOne(*store_, TestId(1), "a", int64_t{2}, WithRequestId("r1")));
+  EXPECT_EQ(within.version, 2u);
+  clock_.Advance(absl::Seconds(1));
+  ASSERT_OK_AND_ASSIGN(SessionMeta after,
+                       SetOne(*store_, TestId(1), "a", int64_t{2}, WithRequestId("r1")));
+  EXPECT_EQ(after.version, 3u);
+}
+
+TEST_P(StoreContractTest, ASessionRemembersAtMostMaxRequestIds) {
+  ASSERT_OK(store_->Create(Session(TestId(1))));
+  for (size_t i = 0; i <= kLimits.max_request_ids; ++i) {
+    ASSERT_OK(SetOne(*store_, TestId(1), "a", int64_t(i), WithRequestId(absl::StrCat("r", i))));
+  }
+  const uint64_t version = 2 + kLimits.max_request_ids;
+  ASSERT_OK_AND_ASSIGN(SessionMeta newest,
+                       SetOne(*store_, TestId(1), "a", int64_t{-1},
+                              WithRequestId(absl::StrCat("r", kLimits.max_request_ids))));
+  EXPECT_EQ(newest.version, version);
+  ASSERT_OK_AND_ASSIGN(SessionMeta oldest,
+                       SetOne(*store_, TestId(1), "a", int64_t{-1}, WithRequestId("r0")));
+  EXPECT_EQ(oldest.version, version + 1) << "the oldest request_id was forgotten";
+}
+
+TEST_P(StoreContractTest, ARetriedDeleteReturnsTrueForTheWindow) {
+  ASSERT_OK(store_->Create(Session(TestId(1))));
+  EXPECT_THAT(store_->Delete(TestId(1), 1, "d1"), IsOkAndHolds(true));
+  EXPECT_THAT(store_->Delete(TestId(1), 1, "d1"), IsOkAndHolds(true));
+  EXPECT_THAT(store_->Delete(TestId(1), std::nullopt, "d2"), IsOkAndHolds(false));
+  EXPECT_THAT(GetAll(*store_, TestId(1)), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(SetOne(*store_, TestId(1), "a", true, WithRequestId("d1")),
+              StatusIs(absl::StatusCode::kNotFound));
+  clock_.Advance(kLimits.idempotency_window);
+  EXPECT_THAT(store_->Delete(TestId(1), 1, "d1"), IsOkAndHolds(false));
+}
+
+TEST_P(StoreContractTest, ARetriedRotateReturnsTheSessionUnderItsFirstNewId) {
+  ASSERT_OK(store_->Create(Session(TestId(1), {{"a", true}})));
+  ASSERT_OK_AND_ASSIGN(SessionMeta first, store_->Rotate(TestId(1), TestId(2), 1, "x1"));
+  ASSERT_OK_AND_ASSIGN(SessionMeta retried, store_->Rotate(TestId(1), TestId(3), 1, "x1"));
+  EXPECT_EQ(retried.id, TestId(2));
+  EXPECT_EQ(retried.version, first.version);
+  EXPECT_THAT(GetAll(*store_, TestId(3)), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(GetAll(*store_, TestId(1)), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(store_->Rotate(TestId(1), TestId(3), std::nullopt, "x2"),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(GetAll(*store_, TestId(2)), IsOkAndHolds(ElementsAre(Pair("a", Value(true)))));
+}
+
+TEST_P(StoreContractTest, ARetriedCreateReturnsTheSessionItCreated) {
+  NewSession first = Session(TestId(1), {{"a", true}});
+  first.request_id = "c1";
+  ASSERT_OK(store_->Create(std::move(first)));
+  ASSERT_OK(SetOne(*store_, TestId(1), "b", true));
+  NewSession retry = Session(TestId(2), {{"a", false}});
+  retry.request_id = "c1";
+  ASSERT_OK_AND_ASSIGN(SessionMeta retried, store_->Create(std::move(retry)));
+  EXPECT_EQ(retried.id, TestId(1));
+  EXPECT_EQ(retried.version, 2u) << "as it is now";
+  EXPECT_THAT(GetAll(*store_, TestId(2)), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(GetAll(*store_, TestId(1)),
+              IsOkAndHolds(ElementsAre(Pair("a", Value(true)), Pair("b", Value(true)))));
+}
+
+// ---- End of issue 7 l ----
 
 TEST_P(StoreContractTest, ABatchOverALimitIsRejectedWhole) {
   ASSERT_OK(store_->Create(Session(TestId(1), {{"a", int64_t{1}}})));
@@ -332,7 +445,7 @@ TEST_P(StoreContractTest, IdleTimeoutExpiresAnUnusedSession) {
   EXPECT_THAT(GetAll(*store_, TestId(1)), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(SetOne(*store_, TestId(1), "a", false), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(store_->Touch(TestId(1)), StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_THAT(store_->Delete(TestId(1), std::nullopt), IsOkAndHolds(false));
+  EXPECT_THAT(store_->Delete(TestId(1), std::nullopt, ""), IsOkAndHolds(false));
 }
 
 TEST_P(StoreContractTest, GetRenewsTheIdleTimerUnlessAskedNotTo) {
@@ -388,23 +501,23 @@ TEST_P(StoreContractTest, ASessionMayAskForShorterTimeouts) {
 
 TEST_P(StoreContractTest, DeleteEndsTheSessionAndIsIdempotent) {
   ASSERT_OK(store_->Create(Session(TestId(1), {{"a", true}})));
-  EXPECT_THAT(store_->Delete(TestId(1), std::nullopt), IsOkAndHolds(true));
+  EXPECT_THAT(store_->Delete(TestId(1), std::nullopt, ""), IsOkAndHolds(true));
   EXPECT_THAT(GetAll(*store_, TestId(1)), StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_THAT(store_->Delete(TestId(1), std::nullopt), IsOkAndHolds(false));
+  EXPECT_THAT(store_->Delete(TestId(1), std::nullopt, ""), IsOkAndHolds(false));
 }
 
 TEST_P(StoreContractTest, DeleteWithAStaleIfVersionKeepsTheSession) {
   ASSERT_OK(store_->Create(Session(TestId(1))));
   ASSERT_OK(SetOne(*store_, TestId(1), "a", true));
-  EXPECT_THAT(store_->Delete(TestId(1), 1), StatusIs(absl::StatusCode::kAborted));
+  EXPECT_THAT(store_->Delete(TestId(1), 1, ""), StatusIs(absl::StatusCode::kAborted));
   EXPECT_OK(store_->Touch(TestId(1)));
-  EXPECT_THAT(store_->Delete(TestId(1), 2), IsOkAndHolds(true));
+  EXPECT_THAT(store_->Delete(TestId(1), 2, ""), IsOkAndHolds(true));
 }
 
 TEST_P(StoreContractTest, RotateMovesTheDataAndKillsTheOldIdAtOnce) {
   ASSERT_OK_AND_ASSIGN(SessionMeta created,
                        store_->Create(Session(TestId(1), {{"cart", std::string("3 items")}})));
-  ASSERT_OK_AND_ASSIGN(SessionMeta rotated, store_->Rotate(TestId(1), TestId(2), std::nullopt));
+  ASSERT_OK_AND_ASSIGN(SessionMeta rotated, store_->Rotate(TestId(1), TestId(2), std::nullopt, ""));
   EXPECT_EQ(rotated.id, TestId(2));
   EXPECT_EQ(rotated.version, 2u);
   EXPECT_EQ(rotated.principal, created.principal);
@@ -418,9 +531,9 @@ TEST_P(StoreContractTest, RotateMovesTheDataAndKillsTheOldIdAtOnce) {
 TEST_P(StoreContractTest, RotateRefusesATakenIdAndAStaleVersion) {
   ASSERT_OK(store_->Create(Session(TestId(1), {{"a", true}})));
   ASSERT_OK(store_->Create(Session(TestId(2), {{"b", true}})));
-  EXPECT_THAT(store_->Rotate(TestId(1), TestId(2), std::nullopt),
+  EXPECT_THAT(store_->Rotate(TestId(1), TestId(2), std::nullopt, ""),
               StatusIs(absl::StatusCode::kAlreadyExists));
-  EXPECT_THAT(store_->Rotate(TestId(1), TestId(3), 7), StatusIs(absl::StatusCode::kAborted));
+  EXPECT_THAT(store_->Rotate(TestId(1), TestId(3), 7, ""), StatusIs(absl::StatusCode::kAborted));
   EXPECT_THAT(GetAll(*store_, TestId(1)), IsOkAndHolds(ElementsAre(Pair("a", Value(true)))));
   EXPECT_THAT(GetAll(*store_, TestId(2)), IsOkAndHolds(ElementsAre(Pair("b", Value(true)))));
 }
