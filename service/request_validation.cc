@@ -60,6 +60,14 @@ absl::Status ValidateRequestKeyCount(size_t count, absl::string_view field,
   return absl::OkStatus();
 }
 
+absl::Status ValidateRequestId(absl::string_view request_id) {
+  if (request_id.size() > kMaxRequestIdBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("request_id: the id is ", request_id.size(),
+                                                   " bytes; the limit is ", kMaxRequestIdBytes));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidatePrincipal(absl::string_view principal, const ServiceLimits& limits) {
   if (principal.size() > limits.max_principal_bytes) {
     return absl::InvalidArgumentError(absl::StrCat(

@@ -39,6 +39,12 @@ size_t MaxRequestKeys(const ServiceLimits& limits);
 absl::Status ValidateRequestKeyCount(size_t count, absl::string_view field,
                                      const ServiceLimits& limits);
 
+// The longest request_id (idempotency key) a mutation may carry.
+inline constexpr size_t kMaxRequestIdBytes = 64;
+
+// INVALID_ARGUMENT if `request_id` is longer than kMaxRequestIdBytes.
+absl::Status ValidateRequestId(absl::string_view request_id);
+
 // INVALID_ARGUMENT if `principal` is longer than max_principal_bytes.
 absl::Status ValidatePrincipal(absl::string_view principal, const ServiceLimits& limits);
 

@@ -47,6 +47,13 @@ TEST(RequestValidationTest, RepeatedKeysAndOpsAreCappedAtTwiceMaxKeys) {
   EXPECT_THAT(over.message(), HasSubstr("--max_keys"));
 }
 
+TEST(RequestValidationTest, RequestIdsAreAtMost64Bytes) {
+  EXPECT_THAT(ValidateRequestId(""), IsOk());
+  EXPECT_THAT(ValidateRequestId(std::string(64, 'r')), IsOk());
+  EXPECT_THAT(ValidateRequestId(std::string(65, 'r')),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
 TEST(RequestValidationTest, ValuesMustHaveAKindAndFitTheLimit) {
   v1::Value value;
   EXPECT_THAT(ValidateValue(value, Named("v"), kLimits),

@@ -168,6 +168,19 @@ TEST_F(BadInputE2eTest, RepeatedFieldsOverTwiceMaxKeysAreInvalid) {
   EXPECT_OK(client_->Get(get).status()) << "8 copies of a key are within the cap";
 }
 
+TEST_F(BadInputE2eTest, ARequestIdOver64BytesIsInvalid) {
+  v1::SetRequest set;
+  set.set_id(id_);
+  (*set.mutable_entries())["kept"] = Text("changed");
+  set.set_request_id(std::string(65, 'r'));
+  EXPECT_THAT(client_->Set(set).status(), Error(absl::StatusCode::kInvalidArgument, "request_id"));
+  v1::DeleteRequest del;
+  del.set_id(id_);
+  del.set_request_id(std::string(65, 'r'));
+  EXPECT_THAT(client_->Delete(del).status(),
+              Error(absl::StatusCode::kInvalidArgument, "request_id"));
+}
+
 TEST_F(BadInputE2eTest, ARequestOverTheMessageLimitIsResourceExhausted) {
   // 60 KiB values are within no limit of sessiond's but two of them pass the 64 KiB message limit.
   EXPECT_THAT(
