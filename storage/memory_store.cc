@@ -191,7 +191,6 @@ void MemoryStore::InsertStub(Shard& shard, std::string key, std::string successo
   SessionNode* raw = node.get();
   shard.sessions.emplace(raw->id, std::move(node));
   shard.wheel.Insert(raw);
-  live_sessions_.fetch_add(1, std::memory_order_relaxed);
 }
 
 absl::StatusOr<SessionMeta> MemoryStore::Peek(absl::string_view id) {
@@ -205,7 +204,7 @@ absl::StatusOr<SessionMeta> MemoryStore::Peek(absl::string_view id) {
 std::unique_ptr<SessionNode> MemoryStore::Unlink(Shard& shard, SessionNode* node) {
   shard.wheel.Remove(node);
   used_bytes_.fetch_sub(node->accounted_bytes, std::memory_order_relaxed);
-  live_sessions_.fetch_sub(1, std::memory_order_relaxed);
+  if (!node->stub) live_sessions_.fetch_sub(1, std::memory_order_relaxed);
   return std::move(shard.sessions.extract(shard.sessions.find(node->id)).mapped());
 }
 

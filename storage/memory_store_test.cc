@@ -66,6 +66,25 @@ TEST(MemoryStoreTest, MemoryAccountingReturnsToZeroWhenEverythingIsGone) {
   EXPECT_EQ(store->Stats().approximate_bytes, 0u);
 }
 
+TEST(MemoryStoreTest, RetryRecordsCountAsMemoryNotAsSessionsAndGoAfterTheWindow) {
+  FakeClock clock;
+  std::unique_ptr<Store> store = NewMemoryStore({.clock = &clock});
+  for (int i = 0; i < 10; ++i) {
+    NewSession session = Sized(i, 100);
+    session.request_id = absl::StrCat("create-", i);
+    ASSERT_OK(store->Create(std::move(session)));
+  }
+  EXPECT_EQ(store->Stats().live_sessions, 10u);
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_OK(store->Delete(absl::StrCat("session-", i), {}, absl::StrCat("delete-", i)));
+  }
+  EXPECT_EQ(store->Stats().live_sessions, 0u);
+  EXPECT_GT(store->Stats().approximate_bytes, 0u) << "the records of the creates and deletes";
+  clock.Advance(SessionLimits{}.idempotency_window + absl::Seconds(1));  // the wheel's 1 s slots
+  ASSERT_OK(store->SweepExpired());
+  EXPECT_EQ(store->Stats().approximate_bytes, 0u);
+}
+
 TEST(MemoryStoreTest, SweepFindsSessionsWhoseDeadlineMovedAfterTheyWereFiled) {
   FakeClock clock;
   std::unique_ptr<Store> store = NewMemoryStore({.clock = &clock, .shards = 1});
