@@ -49,6 +49,25 @@ absl::Status ValidateValue(const v1::Value& value, FieldName field, const Servic
   return absl::OkStatus();
 }
 
+size_t MaxRequestKeys(const ServiceLimits& limits) { return 2 * limits.session.max_keys; }
+
+absl::Status ValidateRequestKeyCount(size_t count, absl::string_view field,
+                                     const ServiceLimits& limits) {
+  if (count > MaxRequestKeys(limits)) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": ", count, " elements; the limit is ",
+                                                   MaxRequestKeys(limits), " (twice --max_keys)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateRequestId(absl::string_view request_id) {
+  if (request_id.size() > kMaxRequestIdBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("request_id: the id is ", request_id.size(),
+                                                   " bytes; the limit is ", kMaxRequestIdBytes));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidatePrincipal(absl::string_view principal, const ServiceLimits& limits) {
   if (principal.size() > limits.max_principal_bytes) {
     return absl::InvalidArgumentError(

@@ -35,6 +35,21 @@ absl::Status ValidateKey(absl::string_view key, FieldName field, const ServiceLi
 // INVALID_ARGUMENT if `value` has no kind set; RESOURCE_EXHAUSTED if it is over max_value_bytes.
 absl::Status ValidateValue(const v1::Value& value, FieldName field, const ServiceLimits& limits);
 
+// The most elements a request's `keys` (Get, Remove) or `ops` (Commit) may hold: twice max_keys,
+// enough for a commit that removes every key and sets as many new ones. Repeats count: they cost
+// the store work too.
+size_t MaxRequestKeys(const ServiceLimits& limits);
+
+// INVALID_ARGUMENT if the repeated field `field` holds more than MaxRequestKeys elements.
+absl::Status ValidateRequestKeyCount(size_t count, absl::string_view field,
+                                     const ServiceLimits& limits);
+
+// The longest request_id (idempotency key) a mutation may carry.
+inline constexpr size_t kMaxRequestIdBytes = 64;
+
+// INVALID_ARGUMENT if `request_id` is longer than kMaxRequestIdBytes.
+absl::Status ValidateRequestId(absl::string_view request_id);
+
 // INVALID_ARGUMENT if `principal` is longer than max_principal_bytes.
 absl::Status ValidatePrincipal(absl::string_view principal, const ServiceLimits& limits);
 

@@ -39,6 +39,21 @@ TEST(RequestValidationTest, KeysMustBeNonEmptyAndWithinTheLimit) {
   EXPECT_THAT(ValidateKey(std::string(256, 'k'), Named("keys[0]"), kLimits), IsOk());
 }
 
+TEST(RequestValidationTest, RepeatedKeysAndOpsAreCappedAtTwiceMaxKeys) {
+  EXPECT_THAT(ValidateRequestKeyCount(2 * kLimits.session.max_keys, "keys", kLimits), IsOk());
+  const absl::Status over = ValidateRequestKeyCount(700'000, "keys", kLimits);
+  EXPECT_THAT(over, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(over.message(), HasSubstr("keys"));
+  EXPECT_THAT(over.message(), HasSubstr("--max_keys"));
+}
+
+TEST(RequestValidationTest, RequestIdsAreAtMost64Bytes) {
+  EXPECT_THAT(ValidateRequestId(""), IsOk());
+  EXPECT_THAT(ValidateRequestId(std::string(64, 'r')), IsOk());
+  EXPECT_THAT(ValidateRequestId(std::string(65, 'r')),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
 TEST(RequestValidationTest, ValuesMustHaveAKindAndFitTheLimit) {
   v1::Value value;
   EXPECT_THAT(ValidateValue(value, Named("v"), kLimits),

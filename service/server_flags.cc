@@ -39,6 +39,11 @@ ABSL_FLAG(ByteSize, max_key_bytes, {kLimits.max_key_bytes}, "longest key");
 ABSL_FLAG(ByteSize, max_value_bytes, {kLimits.max_value_bytes}, "largest value");
 ABSL_FLAG(uint64_t, max_keys, kLimits.session.max_keys, "most keys in one session");
 ABSL_FLAG(ByteSize, max_principal_bytes, {kLimits.max_principal_bytes}, "longest principal");
+ABSL_FLAG(absl::Duration, idempotency_window, kLimits.session.idempotency_window,
+          "how long a successful mutation's request_id is remembered: a retry with it within the "
+          "window applies nothing and returns the first outcome");
+ABSL_FLAG(uint64_t, max_request_ids, kLimits.session.max_request_ids,
+          "most request_ids one session remembers; past it the oldest is forgotten early");
 ABSL_FLAG(ByteSize, max_session_bytes, {kLimits.session.max_session_bytes},
           "largest session: sum of key and value bytes");
 ABSL_FLAG(absl::Duration, idle_timeout, kLimits.default_idle_timeout,
@@ -132,6 +137,8 @@ absl::StatusOr<Server::Options> ServerOptionsFromCommandLine(int argc, char** ar
   limits.max_value_bytes = absl::GetFlag(FLAGS_max_value_bytes).bytes;
   limits.max_principal_bytes = absl::GetFlag(FLAGS_max_principal_bytes).bytes;
   limits.session.max_keys = absl::GetFlag(FLAGS_max_keys);
+  limits.session.idempotency_window = absl::GetFlag(FLAGS_idempotency_window);
+  limits.session.max_request_ids = absl::GetFlag(FLAGS_max_request_ids);
   limits.session.max_session_bytes = absl::GetFlag(FLAGS_max_session_bytes).bytes;
   limits.default_idle_timeout = absl::GetFlag(FLAGS_idle_timeout);
   limits.max_idle_timeout = absl::GetFlag(FLAGS_max_idle_timeout);

@@ -53,6 +53,9 @@ absl::Status ValidateEntries(const google::protobuf::Map<std::string, v1::Value>
 
 absl::Status ValidateKeys(const google::protobuf::RepeatedPtrField<std::string>& keys,
                           const ServiceLimits& limits) {
+  if (absl::Status status = ValidateRequestKeyCount(keys.size(), "keys", limits); !status.ok()) {
+    return status;
+  }
   for (int i = 0; i < keys.size(); ++i) {
     if (absl::Status status = ValidateKey(
             keys[i], [i] { return absl::StrCat("keys[", i, "]"); }, limits);
@@ -67,6 +70,9 @@ absl::Status ValidateKeys(const google::protobuf::RepeatedPtrField<std::string>&
 absl::StatusOr<std::vector<storage::Mutation>> ToMutations(
     const google::protobuf::RepeatedPtrField<v1::Operation>& ops, const ServiceLimits& limits) {
   if (ops.empty()) return absl::InvalidArgumentError("ops: empty; send at least one operation");
+  if (absl::Status status = ValidateRequestKeyCount(ops.size(), "ops", limits); !status.ok()) {
+    return status;
+  }
   std::vector<storage::Mutation> mutations;
   mutations.reserve(ops.size());
   for (int i = 0; i < ops.size(); ++i) {
@@ -211,6 +217,7 @@ absl::Status SessionServiceImpl::DoCreateSession(const v1::CreateSessionRequest&
   if (absl::Status status = ValidatePrincipal(request.principal(), limits_); !status.ok()) {
     return status;
   }
+  if (absl::Status status = ValidateRequestId(request.request_id()); !status.ok()) return status;
   absl::StatusOr<absl::Duration> idle =
       ResolveTimeout(request.has_idle_timeout() ? &request.idle_timeout() : nullptr, "idle_timeout",
                      limits_.default_idle_timeout, limits_.max_idle_timeout);
@@ -220,7 +227,8 @@ absl::Status SessionServiceImpl::DoCreateSession(const v1::CreateSessionRequest&
       limits_.default_absolute_timeout, limits_.max_absolute_timeout);
   if (!absolute.ok()) return absolute.status();
 
-  storage::NewSession session{std::string(), request.principal(), *idle, *absolute, {}};
+  storage::NewSession session{std::string(),       request.principal(), *idle, *absolute, {},
+                              request.request_id()};
   session.entries.reserve(request.entries().size());
   for (const auto& [key, value] : request.entries()) {
     session.entries.push_back({key, FromProto(value)});
@@ -253,6 +261,7 @@ absl::Status SessionServiceImpl::ApplyAndReport(const std::string& id,
                                                 const storage::Conditions& conditions,
                                                 v1::SessionInfo* info) {
   if (absl::Status status = ValidateSessionId(id, "id"); !status.ok()) return status;
+  if (absl::Status status = ValidateRequestId(conditions.request_id); !status.ok()) return status;
   absl::StatusOr<storage::SessionMeta> meta = store_->Apply(id, std::move(mutations), conditions);
   if (!meta.ok()) return meta.status();
   ToProto(*meta, info);
@@ -271,9 +280,11 @@ absl::Status SessionServiceImpl::DoSet(const v1::SetRequest& request, v1::SetRes
   for (const auto& [key, value] : request.entries()) {
     mutations.push_back(storage::Mutation::Set(key, FromProto(value)));
   }
-  return ApplyAndReport(request.id(), std::move(mutations),
-                        {OptionalVersion(request.has_if_version(), request.if_version())},
-                        response->mutable_session());
+  return ApplyAndReport(
+      request.id(), std::move(mutations),
+      {.if_version = OptionalVersion(request.has_if_version(), request.if_version()),
+       .request_id = request.request_id()},
+      response->mutable_session());
 }
 
 absl::Status SessionServiceImpl::DoRemove(const v1::RemoveRequest& request,
@@ -285,26 +296,31 @@ absl::Status SessionServiceImpl::DoRemove(const v1::RemoveRequest& request,
   std::vector<storage::Mutation> mutations;
   mutations.reserve(request.keys().size());
   for (const std::string& key : request.keys()) mutations.push_back(storage::Mutation::Remove(key));
-  return ApplyAndReport(request.id(), std::move(mutations),
-                        {OptionalVersion(request.has_if_version(), request.if_version())},
-                        response->mutable_session());
+  return ApplyAndReport(
+      request.id(), std::move(mutations),
+      {.if_version = OptionalVersion(request.has_if_version(), request.if_version()),
+       .request_id = request.request_id()},
+      response->mutable_session());
 }
 
 absl::Status SessionServiceImpl::DoClear(const v1::ClearRequest& request,
                                          v1::ClearResponse* response) {
-  return ApplyAndReport(request.id(), {storage::Mutation::Clear()},
-                        {OptionalVersion(request.has_if_version(), request.if_version())},
-                        response->mutable_session());
+  return ApplyAndReport(
+      request.id(), {storage::Mutation::Clear()},
+      {.if_version = OptionalVersion(request.has_if_version(), request.if_version()),
+       .request_id = request.request_id()},
+      response->mutable_session());
 }
 
 absl::Status SessionServiceImpl::DoCommit(const v1::CommitRequest& request,
                                           v1::CommitResponse* response) {
   absl::StatusOr<std::vector<storage::Mutation>> mutations = ToMutations(request.ops(), limits_);
   if (!mutations.ok()) return mutations.status();
-  return ApplyAndReport(request.id(), *std::move(mutations),
-                        {OptionalVersion(request.has_if_version(), request.if_version()),
-                         OptionalVersion(request.has_read_version(), request.read_version())},
-                        response->mutable_session());
+  return ApplyAndReport(
+      request.id(), *std::move(mutations),
+      {OptionalVersion(request.has_if_version(), request.if_version()),
+       OptionalVersion(request.has_read_version(), request.read_version()), request.request_id()},
+      response->mutable_session());
 }
 
 absl::Status SessionServiceImpl::DoTouch(const v1::TouchRequest& request,
@@ -319,8 +335,10 @@ absl::Status SessionServiceImpl::DoTouch(const v1::TouchRequest& request,
 absl::Status SessionServiceImpl::DoDelete(const v1::DeleteRequest& request,
                                           v1::DeleteResponse* response) {
   if (absl::Status status = ValidateSessionId(request.id(), "id"); !status.ok()) return status;
+  if (absl::Status status = ValidateRequestId(request.request_id()); !status.ok()) return status;
   absl::StatusOr<bool> deleted =
-      store_->Delete(request.id(), OptionalVersion(request.has_if_version(), request.if_version()));
+      store_->Delete(request.id(), OptionalVersion(request.has_if_version(), request.if_version()),
+                     request.request_id());
   if (!deleted.ok()) return deleted.status();
   response->set_deleted(*deleted);
   return absl::OkStatus();
@@ -329,9 +347,10 @@ absl::Status SessionServiceImpl::DoDelete(const v1::DeleteRequest& request,
 absl::Status SessionServiceImpl::DoRotateId(const v1::RotateIdRequest& request,
                                             v1::RotateIdResponse* response) {
   if (absl::Status status = ValidateSessionId(request.id(), "id"); !status.ok()) return status;
-  absl::StatusOr<storage::SessionMeta> meta =
-      store_->Rotate(request.id(), NewSessionId(),
-                     OptionalVersion(request.has_if_version(), request.if_version()));
+  if (absl::Status status = ValidateRequestId(request.request_id()); !status.ok()) return status;
+  absl::StatusOr<storage::SessionMeta> meta = store_->Rotate(
+      request.id(), NewSessionId(), OptionalVersion(request.has_if_version(), request.if_version()),
+      request.request_id());
   if (!meta.ok()) return IdCollision(meta.status());
   ToProto(*meta, response->mutable_session());
   return absl::OkStatus();

@@ -39,6 +39,12 @@ struct SessionNode : ExpiryWheel::Item {
   SessionState state;
   // What this node adds to the store's memory estimate.
   size_t accounted_bytes = 0;
+  // A stub (SessionState::Stub) stands for the idempotency window in place of a session that a
+  // Delete or Rotate with a request_id ended, or under CreateStubKey for a Create; never live.
+  bool stub = false;
+  // For a stub: the id of the session the request left (rotated to, or created); empty after a
+  // Delete.
+  std::string successor;
 };
 
 size_t NodeMemory(const SessionNode& node) {
@@ -66,9 +72,11 @@ class MemoryStore final : public Store {
   absl::StatusOr<SessionMeta> Apply(absl::string_view id, std::vector<Mutation> mutations,
                                     const Conditions& conditions) override;
   absl::StatusOr<SessionMeta> Touch(absl::string_view id) override;
-  absl::StatusOr<bool> Delete(absl::string_view id, std::optional<uint64_t> if_version) override;
+  absl::StatusOr<bool> Delete(absl::string_view id, std::optional<uint64_t> if_version,
+                              absl::string_view request_id) override;
   absl::StatusOr<SessionMeta> Rotate(absl::string_view id, std::string new_id,
-                                     std::optional<uint64_t> if_version) override;
+                                     std::optional<uint64_t> if_version,
+                                     absl::string_view request_id) override;
   absl::StatusOr<size_t> SweepExpired() override;
   StoreStats Stats() const override;
   bool MayBlock() const override { return false; }
@@ -86,18 +94,33 @@ class MemoryStore final : public Store {
   Shard& ShardFor(absl::string_view id) const {
     return *shards_[ShardIndex(absl::HashOf(id), shard_bits_)];
   }
-  // The live session `id`, or null; an expired one found on the way is reclaimed.
-  SessionNode* FindLive(Shard& shard, absl::string_view id, absl::Time now)
+  // The unexpired node under `id`, session or stub, or null; an expired one found on the way is
+  // reclaimed.
+  SessionNode* FindNode(Shard& shard, absl::string_view id, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
+  // The live session `id`, or null.
+  SessionNode* FindLive(Shard& shard, absl::string_view id, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu) {
+    SessionNode* node = FindNode(shard, id, now);
+    return node != nullptr && !node->stub ? node : nullptr;
+  }
+  // Files a stub under `key` (not in use) holding `state` until the idempotency window ends.
+  void InsertStub(Shard& shard, std::string key, std::string successor, SessionState state,
+                  absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
+  // The live session `id` as it is, without renewing it: a retry's answer. NOT_FOUND if none.
+  absl::StatusOr<SessionMeta> Peek(absl::string_view id);
   // Removes `node` from `shard` and hands it back, so a caller may free it after unlocking.
   std::unique_ptr<SessionNode> Unlink(Shard& shard, SessionNode* node)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
   void Erase(Shard& shard, SessionNode* node) ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu) {
     Unlink(shard, node);
   }
+  // Rotates under both locks. For a retry of `request_id` it sets `*replay_id` to the id the first
+  // attempt gave the session instead, and returns an unspecified meta.
   absl::StatusOr<SessionMeta> RotateLocked(Shard& from, Shard& to, absl::string_view id,
                                            std::string new_id, std::optional<uint64_t> if_version,
-                                           absl::Time now)
+                                           absl::string_view request_id, absl::Time now,
+                                           std::string* replay_id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(from.mu, to.mu);
   // Takes `bytes` more of the memory budget; RESOURCE_EXHAUSTED if that would pass the cap.
   absl::Status Reserve(size_t bytes);
@@ -147,7 +170,7 @@ void MemoryStore::Reaccount(SessionNode& node) {
   node.accounted_bytes = now_bytes;
 }
 
-SessionNode* MemoryStore::FindLive(Shard& shard, absl::string_view id, absl::Time now) {
+SessionNode* MemoryStore::FindNode(Shard& shard, absl::string_view id, absl::Time now) {
   auto it = shard.sessions.find(id);
   if (it == shard.sessions.end()) return nullptr;
   SessionNode* node = it->second.get();
@@ -158,10 +181,35 @@ SessionNode* MemoryStore::FindLive(Shard& shard, absl::string_view id, absl::Tim
   return node;
 }
 
+void MemoryStore::InsertStub(Shard& shard, std::string key, std::string successor,
+                             SessionState state, absl::Time now) {
+  auto node = std::make_unique<SessionNode>(std::move(key), std::move(state));
+  node->stub = true;
+  node->successor = std::move(successor);
+  node->created_at = now;
+  node->absolute_expires_at = now + limits_.idempotency_window;
+  node->idle_timeout = limits_.idempotency_window;
+  Renew(*node, now);
+  // Small and bounded by the window: taken even past the cap, so a retry's answer never fails.
+  node->accounted_bytes = NodeMemory(*node);
+  used_bytes_.fetch_add(node->accounted_bytes, std::memory_order_relaxed);
+  SessionNode* raw = node.get();
+  shard.sessions.emplace(raw->id, std::move(node));
+  shard.wheel.Insert(raw);
+}
+
+absl::StatusOr<SessionMeta> MemoryStore::Peek(absl::string_view id) {
+  Shard& shard = ShardFor(id);
+  absl::MutexLock lock(&shard.mu);
+  SessionNode* node = FindLive(shard, id, clock_->Now());
+  if (node == nullptr) return SessionNotFoundError();
+  return MetaOf(*node);
+}
+
 std::unique_ptr<SessionNode> MemoryStore::Unlink(Shard& shard, SessionNode* node) {
   shard.wheel.Remove(node);
   used_bytes_.fetch_sub(node->accounted_bytes, std::memory_order_relaxed);
-  live_sessions_.fetch_sub(1, std::memory_order_relaxed);
+  if (!node->stub) live_sessions_.fetch_sub(1, std::memory_order_relaxed);
   return std::move(shard.sessions.extract(shard.sessions.find(node->id)).mapped());
 }
 
@@ -179,16 +227,37 @@ absl::StatusOr<SessionMeta> MemoryStore::Create(NewSession session) {
   if (absl::Status status = Reserve(node->accounted_bytes); !status.ok()) return status;
 
   Shard& shard = ShardFor(node->id);
-  absl::MutexLock lock(&shard.mu);
-  if (FindLive(shard, node->id, now) != nullptr) {
-    used_bytes_.fetch_sub(node->accounted_bytes, std::memory_order_relaxed);
-    return absl::AlreadyExistsError("a session with this id exists");
+  // A Create with a request_id files a stub under CreateStubKey in the same critical section, so
+  // concurrent attempts of one request create one session.
+  const std::string stub_key =
+      session.request_id.empty() ? node->id : CreateStubKey(session.request_id);
+  Shard& stub_shard = ShardFor(stub_key);
+  std::string replay_id;
+  SessionMeta meta;
+  {
+    LockPair lock(&shard.mu, &stub_shard.mu);
+    SessionNode* stub = session.request_id.empty() ? nullptr : FindNode(stub_shard, stub_key, now);
+    if (stub != nullptr) {
+      replay_id = stub->successor;
+    } else if (FindNode(shard, node->id, now) != nullptr) {
+      used_bytes_.fetch_sub(node->accounted_bytes, std::memory_order_relaxed);
+      return absl::AlreadyExistsError("a session with this id exists");
+    } else {
+      SessionNode* raw = node.get();
+      shard.sessions.emplace(raw->id, std::move(node));
+      shard.wheel.Insert(raw);
+      live_sessions_.fetch_add(1, std::memory_order_relaxed);
+      meta = MetaOf(*raw);
+      if (!session.request_id.empty()) {
+        InsertStub(stub_shard, stub_key, raw->id,
+                   SessionState::Stub(meta.version, std::move(session.request_id), now, limits_),
+                   now);
+      }
+    }
   }
-  SessionNode* raw = node.get();
-  shard.sessions.emplace(raw->id, std::move(node));
-  shard.wheel.Insert(raw);
-  live_sessions_.fetch_add(1, std::memory_order_relaxed);
-  return MetaOf(*raw);
+  if (replay_id.empty()) return meta;
+  used_bytes_.fetch_sub(node->accounted_bytes, std::memory_order_relaxed);
+  return Peek(replay_id);
 }
 
 absl::StatusOr<SessionMeta> MemoryStore::Get(absl::string_view id,
@@ -212,6 +281,11 @@ absl::StatusOr<SessionMeta> MemoryStore::Apply(absl::string_view id,
   absl::MutexLock lock(&shard.mu);
   SessionNode* node = FindLive(shard, id, now);
   if (node == nullptr) return SessionNotFoundError();
+  if (std::optional<uint64_t> version = node->state.FindRequest(conditions.request_id, now)) {
+    SessionMeta meta = MetaOf(*node);
+    meta.version = *version;
+    return meta;
+  }
   absl::StatusOr<SessionState::Plan> plan = node->state.Check(mutations, conditions, limits_);
   if (!plan.ok()) return plan.status();
   if (plan->data_bytes > node->state.data_bytes()) {
@@ -224,7 +298,10 @@ absl::StatusOr<SessionMeta> MemoryStore::Apply(absl::string_view id,
     if (absl::Status status = Reserve(growth); !status.ok()) return status;
     node->accounted_bytes += growth;
   }
-  node->state.Commit(std::move(mutations), *plan);
+  node->state.Commit(std::move(mutations), *plan, limits_);
+  if (!conditions.request_id.empty()) {
+    node->state.RecordRequest(conditions.request_id, now, limits_);
+  }
   Reaccount(*node);
   Renew(*node, now);
   return MetaOf(*node);
@@ -240,34 +317,55 @@ absl::StatusOr<SessionMeta> MemoryStore::Touch(absl::string_view id) {
   return MetaOf(*node);
 }
 
-absl::StatusOr<bool> MemoryStore::Delete(absl::string_view id, std::optional<uint64_t> if_version) {
+absl::StatusOr<bool> MemoryStore::Delete(absl::string_view id, std::optional<uint64_t> if_version,
+                                         absl::string_view request_id) {
   const absl::Time now = clock_->Now();
   Shard& shard = ShardFor(id);
   absl::MutexLock lock(&shard.mu);
-  SessionNode* node = FindLive(shard, id, now);
+  SessionNode* node = FindNode(shard, id, now);
   if (node == nullptr) return false;
+  if (node->stub) return node->state.FindRequest(request_id, now).has_value();
   if (absl::Status status = node->state.CheckIfVersion(if_version); !status.ok()) return status;
+  const uint64_t version = node->state.version();
   Erase(shard, node);
+  if (!request_id.empty()) {
+    InsertStub(shard, std::string(id), "",
+               SessionState::Stub(version, std::string(request_id), now, limits_), now);
+  }
   return true;
 }
 
 absl::StatusOr<SessionMeta> MemoryStore::Rotate(absl::string_view id, std::string new_id,
-                                                std::optional<uint64_t> if_version) {
+                                                std::optional<uint64_t> if_version,
+                                                absl::string_view request_id) {
   const absl::Time now = clock_->Now();
   Shard& from = ShardFor(id);
   Shard& to = ShardFor(new_id);
-  LockPair lock(&from.mu, &to.mu);
-  return RotateLocked(from, to, id, std::move(new_id), if_version, now);
+  std::string replay_id;
+  absl::StatusOr<SessionMeta> meta;
+  {
+    LockPair lock(&from.mu, &to.mu);
+    meta = RotateLocked(from, to, id, std::move(new_id), if_version, request_id, now, &replay_id);
+  }
+  if (replay_id.empty()) return meta;
+  return Peek(replay_id);
 }
 
 absl::StatusOr<SessionMeta> MemoryStore::RotateLocked(Shard& from, Shard& to, absl::string_view id,
                                                       std::string new_id,
                                                       std::optional<uint64_t> if_version,
-                                                      absl::Time now) {
-  SessionNode* node = FindLive(from, id, now);
+                                                      absl::string_view request_id, absl::Time now,
+                                                      std::string* replay_id) {
+  SessionNode* node = FindNode(from, id, now);
   if (node == nullptr) return SessionNotFoundError();
+  if (node->stub) {
+    if (!node->successor.empty() && node->state.FindRequest(request_id, now).has_value()) {
+      *replay_id = node->successor;
+    }
+    return SessionNotFoundError();
+  }
   if (absl::Status status = node->state.CheckIfVersion(if_version); !status.ok()) return status;
-  if (FindLive(to, new_id, now) != nullptr) {
+  if (FindNode(to, new_id, now) != nullptr) {
     return absl::AlreadyExistsError("a session with the new id exists");
   }
   from.wheel.Remove(node);
@@ -277,6 +375,11 @@ absl::StatusOr<SessionMeta> MemoryStore::RotateLocked(Shard& from, Shard& to, ab
   Renew(*owned, now);
   to.wheel.Insert(node);
   to.sessions.emplace(node->id, std::move(owned));
+  if (!request_id.empty()) {
+    InsertStub(from, std::string(id), node->id,
+               SessionState::Stub(node->state.version(), std::string(request_id), now, limits_),
+               now);
+  }
   return MetaOf(*node);
 }
 

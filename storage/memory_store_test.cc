@@ -45,7 +45,7 @@ TEST(MemoryStoreTest, AtTheMemoryCapNewSessionsAreRejectedAndLiveOnesKept) {
   // Growing a live session is refused too; shrinking and deleting free room.
   EXPECT_THAT(store->Apply("session-0", {Mutation::Set("more", std::string(4000, 'y'))}, {}),
               StatusIs(absl::StatusCode::kResourceExhausted));
-  ASSERT_TRUE(store->Delete("session-1", std::nullopt).ok());
+  ASSERT_OK(store->Delete("session-1", std::nullopt, ""));
   EXPECT_TRUE(store->Create(Sized(created, 1000)).ok());
 }
 
@@ -59,10 +59,29 @@ TEST(MemoryStoreTest, MemoryAccountingReturnsToZeroWhenEverythingIsGone) {
             .ok());
   }
   EXPECT_GT(store->Stats().approximate_bytes, 100u * 100);
-  for (int i = 0; i < 50; ++i) ASSERT_TRUE(store->Delete(absl::StrCat("session-", i), {}).ok());
+  for (int i = 0; i < 50; ++i) ASSERT_OK(store->Delete(absl::StrCat("session-", i), {}, ""));
   clock.Advance(absl::Hours(1));
   ASSERT_TRUE(store->SweepExpired().ok());
   EXPECT_EQ(store->Stats().live_sessions, 0u);
+  EXPECT_EQ(store->Stats().approximate_bytes, 0u);
+}
+
+TEST(MemoryStoreTest, RetryRecordsCountAsMemoryNotAsSessionsAndGoAfterTheWindow) {
+  FakeClock clock;
+  std::unique_ptr<Store> store = NewMemoryStore({.clock = &clock});
+  for (int i = 0; i < 10; ++i) {
+    NewSession session = Sized(i, 100);
+    session.request_id = absl::StrCat("create-", i);
+    ASSERT_OK(store->Create(std::move(session)));
+  }
+  EXPECT_EQ(store->Stats().live_sessions, 10u);
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_OK(store->Delete(absl::StrCat("session-", i), {}, absl::StrCat("delete-", i)));
+  }
+  EXPECT_EQ(store->Stats().live_sessions, 0u);
+  EXPECT_GT(store->Stats().approximate_bytes, 0u) << "the records of the creates and deletes";
+  clock.Advance(SessionLimits{}.idempotency_window + absl::Seconds(1));  // the wheel's 1 s slots
+  ASSERT_OK(store->SweepExpired());
   EXPECT_EQ(store->Stats().approximate_bytes, 0u);
 }
 

@@ -74,9 +74,11 @@ class RocksDbStore final : public Store {
   absl::StatusOr<SessionMeta> Apply(absl::string_view id, std::vector<Mutation> mutations,
                                     const Conditions& conditions) override;
   absl::StatusOr<SessionMeta> Touch(absl::string_view id) override;
-  absl::StatusOr<bool> Delete(absl::string_view id, std::optional<uint64_t> if_version) override;
+  absl::StatusOr<bool> Delete(absl::string_view id, std::optional<uint64_t> if_version,
+                              absl::string_view request_id) override;
   absl::StatusOr<SessionMeta> Rotate(absl::string_view id, std::string new_id,
-                                     std::optional<uint64_t> if_version) override;
+                                     std::optional<uint64_t> if_version,
+                                     absl::string_view request_id) override;
   absl::StatusOr<size_t> SweepExpired() override;
   StoreStats Stats() const override;
   // Sync-mode writes wait for fsync; async mode only hands its writes to the OS.
@@ -88,8 +90,15 @@ class RocksDbStore final : public Store {
   }
   // The stored session `id`, expired or not, or nullopt if there is none.
   absl::StatusOr<std::optional<StoredSession>> LoadStored(absl::string_view id);
-  // The live session `id`; NOT_FOUND if it is unknown or expired at `now`.
+  // The unexpired record under `id` at `now`, session or stub, or nullopt.
+  absl::StatusOr<std::optional<StoredSession>> LoadUnexpired(absl::string_view id, absl::Time now);
+  // The live session `id`; NOT_FOUND if it is unknown, expired at `now` or a stub.
   absl::StatusOr<StoredSession> Load(absl::string_view id, absl::Time now);
+  // A stub (StoredSession::stub) under `key` for a request that left `successor` at `version`.
+  StoredSession MakeStub(std::string key, std::string successor, uint64_t version,
+                         std::string request_id, absl::Time now) const;
+  // The live session `id` as it is, without renewing it: a retry's answer. NOT_FOUND if none.
+  absl::StatusOr<SessionMeta> Peek(absl::string_view id);
   // Adds to `batch` the write that stores `session` (its index entry is left as it is).
   void Put(rocksdb::WriteBatch& batch, const StoredSession& session);
   // Adds to `batch` the writes that store a new `session` and file it under its idle deadline.
@@ -154,13 +163,39 @@ absl::StatusOr<std::optional<StoredSession>> RocksDbStore::LoadStored(absl::stri
   return *std::move(session);
 }
 
-absl::StatusOr<StoredSession> RocksDbStore::Load(absl::string_view id, absl::Time now) {
+absl::StatusOr<std::optional<StoredSession>> RocksDbStore::LoadUnexpired(absl::string_view id,
+                                                                         absl::Time now) {
   absl::StatusOr<std::optional<StoredSession>> session = LoadStored(id);
-  if (!session.ok()) return session.status();
-  if (!session->has_value() || (*session)->meta.idle_expires_at <= now) {
-    return SessionNotFoundError();
+  if (session.ok() && session->has_value() && (*session)->meta.idle_expires_at <= now) {
+    return std::nullopt;
   }
+  return session;
+}
+
+absl::StatusOr<StoredSession> RocksDbStore::Load(absl::string_view id, absl::Time now) {
+  absl::StatusOr<std::optional<StoredSession>> session = LoadUnexpired(id, now);
+  if (!session.ok()) return session.status();
+  if (!session->has_value() || (*session)->stub) return SessionNotFoundError();
   return **std::move(session);
+}
+
+StoredSession RocksDbStore::MakeStub(std::string key, std::string successor, uint64_t version,
+                                     std::string request_id, absl::Time now) const {
+  const absl::Time until = TruncateToMillis(now + limits_.idempotency_window);
+  StoredSession stub{SessionMeta{std::move(key), "", version, TruncateToMillis(now), until, until,
+                                 absl::Trunc(limits_.idempotency_window, absl::Milliseconds(1))},
+                     SessionState::Stub(version, std::move(request_id), now, limits_)};
+  stub.stub = true;
+  stub.successor = std::move(successor);
+  return stub;
+}
+
+absl::StatusOr<SessionMeta> RocksDbStore::Peek(absl::string_view id) {
+  const absl::Time now = clock_->Now();
+  absl::MutexLock lock(&LockFor(id));
+  absl::StatusOr<StoredSession> session = Load(id, now);
+  if (!session.ok()) return session.status();
+  return session->meta;
 }
 
 void RocksDbStore::Put(rocksdb::WriteBatch& batch, const StoredSession& session) {
@@ -225,20 +260,44 @@ absl::StatusOr<SessionMeta> RocksDbStore::Create(NewSession request) {
       *std::move(state)};
   Renew(session.meta, now);
 
-  absl::MutexLock lock(&LockFor(session.meta.id));
-  absl::StatusOr<std::optional<StoredSession>> old = LoadStored(session.meta.id);
-  if (!old.ok()) return old.status();
-  rocksdb::WriteBatch batch;
-  if (old->has_value()) {
-    // Only an expired session that the sweeper has not reclaimed yet may be replaced.
-    if ((*old)->meta.idle_expires_at > now) {
-      return absl::AlreadyExistsError("a session with this id exists");
+  // A Create with a request_id files a stub under CreateStubKey in the same batch and under both
+  // locks, so concurrent attempts of one request create one session.
+  const std::string stub_key =
+      request.request_id.empty() ? session.meta.id : CreateStubKey(request.request_id);
+  std::string replay_id;
+  {
+    LockPair lock(&LockFor(session.meta.id), &LockFor(stub_key));
+    rocksdb::WriteBatch batch;
+    if (!request.request_id.empty()) {
+      absl::StatusOr<std::optional<StoredSession>> stub = LoadStored(stub_key);
+      if (!stub.ok()) return stub.status();
+      if (stub->has_value() && (*stub)->meta.idle_expires_at > now) {
+        replay_id = std::move((*stub)->successor);
+      } else if (stub->has_value()) {
+        Erase(batch, **stub);
+      }
     }
-    Erase(batch, **old);
+    if (replay_id.empty()) {
+      absl::StatusOr<std::optional<StoredSession>> old = LoadStored(session.meta.id);
+      if (!old.ok()) return old.status();
+      if (old->has_value()) {
+        // Only an expired record that the sweeper has not reclaimed yet may be replaced.
+        if ((*old)->meta.idle_expires_at > now) {
+          return absl::AlreadyExistsError("a session with this id exists");
+        }
+        Erase(batch, **old);
+      }
+      PutAndFile(batch, session);
+      if (!request.request_id.empty()) {
+        StoredSession stub = MakeStub(stub_key, session.meta.id, session.meta.version,
+                                      std::move(request.request_id), now);
+        PutAndFile(batch, stub);
+      }
+      if (absl::Status written = Write(batch, WriteKind::kChange); !written.ok()) return written;
+      return session.meta;
+    }
   }
-  PutAndFile(batch, session);
-  if (absl::Status written = Write(batch, WriteKind::kChange); !written.ok()) return written;
-  return session.meta;
+  return Peek(replay_id);
 }
 
 absl::StatusOr<SessionMeta> RocksDbStore::Get(absl::string_view id,
@@ -264,13 +323,20 @@ absl::StatusOr<SessionMeta> RocksDbStore::Apply(absl::string_view id,
   absl::StatusOr<StoredSession> session = Load(id, now);
   if (!session.ok()) return session.status();
   StoredSession& live = *session;
+  if (std::optional<uint64_t> version = live.state.FindRequest(conditions.request_id, now)) {
+    live.meta.version = *version;
+    return live.meta;
+  }
   absl::StatusOr<SessionState::Plan> plan = live.state.Check(mutations, conditions, limits_);
   if (!plan.ok()) return plan.status();
-  if (!plan->changes) {
+  if (!plan->changes && conditions.request_id.empty()) {
     if (absl::Status status = RenewAndMaybeWrite(live, now); !status.ok()) return status;
     return live.meta;
   }
-  live.state.Commit(std::move(mutations), *plan);
+  live.state.Commit(std::move(mutations), *plan, limits_);
+  if (!conditions.request_id.empty()) {
+    live.state.RecordRequest(conditions.request_id, now, limits_);
+  }
   live.meta.version = live.state.version();
   Renew(live.meta, now);
   rocksdb::WriteBatch batch;
@@ -288,42 +354,68 @@ absl::StatusOr<SessionMeta> RocksDbStore::Touch(absl::string_view id) {
   return session->meta;
 }
 
-absl::StatusOr<bool> RocksDbStore::Delete(absl::string_view id,
-                                          std::optional<uint64_t> if_version) {
+absl::StatusOr<bool> RocksDbStore::Delete(absl::string_view id, std::optional<uint64_t> if_version,
+                                          absl::string_view request_id) {
   const absl::Time now = clock_->Now();
   absl::MutexLock lock(&LockFor(id));
-  absl::StatusOr<StoredSession> session = Load(id, now);
-  if (absl::IsNotFound(session.status())) return false;
+  absl::StatusOr<std::optional<StoredSession>> session = LoadUnexpired(id, now);
   if (!session.ok()) return session.status();
-  if (absl::Status status = session->state.CheckIfVersion(if_version); !status.ok()) return status;
+  if (!session->has_value()) return false;
+  const StoredSession& live = **session;
+  if (live.stub) return live.state.FindRequest(request_id, now).has_value();
+  if (absl::Status status = live.state.CheckIfVersion(if_version); !status.ok()) return status;
   rocksdb::WriteBatch batch;
-  Erase(batch, *session);
+  Erase(batch, live);
+  if (!request_id.empty()) {
+    StoredSession stub =
+        MakeStub(std::string(id), "", live.state.version(), std::string(request_id), now);
+    PutAndFile(batch, stub);
+  }
   if (absl::Status status = Write(batch, WriteKind::kRemoval); !status.ok()) return status;
   return true;
 }
 
 absl::StatusOr<SessionMeta> RocksDbStore::Rotate(absl::string_view id, std::string new_id,
-                                                 std::optional<uint64_t> if_version) {
+                                                 std::optional<uint64_t> if_version,
+                                                 absl::string_view request_id) {
   const absl::Time now = clock_->Now();
-  LockPair lock(&LockFor(id), &LockFor(new_id));
+  std::string replay_id;
+  {
+    LockPair lock(&LockFor(id), &LockFor(new_id));
+    absl::StatusOr<std::optional<StoredSession>> session = LoadUnexpired(id, now);
+    if (!session.ok()) return session.status();
+    if (!session->has_value()) return SessionNotFoundError();
+    StoredSession& live = **session;
+    if (live.stub) {
+      if (live.successor.empty() || !live.state.FindRequest(request_id, now).has_value()) {
+        return SessionNotFoundError();
+      }
+      replay_id = std::move(live.successor);
+    } else {
+      if (absl::Status status = live.state.CheckIfVersion(if_version); !status.ok()) {
+        return status;
+      }
+      absl::StatusOr<std::optional<StoredSession>> taken = LoadUnexpired(new_id, now);
+      if (!taken.ok()) return taken.status();
+      if (taken->has_value()) return absl::AlreadyExistsError("a session with the new id exists");
 
-  absl::StatusOr<StoredSession> session = Load(id, now);
-  if (!session.ok()) return session.status();
-  StoredSession& live = *session;
-  if (absl::Status status = live.state.CheckIfVersion(if_version); !status.ok()) return status;
-  absl::StatusOr<StoredSession> taken = Load(new_id, now);
-  if (taken.ok()) return absl::AlreadyExistsError("a session with the new id exists");
-  if (!absl::IsNotFound(taken.status())) return taken.status();
-
-  rocksdb::WriteBatch batch;
-  Erase(batch, live);
-  live.meta.id = std::move(new_id);
-  live.state.BumpVersion();
-  live.meta.version = live.state.version();
-  Renew(live.meta, now);
-  PutAndFile(batch, live);
-  if (absl::Status status = Write(batch, WriteKind::kChange); !status.ok()) return status;
-  return live.meta;
+      rocksdb::WriteBatch batch;
+      Erase(batch, live);
+      live.meta.id = std::move(new_id);
+      live.state.BumpVersion();
+      live.meta.version = live.state.version();
+      Renew(live.meta, now);
+      PutAndFile(batch, live);
+      if (!request_id.empty()) {
+        StoredSession stub = MakeStub(std::string(id), live.meta.id, live.meta.version,
+                                      std::string(request_id), now);
+        PutAndFile(batch, stub);
+      }
+      if (absl::Status status = Write(batch, WriteKind::kChange); !status.ok()) return status;
+      return live.meta;
+    }
+  }
+  return Peek(replay_id);
 }
 
 absl::StatusOr<size_t> RocksDbStore::SweepExpired() {

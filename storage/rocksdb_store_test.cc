@@ -20,6 +20,7 @@ namespace {
 using ::sessiond::testing::IsOkAndHolds;
 using ::sessiond::testing::StatusIs;
 using ::testing::ElementsAre;
+using ::testing::Field;
 using ::testing::Pair;
 
 // Tests need little disk; a small reserve keeps them running on a nearly full machine.
@@ -106,7 +107,7 @@ TEST_F(RocksDbStoreTest, ARestartKeepsSessionsVersionsAndExpiryTimes) {
     clock_.Advance(absl::Minutes(5));
     ASSERT_TRUE(store->Apply("session-a", {Mutation::Set("flash", Bytes{"hi"})}, {}).ok());
     ASSERT_TRUE(store->Create({"session-b", "", absl::Minutes(20), absl::Hours(12), {}}).ok());
-    ASSERT_THAT(store->Delete("session-b", std::nullopt), IsOkAndHolds(true));
+    ASSERT_THAT(store->Delete("session-b", std::nullopt, ""), IsOkAndHolds(true));
     GetAll(*store, "session-a", &before);
   }
   std::unique_ptr<Store> reopened = Open();
@@ -122,6 +123,30 @@ TEST_F(RocksDbStoreTest, ARestartKeepsSessionsVersionsAndExpiryTimes) {
   EXPECT_EQ(after.idle_timeout, before.idle_timeout);
   EXPECT_THAT(reopened->Touch("session-b"), StatusIs(absl::StatusCode::kNotFound))
       << "a delete survives the restart";
+}
+
+TEST_F(RocksDbStoreTest, RequestIdsSurviveARestart) {
+  auto with_id = [](std::string request_id) {
+    Conditions conditions;
+    conditions.request_id = std::move(request_id);
+    return conditions;
+  };
+  {
+    std::unique_ptr<Store> store = Open();
+    NewSession create{"s", "", absl::Minutes(20), absl::Hours(12), {}};
+    create.request_id = "create";
+    ASSERT_OK(store->Create(std::move(create)));
+    ASSERT_OK(store->Apply("s", {Mutation::Set("n", int64_t{1})}, with_id("set")));
+    ASSERT_OK(store->Create({"gone", "", absl::Minutes(20), absl::Hours(12), {}}));
+    ASSERT_THAT(store->Delete("gone", std::nullopt, "delete"), IsOkAndHolds(true));
+  }
+  std::unique_ptr<Store> reopened = Open();
+  EXPECT_THAT(reopened->Apply("s", {Mutation::Set("n", int64_t{2})}, with_id("set")),
+              IsOkAndHolds(Field(&SessionMeta::version, 2u)));
+  EXPECT_THAT(reopened->Delete("gone", std::nullopt, "delete"), IsOkAndHolds(true));
+  NewSession retry{"other", "", absl::Minutes(20), absl::Hours(12), {}};
+  retry.request_id = "create";
+  EXPECT_THAT(reopened->Create(std::move(retry)), IsOkAndHolds(Field(&SessionMeta::id, "s")));
 }
 
 TEST_F(RocksDbStoreTest, ConflictDetectionSurvivesARestart) {

@@ -50,6 +50,9 @@ struct NewSession {
   absl::Duration idle_timeout;
   absl::Duration absolute_timeout;
   std::vector<Entry> entries;
+  // The caller's idempotency key, or empty: a Create with the request_id of a Create that
+  // succeeded within SessionLimits::idempotency_window creates nothing and returns that session.
+  std::string request_id;
 };
 
 // One operation of an Apply batch.
@@ -73,6 +76,10 @@ struct Conditions {
   std::optional<uint64_t> if_version;
   // Per-key check: apply only if none of the keys the batch writes changed after this version.
   std::optional<uint64_t> read_version;
+  // Not a condition but checked first: the caller's idempotency key, or empty. If a batch with
+  // this request_id succeeded on the session within SessionLimits::idempotency_window, Apply
+  // applies nothing, checks no condition and returns the session with the version that batch left.
+  std::string request_id;
 };
 
 // Per-session limits a store enforces on the state after a mutation (per-request limits such as
@@ -81,6 +88,10 @@ struct SessionLimits {
   size_t max_keys = 1024;
   // Sum over entries of key bytes + ValueSize.
   size_t max_session_bytes = size_t{1} << 20;
+  // How long a successful mutation's request_id is remembered (--idempotency_window).
+  absl::Duration idempotency_window = absl::Minutes(10);
+  // The most request_ids a session remembers at once; past it the oldest is forgotten early.
+  size_t max_request_ids = 64;
 };
 
 // What a store holds, for metrics. Exact for the memory store; durable stores estimate.

@@ -27,6 +27,14 @@ std::string EncodeSession(const StoredSession& session) {
   }
   record.set_removed_floor(session.state.removed_floor());
   record.set_indexed_deadline_ms(absl::ToUnixMillis(session.indexed_deadline));
+  for (const SessionState::AppliedRequest& request : session.state.requests()) {
+    AppliedRequestRecord* out = record.add_requests();
+    out->set_request_id(request.request_id);
+    out->set_version(request.version);
+    out->set_expires_at_ms(absl::ToUnixMillis(request.expires_at));
+  }
+  record.set_stub(session.stub);
+  record.set_successor(session.successor);
   return record.SerializeAsString();
 }
 
@@ -40,9 +48,15 @@ absl::StatusOr<StoredSession> DecodeSession(absl::string_view id, absl::string_v
   for (TombstoneRecord& tombstone : *record.mutable_tombstones()) {
     tombstones.push_back({std::move(*tombstone.mutable_key()), tombstone.version()});
   }
+  std::vector<SessionState::AppliedRequest> requests;
+  requests.reserve(record.requests_size());
+  for (AppliedRequestRecord& request : *record.mutable_requests()) {
+    requests.push_back({std::move(*request.mutable_request_id()), request.version(),
+                        absl::FromUnixMillis(request.expires_at_ms())});
+  }
   absl::StatusOr<SessionState> state =
       SessionState::Restore(record.version(), std::move(*record.mutable_entries()),
-                            std::move(tombstones), record.removed_floor());
+                            std::move(tombstones), record.removed_floor(), std::move(requests));
   if (!state.ok()) return state.status();
   SessionMeta meta{std::string(id),
                    std::move(*record.mutable_principal()),
@@ -52,7 +66,8 @@ absl::StatusOr<StoredSession> DecodeSession(absl::string_view id, absl::string_v
                    absl::FromUnixMillis(record.absolute_expires_at_ms()),
                    absl::Milliseconds(record.idle_timeout_ms())};
   return StoredSession{std::move(meta), *std::move(state),
-                       absl::FromUnixMillis(record.indexed_deadline_ms())};
+                       absl::FromUnixMillis(record.indexed_deadline_ms()), record.stub(),
+                       std::move(*record.mutable_successor())};
 }
 
 }  // namespace sessiond::storage

@@ -19,6 +19,13 @@ struct StoredSession {
   // The deadline the session is filed under in an expiry index (backend-defined; never later
   // than meta.idle_expires_at).
   absl::Time indexed_deadline;
+  // A stub (SessionState::Stub) is the record kept for the idempotency window in place of a
+  // session a Delete or Rotate with a request_id ended, or under CreateStubKey for a Create. It is
+  // never live; meta.idle_expires_at is when it goes.
+  bool stub = false;
+  // For a stub: the id of the session the request left (rotated to, or created); empty after a
+  // Delete.
+  std::string successor;
 };
 
 // The encoding of `session` (its id is not encoded: it is the record's key).

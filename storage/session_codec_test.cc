@@ -1,5 +1,7 @@
 #include "storage/session_codec.h"
 
+#include <optional>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/status_matchers.h"
@@ -17,12 +19,12 @@ TEST(SessionCodecTest, ASessionRoundTripsWithEveryValueTypeAndItsHistory) {
                                                              {"t", true},
                                                              {"gone", true}},
                                                             SessionLimits{});
-  ASSERT_TRUE(state.ok());
+  ASSERT_OK(state);
   std::vector<Mutation> remove;
   remove.push_back(Mutation::Remove("gone"));
   absl::StatusOr<SessionState::Plan> plan = state->Check(remove, {}, SessionLimits{});
-  ASSERT_TRUE(plan.ok());
-  state->Commit(std::move(remove), *plan);
+  ASSERT_OK(plan);
+  state->Commit(std::move(remove), *plan, SessionLimits{});
   const absl::Time t = absl::FromUnixMillis(1'800'000'000'123);
   StoredSession session{SessionMeta{"id", "alice", state->version(), t, t + absl::Minutes(20),
                                     t + absl::Hours(12), absl::Minutes(20)},
@@ -52,9 +54,23 @@ TEST(SessionCodecTest, ASessionRoundTripsWithEveryValueTypeAndItsHistory) {
   EXPECT_EQ(decoded.state.data_bytes(), session.state.data_bytes());
 }
 
+TEST(SessionCodecTest, RequestIdsAndStubsRoundTrip) {
+  const absl::Time t = absl::FromUnixMillis(1'800'000'000'123);
+  StoredSession stub{SessionMeta{"old-id", "", 3, t, t, t, absl::Minutes(10)},
+                     SessionState::Stub(3, "retry-me", t, SessionLimits{})};
+  stub.stub = true;
+  stub.successor = "new-id";
+  ASSERT_OK_AND_ASSIGN(StoredSession decoded, DecodeSession("old-id", EncodeSession(stub)));
+  EXPECT_TRUE(decoded.stub);
+  EXPECT_EQ(decoded.successor, "new-id");
+  EXPECT_EQ(decoded.state.FindRequest("retry-me", t), std::optional<uint64_t>(3));
+  EXPECT_EQ(decoded.state.FindRequest("retry-me", t + SessionLimits{}.idempotency_window),
+            std::nullopt);
+}
+
 TEST(SessionCodecTest, GarbageIsDataLoss) {
   EXPECT_THAT(DecodeSession("id", "\xff\xff\xff"), StatusIs(absl::StatusCode::kDataLoss));
-  EXPECT_THAT(SessionState::Restore(1, "\x09garbage", {}, 0),
+  EXPECT_THAT(SessionState::Restore(1, "\x09garbage", {}, 0, {}),
               StatusIs(absl::StatusCode::kDataLoss));
 }
 

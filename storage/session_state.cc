@@ -1,8 +1,10 @@
 #include "storage/session_state.h"
 
 #include <algorithm>
+#include <iterator>
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_map.h"
@@ -99,6 +101,27 @@ bool ParsePackedEntry(absl::string_view& in, absl::string_view* key, ValueView* 
   return true;
 }
 
+// `keys` sorted, without repeats.
+std::vector<absl::string_view> SortedUnique(std::vector<absl::string_view> keys) {
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  return keys;
+}
+
+// The keys `mutations` set or remove, sorted, without repeats.
+std::vector<absl::string_view> WrittenKeys(absl::Span<const Mutation> mutations) {
+  std::vector<absl::string_view> keys;
+  keys.reserve(mutations.size());
+  for (const Mutation& mutation : mutations) {
+    if (mutation.kind != Mutation::Kind::kClear) keys.push_back(mutation.key);
+  }
+  return SortedUnique(std::move(keys));
+}
+
+bool KeyLess(const SessionState::Tombstone& tombstone, absl::string_view key) {
+  return tombstone.key < key;
+}
+
 }  // namespace
 
 template <typename Fn>
@@ -130,13 +153,21 @@ absl::StatusOr<SessionState> SessionState::Create(std::vector<Entry> entries,
   return state;
 }
 
+std::string CreateStubKey(absl::string_view request_id) {
+  return absl::StrCat("\x01create/", request_id);
+}
+
 absl::StatusOr<SessionState> SessionState::Restore(uint64_t version, std::string packed_entries,
                                                    std::vector<Tombstone> tombstones,
-                                                   uint64_t removed_floor) {
+                                                   uint64_t removed_floor,
+                                                   std::vector<AppliedRequest> requests) {
   SessionState state;
   state.version_ = version;
+  state.requests_ = std::move(requests);
   state.removed_floor_ = removed_floor;
   state.tombstones_ = std::move(tombstones);
+  std::sort(state.tombstones_.begin(), state.tombstones_.end(),
+            [](const Tombstone& a, const Tombstone& b) { return a.key < b.key; });
   absl::string_view rest(packed_entries);
   absl::string_view key, previous, encoded;
   ValueView value(ValueKind::kBool, {});
@@ -154,24 +185,59 @@ absl::StatusOr<SessionState> SessionState::Restore(uint64_t version, std::string
   return state;
 }
 
+SessionState SessionState::Stub(uint64_t version, std::string request_id, absl::Time now,
+                                const SessionLimits& limits) {
+  SessionState state;
+  state.version_ = version;
+  state.RecordRequest(std::move(request_id), now, limits);
+  return state;
+}
+
 size_t SessionState::ApproximateMemory() const {
-  size_t bytes =
-      sizeof(SessionState) + packed_.capacity() + tombstones_.capacity() * sizeof(Tombstone);
+  size_t bytes = sizeof(SessionState) + packed_.capacity() +
+                 tombstones_.capacity() * sizeof(Tombstone) +
+                 requests_.capacity() * sizeof(AppliedRequest);
   for (const Tombstone& tombstone : tombstones_) bytes += tombstone.key.capacity();
+  for (const AppliedRequest& request : requests_) bytes += request.request_id.capacity();
   return bytes;
 }
 
-std::optional<SessionState::EntryRef> SessionState::Find(absl::string_view key) const {
-  std::optional<EntryRef> found;
+std::optional<uint64_t> SessionState::FindRequest(absl::string_view request_id,
+                                                  absl::Time now) const {
+  if (request_id.empty()) return std::nullopt;
+  for (const AppliedRequest& request : requests_) {
+    if (request.request_id == request_id && now < request.expires_at) return request.version;
+  }
+  return std::nullopt;
+}
+
+void SessionState::RecordRequest(std::string request_id, absl::Time now,
+                                 const SessionLimits& limits) {
+  std::erase_if(requests_, [&](const AppliedRequest& request) {
+    return request.expires_at <= now || request.request_id == request_id;
+  });
+  const size_t keep = std::max<size_t>(limits.max_request_ids, 1) - 1;
+  if (requests_.size() > keep) requests_.erase(requests_.begin(), requests_.end() - keep);
+  requests_.push_back({std::move(request_id), version_, now + limits.idempotency_window});
+}
+
+std::vector<SessionState::EntryRef> SessionState::FindAll(
+    absl::Span<const absl::string_view> sorted_keys) const {
+  std::vector<EntryRef> found;
+  auto key = sorted_keys.begin();
   absl::string_view rest(packed_);
   EntryRef entry{{}, ValueView(ValueKind::kBool, {}), 0, {}};
-  while (ParsePackedEntry(rest, &entry.key, &entry.value, &entry.version, &entry.encoded)) {
-    if (entry.key >= key) {
-      if (entry.key == key) found = entry;
-      break;
-    }
+  while (key != sorted_keys.end() &&
+         ParsePackedEntry(rest, &entry.key, &entry.value, &entry.version, &entry.encoded)) {
+    key = std::lower_bound(key, sorted_keys.end(), entry.key);
+    if (key != sorted_keys.end() && *key == entry.key) found.push_back(entry);
   }
   return found;
+}
+
+const SessionState::Tombstone* SessionState::FindTombstone(absl::string_view key) const {
+  auto it = std::lower_bound(tombstones_.begin(), tombstones_.end(), key, KeyLess);
+  return it != tombstones_.end() && it->key == key ? &*it : nullptr;
 }
 
 void SessionState::Visit(absl::Span<const absl::string_view> keys, EntryVisitor visit) const {
@@ -179,37 +245,38 @@ void SessionState::Visit(absl::Span<const absl::string_view> keys, EntryVisitor 
     ForEachEntry([&](const EntryRef& entry) { visit(entry.key, entry.value); });
     return;
   }
-  for (absl::string_view key : keys) {
-    if (std::optional<EntryRef> entry = Find(key)) visit(entry->key, entry->value);
-  }
-}
-
-uint64_t SessionState::LastWrite(absl::string_view key) const {
-  if (std::optional<EntryRef> entry = Find(key)) return entry->version;
-  for (const Tombstone& tombstone : tombstones_) {
-    if (tombstone.key == key) return tombstone.version;
-  }
-  return removed_floor_;
+  const std::vector<absl::string_view> sorted = SortedUnique({keys.begin(), keys.end()});
+  for (const EntryRef& entry : FindAll(sorted)) visit(entry.key, entry.value);
 }
 
 std::vector<std::string> SessionState::ConflictingKeys(absl::Span<const Mutation> mutations,
-                                                       uint64_t read_version,
-                                                       bool* floor_conflict) const {
+                                                       uint64_t read_version) const {
   std::vector<std::string> keys;
-  *floor_conflict = false;
-  for (const Mutation& mutation : mutations) {
-    if (mutation.kind == Mutation::Kind::kClear) {
-      // A clear writes every key: each one changed after the read conflicts.
-      ForEachEntry([&](const EntryRef& entry) {
-        if (entry.version > read_version) keys.emplace_back(entry.key);
-      });
-      for (const Tombstone& tombstone : tombstones_) {
-        if (tombstone.version > read_version) keys.push_back(tombstone.key);
-      }
-      if (removed_floor_ > read_version) *floor_conflict = true;
-    } else if (LastWrite(mutation.key) > read_version) {
-      keys.push_back(mutation.key);
+  const bool clears = std::any_of(mutations.begin(), mutations.end(), [](const Mutation& m) {
+    return m.kind == Mutation::Kind::kClear;
+  });
+  if (clears) {
+    // A clear writes every key: each one whose change after the read is known conflicts.
+    ForEachEntry([&](const EntryRef& entry) {
+      if (entry.version > read_version) keys.emplace_back(entry.key);
+    });
+    for (const Tombstone& tombstone : tombstones_) {
+      if (tombstone.version > read_version) keys.push_back(tombstone.key);
     }
+  }
+  // Each written key was last written by its entry, else its tombstone, else at or before
+  // removed_floor_.
+  const std::vector<absl::string_view> written = WrittenKeys(mutations);
+  const std::vector<EntryRef> entries = FindAll(written);
+  auto entry = entries.begin();
+  for (absl::string_view key : written) {
+    uint64_t last_write = removed_floor_;
+    if (entry != entries.end() && entry->key == key) {
+      last_write = (entry++)->version;
+    } else if (const Tombstone* tombstone = FindTombstone(key)) {
+      last_write = tombstone->version;
+    }
+    if (last_write > read_version) keys.emplace_back(key);
   }
   std::sort(keys.begin(), keys.end());
   keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
@@ -228,20 +295,28 @@ absl::StatusOr<SessionState::Plan> SessionState::Check(absl::Span<const Mutation
                                                        const SessionLimits& limits) const {
   if (absl::Status status = CheckIfVersion(conditions.if_version); !status.ok()) return status;
   if (conditions.read_version.has_value()) {
-    bool floor_conflict = false;
-    std::vector<std::string> keys =
-        ConflictingKeys(mutations, *conditions.read_version, &floor_conflict);
-    if (!keys.empty() || floor_conflict) {
+    const uint64_t read_version = *conditions.read_version;
+    if (read_version > version_) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "read_version: ", read_version, " is ahead of the session, which is at version ",
+          version_, "; send the version a Get returned"));
+    }
+    std::vector<std::string> keys = ConflictingKeys(mutations, read_version);
+    if (!keys.empty()) {
       return ConflictError(
-          absl::StrCat(keys.empty() ? size_t{1} : keys.size(),
-                       " key(s) this commit writes changed after read_version ",
-                       *conditions.read_version, "; the session is at version ", version_),
+          absl::StrCat(keys.size(), " key(s) this commit writes changed after ", "read_version ",
+                       read_version, "; the session is at version ", version_),
           Conflict{version_, std::move(keys)});
     }
   }
 
-  // Simulate the batch on sizes only: `overlay` holds the keys the batch has touched so far
-  // (null: removed), `cleared` hides every stored entry after a clear.
+  // Simulate the batch on sizes only: `stored` holds the sizes of the stored entries the batch
+  // writes, `overlay` the keys the batch has touched so far (null: removed), and `cleared` hides
+  // every stored entry after a clear.
+  absl::flat_hash_map<absl::string_view, size_t> stored;
+  for (const EntryRef& entry : FindAll(WrittenKeys(mutations))) {
+    stored.emplace(entry.key, entry.value.data().size());
+  }
   absl::flat_hash_map<absl::string_view, const Value*> overlay;
   bool cleared = false;
   auto current_size = [&](absl::string_view key) -> std::optional<size_t> {
@@ -249,8 +324,8 @@ absl::StatusOr<SessionState::Plan> SessionState::Check(absl::Span<const Mutation
       return it->second != nullptr ? std::optional(ValueSize(*it->second)) : std::nullopt;
     }
     if (cleared) return std::nullopt;
-    std::optional<EntryRef> entry = Find(key);
-    return entry.has_value() ? std::optional(entry->value.data().size()) : std::nullopt;
+    auto it = stored.find(key);
+    return it != stored.end() ? std::optional(it->second) : std::nullopt;
   };
   Plan plan{key_count_, data_bytes_, false};
   for (const Mutation& mutation : mutations) {
@@ -290,7 +365,8 @@ absl::StatusOr<SessionState::Plan> SessionState::Check(absl::Span<const Mutation
   return plan;
 }
 
-void SessionState::Commit(std::vector<Mutation> mutations, const Plan& plan) {
+void SessionState::Commit(std::vector<Mutation> mutations, const Plan& plan,
+                          const SessionLimits& limits) {
   if (!plan.changes) return;
   const uint64_t new_version = version_ + 1;
   // The final effect of the batch on each key it touches (null: removed), in key order.
@@ -311,40 +387,34 @@ void SessionState::Commit(std::vector<Mutation> mutations, const Plan& plan) {
     }
   }
 
-  // Merge the stored entries (unless cleared) with the changes, both sorted by key.
+  // Merge the stored entries with the changes, both sorted by key; a stored entry the batch
+  // removes (or a clear does, unless the batch sets it again) becomes a tombstone.
   std::string merged;
   merged.reserve(packed_.size() + plan.data_bytes + 8 * changes.size());
+  std::vector<Tombstone> removed;
   auto change = changes.begin();
   auto emit_changes_before = [&](const absl::string_view* key) {
     for (; change != changes.end() && (key == nullptr || change->first < *key); ++change) {
-      if (change->second != nullptr)
+      if (change->second != nullptr) {
         AppendEntry(change->first, *change->second, new_version, &merged);
+      }
     }
   };
-  if (!cleared) {
-    ForEachEntry([&](const EntryRef& entry) {
-      emit_changes_before(&entry.key);
-      if (change != changes.end() && change->first == entry.key) {
-        if (change->second != nullptr) {
-          AppendEntry(change->first, *change->second, new_version, &merged);
-        } else {
-          AddTombstone(std::string(entry.key), new_version);
-        }
-        ++change;
-      } else {
-        merged.append(entry.encoded.data(), entry.encoded.size());
-      }
-    });
-  }
+  ForEachEntry([&](const EntryRef& entry) {
+    emit_changes_before(&entry.key);
+    const bool touched = change != changes.end() && change->first == entry.key;
+    if (touched && change->second != nullptr) {
+      AppendEntry(change->first, *change->second, new_version, &merged);
+    } else if (touched || cleared) {
+      removed.push_back({std::string(entry.key), new_version});
+    } else {
+      merged.append(entry.encoded.data(), entry.encoded.size());
+    }
+    if (touched) ++change;
+  });
   emit_changes_before(nullptr);
 
-  if (cleared) {
-    tombstones_.clear();
-    removed_floor_ = new_version;
-  }
-  for (const auto& [key, value] : changes) {
-    if (value != nullptr) DropTombstone(key);
-  }
+  UpdateTombstones(changes, std::move(removed), std::max<size_t>(limits.max_keys, 1));
   merged.shrink_to_fit();
   packed_ = std::move(merged);
   key_count_ = plan.key_count;
@@ -352,18 +422,26 @@ void SessionState::Commit(std::vector<Mutation> mutations, const Plan& plan) {
   version_ = new_version;
 }
 
-void SessionState::AddTombstone(std::string key, uint64_t version) {
-  tombstones_.push_back({std::move(key), version});
-  if (tombstones_.size() > kMaxTombstones) {
-    removed_floor_ = std::max(removed_floor_, tombstones_.front().version);
-    tombstones_.erase(tombstones_.begin());
-  }
-}
-
-void SessionState::DropTombstone(absl::string_view key) {
-  auto it = std::find_if(tombstones_.begin(), tombstones_.end(),
-                         [key](const Tombstone& tombstone) { return tombstone.key == key; });
-  if (it != tombstones_.end()) tombstones_.erase(it);
+void SessionState::UpdateTombstones(const absl::btree_map<absl::string_view, const Value*>& changes,
+                                    std::vector<Tombstone> removed, size_t max_tombstones) {
+  // A key the batch sets has an entry again. (A key in `removed` had an entry, so no tombstone.)
+  std::erase_if(tombstones_, [&](const Tombstone& tombstone) {
+    const auto change = changes.find(tombstone.key);
+    return change != changes.end() && change->second != nullptr;
+  });
+  const size_t old_size = tombstones_.size();
+  std::move(removed.begin(), removed.end(), std::back_inserter(tombstones_));
+  auto by_key = [](const Tombstone& a, const Tombstone& b) { return a.key < b.key; };
+  std::inplace_merge(tombstones_.begin(), tombstones_.begin() + old_size, tombstones_.end(),
+                     by_key);
+  if (tombstones_.size() <= max_tombstones) return;
+  // Forget the oldest removals; the newest of them becomes the floor.
+  const size_t excess = tombstones_.size() - max_tombstones;
+  std::stable_sort(tombstones_.begin(), tombstones_.end(),
+                   [](const Tombstone& a, const Tombstone& b) { return a.version < b.version; });
+  removed_floor_ = std::max(removed_floor_, tombstones_[excess - 1].version);
+  tombstones_.erase(tombstones_.begin(), tombstones_.begin() + excess);
+  std::sort(tombstones_.begin(), tombstones_.end(), by_key);
 }
 
 }  // namespace sessiond::storage

@@ -2,20 +2,27 @@
 // conflict detection needs, with the logic that checks and applies a mutation batch.
 //
 // Backend-neutral: the memory store keeps one per session; a durable backend stores its parts
-// (packed_entries, tombstones, removed_floor) and restores it. Not thread-safe: the owner locks.
+// (packed_entries, tombstones, removed_floor, requests) and restores it. Not thread-safe: the owner
+// locks.
 //
 // Entries are packed into one buffer, sorted by key: per entry a kind byte, the key and the value
 // payload each after a varint length, and the version that last wrote the entry as a varint. A
 // session of five 100-byte values is then one allocation of about 550 bytes, not fifteen objects.
-// Lookups scan the buffer, which for the at most --max_keys entries of a session beats a tree.
+// A call that names keys sorts them once (duplicates dropped) and finds them all in one pass over
+// the buffer, so its cost is O(k log k + n) for k named keys and n entries, never O(k * n).
 //
-// Conflict detection: every entry remembers the version that last wrote it. A removed key leaves a
-// tombstone with the version that removed it; only the newest kMaxTombstones are kept, and
-// `removed_floor` remembers the newest removal that is no longer individually known (a clear sets
-// it too). A key without an entry or tombstone was therefore last written at or before
-// removed_floor. This is conservative: it can report a conflict that a perfect record would not
-// (only after a clear or more than kMaxTombstones removals since the caller's read), never miss
-// one.
+// Conflict detection: every entry remembers the version that last wrote it. A removed key (by a
+// remove or a clear) leaves a tombstone with the version that removed it; the newest max_keys
+// tombstones (SessionLimits) are kept, and `removed_floor` remembers the newest removal that is no
+// longer individually known. So for a read_version at or after removed_floor (the window: the last
+// max_keys removals) the conflicts reported are exact. Before it they are conservative: a written
+// key without an entry or tombstone counts as changed and is named, and a clear conflicts on the
+// keys whose removals are still known (there always are some: dropping a tombstone leaves max_keys
+// newer ones). A conflict always names at least one key.
+//
+// Idempotency: the state also remembers the request_ids of the mutations that succeeded on it
+// within SessionLimits::idempotency_window (at most max_request_ids, oldest forgotten first), with
+// the version each left, so that a retry can be answered without applying anything.
 #ifndef SESSIOND_STORAGE_SESSION_STATE_H_
 #define SESSIOND_STORAGE_SESSION_STATE_H_
 
@@ -25,9 +32,11 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/btree_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "storage/session.h"
 #include "storage/store.h"
@@ -35,14 +44,25 @@
 
 namespace sessiond::storage {
 
+// The key under which a backend keeps the record of a Create with `request_id` (see Stub). It
+// starts with a control byte, so it is never a session id.
+std::string CreateStubKey(absl::string_view request_id);
+
 class SessionState {
  public:
-  static constexpr size_t kMaxTombstones = 32;
-
   struct Tombstone {
     std::string key;
     // The session version that removed the key.
     uint64_t version;
+  };
+
+  // A mutation that succeeded with a request_id.
+  struct AppliedRequest {
+    std::string request_id;
+    // The session's version after the request.
+    uint64_t version;
+    // When it is forgotten: its success + SessionLimits::idempotency_window.
+    absl::Time expires_at;
   };
 
   // What a batch would leave behind; returned by Check, consumed by Commit.
@@ -57,11 +77,18 @@ class SessionState {
   static absl::StatusOr<SessionState> Create(std::vector<Entry> entries,
                                              const SessionLimits& limits);
 
-  // A state as a backend stored it. DATA_LOSS if `packed_entries` do not parse or are not sorted
-  // by unique key.
+  // A state as a backend stored it (tombstones in any order, requests oldest first). DATA_LOSS if
+  // `packed_entries` do not parse or are not sorted by unique key.
   static absl::StatusOr<SessionState> Restore(uint64_t version, std::string packed_entries,
                                               std::vector<Tombstone> tombstones,
-                                              uint64_t removed_floor);
+                                              uint64_t removed_floor,
+                                              std::vector<AppliedRequest> requests);
+
+  // The state a backend keeps for the idempotency window in place of a session that a Delete or
+  // Rotate with `request_id` ended (or under CreateStubKey for a Create): no entries, `version`,
+  // and only `request_id`, remembered from `now`.
+  static SessionState Stub(uint64_t version, std::string request_id, absl::Time now,
+                           const SessionLimits& limits);
 
   uint64_t version() const { return version_; }
   size_t key_count() const { return key_count_; }
@@ -69,27 +96,42 @@ class SessionState {
   size_t data_bytes() const { return data_bytes_; }
   // The stored form of the entries (see the file comment), for durable backends.
   const std::string& packed_entries() const { return packed_; }
+  // Sorted by key.
   const std::vector<Tombstone>& tombstones() const { return tombstones_; }
   uint64_t removed_floor() const { return removed_floor_; }
+  // Oldest first.
+  const std::vector<AppliedRequest>& requests() const { return requests_; }
   // An estimate of the heap memory this state takes, for a store's memory cap.
   size_t ApproximateMemory() const;
 
-  // Visits the existing entries named in `keys`, or all entries in key order if `keys` is empty.
+  // Visits the existing entries named in `keys` (in any order, repeats ignored) once each, or all
+  // entries if `keys` is empty; in key order either way.
   void Visit(absl::Span<const absl::string_view> keys, EntryVisitor visit) const;
 
   // ABORTED with a Conflict unless `if_version` is absent or equals the current version.
   absl::Status CheckIfVersion(std::optional<uint64_t> if_version) const;
 
   // Checks `conditions` and the `limits` the state would reach after `mutations`, changing
-  // nothing. ABORTED with a Conflict, or RESOURCE_EXHAUSTED naming the limit.
+  // nothing. FAILED_PRECONDITION if conditions.read_version is ahead of the session's version;
+  // ABORTED with a Conflict; RESOURCE_EXHAUSTED naming the limit.
   absl::StatusOr<Plan> Check(absl::Span<const Mutation> mutations, const Conditions& conditions,
                              const SessionLimits& limits) const;
 
-  // Applies `mutations`, which Check has accepted, and bumps the version if `plan.changes`.
-  void Commit(std::vector<Mutation> mutations, const Plan& plan);
+  // Applies `mutations`, which Check has accepted, and bumps the version if `plan.changes`. Keeps
+  // at most limits.max_keys tombstones.
+  void Commit(std::vector<Mutation> mutations, const Plan& plan, const SessionLimits& limits);
 
   // Bumps the version without touching entries (id rotation).
   void BumpVersion() { ++version_; }
+
+  // The version a mutation with `request_id` left the session at, if it succeeded and is still
+  // remembered at `now`; nullopt for an empty request_id.
+  std::optional<uint64_t> FindRequest(absl::string_view request_id, absl::Time now) const;
+
+  // Remembers that a mutation with `request_id` (not empty) succeeded at `now`, leaving the
+  // session at version(). Forgets requests expired at `now` and the oldest beyond
+  // limits.max_request_ids.
+  void RecordRequest(std::string request_id, absl::Time now, const SessionLimits& limits);
 
  private:
   // One packed entry, viewed in place.
@@ -102,26 +144,29 @@ class SessionState {
 
   SessionState() = default;
 
-  // The entry for `key`, if there is one.
-  std::optional<EntryRef> Find(absl::string_view key) const;
   // Calls `visit` for every entry in key order.
   template <typename Fn>
   void ForEachEntry(Fn visit) const;
-  // The version that last wrote `key`: its entry's, its tombstone's, or removed_floor_.
-  uint64_t LastWrite(absl::string_view key) const;
-  // The written keys that changed after `read_version`; sets `*floor_conflict` when a clear or a
-  // forgotten removal after it may have touched keys no longer known.
+  // The entries named in `sorted_keys` (sorted, unique) that exist, in key order, found in one
+  // pass.
+  std::vector<EntryRef> FindAll(absl::Span<const absl::string_view> sorted_keys) const;
+  // The tombstone of `key`, or null.
+  const Tombstone* FindTombstone(absl::string_view key) const;
+  // The written keys that changed after `read_version`, sorted; see the file comment.
   std::vector<std::string> ConflictingKeys(absl::Span<const Mutation> mutations,
-                                           uint64_t read_version, bool* floor_conflict) const;
-  void AddTombstone(std::string key, uint64_t version);
-  void DropTombstone(absl::string_view key);
+                                           uint64_t read_version) const;
+  // Drops the tombstones of the keys `changes` sets, adds `removed` (sorted by key), then forgets
+  // the oldest beyond `max_tombstones`, raising removed_floor_ to the newest one forgotten.
+  void UpdateTombstones(const absl::btree_map<absl::string_view, const Value*>& changes,
+                        std::vector<Tombstone> removed, size_t max_tombstones);
 
   uint64_t version_ = 1;
   uint64_t removed_floor_ = 0;
   size_t key_count_ = 0;
   size_t data_bytes_ = 0;
   std::string packed_;
-  std::vector<Tombstone> tombstones_;  // oldest first
+  std::vector<Tombstone> tombstones_;     // sorted by key
+  std::vector<AppliedRequest> requests_;  // oldest first
 };
 
 }  // namespace sessiond::storage

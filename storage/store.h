@@ -6,6 +6,12 @@
 // Every method is atomic for the one session it names: a concurrent reader sees a call's effect
 // entirely or not at all, and a failed mutation changes nothing. Implementations are thread-safe.
 //
+// Idempotency: every mutation takes an optional request_id (empty: none). A mutation that succeeds
+// with one is remembered for SessionLimits::idempotency_window; a retry with the same request_id
+// in that window applies nothing and returns the first attempt's outcome, as each method says.
+// Delete and Rotate leave a small record under the old id for the window; Create one under the
+// request_id. A failed mutation is not remembered (it applied nothing), so its retry runs afresh.
+//
 // Expiry: a session is expired once the store's clock reaches its idle_expires_at (which is never
 // later than absolute_expires_at). Every method treats an expired session exactly like an unknown
 // one, whether or not it has been reclaimed yet.
@@ -13,6 +19,7 @@
 // Errors are absl::Status with canonical codes:
 //   NOT_FOUND           the session is unknown, expired or deleted
 //   ABORTED             a version condition failed; the status carries a Conflict (conflict.h)
+//   FAILED_PRECONDITION a read_version ahead of the session (a caller bug)
 //   RESOURCE_EXHAUSTED  a SessionLimits limit, or the store's capacity
 //   ALREADY_EXISTS      Create/Rotate with an id that is taken (the caller picks a new id)
 //   UNAVAILABLE         the backend cannot be reached or cannot write right now (retrying later
@@ -60,7 +67,8 @@ class Store {
 
   // Creates a session at version 1 whose idle and absolute expiry count from now.
   // ALREADY_EXISTS if the id is taken; RESOURCE_EXHAUSTED if the entries exceed the limits or the
-  // store is at capacity.
+  // store is at capacity. A retry of session.request_id returns the session that request created,
+  // as it is now (NOT_FOUND if it has ended since), and ignores session.id.
   virtual absl::StatusOr<SessionMeta> Create(NewSession session) = 0;
 
   // Visits the entries named in `keys` that exist (every entry when `keys` is empty, in key order)
@@ -71,7 +79,9 @@ class Store {
 
   // Applies `mutations` in order, all or nothing, if `conditions` hold, and renews the idle timer.
   // The version goes up by one if anything changed (a set always changes; removing an absent key or
-  // clearing an empty session does not). ABORTED with a Conflict if a condition fails;
+  // clearing an empty session does not). ABORTED with a Conflict if a condition fails (a
+  // read_version conflict names at least one key, exactly within the last max_keys removals: see
+  // session_state.h); FAILED_PRECONDITION if conditions.read_version is ahead of the session;
   // RESOURCE_EXHAUSTED if the result would exceed a limit or the store's capacity.
   virtual absl::StatusOr<SessionMeta> Apply(absl::string_view id, std::vector<Mutation> mutations,
                                             const Conditions& conditions) = 0;
@@ -80,13 +90,19 @@ class Store {
   virtual absl::StatusOr<SessionMeta> Touch(absl::string_view id) = 0;
 
   // Deletes the session. Returns true if a live session was deleted, false if there was none.
-  // ABORTED if `if_version` is given and the live session is at another version.
-  virtual absl::StatusOr<bool> Delete(absl::string_view id, std::optional<uint64_t> if_version) = 0;
+  // ABORTED if `if_version` is given and the live session is at another version. A retry of a
+  // `request_id` that deleted the session returns true.
+  virtual absl::StatusOr<bool> Delete(absl::string_view id, std::optional<uint64_t> if_version,
+                                      absl::string_view request_id) = 0;
 
-  // Moves the session from `id` to `new_id` with the same entries and expiry times and a version
-  // one higher; `id` is unknown from then on. ALREADY_EXISTS if `new_id` is taken.
+  // Moves the session from `id` to `new_id` with the same entries, created_at and absolute expiry,
+  // a version one higher and the idle timer renewed (a rotation is a use); `id` is unknown from
+  // then on. ALREADY_EXISTS if `new_id` is taken. A retry of a `request_id` that rotated `id`
+  // ignores `new_id` and returns the session under the id the first attempt gave it, as it is now
+  // (NOT_FOUND if it has ended since).
   virtual absl::StatusOr<SessionMeta> Rotate(absl::string_view id, std::string new_id,
-                                             std::optional<uint64_t> if_version) = 0;
+                                             std::optional<uint64_t> if_version,
+                                             absl::string_view request_id) = 0;
 
   // Reclaims sessions that have expired, in time proportional to how many expired. Returns how
   // many were reclaimed. Called periodically by a Sweeper; backends whose engine expires records

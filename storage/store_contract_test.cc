@@ -2,6 +2,8 @@
 
 #include <atomic>
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -20,6 +22,7 @@ using ::sessiond::testing::IsOkAndHolds;
 using ::sessiond::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
+using ::testing::Not;
 using ::testing::Pair;
 using ::testing::UnorderedElementsAre;
 
@@ -111,9 +114,9 @@ TEST_P(StoreContractTest, UnknownSessionIsNotFoundEverywhere) {
   EXPECT_THAT(GetAll(*store_, TestId(9)), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(SetOne(*store_, TestId(9), "a", true), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(store_->Touch(TestId(9)), StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_THAT(store_->Rotate(TestId(9), TestId(10), std::nullopt),
+  EXPECT_THAT(store_->Rotate(TestId(9), TestId(10), std::nullopt, ""),
               StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_THAT(store_->Delete(TestId(9), std::nullopt), IsOkAndHolds(false));
+  EXPECT_THAT(store_->Delete(TestId(9), std::nullopt, ""), IsOkAndHolds(false));
 }
 
 TEST_P(StoreContractTest, SetUpsertsAndBumpsVersion) {
@@ -214,6 +217,198 @@ TEST_P(StoreContractTest, AClearConflictsWithEveryKeyChangedSinceTheRead) {
   EXPECT_THAT(GetConflict(result.status())->keys, ElementsAre("b"));
 }
 
+// ---- Exact conflict detection, read_version checks and rotation renewal (issue 7 i, j, k) ----
+
+// The written keys a failed Apply's Conflict names; empty if the status carries none.
+std::vector<std::string> ConflictingKeys(const absl::StatusOr<SessionMeta>& result) {
+  const std::optional<Conflict> conflict = GetConflict(result.status());
+  return conflict.has_value() ? conflict->keys : std::vector<std::string>();
+}
+
+TEST_P(StoreContractTest, ASetOfANeverWrittenKeyAfterAClearDoesNotConflict) {
+  ASSERT_OK(store_->Create(Session(TestId(1), {{"a", int64_t{0}}})));
+  ASSERT_OK(store_->Apply(TestId(1), {Mutation::Clear()}, {}));
+  EXPECT_OK(SetOne(*store_, TestId(1), "never", true, Conditions{.read_version = 1}));
+  EXPECT_THAT(ConflictingKeys(SetOne(*store_, TestId(1), "a", true, Conditions{.read_version = 1})),
+              ElementsAre("a"))
+      << "the key the clear removed does conflict";
+}
+
+TEST_P(StoreContractTest, RemovalsWithinTheWindowConflictOnlyOnTheRemovedKeys) {
+  // The window is the last max_keys removals; 34 single-key removals fit in a 64-key session.
+  constexpr SessionLimits kWide{/*max_keys=*/64, /*max_session_bytes=*/1 << 16};
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> store, GetParam().make(&clock_, kWide));
+  std::vector<Entry> entries;
+  for (int i = 0; i < 40; ++i) entries.push_back({absl::StrCat("k", i), int64_t{i}});
+  ASSERT_OK(store->Create(Session(TestId(1), std::move(entries))));
+  for (int i = 0; i < 34; ++i) {
+    ASSERT_OK(store->Apply(TestId(1), {Mutation::Remove(absl::StrCat("k", i))}, {}));
+  }
+  const Conditions read_at_one{.read_version = 1};
+  EXPECT_THAT(ConflictingKeys(store->Apply(TestId(1), Sets({{"k0", true}}), read_at_one)),
+              ElementsAre("k0"));
+  EXPECT_OK(store->Apply(TestId(1), Sets({{"k39", true}, {"fresh", true}}), read_at_one));
+}
+
+TEST_P(StoreContractTest, AClearAfterAClearConflictsNamingTheClearedKeys) {
+  ASSERT_OK(store_->Create(Session(TestId(1), {{"a", int64_t{0}}, {"b", int64_t{0}}})));
+  ASSERT_OK(store_->Apply(TestId(1), {Mutation::Clear()}, {}));
+  const absl::StatusOr<SessionMeta> result =
+      store_->Apply(TestId(1), {Mutation::Clear()}, Conditions{.read_version = 1});
+  ASSERT_THAT(result, StatusIs(absl::StatusCode::kAborted));
+  EXPECT_THAT(ConflictingKeys(result), ElementsAre("a", "b"));
+}
+
+TEST_P(StoreContractTest, BeyondTheWindowConflictsAreConservativeButNameKeys) {
+  ASSERT_OK(store_->Create(Session(TestId(1), {{"early", true}})));
+  ASSERT_OK(store_->Apply(TestId(1), {Mutation::Remove("early")}, {}));
+  // More than max_keys later removals push the removal of "early" out of the window.
+  for (size_t i = 0; i <= kLimits.max_keys; ++i) {
+    ASSERT_OK(SetOne(*store_, TestId(1), absl::StrCat("k", i), true));
+    ASSERT_OK(store_->Apply(TestId(1), {Mutation::Remove(absl::StrCat("k", i))}, {}));
+  }
+  const Conditions read_at_one{.read_version = 1};
+  EXPECT_THAT(ConflictingKeys(SetOne(*store_, TestId(1), "never", true, read_at_one)),
+              ElementsAre("never"))
+      << "beyond the window a key without a record may have changed";
+  EXPECT_THAT(ConflictingKeys(store_->Apply(TestId(1), {Mutation::Clear()}, read_at_one)),
+              Not(IsEmpty()));
+}
+
+TEST_P(StoreContractTest, AReadVersionAheadOfTheSessionIsAFailedPrecondition) {
+  ASSERT_OK(store_->Create(Session(TestId(1), {{"a", int64_t{0}}})));
+  ASSERT_OK(SetOne(*store_, TestId(1), "a", int64_t{1}));
+  EXPECT_THAT(SetOne(*store_, TestId(1), "b", true, Conditions{.read_version = 7}),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(GetAll(*store_, TestId(1)), IsOkAndHolds(ElementsAre(Pair("a", Value(int64_t{1})))));
+  EXPECT_OK(SetOne(*store_, TestId(1), "b", true, Conditions{.read_version = 2}));
+}
+
+TEST_P(StoreContractTest, RotateRenewsTheIdleTimer) {
+  ASSERT_OK_AND_ASSIGN(SessionMeta created, store_->Create(Session(TestId(1))));
+  clock_.Advance(absl::Minutes(15));
+  ASSERT_OK_AND_ASSIGN(SessionMeta rotated, store_->Rotate(TestId(1), TestId(2), std::nullopt, ""));
+  EXPECT_EQ(rotated.idle_expires_at, clock_.Now() + kIdle);
+  EXPECT_EQ(rotated.absolute_expires_at, created.absolute_expires_at);
+  clock_.Advance(absl::Minutes(10));
+  EXPECT_OK(GetAll(*store_, TestId(2))) << "alive past the idle deadline it had before rotation";
+}
+
+// ---- End of issue 7 i, j, k ----
+
+// ---- Idempotent retries with a request_id (issue 7 l) ----
+
+Conditions WithRequestId(std::string request_id, Conditions conditions = {}) {
+  conditions.request_id = std::move(request_id);
+  return conditions;
+}
+
+TEST_P(StoreContractTest, ARetriedMutationAppliesOnceAndReturnsTheFirstVersion) {
+  ASSERT_OK(store_->Create(Session(TestId(1), {{"n", int64_t{0}}})));
+  ASSERT_OK_AND_ASSIGN(SessionMeta first, SetOne(*store_, TestId(1), "n", int64_t{1},
+                                                 WithRequestId("r1", {.if_version = 1})));
+  EXPECT_EQ(first.version, 2u);
+  ASSERT_OK(SetOne(*store_, TestId(1), "other", true));
+  // The retry's condition no longer holds, and its batch differs: neither matters.
+  ASSERT_OK_AND_ASSIGN(SessionMeta retried, SetOne(*store_, TestId(1), "n", int64_t{5},
+                                                   WithRequestId("r1", {.if_version = 1})));
+  EXPECT_EQ(retried.version, 2u) << "the first attempt's version";
+  EXPECT_THAT(GetAll(*store_, TestId(1)),
+              IsOkAndHolds(ElementsAre(Pair("n", Value(int64_t{1})), Pair("other", Value(true)))));
+  ASSERT_OK_AND_ASSIGN(SessionMeta fresh,
+                       SetOne(*store_, TestId(1), "n", int64_t{2}, WithRequestId("r2")));
+  EXPECT_EQ(fresh.version, 4u) << "another request_id applies";
+}
+
+TEST_P(StoreContractTest, ARequestThatChangedNothingIsRememberedToo) {
+  ASSERT_OK(store_->Create(Session(TestId(1))));
+  ASSERT_OK(store_->Apply(TestId(1), {Mutation::Remove("a")}, WithRequestId("r1")));
+  ASSERT_OK(SetOne(*store_, TestId(1), "a", true));
+  ASSERT_OK_AND_ASSIGN(SessionMeta retried,
+                       store_->Apply(TestId(1), {Mutation::Remove("a")}, WithRequestId("r1")));
+  EXPECT_EQ(retried.version, 1u);
+  EXPECT_THAT(GetAll(*store_, TestId(1)), IsOkAndHolds(ElementsAre(Pair("a", Value(true)))));
+}
+
+TEST_P(StoreContractTest, AFailedMutationIsNotRemembered) {
+  ASSERT_OK(store_->Create(Session(TestId(1))));
+  EXPECT_THAT(SetOne(*store_, TestId(1), "a", true, WithRequestId("r1", {.if_version = 7})),
+              StatusIs(absl::StatusCode::kAborted));
+  ASSERT_OK_AND_ASSIGN(SessionMeta retried,
+                       SetOne(*store_, TestId(1), "a", true, WithRequestId("r1")));
+  EXPECT_EQ(retried.version, 2u);
+}
+
+TEST_P(StoreContractTest, ARequestIdIsForgottenAfterTheWindow) {
+  ASSERT_OK(store_->Create(Session(TestId(1))));
+  ASSERT_OK(SetOne(*store_, TestId(1), "a", int64_t{1}, WithRequestId("r1")));
+  clock_.Advance(kLimits.idempotency_window - absl::Seconds(1));
+  ASSERT_OK_AND_ASSIGN(SessionMeta within,
+                       SetOne(*store_, TestId(1), "a", int64_t{2}, WithRequestId("r1")));
+  EXPECT_EQ(within.version, 2u);
+  clock_.Advance(absl::Seconds(1));
+  ASSERT_OK_AND_ASSIGN(SessionMeta after,
+                       SetOne(*store_, TestId(1), "a", int64_t{2}, WithRequestId("r1")));
+  EXPECT_EQ(after.version, 3u);
+}
+
+TEST_P(StoreContractTest, ASessionRemembersAtMostMaxRequestIds) {
+  ASSERT_OK(store_->Create(Session(TestId(1))));
+  for (size_t i = 0; i <= kLimits.max_request_ids; ++i) {
+    ASSERT_OK(SetOne(*store_, TestId(1), "a", int64_t(i), WithRequestId(absl::StrCat("r", i))));
+  }
+  const uint64_t version = 2 + kLimits.max_request_ids;
+  ASSERT_OK_AND_ASSIGN(SessionMeta newest,
+                       SetOne(*store_, TestId(1), "a", int64_t{-1},
+                              WithRequestId(absl::StrCat("r", kLimits.max_request_ids))));
+  EXPECT_EQ(newest.version, version);
+  ASSERT_OK_AND_ASSIGN(SessionMeta oldest,
+                       SetOne(*store_, TestId(1), "a", int64_t{-1}, WithRequestId("r0")));
+  EXPECT_EQ(oldest.version, version + 1) << "the oldest request_id was forgotten";
+}
+
+TEST_P(StoreContractTest, ARetriedDeleteReturnsTrueForTheWindow) {
+  ASSERT_OK(store_->Create(Session(TestId(1))));
+  EXPECT_THAT(store_->Delete(TestId(1), 1, "d1"), IsOkAndHolds(true));
+  EXPECT_THAT(store_->Delete(TestId(1), 1, "d1"), IsOkAndHolds(true));
+  EXPECT_THAT(store_->Delete(TestId(1), std::nullopt, "d2"), IsOkAndHolds(false));
+  EXPECT_THAT(GetAll(*store_, TestId(1)), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(SetOne(*store_, TestId(1), "a", true, WithRequestId("d1")),
+              StatusIs(absl::StatusCode::kNotFound));
+  clock_.Advance(kLimits.idempotency_window);
+  EXPECT_THAT(store_->Delete(TestId(1), 1, "d1"), IsOkAndHolds(false));
+}
+
+TEST_P(StoreContractTest, ARetriedRotateReturnsTheSessionUnderItsFirstNewId) {
+  ASSERT_OK(store_->Create(Session(TestId(1), {{"a", true}})));
+  ASSERT_OK_AND_ASSIGN(SessionMeta first, store_->Rotate(TestId(1), TestId(2), 1, "x1"));
+  ASSERT_OK_AND_ASSIGN(SessionMeta retried, store_->Rotate(TestId(1), TestId(3), 1, "x1"));
+  EXPECT_EQ(retried.id, TestId(2));
+  EXPECT_EQ(retried.version, first.version);
+  EXPECT_THAT(GetAll(*store_, TestId(3)), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(GetAll(*store_, TestId(1)), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(store_->Rotate(TestId(1), TestId(3), std::nullopt, "x2"),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(GetAll(*store_, TestId(2)), IsOkAndHolds(ElementsAre(Pair("a", Value(true)))));
+}
+
+TEST_P(StoreContractTest, ARetriedCreateReturnsTheSessionItCreated) {
+  NewSession first = Session(TestId(1), {{"a", true}});
+  first.request_id = "c1";
+  ASSERT_OK(store_->Create(std::move(first)));
+  ASSERT_OK(SetOne(*store_, TestId(1), "b", true));
+  NewSession retry = Session(TestId(2), {{"a", false}});
+  retry.request_id = "c1";
+  ASSERT_OK_AND_ASSIGN(SessionMeta retried, store_->Create(std::move(retry)));
+  EXPECT_EQ(retried.id, TestId(1));
+  EXPECT_EQ(retried.version, 2u) << "as it is now";
+  EXPECT_THAT(GetAll(*store_, TestId(2)), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(GetAll(*store_, TestId(1)),
+              IsOkAndHolds(ElementsAre(Pair("a", Value(true)), Pair("b", Value(true)))));
+}
+
+// ---- End of issue 7 l ----
+
 TEST_P(StoreContractTest, ABatchOverALimitIsRejectedWhole) {
   ASSERT_OK(store_->Create(Session(TestId(1), {{"a", int64_t{1}}})));
   std::vector<Mutation> batch;
@@ -250,7 +445,7 @@ TEST_P(StoreContractTest, IdleTimeoutExpiresAnUnusedSession) {
   EXPECT_THAT(GetAll(*store_, TestId(1)), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(SetOne(*store_, TestId(1), "a", false), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(store_->Touch(TestId(1)), StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_THAT(store_->Delete(TestId(1), std::nullopt), IsOkAndHolds(false));
+  EXPECT_THAT(store_->Delete(TestId(1), std::nullopt, ""), IsOkAndHolds(false));
 }
 
 TEST_P(StoreContractTest, GetRenewsTheIdleTimerUnlessAskedNotTo) {
@@ -306,23 +501,23 @@ TEST_P(StoreContractTest, ASessionMayAskForShorterTimeouts) {
 
 TEST_P(StoreContractTest, DeleteEndsTheSessionAndIsIdempotent) {
   ASSERT_OK(store_->Create(Session(TestId(1), {{"a", true}})));
-  EXPECT_THAT(store_->Delete(TestId(1), std::nullopt), IsOkAndHolds(true));
+  EXPECT_THAT(store_->Delete(TestId(1), std::nullopt, ""), IsOkAndHolds(true));
   EXPECT_THAT(GetAll(*store_, TestId(1)), StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_THAT(store_->Delete(TestId(1), std::nullopt), IsOkAndHolds(false));
+  EXPECT_THAT(store_->Delete(TestId(1), std::nullopt, ""), IsOkAndHolds(false));
 }
 
 TEST_P(StoreContractTest, DeleteWithAStaleIfVersionKeepsTheSession) {
   ASSERT_OK(store_->Create(Session(TestId(1))));
   ASSERT_OK(SetOne(*store_, TestId(1), "a", true));
-  EXPECT_THAT(store_->Delete(TestId(1), 1), StatusIs(absl::StatusCode::kAborted));
+  EXPECT_THAT(store_->Delete(TestId(1), 1, ""), StatusIs(absl::StatusCode::kAborted));
   EXPECT_OK(store_->Touch(TestId(1)));
-  EXPECT_THAT(store_->Delete(TestId(1), 2), IsOkAndHolds(true));
+  EXPECT_THAT(store_->Delete(TestId(1), 2, ""), IsOkAndHolds(true));
 }
 
 TEST_P(StoreContractTest, RotateMovesTheDataAndKillsTheOldIdAtOnce) {
   ASSERT_OK_AND_ASSIGN(SessionMeta created,
                        store_->Create(Session(TestId(1), {{"cart", std::string("3 items")}})));
-  ASSERT_OK_AND_ASSIGN(SessionMeta rotated, store_->Rotate(TestId(1), TestId(2), std::nullopt));
+  ASSERT_OK_AND_ASSIGN(SessionMeta rotated, store_->Rotate(TestId(1), TestId(2), std::nullopt, ""));
   EXPECT_EQ(rotated.id, TestId(2));
   EXPECT_EQ(rotated.version, 2u);
   EXPECT_EQ(rotated.principal, created.principal);
@@ -336,9 +531,9 @@ TEST_P(StoreContractTest, RotateMovesTheDataAndKillsTheOldIdAtOnce) {
 TEST_P(StoreContractTest, RotateRefusesATakenIdAndAStaleVersion) {
   ASSERT_OK(store_->Create(Session(TestId(1), {{"a", true}})));
   ASSERT_OK(store_->Create(Session(TestId(2), {{"b", true}})));
-  EXPECT_THAT(store_->Rotate(TestId(1), TestId(2), std::nullopt),
+  EXPECT_THAT(store_->Rotate(TestId(1), TestId(2), std::nullopt, ""),
               StatusIs(absl::StatusCode::kAlreadyExists));
-  EXPECT_THAT(store_->Rotate(TestId(1), TestId(3), 7), StatusIs(absl::StatusCode::kAborted));
+  EXPECT_THAT(store_->Rotate(TestId(1), TestId(3), 7, ""), StatusIs(absl::StatusCode::kAborted));
   EXPECT_THAT(GetAll(*store_, TestId(1)), IsOkAndHolds(ElementsAre(Pair("a", Value(true)))));
   EXPECT_THAT(GetAll(*store_, TestId(2)), IsOkAndHolds(ElementsAre(Pair("b", Value(true)))));
 }

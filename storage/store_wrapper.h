@@ -36,12 +36,14 @@ class StoreWrapper : public Store {
     return target_->Apply(id, std::move(mutations), conditions);
   }
   absl::StatusOr<SessionMeta> Touch(absl::string_view id) override { return target_->Touch(id); }
-  absl::StatusOr<bool> Delete(absl::string_view id, std::optional<uint64_t> if_version) override {
-    return target_->Delete(id, if_version);
+  absl::StatusOr<bool> Delete(absl::string_view id, std::optional<uint64_t> if_version,
+                              absl::string_view request_id) override {
+    return target_->Delete(id, if_version, request_id);
   }
   absl::StatusOr<SessionMeta> Rotate(absl::string_view id, std::string new_id,
-                                     std::optional<uint64_t> if_version) override {
-    return target_->Rotate(id, std::move(new_id), if_version);
+                                     std::optional<uint64_t> if_version,
+                                     absl::string_view request_id) override {
+    return target_->Rotate(id, std::move(new_id), if_version, request_id);
   }
   absl::StatusOr<size_t> SweepExpired() override { return target_->SweepExpired(); }
   StoreStats Stats() const override { return target_->Stats(); }

@@ -64,15 +64,17 @@ absl::StatusOr<SessionMeta> FaultInjectingStore::Touch(absl::string_view id) {
 }
 
 absl::StatusOr<bool> FaultInjectingStore::Delete(absl::string_view id,
-                                                 std::optional<uint64_t> if_version) {
+                                                 std::optional<uint64_t> if_version,
+                                                 absl::string_view request_id) {
   if (absl::Status error = Inject(StoreMethod::kDelete); !error.ok()) return error;
-  return StoreWrapper::Delete(id, if_version);
+  return StoreWrapper::Delete(id, if_version, request_id);
 }
 
 absl::StatusOr<SessionMeta> FaultInjectingStore::Rotate(absl::string_view id, std::string new_id,
-                                                        std::optional<uint64_t> if_version) {
+                                                        std::optional<uint64_t> if_version,
+                                                        absl::string_view request_id) {
   if (absl::Status error = Inject(StoreMethod::kRotate); !error.ok()) return error;
-  return StoreWrapper::Rotate(id, std::move(new_id), if_version);
+  return StoreWrapper::Rotate(id, std::move(new_id), if_version, request_id);
 }
 
 absl::StatusOr<size_t> FaultInjectingStore::SweepExpired() {

@@ -45,9 +45,11 @@ class FaultInjectingStore final : public StoreWrapper {
   absl::StatusOr<SessionMeta> Apply(absl::string_view id, std::vector<Mutation> mutations,
                                     const Conditions& conditions) override;
   absl::StatusOr<SessionMeta> Touch(absl::string_view id) override;
-  absl::StatusOr<bool> Delete(absl::string_view id, std::optional<uint64_t> if_version) override;
+  absl::StatusOr<bool> Delete(absl::string_view id, std::optional<uint64_t> if_version,
+                              absl::string_view request_id) override;
   absl::StatusOr<SessionMeta> Rotate(absl::string_view id, std::string new_id,
-                                     std::optional<uint64_t> if_version) override;
+                                     std::optional<uint64_t> if_version,
+                                     absl::string_view request_id) override;
   absl::StatusOr<size_t> SweepExpired() override;
 
  private:

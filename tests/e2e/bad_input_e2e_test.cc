@@ -145,6 +145,39 @@ TEST_F(BadInputE2eTest, LimitsRejectTheWholeRequest) {
   EXPECT_THAT(client_->Set(missing_value).status(), Error(absl::StatusCode::kInvalidArgument, "a"));
 }
 
+TEST_F(BadInputE2eTest, RepeatedFieldsOverTwiceMaxKeysAreInvalid) {
+  // With --max_keys=4 a request may name at most 8 keys or carry at most 8 operations, so one
+  // request cannot hold a shard's lock for long; 9 copies of one key are refused like 9 keys.
+  constexpr int kOverTheCap = 9;
+  v1::GetRequest get;
+  get.set_id(id_);
+  for (int i = 0; i < kOverTheCap; ++i) get.add_keys("kept");
+  EXPECT_THAT(client_->Get(get).status(), Error(absl::StatusCode::kInvalidArgument, "keys"));
+  v1::RemoveRequest remove;
+  remove.set_id(id_);
+  *remove.mutable_keys() = get.keys();
+  EXPECT_THAT(client_->Remove(remove).status(), Error(absl::StatusCode::kInvalidArgument, "keys"));
+  v1::CommitRequest commit;
+  commit.set_id(id_);
+  for (int i = 0; i < kOverTheCap; ++i) commit.add_ops()->mutable_remove()->set_key("kept");
+  EXPECT_THAT(client_->Commit(commit).status(), Error(absl::StatusCode::kInvalidArgument, "ops"));
+  get.mutable_keys()->RemoveLast();
+  EXPECT_OK(client_->Get(get).status()) << "8 copies of a key are within the cap";
+}
+
+TEST_F(BadInputE2eTest, ARequestIdOver64BytesIsInvalid) {
+  v1::SetRequest set;
+  set.set_id(id_);
+  (*set.mutable_entries())["kept"] = Text("changed");
+  set.set_request_id(std::string(65, 'r'));
+  EXPECT_THAT(client_->Set(set).status(), Error(absl::StatusCode::kInvalidArgument, "request_id"));
+  v1::DeleteRequest del;
+  del.set_id(id_);
+  del.set_request_id(std::string(65, 'r'));
+  EXPECT_THAT(client_->Delete(del).status(),
+              Error(absl::StatusCode::kInvalidArgument, "request_id"));
+}
+
 TEST_F(BadInputE2eTest, ARequestOverTheMessageLimitIsResourceExhausted) {
   // 60 KiB values are within no limit of sessiond's but two of them pass the 64 KiB message limit.
   EXPECT_THAT(

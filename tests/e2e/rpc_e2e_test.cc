@@ -234,5 +234,46 @@ TEST_F(RpcE2eTest, GetWithNoRenewDoesNotExtendTheSession) {
   EXPECT_THAT(client_->Get(peek), StatusIs(absl::StatusCode::kNotFound));
 }
 
+TEST_F(RpcE2eTest, EveryMutationRetriedWithItsRequestIdAppliesOnce) {
+  v1::CreateSessionRequest create;
+  create.set_request_id("create-1");
+  ASSERT_OK_AND_ASSIGN(v1::CreateSessionResponse created, client_->CreateSession(create));
+  ASSERT_OK_AND_ASSIGN(v1::CreateSessionResponse recreated, client_->CreateSession(create));
+  const std::string id = created.session().id();
+  EXPECT_EQ(recreated.session().id(), id);
+
+  v1::SetRequest set;
+  set.set_id(id);
+  set.set_request_id("set-1");
+  (*set.mutable_entries())["n"] = Int(1);
+  ASSERT_OK_AND_ASSIGN(v1::SetResponse first, client_->Set(set));
+  ASSERT_OK_AND_ASSIGN(v1::SetResponse retried, client_->Set(set));
+  EXPECT_EQ(retried.session().version(), first.session().version());
+
+  v1::CommitRequest commit;
+  commit.set_id(id);
+  commit.set_request_id("commit-1");
+  commit.set_read_version(first.session().version());
+  commit.add_ops()->mutable_remove()->set_key("n");
+  ASSERT_OK_AND_ASSIGN(v1::CommitResponse committed, client_->Commit(commit));
+  ASSERT_OK_AND_ASSIGN(v1::CommitResponse recommitted, client_->Commit(commit));
+  EXPECT_EQ(recommitted.session().version(), committed.session().version());
+
+  v1::RotateIdRequest rotate;
+  rotate.set_id(id);
+  rotate.set_request_id("rotate-1");
+  ASSERT_OK_AND_ASSIGN(v1::RotateIdResponse rotated, client_->RotateId(rotate));
+  ASSERT_OK_AND_ASSIGN(v1::RotateIdResponse rerotated, client_->RotateId(rotate));
+  EXPECT_EQ(rerotated.session().id(), rotated.session().id());
+
+  v1::DeleteRequest del;
+  del.set_id(rotated.session().id());
+  del.set_request_id("delete-1");
+  ASSERT_OK_AND_ASSIGN(v1::DeleteResponse deleted, client_->Delete(del));
+  ASSERT_OK_AND_ASSIGN(v1::DeleteResponse redeleted, client_->Delete(del));
+  EXPECT_TRUE(deleted.deleted());
+  EXPECT_TRUE(redeleted.deleted()) << "the first outcome, not \"there was none\"";
+}
+
 }  // namespace
 }  // namespace sessiond

@@ -1,11 +1,35 @@
 #include "sessiond/session.h"
 
+#include <cstdint>
 #include <limits>
+#include <random>
 #include <utility>
 
 #include "absl/container/btree_set.h"
+#include "absl/strings/escaping.h"
+#include "absl/time/clock.h"
 
 namespace sessiond {
+namespace {
+
+// A fresh idempotency key: 128 bits from the OS's random source, base64url (22 characters).
+std::string NewRequestId() {
+  std::random_device random;
+  std::string bits;
+  for (int i = 0; i < 4; ++i) {
+    const uint32_t word = random();
+    bits.append(reinterpret_cast<const char*>(&word), sizeof(word));
+  }
+  return absl::WebSafeBase64Escape(bits);
+}
+
+// Whether a failed call may have been lost rather than refused: its retry may succeed.
+bool ReplyMayBeLost(const absl::Status& status) {
+  return absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status) ||
+         absl::IsCancelled(status);
+}
+
+}  // namespace
 
 absl::StatusOr<Session> Session::Create(const Client& client, v1::CreateSessionRequest request,
                                         const CallOptions& call) {
@@ -44,6 +68,7 @@ absl::Status Session::Reload(const CallOptions& call) {
   entries_.clear();
   cleared_ = false;
   changes_.clear();
+  request_id_.clear();
   conflicting_keys_.clear();
   return Load(call);
 }
@@ -159,9 +184,11 @@ void Session::Remove(absl::string_view key) { Record(key, std::nullopt); }
 void Session::Clear() {
   cleared_ = true;
   changes_.clear();
+  request_id_.clear();
 }
 
 void Session::Record(absl::string_view key, std::optional<v1::Value> value) {
+  request_id_.clear();
   if (!value.has_value() && cleared_) {
     changes_.erase(key);
   } else {
@@ -172,6 +199,7 @@ void Session::Record(absl::string_view key, std::optional<v1::Value> value) {
 v1::CommitRequest Session::PendingCommit() const {
   v1::CommitRequest request;
   request.set_id(id_);
+  request.set_request_id(request_id_);
   if (read_version_.has_value()) request.set_read_version(*read_version_);
   if (cleared_) request.add_ops()->mutable_clear();
   for (const auto& [key, value] : changes_) {
@@ -190,7 +218,17 @@ absl::Status Session::Commit(const CallOptions& call) {
   if (!HasPendingChanges()) return absl::OkStatus();
   if (load_status_.has_value() && !load_status_->ok()) return *load_status_;
   conflicting_keys_.clear();
-  absl::StatusOr<v1::CommitResponse> committed = client_->Commit(PendingCommit(), call);
+  if (request_id_.empty()) request_id_ = NewRequestId();
+  const v1::CommitRequest request = PendingCommit();
+  absl::StatusOr<v1::CommitResponse> committed = client_->Commit(request, call);
+  absl::Duration backoff = client_->options().retry_backoff;
+  for (int attempt = 1;
+       attempt < client_->options().commit_attempts && ReplyMayBeLost(committed.status()) &&
+       absl::Now() + backoff < call.deadline.value_or(absl::InfiniteFuture());
+       ++attempt, backoff *= 2) {
+    absl::SleepFor(backoff);
+    committed = client_->Commit(request, call);
+  }
   if (!committed.ok()) {
     if (std::optional<v1::ConflictDetails> conflict = GetConflictDetails(committed.status())) {
       conflicting_keys_.assign(conflict->conflicting_keys().begin(),
@@ -233,6 +271,7 @@ void Session::ApplyCommitted(const v1::SessionInfo& committed) {
   info_ = committed;
   cleared_ = false;
   changes_.clear();
+  request_id_.clear();
 }
 
 }  // namespace sessiond

@@ -21,6 +21,7 @@ using ::sessiond::testing::IsOk;
 using ::sessiond::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
+using ::testing::Not;
 using ::testing::Optional;
 
 constexpr char kId[] = "S3ss10n1dS3ss10n1dS3ss10n1dS3ss1";
@@ -190,6 +191,26 @@ TEST_F(SessionTest, FailedCommitKeepsChangesPending) {
   EXPECT_THAT(session.GetString("name"), Optional(std::string("grace")));
   EXPECT_EQ(session.PendingCommit().ops_size(), 1);
   EXPECT_EQ(session.Info().version(), 4u);
+}
+
+TEST_F(SessionTest, ACommitKeepsItsRequestIdUntilItsChangesChange) {
+  Session session = Loaded();
+  session.SetString("name", "grace");
+  EXPECT_THAT(session.PendingCommit().request_id(), IsEmpty()) << "drawn by the first attempt";
+
+  // Each Commit below retries on its own; every attempt and every later Commit of the same
+  // changes carries one request_id, so the server applies them at most once.
+  ASSERT_THAT(session.Commit(), StatusIs(absl::StatusCode::kUnavailable));
+  const std::string first = session.PendingCommit().request_id();
+  EXPECT_THAT(first, Not(IsEmpty()));
+  EXPECT_LE(first.size(), 64u);
+  ASSERT_THAT(session.Commit(), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_EQ(session.PendingCommit().request_id(), first);
+
+  session.SetInt64("visits", 4);
+  EXPECT_THAT(session.PendingCommit().request_id(), IsEmpty()) << "new changes, new request";
+  ASSERT_THAT(session.Commit(), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_NE(session.PendingCommit().request_id(), first);
 }
 
 TEST_F(SessionTest, SettersOfAnUnloadedSessionCallNoServerAndCommitBlind) {

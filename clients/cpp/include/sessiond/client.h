@@ -31,6 +31,13 @@ namespace sessiond {
 struct ClientOptions {
   // The deadline of a call that does not set one is now + timeout. absl::InfiniteDuration(): none.
   absl::Duration timeout = absl::Seconds(5);
+  // How many times Session::Commit sends a commit whose reply is lost (UNAVAILABLE,
+  // DEADLINE_EXCEEDED, CANCELLED) before it returns that error; 1: no retry. Every attempt carries
+  // the same request_id, so the server applies the commit at most once.
+  int commit_attempts = 3;
+  // The pause before the second attempt; it doubles for each further one. No attempt starts past
+  // CallOptions::deadline.
+  absl::Duration retry_backoff = absl::Milliseconds(50);
 };
 
 // Settings for one call.
@@ -65,6 +72,9 @@ class Client {
                                             const CallOptions& call = {}) const;
   absl::StatusOr<v1::RotateIdResponse> RotateId(const v1::RotateIdRequest& request,
                                                 const CallOptions& call = {}) const;
+
+  // The options this client was made with.
+  const ClientOptions& options() const { return options_; }
 
  private:
   // A blocking rpc method of the generated stub.

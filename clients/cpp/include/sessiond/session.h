@@ -114,18 +114,26 @@ class Session {
   // The request Commit sends for the pending changes: a clear first if one was recorded, then the
   // last set or remove of each key in key order. `read_version` is the version of the last load (or
   // of the last Commit if nobody else wrote in between), absent if the session was never loaded:
-  // writes that follow no read are blind, and the last writer wins.
+  // writes that follow no read are blind, and the last writer wins. `request_id` is the
+  // idempotency key of these changes: empty until Commit first sends them, then kept until they
+  // are committed or changed.
   v1::CommitRequest PendingCommit() const;
 
   // Sends the pending changes in one Commit rpc; OK without calling the server when nothing is
-  // pending. On success the changes become the session's state and Info() is the server's answer.
+  // pending. A commit whose reply is lost (UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED) is sent
+  // again, up to ClientOptions::commit_attempts times in all, after a doubling pause
+  // (ClientOptions::retry_backoff), each with its own deadline (call.deadline if set, else now +
+  // ClientOptions::timeout) and the same request_id, so the server applies it at most once. The
+  // request_id stays with the pending changes until they change, so calling Commit again after it
+  // failed that way is just as safe, within the server's idempotency window (10 minutes by
+  // default). On success the changes become the session's state and Info() is the server's answer.
   // If others changed the session since it was loaded, the next read loads it again; until then
   // Commit keeps sending the old read_version, so nothing read before is overwritten blindly (a
   // later commit of the same keys may then be ABORTED). On failure the changes stay pending and the
   // error is returned: ABORTED when a key this commit writes changed after read_version
   // (ConflictingKeys() names them); NOT_FOUND, INVALID_ARGUMENT, RESOURCE_EXHAUSTED as
-  // Client::Commit; or the error a failed Load left. After UNAVAILABLE or DEADLINE_EXCEEDED the
-  // commit may have been applied.
+  // Client::Commit; or the error a failed Load left. After UNAVAILABLE, DEADLINE_EXCEEDED or
+  // CANCELLED the commit may have been applied: commit again to find out.
   absl::Status Commit(const CallOptions& call = {});
 
   // The keys the server reported as changed by others when the last Commit failed with ABORTED
@@ -162,6 +170,9 @@ class Session {
   // since. Removals recorded after a Clear are dropped, since the clear removes the key anyway.
   bool cleared_ = false;
   absl::btree_map<std::string, std::optional<v1::Value>> changes_;
+  // The idempotency key of the pending changes; empty until Commit sends them, cleared when they
+  // change or are committed.
+  std::string request_id_;
   std::vector<std::string> conflicting_keys_;
 };
 
