@@ -39,20 +39,20 @@ TEST(MemoryStoreTest, AtTheMemoryCapNewSessionsAreRejectedAndLiveOnesKept) {
   EXPECT_LE(store->Stats().approximate_bytes, 64u * 1024);
   EXPECT_THAT(store->Create(Sized(created, 1000)), StatusIs(absl::StatusCode::kResourceExhausted));
   for (int i = 0; i < created; ++i) {
-    ASSERT_TRUE(store->Touch(absl::StrCat("session-", i)).ok())
+    ASSERT_OK(store->Touch(absl::StrCat("session-", i)))
         << "live session " << i << " evicted";
   }
   // Growing a live session is refused too; shrinking and deleting free room.
   EXPECT_THAT(store->Apply("session-0", {Mutation::Set("more", std::string(4000, 'y'))}, {}),
               StatusIs(absl::StatusCode::kResourceExhausted));
   ASSERT_OK(store->Delete("session-1", std::nullopt, ""));
-  EXPECT_TRUE(store->Create(Sized(created, 1000)).ok());
+  EXPECT_OK(store->Create(Sized(created, 1000)));
 }
 
 TEST(MemoryStoreTest, MemoryAccountingReturnsToZeroWhenEverythingIsGone) {
   FakeClock clock;
   std::unique_ptr<Store> store = NewMemoryStore({.clock = &clock});
-  for (int i = 0; i < 100; ++i) ASSERT_TRUE(store->Create(Sized(i, 100 + i)).ok());
+  for (int i = 0; i < 100; ++i) ASSERT_OK(store->Create(Sized(i, 100 + i)));
   for (int i = 0; i < 50; ++i) {
     ASSERT_TRUE(
         store->Apply(absl::StrCat("session-", i), {Mutation::Set("w", std::string(i, 'z'))}, {})
@@ -61,7 +61,7 @@ TEST(MemoryStoreTest, MemoryAccountingReturnsToZeroWhenEverythingIsGone) {
   EXPECT_GT(store->Stats().approximate_bytes, 100u * 100);
   for (int i = 0; i < 50; ++i) ASSERT_OK(store->Delete(absl::StrCat("session-", i), {}, ""));
   clock.Advance(absl::Hours(1));
-  ASSERT_TRUE(store->SweepExpired().ok());
+  ASSERT_OK(store->SweepExpired());
   EXPECT_EQ(store->Stats().live_sessions, 0u);
   EXPECT_EQ(store->Stats().approximate_bytes, 0u);
 }
@@ -88,10 +88,10 @@ TEST(MemoryStoreTest, RetryRecordsCountAsMemoryNotAsSessionsAndGoAfterTheWindow)
 TEST(MemoryStoreTest, SweepFindsSessionsWhoseDeadlineMovedAfterTheyWereFiled) {
   FakeClock clock;
   std::unique_ptr<Store> store = NewMemoryStore({.clock = &clock, .shards = 1});
-  ASSERT_TRUE(store->Create(Sized(1, 10)).ok());
-  ASSERT_TRUE(store->Create(Sized(2, 10)).ok());
+  ASSERT_OK(store->Create(Sized(1, 10)));
+  ASSERT_OK(store->Create(Sized(2, 10)));
   clock.Advance(absl::Minutes(10));
-  ASSERT_TRUE(store->Touch("session-1").ok());  // now due at 30 min, filed under 20 min
+  ASSERT_OK(store->Touch("session-1"));  // now due at 30 min, filed under 20 min
   clock.Advance(absl::Minutes(11));
   EXPECT_EQ(*store->SweepExpired(), 1u);
   EXPECT_EQ(store->Stats().live_sessions, 1u);
