@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <iostream>
 #include <optional>
 #include <string>
 #include <utility>
@@ -107,6 +108,8 @@ class RocksDbStore final : public Store {
   absl::Status RenewAndMaybeWrite(StoredSession& session, absl::Time now);
   // After a failed write: asks RocksDB to resume writing, at most once per kResumeInterval.
   void MaybeResume();
+  // Counts an undecodable record the sweeper deleted (`why` says what was wrong); logs the first.
+  void CountUndecodable(const absl::Status& why);
 
   Clock* const clock_;
   const SessionLimits limits_;
@@ -121,6 +124,7 @@ class RocksDbStore final : public Store {
   DiskGuard disk_guard_;
   absl::Mutex resume_mu_;
   absl::Time last_resume_ ABSL_GUARDED_BY(resume_mu_) = absl::InfinitePast();
+  std::atomic<size_t> undecodable_records_deleted_{0};
 };
 
 RocksDbStore::RocksDbStore(const RocksDbStoreOptions& options, std::unique_ptr<rocksdb::DB> db,
@@ -198,6 +202,13 @@ void RocksDbStore::MaybeResume() {
     db_->Resume();  // fails harmlessly while the cause persists
   }
   resume_mu_.Unlock();
+}
+
+void RocksDbStore::CountUndecodable(const absl::Status& why) {
+  if (undecodable_records_deleted_.fetch_add(1) == 0) {
+    std::cerr << "sessiond: deleted a session record that cannot be read back (" << why
+              << "); further ones are only counted (undecodable_records_deleted)\n";
+  }
 }
 
 absl::Status RocksDbStore::RenewAndMaybeWrite(StoredSession& session, absl::Time now) {
@@ -348,12 +359,16 @@ absl::StatusOr<size_t> RocksDbStore::SweepExpired() {
     const auto [deadline, id] = ParseExpiryKey(key);
     absl::MutexLock lock(&LockFor(id));
     absl::StatusOr<std::optional<StoredSession>> session = LoadStored(id);
-    if (!session.ok()) return session.status();
+    const bool undecodable = absl::IsDataLoss(session.status());
+    if (!session.ok() && !undecodable) return session.status();
     rocksdb::WriteBatch batch;
     // This index entry goes in any case. Its session expired (and goes too), or was renewed
-    // since it was filed (and is refiled under its current deadline), or is gone.
+    // since it was filed (and is refiled under its current deadline), or is gone, or cannot be
+    // read back (and goes too: it could never expire, and stopping here would stop all expiry).
     batch.Delete(expiry_, key);
-    if (session->has_value() && (*session)->indexed_deadline == deadline) {
+    if (undecodable) {
+      batch.Delete(sessions_, ToSlice(id));
+    } else if (session->has_value() && (*session)->indexed_deadline == deadline) {
       StoredSession& stored = **session;
       if (stored.meta.idle_expires_at <= now) {
         batch.Delete(sessions_, ToSlice(id));
@@ -363,6 +378,7 @@ absl::StatusOr<size_t> RocksDbStore::SweepExpired() {
       }
     }
     if (absl::Status status = Write(batch, WriteKind::kReclaim); !status.ok()) return status;
+    if (undecodable) CountUndecodable(session.status());
   }
   // A writer that read the clock just before this sweep can still file a deadline slightly before
   // `now`; the margin keeps such entries above the bound.
@@ -374,7 +390,8 @@ StoreStats RocksDbStore::Stats() const {
   uint64_t keys = 0, bytes = 0;
   db_->GetIntProperty(sessions_, "rocksdb.estimate-num-keys", &keys);
   db_->GetIntProperty(sessions_, "rocksdb.estimate-live-data-size", &bytes);
-  return StoreStats{static_cast<size_t>(keys), static_cast<size_t>(bytes)};
+  return StoreStats{static_cast<size_t>(keys), static_cast<size_t>(bytes),
+                    undecodable_records_deleted_.load()};
 }
 
 rocksdb::Options DatabaseOptions(const RocksDbStoreOptions& options) {

@@ -5,7 +5,9 @@
 // walks deadlines in time order. A session is filed under its idle deadline when created, and
 // renewals do not refile it (that would be two more writes per request): the sweeper, finding an
 // entry due whose session was renewed since, refiles it under its current deadline. Sweeping thus
-// costs what expired plus what came due, never a scan of all sessions. Every call is atomic for
+// costs what expired plus what came due, never a scan of all sessions. A due record that cannot be
+// read back (DATA_LOSS) is deleted with its index entry rather than stopping expiry, counted in
+// StoreStats::undecodable_records_deleted, and logged the first time. Every call is atomic for
 // its session: it runs under a lock striped by id and writes one WriteBatch.
 //
 // Durability of an acknowledged change (create, mutation, delete, rotation):

@@ -6,10 +6,12 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "rocksdb/db.h"
 #include "storage/store_contract_test.h"
 #include "storage/testing/fake_clock.h"
 #include "storage/testing/status_matchers.h"
@@ -73,6 +75,21 @@ std::map<std::string, Value> GetAll(Store& store, absl::string_view id, SessionM
   EXPECT_TRUE(got.ok()) << got.status();
   if (got.ok()) *meta = *got;
   return entries;
+}
+
+// Overwrites the stored record of session `id` in the closed database at `path` with `bytes`.
+void OverwriteRecord(const std::string& path, absl::string_view id, absl::string_view bytes) {
+  const std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
+      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
+      {"expiry", rocksdb::ColumnFamilyOptions()}};
+  std::vector<rocksdb::ColumnFamilyHandle*> families;
+  rocksdb::DB* db = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), path, descriptors, &families, &db).ok());
+  EXPECT_TRUE(db->Put(rocksdb::WriteOptions(), families[0], rocksdb::Slice(id.data(), id.size()),
+                      rocksdb::Slice(bytes.data(), bytes.size()))
+                  .ok());
+  for (rocksdb::ColumnFamilyHandle* family : families) db->DestroyColumnFamilyHandle(family);
+  delete db;
 }
 
 class RocksDbStoreTest : public ::testing::Test {
@@ -164,6 +181,25 @@ TEST_F(RocksDbStoreTest, ExpiredSessionsAreSweptAfterARestartToo) {
   EXPECT_THAT(reopened->SweepExpired(), IsOkAndHolds(60u));
   EXPECT_THAT(reopened->Touch("s0"), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_TRUE(reopened->Touch("s99").ok());
+}
+
+TEST_F(RocksDbStoreTest, AnUndecodableRecordIsDeletedAndCountedAndSweepingGoesOn) {
+  {
+    std::unique_ptr<Store> store = Open();
+    ASSERT_OK(store->Create({"bad", "", absl::Minutes(1), absl::Hours(1), {}}));
+    ASSERT_OK(store->Create({"later", "", absl::Minutes(2), absl::Hours(1), {}}));
+    ASSERT_OK(store->Create({"live", "", absl::Minutes(30), absl::Hours(1), {}}));
+  }
+  OverwriteRecord(path_, "bad", "\xff not a session record");
+  clock_.Advance(absl::Minutes(3));
+  std::unique_ptr<Store> store = Open();
+  EXPECT_THAT(store->SweepExpired(), IsOkAndHolds(1u)) << "the session filed after it expired";
+  EXPECT_EQ(store->Stats().undecodable_records_deleted, 1u);
+  EXPECT_THAT(store->SweepExpired(), IsOkAndHolds(0u));
+  EXPECT_EQ(store->Stats().undecodable_records_deleted, 1u) << "counted once";
+  EXPECT_THAT(store->Touch("bad"), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(store->Touch("later"), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_OK(store->Touch("live"));
 }
 
 TEST_F(RocksDbStoreTest, ASecondOpenOfTheSameDirectoryIsRefused) {
