@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -31,8 +32,11 @@ namespace {
 
 constexpr char kExpiryFamily[] = "expiry";
 constexpr size_t kLockStripes = 512;
-// A renewal that moves the idle deadline by less than this is not written.
-constexpr absl::Duration kRenewalGranularity = absl::Seconds(1);
+// Renewals of the idle timer are written once they move the stored deadline by this much; until
+// then they are held in memory. A crash can thus shorten a session by less than this.
+constexpr absl::Duration kRenewalWriteWindow = absl::Seconds(1);
+// How many renewals one lock stripe holds in memory at most; beyond, renewals are written at once.
+constexpr size_t kMaxPendingRenewalsPerStripe = 256;
 // How many expiry entries one sweep examines at most (the rest wait for the next sweep).
 constexpr size_t kSweepBatch = 10'000;
 // How far behind the last sweep's time the next sweep starts looking.
@@ -63,6 +67,19 @@ void Renew(SessionMeta& meta, absl::Time now) {
       TruncateToMillis(IdleDeadline(now, meta.idle_timeout, meta.absolute_expires_at));
 }
 
+// An idle-timer renewal held in memory and not written yet.
+struct PendingRenewal {
+  absl::Time written;  // the idle deadline the stored record holds
+  absl::Time renewed;  // the idle deadline the session has
+};
+
+// A lock stripe: serialises the calls on the sessions whose ids hash to it, and holds their
+// pending renewals. Every write of a session drops its pending renewal (the write supersedes it).
+struct Stripe {
+  absl::Mutex mu;
+  absl::flat_hash_map<std::string, PendingRenewal> renewals ABSL_GUARDED_BY(mu);
+};
+
 class RocksDbStore final : public Store {
  public:
   RocksDbStore(const RocksDbStoreOptions& options, std::unique_ptr<rocksdb::DB> db,
@@ -82,13 +99,14 @@ class RocksDbStore final : public Store {
   StoreStats Stats() const override;
 
  private:
-  absl::Mutex& LockFor(absl::string_view id) const {
-    return locks_[absl::HashOf(id) % kLockStripes];
-  }
-  // The stored session `id`, expired or not, or nullopt if there is none.
-  absl::StatusOr<std::optional<StoredSession>> LoadStored(absl::string_view id);
+  Stripe& StripeFor(absl::string_view id) { return stripes_[absl::HashOf(id) % kLockStripes]; }
+  // The stored session `id` with its pending renewal applied, expired or not, or nullopt if there
+  // is none.
+  absl::StatusOr<std::optional<StoredSession>> LoadStored(Stripe& stripe, absl::string_view id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(stripe.mu);
   // The live session `id`; NOT_FOUND if it is unknown or expired at `now`.
-  absl::StatusOr<StoredSession> Load(absl::string_view id, absl::Time now);
+  absl::StatusOr<StoredSession> Load(Stripe& stripe, absl::string_view id, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(stripe.mu);
   // Adds to `batch` the write that stores `session` (its index entry is left as it is).
   void Put(rocksdb::WriteBatch& batch, const StoredSession& session);
   // Adds to `batch` the writes that store a new `session` and file it under its idle deadline.
@@ -104,8 +122,12 @@ class RocksDbStore final : public Store {
   };
   // Writes `batch` as `kind` says, if the disk guard admits it.
   absl::Status Write(rocksdb::WriteBatch& batch, WriteKind kind);
-  // Renews `session` at `now` and writes the renewal if it moved the deadline enough.
-  absl::Status RenewAndMaybeWrite(StoredSession& session, absl::Time now);
+  // Renews `session` at `now`: holds the renewal in `stripe` or, once it moves the stored deadline
+  // by kRenewalWriteWindow or more (or the stripe holds too many), writes it.
+  absl::Status RenewAndMaybeWrite(Stripe& stripe, StoredSession& session, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(stripe.mu);
+  // Writes the renewals `stripe` holds (on close, so that a clean restart loses none).
+  void FlushRenewals(Stripe& stripe) ABSL_EXCLUSIVE_LOCKS_REQUIRED(stripe.mu);
   // After a failed write: asks RocksDB to resume writing, at most once per kResumeInterval.
   void MaybeResume();
   // Counts an undecodable record the sweeper deleted (`why` says what was wrong); logs the first.
@@ -117,7 +139,7 @@ class RocksDbStore final : public Store {
   std::unique_ptr<rocksdb::DB> db_;
   rocksdb::ColumnFamilyHandle* sessions_;
   rocksdb::ColumnFamilyHandle* expiry_;
-  mutable std::array<absl::Mutex, kLockStripes> locks_;
+  std::array<Stripe, kLockStripes> stripes_;
   // Everything in the expiry index before this key has been swept.
   absl::Mutex sweep_mu_;
   std::string swept_until_ ABSL_GUARDED_BY(sweep_mu_);
@@ -138,6 +160,10 @@ RocksDbStore::RocksDbStore(const RocksDbStoreOptions& options, std::unique_ptr<r
       disk_guard_(options.path, options.min_free_disk_bytes) {}
 
 RocksDbStore::~RocksDbStore() {
+  for (Stripe& stripe : stripes_) {
+    absl::MutexLock lock(&stripe.mu);
+    FlushRenewals(stripe);
+  }
   // Async mode leaves the last WAL writes in the OS: hand them to the disk on a clean close.
   db_->SyncWAL();
   db_->DestroyColumnFamilyHandle(sessions_);
@@ -145,7 +171,8 @@ RocksDbStore::~RocksDbStore() {
   db_->Close();
 }
 
-absl::StatusOr<std::optional<StoredSession>> RocksDbStore::LoadStored(absl::string_view id) {
+absl::StatusOr<std::optional<StoredSession>> RocksDbStore::LoadStored(Stripe& stripe,
+                                                                      absl::string_view id) {
   rocksdb::PinnableSlice bytes;
   const rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), sessions_, ToSlice(id), &bytes);
   if (status.IsNotFound()) return std::nullopt;
@@ -153,11 +180,15 @@ absl::StatusOr<std::optional<StoredSession>> RocksDbStore::LoadStored(absl::stri
   absl::StatusOr<StoredSession> session =
       DecodeSession(id, absl::string_view(bytes.data(), bytes.size()));
   if (!session.ok()) return session.status();
+  if (const auto pending = stripe.renewals.find(id); pending != stripe.renewals.end()) {
+    session->meta.idle_expires_at = pending->second.renewed;
+  }
   return *std::move(session);
 }
 
-absl::StatusOr<StoredSession> RocksDbStore::Load(absl::string_view id, absl::Time now) {
-  absl::StatusOr<std::optional<StoredSession>> session = LoadStored(id);
+absl::StatusOr<StoredSession> RocksDbStore::Load(Stripe& stripe, absl::string_view id,
+                                                 absl::Time now) {
+  absl::StatusOr<std::optional<StoredSession>> session = LoadStored(stripe, id);
   if (!session.ok()) return session.status();
   if (!session->has_value() || (*session)->meta.idle_expires_at <= now) {
     return SessionNotFoundError();
@@ -211,16 +242,33 @@ void RocksDbStore::CountUndecodable(const absl::Status& why) {
   }
 }
 
-absl::Status RocksDbStore::RenewAndMaybeWrite(StoredSession& session, absl::Time now) {
-  const absl::Time old_deadline = session.meta.idle_expires_at;
+absl::Status RocksDbStore::RenewAndMaybeWrite(Stripe& stripe, StoredSession& session,
+                                              absl::Time now) {
+  const auto pending = stripe.renewals.find(session.meta.id);
+  const absl::Time written =
+      pending != stripe.renewals.end() ? pending->second.written : session.meta.idle_expires_at;
   Renew(session.meta, now);
-  if (session.meta.idle_expires_at - old_deadline < kRenewalGranularity) {
-    session.meta.idle_expires_at = old_deadline;  // report what is stored
+  const bool room =
+      pending != stripe.renewals.end() || stripe.renewals.size() < kMaxPendingRenewalsPerStripe;
+  if (session.meta.idle_expires_at - written < kRenewalWriteWindow && room) {
+    stripe.renewals.insert_or_assign(session.meta.id,
+                                     PendingRenewal{written, session.meta.idle_expires_at});
     return absl::OkStatus();
   }
   rocksdb::WriteBatch batch;
   Put(batch, session);
-  return Write(batch, WriteKind::kRenewal);
+  if (absl::Status status = Write(batch, WriteKind::kRenewal); !status.ok()) return status;
+  if (pending != stripe.renewals.end()) stripe.renewals.erase(pending);
+  return absl::OkStatus();
+}
+
+void RocksDbStore::FlushRenewals(Stripe& stripe) {
+  rocksdb::WriteBatch batch;
+  for (const auto& [id, renewal] : stripe.renewals) {
+    absl::StatusOr<std::optional<StoredSession>> session = LoadStored(stripe, id);
+    if (session.ok() && session->has_value()) Put(batch, **session);
+  }
+  if (Write(batch, WriteKind::kRenewal).ok()) stripe.renewals.clear();
 }
 
 absl::StatusOr<SessionMeta> RocksDbStore::Create(NewSession request) {
@@ -234,8 +282,9 @@ absl::StatusOr<SessionMeta> RocksDbStore::Create(NewSession request) {
       *std::move(state)};
   Renew(session.meta, now);
 
-  absl::MutexLock lock(&LockFor(session.meta.id));
-  absl::StatusOr<std::optional<StoredSession>> old = LoadStored(session.meta.id);
+  Stripe& stripe = StripeFor(session.meta.id);
+  absl::MutexLock lock(&stripe.mu);
+  absl::StatusOr<std::optional<StoredSession>> old = LoadStored(stripe, session.meta.id);
   if (!old.ok()) return old.status();
   rocksdb::WriteBatch batch;
   if (old->has_value()) {
@@ -247,6 +296,7 @@ absl::StatusOr<SessionMeta> RocksDbStore::Create(NewSession request) {
   }
   PutAndFile(batch, session);
   if (absl::Status written = Write(batch, WriteKind::kChange); !written.ok()) return written;
+  stripe.renewals.erase(session.meta.id);
   return session.meta;
 }
 
@@ -254,12 +304,13 @@ absl::StatusOr<SessionMeta> RocksDbStore::Get(absl::string_view id,
                                               absl::Span<const absl::string_view> keys,
                                               Renewal renewal, EntryVisitor visit) {
   const absl::Time now = clock_->Now();
-  absl::MutexLock lock(&LockFor(id));
-  absl::StatusOr<StoredSession> session = Load(id, now);
+  Stripe& stripe = StripeFor(id);
+  absl::MutexLock lock(&stripe.mu);
+  absl::StatusOr<StoredSession> session = Load(stripe, id, now);
   if (!session.ok()) return session.status();
   StoredSession& live = *session;
   if (renewal == Renewal::kRenew) {
-    if (absl::Status status = RenewAndMaybeWrite(live, now); !status.ok()) return status;
+    if (absl::Status status = RenewAndMaybeWrite(stripe, live, now); !status.ok()) return status;
   }
   live.state.Visit(keys, visit);
   return live.meta;
@@ -269,14 +320,15 @@ absl::StatusOr<SessionMeta> RocksDbStore::Apply(absl::string_view id,
                                                 std::vector<Mutation> mutations,
                                                 const Conditions& conditions) {
   const absl::Time now = clock_->Now();
-  absl::MutexLock lock(&LockFor(id));
-  absl::StatusOr<StoredSession> session = Load(id, now);
+  Stripe& stripe = StripeFor(id);
+  absl::MutexLock lock(&stripe.mu);
+  absl::StatusOr<StoredSession> session = Load(stripe, id, now);
   if (!session.ok()) return session.status();
   StoredSession& live = *session;
   absl::StatusOr<SessionState::Plan> plan = live.state.Check(mutations, conditions, limits_);
   if (!plan.ok()) return plan.status();
   if (!plan->changes) {
-    if (absl::Status status = RenewAndMaybeWrite(live, now); !status.ok()) return status;
+    if (absl::Status status = RenewAndMaybeWrite(stripe, live, now); !status.ok()) return status;
     return live.meta;
   }
   live.state.Commit(std::move(mutations), *plan);
@@ -285,42 +337,48 @@ absl::StatusOr<SessionMeta> RocksDbStore::Apply(absl::string_view id,
   rocksdb::WriteBatch batch;
   Put(batch, live);
   if (absl::Status status = Write(batch, WriteKind::kChange); !status.ok()) return status;
+  stripe.renewals.erase(id);
   return live.meta;
 }
 
 absl::StatusOr<SessionMeta> RocksDbStore::Touch(absl::string_view id) {
   const absl::Time now = clock_->Now();
-  absl::MutexLock lock(&LockFor(id));
-  absl::StatusOr<StoredSession> session = Load(id, now);
+  Stripe& stripe = StripeFor(id);
+  absl::MutexLock lock(&stripe.mu);
+  absl::StatusOr<StoredSession> session = Load(stripe, id, now);
   if (!session.ok()) return session.status();
-  if (absl::Status status = RenewAndMaybeWrite(*session, now); !status.ok()) return status;
+  if (absl::Status status = RenewAndMaybeWrite(stripe, *session, now); !status.ok()) return status;
   return session->meta;
 }
 
 absl::StatusOr<bool> RocksDbStore::Delete(absl::string_view id,
                                           std::optional<uint64_t> if_version) {
   const absl::Time now = clock_->Now();
-  absl::MutexLock lock(&LockFor(id));
-  absl::StatusOr<StoredSession> session = Load(id, now);
+  Stripe& stripe = StripeFor(id);
+  absl::MutexLock lock(&stripe.mu);
+  absl::StatusOr<StoredSession> session = Load(stripe, id, now);
   if (absl::IsNotFound(session.status())) return false;
   if (!session.ok()) return session.status();
   if (absl::Status status = session->state.CheckIfVersion(if_version); !status.ok()) return status;
   rocksdb::WriteBatch batch;
   Erase(batch, *session);
   if (absl::Status status = Write(batch, WriteKind::kRemoval); !status.ok()) return status;
+  stripe.renewals.erase(id);
   return true;
 }
 
 absl::StatusOr<SessionMeta> RocksDbStore::Rotate(absl::string_view id, std::string new_id,
                                                  std::optional<uint64_t> if_version) {
   const absl::Time now = clock_->Now();
-  LockPair lock(&LockFor(id), &LockFor(new_id));
+  Stripe& stripe = StripeFor(id);
+  Stripe& new_stripe = StripeFor(new_id);
+  LockPair lock(&stripe.mu, &new_stripe.mu);
 
-  absl::StatusOr<StoredSession> session = Load(id, now);
+  absl::StatusOr<StoredSession> session = Load(stripe, id, now);
   if (!session.ok()) return session.status();
   StoredSession& live = *session;
   if (absl::Status status = live.state.CheckIfVersion(if_version); !status.ok()) return status;
-  absl::StatusOr<StoredSession> taken = Load(new_id, now);
+  absl::StatusOr<StoredSession> taken = Load(new_stripe, new_id, now);
   if (taken.ok()) return absl::AlreadyExistsError("a session with the new id exists");
   if (!absl::IsNotFound(taken.status())) return taken.status();
 
@@ -332,6 +390,8 @@ absl::StatusOr<SessionMeta> RocksDbStore::Rotate(absl::string_view id, std::stri
   Renew(live.meta, now);
   PutAndFile(batch, live);
   if (absl::Status status = Write(batch, WriteKind::kChange); !status.ok()) return status;
+  stripe.renewals.erase(id);
+  new_stripe.renewals.erase(live.meta.id);
   return live.meta;
 }
 
@@ -357,8 +417,9 @@ absl::StatusOr<size_t> RocksDbStore::SweepExpired() {
   size_t expired = 0;
   for (const std::string& key : due) {
     const auto [deadline, id] = ParseExpiryKey(key);
-    absl::MutexLock lock(&LockFor(id));
-    absl::StatusOr<std::optional<StoredSession>> session = LoadStored(id);
+    Stripe& stripe = StripeFor(id);
+    absl::MutexLock lock(&stripe.mu);
+    absl::StatusOr<std::optional<StoredSession>> session = LoadStored(stripe, id);
     const bool undecodable = absl::IsDataLoss(session.status());
     if (!session.ok() && !undecodable) return session.status();
     rocksdb::WriteBatch batch;
@@ -366,9 +427,11 @@ absl::StatusOr<size_t> RocksDbStore::SweepExpired() {
     // since it was filed (and is refiled under its current deadline), or is gone, or cannot be
     // read back (and goes too: it could never expire, and stopping here would stop all expiry).
     batch.Delete(expiry_, key);
+    bool writes_session = undecodable;
     if (undecodable) {
       batch.Delete(sessions_, ToSlice(id));
     } else if (session->has_value() && (*session)->indexed_deadline == deadline) {
+      writes_session = true;
       StoredSession& stored = **session;
       if (stored.meta.idle_expires_at <= now) {
         batch.Delete(sessions_, ToSlice(id));
@@ -379,6 +442,7 @@ absl::StatusOr<size_t> RocksDbStore::SweepExpired() {
     }
     if (absl::Status status = Write(batch, WriteKind::kReclaim); !status.ok()) return status;
     if (undecodable) CountUndecodable(session.status());
+    if (writes_session) stripe.renewals.erase(id);
   }
   // A writer that read the clock just before this sweep can still file a deadline slightly before
   // `now`; the margin keeps such entries above the bound.

@@ -15,8 +15,10 @@
 //           through RocksDB's group commit): survives kill -9 and power loss.
 //   kAsync  its WAL record is written to the OS, not fsynced: survives kill -9 of the process, may
 //           lose the last writes on power loss or a kernel crash.
-// Renewals of the idle timer alone (Get, Touch) are written without fsync in both modes and only
-// when they move the deadline by at least a second: a crash can shorten a session by that much.
+// Renewals of the idle timer alone (Get, Touch) always hold in memory at once; they are written
+// (without fsync, in both modes) once they move the stored deadline by a second or more, so a
+// crash can shorten a session by less than a second. A clean close writes them all. At most 256
+// per lock stripe (131,072 in all) wait in memory; beyond that renewals are written at once.
 //
 // Errors: a (nearly) full disk fails writes with RESOURCE_EXHAUSTED, other write errors fail with
 // UNAVAILABLE; reads keep working, and the store resumes writing by itself once it can.
