@@ -469,7 +469,12 @@ rocksdb::Options DatabaseOptions(const RocksDbStoreOptions& options) {
   db_options.allow_concurrent_memtable_write = false;
   // Lets RocksDB recover by itself from a background out-of-space error once space is freed.
   db_options.sst_file_manager.reset(rocksdb::NewSstFileManager(rocksdb::Env::Default()));
-  db_options.OptimizeLevelStyleCompaction(/*memtable_memory_budget=*/size_t{128} << 20);
+  db_options.OptimizeLevelStyleCompaction(/*memtable_memory_budget=*/4 * options.memtable_bytes);
+  // A log file is deleted once every column family has flushed what it holds. The small expiry
+  // family fills its memtable slowly and would keep every log since its oldest unflushed write;
+  // past this size RocksDB flushes the families that hold the oldest log, so the WAL stays bounded
+  // by what is live in memtables, not by what was ever written.
+  db_options.max_total_wal_size = 2 * options.memtable_bytes;
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));

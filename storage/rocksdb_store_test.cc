@@ -1,10 +1,13 @@
 #include "storage/rocksdb_store.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -244,6 +247,52 @@ TEST_F(RocksDbStoreTest, AnUndecodableRecordIsDeletedAndCountedAndSweepingGoesOn
   EXPECT_THAT(store->Touch("bad"), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(store->Touch("later"), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_OK(store->Touch("live"));
+}
+
+// The disk space the files under `path` take (allocated blocks, preallocation included).
+uint64_t DiskUsage(const std::string& path) {
+  uint64_t bytes = 0;
+  for (const auto& file : std::filesystem::recursive_directory_iterator(path)) {
+    struct stat stats;
+    if (stat(file.path().c_str(), &stats) == 0) bytes += uint64_t{512} * stats.st_blocks;
+  }
+  return bytes;
+}
+
+TEST(RocksDbDiskUsageTest, ChurnOfAHundredTimesTheLiveDataLeavesABoundedDataDirectory) {
+  // Small memtables and WAL bound, so that the constant part of the bound is small next to the
+  // churn; the bound is the one rocksdb_store.h states for any settings.
+  const RocksDbStoreOptions options{.path = NewDatabasePath(),
+                                    .durability = Durability::kAsync,
+                                    .memtable_bytes = size_t{1} << 20,
+                                    .min_free_disk_bytes = kTestDiskReserve};
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> store, OpenRocksDbStore(options));
+  std::mt19937_64 random(7);
+  // Incompressible values, so that compression does not hide what is kept.
+  auto blob = [&random] {
+    std::string bytes(10'000, '\0');
+    for (char& byte : bytes) byte = static_cast<char>(random());
+    return Bytes{std::move(bytes)};
+  };
+  constexpr int kLiveSessions = 100;  // about 1 MB live
+  for (int i = 0; i < kLiveSessions; ++i) {
+    ASSERT_OK(store->Create(
+        {absl::StrCat("live-", i), "", absl::Minutes(20), absl::Hours(12), {{"blob", blob()}}}));
+  }
+  const uint64_t live = kLiveSessions * 10'000;
+  const uint64_t bound = 3 * live + 16 * options.memtable_bytes;
+  uint64_t peak = 0;
+  for (int i = 0; i < 100 * kLiveSessions; ++i) {
+    const std::string id = absl::StrCat("churn-", i);
+    ASSERT_OK(store->Create({id, "", absl::Minutes(20), absl::Hours(12), {{"blob", blob()}}}));
+    ASSERT_THAT(store->Delete(id, std::nullopt), IsOkAndHolds(true));
+    if (i % 100 == 0) peak = std::max(peak, DiskUsage(options.path));
+  }
+  const uint64_t after = DiskUsage(options.path);
+  RecordProperty("peak_bytes", absl::StrCat(peak));
+  RecordProperty("final_bytes", absl::StrCat(after));
+  EXPECT_LE(peak, bound) << "live " << live << " bytes; the bound is 3 x live + 16 x memtable";
+  EXPECT_LE(after, bound);
 }
 
 TEST_F(RocksDbStoreTest, ASecondOpenOfTheSameDirectoryIsRefused) {
