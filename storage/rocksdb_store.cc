@@ -17,6 +17,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "rocksdb/db.h"
+#include "rocksdb/env.h"
+#include "rocksdb/file_system.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/sst_file_manager.h"
 #include "rocksdb/table.h"
@@ -24,6 +26,7 @@
 #include "storage/conflict.h"
 #include "storage/disk_guard.h"
 #include "storage/lock_pair.h"
+#include "storage/rocksdb_file_system.h"
 #include "storage/rocksdb_status.h"
 #include "storage/session_codec.h"
 
@@ -82,7 +85,8 @@ struct Stripe {
 
 class RocksDbStore final : public Store {
  public:
-  RocksDbStore(const RocksDbStoreOptions& options, std::unique_ptr<rocksdb::DB> db,
+  RocksDbStore(const RocksDbStoreOptions& options, std::unique_ptr<DiskGuard> disk_guard,
+               std::unique_ptr<rocksdb::Env> env, std::unique_ptr<rocksdb::DB> db,
                std::vector<rocksdb::ColumnFamilyHandle*> families);
   ~RocksDbStore() override;
 
@@ -136,6 +140,9 @@ class RocksDbStore final : public Store {
   Clock* const clock_;
   const SessionLimits limits_;
   const Durability durability_;
+  // The guard and the Env (whose file system releases the guard's ballast) outlive the database.
+  const std::unique_ptr<DiskGuard> disk_guard_;
+  const std::unique_ptr<rocksdb::Env> env_;
   std::unique_ptr<rocksdb::DB> db_;
   rocksdb::ColumnFamilyHandle* sessions_;
   rocksdb::ColumnFamilyHandle* expiry_;
@@ -143,21 +150,23 @@ class RocksDbStore final : public Store {
   // Everything in the expiry index before this key has been swept.
   absl::Mutex sweep_mu_;
   std::string swept_until_ ABSL_GUARDED_BY(sweep_mu_);
-  DiskGuard disk_guard_;
   absl::Mutex resume_mu_;
   absl::Time last_resume_ ABSL_GUARDED_BY(resume_mu_) = absl::InfinitePast();
   std::atomic<size_t> undecodable_records_deleted_{0};
 };
 
-RocksDbStore::RocksDbStore(const RocksDbStoreOptions& options, std::unique_ptr<rocksdb::DB> db,
+RocksDbStore::RocksDbStore(const RocksDbStoreOptions& options,
+                           std::unique_ptr<DiskGuard> disk_guard, std::unique_ptr<rocksdb::Env> env,
+                           std::unique_ptr<rocksdb::DB> db,
                            std::vector<rocksdb::ColumnFamilyHandle*> families)
     : clock_(options.clock != nullptr ? options.clock : RealClock()),
       limits_(options.limits),
       durability_(options.durability),
+      disk_guard_(std::move(disk_guard)),
+      env_(std::move(env)),
       db_(std::move(db)),
       sessions_(families[0]),
-      expiry_(families[1]),
-      disk_guard_(options.path, options.min_free_disk_bytes) {}
+      expiry_(families[1]) {}
 
 RocksDbStore::~RocksDbStore() {
   for (Stripe& stripe : stripes_) {
@@ -213,7 +222,8 @@ void RocksDbStore::Erase(rocksdb::WriteBatch& batch, const StoredSession& sessio
 
 absl::Status RocksDbStore::Write(rocksdb::WriteBatch& batch, WriteKind kind) {
   const bool frees_space = kind == WriteKind::kRemoval || kind == WriteKind::kReclaim;
-  if (absl::Status admitted = disk_guard_.Admit(batch.GetDataSize(), frees_space); !admitted.ok()) {
+  if (absl::Status admitted = disk_guard_->Admit(batch.GetDataSize(), frees_space);
+      !admitted.ok()) {
     return admitted;
   }
   rocksdb::WriteOptions options;
@@ -458,8 +468,9 @@ StoreStats RocksDbStore::Stats() const {
                     undecodable_records_deleted_.load()};
 }
 
-rocksdb::Options DatabaseOptions(const RocksDbStoreOptions& options) {
+rocksdb::Options DatabaseOptions(const RocksDbStoreOptions& options, rocksdb::Env* env) {
   rocksdb::Options db_options;
+  db_options.env = env;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.IncreaseParallelism(2);
@@ -468,13 +479,20 @@ rocksdb::Options DatabaseOptions(const RocksDbStoreOptions& options) {
   db_options.enable_write_thread_adaptive_yield = false;
   db_options.allow_concurrent_memtable_write = false;
   // Lets RocksDB recover by itself from a background out-of-space error once space is freed.
-  db_options.sst_file_manager.reset(rocksdb::NewSstFileManager(rocksdb::Env::Default()));
-  db_options.OptimizeLevelStyleCompaction(/*memtable_memory_budget=*/4 * options.memtable_bytes);
+  db_options.sst_file_manager.reset(rocksdb::NewSstFileManager(env));
+  // Opening replays the WAL into memtables without first writing them to table files, so that a
+  // store opens on a disk with no room for them (they are flushed later, as usual).
+  db_options.avoid_flush_during_recovery = true;
+  // A memtable is at most 1/16 of the volume, so that a small volume has room to flush it.
+  const size_t memtable_bytes = std::max<size_t>(
+      size_t{1} << 20,
+      std::min<uint64_t>(options.memtable_bytes, FilesystemBytes(options.path) / 16));
+  db_options.OptimizeLevelStyleCompaction(/*memtable_memory_budget=*/4 * memtable_bytes);
   // A log file is deleted once every column family has flushed what it holds. The small expiry
   // family fills its memtable slowly and would keep every log since its oldest unflushed write;
   // past this size RocksDB flushes the families that hold the oldest log, so the WAL stays bounded
   // by what is live in memtables, not by what was ever written.
-  db_options.max_total_wal_size = 2 * options.memtable_bytes;
+  db_options.max_total_wal_size = 2 * memtable_bytes;
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
@@ -491,7 +509,14 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStore(const RocksDbStoreOption
     return absl::UnavailableError(
         absl::StrCat("cannot create the store directory ", options.path, ": ", error.message()));
   }
-  const rocksdb::Options db_options = DatabaseOptions(options);
+  // The guard's ballast is given up for the open: replaying the WAL, the new MANIFEST and OPTIONS
+  // files need a little room, and the disk may be full. It comes back once there is room.
+  auto disk_guard = std::make_unique<DiskGuard>(options.path, options.min_free_disk_bytes);
+  disk_guard->ReleaseBallast();
+  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(
+      NewSpaceReservingFileSystem(rocksdb::FileSystem::Default(),
+                                  [guard = disk_guard.get()] { return guard->ReleaseBallast(); }));
+  const rocksdb::Options db_options = DatabaseOptions(options, env.get());
   const std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
       {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions(db_options)},
       {kExpiryFamily, rocksdb::ColumnFamilyOptions(db_options)}};
@@ -502,8 +527,8 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStore(const RocksDbStoreOption
   if (!status.ok()) {
     return FromRocksDbStatus(status, absl::StrCat("opening the store at ", options.path));
   }
-  return std::make_unique<RocksDbStore>(options, std::unique_ptr<rocksdb::DB>(raw),
-                                        std::move(families));
+  return std::make_unique<RocksDbStore>(options, std::move(disk_guard), std::move(env),
+                                        std::unique_ptr<rocksdb::DB>(raw), std::move(families));
 }
 
 }  // namespace sessiond::storage

@@ -25,8 +25,19 @@
 // 16 x memtable_bytes however much was written and deleted (measured: 1 MB live, 100 MB of creates
 // and deletes, 1 MiB memtables: 11 MB at the peak, 10 MB after).
 //
-// Errors: a (nearly) full disk fails writes with RESOURCE_EXHAUSTED, other write errors fail with
-// UNAVAILABLE; reads keep working, and the store resumes writing by itself once it can.
+// A full disk never stops the process (RocksDB 7.8 aborts on a write after a failed WAL append;
+// DiskGuard and rocksdb_file_system.h keep WAL appends from failing):
+//   - a write is admitted only if, after it, min_free_disk_bytes (at most 1/32 of the volume) stay
+//     free and a 4 MiB ballast file (<path>/RESERVED) is in place; free space is read on every
+//     write. Refused writes fail with RESOURCE_EXHAUSTED; deletes need only half the reserve.
+//   - if another process takes the last bytes between a write's admission and its WAL append, the
+//     append gives up the ballast and goes through; later writes are refused until there is room.
+//   - reads keep working; writes resume by themselves once space is freed (the ballast is
+//     re-created first, and RocksDB resumes after a failed flush).
+//   - opening gives up the ballast for the time of the open and replays the WAL without flushing
+//     it first, so the store opens on a full disk (writes refused until there is room). A
+//     memtable is at most 1/16 of the volume, so that a small volume has room to flush one.
+// Other write errors fail with UNAVAILABLE.
 #ifndef SESSIOND_STORAGE_ROCKSDB_STORE_H_
 #define SESSIOND_STORAGE_ROCKSDB_STORE_H_
 
@@ -51,10 +62,11 @@ struct RocksDbStoreOptions {
   SessionLimits limits;
   Durability durability = Durability::kSync;
   size_t block_cache_bytes = size_t{256} << 20;
-  // The size of one memtable (RocksDB's write_buffer_size) of each of the two column families.
+  // The size of one memtable (RocksDB's write_buffer_size) of each of the two column families;
+  // at most 1/16 of the volume (at least 1 MiB). It bounds the WAL and the disk use (above).
   size_t memtable_bytes = size_t{32} << 20;
-  // Writes are refused (RESOURCE_EXHAUSTED) while less than this is free on the data directory's
-  // filesystem; see DiskGuard.
+  // Writes are refused (RESOURCE_EXHAUSTED) while less than this (at most 1/32 of the volume)
+  // would be free on the data directory's filesystem after them; see DiskGuard.
   uint64_t min_free_disk_bytes = uint64_t{128} << 20;
 };
 
