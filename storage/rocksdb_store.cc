@@ -70,6 +70,46 @@ void Renew(SessionMeta& meta, absl::Time now) {
       TruncateToMillis(IdleDeadline(now, meta.idle_timeout, meta.absolute_expires_at));
 }
 
+// An open database and its two column families (sessions, expiry).
+struct Database {
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> families;
+  bool read_only = false;
+};
+
+// Opens the database at `path`, for writing or (`read_only`) for reading only.
+absl::StatusOr<Database> OpenDatabase(const std::string& path, const rocksdb::Options& db_options,
+                                      bool read_only) {
+  const std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
+      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions(db_options)},
+      {kExpiryFamily, rocksdb::ColumnFamilyOptions(db_options)}};
+  Database database{.read_only = read_only};
+  rocksdb::DB* raw = nullptr;
+  const rocksdb::DBOptions options(db_options);
+  const rocksdb::Status status =
+      read_only ? rocksdb::DB::OpenForReadOnly(options, path, descriptors, &database.families, &raw)
+                : rocksdb::DB::Open(options, path, descriptors, &database.families, &raw);
+  if (!status.ok()) {
+    return FromRocksDbStatus(status, absl::StrCat("opening the store at ", path));
+  }
+  database.db.reset(raw);
+  return database;
+}
+
+// Closes `database`.
+void CloseDatabase(Database& database) {
+  for (rocksdb::ColumnFamilyHandle* family : database.families) {
+    database.db->DestroyColumnFamilyHandle(family);
+  }
+  database.db->Close();
+}
+
+// The free space opening the database for writing needs: replaying the WAL (at most two memtables
+// per column family, which may be flushed), a new MANIFEST, OPTIONS and WAL.
+uint64_t MinFreeBytesToOpen(const rocksdb::Options& db_options) {
+  return DiskGuard::kBallastBytes + 2 * uint64_t{db_options.write_buffer_size};
+}
+
 // An idle-timer renewal held in memory and not written yet.
 struct PendingRenewal {
   absl::Time written;  // the idle deadline the stored record holds
@@ -86,8 +126,7 @@ struct Stripe {
 class RocksDbStore final : public Store {
  public:
   RocksDbStore(const RocksDbStoreOptions& options, std::unique_ptr<DiskGuard> disk_guard,
-               std::unique_ptr<rocksdb::Env> env, std::unique_ptr<rocksdb::DB> db,
-               std::vector<rocksdb::ColumnFamilyHandle*> families);
+               std::unique_ptr<rocksdb::Env> env, rocksdb::Options db_options, Database database);
   ~RocksDbStore() override;
 
   absl::StatusOr<SessionMeta> Create(NewSession session) override;
@@ -136,6 +175,9 @@ class RocksDbStore final : public Store {
   void MaybeResume();
   // Counts an undecodable record the sweeper deleted (`why` says what was wrong); logs the first.
   void CountUndecodable(const absl::Status& why);
+  // If the database is open read only and there is now room to open it for writing, does so.
+  // Returns whether it is open for writing.
+  bool MaybeReopenForWriting() ABSL_EXCLUSIVE_LOCKS_REQUIRED(sweep_mu_);
 
   Clock* const clock_;
   const SessionLimits limits_;
@@ -143,9 +185,16 @@ class RocksDbStore final : public Store {
   // The guard and the Env (whose file system releases the guard's ballast) outlive the database.
   const std::unique_ptr<DiskGuard> disk_guard_;
   const std::unique_ptr<rocksdb::Env> env_;
+  const std::string path_;
+  const rocksdb::Options db_options_;
+  // The database. A store opened read only (on a disk too full to open it for writing) reopens it
+  // for writing once there is room: these change then, with sweep_mu_, every stripe's lock and
+  // db_mu_ held, so holding any one of those (as every method does) keeps them stable.
   std::unique_ptr<rocksdb::DB> db_;
   rocksdb::ColumnFamilyHandle* sessions_;
   rocksdb::ColumnFamilyHandle* expiry_;
+  std::atomic<bool> read_only_;
+  mutable absl::Mutex db_mu_;
   std::array<Stripe, kLockStripes> stripes_;
   // Everything in the expiry index before this key has been swept.
   absl::Mutex sweep_mu_;
@@ -157,16 +206,18 @@ class RocksDbStore final : public Store {
 
 RocksDbStore::RocksDbStore(const RocksDbStoreOptions& options,
                            std::unique_ptr<DiskGuard> disk_guard, std::unique_ptr<rocksdb::Env> env,
-                           std::unique_ptr<rocksdb::DB> db,
-                           std::vector<rocksdb::ColumnFamilyHandle*> families)
+                           rocksdb::Options db_options, Database database)
     : clock_(options.clock != nullptr ? options.clock : RealClock()),
       limits_(options.limits),
       durability_(options.durability),
       disk_guard_(std::move(disk_guard)),
       env_(std::move(env)),
-      db_(std::move(db)),
-      sessions_(families[0]),
-      expiry_(families[1]) {}
+      path_(options.path),
+      db_options_(std::move(db_options)),
+      db_(std::move(database.db)),
+      sessions_(database.families[0]),
+      expiry_(database.families[1]),
+      read_only_(database.read_only) {}
 
 RocksDbStore::~RocksDbStore() {
   for (Stripe& stripe : stripes_) {
@@ -174,10 +225,9 @@ RocksDbStore::~RocksDbStore() {
     FlushRenewals(stripe);
   }
   // Async mode leaves the last WAL writes in the OS: hand them to the disk on a clean close.
-  db_->SyncWAL();
-  db_->DestroyColumnFamilyHandle(sessions_);
-  db_->DestroyColumnFamilyHandle(expiry_);
-  db_->Close();
+  if (!read_only_) db_->SyncWAL();
+  Database database{std::move(db_), {sessions_, expiry_}};
+  CloseDatabase(database);
 }
 
 absl::StatusOr<std::optional<StoredSession>> RocksDbStore::LoadStored(Stripe& stripe,
@@ -221,6 +271,11 @@ void RocksDbStore::Erase(rocksdb::WriteBatch& batch, const StoredSession& sessio
 }
 
 absl::Status RocksDbStore::Write(rocksdb::WriteBatch& batch, WriteKind kind) {
+  if (read_only_) {
+    return absl::ResourceExhaustedError(
+        "the disk was too full to open the store for writing; it serves reads, and writes resume "
+        "once space is freed");
+  }
   const bool frees_space = kind == WriteKind::kRemoval || kind == WriteKind::kReclaim;
   if (absl::Status admitted = disk_guard_->Admit(batch.GetDataSize(), frees_space);
       !admitted.ok()) {
@@ -260,15 +315,19 @@ absl::Status RocksDbStore::RenewAndMaybeWrite(Stripe& stripe, StoredSession& ses
   Renew(session.meta, now);
   const bool room =
       pending != stripe.renewals.end() || stripe.renewals.size() < kMaxPendingRenewalsPerStripe;
-  if (session.meta.idle_expires_at - written < kRenewalWriteWindow && room) {
-    stripe.renewals.insert_or_assign(session.meta.id,
-                                     PendingRenewal{written, session.meta.idle_expires_at});
-    return absl::OkStatus();
+  if (session.meta.idle_expires_at - written >= kRenewalWriteWindow || !room) {
+    rocksdb::WriteBatch batch;
+    Put(batch, session);
+    const absl::Status status = Write(batch, WriteKind::kRenewal);
+    if (status.ok()) {
+      if (pending != stripe.renewals.end()) stripe.renewals.erase(pending);
+      return absl::OkStatus();
+    }
+    // A renewal the disk cannot take now (it is full) still holds in memory, so reads go on.
+    if (!room) return status;
   }
-  rocksdb::WriteBatch batch;
-  Put(batch, session);
-  if (absl::Status status = Write(batch, WriteKind::kRenewal); !status.ok()) return status;
-  if (pending != stripe.renewals.end()) stripe.renewals.erase(pending);
+  stripe.renewals.insert_or_assign(session.meta.id,
+                                   PendingRenewal{written, session.meta.idle_expires_at});
   return absl::OkStatus();
 }
 
@@ -405,8 +464,33 @@ absl::StatusOr<SessionMeta> RocksDbStore::Rotate(absl::string_view id, std::stri
   return live.meta;
 }
 
+bool RocksDbStore::MaybeReopenForWriting() {
+  if (!read_only_) return true;
+  if (disk_guard_->FreeBytes() < MinFreeBytesToOpen(db_options_)) return false;
+  // A read-only instance does not lock the directory: the new one opens beside it.
+  absl::StatusOr<Database> writable = OpenDatabase(path_, db_options_, /*read_only=*/false);
+  if (!writable.ok()) {
+    std::cerr << "sessiond: reopening the store for writing failed: " << writable.status() << "\n";
+    return false;
+  }
+  Database old{nullptr, {sessions_, expiry_}, true};
+  {
+    for (Stripe& stripe : stripes_) stripe.mu.Lock();
+    absl::MutexLock db_lock(&db_mu_);
+    old.db = std::exchange(db_, std::move(writable->db));
+    sessions_ = writable->families[0];
+    expiry_ = writable->families[1];
+    read_only_ = false;
+    for (auto stripe = stripes_.rbegin(); stripe != stripes_.rend(); ++stripe) stripe->mu.Unlock();
+  }
+  CloseDatabase(old);
+  std::cerr << "sessiond: there is room on the disk again; the store is open for writing\n";
+  return true;
+}
+
 absl::StatusOr<size_t> RocksDbStore::SweepExpired() {
   absl::MutexLock sweep_lock(&sweep_mu_);
+  if (!MaybeReopenForWriting()) return 0;
   const absl::Time now = clock_->Now();
   // Index keys before `swept_until_` are all deleted; bounding the iterator there skips their
   // tombstones instead of reading through them on every sweep.
@@ -461,11 +545,19 @@ absl::StatusOr<size_t> RocksDbStore::SweepExpired() {
 }
 
 StoreStats RocksDbStore::Stats() const {
+  absl::MutexLock lock(&db_mu_);
   uint64_t keys = 0, bytes = 0;
   db_->GetIntProperty(sessions_, "rocksdb.estimate-num-keys", &keys);
   db_->GetIntProperty(sessions_, "rocksdb.estimate-live-data-size", &bytes);
   return StoreStats{static_cast<size_t>(keys), static_cast<size_t>(bytes),
                     undecodable_records_deleted_.load()};
+}
+
+// The memtable size: options.memtable_bytes, but at most 1/16 of the volume (and at least 1 MiB),
+// so that a small volume has room to flush one.
+size_t MemtableBytes(const RocksDbStoreOptions& options) {
+  return std::max<size_t>(size_t{1} << 20, std::min<uint64_t>(options.memtable_bytes,
+                                                              FilesystemBytes(options.path) / 16));
 }
 
 rocksdb::Options DatabaseOptions(const RocksDbStoreOptions& options, rocksdb::Env* env) {
@@ -483,10 +575,7 @@ rocksdb::Options DatabaseOptions(const RocksDbStoreOptions& options, rocksdb::En
   // Opening replays the WAL into memtables without first writing them to table files, so that a
   // store opens on a disk with no room for them (they are flushed later, as usual).
   db_options.avoid_flush_during_recovery = true;
-  // A memtable is at most 1/16 of the volume, so that a small volume has room to flush it.
-  const size_t memtable_bytes = std::max<size_t>(
-      size_t{1} << 20,
-      std::min<uint64_t>(options.memtable_bytes, FilesystemBytes(options.path) / 16));
+  const size_t memtable_bytes = MemtableBytes(options);
   db_options.OptimizeLevelStyleCompaction(/*memtable_memory_budget=*/4 * memtable_bytes);
   // A log file is deleted once every column family has flushed what it holds. The small expiry
   // family fills its memtable slowly and would keep every log since its oldest unflushed write;
@@ -516,19 +605,18 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStore(const RocksDbStoreOption
   std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(
       NewSpaceReservingFileSystem(rocksdb::FileSystem::Default(),
                                   [guard = disk_guard.get()] { return guard->ReleaseBallast(); }));
-  const rocksdb::Options db_options = DatabaseOptions(options, env.get());
-  const std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
-      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions(db_options)},
-      {kExpiryFamily, rocksdb::ColumnFamilyOptions(db_options)}};
-  std::vector<rocksdb::ColumnFamilyHandle*> families;
-  rocksdb::DB* raw = nullptr;
-  const rocksdb::Status status =
-      rocksdb::DB::Open(rocksdb::DBOptions(db_options), options.path, descriptors, &families, &raw);
-  if (!status.ok()) {
-    return FromRocksDbStatus(status, absl::StrCat("opening the store at ", options.path));
+  rocksdb::Options db_options = DatabaseOptions(options, env.get());
+  // RocksDB aborts the process if opening for writing runs out of space (a log writer that saw a
+  // failed append is used again), so on a disk without room for that the store opens read only.
+  const bool room = disk_guard->FreeBytes() >= MinFreeBytesToOpen(db_options);
+  absl::StatusOr<Database> database = OpenDatabase(options.path, db_options, !room);
+  if (database.ok() && database->read_only) {
+    std::cerr << "sessiond: the disk is too full to open the store for writing; serving reads "
+                 "until space is freed\n";
   }
+  if (!database.ok()) return database.status();
   return std::make_unique<RocksDbStore>(options, std::move(disk_guard), std::move(env),
-                                        std::unique_ptr<rocksdb::DB>(raw), std::move(families));
+                                        std::move(db_options), *std::move(database));
 }
 
 }  // namespace sessiond::storage

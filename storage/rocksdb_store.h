@@ -20,10 +20,10 @@
 // crash can shorten a session by less than a second. A clean close writes them all. At most 256
 // per lock stripe (131,072 in all) wait in memory; beyond that renewals are written at once.
 //
-// Disk use: the WAL is kept under 2 x memtable_bytes (RocksDB then flushes the column families
-// that hold its oldest log), so the data directory stays under about 3 x the live data plus
-// 16 x memtable_bytes however much was written and deleted (measured: 1 MB live, 100 MB of creates
-// and deletes, 1 MiB memtables: 11 MB at the peak, 10 MB after).
+// Disk use: the WAL is kept under 2 memtables (RocksDB then flushes the column families that hold
+// its oldest log), so the data directory stays under about 3 x the live data plus 16 memtables plus
+// 8 MiB (the ballast, and log files' space allocated ahead), however much was written and deleted
+// (measured: 1 MB live, 100 MB of creates and deletes, 1 MiB memtables: 22 MB at the peak).
 //
 // A full disk never stops the process (RocksDB 7.8 aborts on a write after a failed WAL append;
 // DiskGuard and rocksdb_file_system.h keep WAL appends from failing):
@@ -35,8 +35,10 @@
 //   - reads keep working; writes resume by themselves once space is freed (the ballast is
 //     re-created first, and RocksDB resumes after a failed flush).
 //   - opening gives up the ballast for the time of the open and replays the WAL without flushing
-//     it first, so the store opens on a full disk (writes refused until there is room). A
-//     memtable is at most 1/16 of the volume, so that a small volume has room to flush one.
+//     it first. Without room to open for writing even so (the ballast and 2 memtables), the store
+//     opens read only: reads work, writes get RESOURCE_EXHAUSTED, and SweepExpired reopens it for
+//     writing once there is room. A memtable is at most 1/16 of the volume, so that a small volume
+//     has room to flush one.
 // Other write errors fail with UNAVAILABLE.
 #ifndef SESSIOND_STORAGE_ROCKSDB_STORE_H_
 #define SESSIOND_STORAGE_ROCKSDB_STORE_H_

@@ -280,7 +280,9 @@ TEST(RocksDbDiskUsageTest, ChurnOfAHundredTimesTheLiveDataLeavesABoundedDataDire
         {absl::StrCat("live-", i), "", absl::Minutes(20), absl::Hours(12), {{"blob", blob()}}}));
   }
   const uint64_t live = kLiveSessions * 10'000;
-  const uint64_t bound = 3 * live + 16 * options.memtable_bytes;
+  // The constant: 16 memtables, plus 8 MiB for the disk guard's ballast and log files' space
+  // allocated ahead of their writes.
+  const uint64_t bound = 3 * live + 16 * options.memtable_bytes + (uint64_t{8} << 20);
   uint64_t peak = 0;
   for (int i = 0; i < 100 * kLiveSessions; ++i) {
     const std::string id = absl::StrCat("churn-", i);
@@ -291,7 +293,7 @@ TEST(RocksDbDiskUsageTest, ChurnOfAHundredTimesTheLiveDataLeavesABoundedDataDire
   const uint64_t after = DiskUsage(options.path);
   RecordProperty("peak_bytes", absl::StrCat(peak));
   RecordProperty("final_bytes", absl::StrCat(after));
-  EXPECT_LE(peak, bound) << "live " << live << " bytes; the bound is 3 x live + 16 x memtable";
+  EXPECT_LE(peak, bound) << "live " << live << " bytes; bound: 3 x live + 16 x memtable + 8 MiB";
   EXPECT_LE(after, bound);
 }
 
