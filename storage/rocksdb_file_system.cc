@@ -29,23 +29,28 @@ class SpaceReservingFile final : public rocksdb::FSWritableFileOwnerWrapper {
   }
 
  private:
-  // Makes sure the next `bytes` of the file are allocated. Only a full disk is an error: a
-  // filesystem that cannot allocate ahead just writes as it would have.
+  // Makes sure the next `bytes` of the file are allocated, and tries to keep at least half an
+  // allocation step allocated beyond them, so that a file has room left when the disk fills up.
+  // Only a full disk with no room for these bytes is an error: a filesystem that cannot allocate
+  // ahead just writes as it would have.
   rocksdb::IOStatus Reserve(uint64_t bytes, const rocksdb::IOOptions& options,
                             rocksdb::IODebugContext* dbg) {
     const uint64_t size = target()->GetFileSize(options, dbg);
     const uint64_t start = std::max(allocated_until_, size);
     const uint64_t end = size + bytes;
-    if (end <= allocated_until_) return rocksdb::IOStatus::OK();
-    const uint64_t ahead = std::max(end, start + kAllocationStep);
-    rocksdb::IOStatus status = target()->Allocate(start, ahead - start, options, dbg);
-    uint64_t allocated = ahead;
+    if (end + kAllocationStep / 2 <= allocated_until_) return rocksdb::IOStatus::OK();
+    const uint64_t ahead = std::max(end, start) + kAllocationStep;
+    if (target()->Allocate(start, ahead - start, options, dbg).ok()) {
+      allocated_until_ = ahead;
+      return rocksdb::IOStatus::OK();
+    }
+    if (end <= allocated_until_) return rocksdb::IOStatus::OK();  // room enough for now
+    rocksdb::IOStatus status = target()->Allocate(start, end - start, options, dbg);
     if (status.IsNoSpace() && (*release_ballast_)()) {
       status = target()->Allocate(start, end - start, options, dbg);
-      allocated = end;
     }
     if (status.IsNoSpace()) return status;
-    if (status.ok()) allocated_until_ = allocated;
+    if (status.ok()) allocated_until_ = end;
     return rocksdb::IOStatus::OK();
   }
 

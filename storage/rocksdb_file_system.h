@@ -4,8 +4,9 @@
 // RocksDB 7.8 aborts the process when a log writer that saw a failed append is used again (the
 // WritableFileWriter assertion `sync_without_flush_called_`), so a WAL append must not fail for
 // want of space. Each append here first allocates (fallocate, keeping the file size) the range it
-// will write, in steps of kAllocationStep; if the filesystem is full, it calls `release_ballast`
-// and tries once more with just what it needs. Table files (flushes, compactions) are written as
+// will write, in steps of kAllocationStep, keeping half a step allocated ahead while it can, so a
+// file has room left when the disk fills up; if the filesystem is full and the append does not
+// fit, it calls `release_ballast` and tries once more with just what it needs. Table files (flushes, compactions) are written as
 // the base file system writes them: their failures are background errors RocksDB recovers from.
 #ifndef SESSIOND_STORAGE_ROCKSDB_FILE_SYSTEM_H_
 #define SESSIOND_STORAGE_ROCKSDB_FILE_SYSTEM_H_
