@@ -337,7 +337,7 @@ void RocksDbStore::FlushRenewals(Stripe& stripe) {
     absl::StatusOr<std::optional<StoredSession>> session = LoadStored(stripe, id);
     if (session.ok() && session->has_value()) Put(batch, **session);
   }
-  if (Write(batch, WriteKind::kRenewal).ok()) stripe.renewals.clear();
+  if (batch.Count() > 0 && Write(batch, WriteKind::kRenewal).ok()) stripe.renewals.clear();
 }
 
 absl::StatusOr<SessionMeta> RocksDbStore::Create(NewSession request) {
