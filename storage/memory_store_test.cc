@@ -39,8 +39,7 @@ TEST(MemoryStoreTest, AtTheMemoryCapNewSessionsAreRejectedAndLiveOnesKept) {
   EXPECT_LE(store->Stats().approximate_bytes, 64u * 1024);
   EXPECT_THAT(store->Create(Sized(created, 1000)), StatusIs(absl::StatusCode::kResourceExhausted));
   for (int i = 0; i < created; ++i) {
-    ASSERT_OK(store->Touch(absl::StrCat("session-", i)))
-        << "live session " << i << " evicted";
+    ASSERT_OK(store->Touch(absl::StrCat("session-", i))) << "live session " << i << " evicted";
   }
   // Growing a live session is refused too; shrinking and deleting free room.
   EXPECT_THAT(store->Apply("session-0", {Mutation::Set("more", std::string(4000, 'y'))}, {}),

@@ -5,16 +5,20 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <iostream>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "rocksdb/db.h"
+#include "rocksdb/env.h"
+#include "rocksdb/file_system.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/sst_file_manager.h"
 #include "rocksdb/table.h"
@@ -22,6 +26,7 @@
 #include "storage/conflict.h"
 #include "storage/disk_guard.h"
 #include "storage/lock_pair.h"
+#include "storage/rocksdb_file_system.h"
 #include "storage/rocksdb_status.h"
 #include "storage/session_codec.h"
 
@@ -30,8 +35,11 @@ namespace {
 
 constexpr char kExpiryFamily[] = "expiry";
 constexpr size_t kLockStripes = 512;
-// A renewal that moves the idle deadline by less than this is not written.
-constexpr absl::Duration kRenewalGranularity = absl::Seconds(1);
+// Renewals of the idle timer are written once they move the stored deadline by this much; until
+// then they are held in memory. A crash can thus shorten a session by less than this.
+constexpr absl::Duration kRenewalWriteWindow = absl::Seconds(1);
+// How many renewals one lock stripe holds in memory at most; beyond, renewals are written at once.
+constexpr size_t kMaxPendingRenewalsPerStripe = 256;
 // How many expiry entries one sweep examines at most (the rest wait for the next sweep).
 constexpr size_t kSweepBatch = 10'000;
 // How far behind the last sweep's time the next sweep starts looking.
@@ -62,10 +70,63 @@ void Renew(SessionMeta& meta, absl::Time now) {
       TruncateToMillis(IdleDeadline(now, meta.idle_timeout, meta.absolute_expires_at));
 }
 
+// An open database and its two column families (sessions, expiry).
+struct Database {
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> families;
+  bool read_only = false;
+};
+
+// Opens the database at `path`, for writing or (`read_only`) for reading only.
+absl::StatusOr<Database> OpenDatabase(const std::string& path, const rocksdb::Options& db_options,
+                                      bool read_only) {
+  const std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
+      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions(db_options)},
+      {kExpiryFamily, rocksdb::ColumnFamilyOptions(db_options)}};
+  Database database{.read_only = read_only};
+  rocksdb::DB* raw = nullptr;
+  const rocksdb::DBOptions options(db_options);
+  const rocksdb::Status status =
+      read_only ? rocksdb::DB::OpenForReadOnly(options, path, descriptors, &database.families, &raw)
+                : rocksdb::DB::Open(options, path, descriptors, &database.families, &raw);
+  if (!status.ok()) {
+    return FromRocksDbStatus(status, absl::StrCat("opening the store at ", path));
+  }
+  database.db.reset(raw);
+  return database;
+}
+
+// Closes `database`.
+void CloseDatabase(Database& database) {
+  for (rocksdb::ColumnFamilyHandle* family : database.families) {
+    database.db->DestroyColumnFamilyHandle(family);
+  }
+  database.db->Close();
+}
+
+// The free space opening the database for writing needs: replaying the WAL (at most two memtables
+// per column family, which may be flushed), a new MANIFEST, OPTIONS and WAL.
+uint64_t MinFreeBytesToOpen(const rocksdb::Options& db_options) {
+  return DiskGuard::kBallastBytes + 2 * uint64_t{db_options.write_buffer_size};
+}
+
+// An idle-timer renewal held in memory and not written yet.
+struct PendingRenewal {
+  absl::Time written;  // the idle deadline the stored record holds
+  absl::Time renewed;  // the idle deadline the session has
+};
+
+// A lock stripe: serialises the calls on the sessions whose ids hash to it, and holds their
+// pending renewals. Every write of a session drops its pending renewal (the write supersedes it).
+struct Stripe {
+  absl::Mutex mu;
+  absl::flat_hash_map<std::string, PendingRenewal> renewals ABSL_GUARDED_BY(mu);
+};
+
 class RocksDbStore final : public Store {
  public:
-  RocksDbStore(const RocksDbStoreOptions& options, std::unique_ptr<rocksdb::DB> db,
-               std::vector<rocksdb::ColumnFamilyHandle*> families);
+  RocksDbStore(const RocksDbStoreOptions& options, std::unique_ptr<DiskGuard> disk_guard,
+               std::unique_ptr<rocksdb::Env> env, rocksdb::Options db_options, Database database);
   ~RocksDbStore() override;
 
   absl::StatusOr<SessionMeta> Create(NewSession session) override;
@@ -85,15 +146,18 @@ class RocksDbStore final : public Store {
   bool MayBlock() const override { return durability_ == Durability::kSync; }
 
  private:
-  absl::Mutex& LockFor(absl::string_view id) const {
-    return locks_[absl::HashOf(id) % kLockStripes];
-  }
-  // The stored session `id`, expired or not, or nullopt if there is none.
-  absl::StatusOr<std::optional<StoredSession>> LoadStored(absl::string_view id);
+  Stripe& StripeFor(absl::string_view id) { return stripes_[absl::HashOf(id) % kLockStripes]; }
+  // The stored session `id` with its pending renewal applied, expired or not, or nullopt if there
+  // is none.
+  absl::StatusOr<std::optional<StoredSession>> LoadStored(Stripe& stripe, absl::string_view id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(stripe.mu);
   // The unexpired record under `id` at `now`, session or stub, or nullopt.
-  absl::StatusOr<std::optional<StoredSession>> LoadUnexpired(absl::string_view id, absl::Time now);
+  absl::StatusOr<std::optional<StoredSession>> LoadUnexpired(Stripe& stripe, absl::string_view id,
+                                                             absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(stripe.mu);
   // The live session `id`; NOT_FOUND if it is unknown, expired at `now` or a stub.
-  absl::StatusOr<StoredSession> Load(absl::string_view id, absl::Time now);
+  absl::StatusOr<StoredSession> Load(Stripe& stripe, absl::string_view id, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(stripe.mu);
   // A stub (StoredSession::stub) under `key` for a request that left `successor` at `version`.
   StoredSession MakeStub(std::string key, std::string successor, uint64_t version,
                          std::string request_id, absl::Time now) const;
@@ -114,45 +178,73 @@ class RocksDbStore final : public Store {
   };
   // Writes `batch` as `kind` says, if the disk guard admits it.
   absl::Status Write(rocksdb::WriteBatch& batch, WriteKind kind);
-  // Renews `session` at `now` and writes the renewal if it moved the deadline enough.
-  absl::Status RenewAndMaybeWrite(StoredSession& session, absl::Time now);
+  // Renews `session` at `now`: holds the renewal in `stripe` or, once it moves the stored deadline
+  // by kRenewalWriteWindow or more (or the stripe holds too many), writes it.
+  absl::Status RenewAndMaybeWrite(Stripe& stripe, StoredSession& session, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(stripe.mu);
+  // Writes the renewals `stripe` holds (on close, so that a clean restart loses none).
+  void FlushRenewals(Stripe& stripe) ABSL_EXCLUSIVE_LOCKS_REQUIRED(stripe.mu);
   // After a failed write: asks RocksDB to resume writing, at most once per kResumeInterval.
   void MaybeResume();
+  // Counts an undecodable record the sweeper deleted (`why` says what was wrong); logs the first.
+  void CountUndecodable(const absl::Status& why);
+  // If the database is open read only and there is now room to open it for writing, does so.
+  // Returns whether it is open for writing.
+  bool MaybeReopenForWriting() ABSL_EXCLUSIVE_LOCKS_REQUIRED(sweep_mu_);
 
   Clock* const clock_;
   const SessionLimits limits_;
   const Durability durability_;
+  // The guard and the Env (whose file system releases the guard's ballast) outlive the database.
+  const std::unique_ptr<DiskGuard> disk_guard_;
+  const std::unique_ptr<rocksdb::Env> env_;
+  const std::string path_;
+  const rocksdb::Options db_options_;
+  // The database. A store opened read only (on a disk too full to open it for writing) reopens it
+  // for writing once there is room: these change then, with sweep_mu_, every stripe's lock and
+  // db_mu_ held, so holding any one of those (as every method does) keeps them stable.
   std::unique_ptr<rocksdb::DB> db_;
   rocksdb::ColumnFamilyHandle* sessions_;
   rocksdb::ColumnFamilyHandle* expiry_;
-  mutable std::array<absl::Mutex, kLockStripes> locks_;
+  std::atomic<bool> read_only_;
+  mutable absl::Mutex db_mu_;
+  std::array<Stripe, kLockStripes> stripes_;
   // Everything in the expiry index before this key has been swept.
   absl::Mutex sweep_mu_;
   std::string swept_until_ ABSL_GUARDED_BY(sweep_mu_);
-  DiskGuard disk_guard_;
   absl::Mutex resume_mu_;
   absl::Time last_resume_ ABSL_GUARDED_BY(resume_mu_) = absl::InfinitePast();
+  std::atomic<size_t> undecodable_records_deleted_{0};
 };
 
-RocksDbStore::RocksDbStore(const RocksDbStoreOptions& options, std::unique_ptr<rocksdb::DB> db,
-                           std::vector<rocksdb::ColumnFamilyHandle*> families)
+RocksDbStore::RocksDbStore(const RocksDbStoreOptions& options,
+                           std::unique_ptr<DiskGuard> disk_guard, std::unique_ptr<rocksdb::Env> env,
+                           rocksdb::Options db_options, Database database)
     : clock_(options.clock != nullptr ? options.clock : RealClock()),
       limits_(options.limits),
       durability_(options.durability),
-      db_(std::move(db)),
-      sessions_(families[0]),
-      expiry_(families[1]),
-      disk_guard_(options.path, options.min_free_disk_bytes) {}
+      disk_guard_(std::move(disk_guard)),
+      env_(std::move(env)),
+      path_(options.path),
+      db_options_(std::move(db_options)),
+      db_(std::move(database.db)),
+      sessions_(database.families[0]),
+      expiry_(database.families[1]),
+      read_only_(database.read_only) {}
 
 RocksDbStore::~RocksDbStore() {
+  for (Stripe& stripe : stripes_) {
+    absl::MutexLock lock(&stripe.mu);
+    FlushRenewals(stripe);
+  }
   // Async mode leaves the last WAL writes in the OS: hand them to the disk on a clean close.
-  db_->SyncWAL();
-  db_->DestroyColumnFamilyHandle(sessions_);
-  db_->DestroyColumnFamilyHandle(expiry_);
-  db_->Close();
+  if (!read_only_) db_->SyncWAL();
+  Database database{std::move(db_), {sessions_, expiry_}};
+  CloseDatabase(database);
 }
 
-absl::StatusOr<std::optional<StoredSession>> RocksDbStore::LoadStored(absl::string_view id) {
+absl::StatusOr<std::optional<StoredSession>> RocksDbStore::LoadStored(Stripe& stripe,
+                                                                      absl::string_view id) {
   rocksdb::PinnableSlice bytes;
   const rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), sessions_, ToSlice(id), &bytes);
   if (status.IsNotFound()) return std::nullopt;
@@ -160,20 +252,25 @@ absl::StatusOr<std::optional<StoredSession>> RocksDbStore::LoadStored(absl::stri
   absl::StatusOr<StoredSession> session =
       DecodeSession(id, absl::string_view(bytes.data(), bytes.size()));
   if (!session.ok()) return session.status();
+  if (const auto pending = stripe.renewals.find(id); pending != stripe.renewals.end()) {
+    session->meta.idle_expires_at = pending->second.renewed;
+  }
   return *std::move(session);
 }
 
-absl::StatusOr<std::optional<StoredSession>> RocksDbStore::LoadUnexpired(absl::string_view id,
+absl::StatusOr<std::optional<StoredSession>> RocksDbStore::LoadUnexpired(Stripe& stripe,
+                                                                         absl::string_view id,
                                                                          absl::Time now) {
-  absl::StatusOr<std::optional<StoredSession>> session = LoadStored(id);
+  absl::StatusOr<std::optional<StoredSession>> session = LoadStored(stripe, id);
   if (session.ok() && session->has_value() && (*session)->meta.idle_expires_at <= now) {
     return std::nullopt;
   }
   return session;
 }
 
-absl::StatusOr<StoredSession> RocksDbStore::Load(absl::string_view id, absl::Time now) {
-  absl::StatusOr<std::optional<StoredSession>> session = LoadUnexpired(id, now);
+absl::StatusOr<StoredSession> RocksDbStore::Load(Stripe& stripe, absl::string_view id,
+                                                 absl::Time now) {
+  absl::StatusOr<std::optional<StoredSession>> session = LoadUnexpired(stripe, id, now);
   if (!session.ok()) return session.status();
   if (!session->has_value() || (*session)->stub) return SessionNotFoundError();
   return **std::move(session);
@@ -192,8 +289,9 @@ StoredSession RocksDbStore::MakeStub(std::string key, std::string successor, uin
 
 absl::StatusOr<SessionMeta> RocksDbStore::Peek(absl::string_view id) {
   const absl::Time now = clock_->Now();
-  absl::MutexLock lock(&LockFor(id));
-  absl::StatusOr<StoredSession> session = Load(id, now);
+  Stripe& stripe = StripeFor(id);
+  absl::MutexLock lock(&stripe.mu);
+  absl::StatusOr<StoredSession> session = Load(stripe, id, now);
   if (!session.ok()) return session.status();
   return session->meta;
 }
@@ -214,8 +312,14 @@ void RocksDbStore::Erase(rocksdb::WriteBatch& batch, const StoredSession& sessio
 }
 
 absl::Status RocksDbStore::Write(rocksdb::WriteBatch& batch, WriteKind kind) {
+  if (read_only_) {
+    return absl::ResourceExhaustedError(
+        "the disk was too full to open the store for writing; it serves reads, and writes resume "
+        "once space is freed");
+  }
   const bool frees_space = kind == WriteKind::kRemoval || kind == WriteKind::kReclaim;
-  if (absl::Status admitted = disk_guard_.Admit(batch.GetDataSize(), frees_space); !admitted.ok()) {
+  if (absl::Status admitted = disk_guard_->Admit(batch.GetDataSize(), frees_space);
+      !admitted.ok()) {
     return admitted;
   }
   rocksdb::WriteOptions options;
@@ -237,16 +341,44 @@ void RocksDbStore::MaybeResume() {
   resume_mu_.Unlock();
 }
 
-absl::Status RocksDbStore::RenewAndMaybeWrite(StoredSession& session, absl::Time now) {
-  const absl::Time old_deadline = session.meta.idle_expires_at;
-  Renew(session.meta, now);
-  if (session.meta.idle_expires_at - old_deadline < kRenewalGranularity) {
-    session.meta.idle_expires_at = old_deadline;  // report what is stored
-    return absl::OkStatus();
+void RocksDbStore::CountUndecodable(const absl::Status& why) {
+  if (undecodable_records_deleted_.fetch_add(1) == 0) {
+    std::cerr << "sessiond: deleted a session record that cannot be read back (" << why
+              << "); further ones are only counted (undecodable_records_deleted)\n";
   }
+}
+
+absl::Status RocksDbStore::RenewAndMaybeWrite(Stripe& stripe, StoredSession& session,
+                                              absl::Time now) {
+  const auto pending = stripe.renewals.find(session.meta.id);
+  const absl::Time written =
+      pending != stripe.renewals.end() ? pending->second.written : session.meta.idle_expires_at;
+  Renew(session.meta, now);
+  const bool room =
+      pending != stripe.renewals.end() || stripe.renewals.size() < kMaxPendingRenewalsPerStripe;
+  if (session.meta.idle_expires_at - written >= kRenewalWriteWindow || !room) {
+    rocksdb::WriteBatch batch;
+    Put(batch, session);
+    const absl::Status status = Write(batch, WriteKind::kRenewal);
+    if (status.ok()) {
+      if (pending != stripe.renewals.end()) stripe.renewals.erase(pending);
+      return absl::OkStatus();
+    }
+    // A renewal the disk cannot take now (it is full) still holds in memory, so reads go on.
+    if (!room) return status;
+  }
+  stripe.renewals.insert_or_assign(session.meta.id,
+                                   PendingRenewal{written, session.meta.idle_expires_at});
+  return absl::OkStatus();
+}
+
+void RocksDbStore::FlushRenewals(Stripe& stripe) {
   rocksdb::WriteBatch batch;
-  Put(batch, session);
-  return Write(batch, WriteKind::kRenewal);
+  for (const auto& [id, renewal] : stripe.renewals) {
+    absl::StatusOr<std::optional<StoredSession>> session = LoadStored(stripe, id);
+    if (session.ok() && session->has_value()) Put(batch, **session);
+  }
+  if (batch.Count() > 0 && Write(batch, WriteKind::kRenewal).ok()) stripe.renewals.clear();
 }
 
 absl::StatusOr<SessionMeta> RocksDbStore::Create(NewSession request) {
@@ -266,10 +398,12 @@ absl::StatusOr<SessionMeta> RocksDbStore::Create(NewSession request) {
       request.request_id.empty() ? session.meta.id : CreateStubKey(request.request_id);
   std::string replay_id;
   {
-    LockPair lock(&LockFor(session.meta.id), &LockFor(stub_key));
+    Stripe& stripe = StripeFor(session.meta.id);
+    Stripe& stub_stripe = StripeFor(stub_key);
+    LockPair lock(&stripe.mu, &stub_stripe.mu);
     rocksdb::WriteBatch batch;
     if (!request.request_id.empty()) {
-      absl::StatusOr<std::optional<StoredSession>> stub = LoadStored(stub_key);
+      absl::StatusOr<std::optional<StoredSession>> stub = LoadStored(stub_stripe, stub_key);
       if (!stub.ok()) return stub.status();
       if (stub->has_value() && (*stub)->meta.idle_expires_at > now) {
         replay_id = std::move((*stub)->successor);
@@ -278,7 +412,7 @@ absl::StatusOr<SessionMeta> RocksDbStore::Create(NewSession request) {
       }
     }
     if (replay_id.empty()) {
-      absl::StatusOr<std::optional<StoredSession>> old = LoadStored(session.meta.id);
+      absl::StatusOr<std::optional<StoredSession>> old = LoadStored(stripe, session.meta.id);
       if (!old.ok()) return old.status();
       if (old->has_value()) {
         // Only an expired record that the sweeper has not reclaimed yet may be replaced.
@@ -294,6 +428,7 @@ absl::StatusOr<SessionMeta> RocksDbStore::Create(NewSession request) {
         PutAndFile(batch, stub);
       }
       if (absl::Status written = Write(batch, WriteKind::kChange); !written.ok()) return written;
+      stripe.renewals.erase(session.meta.id);
       return session.meta;
     }
   }
@@ -304,12 +439,13 @@ absl::StatusOr<SessionMeta> RocksDbStore::Get(absl::string_view id,
                                               absl::Span<const absl::string_view> keys,
                                               Renewal renewal, EntryVisitor visit) {
   const absl::Time now = clock_->Now();
-  absl::MutexLock lock(&LockFor(id));
-  absl::StatusOr<StoredSession> session = Load(id, now);
+  Stripe& stripe = StripeFor(id);
+  absl::MutexLock lock(&stripe.mu);
+  absl::StatusOr<StoredSession> session = Load(stripe, id, now);
   if (!session.ok()) return session.status();
   StoredSession& live = *session;
   if (renewal == Renewal::kRenew) {
-    if (absl::Status status = RenewAndMaybeWrite(live, now); !status.ok()) return status;
+    if (absl::Status status = RenewAndMaybeWrite(stripe, live, now); !status.ok()) return status;
   }
   live.state.Visit(keys, visit);
   return live.meta;
@@ -319,8 +455,9 @@ absl::StatusOr<SessionMeta> RocksDbStore::Apply(absl::string_view id,
                                                 std::vector<Mutation> mutations,
                                                 const Conditions& conditions) {
   const absl::Time now = clock_->Now();
-  absl::MutexLock lock(&LockFor(id));
-  absl::StatusOr<StoredSession> session = Load(id, now);
+  Stripe& stripe = StripeFor(id);
+  absl::MutexLock lock(&stripe.mu);
+  absl::StatusOr<StoredSession> session = Load(stripe, id, now);
   if (!session.ok()) return session.status();
   StoredSession& live = *session;
   if (std::optional<uint64_t> version = live.state.FindRequest(conditions.request_id, now)) {
@@ -330,7 +467,7 @@ absl::StatusOr<SessionMeta> RocksDbStore::Apply(absl::string_view id,
   absl::StatusOr<SessionState::Plan> plan = live.state.Check(mutations, conditions, limits_);
   if (!plan.ok()) return plan.status();
   if (!plan->changes && conditions.request_id.empty()) {
-    if (absl::Status status = RenewAndMaybeWrite(live, now); !status.ok()) return status;
+    if (absl::Status status = RenewAndMaybeWrite(stripe, live, now); !status.ok()) return status;
     return live.meta;
   }
   live.state.Commit(std::move(mutations), *plan, limits_);
@@ -342,23 +479,26 @@ absl::StatusOr<SessionMeta> RocksDbStore::Apply(absl::string_view id,
   rocksdb::WriteBatch batch;
   Put(batch, live);
   if (absl::Status status = Write(batch, WriteKind::kChange); !status.ok()) return status;
+  stripe.renewals.erase(id);
   return live.meta;
 }
 
 absl::StatusOr<SessionMeta> RocksDbStore::Touch(absl::string_view id) {
   const absl::Time now = clock_->Now();
-  absl::MutexLock lock(&LockFor(id));
-  absl::StatusOr<StoredSession> session = Load(id, now);
+  Stripe& stripe = StripeFor(id);
+  absl::MutexLock lock(&stripe.mu);
+  absl::StatusOr<StoredSession> session = Load(stripe, id, now);
   if (!session.ok()) return session.status();
-  if (absl::Status status = RenewAndMaybeWrite(*session, now); !status.ok()) return status;
+  if (absl::Status status = RenewAndMaybeWrite(stripe, *session, now); !status.ok()) return status;
   return session->meta;
 }
 
 absl::StatusOr<bool> RocksDbStore::Delete(absl::string_view id, std::optional<uint64_t> if_version,
                                           absl::string_view request_id) {
   const absl::Time now = clock_->Now();
-  absl::MutexLock lock(&LockFor(id));
-  absl::StatusOr<std::optional<StoredSession>> session = LoadUnexpired(id, now);
+  Stripe& stripe = StripeFor(id);
+  absl::MutexLock lock(&stripe.mu);
+  absl::StatusOr<std::optional<StoredSession>> session = LoadUnexpired(stripe, id, now);
   if (!session.ok()) return session.status();
   if (!session->has_value()) return false;
   const StoredSession& live = **session;
@@ -372,6 +512,7 @@ absl::StatusOr<bool> RocksDbStore::Delete(absl::string_view id, std::optional<ui
     PutAndFile(batch, stub);
   }
   if (absl::Status status = Write(batch, WriteKind::kRemoval); !status.ok()) return status;
+  stripe.renewals.erase(id);
   return true;
 }
 
@@ -381,8 +522,10 @@ absl::StatusOr<SessionMeta> RocksDbStore::Rotate(absl::string_view id, std::stri
   const absl::Time now = clock_->Now();
   std::string replay_id;
   {
-    LockPair lock(&LockFor(id), &LockFor(new_id));
-    absl::StatusOr<std::optional<StoredSession>> session = LoadUnexpired(id, now);
+    Stripe& stripe = StripeFor(id);
+    Stripe& new_stripe = StripeFor(new_id);
+    LockPair lock(&stripe.mu, &new_stripe.mu);
+    absl::StatusOr<std::optional<StoredSession>> session = LoadUnexpired(stripe, id, now);
     if (!session.ok()) return session.status();
     if (!session->has_value()) return SessionNotFoundError();
     StoredSession& live = **session;
@@ -395,7 +538,7 @@ absl::StatusOr<SessionMeta> RocksDbStore::Rotate(absl::string_view id, std::stri
       if (absl::Status status = live.state.CheckIfVersion(if_version); !status.ok()) {
         return status;
       }
-      absl::StatusOr<std::optional<StoredSession>> taken = LoadUnexpired(new_id, now);
+      absl::StatusOr<std::optional<StoredSession>> taken = LoadUnexpired(new_stripe, new_id, now);
       if (!taken.ok()) return taken.status();
       if (taken->has_value()) return absl::AlreadyExistsError("a session with the new id exists");
 
@@ -412,14 +555,41 @@ absl::StatusOr<SessionMeta> RocksDbStore::Rotate(absl::string_view id, std::stri
         PutAndFile(batch, stub);
       }
       if (absl::Status status = Write(batch, WriteKind::kChange); !status.ok()) return status;
+      stripe.renewals.erase(id);
+      new_stripe.renewals.erase(live.meta.id);
       return live.meta;
     }
   }
   return Peek(replay_id);
 }
 
+bool RocksDbStore::MaybeReopenForWriting() {
+  if (!read_only_) return true;
+  if (disk_guard_->FreeBytes() < MinFreeBytesToOpen(db_options_)) return false;
+  // A read-only instance does not lock the directory: the new one opens beside it.
+  absl::StatusOr<Database> writable = OpenDatabase(path_, db_options_, /*read_only=*/false);
+  if (!writable.ok()) {
+    std::cerr << "sessiond: reopening the store for writing failed: " << writable.status() << "\n";
+    return false;
+  }
+  Database old{nullptr, {sessions_, expiry_}, true};
+  {
+    for (Stripe& stripe : stripes_) stripe.mu.Lock();
+    absl::MutexLock db_lock(&db_mu_);
+    old.db = std::exchange(db_, std::move(writable->db));
+    sessions_ = writable->families[0];
+    expiry_ = writable->families[1];
+    read_only_ = false;
+    for (auto stripe = stripes_.rbegin(); stripe != stripes_.rend(); ++stripe) stripe->mu.Unlock();
+  }
+  CloseDatabase(old);
+  std::cerr << "sessiond: there is room on the disk again; the store is open for writing\n";
+  return true;
+}
+
 absl::StatusOr<size_t> RocksDbStore::SweepExpired() {
   absl::MutexLock sweep_lock(&sweep_mu_);
+  if (!MaybeReopenForWriting()) return 0;
   const absl::Time now = clock_->Now();
   // Index keys before `swept_until_` are all deleted; bounding the iterator there skips their
   // tombstones instead of reading through them on every sweep.
@@ -440,14 +610,21 @@ absl::StatusOr<size_t> RocksDbStore::SweepExpired() {
   size_t expired = 0;
   for (const std::string& key : due) {
     const auto [deadline, id] = ParseExpiryKey(key);
-    absl::MutexLock lock(&LockFor(id));
-    absl::StatusOr<std::optional<StoredSession>> session = LoadStored(id);
-    if (!session.ok()) return session.status();
+    Stripe& stripe = StripeFor(id);
+    absl::MutexLock lock(&stripe.mu);
+    absl::StatusOr<std::optional<StoredSession>> session = LoadStored(stripe, id);
+    const bool undecodable = absl::IsDataLoss(session.status());
+    if (!session.ok() && !undecodable) return session.status();
     rocksdb::WriteBatch batch;
     // This index entry goes in any case. Its session expired (and goes too), or was renewed
-    // since it was filed (and is refiled under its current deadline), or is gone.
+    // since it was filed (and is refiled under its current deadline), or is gone, or cannot be
+    // read back (and goes too: it could never expire, and stopping here would stop all expiry).
     batch.Delete(expiry_, key);
-    if (session->has_value() && (*session)->indexed_deadline == deadline) {
+    bool writes_session = undecodable;
+    if (undecodable) {
+      batch.Delete(sessions_, ToSlice(id));
+    } else if (session->has_value() && (*session)->indexed_deadline == deadline) {
+      writes_session = true;
       StoredSession& stored = **session;
       if (stored.meta.idle_expires_at <= now) {
         batch.Delete(sessions_, ToSlice(id));
@@ -457,6 +634,8 @@ absl::StatusOr<size_t> RocksDbStore::SweepExpired() {
       }
     }
     if (absl::Status status = Write(batch, WriteKind::kReclaim); !status.ok()) return status;
+    if (undecodable) CountUndecodable(session.status());
+    if (writes_session) stripe.renewals.erase(id);
   }
   // A writer that read the clock just before this sweep can still file a deadline slightly before
   // `now`; the margin keeps such entries above the bound.
@@ -465,14 +644,24 @@ absl::StatusOr<size_t> RocksDbStore::SweepExpired() {
 }
 
 StoreStats RocksDbStore::Stats() const {
+  absl::MutexLock lock(&db_mu_);
   uint64_t keys = 0, bytes = 0;
   db_->GetIntProperty(sessions_, "rocksdb.estimate-num-keys", &keys);
   db_->GetIntProperty(sessions_, "rocksdb.estimate-live-data-size", &bytes);
-  return StoreStats{static_cast<size_t>(keys), static_cast<size_t>(bytes)};
+  return StoreStats{static_cast<size_t>(keys), static_cast<size_t>(bytes),
+                    undecodable_records_deleted_.load()};
 }
 
-rocksdb::Options DatabaseOptions(const RocksDbStoreOptions& options) {
+// The memtable size: options.memtable_bytes, but at most 1/16 of the volume (and at least 1 MiB),
+// so that a small volume has room to flush one.
+size_t MemtableBytes(const RocksDbStoreOptions& options) {
+  return std::max<size_t>(size_t{1} << 20, std::min<uint64_t>(options.memtable_bytes,
+                                                              FilesystemBytes(options.path) / 16));
+}
+
+rocksdb::Options DatabaseOptions(const RocksDbStoreOptions& options, rocksdb::Env* env) {
   rocksdb::Options db_options;
+  db_options.env = env;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.IncreaseParallelism(2);
@@ -481,8 +670,17 @@ rocksdb::Options DatabaseOptions(const RocksDbStoreOptions& options) {
   db_options.enable_write_thread_adaptive_yield = false;
   db_options.allow_concurrent_memtable_write = false;
   // Lets RocksDB recover by itself from a background out-of-space error once space is freed.
-  db_options.sst_file_manager.reset(rocksdb::NewSstFileManager(rocksdb::Env::Default()));
-  db_options.OptimizeLevelStyleCompaction(/*memtable_memory_budget=*/size_t{128} << 20);
+  db_options.sst_file_manager.reset(rocksdb::NewSstFileManager(env));
+  // Opening replays the WAL into memtables without first writing them to table files, so that a
+  // store opens on a disk with no room for them (they are flushed later, as usual).
+  db_options.avoid_flush_during_recovery = true;
+  const size_t memtable_bytes = MemtableBytes(options);
+  db_options.OptimizeLevelStyleCompaction(/*memtable_memory_budget=*/4 * memtable_bytes);
+  // A log file is deleted once every column family has flushed what it holds. The small expiry
+  // family fills its memtable slowly and would keep every log since its oldest unflushed write;
+  // past this size RocksDB flushes the families that hold the oldest log, so the WAL stays bounded
+  // by what is live in memtables, not by what was ever written.
+  db_options.max_total_wal_size = 2 * memtable_bytes;
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
@@ -499,19 +697,25 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStore(const RocksDbStoreOption
     return absl::UnavailableError(
         absl::StrCat("cannot create the store directory ", options.path, ": ", error.message()));
   }
-  const rocksdb::Options db_options = DatabaseOptions(options);
-  const std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
-      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions(db_options)},
-      {kExpiryFamily, rocksdb::ColumnFamilyOptions(db_options)}};
-  std::vector<rocksdb::ColumnFamilyHandle*> families;
-  rocksdb::DB* raw = nullptr;
-  const rocksdb::Status status =
-      rocksdb::DB::Open(rocksdb::DBOptions(db_options), options.path, descriptors, &families, &raw);
-  if (!status.ok()) {
-    return FromRocksDbStatus(status, absl::StrCat("opening the store at ", options.path));
+  // The guard's ballast is given up for the open: replaying the WAL, the new MANIFEST and OPTIONS
+  // files need a little room, and the disk may be full. It comes back once there is room.
+  auto disk_guard = std::make_unique<DiskGuard>(options.path, options.min_free_disk_bytes);
+  disk_guard->ReleaseBallast();
+  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(
+      NewSpaceReservingFileSystem(rocksdb::FileSystem::Default(),
+                                  [guard = disk_guard.get()] { return guard->ReleaseBallast(); }));
+  rocksdb::Options db_options = DatabaseOptions(options, env.get());
+  // RocksDB aborts the process if opening for writing runs out of space (a log writer that saw a
+  // failed append is used again), so on a disk without room for that the store opens read only.
+  const bool room = disk_guard->FreeBytes() >= MinFreeBytesToOpen(db_options);
+  absl::StatusOr<Database> database = OpenDatabase(options.path, db_options, !room);
+  if (database.ok() && database->read_only) {
+    std::cerr << "sessiond: the disk is too full to open the store for writing; serving reads "
+                 "until space is freed\n";
   }
-  return std::make_unique<RocksDbStore>(options, std::unique_ptr<rocksdb::DB>(raw),
-                                        std::move(families));
+  if (!database.ok()) return database.status();
+  return std::make_unique<RocksDbStore>(options, std::move(disk_guard), std::move(env),
+                                        std::move(db_options), *std::move(database));
 }
 
 }  // namespace sessiond::storage

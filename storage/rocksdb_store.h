@@ -5,7 +5,9 @@
 // walks deadlines in time order. A session is filed under its idle deadline when created, and
 // renewals do not refile it (that would be two more writes per request): the sweeper, finding an
 // entry due whose session was renewed since, refiles it under its current deadline. Sweeping thus
-// costs what expired plus what came due, never a scan of all sessions. Every call is atomic for
+// costs what expired plus what came due, never a scan of all sessions. A due record that cannot be
+// read back (DATA_LOSS) is deleted with its index entry rather than stopping expiry, counted in
+// StoreStats::undecodable_records_deleted, and logged the first time. Every call is atomic for
 // its session: it runs under a lock striped by id and writes one WriteBatch.
 //
 // Durability of an acknowledged change (create, mutation, delete, rotation):
@@ -13,11 +15,31 @@
 //           through RocksDB's group commit): survives kill -9 and power loss.
 //   kAsync  its WAL record is written to the OS, not fsynced: survives kill -9 of the process, may
 //           lose the last writes on power loss or a kernel crash.
-// Renewals of the idle timer alone (Get, Touch) are written without fsync in both modes and only
-// when they move the deadline by at least a second: a crash can shorten a session by that much.
+// Renewals of the idle timer alone (Get, Touch) always hold in memory at once; they are written
+// (without fsync, in both modes) once they move the stored deadline by a second or more, so a
+// crash can shorten a session by less than a second. A clean close writes them all. At most 256
+// per lock stripe (131,072 in all) wait in memory; beyond that renewals are written at once.
 //
-// Errors: a (nearly) full disk fails writes with RESOURCE_EXHAUSTED, other write errors fail with
-// UNAVAILABLE; reads keep working, and the store resumes writing by itself once it can.
+// Disk use: the WAL is kept under 2 memtables (RocksDB then flushes the column families that hold
+// its oldest log), so the data directory stays under about 3 x the live data plus 16 memtables plus
+// 8 MiB (the ballast, and log files' space allocated ahead), however much was written and deleted
+// (measured: 1 MB live, 100 MB of creates and deletes, 1 MiB memtables: 22 MB at the peak).
+//
+// A full disk never stops the process (RocksDB 7.8 aborts on a write after a failed WAL append;
+// DiskGuard and rocksdb_file_system.h keep WAL appends from failing):
+//   - a write is admitted only if, after it, min_free_disk_bytes (at most 1/32 of the volume) stay
+//     free and a 4 MiB ballast file (<path>/RESERVED) is in place; free space is read on every
+//     write. Refused writes fail with RESOURCE_EXHAUSTED; deletes need only half the reserve.
+//   - if another process takes the last bytes between a write's admission and its WAL append, the
+//     append gives up the ballast and goes through; later writes are refused until there is room.
+//   - reads keep working; writes resume by themselves once space is freed (the ballast is
+//     re-created first, and RocksDB resumes after a failed flush).
+//   - opening gives up the ballast for the time of the open and replays the WAL without flushing
+//     it first. Without room to open for writing even so (the ballast and 2 memtables), the store
+//     opens read only: reads work, writes get RESOURCE_EXHAUSTED, and SweepExpired reopens it for
+//     writing once there is room. A memtable is at most 1/16 of the volume, so that a small volume
+//     has room to flush one.
+// Other write errors fail with UNAVAILABLE.
 #ifndef SESSIOND_STORAGE_ROCKSDB_STORE_H_
 #define SESSIOND_STORAGE_ROCKSDB_STORE_H_
 
@@ -42,8 +64,11 @@ struct RocksDbStoreOptions {
   SessionLimits limits;
   Durability durability = Durability::kSync;
   size_t block_cache_bytes = size_t{256} << 20;
-  // Writes are refused (RESOURCE_EXHAUSTED) while less than this is free on the data directory's
-  // filesystem; see DiskGuard.
+  // The size of one memtable (RocksDB's write_buffer_size) of each of the two column families;
+  // at most 1/16 of the volume (at least 1 MiB). It bounds the WAL and the disk use (above).
+  size_t memtable_bytes = size_t{32} << 20;
+  // Writes are refused (RESOURCE_EXHAUSTED) while less than this (at most 1/32 of the volume)
+  // would be free on the data directory's filesystem after them; see DiskGuard.
   uint64_t min_free_disk_bytes = uint64_t{128} << 20;
 };
 

@@ -15,8 +15,13 @@ ABSL_FLAG(sessiond::storage::Durability, durability,
           "to the OS, not fsynced: survives kill -9, may lose the last writes on power loss)");
 ABSL_FLAG(sessiond::storage::ByteSize, min_free_disk_bytes,
           {sessiond::storage::RocksDbStoreOptions().min_free_disk_bytes},
-          "rocksdb: writes get RESOURCE_EXHAUSTED while less than this is free on --data_dir's "
-          "filesystem (room for flushes and compactions); they resume once space is freed");
+          "rocksdb: writes get RESOURCE_EXHAUSTED while less than this (at most 1/32 of the "
+          "volume) would stay free on --data_dir's filesystem (room for flushes and "
+          "compactions); they resume once space is freed");
+ABSL_FLAG(sessiond::storage::ByteSize, rocksdb_memtable_bytes,
+          {sessiond::storage::RocksDbStoreOptions().memtable_bytes},
+          "rocksdb: the size of one memtable; the write-ahead log is bounded at two of them, and "
+          "the data directory at about 3x the live data plus 16 of them");
 
 namespace sessiond::storage {
 
@@ -43,6 +48,7 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStoreFromFlags(const SessionLi
   options.limits = limits;
   options.durability = absl::GetFlag(FLAGS_durability);
   options.min_free_disk_bytes = absl::GetFlag(FLAGS_min_free_disk_bytes).bytes;
+  options.memtable_bytes = absl::GetFlag(FLAGS_rocksdb_memtable_bytes).bytes;
   return OpenRocksDbStore(options);
 }
 

@@ -100,6 +100,8 @@ struct StoreStats {
   size_t live_sessions = 0;
   // The store's own estimate of the memory or disk its sessions take.
   size_t approximate_bytes = 0;
+  // Stored records that did not decode and were deleted (durable backends; 0 for the others).
+  size_t undecodable_records_deleted = 0;
 };
 
 }  // namespace sessiond::storage

@@ -606,5 +606,23 @@ TEST_P(StoreContractTest, ConcurrentCommitsOfOneKeyReportConflictsInsteadOfOverw
   RecordProperty("conflicts", conflicts.load());
 }
 
+TEST_P(StoreContractTest, RenewalsShorterThanASecondKeepTheSessionAlive) {
+  ASSERT_OK(store_->Create(
+      NewSession{TestId(1), "user-1", absl::Seconds(1), kAbsolute, {{"a", int64_t{1}}}}));
+  // 5 s of a client touching its session every 300 ms: each renewal moves the deadline by 300 ms.
+  for (int i = 0; i < 17; ++i) {
+    clock_.Advance(absl::Milliseconds(300));
+    SCOPED_TRACE(absl::StrCat("touch ", i));
+    ASSERT_OK_AND_ASSIGN(SessionMeta touched, store_->Touch(TestId(1)));
+    EXPECT_EQ(touched.idle_expires_at, clock_.Now() + absl::Seconds(1));
+  }
+  clock_.Advance(absl::Milliseconds(900));
+  EXPECT_THAT(GetAll(*store_, TestId(1), Renewal::kNoRenew),
+              IsOkAndHolds(ElementsAre(Pair("a", Value(int64_t{1})))));
+  EXPECT_THAT(store_->SweepExpired(), IsOkAndHolds(0u));
+  clock_.Advance(absl::Milliseconds(100));
+  EXPECT_THAT(store_->Touch(TestId(1)), StatusIs(absl::StatusCode::kNotFound));
+}
+
 }  // namespace
 }  // namespace sessiond::storage

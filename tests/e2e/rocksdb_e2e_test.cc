@@ -1,12 +1,16 @@
 // The RocksDB backend through the real binary: a clean restart keeps everything, and a full disk
 // fails writes with a clear code while reads go on, until space comes back.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -28,9 +32,15 @@ std::string TempPath(absl::string_view name) {
   return (std::filesystem::temp_directory_path() / absl::StrCat(name, "-", getpid())).string();
 }
 
-absl::StatusOr<std::unique_ptr<SessiondProcess>> StartRocksDb(const std::string& data_dir) {
-  return SessiondProcess::Start({"--store=rocksdb", absl::StrCat("--data_dir=", data_dir),
-                                 "--drain_grace=0s", "--min_free_disk_bytes=16777216"});
+// Starts sessiond on `data_dir` with a disk reserve of `min_free_disk_bytes` (0: the default).
+absl::StatusOr<std::unique_ptr<SessiondProcess>> StartRocksDb(
+    const std::string& data_dir, uint64_t min_free_disk_bytes = uint64_t{16} << 20) {
+  std::vector<std::string> flags = {"--store=rocksdb", absl::StrCat("--data_dir=", data_dir),
+                                    "--drain_grace=0s"};
+  if (min_free_disk_bytes != 0) {
+    flags.push_back(absl::StrCat("--min_free_disk_bytes=", min_free_disk_bytes));
+  }
+  return SessiondProcess::Start(std::move(flags));
 }
 
 v1::GetResponse Peek(Client& client, const std::string& id) {
@@ -96,6 +106,31 @@ class SmallFilesystem {
   bool mounted_ = false;
 };
 
+// A file that takes all the free space of a filesystem but `leave` bytes, as another process
+// filling the disk would; deleted when it goes out of scope or by Release().
+class DiskFiller {
+ public:
+  DiskFiller(const std::string& directory, absl::string_view name, uint64_t leave = 0)
+      : path_(absl::StrCat(directory, "/", name)) {
+    struct statvfs stats;
+    if (statvfs(directory.c_str(), &stats) != 0) return;
+    const uint64_t free = uint64_t{stats.f_bavail} * stats.f_frsize;
+    const int fd = open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) return;
+    // Whatever the filesystem grants; tmpfs grants it all.
+    if (free > leave) posix_fallocate(fd, 0, static_cast<off_t>(free - leave));
+    close(fd);
+  }
+  ~DiskFiller() { Release(); }
+  DiskFiller(const DiskFiller&) = delete;
+  DiskFiller& operator=(const DiskFiller&) = delete;
+
+  void Release() { std::filesystem::remove(path_); }
+
+ private:
+  std::string path_;
+};
+
 TEST(RocksDbE2eTest, AFullDiskFailsWritesClearlyKeepsReadsAndRecoversByItself) {
   SmallFilesystem disk(64 << 20);
   if (!disk.mounted()) GTEST_SKIP() << "mounting a tmpfs needs root (CI runs as root)";
@@ -123,11 +158,14 @@ TEST(RocksDbE2eTest, AFullDiskFailsWritesClearlyKeepsReadsAndRecoversByItself) {
   EXPECT_THAT(refused.code(), ::testing::AnyOf(absl::StatusCode::kResourceExhausted,
                                                absl::StatusCode::kUnavailable))
       << refused;
+  // A smaller write may still fit (and a flush frees WAL space): take what is left.
+  DiskFiller rest(disk.path(), "rest");
   EXPECT_THAT(client.CreateSession(create).status().code(), ::testing::Ne(absl::StatusCode::kOk))
       << "writes stay refused while the disk is full";
   EXPECT_EQ(Peek(client, kept.session().id()).entries().at("small").string_value(), "kept")
       << "reads keep working";
 
+  rest.Release();
   std::filesystem::remove(ballast);
   absl::Status resumed = refused;
   for (absl::Time deadline = absl::Now() + absl::Seconds(30);
@@ -135,6 +173,154 @@ TEST(RocksDbE2eTest, AFullDiskFailsWritesClearlyKeepsReadsAndRecoversByItself) {
     resumed = client.CreateSession(create).status();
   }
   EXPECT_OK(resumed) << "writes resume by themselves once there is space";
+  EXPECT_EQ(Peek(client, kept.session().id()).entries().at("small").string_value(), "kept");
+}
+
+// The bytes free on the filesystem holding `path`.
+uint64_t FreeBytes(const std::string& path) {
+  struct statvfs stats;
+  return statvfs(path.c_str(), &stats) == 0 ? uint64_t{stats.f_bavail} * stats.f_frsize : 0;
+}
+
+v1::CreateSessionRequest SmallSession() {
+  v1::CreateSessionRequest create;
+  (*create.mutable_entries())["small"].set_string_value("kept");
+  return create;
+}
+
+// Creates sessions until one is refused or `deadline` passes; returns the refusal (or OK).
+absl::Status CreateUntilRefused(Client& client, const v1::CreateSessionRequest& create,
+                                absl::Duration deadline) {
+  absl::Status refused;
+  for (const absl::Time end = absl::Now() + deadline; refused.ok() && absl::Now() < end;) {
+    refused = client.CreateSession(create).status();
+  }
+  return refused;
+}
+
+// Creates a session until it succeeds or `deadline` passes; returns the last status.
+absl::Status CreateWithin(Client& client, absl::Duration deadline) {
+  absl::Status created = absl::UnavailableError("not tried");
+  for (const absl::Time end = absl::Now() + deadline; !created.ok() && absl::Now() < end;
+       absl::SleepFor(absl::Milliseconds(100))) {
+    created = client.CreateSession(SmallSession()).status();
+  }
+  return created;
+}
+
+// e(1): another process takes the last free bytes between two writes, faster than any periodic
+// check of the free space: the next writes fail (RESOURCE_EXHAUSTED), the process lives on, reads
+// keep working, and writes resume once the space is back. Repeated, since it is a race. The disk
+// starts nearly full, so that RocksDB cannot preallocate its WAL (which would hide the race).
+TEST(RocksDbFullDiskTest, ADiskFilledBetweenTwoWritesFailsWritesWithoutKillingTheServer) {
+  SmallFilesystem disk(64 << 20);
+  if (!disk.mounted()) GTEST_SKIP() << "mounting a tmpfs needs root (CI runs as root)";
+  DiskFiller base(disk.path(), "base", /*leave=*/uint64_t{16} << 20);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<SessiondProcess> server,
+                       StartRocksDb(disk.path() + "/db", uint64_t{8} << 20));
+  Client client(server->NewChannel());
+  ASSERT_OK_AND_ASSIGN(v1::CreateSessionResponse kept, client.CreateSession(SmallSession()));
+  v1::CreateSessionRequest big;
+  (*big.mutable_entries())["blob"].set_bytes_value(std::string(100'000, 'x'));
+  for (int round = 0; round < 5; ++round) {
+    SCOPED_TRACE(absl::StrCat("round ", round));
+    ASSERT_OK(client.CreateSession(big));
+    DiskFiller filler(disk.path(), "filler");
+    EXPECT_THAT(client.CreateSession(big), StatusIs(absl::StatusCode::kResourceExhausted));
+    EXPECT_THAT(client.CreateSession(SmallSession()),
+                StatusIs(absl::StatusCode::kResourceExhausted));
+    EXPECT_EQ(Peek(client, kept.session().id()).entries().at("small").string_value(), "kept");
+    v1::GetRequest renewing;
+    renewing.set_id(kept.session().id());
+    EXPECT_OK(client.Get(renewing)) << "a read that renews the idle timer works too";
+    filler.Release();
+    ASSERT_OK(CreateWithin(client, absl::Seconds(20))) << "writes resume";
+  }
+  server->Signal(SIGTERM);
+  EXPECT_EQ(server->Wait(), 0);
+}
+
+// e(2): sessiond starts on a full disk, serves reads, refuses writes, and writes resume by
+// themselves once space is freed.
+TEST(RocksDbFullDiskTest, StartsOnAFullDiskServesReadsAndResumesWritesOnceThereIsSpace) {
+  SmallFilesystem disk(64 << 20);
+  if (!disk.mounted()) GTEST_SKIP() << "mounting a tmpfs needs root (CI runs as root)";
+  const std::string data_dir = disk.path() + "/db";
+  std::string id;
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<SessiondProcess> server,
+                         StartRocksDb(data_dir, uint64_t{8} << 20));
+    auto client = std::make_unique<Client>(server->NewChannel());
+    ASSERT_OK_AND_ASSIGN(v1::CreateSessionResponse kept, client->CreateSession(SmallSession()));
+    id = kept.session().id();
+    client.reset();
+    server->Signal(SIGKILL);
+    server->Wait();
+  }
+  // Without the ballast sessiond keeps (as if a write had used it up): no room at all to open.
+  std::filesystem::remove(data_dir + "/RESERVED");
+  DiskFiller filler(disk.path(), "filler");
+  ASSERT_LT(FreeBytes(disk.path()), uint64_t{64} << 10);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<SessiondProcess> server,
+                       StartRocksDb(data_dir, uint64_t{8} << 20));
+  Client client(server->NewChannel());
+  EXPECT_EQ(Peek(client, id).entries().at("small").string_value(), "kept");
+  // Opening may free space (the ballast, the unused tail of the last WAL): take that too.
+  DiskFiller freed_by_opening(disk.path(), "freed-by-opening");
+  EXPECT_THAT(client.CreateSession(SmallSession()), StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_EQ(Peek(client, id).entries().at("small").string_value(), "kept");
+  freed_by_opening.Release();
+  filler.Release();
+  EXPECT_OK(CreateWithin(client, absl::Seconds(20))) << "writes resume";
+  EXPECT_EQ(Peek(client, id).entries().at("small").string_value(), "kept");
+}
+
+// e(3): killed while its writes were refused on a full disk, sessiond opens its store and writes
+// again once some space is freed (opening replays the WAL, which may need room to flush).
+TEST(RocksDbFullDiskTest, AfterAKillOnAFullDiskTheStoreOpensOnceSpaceIsFreed) {
+  SmallFilesystem disk(64 << 20);
+  if (!disk.mounted()) GTEST_SKIP() << "mounting a tmpfs needs root (CI runs as root)";
+  const std::string data_dir = disk.path() + "/db";
+  // 8 MiB to free after the kill: less than the WAL the filled store holds.
+  DiskFiller base(disk.path(), "base", FreeBytes(disk.path()) - (uint64_t{8} << 20));
+  std::string id;
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<SessiondProcess> server,
+                         StartRocksDb(data_dir, uint64_t{8} << 20));
+    Client client(server->NewChannel());
+    ASSERT_OK_AND_ASSIGN(v1::CreateSessionResponse kept, client.CreateSession(SmallSession()));
+    id = kept.session().id();
+    v1::CreateSessionRequest big;
+    (*big.mutable_entries())["blob"].set_bytes_value(std::string(200'000, 'x'));
+    EXPECT_THAT(CreateUntilRefused(client, big, absl::Seconds(30)),
+                StatusIs(absl::StatusCode::kResourceExhausted));
+    DiskFiller rest(disk.path(), "rest");
+    server->Signal(SIGKILL);
+    server->Wait();
+  }
+  base.Release();
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<SessiondProcess> server,
+                       StartRocksDb(data_dir, uint64_t{8} << 20));
+  Client client(server->NewChannel());
+  EXPECT_EQ(Peek(client, id).entries().at("small").string_value(), "kept");
+  EXPECT_OK(CreateWithin(client, absl::Seconds(20))) << "writes resume";
+}
+
+// e(4): on a 256 MiB volume with the default reserve (128 MiB, more than the volume can spare),
+// freeing 16 MiB of a full disk lets writes resume.
+TEST(RocksDbFullDiskTest, WithTheDefaultReserveFreeingSixteenMiBOfASmallVolumeResumesWrites) {
+  SmallFilesystem disk(256 << 20);
+  if (!disk.mounted()) GTEST_SKIP() << "mounting a tmpfs needs root (CI runs as root)";
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<SessiondProcess> server,
+                       StartRocksDb(disk.path() + "/db", /*min_free_disk_bytes=*/0));
+  Client client(server->NewChannel());
+  ASSERT_OK_AND_ASSIGN(v1::CreateSessionResponse kept, client.CreateSession(SmallSession()));
+  DiskFiller sixteen(disk.path(), "sixteen", FreeBytes(disk.path()) - (uint64_t{16} << 20));
+  DiskFiller rest(disk.path(), "rest");
+  EXPECT_THAT(CreateUntilRefused(client, SmallSession(), absl::Seconds(5)),
+              StatusIs(absl::StatusCode::kResourceExhausted));
+  sixteen.Release();
+  EXPECT_OK(CreateWithin(client, absl::Seconds(20))) << "writes resume";
   EXPECT_EQ(Peek(client, kept.session().id()).entries().at("small").string_value(), "kept");
 }
 
