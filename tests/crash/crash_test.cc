@@ -22,8 +22,8 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "sessiond/client.h"
-#include "tests/support/status_matchers.h"
 #include "tests/support/sessiond_process.h"
+#include "tests/support/status_matchers.h"
 
 namespace sessiond {
 namespace {
