@@ -16,6 +16,9 @@
 namespace sessiond::service {
 namespace {
 
+// How often health is brought in step with the store (see HealthReporter).
+constexpr absl::Duration kHealthInterval = absl::Seconds(1);
+
 void SetServing(grpc::Server& server, bool serving) {
   grpc::HealthCheckServiceInterface* health = server.GetHealthCheckService();
   health->SetServingStatus(serving);
@@ -65,7 +68,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const Options& opt
   server->service_->AttachStore(server->store_.get(), server->executor_.get());
   server->sweeper_ =
       std::make_unique<storage::Sweeper>(server->store_.get(), options.sweep_interval);
-  SetServing(*server->grpc_server_, true);
+  server->health_ = std::make_unique<HealthReporter>(server->grpc_server_->GetHealthCheckService(),
+                                                     server->store_.get(), kHealthInterval);
   if (!options.port_file.empty()) {
     if (absl::Status status = WritePortFile(options.port_file, server->port_); !status.ok()) {
       return status;
@@ -79,10 +83,11 @@ Server::~Server() {
 }
 
 void Server::Drain() {
-  SetServing(*grpc_server_, false);
+  health_->Drain();
   absl::SleepFor(options_.drain_grace);
   grpc_server_->Shutdown(absl::ToChronoTime(absl::Now() + options_.shutdown_timeout));
   grpc_server_->Wait();
+  health_.reset();
   sweeper_.reset();
 }
 

@@ -2,7 +2,8 @@
 // with the session service, health and reflection — and its orderly shutdown.
 //
 // Lifecycle: BuildAndStart starts gRPC with health NOT_SERVING, opens the store (a durable one may
-// take a while to recover), then reports SERVING.
+// take a while to recover), then reports SERVING; from then on a HealthReporter keeps health in
+// step with the store (NOT_SERVING for the session service while the store serves reads only).
 // Drain (on SIGTERM) reports NOT_SERVING so load balancers stop sending traffic, keeps serving for
 // `drain_grace`, then shuts down, letting in-flight calls finish for up to `shutdown_timeout`.
 #ifndef SESSIOND_SERVICE_SERVER_H_
@@ -18,6 +19,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/server.h"
 #include "service/blocking_executor.h"
+#include "service/health_reporter.h"
 #include "service/limits.h"
 #include "storage/session.h"
 #include "storage/store.h"
@@ -78,6 +80,7 @@ class Server {
   std::unique_ptr<SessionServiceImpl> service_;
   std::unique_ptr<grpc::Server> grpc_server_;
   std::unique_ptr<storage::Sweeper> sweeper_;
+  std::unique_ptr<HealthReporter> health_;
   int port_ = 0;
 };
 

@@ -80,6 +80,7 @@ class MemoryStore final : public Store {
   absl::StatusOr<size_t> SweepExpired() override;
   StoreStats Stats() const override;
   bool MayBlock() const override { return false; }
+  bool AcceptsWrites() const override { return true; }
 
  private:
   struct alignas(64) Shard {

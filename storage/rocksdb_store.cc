@@ -144,6 +144,7 @@ class RocksDbStore final : public Store {
   StoreStats Stats() const override;
   // Sync-mode writes wait for fsync; async mode only hands its writes to the OS.
   bool MayBlock() const override { return durability_ == Durability::kSync; }
+  bool AcceptsWrites() const override { return !read_only_; }
 
  private:
   Stripe& StripeFor(absl::string_view id) { return stripes_[absl::HashOf(id) % kLockStripes]; }

@@ -115,6 +115,11 @@ class Store {
   // True if calls may block the calling thread for long (waiting for a disk or a network), so the
   // server must run them on threads of their own rather than on gRPC's few callback threads.
   virtual bool MayBlock() const = 0;
+
+  // False while the store serves reads only (a durable store that could not open for writing, on
+  // a full disk): writes then fail with RESOURCE_EXHAUSTED until it can write again by itself. The
+  // server reports it in health.
+  virtual bool AcceptsWrites() const = 0;
 };
 
 }  // namespace sessiond::storage

@@ -48,6 +48,7 @@ class StoreWrapper : public Store {
   absl::StatusOr<size_t> SweepExpired() override { return target_->SweepExpired(); }
   StoreStats Stats() const override { return target_->Stats(); }
   bool MayBlock() const override { return target_->MayBlock(); }
+  bool AcceptsWrites() const override { return target_->AcceptsWrites(); }
 
  private:
   Store* const target_;

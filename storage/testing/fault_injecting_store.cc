@@ -18,9 +18,20 @@ void FaultInjectingStore::Delay(StoreMethod method, absl::Duration latency) {
   faults_[static_cast<size_t>(method)].latency = latency;
 }
 
+void FaultInjectingStore::ReportReadOnly() {
+  absl::MutexLock lock(&mu_);
+  read_only_ = true;
+}
+
 void FaultInjectingStore::Reset() {
   absl::MutexLock lock(&mu_);
   faults_ = {};
+  read_only_ = false;
+}
+
+bool FaultInjectingStore::AcceptsWrites() const {
+  absl::MutexLock lock(&mu_);
+  return !read_only_ && StoreWrapper::AcceptsWrites();
 }
 
 absl::Status FaultInjectingStore::Inject(StoreMethod method) {

@@ -36,8 +36,12 @@ class FaultInjectingStore final : public StoreWrapper {
   void FailWith(StoreMethod method, absl::Status error, int times = kUntilReset);
   // Makes every call of `method` sleep for `latency` before it runs (or fails).
   void Delay(StoreMethod method, absl::Duration latency);
-  // Removes every injected error and delay.
+  // Makes AcceptsWrites() report false (true again with Reset), as a store opened read-only does.
+  void ReportReadOnly();
+  // Removes every injected error and delay, and the read-only report.
   void Reset();
+
+  bool AcceptsWrites() const override;
 
   absl::StatusOr<SessionMeta> Create(NewSession session) override;
   absl::StatusOr<SessionMeta> Get(absl::string_view id, absl::Span<const absl::string_view> keys,
@@ -65,8 +69,9 @@ class FaultInjectingStore final : public StoreWrapper {
   // against `times`), or OK to let the call through.
   absl::Status Inject(StoreMethod method);
 
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
   std::array<Fault, kMethods> faults_ ABSL_GUARDED_BY(mu_);
+  bool read_only_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace sessiond::storage

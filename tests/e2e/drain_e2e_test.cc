@@ -7,28 +7,17 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
-#include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "sessiond/client.h"
+#include "tests/support/health.h"
 #include "tests/support/sessiond_process.h"
 #include "tests/support/status_matchers.h"
 
 namespace sessiond {
 namespace {
 
+using ::sessiond::testing::HealthOf;
 using ::sessiond::testing::SessiondProcess;
-
-grpc::health::v1::HealthCheckResponse::ServingStatus Health(grpc::Channel& channel) {
-  auto stub = grpc::health::v1::Health::NewStub(
-      std::shared_ptr<grpc::Channel>(&channel, [](grpc::Channel*) {}));
-  grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
-  grpc::health::v1::HealthCheckRequest request;
-  grpc::health::v1::HealthCheckResponse response;
-  return stub->Check(&context, request, &response).ok()
-             ? response.status()
-             : grpc::health::v1::HealthCheckResponse::UNKNOWN;
-}
 
 // What one call saw: when it started and how it ended.
 struct CallRecord {
@@ -44,7 +33,7 @@ TEST(DrainE2eTest, SigtermUnderLoadFinishesInFlightCallsAndExitsZero) {
   SessiondProcess& server = **started;
   std::shared_ptr<grpc::Channel> channel = server.NewChannel();
   Client client(channel);
-  ASSERT_EQ(Health(*channel), grpc::health::v1::HealthCheckResponse::SERVING);
+  ASSERT_EQ(HealthOf(channel), grpc::health::v1::HealthCheckResponse::SERVING);
   absl::StatusOr<v1::CreateSessionResponse> created = client.CreateSession({});
   ASSERT_OK(created);
 
@@ -69,7 +58,7 @@ TEST(DrainE2eTest, SigtermUnderLoadFinishesInFlightCallsAndExitsZero) {
   const absl::Time signalled = absl::Now();
   server.Signal(SIGTERM);
   absl::SleepFor(kGrace / 2);
-  EXPECT_EQ(Health(*channel), grpc::health::v1::HealthCheckResponse::NOT_SERVING)
+  EXPECT_EQ(HealthOf(channel), grpc::health::v1::HealthCheckResponse::NOT_SERVING)
       << "health reports NOT_SERVING during the drain grace";
   EXPECT_EQ(server.Wait(), 0);
   const absl::Duration exit_after = absl::Now() - signalled;
