@@ -19,6 +19,7 @@
 #include "storage/store_contract_test.h"
 #include "storage/testing/fake_clock.h"
 #include "tests/support/status_matchers.h"
+#include "tests/support/store_entries.h"
 
 namespace sessiond::storage {
 namespace {
@@ -71,15 +72,10 @@ INSTANTIATE_TEST_SUITE_P(
                                    }}),
     [](const auto& info) { return info.param.name; });
 
-std::map<std::string, Value> GetAll(Store& store, absl::string_view id, SessionMeta* meta) {
-  std::map<std::string, Value> entries;
-  absl::StatusOr<SessionMeta> got =
-      store.Get(id, {}, Renewal::kNoRenew, [&](absl::string_view key, ValueView value) {
-        entries.emplace(std::string(key), value.ToValue());
-      });
-  EXPECT_TRUE(got.ok()) << got.status();
-  if (got.ok()) *meta = *got;
-  return entries;
+// Every entry of `id`, without renewing it; its metadata goes to `*meta`.
+absl::StatusOr<std::map<std::string, Value>> GetAll(Store& store, absl::string_view id,
+                                                    SessionMeta* meta) {
+  return ::sessiond::testing::GetAllEntries(store, id, Renewal::kNoRenew, meta);
 }
 
 // The store's column families, for opening its database directly.
@@ -92,7 +88,9 @@ std::vector<rocksdb::ColumnFamilyDescriptor> Families() {
 void OverwriteRecord(const std::string& path, absl::string_view id, absl::string_view bytes) {
   std::vector<rocksdb::ColumnFamilyHandle*> families;
   rocksdb::DB* db = nullptr;
-  ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), path, Families(), &families, &db).ok());
+  const rocksdb::Status opened =
+      rocksdb::DB::Open(rocksdb::DBOptions(), path, Families(), &families, &db);
+  ASSERT_TRUE(opened.ok()) << opened.ToString();
   EXPECT_TRUE(db->Put(rocksdb::WriteOptions(), families[0], rocksdb::Slice(id.data(), id.size()),
                       rocksdb::Slice(bytes.data(), bytes.size()))
                   .ok());
@@ -140,24 +138,23 @@ TEST_F(RocksDbStoreTest, ARestartKeepsSessionsVersionsAndExpiryTimes) {
   SessionMeta before;
   {
     std::unique_ptr<Store> store = Open();
-    ASSERT_TRUE(store
-                    ->Create({"session-a",
-                              "alice",
-                              absl::Minutes(20),
-                              absl::Hours(12),
-                              {{"cart", int64_t{3}}, {"name", std::string("Zoë")}}})
-                    .ok());
+    ASSERT_OK(store->Create({"session-a",
+                             "alice",
+                             absl::Minutes(20),
+                             absl::Hours(12),
+                             {{"cart", int64_t{3}}, {"name", std::string("Zoë")}}}));
     clock_.Advance(absl::Minutes(5));
-    ASSERT_TRUE(store->Apply("session-a", {Mutation::Set("flash", Bytes{"hi"})}, {}).ok());
-    ASSERT_TRUE(store->Create({"session-b", "", absl::Minutes(20), absl::Hours(12), {}}).ok());
+    ASSERT_OK(store->Apply("session-a", {Mutation::Set("flash", Bytes{"hi"})}, {}));
+    ASSERT_OK(store->Create({"session-b", "", absl::Minutes(20), absl::Hours(12), {}}));
     ASSERT_THAT(store->Delete("session-b", std::nullopt, ""), IsOkAndHolds(true));
-    GetAll(*store, "session-a", &before);
+    ASSERT_OK(GetAll(*store, "session-a", &before));
   }
   std::unique_ptr<Store> reopened = Open();
   SessionMeta after;
-  EXPECT_THAT(GetAll(*reopened, "session-a", &after),
-              ElementsAre(Pair("cart", Value(int64_t{3})), Pair("flash", Value(Bytes{"hi"})),
-                          Pair("name", Value(std::string("Zoë")))));
+  EXPECT_THAT(
+      GetAll(*reopened, "session-a", &after),
+      IsOkAndHolds(ElementsAre(Pair("cart", Value(int64_t{3})), Pair("flash", Value(Bytes{"hi"})),
+                               Pair("name", Value(std::string("Zoë"))))));
   EXPECT_EQ(after.version, before.version);
   EXPECT_EQ(after.principal, "alice");
   EXPECT_EQ(after.created_at, before.created_at);
@@ -195,8 +192,8 @@ TEST_F(RocksDbStoreTest, RequestIdsSurviveARestart) {
 TEST_F(RocksDbStoreTest, ConflictDetectionSurvivesARestart) {
   {
     std::unique_ptr<Store> store = Open();
-    ASSERT_TRUE(store->Create({"s", "", absl::Minutes(20), absl::Hours(12), {{"k", true}}}).ok());
-    ASSERT_TRUE(store->Apply("s", {Mutation::Remove("k")}, {}).ok());
+    ASSERT_OK(store->Create({"s", "", absl::Minutes(20), absl::Hours(12), {{"k", true}}}));
+    ASSERT_OK(store->Apply("s", {Mutation::Remove("k")}, {}));
   }
   std::unique_ptr<Store> reopened = Open();
   EXPECT_THAT(reopened->Apply("s", {Mutation::Set("k", false)}, {.read_version = 1}),
@@ -233,7 +230,7 @@ TEST_F(RocksDbStoreTest, ACleanRestartKeepsRenewalsNotWrittenYet) {
   }
   std::unique_ptr<Store> reopened = Open();
   SessionMeta after;
-  GetAll(*reopened, "s", &after);
+  ASSERT_OK(GetAll(*reopened, "s", &after));
   EXPECT_EQ(after.idle_expires_at, touched.idle_expires_at);
 }
 
@@ -241,18 +238,15 @@ TEST_F(RocksDbStoreTest, ExpiredSessionsAreSweptAfterARestartToo) {
   {
     std::unique_ptr<Store> store = Open();
     for (int i = 0; i < 100; ++i) {
-      ASSERT_TRUE(
-          store
-              ->Create(
-                  {absl::StrCat("s", i), "", absl::Minutes(i < 60 ? 1 : 30), absl::Hours(1), {}})
-              .ok());
+      ASSERT_OK(store->Create(
+          {absl::StrCat("s", i), "", absl::Minutes(i < 60 ? 1 : 30), absl::Hours(1), {}}));
     }
   }
   clock_.Advance(absl::Minutes(2));
   std::unique_ptr<Store> reopened = Open();
   EXPECT_THAT(reopened->SweepExpired(), IsOkAndHolds(60u));
   EXPECT_THAT(reopened->Touch("s0"), StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_TRUE(reopened->Touch("s99").ok());
+  EXPECT_OK(reopened->Touch("s99"));
 }
 
 TEST_F(RocksDbStoreTest, AnUndecodableRecordIsDeletedAndCountedAndSweepingGoesOn) {

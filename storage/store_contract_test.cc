@@ -13,6 +13,7 @@
 #include "gmock/gmock.h"
 #include "storage/conflict.h"
 #include "tests/support/status_matchers.h"
+#include "tests/support/store_entries.h"
 
 namespace sessiond::storage {
 namespace {
@@ -38,15 +39,10 @@ NewSession Session(std::string id, std::vector<Entry> entries = {}) {
   return NewSession{std::move(id), "user-1", kIdle, kAbsolute, std::move(entries)};
 }
 
+// Every entry of `id`, renewing the idle timer unless told not to.
 absl::StatusOr<Entries> GetAll(Store& store, absl::string_view id,
                                Renewal renewal = Renewal::kRenew) {
-  Entries entries;
-  absl::StatusOr<SessionMeta> meta =
-      store.Get(id, {}, renewal, [&](absl::string_view key, ValueView value) {
-        entries.emplace(std::string(key), value.ToValue());
-      });
-  if (!meta.ok()) return meta.status();
-  return entries;
+  return ::sessiond::testing::GetAllEntries(store, id, renewal);
 }
 
 std::vector<Mutation> Sets(std::vector<std::pair<std::string, Value>> pairs) {

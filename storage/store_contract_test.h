@@ -11,6 +11,7 @@
 
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -27,6 +28,9 @@ struct StoreFactory {
   std::function<absl::StatusOr<std::unique_ptr<Store>>(Clock* clock, const SessionLimits& limits)>
       make;
 };
+
+// GoogleTest prints a factory as its name (not its bytes) in test listings and failures.
+inline void PrintTo(const StoreFactory& factory, std::ostream* out) { *out << factory.name; }
 
 // The fixture: a fresh store per test over a FakeClock, with small limits so tests can reach them.
 class StoreContractTest : public ::testing::TestWithParam<StoreFactory> {
