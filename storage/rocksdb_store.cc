@@ -27,6 +27,7 @@
 #include "storage/disk_guard.h"
 #include "storage/lock_pair.h"
 #include "storage/rocksdb_file_system.h"
+#include "storage/rocksdb_logger.h"
 #include "storage/rocksdb_status.h"
 #include "storage/session_codec.h"
 
@@ -675,6 +676,8 @@ rocksdb::Options DatabaseOptions(const RocksDbStoreOptions& options, rocksdb::En
   db_options.env = env;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
+  // No LOG file on the data disk, whose failed appends would abort the process when it is full.
+  db_options.info_log = NewStderrRocksDbLogger(rocksdb::InfoLogLevel::WARN_LEVEL);
   db_options.IncreaseParallelism(2);
   // Requests run on many threads but few cores: writers that spin or yield while they wait for a
   // write group, or insert into the memtable in parallel, only take turns on the same cores.

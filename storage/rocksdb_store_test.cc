@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -247,6 +248,17 @@ TEST_F(RocksDbStoreTest, ExpiredSessionsAreSweptAfterARestartToo) {
   EXPECT_THAT(reopened->SweepExpired(), IsOkAndHolds(60u));
   EXPECT_THAT(reopened->Touch("s0"), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_OK(reopened->Touch("s99"));
+}
+
+TEST_F(RocksDbStoreTest, RocksDbLogsToStderrNotToAFileOnTheDataDisk) {
+  // RocksDB's own LOG file on a full data disk aborted sessiond (a failed append, then the next
+  // message); the info log goes to stderr instead.
+  std::unique_ptr<Store> store = Open();
+  ASSERT_OK(store->Create({"s", "", absl::Minutes(20), absl::Hours(12), {}}));
+  for (const auto& file : std::filesystem::directory_iterator(path_)) {
+    EXPECT_FALSE(absl::StartsWith(file.path().filename().string(), "LOG"))
+        << file.path() << " is a RocksDB info log on the data disk";
+  }
 }
 
 TEST_F(RocksDbStoreTest, AnUndecodableRecordIsDeletedAndCountedAndSweepingGoesOn) {
