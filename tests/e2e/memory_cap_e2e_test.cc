@@ -92,7 +92,7 @@ INSTANTIATE_TEST_SUITE_P(ValueSizes, MemoryCapE2eTest,
                          });
 
 // A memory cgroup v1 child of this process's own cgroup, removed at destruction; empty path if
-// this machine does not let the test make one (not root, no v1 memory controller).
+// this machine does not let the test make one with the limit (not root, no v1 memory controller).
 class MemoryCgroup {
  public:
   explicit MemoryCgroup(size_t limit) {
@@ -107,6 +107,13 @@ class MemoryCgroup {
       std::error_code error;
       if (!std::filesystem::create_directory(dir, error)) return;
       std::ofstream(dir + "/memory.limit_in_bytes") << limit;
+      // Only a cgroup that really holds the limit will do: without it the test would fill the
+      // machine's memory.
+      size_t held = 0;
+      if (!(std::ifstream(dir + "/memory.limit_in_bytes") >> held) || held != limit) {
+        rmdir(dir.c_str());
+        return;
+      }
       dir_ = dir;
     }
   }
