@@ -250,6 +250,8 @@ void SessionState::Visit(absl::Span<const absl::string_view> keys, EntryVisitor 
 }
 
 std::vector<std::string> SessionState::ConflictingKeys(absl::Span<const Mutation> mutations,
+                                                       absl::Span<const absl::string_view> written,
+                                                       absl::Span<const EntryRef> written_entries,
                                                        uint64_t read_version) const {
   std::vector<std::string> keys;
   const bool clears = std::any_of(mutations.begin(), mutations.end(), [](const Mutation& m) {
@@ -266,12 +268,10 @@ std::vector<std::string> SessionState::ConflictingKeys(absl::Span<const Mutation
   }
   // Each written key was last written by its entry, else its tombstone, else at or before
   // removed_floor_.
-  const std::vector<absl::string_view> written = WrittenKeys(mutations);
-  const std::vector<EntryRef> entries = FindAll(written);
-  auto entry = entries.begin();
+  auto entry = written_entries.begin();
   for (absl::string_view key : written) {
     uint64_t last_write = removed_floor_;
-    if (entry != entries.end() && entry->key == key) {
+    if (entry != written_entries.end() && entry->key == key) {
       last_write = (entry++)->version;
     } else if (const Tombstone* tombstone = FindTombstone(key)) {
       last_write = tombstone->version;
@@ -294,6 +294,9 @@ absl::StatusOr<SessionState::Plan> SessionState::Check(absl::Span<const Mutation
                                                        const Conditions& conditions,
                                                        const SessionLimits& limits) const {
   if (absl::Status status = CheckIfVersion(conditions.if_version); !status.ok()) return status;
+  // The keys the batch sets or removes, and their stored entries, found in one pass.
+  const std::vector<absl::string_view> written = WrittenKeys(mutations);
+  const std::vector<EntryRef> written_entries = FindAll(written);
   if (conditions.read_version.has_value()) {
     const uint64_t read_version = *conditions.read_version;
     if (read_version > version_) {
@@ -301,10 +304,11 @@ absl::StatusOr<SessionState::Plan> SessionState::Check(absl::Span<const Mutation
           "read_version: ", read_version, " is ahead of the session, which is at version ",
           version_, "; send the version a Get returned"));
     }
-    std::vector<std::string> keys = ConflictingKeys(mutations, read_version);
+    std::vector<std::string> keys =
+        ConflictingKeys(mutations, written, written_entries, read_version);
     if (!keys.empty()) {
       return ConflictError(
-          absl::StrCat(keys.size(), " key(s) this commit writes changed after ", "read_version ",
+          absl::StrCat(keys.size(), " key(s) this commit writes changed after read_version ",
                        read_version, "; the session is at version ", version_),
           Conflict{version_, std::move(keys)});
     }
@@ -314,7 +318,7 @@ absl::StatusOr<SessionState::Plan> SessionState::Check(absl::Span<const Mutation
   // writes, `overlay` the keys the batch has touched so far (null: removed), and `cleared` hides
   // every stored entry after a clear.
   absl::flat_hash_map<absl::string_view, size_t> stored;
-  for (const EntryRef& entry : FindAll(WrittenKeys(mutations))) {
+  for (const EntryRef& entry : written_entries) {
     stored.emplace(entry.key, entry.value.data().size());
   }
   absl::flat_hash_map<absl::string_view, const Value*> overlay;

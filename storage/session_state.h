@@ -152,8 +152,11 @@ class SessionState {
   std::vector<EntryRef> FindAll(absl::Span<const absl::string_view> sorted_keys) const;
   // The tombstone of `key`, or null.
   const Tombstone* FindTombstone(absl::string_view key) const;
-  // The written keys that changed after `read_version`, sorted; see the file comment.
+  // The written keys that changed after `read_version`, sorted; see the file comment. `written`
+  // are the keys `mutations` set or remove (sorted, unique), `written_entries` their FindAll.
   std::vector<std::string> ConflictingKeys(absl::Span<const Mutation> mutations,
+                                           absl::Span<const absl::string_view> written,
+                                           absl::Span<const EntryRef> written_entries,
                                            uint64_t read_version) const;
   // Drops the tombstones of the keys `changes` sets, adds `removed` (sorted by key), then forgets
   // the oldest beyond `max_tombstones`, raising removed_floor_ to the newest one forgotten.
