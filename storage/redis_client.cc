@@ -83,9 +83,10 @@ class RoutingRedisClient final : public RedisClient {
     const int slot = cluster_ ? RedisKeySlot(key) : -1;
     const int wait_replicas = wait_for_replicas ? options_.wait_replicas : 0;
     std::string ask_address;
+    bool pause = false;
     absl::Status last = absl::UnavailableError("no attempt made");
     for (int attempt = 0; attempt < options_.max_redirects; ++attempt) {
-      if (attempt > 0 && ask_address.empty()) absl::SleepFor(RetryPause(attempt));
+      if (std::exchange(pause, true)) absl::SleepFor(RetryPause(attempt));
       const bool asking = !ask_address.empty();
       const std::string address = asking ? std::exchange(ask_address, "") : OwnerOf(slot);
       if (address.empty()) {
@@ -96,25 +97,21 @@ class RoutingRedisClient final : public RedisClient {
       Attempt result = RunOn(address, asking, args, wait_replicas);
       if (!result.reply.ok()) {
         last = result.reply.status();
-        if (last.code() != absl::StatusCode::kUnavailable) return last;
-        // The next attempt, or the next call, reports what still fails.
-        if (cluster_) Refresh(address).IgnoreError();
-        if (!result.retryable) return last;
+        if (!MayRetryAfterFailure(result, address)) return last;
         continue;
       }
       const RedisReply& reply = *result.reply;
       Redirect redirect;
       if (cluster_ && ParseRedirect(reply, "MOVED", &redirect)) {
         SetOwner(redirect.slot, redirect.address);
-        last = absl::UnavailableError(absl::StrCat("Redis ", address, ": ", reply.str));
+        pause = false;
       } else if (cluster_ && ParseRedirect(reply, "ASK", &redirect)) {
         ask_address = redirect.address;
-        last = absl::UnavailableError(absl::StrCat("Redis ", address, ": ", reply.str));
-      } else if (IsTransient(reply)) {
-        last = absl::UnavailableError(absl::StrCat("Redis ", address, ": ", reply.str));
-      } else {
+        pause = false;
+      } else if (!IsTransient(reply)) {
         return result.reply;
       }
+      last = ReplyError(address, reply);
     }
     return absl::UnavailableError(
         absl::StrCat("gave up after ", options_.max_redirects, " attempts: ", last.message()));
@@ -132,13 +129,11 @@ class RoutingRedisClient final : public RedisClient {
         Attempt result = RunOn(address, /*asking=*/false, args, /*wait_replicas=*/0);
         if (!result.reply.ok()) {
           last = result.reply.status();
-          if (last.code() != absl::StatusCode::kUnavailable) return last;
-          if (cluster_) Refresh(address).IgnoreError();
-          if (!result.retryable) return last;
+          if (!MayRetryAfterFailure(result, address)) return last;
           break;
         }
         if (IsTransient(*result.reply)) {
-          last = absl::UnavailableError(absl::StrCat("Redis ", address, ": ", result.reply->str));
+          last = ReplyError(address, *result.reply);
           break;
         }
         replies.push_back(*std::move(result.reply));
@@ -154,6 +149,21 @@ class RoutingRedisClient final : public RedisClient {
   static bool IsTransient(const RedisReply& reply) {
     return reply.IsErrorStartingWith("TRYAGAIN") || reply.IsErrorStartingWith("CLUSTERDOWN") ||
            reply.IsErrorStartingWith("LOADING");
+  }
+
+  // A routing or transient error reply, as the status a call returns if it is the last.
+  static absl::Status ReplyError(absl::string_view address, const RedisReply& reply) {
+    return absl::UnavailableError(absl::StrCat("Redis ", address, ": ", reply.str));
+  }
+
+  // After an attempt on `address` that failed with a status: whether another attempt may follow
+  // (the command was not sent, and the node is unavailable rather than refusing us). In a
+  // cluster, an unavailable node refreshes the slot map first; the next attempt, or the next
+  // call, reports what still fails.
+  bool MayRetryAfterFailure(const Attempt& result, const std::string& address) {
+    if (result.reply.status().code() != absl::StatusCode::kUnavailable) return false;
+    if (cluster_) Refresh(address).IgnoreError();
+    return result.retryable;
   }
 
   // OK unless `reply` says the client is not authenticated or not allowed.

@@ -93,10 +93,11 @@ class RedisClient {
   // Runs `args` (command and arguments, binary-safe) on the primary that owns `key` (standalone:
   // the server), following the routing rules above. A Redis error reply other than the routing
   // ones (MOVED, ASK, TRYAGAIN, CLUSTERDOWN, LOADING) is returned as a reply of type kError, not
-  // as a status (NOSCRIPT, NOPERM, WRONGTYPE...). Standalone, `key` is not used. With `wait_for_replicas` and options.wait_replicas > 0, sends WAIT on the same
-  // connection after a successful command and returns UNAVAILABLE ("written, but not confirmed on
-  // N replicas") if fewer replicas confirmed within wait_timeout. UNAVAILABLE when no node
-  // answered within the attempts (the message names the node and the cause).
+  // as a status (NOSCRIPT, NOPERM, WRONGTYPE...). Standalone, `key` is not used. With
+  // `wait_for_replicas` and options.wait_replicas > 0, sends WAIT on the same connection after a
+  // successful command and returns UNAVAILABLE ("written, but not confirmed on N replicas") if
+  // fewer replicas confirmed within wait_timeout. UNAVAILABLE when no node answered within the
+  // attempts (the message names the node and the cause).
   virtual absl::StatusOr<RedisReply> Run(absl::string_view key,
                                          absl::Span<const absl::string_view> args,
                                          bool wait_for_replicas = false) = 0;

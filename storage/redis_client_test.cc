@@ -5,9 +5,10 @@
 
 #include <signal.h>
 
-#include <map>
+#include <algorithm>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/cleanup/cleanup.h"
@@ -160,6 +161,22 @@ TEST_F(StandaloneTest, ErrorRepliesAreReplies) {
   EXPECT_TRUE(reply.IsErrorStartingWith("NOSCRIPT"));
   ASSERT_OK_AND_ASSIGN(std::vector<RedisReply> sizes, client_->RunOnEveryPrimary({"DBSIZE"}));
   EXPECT_THAT(sizes, ElementsAre(Field(&RedisReply::integer, 1)));
+}
+
+TEST_F(StandaloneTest, ThreadsShareAFewConnections) {
+  RedisOptions options = OptionsFor({server_->address()});
+  options.max_connections_per_node = 2;
+  ASSERT_OK_AND_ASSIGN(std::shared_ptr<RedisClient> client, RedisClient::Connect(options));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([client] {
+      for (int i = 0; i < 200; ++i) EXPECT_OK(client->Run("n", {"INCR", "n"}));
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(MustRun(*client, "n", {"GET", "n"}).str, "1600");
+  RedisReply clients = MustRun(*client, "", {"CLIENT", "LIST"});
+  EXPECT_LE(std::count(clients.str.begin(), clients.str.end(), '\n'), 2 + 1);  // + client_.
 }
 
 TEST_F(StandaloneTest, KilledServerIsUnavailableAndRestartedServerServesAgain) {

@@ -78,15 +78,11 @@ RedisReply ToRedisReply(const redisReply& raw) {
   RedisReply reply;
   switch (raw.type) {
     case REDIS_REPLY_STRING:
-      reply.type = RedisReply::Type::kString;
-      reply.str.assign(raw.str, raw.len);
-      break;
     case REDIS_REPLY_STATUS:
-      reply.type = RedisReply::Type::kStatus;
-      reply.str.assign(raw.str, raw.len);
-      break;
     case REDIS_REPLY_ERROR:
-      reply.type = RedisReply::Type::kError;
+      reply.type = raw.type == REDIS_REPLY_STRING   ? RedisReply::Type::kString
+                   : raw.type == REDIS_REPLY_STATUS ? RedisReply::Type::kStatus
+                                                    : RedisReply::Type::kError;
       reply.str.assign(raw.str, raw.len);
       break;
     case REDIS_REPLY_INTEGER:
