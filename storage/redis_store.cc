@@ -18,6 +18,9 @@ namespace sessiond::storage {
 namespace {
 
 constexpr int kRotateAttempts = 5;
+// How long a rotation holds a session (changes to it wait): longer than a rotation's three round
+// trips take, short enough that a replica dying mid-rotation delays writers only that long.
+constexpr absl::Duration kRotationLease = absl::Seconds(2);
 
 // The three keys of a session (redis_scripts.h), sharing the hash tag {id}.
 struct SessionKeys {
@@ -203,6 +206,11 @@ class RedisStore final : public Store {
   absl::StatusOr<RedisReply> Eval(const RedisScript& script, const SessionKeys& keys,
                                   absl::Time now, const std::vector<std::string>& args,
                                   bool write);
+  // Eval with the clock's time, again (after 1 ms, doubling to 64 ms) while the script answers
+  // MOVING: a rotation holds the session for a few round trips. UNAVAILABLE if it still does
+  // after the rotation lease.
+  absl::StatusOr<RedisReply> EvalUnlessMoving(const RedisScript& script, const SessionKeys& keys,
+                                              const std::vector<std::string>& args);
   // Counts a call's outcome for health: a failure to reach Redis or a success.
   void Track(const absl::Status& status);
   // The live session `id` as it is, without renewing it: a retry's answer.
@@ -259,6 +267,22 @@ absl::StatusOr<RedisReply> RedisStore::Eval(const RedisScript& script, const Ses
   Track(reply.status());
   if (reply.ok() && reply->IsError()) return RedisErrorStatus(*reply);
   return reply;
+}
+
+absl::StatusOr<RedisReply> RedisStore::EvalUnlessMoving(const RedisScript& script,
+                                                        const SessionKeys& keys,
+                                                        const std::vector<std::string>& args) {
+  const absl::Time give_up = absl::Now() + kRotationLease + absl::Milliseconds(100);
+  absl::Duration pause = absl::Milliseconds(1);
+  while (true) {
+    absl::StatusOr<RedisReply> reply = Eval(script, keys, clock_->Now(), args, true);
+    if (!reply.ok() || OutcomeOf(*reply) != "MOVING") return reply;
+    if (absl::Now() + pause > give_up) {
+      return absl::UnavailableError("the session is being rotated to a new id; retry");
+    }
+    absl::SleepFor(pause);
+    pause = std::min(2 * pause, absl::Milliseconds(64));
+  }
 }
 
 absl::StatusOr<SessionMeta> RedisStore::Peek(absl::string_view id) {
@@ -368,7 +392,7 @@ absl::StatusOr<SessionMeta> RedisStore::Apply(absl::string_view id,
         break;
     }
   }
-  absl::StatusOr<RedisReply> reply = Eval(RedisApplyScript(), KeysOf(id), clock_->Now(), args, true);
+  absl::StatusOr<RedisReply> reply = EvalUnlessMoving(RedisApplyScript(), KeysOf(id), args);
   if (!reply.ok()) return reply.status();
   if (OutcomeOf(*reply) != "OK") {
     return FailureOf(*reply, conditions.if_version, conditions.read_version, limits_);
@@ -386,11 +410,10 @@ absl::StatusOr<SessionMeta> RedisStore::Touch(absl::string_view id) {
 
 absl::StatusOr<bool> RedisStore::Delete(absl::string_view id, std::optional<uint64_t> if_version,
                                         absl::string_view request_id) {
-  absl::StatusOr<RedisReply> reply =
-      Eval(RedisDeleteScript(), KeysOf(id), clock_->Now(),
-           {OptionalNumber(if_version), std::string(request_id),
-            absl::StrCat(Millis(limits_.idempotency_window))},
-           true);
+  absl::StatusOr<RedisReply> reply = EvalUnlessMoving(
+      RedisDeleteScript(), KeysOf(id),
+      {OptionalNumber(if_version), std::string(request_id),
+       absl::StrCat(Millis(limits_.idempotency_window))});
   if (!reply.ok()) return reply.status();
   if (OutcomeOf(*reply) != "OK") return FailureOf(*reply, if_version, {}, limits_);
   absl::StatusOr<uint64_t> deleted = NumberAt(*reply, 1);
@@ -417,8 +440,9 @@ absl::StatusOr<std::optional<SessionMeta>> RedisStore::TryRotate(
   const SessionKeys old_keys = KeysOf(id);
   const SessionKeys new_keys = KeysOf(new_id);
   absl::StatusOr<RedisReply> begun =
-      Eval(RedisRotateBeginScript(), old_keys, clock_->Now(),
-           {OptionalNumber(if_version), std::string(request_id)}, false);
+      EvalUnlessMoving(RedisRotateBeginScript(), old_keys,
+                       {OptionalNumber(if_version), std::string(request_id), new_id,
+                        absl::StrCat(Millis(kRotationLease))});
   if (!begun.ok()) return begun.status();
   if (OutcomeOf(*begun) == "REPLAY") {
     absl::StatusOr<const RedisReply*> successor = Element(*begun, 1);
@@ -437,21 +461,25 @@ absl::StatusOr<std::optional<SessionMeta>> RedisStore::TryRotate(
   for (const auto* part : {&main, &tombstones, &requests}) {
     for (const RedisReply& field : *part) copy.push_back(field.str);
   }
+  std::vector<std::string> end = {version, std::string(request_id), new_id,
+                                  absl::StrCat(Millis(limits_.idempotency_window)), "commit"};
   absl::StatusOr<RedisReply> placed =
       Eval(RedisRotatePlaceScript(), new_keys, clock_->Now(), copy, true);
-  if (!placed.ok()) return placed.status();
-  if (OutcomeOf(*placed) == "ALREADY_EXISTS") {
-    return absl::AlreadyExistsError("a session with the new id exists");
+  absl::StatusOr<SessionMeta> meta =
+      !placed.ok()                        ? placed.status()
+      : OutcomeOf(*placed) == "OK"        ? ParseMeta(*placed, new_id)
+      : OutcomeOf(*placed) == "ALREADY_EXISTS"
+          ? absl::AlreadyExistsError("a session with the new id exists")
+          : FailureOf(*placed, {}, {}, limits_);
+  if (!meta.ok()) {
+    // No copy: give the lease back so that writers need not wait for it to run out.
+    end.back() = "abort";
+    (void)Eval(RedisRotateEndScript(), old_keys, clock_->Now(), end, false);
+    return meta.status();
   }
-  if (OutcomeOf(*placed) != "OK") return FailureOf(*placed, {}, {}, limits_);
-  absl::StatusOr<SessionMeta> meta = ParseMeta(*placed, new_id);
-  if (!meta.ok()) return meta.status();
 
   absl::StatusOr<RedisReply> ended =
-      Eval(RedisRotateEndScript(), old_keys, clock_->Now(),
-           {version, std::string(request_id), new_id,
-            absl::StrCat(Millis(limits_.idempotency_window))},
-           true);
+      Eval(RedisRotateEndScript(), old_keys, clock_->Now(), end, true);
   if (ended.ok() && OutcomeOf(*ended) == "OK") return std::optional<SessionMeta>(*std::move(meta));
   // The old session changed or ended after step 1, or step 3 failed: the copy must not live on.
   const std::vector<absl::string_view> discard = {"DEL", new_keys.main, new_keys.tombstones,
