@@ -1,0 +1,36 @@
+"""sessiond: the Python client of the sessiond session service.
+
+`Client` (blocking) and `sessiond.aio.Client` (asyncio) open and create sessions; a `Session`
+loads lazily, records typed changes locally and commits them in one rpc with per-key conflict
+detection. Framework glue: `sessiond.flask` (a Flask SessionInterface) and `sessiond.django` (a
+Django session engine).
+"""
+
+from sessiond._values import JsonValue, SessionValue, ValueKind
+from sessiond.client import Client, Session
+from sessiond.errors import (
+    CancelledError,
+    ConflictError,
+    DeadlineExceededError,
+    InvalidArgumentError,
+    NotFoundError,
+    SessiondError,
+    UnavailableError,
+)
+from sessiond.info import SessionInfo
+
+__all__ = [
+    "CancelledError",
+    "Client",
+    "ConflictError",
+    "DeadlineExceededError",
+    "InvalidArgumentError",
+    "JsonValue",
+    "NotFoundError",
+    "Session",
+    "SessionInfo",
+    "SessionValue",
+    "SessiondError",
+    "UnavailableError",
+    "ValueKind",
+]

@@ -1,0 +1,176 @@
+"""The asyncio client on grpc.aio: sessiond.aio.Client and sessiond.aio.Session.
+
+Same model and errors as the blocking sessiond.Client (both run the protocol of sessiond._core),
+with one difference: getters never call the server, so a session opened by id must be loaded with
+`await session.load()` before its first read (a getter raises NotLoadedError otherwise).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import timedelta
+from types import TracebackType
+from typing import Any, cast
+
+import grpc
+import grpc.aio
+
+from sessiond._core import ClientOptions, SessionCore, new_request
+from sessiond._steps import Rpc, Sleep, Steps, T
+from sessiond._values import SessionValue
+from sessiond.errors import SessiondError, from_rpc_error
+from sessiond.v1 import session_pb2 as pb
+from sessiond.v1 import session_pb2_grpc
+
+
+class NotLoadedError(RuntimeError):
+    """A getter was called on an asyncio session that was not loaded: await load() first."""
+
+
+class Client:
+    """A connection to sessiond at `address` over one grpc.aio channel, for one event loop; see
+    sessiond.Client for the options and errors."""
+
+    def __init__(
+        self,
+        address: str,
+        *,
+        timeout: float = 2.0,
+        commit_attempts: int = 3,
+        retry_backoff: float = 0.05,
+        credentials: grpc.ChannelCredentials | None = None,
+    ) -> None:
+        self.options = ClientOptions(address, timeout, commit_attempts, retry_backoff)
+        self._channel = (
+            grpc.aio.secure_channel(address, credentials)
+            if credentials is not None
+            else grpc.aio.insecure_channel(address)
+        )
+        self._stub = session_pb2_grpc.SessionServiceStub(self._channel)
+
+    def session(self, session_id: str) -> Session:
+        """The existing session `session_id`, not loaded yet: await its load() before reading."""
+        return Session(self, session_id)
+
+    def new_session(
+        self,
+        *,
+        principal: str = "",
+        idle_timeout: timedelta | None = None,
+        absolute_timeout: timedelta | None = None,
+    ) -> Session:
+        """A new unsaved session, created by its first commit that has something to store."""
+        return Session(self, create=new_request(principal, idle_timeout, absolute_timeout))
+
+    async def create(
+        self,
+        entries: Mapping[str, SessionValue] | None = None,
+        *,
+        principal: str = "",
+        idle_timeout: timedelta | None = None,
+        absolute_timeout: timedelta | None = None,
+        timeout: float | None = None,
+    ) -> Session:
+        """Creates a session now with `entries` and returns it loaded at version 1."""
+        session = self.new_session(
+            principal=principal, idle_timeout=idle_timeout, absolute_timeout=absolute_timeout
+        )
+        for key, value in (entries or {}).items():
+            session.set(key, value)
+        await self._drive(session._create_steps(timeout))
+        return session
+
+    async def close(self) -> None:
+        """Closes the channel; calls in flight fail with CancelledError."""
+        await self._channel.close()
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def _drive(self, steps: Steps[T], work: Callable[[], Awaitable[Any]] | None = None) -> T:
+        """Runs `steps`, awaiting each rpc and pause, and returns their result."""
+        outcome: Any = None
+        error: SessiondError | None = None
+        while True:
+            try:
+                step = steps.throw(error) if error is not None else steps.send(outcome)
+            except StopIteration as done:
+                return cast(T, done.value)
+            outcome, error = None, None
+            if isinstance(step, Rpc):
+                try:
+                    outcome = await getattr(self._stub, step.method)(
+                        step.request, timeout=step.timeout
+                    )
+                except grpc.aio.AioRpcError as rpc_error:
+                    error = from_rpc_error(
+                        self.options.address,
+                        rpc_error.code(),
+                        rpc_error.details(),
+                        rpc_error.trailing_metadata(),
+                    )
+                    error.__cause__ = rpc_error
+            elif isinstance(step, Sleep):
+                await asyncio.sleep(step.seconds)
+            else:
+                assert work is not None
+                outcome = await work()
+
+
+class Session(SessionCore):
+    """One sessiond session as one request uses it, on asyncio: `await load()`, read and change
+    it with the (synchronous, local) getters and setters, `await commit()`. Methods and errors as
+    sessiond.Session."""
+
+    def __init__(
+        self,
+        client: Client,
+        session_id: str = "",
+        create: pb.CreateSessionRequest | None = None,
+    ) -> None:
+        super().__init__(client.options, session_id, create)
+        self._client = client
+
+    def _ensure_loaded(self) -> None:
+        if not self.is_loaded:
+            raise NotLoadedError(f"session {self.id[:4]}…: await session.load() before reading")
+
+    async def load(self, timeout: float | None = None) -> None:
+        """Loads every entry with one Get unless loaded already; NotFoundError if it is gone."""
+        await self._client._drive(self._load_steps(timeout))
+
+    async def reload(self, timeout: float | None = None) -> None:
+        """Discards pending changes and loads again."""
+        await self._client._drive(self._reload_steps(timeout))
+
+    async def commit(self, timeout: float | None = None) -> None:
+        """Sends the pending changes in one rpc; see sessiond.Session.commit."""
+        await self._client._drive(self._commit_steps(timeout))
+
+    async def rotate_id(self, timeout: float | None = None) -> None:
+        """Moves the session to a new id with the same data (login)."""
+        await self._client._drive(self._rotate_steps(timeout))
+
+    async def delete(self, timeout: float | None = None) -> bool:
+        """Ends the session (logout); returns whether a live one was deleted."""
+        return await self._client._drive(self._delete_steps(timeout))
+
+    async def run(
+        self,
+        work: Callable[[Session], Awaitable[T]],
+        *,
+        attempts: int = 3,
+        timeout: float | None = None,
+    ) -> T:
+        """Loads, awaits `work(session)`, commits; on a ConflictError reloads and runs it again,
+        `attempts` times in all."""
+        return await self._client._drive(self._run_steps(attempts, timeout), lambda: work(self))

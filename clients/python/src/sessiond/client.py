@@ -1,0 +1,186 @@
+"""The blocking client: sessiond.Client and sessiond.Session (see sessiond.aio for asyncio)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from types import TracebackType
+from typing import Any, cast
+
+import grpc
+
+from sessiond._core import ClientOptions, SessionCore, new_request
+from sessiond._steps import Rpc, Sleep, Steps, T
+from sessiond._values import SessionValue
+from sessiond.errors import SessiondError, from_rpc_error
+from sessiond.v1 import session_pb2 as pb
+from sessiond.v1 import session_pb2_grpc
+
+
+class Client:
+    """A connection to sessiond at `address` (host:port) over one gRPC channel: create one per
+    process and share it between threads. Every call has a deadline: `timeout` seconds unless the
+    call says otherwise. Pass `credentials` for TLS; without them the channel is plaintext.
+    A server that cannot be reached fails calls at once with UnavailableError naming the address.
+    """
+
+    def __init__(
+        self,
+        address: str,
+        *,
+        timeout: float = 2.0,
+        commit_attempts: int = 3,
+        retry_backoff: float = 0.05,
+        credentials: grpc.ChannelCredentials | None = None,
+    ) -> None:
+        self.options = ClientOptions(address, timeout, commit_attempts, retry_backoff)
+        self._channel = (
+            grpc.secure_channel(address, credentials)
+            if credentials is not None
+            else grpc.insecure_channel(address)
+        )
+        self._stub = session_pb2_grpc.SessionServiceStub(self._channel)
+
+    def session(self, session_id: str) -> Session:
+        """The existing session `session_id` (for example from a cookie), not loaded yet."""
+        return Session(self, session_id)
+
+    def new_session(
+        self,
+        *,
+        principal: str = "",
+        idle_timeout: timedelta | None = None,
+        absolute_timeout: timedelta | None = None,
+    ) -> Session:
+        """A new unsaved session: created (with these settings) by its first commit that has
+        something to store; nothing is sent before."""
+        return Session(self, create=new_request(principal, idle_timeout, absolute_timeout))
+
+    def create(
+        self,
+        entries: Mapping[str, SessionValue] | None = None,
+        *,
+        principal: str = "",
+        idle_timeout: timedelta | None = None,
+        absolute_timeout: timedelta | None = None,
+        timeout: float | None = None,
+    ) -> Session:
+        """Creates a session now with `entries` (stored as Session.set does) and returns it loaded
+        at version 1. Raises InvalidArgumentError, SessiondError(RESOURCE_EXHAUSTED), ..."""
+        session = self.new_session(
+            principal=principal, idle_timeout=idle_timeout, absolute_timeout=absolute_timeout
+        )
+        for key, value in (entries or {}).items():
+            session.set(key, value)
+        self._drive(session._create_steps(timeout))
+        return session
+
+    def close(self) -> None:
+        """Closes the channel; calls in flight fail with CancelledError."""
+        self._channel.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _drive(self, steps: Steps[T], work: Callable[[], Any] | None = None) -> T:
+        """Runs `steps`, blocking on each rpc and pause, and returns their result."""
+        outcome: Any = None
+        error: SessiondError | None = None
+        while True:
+            try:
+                step = steps.throw(error) if error is not None else steps.send(outcome)
+            except StopIteration as done:
+                return cast(T, done.value)
+            outcome, error = None, None
+            if isinstance(step, Rpc):
+                try:
+                    outcome = getattr(self._stub, step.method)(step.request, timeout=step.timeout)
+                except grpc.RpcError as rpc_error:
+                    error = self._error(cast(grpc.Call, rpc_error))
+            elif isinstance(step, Sleep):
+                time.sleep(step.seconds)
+            else:
+                assert work is not None
+                outcome = work()
+
+    def _error(self, call: grpc.Call) -> SessiondError:
+        error = from_rpc_error(
+            self.options.address, call.code(), call.details(), call.trailing_metadata()
+        )
+        error.__cause__ = cast(BaseException, call)
+        return error
+
+
+class Session(SessionCore):
+    """One sessiond session as one request uses it (see SessionCore for the model): reads load it
+    lazily with one Get; setters, remove and clear only record; commit sends them in one rpc.
+
+    Typical request::
+
+        session = client.session(session_id)
+        visits = session.get_int("visits") or 0   # loads
+        session.set_int("visits", visits + 1)      # local
+        session.commit()                           # one rpc; ConflictError names the keys
+
+    Not thread-safe. Every method that calls the server takes an optional `timeout` (seconds).
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        session_id: str = "",
+        create: pb.CreateSessionRequest | None = None,
+    ) -> None:
+        super().__init__(client.options, session_id, create)
+        self._client = client
+
+    def _ensure_loaded(self) -> None:
+        self.load()
+
+    def load(self, timeout: float | None = None) -> None:
+        """Loads every entry with one Get unless loaded already; keeps pending changes. Raises
+        NotFoundError if the session is unknown, expired or deleted."""
+        self._client._drive(self._load_steps(timeout))
+
+    def reload(self, timeout: float | None = None) -> None:
+        """Discards pending changes and loads again: what to do after a ConflictError before
+        redoing the request's logic on fresh values."""
+        self._client._drive(self._reload_steps(timeout))
+
+    def commit(self, timeout: float | None = None) -> None:
+        """Sends the pending changes in one rpc with the loaded version as read_version; nothing
+        when none are pending. A lost reply (UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED) is resent
+        with the same request_id, so it applies at most once. On failure the changes stay pending:
+        ConflictError names the written keys others changed; NotFoundError; InvalidArgumentError;
+        after a lost-reply error the commit may have applied: commit again to find out."""
+        self._client._drive(self._commit_steps(timeout))
+
+    def rotate_id(self, timeout: float | None = None) -> None:
+        """Moves the session to a new id with the same data (call it at login); the old id is
+        dead at once. Nothing to do for a new unsaved session."""
+        self._client._drive(self._rotate_steps(timeout))
+
+    def delete(self, timeout: float | None = None) -> bool:
+        """Ends the session (logout) and returns whether a live one was deleted; the object is then
+        a new unsaved session."""
+        return self._client._drive(self._delete_steps(timeout))
+
+    def run(
+        self,
+        work: Callable[[Session], T],
+        *,
+        attempts: int = 3,
+        timeout: float | None = None,
+    ) -> T:
+        """Loads the session, runs `work(session)`, commits; on a ConflictError reloads and runs it
+        again, `attempts` times in all. Returns work's result; raises the last ConflictError."""
+        return self._client._drive(self._run_steps(attempts, timeout), lambda: work(self))
