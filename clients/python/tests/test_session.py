@@ -11,12 +11,14 @@ import pytest
 
 from conftest import make_client
 from sessiond import (
+    AlreadyExistsError,
     Client,
     ConflictError,
     DeadlineExceededError,
     InvalidArgumentError,
     NotFoundError,
     UnavailableError,
+    new_session_id,
 )
 from sessiond_server import sessiond
 
@@ -194,3 +196,14 @@ def test_deadlines_and_a_lost_reply_retried_once_applied(variant: str) -> None:
         reader = client.session(session.id)
         assert reader.get_int("n") == 2
         assert reader.info.version == 2
+
+
+def test_a_proposed_id_is_used_once(client: Any) -> None:
+    proposed = new_session_id()
+    assert len(proposed) == 32
+    session = client.create({"a": 1}, session_id=proposed)
+    assert session.id == proposed
+    with pytest.raises(AlreadyExistsError):
+        client.create({"a": 2}, session_id=proposed)
+    with pytest.raises(InvalidArgumentError):
+        client.create({"a": 2}, session_id="too-short")

@@ -6,9 +6,11 @@ detection. Framework glue: `sessiond.flask` (a Flask SessionInterface) and `sess
 Django session engine).
 """
 
+from sessiond._core import new_session_id
 from sessiond._values import JsonValue, SessionValue, ValueKind
 from sessiond.client import Client, Session
 from sessiond.errors import (
+    AlreadyExistsError,
     CancelledError,
     ConflictError,
     DeadlineExceededError,
@@ -20,6 +22,7 @@ from sessiond.errors import (
 from sessiond.info import SessionInfo
 
 __all__ = [
+    "AlreadyExistsError",
     "CancelledError",
     "Client",
     "ConflictError",
@@ -33,4 +36,5 @@ __all__ = [
     "SessiondError",
     "UnavailableError",
     "ValueKind",
+    "new_session_id",
 ]

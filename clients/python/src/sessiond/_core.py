@@ -7,6 +7,7 @@ the asyncio session drive.
 
 from __future__ import annotations
 
+import base64
 import secrets
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -35,6 +36,12 @@ class ClientOptions:
     retry_backoff: float = 0.05
 
 
+def new_session_id() -> str:
+    """A fresh id to propose for a new session: 24 bytes from the OS's CSPRNG in base64url (32
+    characters), for framework stores whose contract makes the web tier choose the id."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(24)).decode("ascii")
+
+
 def _duration(value: timedelta | None) -> Duration | None:
     if value is None:
         return None
@@ -47,9 +54,11 @@ def new_request(
     principal: str = "",
     idle_timeout: timedelta | None = None,
     absolute_timeout: timedelta | None = None,
+    session_id: str = "",
 ) -> pb.CreateSessionRequest:
     """The CreateSessionRequest of a new session with these settings and no entries yet."""
     return pb.CreateSessionRequest(
+        id=session_id,
         principal=principal,
         idle_timeout=_duration(idle_timeout),
         absolute_timeout=_duration(absolute_timeout),

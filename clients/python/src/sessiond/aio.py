@@ -59,9 +59,13 @@ class Client:
         principal: str = "",
         idle_timeout: timedelta | None = None,
         absolute_timeout: timedelta | None = None,
+        session_id: str = "",
     ) -> Session:
-        """A new unsaved session, created by its first commit that has something to store."""
-        return Session(self, create=new_request(principal, idle_timeout, absolute_timeout))
+        """A new unsaved session, created by its first commit that has something to store; see
+        sessiond.Client.new_session."""
+        return Session(
+            self, create=new_request(principal, idle_timeout, absolute_timeout, session_id)
+        )
 
     async def create(
         self,
@@ -70,11 +74,15 @@ class Client:
         principal: str = "",
         idle_timeout: timedelta | None = None,
         absolute_timeout: timedelta | None = None,
+        session_id: str = "",
         timeout: float | None = None,
     ) -> Session:
         """Creates a session now with `entries` and returns it loaded at version 1."""
         session = self.new_session(
-            principal=principal, idle_timeout=idle_timeout, absolute_timeout=absolute_timeout
+            principal=principal,
+            idle_timeout=idle_timeout,
+            absolute_timeout=absolute_timeout,
+            session_id=session_id,
         )
         for key, value in (entries or {}).items():
             session.set(key, value)

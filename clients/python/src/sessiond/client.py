@@ -52,10 +52,15 @@ class Client:
         principal: str = "",
         idle_timeout: timedelta | None = None,
         absolute_timeout: timedelta | None = None,
+        session_id: str = "",
     ) -> Session:
         """A new unsaved session: created (with these settings) by its first commit that has
-        something to store; nothing is sent before."""
-        return Session(self, create=new_request(principal, idle_timeout, absolute_timeout))
+        something to store; nothing is sent before. `session_id` proposes its id (see
+        new_session_id; never one read from a cookie): AlreadyExistsError if it is taken. Empty:
+        the server draws one."""
+        return Session(
+            self, create=new_request(principal, idle_timeout, absolute_timeout, session_id)
+        )
 
     def create(
         self,
@@ -64,12 +69,16 @@ class Client:
         principal: str = "",
         idle_timeout: timedelta | None = None,
         absolute_timeout: timedelta | None = None,
+        session_id: str = "",
         timeout: float | None = None,
     ) -> Session:
         """Creates a session now with `entries` (stored as Session.set does) and returns it loaded
         at version 1. Raises InvalidArgumentError, SessiondError(RESOURCE_EXHAUSTED), ..."""
         session = self.new_session(
-            principal=principal, idle_timeout=idle_timeout, absolute_timeout=absolute_timeout
+            principal=principal,
+            idle_timeout=idle_timeout,
+            absolute_timeout=absolute_timeout,
+            session_id=session_id,
         )
         for key, value in (entries or {}).items():
             session.set(key, value)

@@ -33,6 +33,10 @@ class InvalidArgumentError(SessiondError):
     """The request was malformed: a bad id, key, value or timeout (INVALID_ARGUMENT)."""
 
 
+class AlreadyExistsError(SessiondError):
+    """The id proposed for a new session is taken (ALREADY_EXISTS)."""
+
+
 class ConflictError(SessiondError):
     """ABORTED: someone else changed the session. `conflicting_keys` are the keys this commit wrote
     that changed after the version it read (sorted; empty for an if_version mismatch);
@@ -83,6 +87,7 @@ LOST_REPLY = (UnavailableError, DeadlineExceededError, CancelledError)
 _BY_CODE: dict[grpc.StatusCode, type[SessiondError]] = {
     grpc.StatusCode.NOT_FOUND: NotFoundError,
     grpc.StatusCode.INVALID_ARGUMENT: InvalidArgumentError,
+    grpc.StatusCode.ALREADY_EXISTS: AlreadyExistsError,
     grpc.StatusCode.DEADLINE_EXCEEDED: DeadlineExceededError,
     grpc.StatusCode.CANCELLED: CancelledError,
 }
