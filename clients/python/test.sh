@@ -1,21 +1,14 @@
 #!/usr/bin/env bash
 # The Python client's suite: installs the package and its pinned dev tools into a venv under
-# ~/.cache (idempotent, keyed by pyproject.toml), checks formatting (ruff format), lint (ruff check)
-# and types (mypy --strict), then runs pytest against a real sessiond ($SESSIOND_BIN, default the
-# repository's build/service/sessiond).
+# ~/.cache (venv.sh: idempotent, keyed by pyproject.toml), checks formatting (ruff format), lint
+# (ruff check) and types (mypy --strict), then runs pytest against a real sessiond ($SESSIOND_BIN,
+# default the repository's build/service/sessiond).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 export SESSIOND_BIN="${SESSIOND_BIN:-$repo/build/service/sessiond}"
 [[ -x "$SESSIOND_BIN" ]] || { echo "clients/python: $SESSIOND_BIN is not built" >&2; exit 1; }
-key="$( (python3 --version; cat "$here/pyproject.toml") | sha256sum | cut -c1-16)"
-venv="${XDG_CACHE_HOME:-$HOME/.cache}/sessiond-python/test-$key"
-if [[ ! -f "$venv/.installed" ]]; then
-  rm -rf "$venv"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check -e "$here[dev]"
-  touch "$venv/.installed"
-fi
+venv="$("$here/venv.sh" test --extras=dev)"
 cd "$here"
 "$venv/bin/ruff" format --check .
 "$venv/bin/ruff" check .

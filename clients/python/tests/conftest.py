@@ -1,16 +1,11 @@
-"""Fixtures: one real sessiond per test session, and the shared test vectors."""
+"""Fixtures: one real sessiond per test session, and a client of each variant."""
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import inspect
-import json
-import math
-import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,42 +13,12 @@ import pytest
 from sessiond import Client, aio
 from sessiond_server import sessiond
 
-VECTORS_FILE = Path(__file__).resolve().parents[2] / "testdata" / "values.json"
-
 
 @pytest.fixture(scope="session")
 def address() -> Iterator[str]:
     """The address of a sessiond (memory store) shared by the tests that do not stop it."""
     with sessiond() as (server_address, _):
         yield server_address
-
-
-def decode_vector(vector: dict[str, Any]) -> Any:
-    """The Python value of one test vector (clients/testdata/README.md)."""
-    kind = vector["type"]
-    if kind == "int64":
-        return int(vector["value"])
-    if kind == "double":
-        return struct.unpack(">d", bytes.fromhex(vector["bits"]))[0]
-    if kind == "bytes":
-        return base64.b64decode(vector["base64"])
-    return vector["value"]
-
-
-def same_value(kind: str, expected: Any, got: Any) -> bool:
-    """Whether `got` is exactly `expected`: doubles bit for bit (any NaN equals any NaN)."""
-    if kind == "double":
-        if not isinstance(got, float):
-            return False
-        if math.isnan(expected):
-            return math.isnan(got)
-        return struct.pack(">d", expected) == struct.pack(">d", got)
-    if kind == "json":
-        return json.dumps(got, sort_keys=True) == json.dumps(expected, sort_keys=True)
-    return type(got) is type(expected) and got == expected
-
-
-VECTORS: list[dict[str, Any]] = json.loads(VECTORS_FILE.read_text(encoding="utf-8"))["vectors"]
 
 
 _READS = {

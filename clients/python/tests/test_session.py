@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import time
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -177,11 +179,26 @@ def test_an_unreachable_server_fails_at_once_naming_its_address(variant: str) ->
         assert time.monotonic() - started < 2
 
 
+def wait_until_stopped(pid: int) -> None:
+    """Waits (bounded) until every thread of process `pid` is stopped."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        states = [
+            (task / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            for task in Path(f"/proc/{pid}/task").iterdir()
+        ]
+        if all(state == "T" for state in states):
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"process {pid} did not stop")
+
+
 def test_deadlines_and_a_lost_reply_retried_once_applied(variant: str) -> None:
     with sessiond() as (address, process), make_client(variant, address, timeout=0.3) as client:
         session = client.create({"n": 1})
         session.set_int("n", 2)
-        process.send_signal(19)  # SIGSTOP: the server hears requests and answers none
+        process.send_signal(signal.SIGSTOP)  # the server hears requests and answers none
+        wait_until_stopped(process.pid)
         try:
             started = time.monotonic()
             with pytest.raises(DeadlineExceededError):
@@ -191,7 +208,7 @@ def test_deadlines_and_a_lost_reply_retried_once_applied(variant: str) -> None:
                 session.commit()  # three attempts, one request_id
             assert session.has_pending_changes
         finally:
-            process.send_signal(18)  # SIGCONT: the queued attempts apply at most once
+            process.send_signal(signal.SIGCONT)  # the queued attempts apply at most once
         session.commit()
         reader = client.session(session.id)
         assert reader.get_int("n") == 2

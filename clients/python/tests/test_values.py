@@ -6,41 +6,28 @@ from typing import Any
 
 import pytest
 
-from conftest import VECTORS, decode_vector, same_value
-
-SETTER = {
-    "string": "set_string",
-    "bytes": "set_bytes",
-    "int64": "set_int",
-    "double": "set_double",
-    "bool": "set_bool",
-    "json": "set_json",
-}
-GETTER = {name: setter.replace("set_", "get_") for name, setter in SETTER.items()}
-KIND = {
-    "string": "string",
-    "bytes": "bytes",
-    "int64": "int",
-    "double": "double",
-    "bool": "bool",
-    "json": "json",
-}
+import vectors
 
 
 def test_every_vector_reads_back_with_its_type_and_value(client: Any) -> None:
     writer = client.new_session()
-    for vector in VECTORS:
-        getattr(writer, SETTER[vector["type"]])(vector["key"], decode_vector(vector))
+    vectors.write(writer, vectors.load())
     writer.commit()
+    assert vectors.mismatches(client.session(writer.id), vectors.load()) == []
 
-    reader = client.session(writer.id)
-    assert reader.keys() == sorted(vector["key"] for vector in VECTORS)
-    for vector in VECTORS:
-        key, kind = vector["key"], vector["type"]
-        got = getattr(reader, GETTER[kind])(key)
-        assert reader.kind(key) == KIND[kind], key
-        assert same_value(kind, decode_vector(vector), got), f"{key}: got {got!r}"
-        assert same_value(kind, decode_vector(vector), reader.get(key)), key
+
+def test_a_mismatch_is_reported_by_key(client: Any) -> None:
+    written = vectors.load()
+    session = client.create({"extra": 1})
+    vectors.write(session, written[1:])
+    session.set_string(written[1]["key"], "changed")
+    session.commit()
+    problems = vectors.mismatches(client.session(session.id), written)
+    assert [problem.split(":")[0] for problem in problems] == [
+        "extra",
+        written[0]["key"],
+        written[1]["key"],
+    ]
 
 
 def test_getters_do_not_convert_between_kinds(client: Any) -> None:

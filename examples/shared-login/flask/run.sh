@@ -6,13 +6,6 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 client="${SESSIOND_PYTHON_CLIENT:-$here/../../../clients/python}"
 : "${SESSIOND_ADDR:?}" "${PORT:?}" "${SESSION_SECRET:?}"
-key="$( (python3 --version; cat "$here/requirements.txt" "$client/pyproject.toml") | sha256sum | cut -c1-16)"
-venv="${XDG_CACHE_HOME:-$HOME/.cache}/sessiond-python/shared-login-flask-$key"
-if [[ ! -f "$venv/.installed" ]]; then
-  rm -rf "$venv"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt" "$client"
-  touch "$venv/.installed"
-fi
+venv="$("$client/venv.sh" shared-login-flask -r "$here/requirements.txt")"
 cd "$here"
 exec "$venv/bin/waitress-serve" --listen="127.0.0.1:$PORT" app:app
