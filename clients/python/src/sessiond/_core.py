@@ -90,6 +90,8 @@ class SessionCore(ABC):
         # Not None while the session is new and unsaved: what its creation sends, less entries.
         self._create = create
         self._is_new = create is not None
+        # The SessionInfo of the last rpc that returned one, converted when first asked for.
+        self._info_pb: pb.SessionInfo | None = None
         self._info: SessionInfo | None = None
         self._loaded = create is not None
         # The entries at _read_version as loaded; empty unless _loaded.
@@ -132,6 +134,8 @@ class SessionCore(ABC):
     @property
     def info(self) -> SessionInfo | None:
         """Version and expiry times as of the last rpc that returned them; None before any."""
+        if self._info is None and self._info_pb is not None:
+            self._info = SessionInfo.from_proto(self._info_pb)
         return self._info
 
     @property
@@ -289,10 +293,13 @@ class SessionCore(ABC):
     def _adopt(self, info: pb.SessionInfo, entries: dict[str, pb.Value]) -> None:
         """Take `entries` at info.version as the loaded state."""
         self._id = info.id
-        self._info = SessionInfo.from_proto(info)
+        self._set_info(info)
         self._entries = entries
         self._read_version = info.version
         self._loaded = True
+
+    def _set_info(self, info: pb.SessionInfo) -> None:
+        self._info_pb, self._info = info, None
 
     def _forget_pending(self) -> None:
         self._cleared = False
@@ -363,7 +370,7 @@ class SessionCore(ABC):
         else:
             # Others wrote since the load (or nothing was loaded): the next read loads again,
             # and until then commits keep the old read_version.
-            self._info = SessionInfo.from_proto(response.session)
+            self._set_info(response.session)
             self._loaded = False
             self._entries = {}
 
@@ -392,7 +399,7 @@ class SessionCore(ABC):
         request = pb.RotateIdRequest(id=self._id, request_id=secrets.token_urlsafe(16))
         response: pb.RotateIdResponse = yield from self._mutate("RotateId", request, timeout)
         self._id = response.session.id
-        self._info = SessionInfo.from_proto(response.session)
+        self._set_info(response.session)
         if self._loaded and self._read_version is not None:
             self._read_version += 1  # the rotation itself bumps the version
             if self._read_version != response.session.version:
@@ -408,7 +415,7 @@ class SessionCore(ABC):
             request = pb.DeleteRequest(id=self._id, request_id=secrets.token_urlsafe(16))
             response: pb.DeleteResponse = yield from self._mutate("Delete", request, timeout)
             deleted = response.deleted
-        principal = self._info.principal if self._info is not None else ""
+        principal = self._info_pb.principal if self._info_pb is not None else ""
         self._start("", new_request(principal))
         return deleted
 
