@@ -18,7 +18,11 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from sessiond.testing import run_sessiond, stop
 
 HERE = Path(__file__).resolve().parent
 TICK = os.sysconf("SC_CLK_TCK")
@@ -54,61 +58,36 @@ def wait_http(url: str) -> None:
             time.sleep(0.1)
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(5)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-def start_store(
-    backend: str, tmp: Path, sessiond_bin: str
-) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
+@contextmanager
+def running_store(
+    backend: str, sessiond_bin: str
+) -> Iterator[tuple[subprocess.Popen[bytes], dict[str, str]]]:
+    """Runs sessiond (memory store) or redis-server (no persistence) on a free loopback port;
+    yields the process and the app's environment for it."""
     if backend == "sessiond":
-        port_file = tmp / "sessiond.port"
-        store = subprocess.Popen(
-            [
-                sessiond_bin,
-                "--listen=127.0.0.1:0",
-                f"--port_file={port_file}",
-                "--store=memory",
-                "--drain_grace=0s",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while not (port_file.exists() and port_file.read_text().strip()):
-            if time.monotonic() > deadline or store.poll() is not None:
-                raise RuntimeError("sessiond did not start")
-            time.sleep(0.05)
-        return store, {"SESSIOND_ADDR": f"127.0.0.1:{port_file.read_text().strip()}"}
+        with run_sessiond(binary=sessiond_bin) as (address, process):
+            yield process, {"SESSIOND_ADDR": address}
+        return
     port = free_port()
-    store = subprocess.Popen(
-        [
-            "redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
-        stdout=subprocess.DEVNULL,
+    command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+    process = subprocess.Popen(
+        [*command, "--appendonly", "no"], stdout=subprocess.DEVNULL
     )
-    deadline = time.monotonic() + 10
-    while subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True).returncode:
-        if time.monotonic() > deadline:
-            raise RuntimeError("redis-server did not start")
-        time.sleep(0.05)
-    return store, {"REDIS_PORT": str(port)}
+    try:
+        deadline = time.monotonic() + 10
+        ping = ["redis-cli", "-p", str(port), "ping"]
+        while subprocess.run(ping, capture_output=True).returncode:
+            if time.monotonic() > deadline:
+                raise RuntimeError("redis-server did not start")
+            time.sleep(0.05)
+        yield process, {"REDIS_PORT": str(port)}
+    finally:
+        stop(process)
 
 
-def wrk(url: str, script: Path, args: argparse.Namespace, seconds: int) -> tuple[int, int, str]:
+def wrk(
+    url: str, script: Path, args: argparse.Namespace, seconds: int
+) -> tuple[int, int, str]:
     out = subprocess.run(
         [
             "wrk",
@@ -129,8 +108,20 @@ def wrk(url: str, script: Path, args: argparse.Namespace, seconds: int) -> tuple
 
 
 def run(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, float]:
-    store, env = start_store(backend, tmp, args.sessiond_bin)
+    with running_store(backend, args.sessiond_bin) as (store, env):
+        return measure(backend, store, env, args, tmp)
+
+
+def measure(
+    backend: str,
+    store: subprocess.Popen[bytes],
+    env: dict[str, str],
+    args: argparse.Namespace,
+    tmp: Path,
+) -> dict[str, float]:
+    """Starts the app on `store`, creates the sessions, loads it with wrk and measures."""
     port = free_port()
+    log = tmp / f"{backend}.log"
     app = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "waitress-serve"),
@@ -141,7 +132,7 @@ def run(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, float]:
         cwd=HERE,
         env={**os.environ, **env, "BACKEND": backend},
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=log.open("w"),
     )
     try:
         url = f"http://127.0.0.1:{port}/"
@@ -158,7 +149,10 @@ def run(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, float]:
         started = time.monotonic()
         requests, errors, _ = wrk(url, script, args, args.duration)
         elapsed = time.monotonic() - started
-        app_cpu, store_cpu = cpu_seconds(app.pid) - app_cpu, cpu_seconds(store.pid) - store_cpu
+        app_cpu, store_cpu = (
+            cpu_seconds(app.pid) - app_cpu,
+            cpu_seconds(store.pid) - store_cpu,
+        )
         return {
             "rps": requests / elapsed,
             "requests": requests,
@@ -166,21 +160,27 @@ def run(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, float]:
             "web_us": app_cpu / requests * 1e6,
             "store_us": store_cpu / requests * 1e6,
         }
+    except Exception:
+        print(log.read_text()[-3000:], file=sys.stderr)
+        raise
     finally:
         stop(app)
-        stop(store)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--sessiond-bin", default=os.environ.get("SESSIOND_BIN", "sessiond"))
+    parser.add_argument(
+        "--sessiond-bin", default=os.environ.get("SESSIOND_BIN", "sessiond")
+    )
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections")
     parser.add_argument("--web-threads", type=int, default=8, help="waitress threads")
     parser.add_argument("--sessions", type=int, default=500)
-    parser.add_argument("--rounds", type=int, default=2, help="runs per backend, alternating")
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="runs per backend, alternating"
+    )
     args = parser.parse_args()
     print(
         f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s, waitress "

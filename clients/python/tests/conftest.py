@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 
 from sessiond import Client, aio
-from sessiond_server import sessiond
+from sessiond.testing import run_sessiond
 
 
 @pytest.fixture(scope="session")
 def address() -> Iterator[str]:
     """The address of a sessiond (memory store) shared by the tests that do not stop it."""
-    with sessiond() as (server_address, _):
+    with run_sessiond() as (server_address, _):
         yield server_address
 
 

@@ -22,7 +22,7 @@ from sessiond import (
     UnavailableError,
     new_session_id,
 )
-from sessiond_server import sessiond
+from sessiond.testing import run_sessiond
 
 
 def test_a_new_session_is_created_only_when_it_stores_something(client: Any) -> None:
@@ -194,7 +194,7 @@ def wait_until_stopped(pid: int) -> None:
 
 
 def test_deadlines_and_a_lost_reply_retried_once_applied(variant: str) -> None:
-    with sessiond() as (address, process), make_client(variant, address, timeout=0.3) as client:
+    with run_sessiond() as (address, process), make_client(variant, address, timeout=0.3) as client:
         session = client.create({"n": 1})
         session.set_int("n", 2)
         process.send_signal(signal.SIGSTOP)  # the server hears requests and answers none

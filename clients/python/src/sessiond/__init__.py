@@ -6,7 +6,7 @@ detection. Framework glue: `sessiond.flask` (a Flask SessionInterface) and `sess
 Django session engine).
 """
 
-from sessiond._core import new_session_id
+from sessiond._core import SessionSettings, new_session_id
 from sessiond._values import JsonValue, SessionValue, ValueKind
 from sessiond.client import Client, Session
 from sessiond.errors import (
@@ -32,6 +32,7 @@ __all__ = [
     "NotFoundError",
     "Session",
     "SessionInfo",
+    "SessionSettings",
     "SessionValue",
     "SessiondError",
     "UnavailableError",

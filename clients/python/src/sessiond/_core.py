@@ -10,8 +10,10 @@ from __future__ import annotations
 import base64
 import secrets
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Generic, TypedDict, TypeVar, Unpack
 
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.message import Message
@@ -42,6 +44,17 @@ def new_session_id() -> str:
     return base64.urlsafe_b64encode(secrets.token_bytes(24)).decode("ascii")
 
 
+class SessionSettings(TypedDict, total=False):
+    """How a new session is created: its principal (user id), idle and absolute timeouts (server
+    defaults when absent), and `session_id`, an id to propose (see new_session_id; never one read
+    from a cookie; AlreadyExistsError if taken; absent: the server draws one)."""
+
+    principal: str
+    idle_timeout: timedelta | None
+    absolute_timeout: timedelta | None
+    session_id: str
+
+
 def _duration(value: timedelta | None) -> Duration | None:
     if value is None:
         return None
@@ -50,18 +63,13 @@ def _duration(value: timedelta | None) -> Duration | None:
     return duration
 
 
-def new_request(
-    principal: str = "",
-    idle_timeout: timedelta | None = None,
-    absolute_timeout: timedelta | None = None,
-    session_id: str = "",
-) -> pb.CreateSessionRequest:
+def new_request(settings: SessionSettings) -> pb.CreateSessionRequest:
     """The CreateSessionRequest of a new session with these settings and no entries yet."""
     return pb.CreateSessionRequest(
-        id=session_id,
-        principal=principal,
-        idle_timeout=_duration(idle_timeout),
-        absolute_timeout=_duration(absolute_timeout),
+        id=settings.get("session_id", ""),
+        principal=settings.get("principal", ""),
+        idle_timeout=_duration(settings.get("idle_timeout")),
+        absolute_timeout=_duration(settings.get("absolute_timeout")),
     )
 
 
@@ -416,7 +424,7 @@ class SessionCore(ABC):
             response: pb.DeleteResponse = yield from self._mutate("Delete", request, timeout)
             deleted = response.deleted
         principal = self._info_pb.principal if self._info_pb is not None else ""
-        self._start("", new_request(principal))
+        self._start("", new_request({"principal": principal}))
         return deleted
 
     def _run_steps(self, attempts: int, timeout: float | None) -> Steps[T]:
@@ -440,3 +448,37 @@ class SessionCore(ABC):
 
 def _serialized(entries: dict[str, pb.Value]) -> dict[str, bytes]:
     return {key: value.SerializeToString(deterministic=True) for key, value in entries.items()}
+
+
+S = TypeVar("S", bound=SessionCore)
+
+
+class ClientCore(ABC, Generic[S]):
+    """What the blocking and the asyncio client share: their options, and making sessions."""
+
+    def __init__(
+        self, address: str, timeout: float, commit_attempts: int, retry_backoff: float
+    ) -> None:
+        self.options = ClientOptions(address, timeout, commit_attempts, retry_backoff)
+
+    @abstractmethod
+    def _make_session(self, session_id: str, create: pb.CreateSessionRequest | None) -> S:
+        """A session of this client's kind (see SessionCore's constructor)."""
+
+    def session(self, session_id: str) -> S:
+        """The existing session `session_id` (for example from a cookie), not loaded yet."""
+        return self._make_session(session_id, None)
+
+    def new_session(self, **settings: Unpack[SessionSettings]) -> S:
+        """A new unsaved session, created with `settings` by its first commit that has something
+        to store; nothing is sent before."""
+        return self._make_session("", new_request(settings))
+
+    def _to_create(
+        self, entries: Mapping[str, SessionValue] | None, settings: SessionSettings
+    ) -> S:
+        """A new unsaved session holding `entries` as pending changes, for create()."""
+        session = self.new_session(**settings)
+        for key, value in (entries or {}).items():
+            session.set(key, value)
+        return session

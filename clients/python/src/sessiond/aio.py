@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import timedelta
 from types import TracebackType
-from typing import Any, cast
+from typing import Any, Unpack, cast
 
 import grpc
 import grpc.aio
 
-from sessiond._core import ClientOptions, SessionCore, new_request
+from sessiond._core import ClientCore, SessionCore, SessionSettings
 from sessiond._steps import Rpc, Sleep, Steps, T
 from sessiond._values import SessionValue
 from sessiond.errors import SessiondError, from_rpc_error
@@ -28,7 +27,7 @@ class NotLoadedError(RuntimeError):
     """A getter was called on an asyncio session that was not loaded: await load() first."""
 
 
-class Client:
+class Client(ClientCore["Session"]):
     """A connection to sessiond at `address` over one grpc.aio channel, for one event loop; see
     sessiond.Client for the options and errors."""
 
@@ -41,7 +40,7 @@ class Client:
         retry_backoff: float = 0.05,
         credentials: grpc.ChannelCredentials | None = None,
     ) -> None:
-        self.options = ClientOptions(address, timeout, commit_attempts, retry_backoff)
+        super().__init__(address, timeout, commit_attempts, retry_backoff)
         self._channel = (
             grpc.aio.secure_channel(address, credentials)
             if credentials is not None
@@ -49,43 +48,18 @@ class Client:
         )
         self._stub = session_pb2_grpc.SessionServiceStub(self._channel)
 
-    def session(self, session_id: str) -> Session:
-        """The existing session `session_id`, not loaded yet: await its load() before reading."""
-        return Session(self, session_id)
-
-    def new_session(
-        self,
-        *,
-        principal: str = "",
-        idle_timeout: timedelta | None = None,
-        absolute_timeout: timedelta | None = None,
-        session_id: str = "",
-    ) -> Session:
-        """A new unsaved session, created by its first commit that has something to store; see
-        sessiond.Client.new_session."""
-        return Session(
-            self, create=new_request(principal, idle_timeout, absolute_timeout, session_id)
-        )
+    def _make_session(self, session_id: str, create: pb.CreateSessionRequest | None) -> Session:
+        return Session(self, session_id, create)
 
     async def create(
         self,
         entries: Mapping[str, SessionValue] | None = None,
         *,
-        principal: str = "",
-        idle_timeout: timedelta | None = None,
-        absolute_timeout: timedelta | None = None,
-        session_id: str = "",
         timeout: float | None = None,
+        **settings: Unpack[SessionSettings],
     ) -> Session:
-        """Creates a session now with `entries` and returns it loaded at version 1."""
-        session = self.new_session(
-            principal=principal,
-            idle_timeout=idle_timeout,
-            absolute_timeout=absolute_timeout,
-            session_id=session_id,
-        )
-        for key, value in (entries or {}).items():
-            session.set(key, value)
+        """Creates a session now with `entries` and `settings`; see sessiond.Client.create."""
+        session = self._to_create(entries, settings)
         await self._drive(session._create_steps(timeout))
         return session
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from datetime import timedelta
 from types import TracebackType
-from typing import Any, cast
+from typing import Any, Unpack, cast
 
 import grpc
 
-from sessiond._core import ClientOptions, SessionCore, new_request
+from sessiond._core import ClientCore, SessionCore, SessionSettings
 from sessiond._steps import Rpc, Sleep, Steps, T
 from sessiond._values import SessionValue
 from sessiond.errors import SessiondError, from_rpc_error
@@ -18,7 +17,7 @@ from sessiond.v1 import session_pb2 as pb
 from sessiond.v1 import session_pb2_grpc
 
 
-class Client:
+class Client(ClientCore["Session"]):
     """A connection to sessiond at `address` (host:port) over one gRPC channel: create one per
     process and share it between threads. Every call has a deadline: `timeout` seconds unless the
     call says otherwise. Pass `credentials` for TLS; without them the channel is plaintext.
@@ -34,7 +33,7 @@ class Client:
         retry_backoff: float = 0.05,
         credentials: grpc.ChannelCredentials | None = None,
     ) -> None:
-        self.options = ClientOptions(address, timeout, commit_attempts, retry_backoff)
+        super().__init__(address, timeout, commit_attempts, retry_backoff)
         self._channel = (
             grpc.secure_channel(address, credentials)
             if credentials is not None
@@ -42,46 +41,20 @@ class Client:
         )
         self._stub = session_pb2_grpc.SessionServiceStub(self._channel)
 
-    def session(self, session_id: str) -> Session:
-        """The existing session `session_id` (for example from a cookie), not loaded yet."""
-        return Session(self, session_id)
-
-    def new_session(
-        self,
-        *,
-        principal: str = "",
-        idle_timeout: timedelta | None = None,
-        absolute_timeout: timedelta | None = None,
-        session_id: str = "",
-    ) -> Session:
-        """A new unsaved session: created (with these settings) by its first commit that has
-        something to store; nothing is sent before. `session_id` proposes its id (see
-        new_session_id; never one read from a cookie): AlreadyExistsError if it is taken. Empty:
-        the server draws one."""
-        return Session(
-            self, create=new_request(principal, idle_timeout, absolute_timeout, session_id)
-        )
+    def _make_session(self, session_id: str, create: pb.CreateSessionRequest | None) -> Session:
+        return Session(self, session_id, create)
 
     def create(
         self,
         entries: Mapping[str, SessionValue] | None = None,
         *,
-        principal: str = "",
-        idle_timeout: timedelta | None = None,
-        absolute_timeout: timedelta | None = None,
-        session_id: str = "",
         timeout: float | None = None,
+        **settings: Unpack[SessionSettings],
     ) -> Session:
-        """Creates a session now with `entries` (stored as Session.set does) and returns it loaded
-        at version 1. Raises InvalidArgumentError, SessiondError(RESOURCE_EXHAUSTED), ..."""
-        session = self.new_session(
-            principal=principal,
-            idle_timeout=idle_timeout,
-            absolute_timeout=absolute_timeout,
-            session_id=session_id,
-        )
-        for key, value in (entries or {}).items():
-            session.set(key, value)
+        """Creates a session now with `entries` (stored as Session.set does) and `settings` (see
+        SessionSettings) and returns it loaded at version 1. Raises InvalidArgumentError,
+        AlreadyExistsError, SessiondError(RESOURCE_EXHAUSTED), ..."""
+        session = self._to_create(entries, settings)
         self._drive(session._create_steps(timeout))
         return session
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sessiond.v1 import session_pb2 as pb
 
@@ -26,9 +26,9 @@ class SessionInfo:
         return cls(
             id=info.id,
             version=info.version,
-            created_at=info.created_at.ToDatetime(timezone.utc),
-            idle_expires_at=info.idle_expires_at.ToDatetime(timezone.utc),
-            absolute_expires_at=info.absolute_expires_at.ToDatetime(timezone.utc),
+            created_at=info.created_at.ToDatetime(UTC),
+            idle_expires_at=info.idle_expires_at.ToDatetime(UTC),
+            absolute_expires_at=info.absolute_expires_at.ToDatetime(UTC),
             idle_timeout=info.idle_timeout.ToTimedelta(),
             principal=info.principal,
         )

@@ -1,4 +1,5 @@
-"""Starts a real sessiond for tests: $SESSIOND_BIN on a free loopback port, stopped by pid."""
+"""Runs a real sessiond for tests (this package's, and apps' own): a binary on a free loopback
+port, with the memory store, stopped by its pid."""
 
 from __future__ import annotations
 
@@ -13,12 +14,14 @@ from pathlib import Path
 
 
 @contextmanager
-def sessiond(*flags: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """Runs `$SESSIOND_BIN --store=memory` with `flags` on 127.0.0.1:<free port>; yields its
-    address and process; stops it with SIGTERM (SIGKILL after 5 s)."""
-    binary = os.environ.get("SESSIOND_BIN")
+def run_sessiond(
+    *flags: str, binary: str | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Runs `binary` (default: $SESSIOND_BIN) with --store=memory and `flags` on
+    127.0.0.1:<free port>; yields its address (host:port) and process; stops it on exit."""
+    binary = binary or os.environ.get("SESSIOND_BIN")
     if not binary:
-        raise RuntimeError("set SESSIOND_BIN to the sessiond binary (clients/python/test.sh does)")
+        raise RuntimeError("set SESSIOND_BIN to the sessiond binary")
     with tempfile.TemporaryDirectory() as tmp:
         port_file = Path(tmp) / "port"
         process = subprocess.Popen(
@@ -44,7 +47,8 @@ def sessiond(*flags: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
-    """Stops `process` by its pid: SIGCONT (in case a test froze it), SIGTERM, SIGKILL after 5 s."""
+    """Stops `process` by its pid: SIGCONT (in case a test froze it), SIGTERM, SIGKILL after
+    5 s."""
     if process.poll() is None:
         process.send_signal(signal.SIGCONT)
         process.terminate()
