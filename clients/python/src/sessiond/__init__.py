@@ -6,7 +6,7 @@ detection. Framework glue: `sessiond.flask` (a Flask SessionInterface) and `sess
 Django session engine).
 """
 
-from sessiond._core import SessionSettings, new_session_id
+from sessiond._core import ClientSettings, SessionSettings, new_session_id
 from sessiond._values import JsonValue, SessionValue, ValueKind
 from sessiond.client import Client, Session
 from sessiond.errors import (
@@ -25,6 +25,7 @@ __all__ = [
     "AlreadyExistsError",
     "CancelledError",
     "Client",
+    "ClientSettings",
     "ConflictError",
     "DeadlineExceededError",
     "InvalidArgumentError",

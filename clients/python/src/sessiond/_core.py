@@ -13,8 +13,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Generic, TypedDict, TypeVar, Unpack
+from typing import Any, Generic, TypedDict, TypeVar, Unpack
 
+import grpc
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.message import Message
 
@@ -24,6 +25,7 @@ from sessiond._values import JsonValue, SessionValue, ValueKind
 from sessiond.errors import LOST_REPLY, ConflictError
 from sessiond.info import SessionInfo
 from sessiond.v1 import session_pb2 as pb
+from sessiond.v1 import session_pb2_grpc
 
 
 @dataclass(frozen=True)
@@ -85,11 +87,14 @@ class SessionCore(ABC):
 
     def __init__(
         self,
-        options: ClientOptions,
+        client: ClientCore[Any],
         session_id: str = "",
         create: pb.CreateSessionRequest | None = None,
     ) -> None:
-        self._options = options
+        """The session `session_id` of `client`, not loaded; or a new unsaved one if `create`
+        (what its creation sends, less entries) is set."""
+        self._client = client
+        self._options = client.options
         self._start(session_id, create)
 
     def _start(self, session_id: str, create: pb.CreateSessionRequest | None) -> None:
@@ -453,13 +458,35 @@ def _serialized(entries: dict[str, pb.Value]) -> dict[str, bytes]:
 S = TypeVar("S", bound=SessionCore)
 
 
-class ClientCore(ABC, Generic[S]):
-    """What the blocking and the asyncio client share: their options, and making sessions."""
+class ClientSettings(TypedDict, total=False):
+    """How a client calls sessiond: the default deadline of each call in seconds (2), how many
+    times in all a mutation whose reply was lost is sent with one request_id (3), the pause before
+    the first resend in seconds (0.05, doubling after each), and `credentials` for TLS (none: a
+    plaintext channel)."""
 
-    def __init__(
-        self, address: str, timeout: float, commit_attempts: int, retry_backoff: float
-    ) -> None:
-        self.options = ClientOptions(address, timeout, commit_attempts, retry_backoff)
+    timeout: float
+    commit_attempts: int
+    retry_backoff: float
+    credentials: grpc.ChannelCredentials | None
+
+
+class ClientCore(ABC, Generic[S]):
+    """What the blocking and the asyncio client share: their options, channel and stub, and making
+    sessions."""
+
+    def __init__(self, address: str, **settings: Unpack[ClientSettings]) -> None:
+        self.options = ClientOptions(
+            address,
+            settings.get("timeout", 2.0),
+            settings.get("commit_attempts", 3),
+            settings.get("retry_backoff", 0.05),
+        )
+        self._channel = self._open_channel(address, settings.get("credentials"))
+        self._stub: Any = session_pb2_grpc.SessionServiceStub(self._channel)
+
+    @abstractmethod
+    def _open_channel(self, address: str, credentials: grpc.ChannelCredentials | None) -> Any:
+        """A channel of this client's kind to `address`: TLS with `credentials`, else plaintext."""
 
     @abstractmethod
     def _make_session(self, session_id: str, create: pb.CreateSessionRequest | None) -> S:

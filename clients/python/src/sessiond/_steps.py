@@ -41,3 +41,12 @@ class Work:
 Step: TypeAlias = Rpc | Sleep | Work
 Steps: TypeAlias = Generator[Step, Any, T]
 """An operation: yields steps, receives their outcomes, returns a T."""
+
+
+def advance(steps: Steps[T], outcome: Any, error: BaseException | None) -> tuple[Step | None, Any]:
+    """Sends the last step's outcome into `steps` (or throws its error) and returns the next step,
+    or None and the operation's result once it has finished."""
+    try:
+        return (steps.throw(error) if error is not None else steps.send(outcome)), None
+    except StopIteration as done:
+        return None, done.value

@@ -16,11 +16,10 @@ import grpc
 import grpc.aio
 
 from sessiond._core import ClientCore, SessionCore, SessionSettings
-from sessiond._steps import Rpc, Sleep, Steps, T
+from sessiond._steps import Rpc, Sleep, Steps, T, advance
 from sessiond._values import SessionValue
-from sessiond.errors import SessiondError, from_rpc_error
+from sessiond.errors import SessiondError, from_call
 from sessiond.v1 import session_pb2 as pb
-from sessiond.v1 import session_pb2_grpc
 
 
 class NotLoadedError(RuntimeError):
@@ -31,22 +30,12 @@ class Client(ClientCore["Session"]):
     """A connection to sessiond at `address` over one grpc.aio channel, for one event loop; see
     sessiond.Client for the options and errors."""
 
-    def __init__(
-        self,
-        address: str,
-        *,
-        timeout: float = 2.0,
-        commit_attempts: int = 3,
-        retry_backoff: float = 0.05,
-        credentials: grpc.ChannelCredentials | None = None,
-    ) -> None:
-        super().__init__(address, timeout, commit_attempts, retry_backoff)
-        self._channel = (
-            grpc.aio.secure_channel(address, credentials)
-            if credentials is not None
-            else grpc.aio.insecure_channel(address)
-        )
-        self._stub = session_pb2_grpc.SessionServiceStub(self._channel)
+    def _open_channel(
+        self, address: str, credentials: grpc.ChannelCredentials | None
+    ) -> grpc.aio.Channel:
+        if credentials is not None:
+            return grpc.aio.secure_channel(address, credentials)
+        return grpc.aio.insecure_channel(address)
 
     def _make_session(self, session_id: str, create: pb.CreateSessionRequest | None) -> Session:
         return Session(self, session_id, create)
@@ -83,10 +72,9 @@ class Client(ClientCore["Session"]):
         outcome: Any = None
         error: SessiondError | None = None
         while True:
-            try:
-                step = steps.throw(error) if error is not None else steps.send(outcome)
-            except StopIteration as done:
-                return cast(T, done.value)
+            step, result = advance(steps, outcome, error)
+            if step is None:
+                return cast(T, result)
             outcome, error = None, None
             if isinstance(step, Rpc):
                 try:
@@ -94,13 +82,7 @@ class Client(ClientCore["Session"]):
                         step.request, timeout=step.timeout
                     )
                 except grpc.aio.AioRpcError as rpc_error:
-                    error = from_rpc_error(
-                        self.options.address,
-                        rpc_error.code(),
-                        rpc_error.details(),
-                        rpc_error.trailing_metadata(),
-                    )
-                    error.__cause__ = rpc_error
+                    error = from_call(self.options.address, rpc_error)
             elif isinstance(step, Sleep):
                 await asyncio.sleep(step.seconds)
             else:
@@ -113,14 +95,7 @@ class Session(SessionCore):
     it with the (synchronous, local) getters and setters, `await commit()`. Methods and errors as
     sessiond.Session."""
 
-    def __init__(
-        self,
-        client: Client,
-        session_id: str = "",
-        create: pb.CreateSessionRequest | None = None,
-    ) -> None:
-        super().__init__(client.options, session_id, create)
-        self._client = client
+    _client: Client
 
     def _ensure_loaded(self) -> None:
         if not self.is_loaded:

@@ -10,36 +10,25 @@ from typing import Any, Unpack, cast
 import grpc
 
 from sessiond._core import ClientCore, SessionCore, SessionSettings
-from sessiond._steps import Rpc, Sleep, Steps, T
+from sessiond._steps import Rpc, Sleep, Steps, T, advance
 from sessiond._values import SessionValue
-from sessiond.errors import SessiondError, from_rpc_error
+from sessiond.errors import SessiondError, from_call
 from sessiond.v1 import session_pb2 as pb
-from sessiond.v1 import session_pb2_grpc
 
 
 class Client(ClientCore["Session"]):
-    """A connection to sessiond at `address` (host:port) over one gRPC channel: create one per
+    """A connection to sessiond at `address` (host:port) over one gRPC channel, configured by
+    ClientSettings (`timeout`, `commit_attempts`, `retry_backoff`, `credentials`): create one per
     process and share it between threads. Every call has a deadline: `timeout` seconds unless the
-    call says otherwise. Pass `credentials` for TLS; without them the channel is plaintext.
-    A server that cannot be reached fails calls at once with UnavailableError naming the address.
-    """
+    call says otherwise. A server that cannot be reached fails calls at once with UnavailableError
+    naming the address."""
 
-    def __init__(
-        self,
-        address: str,
-        *,
-        timeout: float = 2.0,
-        commit_attempts: int = 3,
-        retry_backoff: float = 0.05,
-        credentials: grpc.ChannelCredentials | None = None,
-    ) -> None:
-        super().__init__(address, timeout, commit_attempts, retry_backoff)
-        self._channel = (
-            grpc.secure_channel(address, credentials)
-            if credentials is not None
-            else grpc.insecure_channel(address)
-        )
-        self._stub = session_pb2_grpc.SessionServiceStub(self._channel)
+    def _open_channel(
+        self, address: str, credentials: grpc.ChannelCredentials | None
+    ) -> grpc.Channel:
+        if credentials is not None:
+            return grpc.secure_channel(address, credentials)
+        return grpc.insecure_channel(address)
 
     def _make_session(self, session_id: str, create: pb.CreateSessionRequest | None) -> Session:
         return Session(self, session_id, create)
@@ -78,28 +67,20 @@ class Client(ClientCore["Session"]):
         outcome: Any = None
         error: SessiondError | None = None
         while True:
-            try:
-                step = steps.throw(error) if error is not None else steps.send(outcome)
-            except StopIteration as done:
-                return cast(T, done.value)
+            step, result = advance(steps, outcome, error)
+            if step is None:
+                return cast(T, result)
             outcome, error = None, None
             if isinstance(step, Rpc):
                 try:
                     outcome = getattr(self._stub, step.method)(step.request, timeout=step.timeout)
                 except grpc.RpcError as rpc_error:
-                    error = self._error(cast(grpc.Call, rpc_error))
+                    error = from_call(self.options.address, cast(grpc.Call, rpc_error))
             elif isinstance(step, Sleep):
                 time.sleep(step.seconds)
             else:
                 assert work is not None
                 outcome = work()
-
-    def _error(self, call: grpc.Call) -> SessiondError:
-        error = from_rpc_error(
-            self.options.address, call.code(), call.details(), call.trailing_metadata()
-        )
-        error.__cause__ = cast(BaseException, call)
-        return error
 
 
 class Session(SessionCore):
@@ -116,14 +97,7 @@ class Session(SessionCore):
     Not thread-safe. Every method that calls the server takes an optional `timeout` (seconds).
     """
 
-    def __init__(
-        self,
-        client: Client,
-        session_id: str = "",
-        create: pb.CreateSessionRequest | None = None,
-    ) -> None:
-        super().__init__(client.options, session_id, create)
-        self._client = client
+    _client: Client
 
     def _ensure_loaded(self) -> None:
         self.load()

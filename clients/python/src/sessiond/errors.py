@@ -7,6 +7,7 @@ wrong and the limit with the flag that sets it.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any, Protocol
 
 import grpc
 from google.rpc.status_pb2 import Status
@@ -93,14 +94,30 @@ _BY_CODE: dict[grpc.StatusCode, type[SessiondError]] = {
 }
 
 
-def from_rpc_error(
+class FailedCall(Protocol):
+    """What a failed rpc tells in grpc and grpc.aio alike."""
+
+    def code(self) -> grpc.StatusCode: ...
+
+    def details(self) -> str | None: ...
+
+    def trailing_metadata(self) -> Any: ...
+
+
+def from_call(address: str, call: FailedCall) -> SessiondError:
+    """The typed error for the rpc `call` to `address` that failed, caused by it."""
+    error = _from_status(address, call.code(), call.details() or "", call.trailing_metadata())
+    if isinstance(call, BaseException):
+        error.__cause__ = call
+    return error
+
+
+def _from_status(
     address: str,
     code: grpc.StatusCode,
-    details: str | None,
+    details: str,
     trailing_metadata: Iterable[tuple[str, str | bytes]] | None,
 ) -> SessiondError:
-    """The typed error for a failed rpc to `address` with this status and trailers."""
-    details = details or ""
     if code == grpc.StatusCode.UNAVAILABLE:
         return UnavailableError(address, details)
     if code == grpc.StatusCode.ABORTED:
