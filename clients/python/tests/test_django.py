@@ -112,6 +112,17 @@ def test_cycle_key_rotates_and_keeps_the_data(sessiond_client: Client) -> None:
     assert SessionStore(fresh.session_key)["x"] == 1
 
 
+async def test_the_async_api_rotates_too(sessiond_client: Client) -> None:
+    store = SessionStore()
+    await store.aset("user", "ada")
+    await store.asave()
+    old = store.session_key or ""
+    await store.acycle_key()
+    assert store.session_key != old and await store.aget("user") == "ada"
+    with pytest.raises(NotFoundError):
+        sessiond_client.session(old).load()
+
+
 def test_a_gone_or_malformed_key_loads_empty() -> None:
     for key in ("A" * 32, "malformed!"):
         store = SessionStore(key)

@@ -30,6 +30,7 @@ import contextlib
 import functools
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.conf import settings as django_settings
 from django.contrib.sessions.backends.base import CreateError, SessionBase, UpdateError
 from django.contrib.sessions.exceptions import SessionInterrupted
@@ -181,6 +182,10 @@ class SessionStore(SessionBase):
         self._backing.rotate_id()
         self._session_key = self._backing.id
         self.modified = True
+
+    async def acycle_key(self) -> None:
+        """cycle_key (RotateId) for async views (Django's default would create and delete)."""
+        await sync_to_async(self.cycle_key)()
 
     @classmethod
     def clear_expired(cls) -> None:
