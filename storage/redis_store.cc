@@ -45,9 +45,8 @@ absl::Status RedisErrorStatus(const RedisReply& reply) {
   }
   for (absl::string_view refused : {"NOAUTH", "WRONGPASS", "NOPERM"}) {
     if (reply.IsErrorStartingWith(refused)) {
-      return absl::UnavailableError(
-          absl::StrCat("Redis refuses sessiond's credentials (--redis_user, --redis_password): ",
-                       reply.str));
+      return absl::UnavailableError(absl::StrCat(
+          "Redis refuses sessiond's credentials (--redis_user, --redis_password): ", reply.str));
     }
   }
   return absl::InternalError(absl::StrCat("Redis failed a sessiond script: ", reply.str));
@@ -204,8 +203,7 @@ class RedisStore final : public Store {
   // (which also caches it). A Redis error reply becomes its status (RedisErrorStatus). `write`:
   // WAIT for replicas if configured.
   absl::StatusOr<RedisReply> Eval(const RedisScript& script, const SessionKeys& keys,
-                                  absl::Time now, const std::vector<std::string>& args,
-                                  bool write);
+                                  absl::Time now, const std::vector<std::string>& args, bool write);
   // Eval with the clock's time, again (after 1 ms, doubling to 64 ms) while the script answers
   // MOVING: a rotation holds the session for a few round trips. UNAVAILABLE if it still does
   // after the rotation lease.
@@ -254,9 +252,8 @@ absl::StatusOr<RedisReply> RedisStore::Eval(const RedisScript& script, const Ses
                                             absl::Time now, const std::vector<std::string>& args,
                                             bool write) {
   const std::string now_ms = absl::StrCat(absl::ToUnixMillis(now));
-  std::vector<absl::string_view> command = {"EVALSHA",      script.sha1,     "3",
-                                            keys.main,      keys.tombstones, keys.requests,
-                                            now_ms};
+  std::vector<absl::string_view> command = {"EVALSHA",       script.sha1,   "3",   keys.main,
+                                            keys.tombstones, keys.requests, now_ms};
   command.insert(command.end(), args.begin(), args.end());
   absl::StatusOr<RedisReply> reply = client_->Run(keys.main, command, write);
   if (reply.ok() && reply->IsErrorStartingWith("NOSCRIPT")) {
@@ -297,10 +294,9 @@ absl::StatusOr<SessionMeta> RedisStore::Create(NewSession session) {
   absl::StatusOr<SessionState> state = SessionState::Create(std::move(session.entries), limits_);
   if (!state.ok()) return state.status();
   const absl::Time now = clock_->Now();
-  std::vector<std::string> args = {absl::StrCat(Millis(session.idle_timeout)),
-                                   absl::StrCat(Millis(session.absolute_timeout)),
-                                   session.principal, absl::StrCat(state->key_count()),
-                                   absl::StrCat(state->data_bytes())};
+  std::vector<std::string> args = {
+      absl::StrCat(Millis(session.idle_timeout)), absl::StrCat(Millis(session.absolute_timeout)),
+      session.principal, absl::StrCat(state->key_count()), absl::StrCat(state->data_bytes())};
   state->Visit({}, [&](absl::string_view key, ValueView value) {
     args.push_back(absl::StrCat("=", key));
     args.push_back(absl::StrCat("1 ", KindAndPayload(value.ToValue())));
@@ -324,8 +320,7 @@ absl::StatusOr<SessionMeta> RedisStore::Create(NewSession session) {
       return Peek(first->str);
     }
   }
-  absl::StatusOr<RedisReply> reply =
-      Eval(RedisCreateScript(), KeysOf(session.id), now, args, true);
+  absl::StatusOr<RedisReply> reply = Eval(RedisCreateScript(), KeysOf(session.id), now, args, true);
   absl::StatusOr<SessionMeta> meta = !reply.ok() ? reply.status()
                                      : OutcomeOf(*reply) == "OK"
                                          ? ParseMeta(*reply, session.id)
@@ -364,8 +359,7 @@ absl::StatusOr<SessionMeta> RedisStore::Get(absl::string_view id,
   return meta;
 }
 
-absl::StatusOr<SessionMeta> RedisStore::Apply(absl::string_view id,
-                                              std::vector<Mutation> mutations,
+absl::StatusOr<SessionMeta> RedisStore::Apply(absl::string_view id, std::vector<Mutation> mutations,
                                               const Conditions& conditions) {
   std::vector<std::string> args = {absl::StrCat(Millis(limits_.idempotency_window)),
                                    absl::StrCat(limits_.max_keys),
@@ -410,10 +404,10 @@ absl::StatusOr<SessionMeta> RedisStore::Touch(absl::string_view id) {
 
 absl::StatusOr<bool> RedisStore::Delete(absl::string_view id, std::optional<uint64_t> if_version,
                                         absl::string_view request_id) {
-  absl::StatusOr<RedisReply> reply = EvalUnlessMoving(
-      RedisDeleteScript(), KeysOf(id),
-      {OptionalNumber(if_version), std::string(request_id),
-       absl::StrCat(Millis(limits_.idempotency_window))});
+  absl::StatusOr<RedisReply> reply =
+      EvalUnlessMoving(RedisDeleteScript(), KeysOf(id),
+                       {OptionalNumber(if_version), std::string(request_id),
+                        absl::StrCat(Millis(limits_.idempotency_window))});
   if (!reply.ok()) return reply.status();
   if (OutcomeOf(*reply) != "OK") return FailureOf(*reply, if_version, {}, limits_);
   absl::StatusOr<uint64_t> deleted = NumberAt(*reply, 1);
@@ -430,13 +424,14 @@ absl::StatusOr<SessionMeta> RedisStore::Rotate(absl::string_view id, std::string
     if (!rotated.ok()) return rotated.status();
     if (rotated->has_value()) return **rotated;
   }
-  return absl::UnavailableError(absl::StrCat("the session changed during each of ",
-                                             kRotateAttempts, " rotation attempts; retry"));
+  return absl::UnavailableError(absl::StrCat("the session changed during each of ", kRotateAttempts,
+                                             " rotation attempts; retry"));
 }
 
-absl::StatusOr<std::optional<SessionMeta>> RedisStore::TryRotate(
-    absl::string_view id, const std::string& new_id, std::optional<uint64_t> if_version,
-    absl::string_view request_id) {
+absl::StatusOr<std::optional<SessionMeta>> RedisStore::TryRotate(absl::string_view id,
+                                                                 const std::string& new_id,
+                                                                 std::optional<uint64_t> if_version,
+                                                                 absl::string_view request_id) {
   const SessionKeys old_keys = KeysOf(id);
   const SessionKeys new_keys = KeysOf(new_id);
   absl::StatusOr<RedisReply> begun =
@@ -466,8 +461,8 @@ absl::StatusOr<std::optional<SessionMeta>> RedisStore::TryRotate(
   absl::StatusOr<RedisReply> placed =
       Eval(RedisRotatePlaceScript(), new_keys, clock_->Now(), copy, true);
   absl::StatusOr<SessionMeta> meta =
-      !placed.ok()                        ? placed.status()
-      : OutcomeOf(*placed) == "OK"        ? ParseMeta(*placed, new_id)
+      !placed.ok()                 ? placed.status()
+      : OutcomeOf(*placed) == "OK" ? ParseMeta(*placed, new_id)
       : OutcomeOf(*placed) == "ALREADY_EXISTS"
           ? absl::AlreadyExistsError("a session with the new id exists")
           : FailureOf(*placed, {}, {}, limits_);

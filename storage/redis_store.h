@@ -10,9 +10,10 @@
 // reads go on. Until the third step the old id is the session; after it, the new one. If the
 // rotating replica dies between the steps, the lease runs out, the old id carries on, and the
 // unreachable copy expires with its TTL; if the session changed after a lapsed lease, the copy is
-// deleted and the rotation starts over (at most 5 times, then UNAVAILABLE). A Create with a request_id first claims the request_id
-// (SET NX, for the idempotency window) on its own key, then creates; a failed create releases the
-// claim. A retry racing the first attempt may answer NOT_FOUND for that instant.
+// deleted and the rotation starts over (at most 5 times, then UNAVAILABLE). A Create with a
+// request_id first claims the request_id (SET NX, for the idempotency window) on its own key, then
+// creates; a failed create releases the claim. A retry racing the first attempt may answer
+// NOT_FOUND for that instant.
 //
 // Expiry: each call passes this replica's clock (options.clock), and every script checks expiry
 // itself, so an expired session is NOT_FOUND whatever Redis's TTL says; replicas need synchronised

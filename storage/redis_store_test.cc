@@ -8,9 +8,9 @@
 #include <dirent.h>
 
 #include <atomic>
-#include <optional>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -79,17 +79,18 @@ RedisStoreOptions OptionsFor(std::vector<std::string> addresses, Clock* clock,
 
 INSTANTIATE_TEST_SUITE_P(
     Redis, StoreContractTest,
-    ::testing::Values(
-        StoreFactory{"standalone",
-                     [](Clock* clock, const SessionLimits& limits) {
-                       return OpenRedisStore(OptionsFor({SharedServer().address()}, clock, limits));
-                     },
-                     /*engine_expires=*/true},
-        StoreFactory{"cluster",
-                     [](Clock* clock, const SessionLimits& limits) {
-                       return OpenRedisStore(OptionsFor(SharedCluster().addresses(), clock, limits));
-                     },
-                     /*engine_expires=*/true}),
+    ::testing::Values(StoreFactory{"standalone",
+                                   [](Clock* clock, const SessionLimits& limits) {
+                                     return OpenRedisStore(
+                                         OptionsFor({SharedServer().address()}, clock, limits));
+                                   },
+                                   /*engine_expires=*/true},
+                      StoreFactory{"cluster",
+                                   [](Clock* clock, const SessionLimits& limits) {
+                                     return OpenRedisStore(
+                                         OptionsFor(SharedCluster().addresses(), clock, limits));
+                                   },
+                                   /*engine_expires=*/true}),
     [](const ::testing::TestParamInfo<StoreFactory>& info) { return info.param.name; });
 
 std::string Id(int n) { return absl::StrCat("redis-test-", n, "-AAAAAAAAAAAAAAAAAAAAA"); }
@@ -175,10 +176,10 @@ TEST(RedisStoreTest, TwoReplicasShareSessionsAndDetectConflictsPerKey) {
   ASSERT_TRUE(GetConflict(lost.status()).has_value());
   EXPECT_THAT(GetConflict(lost.status())->keys, ElementsAre("cart"));
 
-  EXPECT_THAT(GetAllEntries(*first, Id(1)),
-              IsOkAndHolds(ElementsAre(Pair("cart", Value(int64_t{3})),
-                                       Pair("lang", Value(int64_t{2})),
-                                       Pair("theme", Value(int64_t{1})))));
+  EXPECT_THAT(
+      GetAllEntries(*first, Id(1)),
+      IsOkAndHolds(ElementsAre(Pair("cart", Value(int64_t{3})), Pair("lang", Value(int64_t{2})),
+                               Pair("theme", Value(int64_t{1})))));
   EXPECT_THAT(second->Delete(Id(1), std::nullopt, ""), IsOkAndHolds(true));
   EXPECT_THAT(GetAllEntries(*first, Id(1)), StatusIs(absl::StatusCode::kNotFound));
 }
