@@ -81,11 +81,17 @@ struct RedisOptions {
 
 class RedisClient {
  public:
+  RedisClient() = default;
+  RedisClient(const RedisClient&) = delete;
+  RedisClient& operator=(const RedisClient&) = delete;
+
   // Connects to the first reachable address (and, for a cluster, loads the slot map); standalone,
   // checks the server with PING. UNAVAILABLE if none is reachable (or TLS fails: refused
   // certificate, wrong name); INVALID_ARGUMENT for a malformed address or unreadable TLS files;
   // UNAUTHENTICATED if AUTH fails or the server demands it (NOAUTH); PERMISSION_DENIED on NOPERM;
-  // FAILED_PRECONDITION if `cluster` is set but the server is not in cluster mode.
+  // FAILED_PRECONDITION if `cluster` is set but the server is not in cluster mode. An ACL user
+  // needs, besides its commands: in a cluster, CLUSTER SLOTS and ASKING; with wait_replicas, WAIT
+  // (PING is tried but may be denied).
   static absl::StatusOr<std::unique_ptr<RedisClient>> Connect(const RedisOptions& options);
 
   virtual ~RedisClient() = default;

@@ -40,6 +40,7 @@ class RedisTlsContext {
   RedisTlsContext(const RedisTlsContext&) = delete;
   RedisTlsContext& operator=(const RedisTlsContext&) = delete;
 
+  // The OpenSSL context, owned by this object.
   SSL_CTX* get() const { return ctx_; }
 
  private:
@@ -53,6 +54,7 @@ struct RedisAddress {
   int port = 0;
   // INVALID_ARGUMENT unless `address` is host:port with a port in 1..65535.
   static absl::StatusOr<RedisAddress> Parse(absl::string_view address);
+  // "host:port", with an IPv6 host in brackets.
   std::string ToString() const;
 };
 
@@ -79,7 +81,6 @@ class RedisConnection {
 
   // Whether an earlier call failed; a broken connection answers nothing more.
   bool broken() const { return broken_; }
-  const RedisAddress& address() const { return address_; }
 
  private:
   RedisConnection(RedisAddress address, std::shared_ptr<RedisTlsContext> tls);
