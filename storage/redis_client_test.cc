@@ -221,6 +221,10 @@ TEST(RedisClientTest, UnreachableOrMalformedAddresses) {
   server->Kill();
   EXPECT_THAT(RedisClient::Connect(OptionsFor({address})),
               StatusIs(absl::StatusCode::kUnavailable));
+  ASSERT_OK(server->Restart());
+  RedisOptions not_a_cluster = OptionsFor({server->address()});
+  not_a_cluster.cluster = true;
+  EXPECT_THAT(RedisClient::Connect(not_a_cluster), StatusIs(absl::StatusCode::kFailedPrecondition));
 }
 
 TEST(RedisAuthTest, RequirePass) {
@@ -272,6 +276,8 @@ TEST(RedisTlsTest, VerifiedServerAndClientCertificate) {
     const std::string value(100000, 'x');  // More than one TLS record each way.
     MustRun(*client, "k", {"SET", "k", value});
     EXPECT_EQ(MustRun(*client, "k", {"GET", "k"}).str, value);
+    ASSERT_OK(server->Restart());  // The pooled TLS connection is found closed and replaced.
+    EXPECT_EQ(MustRun(*client, "k", {"GET", "k"}).type, Type::kNil);
   }
   RedisOptions wrong_name = options;
   wrong_name.tls_server_name = "other.example";
