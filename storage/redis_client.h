@@ -110,6 +110,8 @@ class RedisClient {
 
   // Runs `args` on every primary (standalone: the server), for commands such as SCRIPT LOAD or
   // DBSIZE; one reply per primary, in no particular order. UNAVAILABLE if any primary fails.
+  // After a primary could not be connected to, the map is refreshed and the command runs again on
+  // every primary: meant for idempotent commands.
   virtual absl::StatusOr<std::vector<RedisReply>> RunOnEveryPrimary(
       absl::Span<const absl::string_view> args) = 0;
 };

@@ -379,6 +379,20 @@ TEST_F(ClusterTest, FollowsAskDuringMigration) {
   EXPECT_EQ(ErrorCount(*source, "MOVED"), 0);
 }
 
+TEST_F(ClusterTest, RetriesWhileTheClusterIsDownThenGivesUp) {
+  const std::string key = "down";
+  const std::string slot = absl::StrCat(RedisKeySlot(key));
+  MustRun(*client_, key, {"SET", key, "v"});
+  ASSERT_OK_AND_ASSIGN(const std::string owner, cluster_->PrimaryOf(RedisKeySlot(key)));
+  std::unique_ptr<RedisClient> node = NodeClient(owner);
+  MustRun(*node, "", {"CLUSTER", "DELSLOTS", slot});  // Its cluster no longer covers every slot.
+  ResetStats();
+  EXPECT_THAT(client_->Run(key, {"GET", key}), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_EQ(ErrorCount(*node, "CLUSTERDOWN"), RedisOptions().max_redirects);
+  MustRun(*node, "", {"CLUSTER", "ADDSLOTS", slot});
+  EXPECT_EQ(MustRun(*client_, key, {"GET", key}).str, "v");
+}
+
 TEST_F(ClusterTest, ServesAgainAfterFailover) {
   RedisOptions options = Options();
   options.wait_replicas = 1;
