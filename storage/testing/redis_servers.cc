@@ -4,8 +4,8 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,8 +23,6 @@
 #include "absl/time/clock.h"
 #include "storage/redis_client.h"
 #include "storage/redis_connection.h"
-
-extern char** environ;
 
 namespace sessiond::storage::testing {
 namespace {
@@ -64,26 +62,48 @@ absl::StatusOr<int> FreePortPair() {
   return absl::UnavailableError("no free port pair (port, port + 10000) on 127.0.0.1");
 }
 
-// Starts `argv` with stdin from /dev/null and stdout and stderr into `output_fd`.
+// Starts `argv` with stdin from /dev/null and stdout and stderr into `output_fd`. The child is
+// killed if this thread ends first (say, the test crashed), so no server outlives its test.
 absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& argv, int output_fd) {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, output_fd, 1);
-  posix_spawn_file_actions_adddup2(&actions, output_fd, 2);
   std::vector<char*> args;
   for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
   args.push_back(nullptr);
-  pid_t pid = -1;
-  const int error = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
+  const int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  // The child reports a failed exec's errno here; the pipe closes by itself on success.
+  int exec_error[2];
+  if (null_fd < 0 || pipe2(exec_error, O_CLOEXEC) != 0) {
+    if (null_fd >= 0) close(null_fd);
+    return absl::InternalError(absl::StrCat("spawn ", argv[0], ": ", strerror(errno)));
+  }
+  const pid_t parent = getpid();
+  const pid_t pid = fork();
+  int error = pid < 0 ? errno : 0;
+  if (pid == 0) {
+    // Only async-signal-safe calls from here to exec.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);
+    dup2(null_fd, 0);
+    dup2(output_fd, 1);
+    dup2(output_fd, 2);
+    execvp(args[0], args.data());
+    error = errno;
+    (void)!write(exec_error[1], &error, sizeof(error));
+    _exit(127);
+  }
+  close(null_fd);
+  close(exec_error[1]);
+  if (pid > 0 && read(exec_error[0], &error, sizeof(error)) == sizeof(error)) {
+    waitpid(pid, nullptr, 0);
+  }
+  close(exec_error[0]);
   if (error == ENOENT) {
     return absl::FailedPreconditionError(
         absl::StrCat(argv[0], " is not on PATH (Debian: apt-get install ",
                      argv[0] == "openssl" ? "openssl" : "redis-server redis-tools", ")"));
   }
-  if (error != 0)
+  if (error != 0) {
     return absl::InternalError(absl::StrCat("spawn ", argv[0], ": ", strerror(error)));
+  }
   return pid;
 }
 
