@@ -103,7 +103,7 @@ class RedisClient {
   // `wait_for_replicas` and options.wait_replicas > 0, sends WAIT on the same connection after a
   // successful command and returns UNAVAILABLE ("written, but not confirmed on N replicas") if
   // fewer replicas confirmed within wait_timeout. UNAVAILABLE when no node answered within the
-  // attempts (the message names the node and the cause).
+  // attempts (the message names the node and the cause); INVALID_ARGUMENT if `args` is empty.
   virtual absl::StatusOr<RedisReply> Run(absl::string_view key,
                                          absl::Span<const absl::string_view> args,
                                          bool wait_for_replicas = false) = 0;

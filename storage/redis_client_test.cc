@@ -159,6 +159,7 @@ TEST_F(StandaloneTest, ErrorRepliesAreReplies) {
   EXPECT_TRUE(reply.IsErrorStartingWith("ERR"));
   ASSERT_OK_AND_ASSIGN(reply, client_->Run("k", {"EVALSHA", std::string(40, 'a'), "0"}));
   EXPECT_TRUE(reply.IsErrorStartingWith("NOSCRIPT"));
+  EXPECT_THAT(client_->Run("k", {}), StatusIs(absl::StatusCode::kInvalidArgument));
   ASSERT_OK_AND_ASSIGN(std::vector<RedisReply> sizes, client_->RunOnEveryPrimary({"DBSIZE"}));
   EXPECT_THAT(sizes, ElementsAre(Field(&RedisReply::integer, 1)));
 }

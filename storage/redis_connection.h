@@ -72,7 +72,7 @@ class RedisConnection {
   RedisConnection& operator=(const RedisConnection&) = delete;
 
   // Sends `args` and reads its reply, all within `timeout`. UNAVAILABLE on a network error or
-  // timeout, after which broken() is true.
+  // timeout, after which broken() is true; INVALID_ARGUMENT (sending nothing) if `args` is empty.
   absl::StatusOr<RedisReply> Run(absl::Span<const absl::string_view> args, absl::Duration timeout);
 
   // For a connection not in use: false (and broken() from now on) if the server closed it or sent
