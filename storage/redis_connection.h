@@ -62,8 +62,10 @@ class RedisConnection {
  public:
   // Connects to `address` within options.connect_timeout (TCP and, with `tls` non-null, the TLS
   // handshake, verifying the server as options.tls_server_name or else the host), then sends AUTH
-  // if options.password is set. UNAVAILABLE if the node cannot be reached in time;
-  // UNAUTHENTICATED if AUTH is refused (wrong user or password), PERMISSION_DENIED on NOPERM.
+  // if options.password is set (within options.command_timeout). UNAVAILABLE if the node cannot
+  // be reached in time; UNAUTHENTICATED if AUTH is refused (wrong user or password),
+  // PERMISSION_DENIED on NOPERM. A host name is resolved with getaddrinfo, which no deadline
+  // bounds: IP addresses (as CLUSTER SLOTS gives) or a local resolver keep this bounded.
   static absl::StatusOr<std::unique_ptr<RedisConnection>> Open(
       const RedisAddress& address, const RedisOptions& options,
       std::shared_ptr<RedisTlsContext> tls);
