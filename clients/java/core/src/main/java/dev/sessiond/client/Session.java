@@ -80,8 +80,8 @@ public final class Session {
   /**
    * A new session that exists only here until {@link #commit()} creates it (with CreateSession, its
    * pending entries and {@code options}) under a fresh random id proposed now, so that {@link
-   * #id()} is known before. A commit with nothing pending creates nothing: no session per anonymous
-   * hit.
+   * #id()} is known before. A commit that would leave it empty creates nothing: no session per
+   * anonymous hit.
    */
   public static Session startNew(Client client, CreateOptions options) {
     return new Session(client, Ids.newSessionId(), true, false, options);
@@ -366,6 +366,10 @@ public final class Session {
       return CompletableFuture.completedFuture(null);
     }
     if (!stored) {
+      if (applied().isEmpty()) {
+        discardPending();
+        return CompletableFuture.completedFuture(null);
+      }
       return sendCreate(true);
     }
     if (loadFailure != null) {

@@ -244,6 +244,11 @@ class SessionTest {
     assertNull(session.getString("anything"));
     session.commit();
     assertFalse(session.isStored());
+    session.setString("gone", "soon");
+    session.remove("gone");
+    session.commit();
+    assertFalse(session.isStored());
+    assertFalse(session.hasPendingChanges());
     assertThrows(SessionNotFoundException.class, () -> Session.open(client, proposed).load());
 
     session.setString("cart", "1 book");

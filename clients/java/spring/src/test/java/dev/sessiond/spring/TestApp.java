@@ -1,0 +1,97 @@
+package dev.sessiond.spring;
+
+import dev.sessiond.client.Client;
+import dev.sessiond.client.Session;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpSession;
+import java.util.List;
+import java.util.Map;
+import org.springframework.boot.autoconfigure.SpringBootApplication;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestParam;
+import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.servlet.view.RedirectView;
+
+/** A Spring Boot app that uses HttpSession as any app would; sessiond is configuration only. */
+@SpringBootApplication
+@RestController
+public class TestApp {
+  private final Client client;
+
+  TestApp(Client client) {
+    this.client = client;
+  }
+
+  @GetMapping("/read")
+  String read(HttpServletRequest request) {
+    HttpSession session = request.getSession(false);
+    Object visits = session == null ? null : session.getAttribute("visits");
+    return visits == null ? "none" : visits.getClass().getSimpleName() + " " + visits;
+  }
+
+  @PostMapping("/visit")
+  String visit(HttpSession session) {
+    Object visits = session.getAttribute("visits");
+    long next = visits == null ? 1 : (Long) visits + 1;
+    session.setAttribute("visits", (int) next);
+    return Long.toString(next);
+  }
+
+  @GetMapping("/touch-only")
+  String touchOnly(HttpSession session) {
+    return session.isNew() ? "new" : "old";
+  }
+
+  @PostMapping("/login")
+  String login(HttpServletRequest request, @RequestParam String user) {
+    request.getSession().setAttribute("user", user);
+    return request.changeSessionId();
+  }
+
+  @PostMapping("/logout")
+  String logout(HttpSession session) {
+    session.invalidate();
+    return "bye";
+  }
+
+  @PostMapping("/redirect")
+  RedirectView redirect(HttpSession session) {
+    session.setAttribute("flash", "saved");
+    return new RedirectView("/read");
+  }
+
+  @PostMapping("/cart")
+  String storeCart(HttpSession session) {
+    session.setAttribute("cart", Map.of("items", List.of("book", "pen"), "total", 9.5));
+    session.setAttribute("raw", new byte[] {1, 2});
+    session.setAttribute("ratio", 0.25);
+    session.setAttribute("admin", false);
+    return "stored";
+  }
+
+  @GetMapping("/cart")
+  String readCart(HttpSession session) {
+    Object cart = session.getAttribute("cart");
+    Object raw = session.getAttribute("raw");
+    return cart.getClass().getSimpleName()
+        + " "
+        + ((Map<?, ?>) cart).get("items")
+        + " "
+        + raw.getClass().getSimpleName()
+        + " "
+        + session.getAttribute("ratio")
+        + " "
+        + session.getAttribute("admin");
+  }
+
+  @PostMapping("/conflict")
+  String conflict(HttpSession session) {
+    session.getAttribute("visits");
+    Session other = Session.open(client, session.getId());
+    other.setLong("visits", 100);
+    other.commit();
+    session.setAttribute("visits", 7);
+    return "written";
+  }
+}
