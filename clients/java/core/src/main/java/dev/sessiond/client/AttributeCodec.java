@@ -45,6 +45,20 @@ public final class AttributeCodec {
     return new AttributeCodec(mapper, types);
   }
 
+  /** The attribute {@code name} of {@code session} as {@link #decode} reads it; null if absent. */
+  public Object get(Session session, String name) {
+    return decode(name, session.getValue(name));
+  }
+
+  /** Records attribute {@code name} = {@code attribute} in {@code session}; null removes it. */
+  public void set(Session session, String name, Object attribute) {
+    if (attribute == null) {
+      session.remove(name);
+    } else {
+      session.setValue(name, encode(attribute));
+    }
+  }
+
   /** The typed value for {@code attribute}, which must not be null. */
   public Value encode(Object attribute) {
     if (attribute instanceof String text) {

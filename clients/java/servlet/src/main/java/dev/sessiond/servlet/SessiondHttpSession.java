@@ -71,7 +71,7 @@ final class SessiondHttpSession implements HttpSession {
   @Override
   public Object getAttribute(String name) {
     check();
-    return codec.decode(name, session.getValue(name));
+    return codec.get(session, name);
   }
 
   @Override
@@ -83,11 +83,7 @@ final class SessiondHttpSession implements HttpSession {
   @Override
   public void setAttribute(String name, Object value) {
     check();
-    if (value == null) {
-      session.remove(name);
-    } else {
-      session.setValue(name, codec.encode(value));
-    }
+    codec.set(session, name, value);
   }
 
   @Override

@@ -44,7 +44,7 @@ public final class SessiondSpringSession implements org.springframework.session.
   @Override
   @SuppressWarnings("unchecked")
   public <T> T getAttribute(String name) {
-    return (T) codec.decode(name, session.getValue(name));
+    return (T) codec.get(session, name);
   }
 
   @Override
@@ -54,11 +54,7 @@ public final class SessiondSpringSession implements org.springframework.session.
 
   @Override
   public void setAttribute(String name, Object value) {
-    if (value == null) {
-      session.remove(name);
-    } else {
-      session.setValue(name, codec.encode(value));
-    }
+    codec.set(session, name, value);
   }
 
   @Override

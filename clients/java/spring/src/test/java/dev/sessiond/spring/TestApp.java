@@ -2,10 +2,9 @@ package dev.sessiond.spring;
 
 import dev.sessiond.client.Client;
 import dev.sessiond.client.Session;
+import dev.sessiond.servlet.WebTierContract;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpSession;
-import java.util.List;
-import java.util.Map;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PostMapping;
@@ -13,7 +12,10 @@ import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.servlet.view.RedirectView;
 
-/** A Spring Boot app that uses HttpSession as any app would; sessiond is configuration only. */
+/**
+ * The app of {@link WebTierContract} in Spring Boot, using HttpSession as any app would; sessiond
+ * is configuration only.
+ */
 @SpringBootApplication
 @RestController
 public class TestApp {
@@ -26,8 +28,7 @@ public class TestApp {
   @GetMapping("/read")
   String read(HttpServletRequest request) {
     HttpSession session = request.getSession(false);
-    Object visits = session == null ? null : session.getAttribute("visits");
-    return visits == null ? "none" : visits.getClass().getSimpleName() + " " + visits;
+    return WebTierContract.describeVisits(session == null ? null : session.getAttribute("visits"));
   }
 
   @PostMapping("/visit")
@@ -63,26 +64,13 @@ public class TestApp {
 
   @PostMapping("/cart")
   String storeCart(HttpSession session) {
-    session.setAttribute("cart", Map.of("items", List.of("book", "pen"), "total", 9.5));
-    session.setAttribute("raw", new byte[] {1, 2});
-    session.setAttribute("ratio", 0.25);
-    session.setAttribute("admin", false);
+    WebTierContract.storeCart(session::setAttribute);
     return "stored";
   }
 
   @GetMapping("/cart")
   String readCart(HttpSession session) {
-    Object cart = session.getAttribute("cart");
-    Object raw = session.getAttribute("raw");
-    return cart.getClass().getSimpleName()
-        + " "
-        + ((Map<?, ?>) cart).get("items")
-        + " "
-        + raw.getClass().getSimpleName()
-        + " "
-        + session.getAttribute("ratio")
-        + " "
-        + session.getAttribute("admin");
+    return WebTierContract.describeCart(session::getAttribute);
   }
 
   @PostMapping("/conflict")
