@@ -9,35 +9,18 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.sessiond.client.testing.SessiondServer;
+import dev.sessiond.client.testing.WithSessiond;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 @Timeout(30)
-class SessionTest {
-  private static SessiondServer server;
-  private static Client client;
-
-  @BeforeAll
-  static void start() throws Exception {
-    server = SessiondServer.start();
-    client = Client.connect(server.address());
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    client.close();
-    server.close();
-  }
-
+class SessionTest extends WithSessiond {
   private static Session created(Map<String, dev.sessiond.v1.Value> entries) {
     return Session.create(client, CreateOptions.defaults().withEntries(entries));
   }

@@ -3,38 +3,21 @@ package dev.sessiond.interop;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.sessiond.client.Client;
 import dev.sessiond.client.CreateOptions;
 import dev.sessiond.client.Session;
-import dev.sessiond.client.testing.SessiondServer;
+import dev.sessiond.client.testing.WithSessiond;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /** Every vector of clients/testdata/values.json round-trips typed through a real sessiond. */
 @Timeout(30)
-class VectorsTest {
+class VectorsTest extends WithSessiond {
   private static final Path VALUES = Path.of("../../testdata/values.json");
-  private static SessiondServer server;
-  private static Client client;
-
-  @BeforeAll
-  static void start() throws Exception {
-    server = SessiondServer.start();
-    client = Client.connect(server.address());
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    client.close();
-    server.close();
-  }
 
   @Test
   void everyVectorReadsBackWithItsTypeAndValue() throws Exception {
