@@ -284,6 +284,18 @@ class SessionTest extends WithSessiond {
   }
 
   @Test
+  void everyCallHasTheClientsDeadline() {
+    String id = created(Map.of()).id();
+    try (Client hurried =
+        Client.connect(
+            client.address(), ClientOptions.defaults().withTimeout(Duration.ofNanos(1)))) {
+      SessiondException error =
+          assertThrows(SessiondException.class, () -> Session.open(hurried, id).load());
+      assertEquals(io.grpc.Status.Code.DEADLINE_EXCEEDED, error.code());
+    }
+  }
+
+  @Test
   void anUnreachableServerIsUnavailableNamingTheAddress() throws Exception {
     try (Client unreachable =
         Client.connect(
