@@ -151,10 +151,4 @@ class SessiondFilterTest extends WebTierContract {
     assertEquals("none", response.body());
     assertEquals(List.of(COOKIE.clearHeader()), response.setCookies());
   }
-
-  @Test
-  void aConflictAnswers409() throws Exception {
-    String setCookie = Http.send("POST", url("/visit"), null).setCookies().get(0);
-    assertEquals(409, Http.send("POST", url("/conflict"), back(setCookie)).status());
-  }
 }

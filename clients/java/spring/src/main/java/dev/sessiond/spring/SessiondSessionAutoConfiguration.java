@@ -16,10 +16,12 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.boot.autoconfigure.session.SessionAutoConfiguration;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.web.servlet.FilterRegistrationBean;
 import org.springframework.context.annotation.Bean;
 import org.springframework.session.SessionRepository;
 import org.springframework.session.config.annotation.web.http.EnableSpringHttpSession;
 import org.springframework.session.web.http.CookieSerializer;
+import org.springframework.session.web.http.SessionRepositoryFilter;
 
 /**
  * Spring Boot auto-configuration: with {@code sessiond.address} set, a servlet app's HttpSession is
@@ -58,6 +60,15 @@ public class SessiondSessionAutoConfiguration {
         CreateOptions.defaults()
             .withTimeouts(properties.idleTimeout(), properties.absoluteTimeout());
     return new SessiondSessionRepository(client, codec, createOptions);
+  }
+
+  /** 409 for a request whose session save conflicts, just outside Spring Session's filter. */
+  @Bean
+  public FilterRegistrationBean<SessiondConflictFilter> sessiondConflictFilter() {
+    FilterRegistrationBean<SessiondConflictFilter> registration =
+        new FilterRegistrationBean<>(new SessiondConflictFilter());
+    registration.setOrder(SessionRepositoryFilter.DEFAULT_ORDER - 1);
+    return registration;
   }
 
   /** The cookie of docs/COOKIES.md, unless the app defines its own serializer. */
