@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.sessiond.client.Client;
 import dev.sessiond.client.CreateOptions;
 import dev.sessiond.client.Session;
+import dev.sessiond.client.testing.Http;
 import dev.sessiond.client.testing.SessiondServer;
 import dev.sessiond.servlet.SessionCookie;
 import dev.sessiond.servlet.WebTierContract;
@@ -83,10 +84,14 @@ class SessiondSpringSessionTest extends WebTierContract {
   }
 
   @Test
-  void aGoneSessionReadsEmpty() throws Exception {
+  void aGoneSessionReadsEmptyAndItsCookieIsClearedOnceTheHandlerGetsASession() throws Exception {
     Session other = Session.create(client, CreateOptions.defaults());
     other.delete();
     String cookie = "sessiond=" + cookie().encode(other.id());
-    assertEquals("none", dev.sessiond.client.testing.Http.send("GET", url("/read"), cookie).body());
+    Http.Response read = Http.send("GET", url("/read"), cookie);
+    assertEquals("none", read.body());
+    assertEquals(List.of(), read.setCookies(), "Spring Session asks for no cookie here (a limit)");
+    Http.Response touched = Http.send("GET", url("/touch-only"), cookie);
+    assertEquals(List.of(cookie().clearHeader()), touched.setCookies());
   }
 }
