@@ -15,4 +15,4 @@ if ! command -v mvn >/dev/null || ! command -v javac >/dev/null \
     openjdk-17-jdk-headless maven
   export JAVA_HOME=/usr/lib/jvm/java-17-openjdk-amd64
 fi
-exec mvn -B -T1 -Dmaven.repo.local="$HOME/.cache/sessiond-maven" verify
+exec mvn -B -T1 -Dstyle.color=never -Dmaven.repo.local="$HOME/.cache/sessiond-maven" verify
