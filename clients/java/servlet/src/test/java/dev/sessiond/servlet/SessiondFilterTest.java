@@ -74,13 +74,8 @@ class SessiondFilterTest extends WebTierContract {
             response.getWriter().print(describeCart(session::getAttribute));
           }
         }
-        case "/conflict" -> {
-          HttpSession session = request.getSession();
-          session.getAttribute("visits");
-          Session other = Session.open(client, session.getId());
-          other.setLong("visits", 100);
-          other.commit();
-          session.setAttribute("visits", 7);
+        case "/conflict", "/concurrent" -> {
+          writeBehindTheBack(client, request.getSession(), request.getPathInfo());
           response.getWriter().print("written");
         }
         default -> response.sendError(404);

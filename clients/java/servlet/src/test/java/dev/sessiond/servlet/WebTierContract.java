@@ -10,6 +10,7 @@ import dev.sessiond.client.CreateOptions;
 import dev.sessiond.client.Session;
 import dev.sessiond.client.SessionNotFoundException;
 import dev.sessiond.client.testing.Http;
+import jakarta.servlet.http.HttpSession;
 import java.util.List;
 import java.util.Map;
 import java.util.function.BiConsumer;
@@ -30,7 +31,9 @@ import org.junit.jupiter.api.Test;
  *   <li>POST /cart: stores "cart" = {items: [book, pen], total: 9.5}, "raw" = byte[]{1, 2}, "ratio"
  *       = 0.25, "admin" = false; GET /cart prints "CARTCLASS ITEMS RAWCLASS RATIO ADMIN";
  *   <li>POST /conflict: reads "visits", has another writer set it to 100, then sets it to 7, and
- *       prints "written" (which must not reach the client).
+ *       prints "written" (which must not reach the client);
+ *   <li>POST /concurrent: reads "visits", has another writer set "other" to 100, then sets "visits"
+ *       to 7.
  * </ul>
  */
 public abstract class WebTierContract {
@@ -59,6 +62,19 @@ public abstract class WebTierContract {
         + get.apply("ratio")
         + " "
         + get.apply("admin");
+  }
+
+  /**
+   * What POST /conflict and POST /concurrent ({@code path}) do: read "visits", have another writer
+   * set "visits" (/conflict) or "other" (/concurrent) to 100 through {@code client}, then set
+   * "visits" to 7.
+   */
+  public static void writeBehindTheBack(Client client, HttpSession session, String path) {
+    session.getAttribute("visits");
+    Session other = Session.open(client, session.getId());
+    other.setLong(path.equals("/conflict") ? "visits" : "other", 100);
+    other.commit();
+    session.setAttribute("visits", 7);
   }
 
   /** The URL of {@code path} on the app. */
@@ -206,5 +222,15 @@ public abstract class WebTierContract {
     assertEquals(409, response.status());
     assertFalse(response.body().contains("written"), response.body());
     assertEquals(100L, Session.open(client(), idOf(setCookie)).getLong("visits"));
+  }
+
+  @Test
+  void requestsWritingDifferentAttributesBothCommit() throws Exception {
+    String setCookie = Http.send("POST", url("/visit"), null).setCookies().get(0);
+    Http.Response response = Http.send("POST", url("/concurrent"), back(setCookie));
+    assertEquals(200, response.status());
+    Session stored = Session.open(client(), idOf(setCookie));
+    assertEquals(7L, stored.getLong("visits"));
+    assertEquals(100L, stored.getLong("other"));
   }
 }

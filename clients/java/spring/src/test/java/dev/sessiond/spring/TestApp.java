@@ -1,7 +1,6 @@
 package dev.sessiond.spring;
 
 import dev.sessiond.client.Client;
-import dev.sessiond.client.Session;
 import dev.sessiond.servlet.WebTierContract;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpSession;
@@ -73,13 +72,9 @@ public class TestApp {
     return WebTierContract.describeCart(session::getAttribute);
   }
 
-  @PostMapping("/conflict")
-  String conflict(HttpSession session) {
-    session.getAttribute("visits");
-    Session other = Session.open(client, session.getId());
-    other.setLong("visits", 100);
-    other.commit();
-    session.setAttribute("visits", 7);
+  @PostMapping({"/conflict", "/concurrent"})
+  String writeBehindTheBack(HttpServletRequest request, HttpSession session) {
+    WebTierContract.writeBehindTheBack(client, session, request.getServletPath());
     return "written";
   }
 }
