@@ -25,23 +25,34 @@ import java.util.Map;
  * Immutable and thread-safe.
  */
 public final class AttributeCodec {
+  // How one attribute's JSON is written and read.
+  private record JsonType(Class<?> type, ObjectMapper mapper) {}
+
   private final ObjectMapper mapper;
-  private final Map<String, Class<?>> jsonTypes;
+  private final Map<String, JsonType> jsonTypes;
 
   /** A codec whose JSON goes through {@code mapper} (for example the application's own). */
   public AttributeCodec(ObjectMapper mapper) {
     this(mapper, Map.of());
   }
 
-  private AttributeCodec(ObjectMapper mapper, Map<String, Class<?>> jsonTypes) {
+  private AttributeCodec(ObjectMapper mapper, Map<String, JsonType> jsonTypes) {
     this.mapper = mapper;
     this.jsonTypes = Map.copyOf(jsonTypes);
   }
 
   /** This codec, reading the JSON value of attribute {@code name} into {@code type}. */
   public AttributeCodec withJsonType(String name, Class<?> type) {
-    Map<String, Class<?>> types = new HashMap<>(jsonTypes);
-    types.put(name, type);
+    return withJsonType(name, type, mapper);
+  }
+
+  /**
+   * This codec, writing the JSON value of attribute {@code name} with {@code typeMapper} and
+   * reading it into {@code type} with the same (for types that need a mapper of their own).
+   */
+  public AttributeCodec withJsonType(String name, Class<?> type, ObjectMapper typeMapper) {
+    Map<String, JsonType> types = new HashMap<>(jsonTypes);
+    types.put(name, new JsonType(type, typeMapper));
     return new AttributeCodec(mapper, types);
   }
 
@@ -55,12 +66,12 @@ public final class AttributeCodec {
     if (attribute == null) {
       session.remove(name);
     } else {
-      session.setValue(name, encode(attribute));
+      session.setValue(name, encode(name, attribute));
     }
   }
 
-  /** The typed value for {@code attribute}, which must not be null. */
-  public Value encode(Object attribute) {
+  /** The typed value for attribute {@code name} = {@code attribute}, which must not be null. */
+  public Value encode(String name, Object attribute) {
     if (attribute instanceof String text) {
       return Values.string(text);
     }
@@ -79,8 +90,10 @@ public final class AttributeCodec {
     if (attribute instanceof byte[] bytes) {
       return Values.bytes(bytes);
     }
+    JsonType jsonType = jsonTypes.get(name);
     try {
-      return Values.jsonText(mapper.writeValueAsString(attribute));
+      return Values.jsonText(
+          (jsonType == null ? mapper : jsonType.mapper()).writeValueAsString(attribute));
     } catch (JsonProcessingException e) {
       throw new IllegalArgumentException(
           "cannot store a " + attribute.getClass().getName() + " as JSON: " + e.getMessage(), e);
@@ -109,7 +122,10 @@ public final class AttributeCodec {
 
   private Object readJson(String name, String text) {
     try {
-      return mapper.readValue(text, jsonTypes.getOrDefault(name, Object.class));
+      JsonType jsonType = jsonTypes.get(name);
+      return jsonType == null
+          ? mapper.readValue(text, Object.class)
+          : jsonType.mapper().readValue(text, jsonType.type());
     } catch (JsonProcessingException e) {
       throw new IllegalStateException(
           "session attribute " + name + " does not read as JSON: " + e.getMessage(), e);

@@ -18,26 +18,26 @@ class AttributeCodecTest {
 
   @Test
   void scalarsMapToTypedValues() {
-    assertEquals(Values.string("a"), codec.encode("a"));
-    assertEquals(Values.int64(7), codec.encode(7));
-    assertEquals(Values.int64(7), codec.encode(7L));
-    assertEquals(Values.float64(0.5), codec.encode(0.5));
-    assertEquals(Values.float64(0.5), codec.encode(0.5f));
-    assertEquals(Values.bool(true), codec.encode(true));
-    assertEquals(KindCase.BYTES_VALUE, codec.encode(new byte[] {1}).getKindCase());
+    assertEquals(Values.string("a"), codec.encode("k", "a"));
+    assertEquals(Values.int64(7), codec.encode("k", 7));
+    assertEquals(Values.int64(7), codec.encode("k", 7L));
+    assertEquals(Values.float64(0.5), codec.encode("k", 0.5));
+    assertEquals(Values.float64(0.5), codec.encode("k", 0.5f));
+    assertEquals(Values.bool(true), codec.encode("k", true));
+    assertEquals(KindCase.BYTES_VALUE, codec.encode("k", new byte[] {1}).getKindCase());
   }
 
   @Test
   void integersReadBackAsLongAndFloatsAsDouble() {
-    assertEquals(7L, codec.decode("n", codec.encode(7)));
-    assertEquals(0.5, codec.decode("x", codec.encode(0.5f)));
+    assertEquals(7L, codec.decode("n", codec.encode("k", 7)));
+    assertEquals(0.5, codec.decode("x", codec.encode("k", 0.5f)));
     assertArrayEquals(
-        new byte[] {1, 2}, (byte[]) codec.decode("b", codec.encode(new byte[] {1, 2})));
+        new byte[] {1, 2}, (byte[]) codec.decode("b", codec.encode("k", new byte[] {1, 2})));
   }
 
   @Test
   void objectsAreJsonAndReadBackAsMapsAndLists() {
-    Value json = codec.encode(new Cart(List.of("book"), 9.5));
+    Value json = codec.encode("k", new Cart(List.of("book"), 9.5));
     assertEquals(KindCase.JSON_VALUE, json.getKindCase());
     assertEquals(Map.of("items", List.of("book"), "total", 9.5), codec.decode("cart", json));
     assertEquals(List.of(1, "two"), codec.decode("list", Values.jsonText("[1, \"two\"]")));
@@ -47,7 +47,7 @@ class AttributeCodecTest {
   @Test
   void aRegisteredTypeReadsItsAttributeBack() {
     AttributeCodec typed = codec.withJsonType("cart", Cart.class);
-    Value json = typed.encode(new Cart(List.of("book"), 9.5));
+    Value json = typed.encode("cart", new Cart(List.of("book"), 9.5));
     assertEquals(new Cart(List.of("book"), 9.5), typed.decode("cart", json));
     assertEquals(Map.of("items", List.of("book"), "total", 9.5), typed.decode("other", json));
   }

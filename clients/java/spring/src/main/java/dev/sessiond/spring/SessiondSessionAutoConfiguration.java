@@ -22,6 +22,7 @@ import org.springframework.session.SessionRepository;
 import org.springframework.session.config.annotation.web.http.EnableSpringHttpSession;
 import org.springframework.session.web.http.CookieSerializer;
 import org.springframework.session.web.http.SessionRepositoryFilter;
+import org.springframework.util.ClassUtils;
 
 /**
  * Spring Boot auto-configuration: with {@code sessiond.address} set, a servlet app's HttpSession is
@@ -44,12 +45,21 @@ public class SessiondSessionAutoConfiguration {
         properties.address(), ClientOptions.defaults().withTimeout(properties.timeout()));
   }
 
-  /** The repository, with the app's ObjectMapper for JSON attributes when it has one. */
+  /**
+   * The repository, with the app's ObjectMapper for JSON attributes when it has one, and Spring
+   * Security's context stored as typed JSON when Security is present.
+   */
   @Bean
   @ConditionalOnMissingBean
   public SessiondSessionRepository sessionRepository(
       Client client, SessiondProperties properties, ObjectProvider<ObjectMapper> objectMapper) {
-    AttributeCodec codec = new AttributeCodec(objectMapper.getIfAvailable(ObjectMapper::new));
+    ObjectMapper mapper = objectMapper.getIfAvailable(ObjectMapper::new);
+    AttributeCodec codec = new AttributeCodec(mapper);
+    ClassLoader loader = getClass().getClassLoader();
+    if (ClassUtils.isPresent(
+        "org.springframework.security.jackson2.SecurityJackson2Modules", loader)) {
+      codec = SecurityContextJson.register(codec, mapper, loader);
+    }
     Map<String, Class<?>> jsonTypes = properties.jsonTypes();
     if (jsonTypes != null) {
       for (Map.Entry<String, Class<?>> type : jsonTypes.entrySet()) {

@@ -94,4 +94,22 @@ class SessiondSpringSessionTest extends WebTierContract {
     Http.Response touched = Http.send("GET", url("/touch-only"), cookie);
     assertEquals(List.of(cookie().clearHeader()), touched.setCookies());
   }
+
+  @Test
+  void aSpringSecurityLoginSticksAcrossRequests() throws Exception {
+    Http.Response login = Http.send("POST", url("/security-login?user=ada"), null);
+    assertEquals(200, login.status());
+    String setCookie = login.setCookies().get(login.setCookies().size() - 1);
+    assertEquals(login.body(), idOf(setCookie));
+    assertEquals("ada [ROLE_USER]", Http.send("GET", url("/whoami"), back(setCookie)).body());
+    assertTrue(
+        Session.open(client, idOf(setCookie))
+            .getJson("SPRING_SECURITY_CONTEXT")
+            .get("authentication")
+            .get("principal")
+            .asText()
+            .equals("ada"),
+        "other tiers read the context as JSON");
+    assertEquals("anonymousUser [ROLE_ANONYMOUS]", Http.send("GET", url("/whoami"), null).body());
+  }
 }

@@ -3,8 +3,19 @@ package dev.sessiond.spring;
 import dev.sessiond.client.Client;
 import dev.sessiond.servlet.WebTierContract;
 import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
 import jakarta.servlet.http.HttpSession;
+import java.util.List;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
+import org.springframework.context.annotation.Bean;
+import org.springframework.security.authentication.UsernamePasswordAuthenticationToken;
+import org.springframework.security.config.annotation.web.builders.HttpSecurity;
+import org.springframework.security.core.Authentication;
+import org.springframework.security.core.authority.SimpleGrantedAuthority;
+import org.springframework.security.core.context.SecurityContext;
+import org.springframework.security.core.context.SecurityContextHolder;
+import org.springframework.security.web.SecurityFilterChain;
+import org.springframework.security.web.context.HttpSessionSecurityContextRepository;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestParam;
@@ -76,5 +87,31 @@ public class TestApp {
   String writeBehindTheBack(HttpServletRequest request, HttpSession session) {
     WebTierContract.writeBehindTheBack(client, session, request.getServletPath());
     return "written";
+  }
+
+  /** No authentication required anywhere: these tests log in through /security-login. */
+  @Bean
+  SecurityFilterChain openChain(HttpSecurity http) throws Exception {
+    return http.authorizeHttpRequests(requests -> requests.anyRequest().permitAll())
+        .csrf(csrf -> csrf.disable())
+        .build();
+  }
+
+  /** Logs {@code user} in as Spring Security's form login would: saves the context, rotates. */
+  @PostMapping("/security-login")
+  String securityLogin(
+      HttpServletRequest request, HttpServletResponse response, @RequestParam String user) {
+    SecurityContext context = SecurityContextHolder.createEmptyContext();
+    context.setAuthentication(
+        UsernamePasswordAuthenticationToken.authenticated(
+            user, null, List.of(new SimpleGrantedAuthority("ROLE_USER"))));
+    new HttpSessionSecurityContextRepository().saveContext(context, request, response);
+    return request.changeSessionId();
+  }
+
+  @GetMapping("/whoami")
+  String whoami() {
+    Authentication authentication = SecurityContextHolder.getContext().getAuthentication();
+    return authentication.getName() + " " + authentication.getAuthorities();
   }
 }
