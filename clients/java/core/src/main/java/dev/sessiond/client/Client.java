@@ -1,0 +1,201 @@
+package dev.sessiond.client;
+
+import com.google.common.util.concurrent.FutureCallback;
+import com.google.common.util.concurrent.Futures;
+import com.google.common.util.concurrent.ListenableFuture;
+import com.google.common.util.concurrent.MoreExecutors;
+import dev.sessiond.v1.CommitRequest;
+import dev.sessiond.v1.CommitResponse;
+import dev.sessiond.v1.CreateSessionRequest;
+import dev.sessiond.v1.CreateSessionResponse;
+import dev.sessiond.v1.DeleteRequest;
+import dev.sessiond.v1.DeleteResponse;
+import dev.sessiond.v1.GetRequest;
+import dev.sessiond.v1.GetResponse;
+import dev.sessiond.v1.RotateIdRequest;
+import dev.sessiond.v1.RotateIdResponse;
+import dev.sessiond.v1.SessionServiceGrpc;
+import dev.sessiond.v1.SessionServiceGrpc.SessionServiceFutureStub;
+import dev.sessiond.v1.TouchRequest;
+import dev.sessiond.v1.TouchResponse;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BiFunction;
+
+/**
+ * The thin typed client of {@code sessiond.v1.SessionService}: one blocking and one future-based
+ * method per rpc the web tiers use, each sending the generated request as it is. The rpc contracts
+ * (what each error means) are the comments of {@code proto/sessiond/v1/session.proto}; for the
+ * ISession-style API that loads lazily and commits once, see {@link Session}.
+ *
+ * <p>Every call gets a deadline of {@link ClientOptions#timeout()}. Failures are {@link
+ * SessiondException}s: thrown by the blocking methods, completing the futures exceptionally
+ * otherwise. A server that cannot be reached fails with {@link SessiondUnavailableException} naming
+ * the address.
+ *
+ * <p>Thread-safe; share one per process. Closing it shuts down a channel it opened itself.
+ */
+public final class Client implements AutoCloseable {
+  private final ManagedChannel channel;
+  private final boolean ownsChannel;
+  private final String address;
+  private final SessionServiceFutureStub stub;
+  private final ClientOptions options;
+
+  private Client(ManagedChannel channel, boolean ownsChannel, ClientOptions options) {
+    this.channel = channel;
+    this.ownsChannel = ownsChannel;
+    this.address = channel.authority();
+    this.stub = SessionServiceGrpc.newFutureStub(channel);
+    this.options = options;
+  }
+
+  /** A client of sessiond at {@code target} ("host:port") over plaintext, with default options. */
+  public static Client connect(String target) {
+    return connect(target, ClientOptions.defaults());
+  }
+
+  /** A client of sessiond at {@code target} ("host:port") over plaintext; it owns the channel. */
+  public static Client connect(String target, ClientOptions options) {
+    return new Client(
+        ManagedChannelBuilder.forTarget(target).usePlaintext().build(), true, options);
+  }
+
+  /**
+   * A client over {@code channel}, which the caller built (with TLS or credentials as deployed) and
+   * shuts down itself.
+   */
+  public static Client over(ManagedChannel channel, ClientOptions options) {
+    return new Client(channel, false, options);
+  }
+
+  /** The options this client was made with. */
+  public ClientOptions options() {
+    return options;
+  }
+
+  /** The address of sessiond, as errors name it. */
+  public String address() {
+    return address;
+  }
+
+  /** CreateSession. */
+  public CompletableFuture<CreateSessionResponse> createSessionAsync(CreateSessionRequest request) {
+    return call(SessionServiceFutureStub::createSession, request);
+  }
+
+  /** Get. */
+  public CompletableFuture<GetResponse> getAsync(GetRequest request) {
+    return call(SessionServiceFutureStub::get, request);
+  }
+
+  /** Touch. */
+  public CompletableFuture<TouchResponse> touchAsync(TouchRequest request) {
+    return call(SessionServiceFutureStub::touch, request);
+  }
+
+  /** Delete. */
+  public CompletableFuture<DeleteResponse> deleteAsync(DeleteRequest request) {
+    return call(SessionServiceFutureStub::delete, request);
+  }
+
+  /** Commit. */
+  public CompletableFuture<CommitResponse> commitAsync(CommitRequest request) {
+    return call(SessionServiceFutureStub::commit, request);
+  }
+
+  /** RotateId. */
+  public CompletableFuture<RotateIdResponse> rotateIdAsync(RotateIdRequest request) {
+    return call(SessionServiceFutureStub::rotateId, request);
+  }
+
+  /** CreateSession, blocking. */
+  public CreateSessionResponse createSession(CreateSessionRequest request) {
+    return await(createSessionAsync(request), address);
+  }
+
+  /** Get, blocking. */
+  public GetResponse get(GetRequest request) {
+    return await(getAsync(request), address);
+  }
+
+  /** Touch, blocking. */
+  public TouchResponse touch(TouchRequest request) {
+    return await(touchAsync(request), address);
+  }
+
+  /** Delete, blocking. */
+  public DeleteResponse delete(DeleteRequest request) {
+    return await(deleteAsync(request), address);
+  }
+
+  /** Commit, blocking. */
+  public CommitResponse commit(CommitRequest request) {
+    return await(commitAsync(request), address);
+  }
+
+  /** RotateId, blocking. */
+  public RotateIdResponse rotateId(RotateIdRequest request) {
+    return await(rotateIdAsync(request), address);
+  }
+
+  /** Shuts down the channel if this client opened it, waiting up to 5 s for calls in flight. */
+  @Override
+  public void close() {
+    if (!ownsChannel) {
+      return;
+    }
+    channel.shutdown();
+    try {
+      if (!channel.awaitTermination(5, TimeUnit.SECONDS)) {
+        channel.shutdownNow();
+      }
+    } catch (InterruptedException e) {
+      channel.shutdownNow();
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /**
+   * The result of {@code future}, or its failure as a {@link SessiondException} of a call to {@code
+   * address}.
+   */
+  static <T> T await(CompletableFuture<T> future, String address) {
+    try {
+      return future.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      future.cancel(true);
+      throw Errors.from(e, address);
+    } catch (ExecutionException e) {
+      throw Errors.from(e, address);
+    }
+  }
+
+  /** Sends {@code request} with {@code method} under the default deadline. */
+  private <Q, R> CompletableFuture<R> call(
+      BiFunction<SessionServiceFutureStub, Q, ListenableFuture<R>> method, Q request) {
+    ListenableFuture<R> pending =
+        method.apply(
+            stub.withDeadlineAfter(options.timeout().toNanos(), TimeUnit.NANOSECONDS), request);
+    CompletableFuture<R> result = new CompletableFuture<>();
+    Futures.addCallback(
+        pending,
+        new FutureCallback<R>() {
+          @Override
+          public void onSuccess(R response) {
+            result.complete(response);
+          }
+
+          @Override
+          public void onFailure(Throwable failure) {
+            result.completeExceptionally(Errors.from(failure, address));
+          }
+        },
+        MoreExecutors.directExecutor());
+    return result;
+  }
+}

@@ -1,0 +1,79 @@
+package dev.sessiond.client;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.InvalidProtocolBufferException;
+import dev.sessiond.v1.ConflictDetails;
+import io.grpc.Status;
+import io.grpc.protobuf.StatusProto;
+import java.util.List;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+
+/** Converts what gRPC throws into the typed {@link SessiondException}s, in one place. */
+final class Errors {
+  private Errors() {}
+
+  /** The typed error for {@code failure} of a call to sessiond at {@code address}. */
+  static SessiondException from(Throwable failure, String address) {
+    Throwable cause = unwrap(failure);
+    if (cause instanceof SessiondException typed) {
+      return typed;
+    }
+    Status status = Status.fromThrowable(cause);
+    String description = status.getDescription() == null ? "" : ": " + status.getDescription();
+    String message = "sessiond at " + address + ": " + status.getCode() + description;
+    switch (status.getCode()) {
+      case NOT_FOUND:
+        return new SessionNotFoundException(message, cause);
+      case INVALID_ARGUMENT:
+        return new InvalidArgumentException(message, cause);
+      case UNAVAILABLE:
+        return new SessiondUnavailableException(address, message, cause);
+      case ABORTED:
+        return conflict(message, cause);
+      default:
+        return new SessiondException(status.getCode(), message, cause);
+    }
+  }
+
+  /** Whether a mutation that failed with {@code e} may have been lost in transit and is retried. */
+  static boolean isTransient(SessiondException e) {
+    return switch (e.code()) {
+      case UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED -> true;
+      default -> false;
+    };
+  }
+
+  /** The failure inside the wrappers futures add. */
+  static Throwable unwrap(Throwable failure) {
+    Throwable cause = failure;
+    while ((cause instanceof CompletionException || cause instanceof ExecutionException)
+        && cause.getCause() != null) {
+      cause = cause.getCause();
+    }
+    if (cause instanceof CancellationException) {
+      return Status.CANCELLED.withDescription("the call was cancelled").asRuntimeException();
+    }
+    return cause;
+  }
+
+  /** An ABORTED error, with the ConflictDetails of its google.rpc.Status trailer when present. */
+  private static ConflictException conflict(String message, Throwable cause) {
+    com.google.rpc.Status details = StatusProto.fromThrowable(cause);
+    if (details != null) {
+      for (Any any : details.getDetailsList()) {
+        if (any.is(ConflictDetails.class)) {
+          try {
+            ConflictDetails conflict = any.unpack(ConflictDetails.class);
+            return new ConflictException(
+                message, conflict.getConflictingKeysList(), conflict.getCurrentVersion(), cause);
+          } catch (InvalidProtocolBufferException e) {
+            break;
+          }
+        }
+      }
+    }
+    return new ConflictException(message, List.of(), 0, cause);
+  }
+}
