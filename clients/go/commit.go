@@ -1,0 +1,211 @@
+package sessiond
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"sessiond.dev/client/go/sessiondv1"
+)
+
+// Commit sends the pending changes in one rpc; nil without an rpc when nothing is pending (except
+// for a New session, which it creates even empty). A new session is created with CreateSession
+// and gets its id. Otherwise one Commit carries read_version = the loaded version (none if the
+// session was never read: a blind write, last writer wins), and fails with a *ConflictError if
+// another writer changed a key it writes since. A reply lost to UNAVAILABLE, DEADLINE_EXCEEDED or
+// CANCELLED is retried (Options.CommitAttempts) with the same request_id, which the changes keep
+// until they are committed or changed: the server applies them at most once. On failure the
+// changes stay pending.
+func (s *Session) Commit(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.deleted:
+		return fmt.Errorf("%w: the session was deleted", ErrNotFound)
+	case s.create != nil:
+		return s.createNow(ctx)
+	case !s.cleared && len(s.changes) == 0:
+		return nil
+	case s.loadDone && s.loadErr != nil:
+		return s.loadErr
+	}
+	request := &sessiondv1.CommitRequest{Id: s.id, RequestId: s.pendingRequestID()}
+	if s.cleared {
+		request.Ops = append(request.Ops, &sessiondv1.Operation{
+			Op: &sessiondv1.Operation_Clear{Clear: &sessiondv1.Operation_ClearOp{}}})
+	}
+	for _, key := range slices.Sorted(maps.Keys(s.changes)) {
+		request.Ops = append(request.Ops, operation(key, s.changes[key]))
+	}
+	if s.hasReadVersion {
+		request.ReadVersion = proto.Uint64(s.readVersion)
+	}
+	response, err := retry(ctx, s.client, func(ctx context.Context) (*sessiondv1.CommitResponse, error) {
+		return call(ctx, s.client, "Commit", s.client.rpc.Commit, request)
+	})
+	if err != nil {
+		return err
+	}
+	s.applyCommitted(response.GetSession())
+	return nil
+}
+
+func operation(key string, value *sessiondv1.Value) *sessiondv1.Operation {
+	if value == nil {
+		return &sessiondv1.Operation{Op: &sessiondv1.Operation_Remove{
+			Remove: &sessiondv1.Operation_RemoveOp{Key: key}}}
+	}
+	return &sessiondv1.Operation{Op: &sessiondv1.Operation_Set{
+		Set: &sessiondv1.Operation_SetOp{Key: key, Value: value}}}
+}
+
+func (s *Session) pendingRequestID() string {
+	if s.requestID == "" {
+		s.requestID = newRequestID()
+	}
+	return s.requestID
+}
+
+// applyCommitted makes the pending changes the loaded state after a commit answered info. If the
+// version shows that others wrote in between, the loaded entries are out of date: the next read
+// loads again, and read_version stays until then.
+func (s *Session) applyCommitted(info *sessiondv1.SessionInfo) {
+	wasLoaded := s.loadDone && s.loadErr == nil && s.hasReadVersion
+	next := map[string]*sessiondv1.Value{}
+	if !s.cleared {
+		maps.Copy(next, s.entries)
+	}
+	for key, value := range s.changes {
+		if value == nil {
+			delete(next, key)
+		} else {
+			next[key] = value
+		}
+	}
+	expected := s.readVersion
+	if !maps.EqualFunc(next, s.entries, func(a, b *sessiondv1.Value) bool { return proto.Equal(a, b) }) {
+		expected++
+	}
+	s.discardChanges()
+	s.info = infoFrom(info)
+	if wasLoaded && s.info.Version == expected {
+		s.adopt(info, next)
+	} else {
+		s.loadDone, s.loadErr, s.entries = false, nil, nil
+	}
+}
+
+// createNow creates the new session with the pending entries.
+func (s *Session) createNow(ctx context.Context) error {
+	entries := map[string]*sessiondv1.Value{}
+	for key, value := range s.changes {
+		if value != nil {
+			entries[key] = value
+		}
+	}
+	request := &sessiondv1.CreateSessionRequest{Entries: entries, Principal: s.create.Principal,
+		Id: s.create.ID, RequestId: s.pendingRequestID()}
+	if s.create.IdleTimeout > 0 {
+		request.IdleTimeout = durationpb.New(s.create.IdleTimeout)
+	}
+	if s.create.AbsoluteTimeout > 0 {
+		request.AbsoluteTimeout = durationpb.New(s.create.AbsoluteTimeout)
+	}
+	response, err := retry(ctx, s.client, func(ctx context.Context) (*sessiondv1.CreateSessionResponse, error) {
+		return call(ctx, s.client, "CreateSession", s.client.rpc.CreateSession, request)
+	})
+	if err != nil {
+		return err
+	}
+	s.discardChanges()
+	s.create, s.id = nil, response.GetSession().GetId()
+	s.adopt(response.GetSession(), entries)
+	return nil
+}
+
+// RotateID moves the session to a new id with the same data (call it at login): the old id is
+// dead once it returns, and ID returns the new one. Pending changes stay pending. A new session
+// has no id to rotate: it gets a fresh one when created.
+func (s *Session) RotateID(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.create != nil {
+		return nil
+	}
+	if s.deleted {
+		return fmt.Errorf("%w: the session was deleted", ErrNotFound)
+	}
+	request := &sessiondv1.RotateIdRequest{Id: s.id, RequestId: newRequestID()}
+	response, err := retry(ctx, s.client, func(ctx context.Context) (*sessiondv1.RotateIdResponse, error) {
+		return call(ctx, s.client, "RotateId", s.client.rpc.RotateId, request)
+	})
+	if err != nil {
+		return err
+	}
+	s.id, s.info = response.GetSession().GetId(), infoFrom(response.GetSession())
+	return nil
+}
+
+// Delete ends the session (call it at logout) and drops pending changes. Deleting a session that
+// is already gone succeeds.
+func (s *Session) Delete(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.discardChanges()
+	if s.create == nil && !s.deleted {
+		request := &sessiondv1.DeleteRequest{Id: s.id, RequestId: newRequestID()}
+		_, err := retry(ctx, s.client, func(ctx context.Context) (*sessiondv1.DeleteResponse, error) {
+			return call(ctx, s.client, "Delete", s.client.rpc.Delete, request)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	s.deleted, s.create, s.entries = true, nil, nil
+	return nil
+}
+
+// Update runs work on the session, then commits; when the commit conflicts it reloads and runs
+// work again, at most Options.ConflictAttempts times in all. work's error, or any error other
+// than a conflict, is returned at once.
+func (s *Session) Update(ctx context.Context, work func(*Session) error) error {
+	for attempt := 1; ; attempt++ {
+		if err := s.Load(ctx); err != nil {
+			return err
+		}
+		if err := work(s); err != nil {
+			return err
+		}
+		err := s.Commit(ctx)
+		if err == nil || !errors.Is(err, ErrConflict) || attempt >= s.client.opts.ConflictAttempts {
+			return err
+		}
+		if err := s.Reload(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+// retry runs attempt until it succeeds, fails in a way that shows nothing was lost, or has run
+// Options.CommitAttempts times, pausing Options.RetryBackoff (doubling) in between.
+func retry[Resp any](ctx context.Context, c *Client, attempt func(context.Context) (Resp, error)) (Resp, error) {
+	backoff := c.opts.RetryBackoff
+	for n := 1; ; n++ {
+		response, err := attempt(ctx)
+		if err == nil || !replyMayBeLost(err) || n >= c.opts.CommitAttempts {
+			return response, err
+		}
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+			return response, err
+		}
+		backoff *= 2
+	}
+}
