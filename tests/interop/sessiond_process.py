@@ -28,7 +28,8 @@ class Sessiond:
         port_file = os.path.join(self._directory.name, "port")
         self._log = open(os.path.join(self._directory.name, "sessiond.log"), "w+b")
         self._process = subprocess.Popen(
-            [self.binary, "--listen=127.0.0.1:0", f"--port_file={port_file}", "--store=memory"],
+            [self.binary, "--listen=127.0.0.1:0", f"--port_file={port_file}", "--store=memory",
+             "--drain_grace=0s"],
             stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT)
         try:
             self.address = f"127.0.0.1:{self._wait_for_port(port_file)}"

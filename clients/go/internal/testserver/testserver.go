@@ -18,11 +18,12 @@ import (
 type Server struct {
 	Address string // 127.0.0.1:PORT
 	cmd     *exec.Cmd
+	exited  chan struct{}
 }
 
-// Start runs $SESSIOND_BIN with flags (plus --listen, --port_file and --store=memory) and stops it
-// (SIGTERM, then SIGKILL after 5 s) when t ends. It fails t if the server does not write its port
-// within 10 s.
+// Start runs $SESSIOND_BIN with flags (plus --listen, --port_file, --store=memory and no drain
+// grace) and stops it (SIGTERM, then SIGKILL after 5 s) when t ends. It fails t if the server does
+// not write its port within 10 s.
 func Start(t testing.TB, flags ...string) *Server {
 	t.Helper()
 	binary := os.Getenv("SESSIOND_BIN")
@@ -30,7 +31,8 @@ func Start(t testing.TB, flags ...string) *Server {
 		t.Fatal("SESSIOND_BIN is not set: the path of the sessiond binary (clients/go/test.sh sets it)")
 	}
 	portFile := filepath.Join(t.TempDir(), "port")
-	args := append([]string{"--listen=127.0.0.1:0", "--port_file=" + portFile, "--store=memory"}, flags...)
+	args := append([]string{"--listen=127.0.0.1:0", "--port_file=" + portFile, "--store=memory",
+		"--drain_grace=0s"}, flags...)
 	cmd := exec.Command(binary, args...)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
@@ -49,7 +51,8 @@ func Start(t testing.TB, flags ...string) *Server {
 	})
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
 		if port, err := os.ReadFile(portFile); err == nil && len(port) > 0 {
-			return &Server{Address: "127.0.0.1:" + strings.TrimSpace(string(port)), cmd: cmd}
+			return &Server{Address: "127.0.0.1:" + strings.TrimSpace(string(port)), cmd: cmd,
+				exited: exited}
 		}
 		select {
 		case <-exited:
@@ -72,5 +75,8 @@ func (s *Server) Client(t testing.TB, opts sessiond.Options) *sessiond.Client {
 	return client
 }
 
-// Stop stops the server now (SIGTERM; the cleanup still waits for it).
+// Stop sends the server SIGTERM now (the cleanup still waits for it).
 func (s *Server) Stop() { _ = s.cmd.Process.Signal(syscall.SIGTERM) }
+
+// Wait waits until the server has exited.
+func (s *Server) Wait() { <-s.exited }
