@@ -49,6 +49,10 @@ func (s *Session) Commit(ctx context.Context) error {
 	response, err := retry(ctx, s.client, func(ctx context.Context) (*sessiondv1.CommitResponse, error) {
 		return call(ctx, s.client, "Commit", s.client.rpc.Commit, request)
 	})
+	if s.resume != nil && errors.Is(err, ErrNotFound) { // Gone: Resume makes it a new session.
+		s.becomeGone()
+		return s.createNow(ctx)
+	}
 	if err != nil {
 		return err
 	}

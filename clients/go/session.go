@@ -79,9 +79,9 @@ func (c *Client) Open(id string) *Session {
 	return &Session{client: c, id: id, changes: map[string]*sessiondv1.Value{}}
 }
 
-// Resume is Open for web glue: if the session turns out to be unknown, expired or deleted, it
-// becomes a new empty session (Gone reports true) that Commit creates with create's options and a
-// new id.
+// Resume is Open for web glue: if the session turns out to be unknown, expired or deleted (on
+// load, or at a commit), it becomes a new empty session (Gone reports true) that Commit creates
+// with create's options and a new id, keeping the changes recorded since.
 func (c *Client) Resume(id string, create CreateOptions) *Session {
 	s := c.Open(id)
 	s.resume = &create
@@ -161,11 +161,17 @@ func (s *Session) load(ctx context.Context) error {
 	case err == nil:
 		s.adopt(response.GetSession(), response.GetEntries())
 	case s.resume != nil && errors.Is(err, ErrNotFound):
-		s.create, s.gone, s.id, s.entries = s.resume, true, "", nil
+		s.becomeGone()
 	default:
 		s.loadErr = err
 	}
 	return s.loadErr
+}
+
+// becomeGone makes a Resume session whose id is gone a new empty session; pending changes stay.
+func (s *Session) becomeGone() {
+	s.create, s.gone, s.id, s.entries, s.loadDone, s.loadErr = s.resume, true, "", nil, true, nil
+	s.hasReadVersion = false
 }
 
 // adopt takes entries at info's version as the loaded state.
