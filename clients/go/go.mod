@@ -3,6 +3,7 @@ module sessiond.dev/client/go
 go 1.26.0
 
 require (
+	github.com/alexedwards/scs/v2 v2.9.0
 	google.golang.org/grpc v1.85.0
 	google.golang.org/protobuf v1.36.12
 )
