@@ -35,6 +35,8 @@ storage::Value FromProto(const v1::Value& value) {
       return value.int64_value();
     case v1::Value::kDoubleValue:
       return value.double_value();
+    case v1::Value::kJsonValue:
+      return storage::Json{value.json_value()};
     case v1::Value::kBoolValue:
     case v1::Value::KIND_NOT_SET:
       break;
@@ -58,6 +60,9 @@ void ToProto(storage::ValueView value, v1::Value* out) {
       return;
     case storage::ValueKind::kBool:
       out->set_bool_value(value.flag());
+      return;
+    case storage::ValueKind::kJson:
+      out->set_json_value(value.data().data(), value.data().size());
       return;
   }
 }

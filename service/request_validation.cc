@@ -14,6 +14,8 @@ size_t ValueBytes(const v1::Value& value) {
       return value.string_value().size();
     case v1::Value::kBytesValue:
       return value.bytes_value().size();
+    case v1::Value::kJsonValue:
+      return value.json_value().size();
     default:
       return 8;  // the scalars are at most 8 bytes
   }

@@ -24,6 +24,13 @@ absl::Status IdCollision(const absl::Status& status) {
       "a newly drawn session id is already taken; the random source is broken");
 }
 
+// A store's ALREADY_EXISTS for an id the caller proposed: the caller's to handle, by proposing
+// another fresh id.
+absl::Status ProposedIdTaken(const absl::Status& status) {
+  if (status.code() != absl::StatusCode::kAlreadyExists) return status;
+  return absl::AlreadyExistsError("id: a live session has this id; propose another fresh random id");
+}
+
 std::optional<uint64_t> OptionalVersion(bool present, uint64_t version) {
   return present ? std::optional<uint64_t>(version) : std::nullopt;
 }
@@ -218,6 +225,10 @@ absl::Status SessionServiceImpl::DoCreateSession(const v1::CreateSessionRequest&
     return status;
   }
   if (absl::Status status = ValidateRequestId(request.request_id()); !status.ok()) return status;
+  const bool id_proposed = !request.id().empty();
+  if (id_proposed) {
+    if (absl::Status status = ValidateSessionId(request.id(), "id"); !status.ok()) return status;
+  }
   absl::StatusOr<absl::Duration> idle =
       ResolveTimeout(request.has_idle_timeout() ? &request.idle_timeout() : nullptr, "idle_timeout",
                      limits_.default_idle_timeout, limits_.max_idle_timeout);
@@ -233,9 +244,9 @@ absl::Status SessionServiceImpl::DoCreateSession(const v1::CreateSessionRequest&
   for (const auto& [key, value] : request.entries()) {
     session.entries.push_back({key, FromProto(value)});
   }
-  session.id = NewSessionId();
+  session.id = id_proposed ? request.id() : NewSessionId();
   absl::StatusOr<storage::SessionMeta> meta = store_->Create(std::move(session));
-  if (!meta.ok()) return IdCollision(meta.status());
+  if (!meta.ok()) return id_proposed ? ProposedIdTaken(meta.status()) : IdCollision(meta.status());
   ToProto(*meta, response->mutable_session());
   return absl::OkStatus();
 }

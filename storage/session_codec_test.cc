@@ -15,6 +15,7 @@ TEST(SessionCodecTest, ASessionRoundTripsWithEveryValueTypeAndItsHistory) {
   absl::StatusOr<SessionState> state = SessionState::Create({{"b", Bytes{std::string("\0\1", 2)}},
                                                              {"d", 0.5},
                                                              {"i", int64_t{-3}},
+                                                             {"j", Json{"[1,{\"a\":null}]"}},
                                                              {"s", std::string("x")},
                                                              {"t", true},
                                                              {"gone", true}},
@@ -47,6 +48,7 @@ TEST(SessionCodecTest, ASessionRoundTripsWithEveryValueTypeAndItsHistory) {
               ::testing::ElementsAre(::testing::Pair("b", Value(Bytes{std::string("\0\1", 2)})),
                                      ::testing::Pair("d", Value(0.5)),
                                      ::testing::Pair("i", Value(int64_t{-3})),
+                                     ::testing::Pair("j", Value(Json{"[1,{\"a\":null}]"})),
                                      ::testing::Pair("s", Value(std::string("x"))),
                                      ::testing::Pair("t", Value(true))));
   ASSERT_EQ(decoded.state.tombstones().size(), 1u);

@@ -46,6 +46,7 @@ bool PayloadFits(ValueKind kind, size_t size) {
   switch (kind) {
     case ValueKind::kString:
     case ValueKind::kBytes:
+    case ValueKind::kJson:
       return true;
     case ValueKind::kInt64:
     case ValueKind::kDouble:
@@ -86,7 +87,7 @@ absl::Status CheckLimits(size_t count, size_t old_count, size_t bytes, size_t ol
 bool ParsePackedEntry(absl::string_view& in, absl::string_view* key, ValueView* value,
                       uint64_t* version, absl::string_view* encoded) {
   const absl::string_view start = in;
-  if (in.empty() || static_cast<uint8_t>(in.front()) > static_cast<uint8_t>(ValueKind::kBool)) {
+  if (in.empty() || static_cast<uint8_t>(in.front()) > static_cast<uint8_t>(kLastValueKind)) {
     return false;
   }
   const auto kind = static_cast<ValueKind>(in.front());

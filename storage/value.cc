@@ -13,6 +13,7 @@ struct SizeOf {
   size_t operator()(int64_t) const { return sizeof(int64_t); }
   size_t operator()(double) const { return sizeof(double); }
   size_t operator()(bool) const { return 1; }
+  size_t operator()(const Json& json) const { return json.text.size(); }
 };
 
 struct PayloadWriter {
@@ -26,6 +27,7 @@ struct PayloadWriter {
     AppendWord(bits);
   }
   void operator()(bool flag) const { out->push_back(flag ? 1 : 0); }
+  void operator()(const Json& json) const { out->append(json.text); }
 
   void AppendWord(uint64_t word) const {
     char bytes[sizeof(word)];
@@ -63,6 +65,8 @@ Value ValueView::ToValue() const {
       return int64();
     case ValueKind::kDouble:
       return number();
+    case ValueKind::kJson:
+      return Json{std::string(payload_)};
     case ValueKind::kBool:
       break;
   }

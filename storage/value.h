@@ -1,8 +1,9 @@
 // Value: the typed value of one session entry, as the storage layer takes it in; ValueView: one
 // read in place from a stored session.
 //
-// One of UTF-8 text, opaque bytes, int64, double or bool; the same five types the API carries, so a
-// number written by one client language reads back as the same number in every other.
+// One of UTF-8 text, opaque bytes, int64, double, bool or a JSON document; the same six types the
+// API carries, so a number written by one client language reads back as the same number in every
+// other, and a document as a document.
 #ifndef SESSIOND_STORAGE_VALUE_H_
 #define SESSIOND_STORAGE_VALUE_H_
 
@@ -21,18 +22,35 @@ struct Bytes {
   friend bool operator==(const Bytes&, const Bytes&) = default;
 };
 
-using Value = std::variant<std::string, Bytes, int64_t, double, bool>;
+// A JSON document as UTF-8 text. The store keeps the text as it came and never parses it; clients
+// do. A distinct type so that a document and a string that looks like one stay distinguishable.
+struct Json {
+  std::string text;
+  friend bool operator==(const Json&, const Json&) = default;
+};
+
+using Value = std::variant<std::string, Bytes, int64_t, double, bool, Json>;
 
 // The type of a value; the numbers are part of the stored format.
-enum class ValueKind : uint8_t { kString = 0, kBytes = 1, kInt64 = 2, kDouble = 3, kBool = 4 };
+enum class ValueKind : uint8_t {
+  kString = 0,
+  kBytes = 1,
+  kInt64 = 2,
+  kDouble = 3,
+  kBool = 4,
+  kJson = 5,
+};
 
-// The bytes a value counts against the session size limit: its length for text and bytes, 8 for
-// numbers, 1 for bool. It is also the size of its stored payload.
+// The kind with the highest number: stored kind bytes above it are corrupt.
+inline constexpr ValueKind kLastValueKind = ValueKind::kJson;
+
+// The bytes a value counts against the session size limit: its length for text, bytes and JSON, 8
+// for numbers, 1 for bool. It is also the size of its stored payload.
 size_t ValueSize(const Value& value);
 
 ValueKind KindOf(const Value& value);
 
-// Appends the stored payload of `value`: text and bytes as they are, numbers as 8 little-endian
+// Appends the stored payload of `value`: text, bytes and JSON as they are, numbers as 8 little-endian
 // bytes (doubles bit for bit), bool as one byte.
 void AppendPayload(const Value& value, std::string* out);
 
@@ -43,7 +61,7 @@ class ValueView {
   ValueView(ValueKind kind, absl::string_view payload) : kind_(kind), payload_(payload) {}
 
   ValueKind kind() const { return kind_; }
-  // The text or bytes (kString, kBytes).
+  // The text, bytes or JSON text (kString, kBytes, kJson).
   absl::string_view data() const { return payload_; }
   // The number or flag (kInt64, kDouble, kBool).
   int64_t int64() const;

@@ -130,20 +130,26 @@ TEST_F(RpcE2eTest, TheSessionClassRecordsLocallyAndCommitsOnce) {
   writer.SetDouble("ratio", 0.25);
   writer.SetBool("admin", false);
   writer.SetBytes("blob", std::string("\0\x01", 2));
+  writer.SetJson("cart", R"([{"sku":"A-1","qty":2}])");
+  writer.SetString("looks-like-json", "[1]");
   EXPECT_THAT(writer.GetInt32("visits"), Optional(1)) << "reads see local changes";
   ASSERT_OK(writer.Commit());
-  EXPECT_EQ(writer.Info().version(), 2u) << "one Commit rpc for all six changes";
+  EXPECT_EQ(writer.Info().version(), 2u) << "one Commit rpc for all eight changes";
 
   Session reader(*client_, writer.Id());
   EXPECT_THAT(reader.Keys(),
-              UnorderedElementsAre("name", "visits", "big", "ratio", "admin", "blob"));
+              UnorderedElementsAre("name", "visits", "big", "ratio", "admin", "blob", "cart",
+                                   "looks-like-json"));
   EXPECT_THAT(reader.GetString("name"), Optional(std::string("Zoë")));
   EXPECT_THAT(reader.GetInt32("visits"), Optional(1));
   EXPECT_THAT(reader.GetInt64("big"), Optional(int64_t{1} << 40));
   EXPECT_THAT(reader.GetDouble("ratio"), Optional(0.25));
   EXPECT_THAT(reader.GetBool("admin"), Optional(false));
   EXPECT_THAT(reader.GetBytes("blob"), Optional(std::string("\0\x01", 2)));
+  EXPECT_THAT(reader.GetJson("cart"), Optional(std::string(R"([{"sku":"A-1","qty":2}])")));
   EXPECT_EQ(reader.GetInt32("name"), std::nullopt) << "no conversion between types";
+  EXPECT_EQ(reader.GetJson("looks-like-json"), std::nullopt) << "a string is not a document";
+  EXPECT_EQ(reader.GetString("cart"), std::nullopt) << "a document is not a string";
 
   reader.Remove("blob");
   reader.SetInt32("visits", 2);
@@ -151,6 +157,28 @@ TEST_F(RpcE2eTest, TheSessionClassRecordsLocallyAndCommitsOnce) {
   ASSERT_OK(writer.Reload());
   EXPECT_EQ(writer.GetBytes("blob"), std::nullopt);
   EXPECT_THAT(writer.GetInt32("visits"), Optional(2));
+}
+
+TEST_F(RpcE2eTest, ACallerMayProposeAFreshIdButNeverOneThatIsTakenOrMalformed) {
+  const std::string proposed = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAproposedIdOfTheWebTier1";
+  v1::CreateSessionRequest create;
+  create.set_id(proposed.substr(proposed.size() - 32));
+  (*create.mutable_entries())["user"] = Text("alice");
+  ASSERT_OK_AND_ASSIGN(v1::CreateSessionResponse created, client_->CreateSession(create));
+  EXPECT_EQ(created.session().id(), create.id());
+  Session session(*client_, create.id());
+  EXPECT_THAT(session.GetString("user"), Optional(std::string("alice")));
+
+  create.clear_entries();
+  EXPECT_THAT(client_->CreateSession(create), StatusIs(absl::StatusCode::kAlreadyExists))
+      << "a live session's id is never handed to a second creator";
+  EXPECT_THAT(session.Reload(), IsOk());
+  EXPECT_THAT(session.GetString("user"), Optional(std::string("alice"))) << "and it is untouched";
+
+  create.set_id("too-short");
+  absl::StatusOr<v1::CreateSessionResponse> malformed = client_->CreateSession(create);
+  EXPECT_THAT(malformed, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(std::string(malformed.status().message()), ::testing::StartsWith("id: "));
 }
 
 TEST_F(RpcE2eTest, AnUnknownSessionIsNotAvailable) {

@@ -21,6 +21,12 @@ inline v1::Value Blob(std::string bytes) {
   return value;
 }
 
+inline v1::Value Json(std::string text) {
+  v1::Value value;
+  value.set_json_value(std::move(text));
+  return value;
+}
+
 inline v1::Value Int(int64_t number) {
   v1::Value value;
   value.set_int64_value(number);

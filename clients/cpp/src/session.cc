@@ -120,6 +120,12 @@ std::optional<std::string> Session::GetBytes(absl::string_view key) {
   return value->bytes_value();
 }
 
+std::optional<std::string> Session::GetJson(absl::string_view key) {
+  const v1::Value* value = Find(key, v1::Value::kJsonValue);
+  if (value == nullptr) return std::nullopt;
+  return value->json_value();
+}
+
 std::optional<int32_t> Session::GetInt32(absl::string_view key) {
   const std::optional<int64_t> value = GetInt64(key);
   if (!value.has_value() || *value < std::numeric_limits<int32_t>::min() ||
@@ -156,6 +162,12 @@ void Session::SetString(absl::string_view key, absl::string_view value) {
 void Session::SetBytes(absl::string_view key, absl::string_view value) {
   v1::Value typed;
   typed.set_bytes_value(std::string(value));
+  Record(key, std::move(typed));
+}
+
+void Session::SetJson(absl::string_view key, absl::string_view json_text) {
+  v1::Value typed;
+  typed.set_json_value(std::string(json_text));
   Record(key, std::move(typed));
 }
 

@@ -13,7 +13,7 @@
 //   absl::Status status = session.Commit();                        // one rpc
 //   if (absl::IsAborted(status)) { session.Reload(); /* redo the request's logic */ }
 //
-// Values are typed (string, bytes, int64, double, bool; see sessiond.v1.Value). A getter returns
+// Values are typed (string, bytes, int64, double, bool, JSON; see sessiond.v1.Value). A getter returns
 // nullopt when the key is absent, when its value has another type (GetInt64 on a string, GetDouble
 // on an int64: there is no conversion), when GetInt32's int64 value is out of int32 range, and when
 // the session cannot be loaded (Load tells why). SetInt32 stores an int64, as every client does.
@@ -86,6 +86,9 @@ class Session {
   // or the session cannot be loaded (see above). Loads the session first if needed.
   std::optional<std::string> GetString(absl::string_view key);
   std::optional<std::string> GetBytes(absl::string_view key);
+  // The text of a JSON document (a json_value), unparsed: parse it with the JSON library of your
+  // choice. A string that happens to hold JSON is a string, not a document (nullopt here).
+  std::optional<std::string> GetJson(absl::string_view key);
   // Also nullopt if the stored int64 is outside int32's range.
   std::optional<int32_t> GetInt32(absl::string_view key);
   std::optional<int64_t> GetInt64(absl::string_view key);
@@ -97,6 +100,8 @@ class Session {
   // RESOURCE_EXHAUSTED).
   void SetString(absl::string_view key, absl::string_view value);
   void SetBytes(absl::string_view key, absl::string_view value);
+  // `json_text` must be a JSON document serialized by the caller; the server does not parse it.
+  void SetJson(absl::string_view key, absl::string_view json_text);
   void SetInt32(absl::string_view key, int32_t value);
   void SetInt64(absl::string_view key, int64_t value);
   void SetDouble(absl::string_view key, double value);

@@ -1,0 +1,77 @@
+// Real redis-server processes for tests: a standalone server, or a 6-node Redis Cluster (3
+// primaries, 3 replicas) formed with `redis-cli --cluster create`, each on a free loopback port in
+// a temporary directory, stopped by pid (SIGKILL) when the object goes. Needs redis-server and
+// redis-cli on PATH; Start fails with FAILED_PRECONDITION naming the package if they are missing.
+#ifndef SESSIOND_STORAGE_TESTING_REDIS_SERVERS_H_
+#define SESSIOND_STORAGE_TESTING_REDIS_SERVERS_H_
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace sessiond::storage::testing {
+
+class RedisServer {
+ public:
+  // Starts redis-server on a free port with no persistence (no RDB, no AOF) plus `extra_args`
+  // (for example {"--requirepass", "secret"}), and waits until it answers PING.
+  static absl::StatusOr<std::unique_ptr<RedisServer>> Start(std::vector<std::string> extra_args = {});
+  ~RedisServer();
+
+  // "127.0.0.1:<port>".
+  std::string address() const;
+  int port() const { return port_; }
+  pid_t pid() const { return pid_; }
+
+  // Kills the server (SIGKILL) and waits for it; its data is gone.
+  void Kill();
+  // Starts it again on the same port with the same arguments, and waits until it answers.
+  absl::Status Restart();
+
+ private:
+  RedisServer() = default;
+  absl::Status Launch();
+
+  int port_ = 0;
+  pid_t pid_ = -1;
+  std::string dir_;
+  std::vector<std::string> extra_args_;
+};
+
+class RedisCluster {
+ public:
+  // Starts 6 nodes with cluster-node-timeout 1000 ms, forms the cluster (3 primaries, 3
+  // replicas), and waits until cluster_state is ok on every node and every replica's link to its
+  // primary is up.
+  static absl::StatusOr<std::unique_ptr<RedisCluster>> Start();
+  ~RedisCluster();
+
+  // Every node's "127.0.0.1:<port>", primaries first as formed.
+  std::vector<std::string> addresses() const;
+
+  // The node serving `slot` as primary now ("127.0.0.1:<port>").
+  absl::StatusOr<std::string> PrimaryOf(int slot) const;
+
+  // SIGKILLs the primary that serves `slot`, then waits (at most `timeout`) until its replica is
+  // promoted and the cluster is ok again. Returns the new primary's address.
+  absl::StatusOr<std::string> KillPrimaryAndAwaitFailover(int slot, absl::Duration timeout);
+
+  // Moves `slot_count` slots from the primary at `from` to the primary at `to` with
+  // `redis-cli --cluster reshard` (keys migrate with MIGRATE, so clients see ASK and MOVED).
+  absl::Status Reshard(const std::string& from, const std::string& to, int slot_count);
+
+ private:
+  RedisCluster() = default;
+
+  std::vector<std::unique_ptr<RedisServer>> nodes_;
+};
+
+}  // namespace sessiond::storage::testing
+
+#endif  // SESSIOND_STORAGE_TESTING_REDIS_SERVERS_H_
