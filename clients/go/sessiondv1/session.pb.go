@@ -63,7 +63,7 @@ const (
 )
 
 // A typed session value. Typed so that a number written by one language reads as the same number
-// in every other without a shared serializer. JSON documents are stored as strings by convention.
+// in every other, and a document as a document, without a shared serializer.
 type Value struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Kind:
@@ -200,6 +200,9 @@ type Value_BoolValue struct {
 }
 
 type Value_JsonValue struct {
+	// A JSON document (RFC 8259) as UTF-8 text: objects, arrays and null, as framework sessions
+	// hold them. The server stores the text as it came and never parses it; clients serialize and
+	// parse it. Counted against --max_value_bytes by its length, as a string is.
 	JsonValue string `protobuf:"bytes,6,opt,name=json_value,json=jsonValue,proto3,oneof"`
 }
 
@@ -387,7 +390,14 @@ type CreateSessionRequest struct {
 	// Must not be negative nor exceed --max_absolute_timeout. Millisecond precision.
 	AbsoluteTimeout *durationpb.Duration `protobuf:"bytes,4,opt,name=absolute_timeout,json=absoluteTimeout,proto3" json:"absolute_timeout,omitempty"`
 	// Idempotency key, at most 64 bytes; see "Safe retries" at the top. Empty: none.
-	RequestId     string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	RequestId string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Optional: the id the new session is to have, proposed by the caller. Empty (the usual case):
+	// the server draws one. Exists for framework stores whose contract makes the web tier choose the
+	// id (express-session's `genid`). It must be 32 characters of base64url encoding 24 bytes drawn
+	// by the caller from a CSPRNG, exactly as the server draws them (INVALID_ARGUMENT otherwise);
+	// ALREADY_EXISTS if a live session has it. Safe because the caller proposes a fresh random id
+	// at the moment it creates the session, never an id read from a browser's cookie: an attacker's
+	// fixed id is never adopted.
 	Id            string `protobuf:"bytes,6,opt,name=id,proto3" json:"id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
