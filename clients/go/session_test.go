@@ -12,7 +12,7 @@ import (
 	"sessiond.dev/client/go/internal/testserver"
 )
 
-func newClient(t *testing.T) *sessiond.Client {
+func newClient(t testing.TB) *sessiond.Client {
 	return testserver.Start(t).Client(t, sessiond.Options{})
 }
 

@@ -7,7 +7,6 @@
 //
 // The server address comes from SESSIOND_ADDR (127.0.0.1:PORT).
 #include <cmath>
-#include <concepts>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -31,14 +30,6 @@
 namespace {
 
 using nlohmann::json;
-
-// Whether the Session type has the json accessors (SetJson / GetJson). Until it has, json vectors
-// are left out of writes and reads, and the driver says so on stderr.
-template <typename S>
-concept HasJson = requires(S& session, const std::string& text) {
-  session.SetJson("key", text);
-  { session.GetJson("key") } -> std::same_as<std::optional<std::string>>;
-};
 
 // One test vector as clients/testdata/README.md encodes it.
 struct Vector {
@@ -96,15 +87,8 @@ std::string BytesOf(const Vector& vector) {
   return bytes;
 }
 
-// Whether the driver handles vectors of this type with session type S.
-template <typename S>
-bool Supported(const Vector& vector) {
-  return vector.type != "json" || HasJson<S>;
-}
-
 // Records the vector's value with the typed setter of its type.
-template <typename S>
-void SetVector(S& session, const Vector& vector) {
+void SetVector(sessiond::Session& session, const Vector& vector) {
   const json& encoded = vector.encoded;
   if (vector.type == "string") {
     session.SetString(vector.key, encoded.at("value").get<std::string>());
@@ -117,7 +101,7 @@ void SetVector(S& session, const Vector& vector) {
   } else if (vector.type == "bytes") {
     session.SetBytes(vector.key, BytesOf(vector));
   } else if (vector.type == "json") {
-    if constexpr (HasJson<S>) session.SetJson(vector.key, encoded.at("value").dump());
+    session.SetJson(vector.key, encoded.at("value").dump());
   } else {
     throw std::runtime_error(vector.key + ": unknown type " + vector.type);
   }
@@ -128,23 +112,19 @@ std::string DescribeDouble(double value) {
 }
 
 // What `key` holds, typed, for a mismatch message: "string \"a\"", "int64 5", ... or "nothing".
-template <typename S>
-std::string Describe(S& session, const std::string& key) {
+std::string Describe(sessiond::Session& session, const std::string& key) {
   if (auto value = session.GetString(key)) return "string " + Quote(*value);
   if (auto value = session.GetInt64(key)) return absl::StrCat("int64 ", *value);
   if (auto value = session.GetDouble(key)) return DescribeDouble(*value);
   if (auto value = session.GetBool(key)) return absl::StrCat("bool ", *value ? "true" : "false");
   if (auto value = session.GetBytes(key)) return "bytes " + absl::Base64Escape(*value);
-  if constexpr (HasJson<S>) {
-    if (auto value = session.GetJson(key)) return "json " + *value;
-  }
+  if (auto value = session.GetJson(key)) return "json " + *value;
   return "nothing";
 }
 
 // Whether the session's value of the vector's key reads back, through the getter of the vector's
 // type, with exactly the vector's value.
-template <typename S>
-bool Matches(S& session, const Vector& vector) {
+bool Matches(sessiond::Session& session, const Vector& vector) {
   const json& encoded = vector.encoded;
   if (vector.type == "string") {
     return session.GetString(vector.key) == encoded.at("value").get<std::string>();
@@ -157,11 +137,9 @@ bool Matches(S& session, const Vector& vector) {
     const double expected = DoubleOf(vector);
     return got && (std::isnan(expected) ? std::isnan(*got) : BitsOf(*got) == BitsOf(expected));
   }
-  if constexpr (HasJson<S>) {
-    if (vector.type == "json") {
-      const std::optional<std::string> got = session.GetJson(vector.key);
-      return got && json::accept(*got) && json::parse(*got) == encoded.at("value");
-    }
+  if (vector.type == "json") {
+    const std::optional<std::string> got = session.GetJson(vector.key);
+    return got && json::accept(*got) && json::parse(*got) == encoded.at("value");
   }
   return false;
 }
@@ -173,25 +151,15 @@ std::string Expected(const Vector& vector) {
   return vector.type + " " + Quote(vector.encoded.at("value"));
 }
 
-void WarnSkippedJson(const std::vector<Vector>& vectors) {
-  for (const Vector& vector : vectors) {
-    if (!Supported<sessiond::Session>(vector)) {
-      std::cerr << "cpp driver: json vectors left out: sessiond::Session has no SetJson/GetJson\n";
-      return;
-    }
-  }
-}
-
 int Write(const sessiond::Client& client, const std::string& vectors_path) {
   const std::vector<Vector> vectors = ReadVectors(vectors_path);
-  WarnSkippedJson(vectors);
   absl::StatusOr<sessiond::Session> session = sessiond::Session::Create(client);
   if (!session.ok()) {
     std::cerr << "create: " << session.status() << "\n";
     return 1;
   }
   for (const Vector& vector : vectors) {
-    if (Supported<sessiond::Session>(vector)) SetVector(*session, vector);
+    SetVector(*session, vector);
   }
   if (absl::Status committed = session->Commit(); !committed.ok()) {
     std::cerr << "commit: " << committed << "\n";
@@ -203,25 +171,22 @@ int Write(const sessiond::Client& client, const std::string& vectors_path) {
 
 int Read(const sessiond::Client& client, const std::string& vectors_path, const std::string& id) {
   const std::vector<Vector> vectors = ReadVectors(vectors_path);
-  WarnSkippedJson(vectors);
   sessiond::Session session(client, id);
   if (absl::Status loaded = session.Load(); !loaded.ok()) {
     std::cerr << "load " << id << ": " << loaded << "\n";
     return 1;
   }
-  std::set<std::string> expected_keys, skipped_keys;
-  for (const Vector& vector : vectors) {
-    (Supported<sessiond::Session>(vector) ? expected_keys : skipped_keys).insert(vector.key);
-  }
+  std::set<std::string> expected_keys;
+  for (const Vector& vector : vectors) expected_keys.insert(vector.key);
   int mismatches = 0;
   for (const std::string& key : session.Keys()) {
-    if (!expected_keys.contains(key) && !skipped_keys.contains(key)) {
+    if (!expected_keys.contains(key)) {
       std::cerr << Quote(key) << ": expected no such key, got " << Describe(session, key) << "\n";
       ++mismatches;
     }
   }
   for (const Vector& vector : vectors) {
-    if (!Supported<sessiond::Session>(vector) || Matches(session, vector)) continue;
+    if (Matches(session, vector)) continue;
     std::cerr << Quote(vector.key) << ": expected " << Expected(vector) << ", got "
               << Describe(session, vector.key) << "\n";
     ++mismatches;
