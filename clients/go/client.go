@@ -15,7 +15,8 @@ import (
 
 // Options configures a Client. The zero value is usable: every field has a default.
 type Options struct {
-	// Timeout bounds every rpc whose context has no earlier deadline. Default 2 s.
+	// Timeout is the deadline of every rpc whose context has none (a context's own deadline, for
+	// example the web request's, replaces it). Default 2 s.
 	Timeout time.Duration
 	// CommitAttempts is how many times Commit (and Create) send a request whose reply was lost
 	// (UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED), with one request_id so the server applies it at
@@ -89,11 +90,15 @@ func (c *Client) Close() error {
 // default deadline and return raw gRPC errors.
 func (c *Client) RPC() sessiondv1.SessionServiceClient { return c.rpc }
 
-// call runs one rpc under ctx bounded by the client's timeout, converting its error.
+// call runs one rpc under ctx's deadline, or the client's timeout if ctx has none, converting its
+// error.
 func call[Req, Resp any](ctx context.Context, c *Client, op string,
 	rpc func(context.Context, Req, ...grpc.CallOption) (Resp, error), request Req) (Resp, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
-	defer cancel()
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.opts.Timeout)
+		defer cancel()
+	}
 	response, err := rpc(ctx, request)
 	if err != nil {
 		return response, c.wrap(op, err)

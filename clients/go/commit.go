@@ -135,7 +135,7 @@ func (s *Session) createNow(ctx context.Context) error {
 
 // RotateID moves the session to a new id with the same data (call it at login): the old id is
 // dead once it returns, and ID returns the new one. Pending changes stay pending. A new session
-// has no id to rotate: it gets a fresh one when created.
+// has no id to rotate: it gets a fresh one when created (so does a Resume session found gone).
 func (s *Session) RotateID(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -149,6 +149,10 @@ func (s *Session) RotateID(ctx context.Context) error {
 	response, err := retry(ctx, s.client, func(ctx context.Context) (*sessiondv1.RotateIdResponse, error) {
 		return call(ctx, s.client, "RotateId", s.client.rpc.RotateId, request)
 	})
+	if s.resume != nil && errors.Is(err, ErrNotFound) { // Gone: it will be created with a new id.
+		s.becomeGone()
+		return nil
+	}
 	if err != nil {
 		return err
 	}

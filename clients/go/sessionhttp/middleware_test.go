@@ -258,6 +258,10 @@ func TestGoneSessionIsEmptyAndItsCookieIsCleared(t *testing.T) {
 	if id := newCookie(t, resp); id == gone {
 		t.Error("a session was created with the id from the cookie")
 	}
+	resp, _ = a.get("/login?user=eve", gone) // Login on a gone session: a new one.
+	if id := newCookie(t, resp); id == gone || a.value(id, "user") != "eve" {
+		t.Errorf("login on a gone session: id %q (gone %q), user %q", id, gone, a.value(id, "user"))
+	}
 }
 
 func TestMalformedCookieMakesNoRPCAndIsReplacedOnlyWhenStoring(t *testing.T) {
