@@ -197,17 +197,9 @@ func TestDeleteEndsTheSession(t *testing.T) {
 }
 
 func TestUnreachableServerIsUnavailableAndNamesTheAddress(t *testing.T) {
-	server := testserver.Start(t)
-	address := server.Address
-	server.Stop()
-	server.Wait()
-	client, err := sessiond.Dial(address, sessiond.Options{CommitAttempts: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
+	client, address := testserver.Unreachable(t)
 	started := time.Now()
-	err = client.Open(sessiond.NewID()).Load(context.Background())
+	err := client.Open(sessiond.NewID()).Load(context.Background())
 	if !errors.Is(err, sessiond.ErrUnavailable) || !strings.Contains(err.Error(), address) {
 		t.Fatalf("Load against a stopped server = %v; want ErrUnavailable naming %s", err, address)
 	}

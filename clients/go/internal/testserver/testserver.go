@@ -75,6 +75,16 @@ func (s *Server) Client(t testing.TB, opts sessiond.Options) *sessiond.Client {
 	return client
 }
 
+// Unreachable returns a client (without commit retries) of a sessiond that has stopped, and its
+// address.
+func Unreachable(t testing.TB) (*sessiond.Client, string) {
+	t.Helper()
+	server := Start(t)
+	server.Stop()
+	server.Wait()
+	return server.Client(t, sessiond.Options{CommitAttempts: 1}), server.Address
+}
+
 // Stop sends the server SIGTERM now (the cleanup still waits for it).
 func (s *Server) Stop() { _ = s.cmd.Process.Signal(syscall.SIGTERM) }
 
