@@ -44,6 +44,7 @@ type Error struct {
 	Message string
 }
 
+// Error says which rpc failed against which server, with the code and the server's message.
 func (e *Error) Error() string {
 	return fmt.Sprintf("sessiond at %s: %s: %s: %s", e.Address, e.Op, e.Code, e.Message)
 }
@@ -63,6 +64,7 @@ type ConflictError struct {
 	CurrentVersion uint64
 }
 
+// Error is the *Error's text followed by the conflicting keys.
 func (e *ConflictError) Error() string {
 	if len(e.Keys) == 0 {
 		return e.Err.Error()

@@ -41,6 +41,7 @@ func (w *responseWriter) WriteHeader(code int) {
 	}
 }
 
+// Write commits first; after a failed commit it drops p and returns ErrCommitFailed.
 func (w *responseWriter) Write(p []byte) (int, error) {
 	if !w.start() {
 		return 0, ErrCommitFailed
