@@ -78,28 +78,38 @@ def race(first, second, seed_file, expected_file, timeouts):
         return f"seeding with {first.name} write: {seeded.describe()}"
     a = first.start(["commit-after-go", session_id, CONFLICT_KEY, f"from {first.name}"])
     b = second.start(["commit-after-go", session_id, CONFLICT_KEY, f"from {second.name}"])
+    problem = None
     try:
-        loaded = [a.next_line(timeouts.call), b.next_line(timeouts.call)]
-        if not all(line and line.startswith("loaded ") for line in loaded):
-            return f"expected 'loaded VERSION' from both, got {loaded}"
-        if loaded[0] != loaded[1]:
-            return f"both loaded one session but printed {loaded}"
-        a.send("go")
-        committed = a.next_line(timeouts.call)
-        if not (committed and committed.startswith("committed ")):
-            return f"{first.name} (first) printed {committed!r}, expected 'committed VERSION'"
-        b.send("go")
-        conflict = b.next_line(timeouts.call)
-        if conflict != f"conflict {CONFLICT_KEY}":
-            return f"{second.name} (second) printed {conflict!r}, expected 'conflict {CONFLICT_KEY}'"
+        problem = dialogue(first, second, a, b, timeouts)
     finally:
-        ends = [(first, a.finish(timeouts.call)), (second, b.finish(timeouts.call))]
-    for driver, outcome in ends:
-        if outcome.code != 0:
-            return f"{driver.name} commit-after-go: {outcome.describe()}"
+        ends = [(first, "first", a.finish(timeouts.call)), (second, "second", b.finish(timeouts.call))]
+    for driver, role, outcome in ends:
+        if outcome.code != 0 or (problem and outcome.stderr.strip()):
+            problem = (problem + "\n" if problem else "") + \
+                f"{driver.name} ({role}) commit-after-go: {outcome.describe()}"
+    if problem:
+        return problem
     reread = second.run(["read", expected_file, session_id], timeouts.call)
     if reread.code != 0:
         return f"{second.name} read after the conflict: {reread.describe()}"
+    return None
+
+
+def dialogue(first, second, a, b, timeouts):
+    """Drives the two running commit-after-go drivers; returns None or what went wrong."""
+    loaded = [a.next_line(timeouts.call), b.next_line(timeouts.call)]
+    if not all(line and line.startswith("loaded ") for line in loaded):
+        return f"expected 'loaded VERSION' from both, got {loaded}"
+    if loaded[0] != loaded[1]:
+        return f"both loaded one session but printed {loaded}"
+    a.send("go")
+    committed = a.next_line(timeouts.call)
+    if not (committed and committed.startswith("committed ")):
+        return f"{first.name} (first) printed {committed!r}, expected 'committed VERSION'"
+    b.send("go")
+    conflict = b.next_line(timeouts.call)
+    if conflict != f"conflict {CONFLICT_KEY}":
+        return f"{second.name} (second) printed {conflict!r}, expected 'conflict {CONFLICT_KEY}'"
     return None
 
 
