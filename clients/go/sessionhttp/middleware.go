@@ -117,7 +117,7 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 		r = r.WithContext(context.WithValue(r.Context(), contextKey{}, s))
 		rw := &responseWriter{ResponseWriter: w}
 		rw.beforeHeader = func() error {
-			err := m.commit(w.Header(), r.Context(), s, cookieID, hadCookie)
+			err := m.commit(r.Context(), w.Header(), s, cookieID, hadCookie)
 			if err != nil {
 				m.onError(w, r, err)
 			}
@@ -133,7 +133,7 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 }
 
 // commit stores the request's changes and sets or clears the cookie as the spec says.
-func (m *Middleware) commit(header http.Header, ctx context.Context, s *sessiond.Session,
+func (m *Middleware) commit(ctx context.Context, header http.Header, s *sessiond.Session,
 	cookieID string, hadCookie bool) error {
 	if s.HasPendingChanges() {
 		if err := s.Commit(ctx); err != nil {
