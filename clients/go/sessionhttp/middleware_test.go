@@ -88,6 +88,16 @@ func newApp(t *testing.T, client *sessiond.Client, opts sessionhttp.Options) *ap
 		session(r).SetString("user", "changed before a panic")
 		panic(http.ErrAbortHandler)
 	})
+	mux.HandleFunc("/interleave", func(w http.ResponseWriter, r *http.Request) {
+		s := session(r)
+		s.GetString(r.Context(), "theme") // Loads.
+		other := client.Open(s.ID())      // Another request writes another key meanwhile.
+		other.SetString("cart", "from other")
+		if err := other.Commit(r.Context()); err != nil {
+			t.Error(err)
+		}
+		s.SetString("theme", "dark")
+	})
 	mux.HandleFunc("/conflict", func(w http.ResponseWriter, r *http.Request) {
 		s := session(r)
 		n, _ := s.GetInt(r.Context(), "n") // Loads.
@@ -267,6 +277,18 @@ func TestGoneSessionIsEmptyAndItsCookieIsCleared(t *testing.T) {
 	resp, _ = a.get("/login?user=eve", gone) // Login on a gone session: a new one.
 	if id := newCookie(t, resp); id == gone || a.value(id, "user") != "eve" {
 		t.Errorf("login on a gone session: id %q (gone %q), user %q", id, gone, a.value(id, "user"))
+	}
+}
+
+func TestRequestsWritingDifferentKeysBothCommit(t *testing.T) {
+	a := startApp(t)
+	resp, _ := a.get("/set?k=user&v=ann", "")
+	id := newCookie(t, resp)
+	if resp, _ := a.get("/interleave", id); resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if a.value(id, "theme") != "dark" || a.value(id, "cart") != "from other" {
+		t.Errorf("theme %q, cart %q: want both writes", a.value(id, "theme"), a.value(id, "cart"))
 	}
 }
 

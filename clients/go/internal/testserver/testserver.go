@@ -22,19 +22,26 @@ type Server struct {
 }
 
 // Start runs $SESSIOND_BIN with flags (plus --listen, --port_file, --store=memory and no drain
-// grace) and stops it (SIGTERM, then SIGKILL after 5 s) when t ends. It fails t if the server does
-// not write its port within 10 s.
+// grace) and stops it (SIGTERM, then SIGKILL after 5 s) when t ends, logging its output if t
+// failed. It fails t if the server does not write its port within 10 s.
 func Start(t testing.TB, flags ...string) *Server {
 	t.Helper()
 	binary := os.Getenv("SESSIOND_BIN")
 	if binary == "" {
 		t.Fatal("SESSIOND_BIN is not set: the path of the sessiond binary (clients/go/test.sh sets it)")
 	}
-	portFile := filepath.Join(t.TempDir(), "port")
+	directory := t.TempDir()
+	portFile := filepath.Join(directory, "port")
+	logFile := filepath.Join(directory, "sessiond.log")
 	args := append([]string{"--listen=127.0.0.1:0", "--port_file=" + portFile, "--store=memory",
 		"--drain_grace=0s"}, flags...)
 	cmd := exec.Command(binary, args...)
-	cmd.Stderr = os.Stderr
+	log, err := os.Create(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting %s: %v", binary, err)
 	}
@@ -47,6 +54,9 @@ func Start(t testing.TB, flags ...string) *Server {
 		case <-time.After(5 * time.Second):
 			_ = cmd.Process.Kill()
 			<-exited
+		}
+		if output, _ := os.ReadFile(logFile); t.Failed() {
+			t.Logf("sessiond's output:\n%s", output)
 		}
 	})
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
