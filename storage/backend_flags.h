@@ -18,6 +18,10 @@ absl::StatusOr<std::unique_ptr<Store>> OpenMemoryStoreFromFlags(const SessionLim
 // INVALID_ARGUMENT if --data_dir is empty.
 absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStoreFromFlags(const SessionLimits& limits);
 
+// redis_store_flags.cc: a Redis store with the --redis_* flags. INVALID_ARGUMENT if --redis_addrs
+// is empty or the password file cannot be read.
+absl::StatusOr<std::unique_ptr<Store>> OpenRedisStoreFromFlags(const SessionLimits& limits);
+
 }  // namespace sessiond::storage
 
 #endif  // SESSIOND_STORAGE_BACKEND_FLAGS_H_

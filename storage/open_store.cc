@@ -6,8 +6,8 @@
 #include "storage/backend_flags.h"
 
 ABSL_FLAG(std::string, store, "memory",
-          "storage backend: memory (nothing survives a restart) or rocksdb (durable; --data_dir), "
-          "as this build has them");
+          "storage backend: memory (nothing survives a restart), rocksdb (durable, one node; "
+          "--data_dir) or redis (shared by many replicas; --redis_addrs), as this build has them");
 
 namespace sessiond::storage {
 namespace {
@@ -22,6 +22,9 @@ constexpr Backend kBackends[] = {
     {"memory", &OpenMemoryStoreFromFlags},
 #ifdef SESSIOND_WITH_ROCKSDB
     {"rocksdb", &OpenRocksDbStoreFromFlags},
+#endif
+#ifdef SESSIOND_WITH_REDIS
+    {"redis", &OpenRedisStoreFromFlags},
 #endif
 };
 

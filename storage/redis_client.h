@@ -5,15 +5,19 @@
 // Standalone (one address, cluster off): every command goes to that server. Cluster: the slot map
 // comes from CLUSTER SLOTS on any reachable address; a command goes to the primary owning its
 // key's slot (CRC16 of the key's hash tag, mod 16384); MOVED updates the map and retries on the
-// named node, ASK retries once there after ASKING, TRYAGAIN and CLUSTERDOWN retry after a short
-// pause; a connection error refreshes the map and tries again, at most `max_redirects` times in
-// all.
+// named node, ASK retries once there after ASKING, TRYAGAIN, CLUSTERDOWN and LOADING retry after
+// a short pause (20 ms, doubling); a node that cannot be connected to refreshes the map and tries
+// again; at most `max_redirects` attempts in all. A command that was sent but got no reply (the
+// connection broke, or command_timeout passed) is not retried, since it may have run: that call
+// returns UNAVAILABLE at once (and, in a cluster, refreshes the map for the next call).
 //
 // Connections: a pool per node, each connection used by one command at a time, opened on demand
 // (at most `max_connections_per_node`; callers beyond wait for one), authenticated (AUTH user
 // password) and, with TLS on, wrapped in TLS (OpenSSL). A connection that failed is closed, never
-// reused. Every network step is bounded by `connect_timeout` or `command_timeout`, so no call
-// blocks a thread longer than max_redirects * (connect_timeout + command_timeout).
+// reused; an idle one the server closed meanwhile (say, it restarted) is dropped before use. Every
+// network step is bounded by `connect_timeout` or `command_timeout`, so no call blocks a thread
+// longer than about max_redirects * (connect_timeout + command_timeout) (plus wait_timeout for
+// WAIT); a stalled server costs one command_timeout.
 //
 // Thread-safe.
 #ifndef SESSIOND_STORAGE_REDIS_CLIENT_H_
@@ -77,9 +81,11 @@ struct RedisOptions {
 
 class RedisClient {
  public:
-  // Connects to the first reachable address (and, for a cluster, loads the slot map).
-  // UNAVAILABLE if none is reachable; INVALID_ARGUMENT for a malformed address;
-  // UNAUTHENTICATED/PERMISSION_DENIED if AUTH fails.
+  // Connects to the first reachable address (and, for a cluster, loads the slot map); standalone,
+  // checks the server with PING. UNAVAILABLE if none is reachable (or TLS fails: refused
+  // certificate, wrong name); INVALID_ARGUMENT for a malformed address or unreadable TLS files;
+  // UNAUTHENTICATED if AUTH fails or the server demands it (NOAUTH); PERMISSION_DENIED on NOPERM;
+  // FAILED_PRECONDITION if `cluster` is set but the server is not in cluster mode.
   static absl::StatusOr<std::unique_ptr<RedisClient>> Connect(const RedisOptions& options);
 
   virtual ~RedisClient() = default;
@@ -87,10 +93,11 @@ class RedisClient {
   // Runs `args` (command and arguments, binary-safe) on the primary that owns `key` (standalone:
   // the server), following the routing rules above. A Redis error reply other than the routing
   // ones (MOVED, ASK, TRYAGAIN, CLUSTERDOWN, LOADING) is returned as a reply of type kError, not
-  // as a status. With `wait_for_replicas` and options.wait_replicas > 0, sends WAIT on the same
-  // connection after a successful command and returns UNAVAILABLE ("written, but not confirmed on
-  // N replicas") if fewer replicas confirmed within wait_timeout. UNAVAILABLE when no node
-  // answered within the attempts (the message names the node and the cause).
+  // as a status (NOSCRIPT, NOPERM, WRONGTYPE...). Standalone, `key` is not used. With
+  // `wait_for_replicas` and options.wait_replicas > 0, sends WAIT on the same connection after a
+  // successful command and returns UNAVAILABLE ("written, but not confirmed on N replicas") if
+  // fewer replicas confirmed within wait_timeout. UNAVAILABLE when no node answered within the
+  // attempts (the message names the node and the cause).
   virtual absl::StatusOr<RedisReply> Run(absl::string_view key,
                                          absl::Span<const absl::string_view> args,
                                          bool wait_for_replicas = false) = 0;

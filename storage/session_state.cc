@@ -41,21 +41,6 @@ bool ReadBytes(absl::string_view& in, absl::string_view* bytes) {
   return true;
 }
 
-// The payload size each fixed-size kind must have.
-bool PayloadFits(ValueKind kind, size_t size) {
-  switch (kind) {
-    case ValueKind::kString:
-    case ValueKind::kBytes:
-    case ValueKind::kJson:
-      return true;
-    case ValueKind::kInt64:
-    case ValueKind::kDouble:
-      return size == 8;
-    case ValueKind::kBool:
-      return size == 1;
-  }
-  return false;
-}
 
 void AppendEntry(absl::string_view key, const Value& value, uint64_t version, std::string* out) {
   out->push_back(static_cast<char>(KindOf(value)));
@@ -66,22 +51,6 @@ void AppendEntry(absl::string_view key, const Value& value, uint64_t version, st
   AppendVarint(version, out);
 }
 
-// RESOURCE_EXHAUSTED if `count` keys or `bytes` would exceed `limits` and the batch grows them
-// (a session already over a lowered limit may still shrink).
-absl::Status CheckLimits(size_t count, size_t old_count, size_t bytes, size_t old_bytes,
-                         const SessionLimits& limits) {
-  if (count > limits.max_keys && count > old_count) {
-    return absl::ResourceExhaustedError(absl::StrCat("the session would hold ", count,
-                                                     " keys; the limit is ", limits.max_keys,
-                                                     " (--max_keys)"));
-  }
-  if (bytes > limits.max_session_bytes && bytes > old_bytes) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("the session would hold ", bytes, " bytes of keys and values; the limit is ",
-                     limits.max_session_bytes, " (--max_session_bytes)"));
-  }
-  return absl::OkStatus();
-}
 
 // Parses the packed entry at the front of `in` and advances `in`; false if it is malformed.
 bool ParsePackedEntry(absl::string_view& in, absl::string_view* key, ValueView* value,
@@ -147,7 +116,7 @@ absl::StatusOr<SessionState> SessionState::Create(std::vector<Entry> entries,
     state.data_bytes_ += entries[i].key.size() + ValueSize(entries[i].value);
   }
   state.packed_.shrink_to_fit();
-  if (absl::Status status = CheckLimits(state.key_count_, 0, state.data_bytes_, 0, limits);
+  if (absl::Status status = CheckSessionLimits(state.key_count_, 0, state.data_bytes_, 0, limits);
       !status.ok()) {
     return status;
   }
@@ -156,6 +125,21 @@ absl::StatusOr<SessionState> SessionState::Create(std::vector<Entry> entries,
 
 std::string CreateStubKey(absl::string_view request_id) {
   return absl::StrCat("\x01create/", request_id);
+}
+
+absl::Status CheckSessionLimits(size_t count, size_t old_count, size_t bytes, size_t old_bytes,
+                         const SessionLimits& limits) {
+  if (count > limits.max_keys && count > old_count) {
+    return absl::ResourceExhaustedError(absl::StrCat("the session would hold ", count,
+                                                     " keys; the limit is ", limits.max_keys,
+                                                     " (--max_keys)"));
+  }
+  if (bytes > limits.max_session_bytes && bytes > old_bytes) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("the session would hold ", bytes, " bytes of keys and values; the limit is ",
+                     limits.max_session_bytes, " (--max_session_bytes)"));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<SessionState> SessionState::Restore(uint64_t version, std::string packed_entries,
@@ -284,11 +268,29 @@ std::vector<std::string> SessionState::ConflictingKeys(absl::Span<const Mutation
   return keys;
 }
 
+absl::Status IfVersionConflictError(uint64_t version, uint64_t if_version) {
+  return ConflictError(
+      absl::StrCat("the session is at version ", version, ", not if_version ", if_version),
+      Conflict{version, {}});
+}
+
+absl::Status ReadVersionAheadError(uint64_t version, uint64_t read_version) {
+  return absl::FailedPreconditionError(
+      absl::StrCat("read_version: ", read_version, " is ahead of the session, which is at version ",
+                   version, "; send the version a Get returned"));
+}
+
+absl::Status ReadVersionConflictError(uint64_t version, uint64_t read_version,
+                                      std::vector<std::string> keys) {
+  const std::string message =
+      absl::StrCat(keys.size(), " key(s) this commit writes changed after read_version ",
+                   read_version, "; the session is at version ", version);
+  return ConflictError(message, Conflict{version, std::move(keys)});
+}
+
 absl::Status SessionState::CheckIfVersion(std::optional<uint64_t> if_version) const {
   if (!if_version.has_value() || *if_version == version_) return absl::OkStatus();
-  return ConflictError(
-      absl::StrCat("the session is at version ", version_, ", not if_version ", *if_version),
-      Conflict{version_, {}});
+  return IfVersionConflictError(version_, *if_version);
 }
 
 absl::StatusOr<SessionState::Plan> SessionState::Check(absl::Span<const Mutation> mutations,
@@ -300,19 +302,10 @@ absl::StatusOr<SessionState::Plan> SessionState::Check(absl::Span<const Mutation
   const std::vector<EntryRef> written_entries = FindAll(written);
   if (conditions.read_version.has_value()) {
     const uint64_t read_version = *conditions.read_version;
-    if (read_version > version_) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "read_version: ", read_version, " is ahead of the session, which is at version ",
-          version_, "; send the version a Get returned"));
-    }
+    if (read_version > version_) return ReadVersionAheadError(version_, read_version);
     std::vector<std::string> keys =
         ConflictingKeys(mutations, written, written_entries, read_version);
-    if (!keys.empty()) {
-      return ConflictError(
-          absl::StrCat(keys.size(), " key(s) this commit writes changed after read_version ",
-                       read_version, "; the session is at version ", version_),
-          Conflict{version_, std::move(keys)});
-    }
+    if (!keys.empty()) return ReadVersionConflictError(version_, read_version, std::move(keys));
   }
 
   // Simulate the batch on sizes only: `stored` holds the sizes of the stored entries the batch
@@ -363,7 +356,7 @@ absl::StatusOr<SessionState::Plan> SessionState::Check(absl::Span<const Mutation
     }
   }
   if (absl::Status status =
-          CheckLimits(plan.key_count, key_count_, plan.data_bytes, data_bytes_, limits);
+          CheckSessionLimits(plan.key_count, key_count_, plan.data_bytes, data_bytes_, limits);
       !status.ok()) {
     return status;
   }

@@ -48,6 +48,20 @@ namespace sessiond::storage {
 // starts with a control byte, so it is never a session id.
 std::string CreateStubKey(absl::string_view request_id);
 
+// The errors of a failed condition on a session at `version`, as every backend reports them:
+// ABORTED with a Conflict for an if_version mismatch, or naming `keys` (sorted) that changed after
+// read_version; FAILED_PRECONDITION for a read_version ahead of the session.
+absl::Status IfVersionConflictError(uint64_t version, uint64_t if_version);
+absl::Status ReadVersionConflictError(uint64_t version, uint64_t read_version,
+                                      std::vector<std::string> keys);
+absl::Status ReadVersionAheadError(uint64_t version, uint64_t read_version);
+
+// RESOURCE_EXHAUSTED naming the limit if `count` keys or `bytes` (key bytes + value sizes) exceed
+// `limits` and grow from `old_count`/`old_bytes` (a session already over a lowered limit may still
+// shrink); else OK. For backends that count outside SessionState (Redis).
+absl::Status CheckSessionLimits(size_t count, size_t old_count, size_t bytes, size_t old_bytes,
+                                const SessionLimits& limits);
+
 class SessionState {
  public:
   struct Tombstone {

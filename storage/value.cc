@@ -42,6 +42,21 @@ size_t ValueSize(const Value& value) { return std::visit(SizeOf{}, value); }
 
 ValueKind KindOf(const Value& value) { return static_cast<ValueKind>(value.index()); }
 
+bool PayloadFits(ValueKind kind, size_t size) {
+  switch (kind) {
+    case ValueKind::kString:
+    case ValueKind::kBytes:
+    case ValueKind::kJson:
+      return true;
+    case ValueKind::kInt64:
+    case ValueKind::kDouble:
+      return size == 8;
+    case ValueKind::kBool:
+      return size == 1;
+  }
+  return false;
+}
+
 void AppendPayload(const Value& value, std::string* out) { std::visit(PayloadWriter{out}, value); }
 
 int64_t ValueView::int64() const {

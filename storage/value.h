@@ -50,6 +50,10 @@ size_t ValueSize(const Value& value);
 
 ValueKind KindOf(const Value& value);
 
+// Whether `size` is a valid payload size for `kind`: any for text, bytes and JSON, 8 for
+// numbers, 1 for bool. For decoding stored values.
+bool PayloadFits(ValueKind kind, size_t size);
+
 // Appends the stored payload of `value`: text, bytes and JSON as they are, numbers as 8 little-endian
 // bytes (doubles bit for bit), bool as one byte.
 void AppendPayload(const Value& value, std::string* out);

@@ -1,7 +1,11 @@
-// Real redis-server processes for tests: a standalone server, or a 6-node Redis Cluster (3
-// primaries, 3 replicas) formed with `redis-cli --cluster create`, each on a free loopback port in
-// a temporary directory, stopped by pid (SIGKILL) when the object goes. Needs redis-server and
-// redis-cli on PATH; Start fails with FAILED_PRECONDITION naming the package if they are missing.
+// Real redis-server processes for tests: a standalone server (plain or TLS), or a 6-node Redis
+// Cluster (3 primaries, 3 replicas) formed with `redis-cli --cluster create`, each on a free
+// loopback port (with port + 10000 free too, for the cluster bus) in a temporary directory, its
+// log in redis.log there, stopped by pid (SIGKILL) when the object goes. Every wait is bounded.
+// Needs redis-server and redis-cli on PATH (and openssl for GenerateRedisTlsFiles); Start fails
+// with FAILED_PRECONDITION naming the package if they are missing.
+//
+// Not thread-safe: one test thread drives these.
 #ifndef SESSIOND_STORAGE_TESTING_REDIS_SERVERS_H_
 #define SESSIOND_STORAGE_TESTING_REDIS_SERVERS_H_
 
@@ -17,31 +21,54 @@
 
 namespace sessiond::storage::testing {
 
+// PEM files for a TLS test: a CA, a server certificate it signed for 127.0.0.1 and localhost,
+// and a client certificate it signed.
+struct RedisTlsFiles {
+  std::string ca_file;
+  std::string server_cert_file;
+  std::string server_key_file;
+  std::string client_cert_file;
+  std::string client_key_file;
+};
+
+// Writes a fresh RedisTlsFiles set into `dir` with the openssl command-line tool.
+absl::StatusOr<RedisTlsFiles> GenerateRedisTlsFiles(const std::string& dir);
+
 class RedisServer {
  public:
   // Starts redis-server on a free port with no persistence (no RDB, no AOF) plus `extra_args`
-  // (for example {"--requirepass", "secret"}), and waits until it answers PING.
-  static absl::StatusOr<std::unique_ptr<RedisServer>> Start(std::vector<std::string> extra_args = {});
+  // (for example {"--requirepass", "secret"}), and waits until it accepts connections.
+  static absl::StatusOr<std::unique_ptr<RedisServer>> Start(
+      std::vector<std::string> extra_args = {});
+  // Like Start, but port() speaks TLS only, with the server certificate of `tls`, and requires
+  // clients to present a certificate signed by its CA.
+  static absl::StatusOr<std::unique_ptr<RedisServer>> StartTls(
+      const RedisTlsFiles& tls, std::vector<std::string> extra_args = {});
   ~RedisServer();
+  RedisServer(const RedisServer&) = delete;
+  RedisServer& operator=(const RedisServer&) = delete;
 
   // "127.0.0.1:<port>".
   std::string address() const;
   int port() const { return port_; }
   pid_t pid() const { return pid_; }
 
-  // Kills the server (SIGKILL) and waits for it; its data is gone.
+  // Kills the server (SIGKILL) and waits for it; its data is gone. No-op if not running.
   void Kill();
   // Starts it again on the same port with the same arguments, and waits until it answers.
   absl::Status Restart();
 
  private:
   RedisServer() = default;
+  // Makes the temporary directory, picks the port, and launches.
+  absl::Status Init(std::vector<std::string> extra_args);
   absl::Status Launch();
 
   int port_ = 0;
   pid_t pid_ = -1;
   std::string dir_;
-  std::vector<std::string> extra_args_;
+  // Every argument after the program's name; "{port}" stands for port_.
+  std::vector<std::string> args_;
 };
 
 class RedisCluster {
@@ -50,12 +77,15 @@ class RedisCluster {
   // replicas), and waits until cluster_state is ok on every node and every replica's link to its
   // primary is up.
   static absl::StatusOr<std::unique_ptr<RedisCluster>> Start();
-  ~RedisCluster();
+  ~RedisCluster() = default;
+  RedisCluster(const RedisCluster&) = delete;
+  RedisCluster& operator=(const RedisCluster&) = delete;
 
   // Every node's "127.0.0.1:<port>", primaries first as formed.
   std::vector<std::string> addresses() const;
 
-  // The node serving `slot` as primary now ("127.0.0.1:<port>").
+  // The node serving `slot` as primary now ("127.0.0.1:<port>"), as the first running node
+  // that answers sees it.
   absl::StatusOr<std::string> PrimaryOf(int slot) const;
 
   // SIGKILLs the primary that serves `slot`, then waits (at most `timeout`) until its replica is
@@ -68,6 +98,9 @@ class RedisCluster {
 
  private:
   RedisCluster() = default;
+  // Waits until every running node says cluster_state:ok and `replicas` replicas have their link
+  // to a primary up.
+  absl::Status AwaitHealthy(int replicas, absl::Time deadline) const;
 
   std::vector<std::unique_ptr<RedisServer>> nodes_;
 };

@@ -1,0 +1,335 @@
+// The Redis store against real redis-server processes: the contract suite on a standalone Redis
+// and on a 6-node Redis Cluster, then what only a shared, networked store has: Redis reclaiming
+// expired sessions by TTL, two stores (replicas) sharing sessions and conflicts, Redis killed and
+// restarted under load, a rotation racing writes, a primary failover with WAIT, and resharding
+// under load. One process for all (ctest runs the binary once), so the servers start once.
+#include "storage/redis_store.h"
+
+#include <dirent.h>
+
+#include <atomic>
+#include <iostream>
+#include <map>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "storage/redis_client.h"
+#include "storage/store_contract_test.h"
+#include "storage/testing/fake_clock.h"
+#include "storage/testing/redis_servers.h"
+#include "tests/support/status_matchers.h"
+#include "tests/support/store_entries.h"
+
+namespace sessiond::storage {
+namespace {
+
+using ::sessiond::storage::testing::RedisCluster;
+using ::sessiond::storage::testing::RedisServer;
+using ::sessiond::testing::GetAllEntries;
+using ::sessiond::testing::IsOk;
+using ::sessiond::testing::IsOkAndHolds;
+using ::sessiond::testing::StatusIs;
+using ::testing::Contains;
+using ::testing::ElementsAre;
+using ::testing::Pair;
+
+// The servers every test of this process shares, started on first use and killed at exit.
+RedisServer& SharedServer() {
+  static std::unique_ptr<RedisServer> server = [] {
+    absl::StatusOr<std::unique_ptr<RedisServer>> started = RedisServer::Start();
+    EXPECT_OK(started);
+    return started.ok() ? *std::move(started) : nullptr;
+  }();
+  return *server;
+}
+
+RedisCluster& SharedCluster() {
+  static std::unique_ptr<RedisCluster> cluster = [] {
+    absl::StatusOr<std::unique_ptr<RedisCluster>> started = RedisCluster::Start();
+    EXPECT_OK(started);
+    return started.ok() ? *std::move(started) : nullptr;
+  }();
+  return *cluster;
+}
+
+// A key prefix no other store of this process uses, so tests never see each other's sessions.
+std::string FreshPrefix() {
+  static std::atomic<int> next{0};
+  return absl::StrCat("t", next.fetch_add(1));
+}
+
+RedisStoreOptions OptionsFor(std::vector<std::string> addresses, Clock* clock,
+                             const SessionLimits& limits) {
+  RedisStoreOptions options;
+  options.redis.addresses = std::move(addresses);
+  options.redis.cluster = options.redis.addresses.size() > 1;
+  options.key_prefix = FreshPrefix();
+  options.clock = clock;
+  options.limits = limits;
+  options.probe_interval = absl::Milliseconds(100);
+  return options;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Redis, StoreContractTest,
+    ::testing::Values(
+        StoreFactory{"standalone",
+                     [](Clock* clock, const SessionLimits& limits) {
+                       return OpenRedisStore(OptionsFor({SharedServer().address()}, clock, limits));
+                     },
+                     /*engine_expires=*/true},
+        StoreFactory{"cluster",
+                     [](Clock* clock, const SessionLimits& limits) {
+                       return OpenRedisStore(OptionsFor(SharedCluster().addresses(), clock, limits));
+                     },
+                     /*engine_expires=*/true}),
+    [](const ::testing::TestParamInfo<StoreFactory>& info) { return info.param.name; });
+
+std::string Id(int n) { return absl::StrCat("redis-test-", n, "-AAAAAAAAAAAAAAAAAAAAA"); }
+
+NewSession Session(std::string id, std::vector<Entry> entries = {}) {
+  NewSession session;
+  session.id = std::move(id);
+  session.idle_timeout = absl::Minutes(20);
+  session.absolute_timeout = absl::Hours(12);
+  session.entries = std::move(entries);
+  return session;
+}
+
+absl::StatusOr<SessionMeta> SetInt(Store& store, absl::string_view id, std::string key,
+                                   int64_t value, std::optional<uint64_t> read_version = {}) {
+  std::vector<Mutation> mutations;
+  mutations.push_back(Mutation::Set(std::move(key), value));
+  Conditions conditions;
+  conditions.read_version = read_version;
+  return store.Apply(id, std::move(mutations), conditions);
+}
+
+// A direct connection to `address` for looking at what the store wrote.
+std::unique_ptr<RedisClient> Inspect(std::vector<std::string> addresses) {
+  RedisOptions options;
+  options.addresses = std::move(addresses);
+  options.cluster = options.addresses.size() > 1;
+  absl::StatusOr<std::unique_ptr<RedisClient>> client = RedisClient::Connect(options);
+  EXPECT_OK(client);
+  return client.ok() ? *std::move(client) : nullptr;
+}
+
+size_t OpenDescriptors() {
+  size_t count = 0;
+  if (DIR* dir = opendir("/proc/self/fd")) {
+    while (readdir(dir) != nullptr) ++count;
+    closedir(dir);
+  }
+  return count;
+}
+
+TEST(RedisStoreTest, RedisTtlFollowsTheIdleDeadlineAndReclaimsExpiredSessions) {
+  const RedisStoreOptions options = OptionsFor({SharedServer().address()}, nullptr, {});
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> store, OpenRedisStore(options));
+  std::unique_ptr<RedisClient> redis = Inspect({SharedServer().address()});
+  const std::string key = absl::StrCat(options.key_prefix, ":{", Id(1), "}");
+  const std::vector<absl::string_view> pttl = {"PTTL", key};
+
+  ASSERT_OK(store->Create(Session(Id(1), {{"a", int64_t{1}}})));
+  ASSERT_OK_AND_ASSIGN(RedisReply ttl, redis->Run(key, pttl));
+  EXPECT_GT(ttl.integer, absl::ToInt64Milliseconds(absl::Minutes(20) - absl::Seconds(5)));
+  EXPECT_LE(ttl.integer, absl::ToInt64Milliseconds(absl::Minutes(20)));
+
+  NewSession brief = Session(Id(2), {{"a", int64_t{1}}});
+  brief.idle_timeout = absl::Milliseconds(300);
+  ASSERT_OK(store->Create(std::move(brief)));
+  const std::string brief_key = absl::StrCat(options.key_prefix, ":{", Id(2), "}");
+  const std::vector<absl::string_view> exists = {"EXISTS", brief_key};
+  ASSERT_OK_AND_ASSIGN(RedisReply before, redis->Run(brief_key, exists));
+  EXPECT_EQ(before.integer, 1);
+  absl::SleepFor(absl::Milliseconds(700));
+  EXPECT_THAT(GetAllEntries(*store, Id(2)), StatusIs(absl::StatusCode::kNotFound));
+  ASSERT_OK_AND_ASSIGN(RedisReply after, redis->Run(brief_key, exists));
+  EXPECT_EQ(after.integer, 0) << "Redis itself reclaimed the expired session";
+}
+
+TEST(RedisStoreTest, TwoReplicasShareSessionsAndDetectConflictsPerKey) {
+  FakeClock clock;
+  RedisStoreOptions options = OptionsFor({SharedServer().address()}, &clock, {});
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> first, OpenRedisStore(options));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> second, OpenRedisStore(options));
+
+  ASSERT_OK_AND_ASSIGN(SessionMeta created, first->Create(Session(Id(1), {{"cart", int64_t{0}}})));
+  EXPECT_THAT(GetAllEntries(*second, Id(1)),
+              IsOkAndHolds(ElementsAre(Pair("cart", Value(int64_t{0})))));
+
+  // Both replicas serve requests that read version 1; they write different keys, then the same.
+  EXPECT_OK(SetInt(*first, Id(1), "theme", 1, created.version));
+  EXPECT_OK(SetInt(*second, Id(1), "lang", 2, created.version)) << "different keys both commit";
+  EXPECT_OK(SetInt(*first, Id(1), "cart", 3, created.version));
+  absl::StatusOr<SessionMeta> lost = SetInt(*second, Id(1), "cart", 4, created.version);
+  EXPECT_THAT(lost, StatusIs(absl::StatusCode::kAborted));
+  ASSERT_TRUE(GetConflict(lost.status()).has_value());
+  EXPECT_THAT(GetConflict(lost.status())->keys, ElementsAre("cart"));
+
+  EXPECT_THAT(GetAllEntries(*first, Id(1)),
+              IsOkAndHolds(ElementsAre(Pair("cart", Value(int64_t{3})),
+                                       Pair("lang", Value(int64_t{2})),
+                                       Pair("theme", Value(int64_t{1})))));
+  EXPECT_THAT(second->Delete(Id(1), std::nullopt, ""), IsOkAndHolds(true));
+  EXPECT_THAT(GetAllEntries(*first, Id(1)), StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST(RedisStoreTest, ARotationRacingWritesLosesNoAcknowledgedWrite) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> store,
+                       OpenRedisStore(OptionsFor(SharedCluster().addresses(), nullptr, {})));
+  ASSERT_OK(store->Create(Session(Id(1))));
+  std::atomic<bool> rotated{false};
+  std::atomic<int> acknowledged{0};
+  std::thread writer([&] {
+    for (int i = 1; i <= 500; ++i) {
+      absl::StatusOr<SessionMeta> written = SetInt(*store, Id(1), absl::StrCat("k", i % 8), i);
+      if (!written.ok()) {
+        EXPECT_THAT(written, StatusIs(absl::StatusCode::kNotFound)) << "only once rotated";
+        EXPECT_TRUE(rotated.load());
+        return;
+      }
+      acknowledged = i;
+    }
+  });
+  absl::SleepFor(absl::Milliseconds(20));
+  absl::StatusOr<SessionMeta> meta = store->Rotate(Id(1), Id(2), std::nullopt, "");
+  rotated = true;
+  writer.join();
+  ASSERT_OK(meta);
+  ASSERT_OK_AND_ASSIGN(auto entries, GetAllEntries(*store, Id(2)));
+  const int last = acknowledged.load();
+  if (last > 0) {
+    // The newest acknowledged write before the rotation ended must be in the rotated session.
+    EXPECT_THAT(entries, Contains(Pair(absl::StrCat("k", last % 8), Value(int64_t{last}))));
+  }
+}
+
+TEST(RedisStoreTest, RedisKilledAndRestartedUnderLoadIsUnavailableThenRecoversByItself) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RedisServer> redis,
+                       RedisServer::Start({"--appendonly", "yes", "--appendfsync", "always"}));
+  RedisStoreOptions options = OptionsFor({redis->address()}, nullptr, {});
+  options.redis.connect_timeout = absl::Milliseconds(200);
+  options.redis.command_timeout = absl::Milliseconds(200);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> store, OpenRedisStore(options));
+  ASSERT_OK(store->Create(Session(Id(1))));
+  const size_t descriptors = OpenDescriptors();
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> acknowledged{0}, unavailable{0}, other_errors{0};
+  std::vector<std::thread> load;
+  for (int t = 0; t < 4; ++t) {
+    load.emplace_back([&, t] {
+      for (int i = 1; !stop; ++i) {
+        absl::StatusOr<SessionMeta> written = SetInt(*store, Id(1), absl::StrCat("t", t), i);
+        if (written.ok()) {
+          acknowledged = std::max(acknowledged.load(), i);
+        } else if (absl::IsUnavailable(written.status())) {
+          ++unavailable;
+        } else {
+          ++other_errors;
+        }
+      }
+    });
+  }
+  absl::SleepFor(absl::Milliseconds(200));
+  redis->Kill();
+  absl::SleepFor(absl::Milliseconds(600));
+  EXPECT_FALSE(store->AcceptsWrites()) << "health reports Redis down";
+  ASSERT_OK(redis->Restart());
+  const absl::Time restarted = absl::Now();
+  while (!store->AcceptsWrites() && absl::Now() < restarted + absl::Seconds(5)) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_TRUE(store->AcceptsWrites()) << "recovered by itself";
+  const int before = acknowledged;
+  absl::SleepFor(absl::Milliseconds(300));
+  stop = true;
+  for (std::thread& thread : load) thread.join();
+  EXPECT_GT(unavailable.load(), 0);
+  EXPECT_EQ(other_errors.load(), 0);
+  EXPECT_GT(acknowledged.load(), before) << "writes resumed";
+  EXPECT_OK(GetAllEntries(*store, Id(1))) << "the session survived (AOF, fsync always)";
+  EXPECT_LE(OpenDescriptors(), descriptors + 2 * options.redis.max_connections_per_node)
+      << "failed connections are closed, not leaked";
+}
+
+TEST(RedisStoreTest, AFailoverWithWaitLosesNoAcknowledgedWrite) {
+  // A cluster of its own: the failover leaves it with a dead node.
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RedisCluster> own, RedisCluster::Start());
+  RedisCluster& cluster = *own;
+  RedisStoreOptions options = OptionsFor(cluster.addresses(), nullptr, {});
+  options.redis.wait_replicas = 1;
+  options.redis.command_timeout = absl::Milliseconds(300);
+  options.redis.connect_timeout = absl::Milliseconds(300);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> store, OpenRedisStore(options));
+  ASSERT_OK(store->Create(Session(Id(1))));
+  const std::string key = absl::StrCat(options.key_prefix, ":{", Id(1), "}");
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> acknowledged{0};
+  std::atomic<int64_t> first_failure_ms{0}, recovered_ms{0};
+  std::thread writer([&] {
+    for (int i = 1; !stop; ++i) {
+      if (SetInt(*store, Id(1), "counter", i).ok()) {
+        acknowledged = i;
+        if (first_failure_ms != 0 && recovered_ms == 0) recovered_ms = absl::ToUnixMillis(absl::Now());
+      } else if (first_failure_ms == 0) {
+        first_failure_ms = absl::ToUnixMillis(absl::Now());
+      }
+    }
+  });
+  absl::SleepFor(absl::Milliseconds(300));
+  ASSERT_OK(cluster.KillPrimaryAndAwaitFailover(RedisKeySlot(key), absl::Seconds(15)));
+  const absl::Time promoted = absl::Now();
+  while (recovered_ms == 0 && absl::Now() < promoted + absl::Seconds(10)) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  absl::SleepFor(absl::Milliseconds(200));
+  stop = true;
+  writer.join();
+  ASSERT_NE(recovered_ms.load(), 0) << "writes resumed after the replica was promoted";
+  std::cout << "failover: writes unavailable for " << recovered_ms - first_failure_ms << " ms\n";
+  ASSERT_OK_AND_ASSIGN(auto entries, GetAllEntries(*store, Id(1)));
+  ASSERT_EQ(entries.count("counter"), 1u);
+  EXPECT_GE(std::get<int64_t>(entries.at("counter")), acknowledged.load())
+      << "every write acknowledged with WAIT 1 survived the failover";
+}
+
+TEST(RedisStoreTest, ReshardingUnderLoadShowsCallersNoError) {
+  RedisCluster& cluster = SharedCluster();
+  RedisStoreOptions options = OptionsFor(cluster.addresses(), nullptr, {});
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> store, OpenRedisStore(options));
+  constexpr int kSessions = 64;
+  for (int i = 0; i < kSessions; ++i) ASSERT_OK(store->Create(Session(Id(i))));
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> calls{0}, errors{0};
+  std::thread load([&] {
+    for (int i = 0; !stop; ++i) {
+      const absl::Status status = SetInt(*store, Id(i % kSessions), "n", i).status();
+      ++calls;
+      if (!status.ok()) {
+        ++errors;
+        ADD_FAILURE() << status;
+      }
+    }
+  });
+  ASSERT_OK_AND_ASSIGN(const std::string first, cluster.PrimaryOf(0));
+  ASSERT_OK_AND_ASSIGN(const std::string last, cluster.PrimaryOf(16383));
+  ASSERT_NE(first, last);
+  ASSERT_OK(cluster.Reshard(first, last, 500));
+  ASSERT_OK(cluster.Reshard(last, first, 500));
+  stop = true;
+  load.join();
+  EXPECT_GT(calls.load(), 0);
+  EXPECT_EQ(errors.load(), 0);
+  for (int i = 0; i < kSessions; ++i) EXPECT_OK(GetAllEntries(*store, Id(i)));
+}
+
+}  // namespace
+}  // namespace sessiond::storage
