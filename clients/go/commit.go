@@ -3,7 +3,6 @@ package sessiond
 import (
 	"context"
 	"errors"
-	"fmt"
 	"maps"
 	"slices"
 	"time"
@@ -14,9 +13,8 @@ import (
 	"sessiond.dev/client/go/sessiondv1"
 )
 
-// Commit sends the pending changes in one rpc; nil without an rpc when nothing is pending (except
-// for a New session, which it creates even empty). A new session is created with CreateSession
-// and gets its id. Otherwise one Commit carries read_version = the loaded version (none if the
+// Commit sends the pending changes in one rpc; nil without an rpc when nothing is pending. A new
+// session (IsNew) is created with CreateSession and gets its id. Otherwise one Commit carries read_version = the loaded version (none if the
 // session was never read: a blind write, last writer wins), and fails with a *ConflictError if
 // another writer changed a key it writes since. A reply lost to UNAVAILABLE, DEADLINE_EXCEEDED or
 // CANCELLED is retried (Options.CommitAttempts) with the same request_id, which the changes keep
@@ -26,12 +24,10 @@ func (s *Session) Commit(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
-	case s.deleted:
-		return fmt.Errorf("%w: the session was deleted", ErrNotFound)
-	case s.create != nil:
-		return s.createNow(ctx)
 	case !s.cleared && len(s.changes) == 0:
 		return nil
+	case s.isNew:
+		return s.createNow(ctx)
 	case s.loadDone && s.loadErr != nil:
 		return s.loadErr
 	}
@@ -49,7 +45,7 @@ func (s *Session) Commit(ctx context.Context) error {
 	response, err := retry(ctx, s.client, func(ctx context.Context) (*sessiondv1.CommitResponse, error) {
 		return call(ctx, s.client, "Commit", s.client.rpc.Commit, request)
 	})
-	if s.resume != nil && errors.Is(err, ErrNotFound) { // Gone: Resume makes it a new session.
+	if s.resume && errors.Is(err, ErrNotFound) { // Gone: Resume makes it a new session.
 		s.becomeGone()
 		return s.createNow(ctx)
 	}
@@ -113,13 +109,13 @@ func (s *Session) createNow(ctx context.Context) error {
 			entries[key] = value
 		}
 	}
-	request := &sessiondv1.CreateSessionRequest{Entries: entries, Principal: s.create.Principal,
-		Id: s.create.ID, RequestId: s.pendingRequestID()}
-	if s.create.IdleTimeout > 0 {
-		request.IdleTimeout = durationpb.New(s.create.IdleTimeout)
+	request := &sessiondv1.CreateSessionRequest{Entries: entries, Principal: s.opts.Principal,
+		Id: s.opts.ID, RequestId: s.pendingRequestID()}
+	if s.opts.IdleTimeout > 0 {
+		request.IdleTimeout = durationpb.New(s.opts.IdleTimeout)
 	}
-	if s.create.AbsoluteTimeout > 0 {
-		request.AbsoluteTimeout = durationpb.New(s.create.AbsoluteTimeout)
+	if s.opts.AbsoluteTimeout > 0 {
+		request.AbsoluteTimeout = durationpb.New(s.opts.AbsoluteTimeout)
 	}
 	response, err := retry(ctx, s.client, func(ctx context.Context) (*sessiondv1.CreateSessionResponse, error) {
 		return call(ctx, s.client, "CreateSession", s.client.rpc.CreateSession, request)
@@ -128,7 +124,7 @@ func (s *Session) createNow(ctx context.Context) error {
 		return err
 	}
 	s.discardChanges()
-	s.create, s.id = nil, response.GetSession().GetId()
+	s.isNew, s.id = false, response.GetSession().GetId()
 	s.adopt(response.GetSession(), entries)
 	return nil
 }
@@ -139,17 +135,14 @@ func (s *Session) createNow(ctx context.Context) error {
 func (s *Session) RotateID(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.create != nil {
+	if s.isNew {
 		return nil
-	}
-	if s.deleted {
-		return fmt.Errorf("%w: the session was deleted", ErrNotFound)
 	}
 	request := &sessiondv1.RotateIdRequest{Id: s.id, RequestId: newRequestID()}
 	response, err := retry(ctx, s.client, func(ctx context.Context) (*sessiondv1.RotateIdResponse, error) {
 		return call(ctx, s.client, "RotateId", s.client.rpc.RotateId, request)
 	})
-	if s.resume != nil && errors.Is(err, ErrNotFound) { // Gone: it will be created with a new id.
+	if s.resume && errors.Is(err, ErrNotFound) { // Gone: it will be created with a new id.
 		s.becomeGone()
 		return nil
 	}
@@ -161,12 +154,13 @@ func (s *Session) RotateID(ctx context.Context) error {
 }
 
 // Delete ends the session (call it at logout) and drops pending changes. Deleting a session that
-// is already gone succeeds.
+// is already gone succeeds. The Session is then new and empty: what is stored in it afterwards
+// (a flash message after logout) goes to a new session with a new id.
 func (s *Session) Delete(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.discardChanges()
-	if s.create == nil && !s.deleted {
+	if !s.isNew {
 		request := &sessiondv1.DeleteRequest{Id: s.id, RequestId: newRequestID()}
 		_, err := retry(ctx, s.client, func(ctx context.Context) (*sessiondv1.DeleteResponse, error) {
 			return call(ctx, s.client, "Delete", s.client.rpc.Delete, request)
@@ -175,7 +169,8 @@ func (s *Session) Delete(ctx context.Context) error {
 			return err
 		}
 	}
-	s.deleted, s.create, s.entries = true, nil, nil
+	s.deleted = true
+	s.becomeNew()
 	return nil
 }
 

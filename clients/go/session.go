@@ -51,11 +51,12 @@ type Session struct {
 	mu   sync.Mutex
 	id   string
 	info Info
-	// create is non-nil while the session does not exist on the server (New, or Resume found it
-	// gone): Commit creates it with these options.
-	create *CreateOptions
-	// resume: a NOT_FOUND load makes this a new empty session instead of an error.
-	resume  *CreateOptions
+	// isNew: the session does not exist on the server (New, Resume found it gone, or Delete ended
+	// it); Commit creates it with opts.
+	isNew bool
+	opts  CreateOptions
+	// resume: a NOT_FOUND makes this a new empty session instead of an error.
+	resume  bool
 	gone    bool // Resume found the session unknown, expired or deleted.
 	deleted bool // Delete ended it.
 	// Unset until a load is attempted, then its outcome (nil: loaded). Reset when the loaded
@@ -84,7 +85,7 @@ func (c *Client) Open(id string) *Session {
 // with create's options and a new id, keeping the changes recorded since.
 func (c *Client) Resume(id string, create CreateOptions) *Session {
 	s := c.Open(id)
-	s.resume = &create
+	s.resume, s.opts = true, create
 	return s
 }
 
@@ -92,15 +93,17 @@ func (c *Client) Resume(id string, create CreateOptions) *Session {
 // Commit creates it, with create's options and the recorded entries, in one CreateSession rpc.
 func (c *Client) New(create CreateOptions) *Session {
 	s := c.Open("")
-	s.create = &create
-	s.loadDone = true
+	s.opts = create
+	s.becomeNew()
 	return s
 }
 
 // Create creates a session now (New, then Commit) and returns it, loaded at version 1.
 func (c *Client) Create(ctx context.Context, create CreateOptions) (*Session, error) {
 	s := c.New(create)
-	if err := s.Commit(ctx); err != nil {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.createNow(ctx); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -113,12 +116,12 @@ func (s *Session) ID() string {
 	return s.id
 }
 
-// IsNew reports whether the session does not exist on the server yet (New, or Resume found it
-// gone).
+// IsNew reports whether the session does not exist on the server (New, Resume found it gone, or
+// Delete ended it): the next Commit with pending changes creates it, with a new id.
 func (s *Session) IsNew() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.create != nil
+	return s.isNew
 }
 
 // Gone reports whether Resume found the session unknown, expired or deleted on load.
@@ -160,7 +163,7 @@ func (s *Session) load(ctx context.Context) error {
 	switch {
 	case err == nil:
 		s.adopt(response.GetSession(), response.GetEntries())
-	case s.resume != nil && errors.Is(err, ErrNotFound):
+	case s.resume && errors.Is(err, ErrNotFound):
 		s.becomeGone()
 	default:
 		s.loadErr = err
@@ -170,8 +173,13 @@ func (s *Session) load(ctx context.Context) error {
 
 // becomeGone makes a Resume session whose id is gone a new empty session; pending changes stay.
 func (s *Session) becomeGone() {
-	s.create, s.gone, s.id, s.entries, s.loadDone, s.loadErr = s.resume, true, "", nil, true, nil
-	s.hasReadVersion = false
+	s.gone = true
+	s.becomeNew()
+}
+
+// becomeNew makes the session a new empty one, not on the server, without an id.
+func (s *Session) becomeNew() {
+	s.isNew, s.id, s.entries, s.loadDone, s.loadErr, s.hasReadVersion = true, "", nil, true, nil, false
 }
 
 // adopt takes entries at info's version as the loaded state.
@@ -188,7 +196,7 @@ func (s *Session) Reload(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.discardChanges()
-	if s.create != nil {
+	if s.isNew {
 		return nil
 	}
 	s.loadDone, s.loadErr, s.entries = false, nil, nil

@@ -185,14 +185,19 @@ func TestDeleteEndsTheSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Delete(ctx); err != nil || !s.Deleted() {
-		t.Fatalf("Delete = %v, deleted %v", err, s.Deleted())
+	ended := s.ID()
+	if err := s.Delete(ctx); err != nil || !s.Deleted() || !s.IsNew() {
+		t.Fatalf("Delete = %v, deleted %v, new %v", err, s.Deleted(), s.IsNew())
 	}
-	if err := client.Open(s.ID()).Load(ctx); !errors.Is(err, sessiond.ErrNotFound) {
+	if err := client.Open(ended).Load(ctx); !errors.Is(err, sessiond.ErrNotFound) {
 		t.Errorf("after Delete: %v, want ErrNotFound", err)
 	}
-	if err := client.Open(s.ID()).Delete(ctx); err != nil {
+	if err := client.Open(ended).Delete(ctx); err != nil {
 		t.Errorf("Delete of a deleted session = %v, want nil (idempotent)", err)
+	}
+	s.SetString("flash", "logged out") // Stored after Delete: a new session.
+	if err := s.Commit(ctx); err != nil || s.ID() == ended || s.IsNew() {
+		t.Errorf("store after Delete: %v, id %q (ended %q), new %v", err, s.ID(), ended, s.IsNew())
 	}
 }
 

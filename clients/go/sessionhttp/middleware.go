@@ -141,13 +141,9 @@ func (m *Middleware) commit(ctx context.Context, header http.Header, s *sessiond
 		}
 	}
 	switch {
-	case s.Deleted():
-		if hadCookie {
-			header.Add("Set-Cookie", m.cookie.clear())
-		}
-	case !s.IsNew() && s.ID() != cookieID: // Created, or rotated.
+	case !s.IsNew() && s.ID() != cookieID: // Created (also after a logout or a gone session), or rotated.
 		header.Add("Set-Cookie", m.cookie.set(s.ID()))
-	case s.Gone(): // Gone, and the request stored nothing.
+	case s.Deleted() && hadCookie, s.Gone(): // Ended, or gone, and nothing stored since.
 		header.Add("Set-Cookie", m.cookie.clear())
 	}
 	return nil

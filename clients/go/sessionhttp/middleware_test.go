@@ -80,8 +80,12 @@ func newApp(t *testing.T, client *sessiond.Client, opts sessionhttp.Options) *ap
 		s.SetString("user", r.FormValue("user"))
 	})
 	mux.HandleFunc("/logout", func(w http.ResponseWriter, r *http.Request) {
-		if err := session(r).Delete(r.Context()); err != nil {
+		s := session(r)
+		if err := s.Delete(r.Context()); err != nil {
 			http.Error(w, err.Error(), 500)
+		}
+		if r.FormValue("flash") != "" { // Stored after logout: a new anonymous session.
+			s.SetString("flash", r.FormValue("flash"))
 		}
 	})
 	mux.HandleFunc("/panic", func(w http.ResponseWriter, r *http.Request) {
@@ -260,6 +264,11 @@ func TestLoginRotatesAndLogoutClears(t *testing.T) {
 	}
 	if err := a.client.Open(id).Load(context.Background()); err == nil {
 		t.Error("the session outlived logout")
+	}
+	resp, _ = a.get("/login?user=bob", anonymous)
+	resp, _ = a.get("/logout?flash=bye", newCookie(t, resp))
+	if flashed := newCookie(t, resp); a.value(flashed, "flash") != "bye" || a.value(flashed, "user") != "" {
+		t.Errorf("after logout with a flash: flash %q, user %q", a.value(flashed, "flash"), a.value(flashed, "user"))
 	}
 }
 
