@@ -3,10 +3,13 @@ package sessiond_test
 import (
 	"context"
 	"errors"
+	"net"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"google.golang.org/grpc/codes"
 
 	sessiond "sessiond.dev/client/go"
 	"sessiond.dev/client/go/internal/testserver"
@@ -213,14 +216,54 @@ func TestUnreachableServerIsUnavailableAndNamesTheAddress(t *testing.T) {
 	}
 }
 
-func TestDeadlineBoundsEveryCall(t *testing.T) {
-	client := newClient(t)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Nanosecond)
-	defer cancel()
-	<-ctx.Done()
+// silentServer accepts connections and never answers; it closes when t ends.
+func silentServer(t *testing.T) string {
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []net.Conn
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			conn, err := listener.Accept()
+			if err != nil {
+				return
+			}
+			conns = append(conns, conn)
+		}
+	}()
+	t.Cleanup(func() {
+		listener.Close()
+		<-done // The accept loop has ended: conns is ours.
+		for _, conn := range conns {
+			conn.Close()
+		}
+	})
+	return listener.Addr().String()
+}
+
+func TestEveryCallHasADeadline(t *testing.T) {
+	address := silentServer(t)
+	client, err := sessiond.Dial(address, sessiond.Options{Timeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	started := time.Now()
 	var e *sessiond.Error
-	if err := client.Open(sessiond.NewID()).Load(ctx); !errors.As(err, &e) {
-		t.Fatalf("Load past its deadline = %v, want an *Error", err)
+	err = client.Open(sessiond.NewID()).Load(context.Background())
+	if !errors.As(err, &e) || e.Code != codes.DeadlineExceeded {
+		t.Fatalf("Load from a server that never answers = %v, want DEADLINE_EXCEEDED", err)
+	}
+	// A context's own deadline replaces the default.
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	err = client.Open(sessiond.NewID()).Load(ctx)
+	if elapsed := time.Since(started); !errors.As(err, &e) || e.Code != codes.DeadlineExceeded ||
+		elapsed < 400*time.Millisecond || elapsed > 2*time.Second {
+		t.Errorf("Load under a 300 ms context = %v after %v in all; want DEADLINE_EXCEEDED after 100 + 300 ms", err, elapsed)
 	}
 }
 
