@@ -8,6 +8,11 @@
 // chooses its own tokens (43 characters); the sessiond id is derived from the token (the first 24
 // bytes of its SHA-256, base64url), so the token never reaches sessiond and the id is as
 // unguessable as the token.
+//
+// Limits: scs hands the store whole sessions, so the last writer wins (no per-key conflicts; use
+// sessionhttp for those), and other languages' tiers can neither find a session by scs's cookie nor
+// read scs's encoded data. RenewToken is a delete and a create (not RotateId). There is no
+// iteration (scs's IterableStore): sessiond has no listing rpc.
 package scsstore
 
 import (

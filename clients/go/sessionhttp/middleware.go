@@ -13,6 +13,12 @@
 //	}
 //
 // Login: s.RotateID(ctx) (new id, same data, new cookie). Logout: s.Delete(ctx) (cookie cleared).
+//
+// Limits: changes recorded after the response started (after the first Write, Flush or final
+// WriteHeader) are not stored, and are logged. When sessiond cannot be reached, getters report
+// keys as absent like for an empty session; s.Load(ctx) returns the error for handlers that must
+// tell the two apart (a write then fails with 503). A conflict is the request's 409 (OnError);
+// handlers that prefer to retry run their work through s.Update.
 package sessionhttp
 
 import (
