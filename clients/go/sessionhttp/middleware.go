@@ -123,7 +123,9 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 		r = r.WithContext(context.WithValue(r.Context(), contextKey{}, s))
 		rw := &responseWriter{ResponseWriter: w}
 		rw.beforeHeader = func() error {
-			err := m.commit(r.Context(), w.Header(), s, cookieID, hadCookie)
+			// The changes are the handler's work: store them even if the client has gone away
+			// (bounded by the client's timeout).
+			err := m.commit(context.WithoutCancel(r.Context()), w.Header(), s, cookieID, hadCookie)
 			if err != nil {
 				m.onError(w, r, err)
 			}
