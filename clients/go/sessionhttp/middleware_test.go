@@ -50,6 +50,12 @@ func newApp(t *testing.T, client *sessiond.Client, opts sessionhttp.Options) *ap
 		session(r).SetString("header", "only")
 		w.WriteHeader(http.StatusNoContent)
 	})
+	mux.HandleFunc("/early-hints", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", "</style.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints) // Not the response's header: no commit yet.
+		session(r).SetString("hinted", "yes")
+		fmt.Fprint(w, "ok")
+	})
 	mux.HandleFunc("/silent", func(w http.ResponseWriter, r *http.Request) {
 		session(r).SetString("silent", "yes")
 	})
@@ -204,7 +210,8 @@ func TestStoringCreatesTheSessionAndTheCookieCarriesIt(t *testing.T) {
 
 func TestChangesAreStoredBeforeTheResponseStarts(t *testing.T) {
 	a := startApp(t)
-	for path, key := range map[string]string{"/redirect": "flash", "/header-only": "header", "/silent": "silent"} {
+	for path, key := range map[string]string{"/redirect": "flash", "/header-only": "header", "/silent": "silent",
+		"/early-hints": "hinted"} {
 		resp, _ := a.get(path, "")
 		id := newCookie(t, resp)
 		if got := a.value(id, key); got == "" {
