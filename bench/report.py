@@ -99,9 +99,9 @@ def errors_text(record):
 
 def runs_table(records):
     rows = ["| run | target | scenario | loop | in flight | sessions | ops/s | p50 ms | p99 ms "
-            "| p99.9 ms | server µs/op | server cores | client µs/op | CPUs client/server "
-            "| errors |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+            "| p99.9 ms | server µs/op | server cores | backend µs/op | client µs/op "
+            "| CPUs client/server | errors |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for label, r in records.items():
         if "run" not in r:
             continue
@@ -114,7 +114,8 @@ def runs_table(records):
             fmt(r.get("in_flight"), 0), fmt(r.get("sessions") if "load" in r else None, 0),
             fmt(get(r, "run.ops_per_s"), 0), ms("run.p50_us"), ms("run.p99_us"),
             ms("run.p999_us"), fmt(get(r, "run.server_cpu_us_per_op")),
-            fmt(get(r, "run.server_cpu_util"), 2), fmt(get(r, "run.client_cpu_us_per_op")),
+            fmt(get(r, "run.server_cpu_util"), 2), fmt(get(r, "run.backend_cpu_us_per_op")),
+            fmt(get(r, "run.client_cpu_us_per_op")),
             f"{r['client_cpus']} / {r['server_cpus']}" if "client_cpus" in r
             else "(taskset 0 / 1)", errors_text(r)]) + " |")
     return rows
@@ -207,6 +208,15 @@ def ratios_table(records):
     for a, b, name in pairs:
         throughput = ratio(R(a, "run.ops_per_s"), R(b, "run.ops_per_s"))
         rows.append(f"| {name} | {fmt(throughput, 2)} | {fmt(ratio(R(a, cpu), R(b, cpu)), 2)} |")
+    # On the Redis backend the server side of a request is sessiond plus its Redis.
+    both = lambda label: (None if R(label, cpu) is None or R(label, "run.backend_cpu_us_per_op") is None
+                          else R(label, cpu) + R(label, "run.backend_cpu_us_per_op"))
+    rows.append("| web: sessiond on Redis ÷ Redis direct (server µs: sessiond + its Redis) | "
+                f"{fmt(ratio(R('sessiond-redis-web', 'run.ops_per_s'), R('redis-web', 'run.ops_per_s')), 2)} | "
+                f"{fmt(ratio(both('sessiond-redis-web'), R('redis-web', cpu)), 2)} |")
+    replicas = [R(f"sessiond-redis-web-replica-{n}", "run.ops_per_s") for n in (1, 2)]
+    rows.append("| web: two sessiond replicas on one Redis ÷ one replica | "
+                f"{fmt(ratio(sum(replicas) if None not in replicas else None, R('sessiond-redis-web', 'run.ops_per_s')), 2)} | |")
     # A web request is two rpcs: twice the empty rpc is the least it can cost the server on gRPC.
     floor = R("echo", cpu)
     rows.append("| 2 empty echo rpcs (gRPC's floor for a web request) ÷ Redis web | | "

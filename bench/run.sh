@@ -193,8 +193,37 @@ for sessions in "${SCALES[@]}"; do
   stop "$PID"
 done
 
-# --- P6: durable commits, if this sessiond has the RocksDB backend ----------------------------
 store_help=$("$SESSIOND" --helpfull 2>&1 | sed -n '/^ *--store (/,/default:/p' || true)
+
+# --- sessiond on the Redis backend, the scale-out engine: one replica, then two ---------------
+# sessiond and its Redis share CPU 1: the server side of a request is both of them.
+if grep -q redis <<< "$store_help"; then
+  start_redis redis-backend
+  REDIS_PID=$PID REDIS_PORT=$PORT
+  used_memory() {
+    redis-cli -p "$REDIS_PORT" info memory | awk -F: '/^used_memory:/ { print $2 + 0 }'
+  }
+  start_sessiond sessiond-redis --store=redis --redis_addrs="127.0.0.1:$REDIS_PORT"
+  FIRST_PID=$PID FIRST_PORT=$PORT
+  loadgen sessiond-redis-web "$(allowed)" --scenario=web --backend_pid="$REDIS_PID"
+  before=$(used_memory)
+  loadgen sessiond-redis-load "$(allowed 100000)" --scenario=load --sessions=100000
+  NOTES+=("sessiond on Redis: $(( ($(used_memory) - before) / 100000 )) B of Redis used_memory per session (100 k sessions of the web scenario's shape created through sessiond).")
+  start_sessiond sessiond-redis-2 --store=redis --redis_addrs="127.0.0.1:$REDIS_PORT"
+  SECOND_PID=$PID SECOND_PORT=$PORT
+  # Two generators at once, half the requests in flight each, one per replica.
+  (PID=$FIRST_PID PORT=$FIRST_PORT IN_FLIGHT=$((IN_FLIGHT / 2)) \
+     loadgen sessiond-redis-web-replica-1 "$(allowed)" --scenario=web --backend_pid="$REDIS_PID") &
+  first_run=$!
+  (PID=$SECOND_PID PORT=$SECOND_PORT IN_FLIGHT=$((IN_FLIGHT / 2)) \
+     loadgen sessiond-redis-web-replica-2 "$(allowed)" --scenario=web --backend_pid="$REDIS_PID")
+  wait "$first_run"
+  stop "$SECOND_PID"
+  stop "$FIRST_PID"
+  stop "$REDIS_PID"
+fi
+
+# --- P6: durable commits, if this sessiond has the RocksDB backend ----------------------------
 if grep -q rocksdb <<< "$store_help"; then
   data_dir=$BUILD/bench-rocksdb  # on disk, not tmpfs: fsync must cost what it costs
   rm -rf "$data_dir"

@@ -28,7 +28,8 @@ absl::Status IdCollision(const absl::Status& status) {
 // another fresh id.
 absl::Status ProposedIdTaken(const absl::Status& status) {
   if (status.code() != absl::StatusCode::kAlreadyExists) return status;
-  return absl::AlreadyExistsError("id: a live session has this id; propose another fresh random id");
+  return absl::AlreadyExistsError(
+      "id: a live session has this id; propose another fresh random id");
 }
 
 std::optional<uint64_t> OptionalVersion(bool present, uint64_t version) {

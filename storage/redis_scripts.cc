@@ -16,12 +16,22 @@ local MAIN, TOMBS, REQS = KEYS[1], KEYS[2], KEYS[3]
 local NOW = tonumber(ARGV[1])
 local function int(x) return string.format('%d', x) end
 -- m: 1 version, 2 created, 3 idle deadline, 4 absolute, 5 idle timeout, 6 principal,
---    7 stub successor, 8 removed floor, 9 key count, 10 data bytes
+--    7 stub successor, 8 removed floor, 9 key count, 10 data bytes, 11 rotation lease
 local function meta()
-  return redis.call('HMGET', MAIN, '#v', '#c', '#e', '#a', '#t', '#p', '#s', '#f', '#n', '#b')
+  return redis.call('HMGET', MAIN, '#v', '#c', '#e', '#a', '#t', '#p', '#s', '#f', '#n', '#b',
+                    '#m')
 end
 local function present(m) return m[1] and tonumber(m[3]) > NOW end
 local function live(m) return present(m) and not m[7] end
+-- Whether a rotation holds the session (#m = "<new id> <lease end ms>", lease not over): changes
+-- wait for it, so that the copy it makes misses none.
+local function moving(m)
+  return m[11] and tonumber(string.match(m[11], ' (%d+)$')) > NOW
+end
+-- Whether the rotation lease is the one taken for `new_id`.
+local function leased_to(m, new_id)
+  return m[11] and string.sub(m[11], 1, #new_id + 1) == new_id .. ' '
+end
 local function meta_reply(m) return {'OK', m[1], m[2], m[3], m[4], m[5], m[6]} end
 local function renew(m)
   local deadline = math.min(NOW + tonumber(m[5]), tonumber(m[4]))
@@ -123,8 +133,8 @@ return reply
 // ARGV: now, idempotency window ms, max keys, max session bytes, max request ids, if_version
 // ('' if none), read_version ('' if none), request_id ('' if none), then one triple per mutation:
 // 's' key kind+payload | 'r' key '' | 'c' '' ''. Mirrors SessionState::Check and Commit. Extra
-// outcome: {'LIMIT', key count, old key count, data bytes, old data bytes}. ABORTED's keys are
-// unsorted.
+// outcomes: {'LIMIT', key count, old key count, data bytes, old data bytes}; {'MOVING'} while a
+// rotation holds the session (retry shortly). ABORTED's keys are unsorted.
 constexpr absl::string_view kApply = R"lua(
 local m = meta()
 if not live(m) then return {'NOT_FOUND'} end
@@ -134,6 +144,7 @@ if replayed then
   m[1] = replayed
   return meta_reply(m)
 end
+if moving(m) then return {'MOVING'} end
 local version = tonumber(m[1])
 if ARGV[6] ~= '' and tonumber(ARGV[6]) ~= version then return {'ABORTED', m[1]} end
 
@@ -298,7 +309,7 @@ return meta_reply(m)
 
 // ARGV: now, if_version ('' if none), request_id ('' if none), idempotency window ms.
 // Returns {'OK', '1'} if a live session was deleted (or this is a retry of the request that did),
-// {'OK', '0'} if there was none.
+// {'OK', '0'} if there was none, {'MOVING'} while a rotation holds it.
 constexpr absl::string_view kDelete = R"lua(
 local m = meta()
 if not present(m) then return {'OK', '0'} end
@@ -306,15 +317,18 @@ if m[7] then
   if find_request(ARGV[3]) then return {'OK', '1'} end
   return {'OK', '0'}
 end
+if moving(m) then return {'MOVING'} end
 if ARGV[2] ~= '' and tonumber(ARGV[2]) ~= tonumber(m[1]) then return {'ABORTED', m[1]} end
 redis.call('DEL', MAIN, TOMBS, REQS)
 if ARGV[3] ~= '' then make_stub('', m[1], ARGV[3], tonumber(ARGV[4])) end
 return {'OK', '1'}
 )lua";
 
-// Step 1 of a rotation, on the old id. ARGV: now, if_version ('' if none), request_id.
-// Returns {'OK', version, main fields, tombstones, request ids} (the last three as flat
-// field/value arrays), or {'REPLAY', new id} for a retry of the request that rotated it.
+// Step 1 of a rotation, on the old id: takes the rotation lease, so that changes wait until the
+// rotation ends (or the lease does, if the rotating replica died). ARGV: now, if_version ('' if
+// none), request_id, new id, lease ms. Returns {'OK', version, main fields, tombstones, request
+// ids} (the last three as flat field/value arrays), {'REPLAY', new id} for a retry of the request
+// that rotated it, or {'MOVING'} while another rotation holds it.
 constexpr absl::string_view kRotateBegin = R"lua(
 local m = meta()
 if not present(m) then return {'NOT_FOUND'} end
@@ -322,7 +336,9 @@ if m[7] then
   if m[7] ~= '' and find_request(ARGV[3]) then return {'REPLAY', m[7]} end
   return {'NOT_FOUND'}
 end
+if moving(m) then return {'MOVING'} end
 if ARGV[2] ~= '' and tonumber(ARGV[2]) ~= tonumber(m[1]) then return {'ABORTED', m[1]} end
+redis.call('HSET', MAIN, '#m', ARGV[4] .. ' ' .. int(NOW + tonumber(ARGV[5])))
 return {'OK', m[1], redis.call('HGETALL', MAIN), redis.call('HGETALL', TOMBS),
         redis.call('HGETALL', REQS)}
 )lua";
@@ -341,6 +357,7 @@ end
 copy(MAIN, 4, main_end)
 copy(TOMBS, main_end + 1, tombstones_end)
 copy(REQS, tombstones_end + 1, #ARGV)
+redis.call('HDEL', MAIN, '#m')
 local m = meta()
 m[1] = int(tonumber(m[1]) + 1)
 redis.call('HSET', MAIN, '#v', m[1])
@@ -348,13 +365,19 @@ renew(m)
 return meta_reply(m)
 )lua";
 
-// Step 3, on the old id: ends it if nothing changed it since step 1, leaving the retry record.
-// ARGV: now, the version step 1 saw, request_id ('' if none), the new id, idempotency window ms.
-// Returns {'OK'}, or {'CHANGED'} if the session changed or ended meanwhile (the caller discards
-// the copy and starts over).
+// Step 3, on the old id. ARGV: now, the version step 1 saw, request_id ('' if none), the new id,
+// idempotency window ms, mode. Mode 'commit': ends the old id, leaving the retry record, if the
+// lease is still this rotation's and nothing changed the session (a lease can run out); returns
+// {'OK'}, or {'CHANGED'} (the caller discards the copy and starts over). Mode 'abort' (step 2
+// failed): gives the lease back; returns {'OK'}.
 constexpr absl::string_view kRotateEnd = R"lua(
 local m = meta()
-if not live(m) or m[1] ~= ARGV[2] then return {'CHANGED'} end
+local ours = leased_to(m, ARGV[4])
+if ARGV[6] == 'abort' or not live(m) or m[1] ~= ARGV[2] or not ours then
+  if ours then redis.call('HDEL', MAIN, '#m') end
+  if ARGV[6] == 'abort' then return {'OK'} end
+  return {'CHANGED'}
+end
 redis.call('DEL', MAIN, TOMBS, REQS)
 if ARGV[3] ~= '' then
   make_stub(ARGV[4], int(tonumber(ARGV[2]) + 1), ARGV[3], tonumber(ARGV[5]))

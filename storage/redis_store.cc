@@ -18,6 +18,9 @@ namespace sessiond::storage {
 namespace {
 
 constexpr int kRotateAttempts = 5;
+// How long a rotation holds a session (changes to it wait): longer than a rotation's three round
+// trips take, short enough that a replica dying mid-rotation delays writers only that long.
+constexpr absl::Duration kRotationLease = absl::Seconds(2);
 
 // The three keys of a session (redis_scripts.h), sharing the hash tag {id}.
 struct SessionKeys {
@@ -42,9 +45,8 @@ absl::Status RedisErrorStatus(const RedisReply& reply) {
   }
   for (absl::string_view refused : {"NOAUTH", "WRONGPASS", "NOPERM"}) {
     if (reply.IsErrorStartingWith(refused)) {
-      return absl::UnavailableError(
-          absl::StrCat("Redis refuses sessiond's credentials (--redis_user, --redis_password): ",
-                       reply.str));
+      return absl::UnavailableError(absl::StrCat(
+          "Redis refuses sessiond's credentials (--redis_user, --redis_password): ", reply.str));
     }
   }
   return absl::InternalError(absl::StrCat("Redis failed a sessiond script: ", reply.str));
@@ -201,8 +203,12 @@ class RedisStore final : public Store {
   // (which also caches it). A Redis error reply becomes its status (RedisErrorStatus). `write`:
   // WAIT for replicas if configured.
   absl::StatusOr<RedisReply> Eval(const RedisScript& script, const SessionKeys& keys,
-                                  absl::Time now, const std::vector<std::string>& args,
-                                  bool write);
+                                  absl::Time now, const std::vector<std::string>& args, bool write);
+  // Eval with the clock's time, again (after 1 ms, doubling to 64 ms) while the script answers
+  // MOVING: a rotation holds the session for a few round trips. UNAVAILABLE if it still does
+  // after the rotation lease.
+  absl::StatusOr<RedisReply> EvalUnlessMoving(const RedisScript& script, const SessionKeys& keys,
+                                              const std::vector<std::string>& args);
   // Counts a call's outcome for health: a failure to reach Redis or a success.
   void Track(const absl::Status& status);
   // The live session `id` as it is, without renewing it: a retry's answer.
@@ -246,9 +252,8 @@ absl::StatusOr<RedisReply> RedisStore::Eval(const RedisScript& script, const Ses
                                             absl::Time now, const std::vector<std::string>& args,
                                             bool write) {
   const std::string now_ms = absl::StrCat(absl::ToUnixMillis(now));
-  std::vector<absl::string_view> command = {"EVALSHA",      script.sha1,     "3",
-                                            keys.main,      keys.tombstones, keys.requests,
-                                            now_ms};
+  std::vector<absl::string_view> command = {"EVALSHA",       script.sha1,   "3",   keys.main,
+                                            keys.tombstones, keys.requests, now_ms};
   command.insert(command.end(), args.begin(), args.end());
   absl::StatusOr<RedisReply> reply = client_->Run(keys.main, command, write);
   if (reply.ok() && reply->IsErrorStartingWith("NOSCRIPT")) {
@@ -259,6 +264,22 @@ absl::StatusOr<RedisReply> RedisStore::Eval(const RedisScript& script, const Ses
   Track(reply.status());
   if (reply.ok() && reply->IsError()) return RedisErrorStatus(*reply);
   return reply;
+}
+
+absl::StatusOr<RedisReply> RedisStore::EvalUnlessMoving(const RedisScript& script,
+                                                        const SessionKeys& keys,
+                                                        const std::vector<std::string>& args) {
+  const absl::Time give_up = absl::Now() + kRotationLease + absl::Milliseconds(100);
+  absl::Duration pause = absl::Milliseconds(1);
+  while (true) {
+    absl::StatusOr<RedisReply> reply = Eval(script, keys, clock_->Now(), args, true);
+    if (!reply.ok() || OutcomeOf(*reply) != "MOVING") return reply;
+    if (absl::Now() + pause > give_up) {
+      return absl::UnavailableError("the session is being rotated to a new id; retry");
+    }
+    absl::SleepFor(pause);
+    pause = std::min(2 * pause, absl::Milliseconds(64));
+  }
 }
 
 absl::StatusOr<SessionMeta> RedisStore::Peek(absl::string_view id) {
@@ -273,10 +294,9 @@ absl::StatusOr<SessionMeta> RedisStore::Create(NewSession session) {
   absl::StatusOr<SessionState> state = SessionState::Create(std::move(session.entries), limits_);
   if (!state.ok()) return state.status();
   const absl::Time now = clock_->Now();
-  std::vector<std::string> args = {absl::StrCat(Millis(session.idle_timeout)),
-                                   absl::StrCat(Millis(session.absolute_timeout)),
-                                   session.principal, absl::StrCat(state->key_count()),
-                                   absl::StrCat(state->data_bytes())};
+  std::vector<std::string> args = {
+      absl::StrCat(Millis(session.idle_timeout)), absl::StrCat(Millis(session.absolute_timeout)),
+      session.principal, absl::StrCat(state->key_count()), absl::StrCat(state->data_bytes())};
   state->Visit({}, [&](absl::string_view key, ValueView value) {
     args.push_back(absl::StrCat("=", key));
     args.push_back(absl::StrCat("1 ", KindAndPayload(value.ToValue())));
@@ -300,8 +320,7 @@ absl::StatusOr<SessionMeta> RedisStore::Create(NewSession session) {
       return Peek(first->str);
     }
   }
-  absl::StatusOr<RedisReply> reply =
-      Eval(RedisCreateScript(), KeysOf(session.id), now, args, true);
+  absl::StatusOr<RedisReply> reply = Eval(RedisCreateScript(), KeysOf(session.id), now, args, true);
   absl::StatusOr<SessionMeta> meta = !reply.ok() ? reply.status()
                                      : OutcomeOf(*reply) == "OK"
                                          ? ParseMeta(*reply, session.id)
@@ -340,8 +359,7 @@ absl::StatusOr<SessionMeta> RedisStore::Get(absl::string_view id,
   return meta;
 }
 
-absl::StatusOr<SessionMeta> RedisStore::Apply(absl::string_view id,
-                                              std::vector<Mutation> mutations,
+absl::StatusOr<SessionMeta> RedisStore::Apply(absl::string_view id, std::vector<Mutation> mutations,
                                               const Conditions& conditions) {
   std::vector<std::string> args = {absl::StrCat(Millis(limits_.idempotency_window)),
                                    absl::StrCat(limits_.max_keys),
@@ -368,7 +386,7 @@ absl::StatusOr<SessionMeta> RedisStore::Apply(absl::string_view id,
         break;
     }
   }
-  absl::StatusOr<RedisReply> reply = Eval(RedisApplyScript(), KeysOf(id), clock_->Now(), args, true);
+  absl::StatusOr<RedisReply> reply = EvalUnlessMoving(RedisApplyScript(), KeysOf(id), args);
   if (!reply.ok()) return reply.status();
   if (OutcomeOf(*reply) != "OK") {
     return FailureOf(*reply, conditions.if_version, conditions.read_version, limits_);
@@ -387,10 +405,9 @@ absl::StatusOr<SessionMeta> RedisStore::Touch(absl::string_view id) {
 absl::StatusOr<bool> RedisStore::Delete(absl::string_view id, std::optional<uint64_t> if_version,
                                         absl::string_view request_id) {
   absl::StatusOr<RedisReply> reply =
-      Eval(RedisDeleteScript(), KeysOf(id), clock_->Now(),
-           {OptionalNumber(if_version), std::string(request_id),
-            absl::StrCat(Millis(limits_.idempotency_window))},
-           true);
+      EvalUnlessMoving(RedisDeleteScript(), KeysOf(id),
+                       {OptionalNumber(if_version), std::string(request_id),
+                        absl::StrCat(Millis(limits_.idempotency_window))});
   if (!reply.ok()) return reply.status();
   if (OutcomeOf(*reply) != "OK") return FailureOf(*reply, if_version, {}, limits_);
   absl::StatusOr<uint64_t> deleted = NumberAt(*reply, 1);
@@ -407,18 +424,20 @@ absl::StatusOr<SessionMeta> RedisStore::Rotate(absl::string_view id, std::string
     if (!rotated.ok()) return rotated.status();
     if (rotated->has_value()) return **rotated;
   }
-  return absl::UnavailableError(absl::StrCat("the session changed during each of ",
-                                             kRotateAttempts, " rotation attempts; retry"));
+  return absl::UnavailableError(absl::StrCat("the session changed during each of ", kRotateAttempts,
+                                             " rotation attempts; retry"));
 }
 
-absl::StatusOr<std::optional<SessionMeta>> RedisStore::TryRotate(
-    absl::string_view id, const std::string& new_id, std::optional<uint64_t> if_version,
-    absl::string_view request_id) {
+absl::StatusOr<std::optional<SessionMeta>> RedisStore::TryRotate(absl::string_view id,
+                                                                 const std::string& new_id,
+                                                                 std::optional<uint64_t> if_version,
+                                                                 absl::string_view request_id) {
   const SessionKeys old_keys = KeysOf(id);
   const SessionKeys new_keys = KeysOf(new_id);
   absl::StatusOr<RedisReply> begun =
-      Eval(RedisRotateBeginScript(), old_keys, clock_->Now(),
-           {OptionalNumber(if_version), std::string(request_id)}, false);
+      EvalUnlessMoving(RedisRotateBeginScript(), old_keys,
+                       {OptionalNumber(if_version), std::string(request_id), new_id,
+                        absl::StrCat(Millis(kRotationLease))});
   if (!begun.ok()) return begun.status();
   if (OutcomeOf(*begun) == "REPLAY") {
     absl::StatusOr<const RedisReply*> successor = Element(*begun, 1);
@@ -437,21 +456,25 @@ absl::StatusOr<std::optional<SessionMeta>> RedisStore::TryRotate(
   for (const auto* part : {&main, &tombstones, &requests}) {
     for (const RedisReply& field : *part) copy.push_back(field.str);
   }
+  std::vector<std::string> end = {version, std::string(request_id), new_id,
+                                  absl::StrCat(Millis(limits_.idempotency_window)), "commit"};
   absl::StatusOr<RedisReply> placed =
       Eval(RedisRotatePlaceScript(), new_keys, clock_->Now(), copy, true);
-  if (!placed.ok()) return placed.status();
-  if (OutcomeOf(*placed) == "ALREADY_EXISTS") {
-    return absl::AlreadyExistsError("a session with the new id exists");
+  absl::StatusOr<SessionMeta> meta =
+      !placed.ok()                 ? placed.status()
+      : OutcomeOf(*placed) == "OK" ? ParseMeta(*placed, new_id)
+      : OutcomeOf(*placed) == "ALREADY_EXISTS"
+          ? absl::AlreadyExistsError("a session with the new id exists")
+          : FailureOf(*placed, {}, {}, limits_);
+  if (!meta.ok()) {
+    // No copy: give the lease back so that writers need not wait for it to run out.
+    end.back() = "abort";
+    (void)Eval(RedisRotateEndScript(), old_keys, clock_->Now(), end, false);
+    return meta.status();
   }
-  if (OutcomeOf(*placed) != "OK") return FailureOf(*placed, {}, {}, limits_);
-  absl::StatusOr<SessionMeta> meta = ParseMeta(*placed, new_id);
-  if (!meta.ok()) return meta.status();
 
   absl::StatusOr<RedisReply> ended =
-      Eval(RedisRotateEndScript(), old_keys, clock_->Now(),
-           {version, std::string(request_id), new_id,
-            absl::StrCat(Millis(limits_.idempotency_window))},
-           true);
+      Eval(RedisRotateEndScript(), old_keys, clock_->Now(), end, true);
   if (ended.ok() && OutcomeOf(*ended) == "OK") return std::optional<SessionMeta>(*std::move(meta));
   // The old session changed or ended after step 1, or step 3 failed: the copy must not live on.
   const std::vector<absl::string_view> discard = {"DEL", new_keys.main, new_keys.tombstones,

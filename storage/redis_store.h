@@ -4,13 +4,16 @@
 //
 // Atomicity: every call but Rotate is one Lua script on the session's own keys (one slot), run
 // atomically by Redis in one round trip. Rotate moves a session between two slots, so it is three
-// scripts: read the session under the old id, place a copy (version + 1) under the new id, then
-// end the old id only if nothing changed it since the read; if something did, the copy is deleted
-// and the rotation starts over (at most 5 times, then UNAVAILABLE). Until the third step the old
-// id is the session; after it, the new one. A crash between the steps leaves an unreachable copy
-// that Redis expires with its TTL. A Create with a request_id first claims the request_id
-// (SET NX, for the idempotency window) on its own key, then creates; a failed create releases the
-// claim. A retry racing the first attempt may answer NOT_FOUND for that instant.
+// scripts: take a 2-second lease on the session under the old id and read it, place a copy
+// (version + 1) under the new id, then end the old id. While the lease holds, changes to the old
+// id wait (a few round trips; UNAVAILABLE if the lease outlasts them), so the copy misses none;
+// reads go on. Until the third step the old id is the session; after it, the new one. If the
+// rotating replica dies between the steps, the lease runs out, the old id carries on, and the
+// unreachable copy expires with its TTL; if the session changed after a lapsed lease, the copy is
+// deleted and the rotation starts over (at most 5 times, then UNAVAILABLE). A Create with a
+// request_id first claims the request_id (SET NX, for the idempotency window) on its own key, then
+// creates; a failed create releases the claim. A retry racing the first attempt may answer
+// NOT_FOUND for that instant.
 //
 // Expiry: each call passes this replica's clock (options.clock), and every script checks expiry
 // itself, so an expired session is NOT_FOUND whatever Redis's TTL says; replicas need synchronised

@@ -78,8 +78,7 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRedisStoreFromFlags(const SessionLimi
   if (options.redis.addresses.empty()) {
     return absl::InvalidArgumentError("--store=redis needs --redis_addrs (host:port[,...])");
   }
-  options.redis.cluster =
-      absl::GetFlag(FLAGS_redis_cluster) || options.redis.addresses.size() > 1;
+  options.redis.cluster = absl::GetFlag(FLAGS_redis_cluster) || options.redis.addresses.size() > 1;
   options.redis.user = absl::GetFlag(FLAGS_redis_user);
   options.redis.password = absl::GetFlag(FLAGS_redis_password);
   if (const std::string file = absl::GetFlag(FLAGS_redis_password_file); !file.empty()) {

@@ -10,12 +10,16 @@
 #include <atomic>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <thread>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "storage/conflict.h"
 #include "storage/redis_client.h"
 #include "storage/store_contract_test.h"
 #include "storage/testing/fake_clock.h"
@@ -75,17 +79,18 @@ RedisStoreOptions OptionsFor(std::vector<std::string> addresses, Clock* clock,
 
 INSTANTIATE_TEST_SUITE_P(
     Redis, StoreContractTest,
-    ::testing::Values(
-        StoreFactory{"standalone",
-                     [](Clock* clock, const SessionLimits& limits) {
-                       return OpenRedisStore(OptionsFor({SharedServer().address()}, clock, limits));
-                     },
-                     /*engine_expires=*/true},
-        StoreFactory{"cluster",
-                     [](Clock* clock, const SessionLimits& limits) {
-                       return OpenRedisStore(OptionsFor(SharedCluster().addresses(), clock, limits));
-                     },
-                     /*engine_expires=*/true}),
+    ::testing::Values(StoreFactory{"standalone",
+                                   [](Clock* clock, const SessionLimits& limits) {
+                                     return OpenRedisStore(
+                                         OptionsFor({SharedServer().address()}, clock, limits));
+                                   },
+                                   /*engine_expires=*/true},
+                      StoreFactory{"cluster",
+                                   [](Clock* clock, const SessionLimits& limits) {
+                                     return OpenRedisStore(
+                                         OptionsFor(SharedCluster().addresses(), clock, limits));
+                                   },
+                                   /*engine_expires=*/true}),
     [](const ::testing::TestParamInfo<StoreFactory>& info) { return info.param.name; });
 
 std::string Id(int n) { return absl::StrCat("redis-test-", n, "-AAAAAAAAAAAAAAAAAAAAA"); }
@@ -171,10 +176,10 @@ TEST(RedisStoreTest, TwoReplicasShareSessionsAndDetectConflictsPerKey) {
   ASSERT_TRUE(GetConflict(lost.status()).has_value());
   EXPECT_THAT(GetConflict(lost.status())->keys, ElementsAre("cart"));
 
-  EXPECT_THAT(GetAllEntries(*first, Id(1)),
-              IsOkAndHolds(ElementsAre(Pair("cart", Value(int64_t{3})),
-                                       Pair("lang", Value(int64_t{2})),
-                                       Pair("theme", Value(int64_t{1})))));
+  EXPECT_THAT(
+      GetAllEntries(*first, Id(1)),
+      IsOkAndHolds(ElementsAre(Pair("cart", Value(int64_t{3})), Pair("lang", Value(int64_t{2})),
+                               Pair("theme", Value(int64_t{1})))));
   EXPECT_THAT(second->Delete(Id(1), std::nullopt, ""), IsOkAndHolds(true));
   EXPECT_THAT(GetAllEntries(*first, Id(1)), StatusIs(absl::StatusCode::kNotFound));
 }
@@ -236,6 +241,10 @@ TEST(RedisStoreTest, RedisKilledAndRestartedUnderLoadIsUnavailableThenRecoversBy
       }
     });
   }
+  absl::Cleanup stop_load = [&] {
+    stop = true;
+    for (std::thread& thread : load) thread.join();
+  };
   absl::SleepFor(absl::Milliseconds(200));
   redis->Kill();
   absl::SleepFor(absl::Milliseconds(600));
@@ -248,8 +257,7 @@ TEST(RedisStoreTest, RedisKilledAndRestartedUnderLoadIsUnavailableThenRecoversBy
   EXPECT_TRUE(store->AcceptsWrites()) << "recovered by itself";
   const int before = acknowledged;
   absl::SleepFor(absl::Milliseconds(300));
-  stop = true;
-  for (std::thread& thread : load) thread.join();
+  std::move(stop_load).Invoke();
   EXPECT_GT(unavailable.load(), 0);
   EXPECT_EQ(other_errors.load(), 0);
   EXPECT_GT(acknowledged.load(), before) << "writes resumed";
@@ -258,45 +266,82 @@ TEST(RedisStoreTest, RedisKilledAndRestartedUnderLoadIsUnavailableThenRecoversBy
       << "failed connections are closed, not leaked";
 }
 
-TEST(RedisStoreTest, AFailoverWithWaitLosesNoAcknowledgedWrite) {
-  // A cluster of its own: the failover leaves it with a dead node.
-  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RedisCluster> own, RedisCluster::Start());
-  RedisCluster& cluster = *own;
-  RedisStoreOptions options = OptionsFor(cluster.addresses(), nullptr, {});
-  options.redis.wait_replicas = 1;
+// Writes key `key` of session `id` with increasing numbers until `stop`, noting the last one
+// acknowledged and how long writes failed (from the first failure to the next success).
+class Writer {
+ public:
+  Writer(Store& store, std::string id, std::string key)
+      : thread_([this, &store, id = std::move(id), key = std::move(key)] {
+          for (int i = 1; !stop_; ++i) {
+            const absl::Time now = absl::Now();
+            if (SetInt(store, id, key, i).ok()) {
+              acknowledged_ = i;
+              absl::MutexLock lock(&mu_);
+              if (failed_since_.has_value() && !window_.has_value()) {
+                window_ = now - *failed_since_;
+              }
+            } else {
+              absl::MutexLock lock(&mu_);
+              if (!failed_since_.has_value()) failed_since_ = now;
+            }
+          }
+        }) {}
+  ~Writer() { Stop(); }
+
+  void Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  int acknowledged() const { return acknowledged_; }
+  // How long writes failed, once they have succeeded again.
+  std::optional<absl::Duration> window() {
+    absl::MutexLock lock(&mu_);
+    return window_;
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::atomic<int> acknowledged_{0};
+  absl::Mutex mu_;
+  std::optional<absl::Time> failed_since_ ABSL_GUARDED_BY(mu_);
+  std::optional<absl::Duration> window_ ABSL_GUARDED_BY(mu_);
+  std::thread thread_;
+};
+
+TEST(RedisStoreTest, AFailoverLosesNoWriteAcknowledgedWithWait) {
+  // A cluster of its own: the failover changes who is primary.
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RedisCluster> cluster, RedisCluster::Start());
+  RedisStoreOptions options = OptionsFor(cluster->addresses(), nullptr, {});
   options.redis.command_timeout = absl::Milliseconds(300);
   options.redis.connect_timeout = absl::Milliseconds(300);
-  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> store, OpenRedisStore(options));
-  ASSERT_OK(store->Create(Session(Id(1))));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> plain, OpenRedisStore(options));
+  options.redis.wait_replicas = 1;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> waiting, OpenRedisStore(options));
+  ASSERT_OK(plain->Create(Session(Id(1))));
   const std::string key = absl::StrCat(options.key_prefix, ":{", Id(1), "}");
 
-  std::atomic<bool> stop{false};
-  std::atomic<int> acknowledged{0};
-  std::atomic<int64_t> first_failure_ms{0}, recovered_ms{0};
-  std::thread writer([&] {
-    for (int i = 1; !stop; ++i) {
-      if (SetInt(*store, Id(1), "counter", i).ok()) {
-        acknowledged = i;
-        if (first_failure_ms != 0 && recovered_ms == 0) recovered_ms = absl::ToUnixMillis(absl::Now());
-      } else if (first_failure_ms == 0) {
-        first_failure_ms = absl::ToUnixMillis(absl::Now());
-      }
-    }
-  });
+  Writer without_wait(*plain, Id(1), "plain");
+  Writer with_wait(*waiting, Id(1), "waited");
   absl::SleepFor(absl::Milliseconds(300));
-  ASSERT_OK(cluster.KillPrimaryAndAwaitFailover(RedisKeySlot(key), absl::Seconds(15)));
-  const absl::Time promoted = absl::Now();
-  while (recovered_ms == 0 && absl::Now() < promoted + absl::Seconds(10)) {
+  ASSERT_OK(cluster->KillPrimaryAndAwaitFailover(RedisKeySlot(key), absl::Seconds(15)));
+  // The promoted replica has no replica of its own until the killed node rejoins as one: until
+  // then WAIT 1 cannot succeed.
+  ASSERT_OK(cluster->RestartKilledNodes(absl::Seconds(30)));
+  const absl::Time rejoined = absl::Now();
+  while ((!with_wait.window() || !without_wait.window()) &&
+         absl::Now() < rejoined + absl::Seconds(10)) {
     absl::SleepFor(absl::Milliseconds(20));
   }
-  absl::SleepFor(absl::Milliseconds(200));
-  stop = true;
-  writer.join();
-  ASSERT_NE(recovered_ms.load(), 0) << "writes resumed after the replica was promoted";
-  std::cout << "failover: writes unavailable for " << recovered_ms - first_failure_ms << " ms\n";
-  ASSERT_OK_AND_ASSIGN(auto entries, GetAllEntries(*store, Id(1)));
-  ASSERT_EQ(entries.count("counter"), 1u);
-  EXPECT_GE(std::get<int64_t>(entries.at("counter")), acknowledged.load())
+  without_wait.Stop();
+  with_wait.Stop();
+  ASSERT_TRUE(without_wait.window().has_value()) << "writes resumed after the promotion";
+  ASSERT_TRUE(with_wait.window().has_value()) << "WAIT 1 writes resumed once a replica rejoined";
+  std::cout << "failover: writes failed for " << absl::FormatDuration(*without_wait.window())
+            << " without WAIT, " << absl::FormatDuration(*with_wait.window())
+            << " with --redis_wait_replicas=1 (until the killed node rejoined as a replica)\n";
+  ASSERT_OK_AND_ASSIGN(auto entries, GetAllEntries(*plain, Id(1)));
+  ASSERT_EQ(entries.count("waited"), 1u);
+  EXPECT_GE(std::get<int64_t>(entries.at("waited")), with_wait.acknowledged())
       << "every write acknowledged with WAIT 1 survived the failover";
 }
 
@@ -319,13 +364,16 @@ TEST(RedisStoreTest, ReshardingUnderLoadShowsCallersNoError) {
       }
     }
   });
+  absl::Cleanup stop_load = [&] {
+    stop = true;
+    load.join();
+  };
   ASSERT_OK_AND_ASSIGN(const std::string first, cluster.PrimaryOf(0));
   ASSERT_OK_AND_ASSIGN(const std::string last, cluster.PrimaryOf(16383));
   ASSERT_NE(first, last);
   ASSERT_OK(cluster.Reshard(first, last, 500));
   ASSERT_OK(cluster.Reshard(last, first, 500));
-  stop = true;
-  load.join();
+  std::move(stop_load).Invoke();
   EXPECT_GT(calls.load(), 0);
   EXPECT_EQ(errors.load(), 0);
   for (int i = 0; i < kSessions; ++i) EXPECT_OK(GetAllEntries(*store, Id(i)));

@@ -41,7 +41,6 @@ bool ReadBytes(absl::string_view& in, absl::string_view* bytes) {
   return true;
 }
 
-
 void AppendEntry(absl::string_view key, const Value& value, uint64_t version, std::string* out) {
   out->push_back(static_cast<char>(KindOf(value)));
   AppendVarint(key.size(), out);
@@ -50,7 +49,6 @@ void AppendEntry(absl::string_view key, const Value& value, uint64_t version, st
   AppendPayload(value, out);
   AppendVarint(version, out);
 }
-
 
 // Parses the packed entry at the front of `in` and advances `in`; false if it is malformed.
 bool ParsePackedEntry(absl::string_view& in, absl::string_view* key, ValueView* value,
@@ -128,7 +126,7 @@ std::string CreateStubKey(absl::string_view request_id) {
 }
 
 absl::Status CheckSessionLimits(size_t count, size_t old_count, size_t bytes, size_t old_bytes,
-                         const SessionLimits& limits) {
+                                const SessionLimits& limits) {
   if (count > limits.max_keys && count > old_count) {
     return absl::ResourceExhaustedError(absl::StrCat("the session would hold ", count,
                                                      " keys; the limit is ", limits.max_keys,

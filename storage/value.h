@@ -54,8 +54,8 @@ ValueKind KindOf(const Value& value);
 // numbers, 1 for bool. For decoding stored values.
 bool PayloadFits(ValueKind kind, size_t size);
 
-// Appends the stored payload of `value`: text, bytes and JSON as they are, numbers as 8 little-endian
-// bytes (doubles bit for bit), bool as one byte.
+// Appends the stored payload of `value`: text, bytes and JSON as they are, numbers as 8
+// little-endian bytes (doubles bit for bit), bool as one byte.
 void AppendPayload(const Value& value, std::string* out);
 
 // A value read in place from stored bytes. Valid while the bytes it views are; cheap to copy.

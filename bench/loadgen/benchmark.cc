@@ -17,7 +17,8 @@ namespace {
 // Samples the server and this process at the edges of a phase.
 class UsageProbe final : public WindowProbe {
  public:
-  UsageProbe(pid_t server_pid, Target& target) : server_pid_(server_pid), target_(target) {}
+  UsageProbe(pid_t server_pid, pid_t backend_pid, Target& target)
+      : server_pid_(server_pid), backend_pid_(backend_pid), target_(target) {}
 
   void OnWindowStart() override { before_ = Sample(); }
   void OnWindowEnd() override { after_ = Sample(); }
@@ -36,18 +37,25 @@ class UsageProbe final : public WindowProbe {
         usage.server_rss_bytes = *rss;
       }
     }
+    if (backend_pid_ != 0) {
+      if (absl::StatusOr<double> cpu = ProcessCpuSeconds(backend_pid_); cpu.ok()) {
+        usage.backend_cpu_seconds = *cpu;
+      }
+    }
     usage.store_bytes = target_.StoreMemoryBytes();
     return usage;
   }
 
   const pid_t server_pid_;
+  const pid_t backend_pid_;
   Target& target_;
   Usage before_;
   Usage after_;
 };
 
-PhaseReport RunPhase(Target& target, Op op, const LoopOptions& options, pid_t server_pid) {
-  UsageProbe probe(server_pid, target);
+PhaseReport RunPhase(Target& target, Op op, const LoopOptions& options,
+                     const BenchmarkOptions& benchmark) {
+  UsageProbe probe(benchmark.server_pid, benchmark.backend_pid, target);
   LoopResult loop = RunLoop(target, op, options, probe);
   return probe.Report(std::move(loop));
 }
@@ -97,7 +105,7 @@ absl::StatusOr<BenchmarkReport> RunBenchmark(const BenchmarkOptions& options) {
                            {.slots = options.load_in_flight,
                             .window = options.load_timeout,
                             .max_ops = static_cast<int64_t>(options.sessions)},
-                           options.server_pid);
+                           options);
     if (pool.size() == 0) {
       return absl::ResourceExhaustedError("the load phase created no session");
     }
@@ -113,7 +121,7 @@ absl::StatusOr<BenchmarkReport> RunBenchmark(const BenchmarkOptions& options) {
                            .rate = options.rate,
                            .warmup = options.warmup,
                            .window = options.duration},
-                          options.server_pid);
+                          options);
   }
   return report;
 }

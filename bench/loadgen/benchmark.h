@@ -37,12 +37,16 @@ struct BenchmarkOptions {
   std::string ids_file;
   // The server process to sample (0: none).
   pid_t server_pid = 0;
+  // A process the server depends on whose CPU time is sampled too, such as the Redis behind a
+  // sessiond on the Redis backend (0: none).
+  pid_t backend_pid = 0;
 };
 
 // What is sampled at each edge of a phase; unset where not available.
 struct Usage {
   std::optional<double> server_cpu_seconds;
   std::optional<int64_t> server_rss_bytes;
+  std::optional<double> backend_cpu_seconds;
   // The store's own memory count (Redis's used_memory).
   std::optional<int64_t> store_bytes;
   double client_cpu_seconds = 0;

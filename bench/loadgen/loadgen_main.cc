@@ -23,6 +23,8 @@ ABSL_FLAG(int, load_in_flight, 256, "creations in flight while loading sessions"
 ABSL_FLAG(absl::Duration, load_timeout, absl::Minutes(30), "give up loading after this long");
 ABSL_FLAG(std::string, ids_file, "", "write the loaded session ids there as ghz's --data-file");
 ABSL_FLAG(int, server_pid, 0, "the server's process id: its CPU time and memory are sampled");
+ABSL_FLAG(int, backend_pid, 0,
+          "a process the server depends on (the Redis behind sessiond): its CPU time is sampled");
 ABSL_FLAG(uint64_t, echo_bytes, 0, "echo: payload bytes of each request");
 ABSL_FLAG(std::string, label, "", "a name for this run, copied into the output");
 
@@ -51,6 +53,7 @@ int main(int argc, char** argv) {
   options.load_timeout = absl::GetFlag(FLAGS_load_timeout);
   options.ids_file = absl::GetFlag(FLAGS_ids_file);
   options.server_pid = absl::GetFlag(FLAGS_server_pid);
+  options.backend_pid = absl::GetFlag(FLAGS_backend_pid);
   if (options.in_flight < 1 || options.channels < 1 || options.load_in_flight < 1) {
     std::cerr << "loadgen: --in_flight, --channels and --load_in_flight must be at least 1\n";
     return 2;

@@ -56,6 +56,7 @@ struct Figures {
   double client_cpu_util = 0;
   std::optional<double> server_rss_bytes_per_op;
   std::optional<double> store_bytes_per_op;
+  std::optional<double> backend_cpu_us_per_op;
 };
 
 template <typename T>
@@ -80,6 +81,10 @@ Figures FiguresOf(const PhaseReport& phase) {
   if (std::optional<double> rss =
           Growth(phase.before.server_rss_bytes, phase.after.server_rss_bytes)) {
     figures.server_rss_bytes_per_op = *rss / ops;
+  }
+  if (std::optional<double> cpu =
+          Growth(phase.before.backend_cpu_seconds, phase.after.backend_cpu_seconds)) {
+    figures.backend_cpu_us_per_op = *cpu * 1e6 / ops;
   }
   if (std::optional<double> store = Growth(phase.before.store_bytes, phase.after.store_bytes)) {
     figures.store_bytes_per_op = *store / ops;
@@ -112,6 +117,7 @@ std::string PhaseJson(const PhaseReport& phase) {
       .Number("client_cpu_util", figures.client_cpu_util)
       .Number("server_rss_bytes_per_op", figures.server_rss_bytes_per_op)
       .Number("store_bytes_per_op", figures.store_bytes_per_op)
+      .Number("backend_cpu_us_per_op", figures.backend_cpu_us_per_op)
       .Close();
 }
 

@@ -407,15 +407,32 @@ absl::StatusOr<std::string> RedisCluster::KillPrimaryAndAwaitFailover(int slot,
   }
 }
 
+absl::Status RedisCluster::RestartKilledNodes(absl::Duration timeout) {
+  for (const auto& node : nodes_) {
+    if (node->pid() > 0) continue;
+    if (absl::Status started = node->Restart(); !started.ok()) return started;
+  }
+  return AwaitHealthy(3, absl::Now() + timeout);
+}
+
 absl::Status RedisCluster::Reshard(const std::string& from, const std::string& to, int slot_count) {
   absl::StatusOr<std::string> from_id = CommandText(from, {"CLUSTER", "MYID"});
   if (!from_id.ok()) return from_id.status();
   absl::StatusOr<std::string> to_id = CommandText(to, {"CLUSTER", "MYID"});
   if (!to_id.ok()) return to_id.status();
-  absl::StatusOr<std::string> resharded = RunTool(
-      {"redis-cli", "--cluster", "reshard", from, "--cluster-from", *from_id, "--cluster-to",
-       *to_id, "--cluster-slots", absl::StrCat(slot_count), "--cluster-yes"});
-  return resharded.status();
+  // Right after a reshard the nodes take a moment to agree on the new configuration, and
+  // redis-cli refuses to start another until they do.
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (true) {
+    absl::StatusOr<std::string> resharded = RunTool(
+        {"redis-cli", "--cluster", "reshard", from, "--cluster-from", *from_id, "--cluster-to",
+         *to_id, "--cluster-slots", absl::StrCat(slot_count), "--cluster-yes"});
+    if (resharded.ok() || !absl::StrContains(resharded.status().message(), "agree about") ||
+        absl::Now() >= deadline) {
+      return resharded.status();
+    }
+    absl::SleepFor(absl::Milliseconds(200));
+  }
 }
 
 }  // namespace sessiond::storage::testing

@@ -92,6 +92,10 @@ class RedisCluster {
   // promoted and the cluster is ok again. Returns the new primary's address.
   absl::StatusOr<std::string> KillPrimaryAndAwaitFailover(int slot, absl::Duration timeout);
 
+  // Starts every killed node again (same port and directory, so it rejoins as a replica of the
+  // primary that replaced it) and waits (at most `timeout`) until all 3 replicas are linked.
+  absl::Status RestartKilledNodes(absl::Duration timeout);
+
   // Moves `slot_count` slots from the primary at `from` to the primary at `to` with
   // `redis-cli --cluster reshard` (keys migrate with MIGRATE, so clients see ASK and MOVED).
   absl::Status Reshard(const std::string& from, const std::string& to, int slot_count);

@@ -29,11 +29,10 @@ class RedisE2eTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_OK_AND_ASSIGN(redis_, RedisServer::Start());
     for (auto* replica : {&first_, &second_}) {
-      ASSERT_OK_AND_ASSIGN(*replica, SessiondProcess::Start({"--store=redis",
-                                                             "--redis_addrs=" + redis_->address(),
-                                                             "--redis_timeout=300ms",
-                                                             "--redis_connect_timeout=300ms",
-                                                             "--drain_grace=0s"}));
+      ASSERT_OK_AND_ASSIGN(
+          *replica, SessiondProcess::Start({"--store=redis", "--redis_addrs=" + redis_->address(),
+                                            "--redis_timeout=300ms",
+                                            "--redis_connect_timeout=300ms", "--drain_grace=0s"}));
     }
     first_client_ = std::make_unique<Client>(first_->NewChannel());
     second_client_ = std::make_unique<Client>(second_->NewChannel());
@@ -96,7 +95,8 @@ TEST_F(RedisE2eTest, HealthFollowsRedisDownAndBackUp) {
     absl::SleepFor(absl::Milliseconds(100));
   }
   EXPECT_EQ(HealthOf(first_->NewChannel(), service), HealthCheckResponse::NOT_SERVING);
-  EXPECT_EQ(HealthOf(first_->NewChannel(), ""), HealthCheckResponse::SERVING) << "the process itself is fine";
+  EXPECT_EQ(HealthOf(first_->NewChannel(), ""), HealthCheckResponse::SERVING)
+      << "the process itself is fine";
   v1::CreateSessionRequest create;
   EXPECT_THAT(first_client_->CreateSession(create), StatusIs(absl::StatusCode::kUnavailable));
 

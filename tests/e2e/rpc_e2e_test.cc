@@ -137,9 +137,8 @@ TEST_F(RpcE2eTest, TheSessionClassRecordsLocallyAndCommitsOnce) {
   EXPECT_EQ(writer.Info().version(), 2u) << "one Commit rpc for all eight changes";
 
   Session reader(*client_, writer.Id());
-  EXPECT_THAT(reader.Keys(),
-              UnorderedElementsAre("name", "visits", "big", "ratio", "admin", "blob", "cart",
-                                   "looks-like-json"));
+  EXPECT_THAT(reader.Keys(), UnorderedElementsAre("name", "visits", "big", "ratio", "admin", "blob",
+                                                  "cart", "looks-like-json"));
   EXPECT_THAT(reader.GetString("name"), Optional(std::string("Zoë")));
   EXPECT_THAT(reader.GetInt32("visits"), Optional(1));
   EXPECT_THAT(reader.GetInt64("big"), Optional(int64_t{1} << 40));

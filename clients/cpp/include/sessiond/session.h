@@ -13,10 +13,11 @@
 //   absl::Status status = session.Commit();                        // one rpc
 //   if (absl::IsAborted(status)) { session.Reload(); /* redo the request's logic */ }
 //
-// Values are typed (string, bytes, int64, double, bool, JSON; see sessiond.v1.Value). A getter returns
-// nullopt when the key is absent, when its value has another type (GetInt64 on a string, GetDouble
-// on an int64: there is no conversion), when GetInt32's int64 value is out of int32 range, and when
-// the session cannot be loaded (Load tells why). SetInt32 stores an int64, as every client does.
+// Values are typed (string, bytes, int64, double, bool, JSON; see sessiond.v1.Value). A getter
+// returns nullopt when the key is absent, when its value has another type (GetInt64 on a string,
+// GetDouble on an int64: there is no conversion), when GetInt32's int64 value is out of int32
+// range, and when the session cannot be loaded (Load tells why). SetInt32 stores an int64, as every
+// client does.
 //
 // A Session belongs to one request: it is not thread-safe, and the Client it was given must
 // outlive it. It is movable, not copyable.
