@@ -35,6 +35,7 @@ class Report:
             self.passed += 1
 
     def print_table(self, table, title, names):
+        """Prints `table` under `title`: a row and a column per driver name; "-" if not run."""
         width = max(len(name) for name in names + ["FAIL"]) + 2
         print(f"\n{title}")
         print(" " * width + "".join(name.ljust(width) for name in names))
@@ -44,8 +45,9 @@ class Report:
 
 
 def write_vectors(directory, name, vectors):
+    """Writes a vectors file (clients/testdata's format) into `directory`; returns its path."""
     path = os.path.join(directory, name)
-    with open(path, "w") as f:
+    with open(path, "w", encoding="utf-8") as f:
         json.dump({"vectors": vectors}, f, ensure_ascii=False)
     return path
 
@@ -114,6 +116,7 @@ def dialogue(first, second, a, b, timeouts):
 
 
 def check_conflicts(all_drivers, directory, timeouts, report):
+    """Races every ordered pair of drivers (see race)."""
     seed = [{"key": CONFLICT_KEY, "type": "string", "value": "seed"}]
     seed_file = write_vectors(directory, "seed.json", seed)
     for first in all_drivers:
