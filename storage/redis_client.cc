@@ -50,12 +50,15 @@ bool ParseRedirect(const RedisReply& reply, absl::string_view kind, Redirect* re
   return true;
 }
 
-// The outcome of one attempt on one node, and whether another attempt may run the command: only
-// if this one failed before sending it (a command that timed out or lost its connection may have
-// run).
+// The outcome of one attempt on one node and, if it failed, at which step.
 struct Attempt {
+  enum class Step {
+    kConnect,  // Nothing was sent: another attempt may run the command.
+    kCommand,  // The command was sent and may have run: no other attempt.
+    kWait,     // The command ran, WAIT fell short or failed: the node is not to blame.
+  };
   absl::StatusOr<RedisReply> reply;
-  bool retryable = false;
+  Step failed_at = Step::kCommand;
 };
 
 class RoutingRedisClient final : public RedisClient {
@@ -75,6 +78,8 @@ class RoutingRedisClient final : public RedisClient {
     if (!lease.ok()) return lease.status();
     absl::StatusOr<RedisReply> pong = (*lease)->Run({"PING"}, options_.command_timeout);
     if (!pong.ok()) return pong.status();
+    // A user denied PING (NOPERM) is authenticated; it may still run the commands it needs.
+    if (pong->IsErrorStartingWith("NOPERM")) return absl::OkStatus();
     return AuthErrorOf(*pong, seeds_.front());
   }
 
@@ -158,12 +163,12 @@ class RoutingRedisClient final : public RedisClient {
 
   // After an attempt on `address` that failed with a status: whether another attempt may follow
   // (the command was not sent, and the node is unavailable rather than refusing us). In a
-  // cluster, an unavailable node refreshes the slot map first; the next attempt, or the next
-  // call, reports what still fails.
+  // cluster, a node that failed refreshes the slot map first; the next attempt, or the next call,
+  // reports what still fails.
   bool MayRetryAfterFailure(const Attempt& result, const std::string& address) {
     if (result.reply.status().code() != absl::StatusCode::kUnavailable) return false;
-    if (cluster_) Refresh(address).IgnoreError();
-    return result.retryable;
+    if (cluster_ && result.failed_at != Attempt::Step::kWait) Refresh(address).IgnoreError();
+    return result.failed_at == Attempt::Step::kConnect;
   }
 
   // OK unless `reply` says the client is not authenticated or not allowed.
@@ -182,7 +187,7 @@ class RoutingRedisClient final : public RedisClient {
   Attempt RunOn(const std::string& address, bool asking, absl::Span<const absl::string_view> args,
                 int wait_replicas) {
     absl::StatusOr<RedisNodePool::Lease> lease = Pool(address)->Acquire();
-    if (!lease.ok()) return {lease.status(), /*retryable=*/true};
+    if (!lease.ok()) return {lease.status(), Attempt::Step::kConnect};
     if (asking) {
       absl::StatusOr<RedisReply> ok = (*lease)->Run({"ASKING"}, options_.command_timeout);
       if (!ok.ok()) return {ok.status()};
@@ -204,7 +209,8 @@ class RoutingRedisClient final : public RedisClient {
                                   : confirmed->str;
     return {
         absl::UnavailableError(absl::StrCat("written on Redis ", address, ", but not confirmed on ",
-                                            wait_replicas, " replicas: ", cause))};
+                                            wait_replicas, " replicas: ", cause)),
+        Attempt::Step::kWait};
   }
 
   // The pool of the node at `address`, made on first use.

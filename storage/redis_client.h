@@ -81,11 +81,17 @@ struct RedisOptions {
 
 class RedisClient {
  public:
+  RedisClient() = default;
+  RedisClient(const RedisClient&) = delete;
+  RedisClient& operator=(const RedisClient&) = delete;
+
   // Connects to the first reachable address (and, for a cluster, loads the slot map); standalone,
   // checks the server with PING. UNAVAILABLE if none is reachable (or TLS fails: refused
   // certificate, wrong name); INVALID_ARGUMENT for a malformed address or unreadable TLS files;
   // UNAUTHENTICATED if AUTH fails or the server demands it (NOAUTH); PERMISSION_DENIED on NOPERM;
-  // FAILED_PRECONDITION if `cluster` is set but the server is not in cluster mode.
+  // FAILED_PRECONDITION if `cluster` is set but the server is not in cluster mode. An ACL user
+  // needs, besides its commands: in a cluster, CLUSTER SLOTS and ASKING; with wait_replicas, WAIT
+  // (PING is tried but may be denied).
   static absl::StatusOr<std::unique_ptr<RedisClient>> Connect(const RedisOptions& options);
 
   virtual ~RedisClient() = default;
@@ -97,13 +103,15 @@ class RedisClient {
   // `wait_for_replicas` and options.wait_replicas > 0, sends WAIT on the same connection after a
   // successful command and returns UNAVAILABLE ("written, but not confirmed on N replicas") if
   // fewer replicas confirmed within wait_timeout. UNAVAILABLE when no node answered within the
-  // attempts (the message names the node and the cause).
+  // attempts (the message names the node and the cause); INVALID_ARGUMENT if `args` is empty.
   virtual absl::StatusOr<RedisReply> Run(absl::string_view key,
                                          absl::Span<const absl::string_view> args,
                                          bool wait_for_replicas = false) = 0;
 
   // Runs `args` on every primary (standalone: the server), for commands such as SCRIPT LOAD or
   // DBSIZE; one reply per primary, in no particular order. UNAVAILABLE if any primary fails.
+  // After a primary could not be connected to, the map is refreshed and the command runs again on
+  // every primary: meant for idempotent commands.
   virtual absl::StatusOr<std::vector<RedisReply>> RunOnEveryPrimary(
       absl::Span<const absl::string_view> args) = 0;
 };

@@ -260,6 +260,7 @@ absl::Status RedisConnection::Authenticate(const RedisOptions& options) {
 
 absl::StatusOr<RedisReply> RedisConnection::Run(absl::Span<const absl::string_view> args,
                                                 absl::Duration timeout) {
+  if (args.empty()) return absl::InvalidArgumentError("empty Redis command");
   if (broken_) return Fail("connection already failed");
   const absl::Time deadline = absl::Now() + timeout;
   std::vector<const char*> argv;

@@ -40,6 +40,7 @@ class RedisTlsContext {
   RedisTlsContext(const RedisTlsContext&) = delete;
   RedisTlsContext& operator=(const RedisTlsContext&) = delete;
 
+  // The OpenSSL context, owned by this object.
   SSL_CTX* get() const { return ctx_; }
 
  private:
@@ -53,6 +54,7 @@ struct RedisAddress {
   int port = 0;
   // INVALID_ARGUMENT unless `address` is host:port with a port in 1..65535.
   static absl::StatusOr<RedisAddress> Parse(absl::string_view address);
+  // "host:port", with an IPv6 host in brackets.
   std::string ToString() const;
 };
 
@@ -60,8 +62,10 @@ class RedisConnection {
  public:
   // Connects to `address` within options.connect_timeout (TCP and, with `tls` non-null, the TLS
   // handshake, verifying the server as options.tls_server_name or else the host), then sends AUTH
-  // if options.password is set. UNAVAILABLE if the node cannot be reached in time;
-  // UNAUTHENTICATED if AUTH is refused (wrong user or password), PERMISSION_DENIED on NOPERM.
+  // if options.password is set (within options.command_timeout). UNAVAILABLE if the node cannot
+  // be reached in time; UNAUTHENTICATED if AUTH is refused (wrong user or password),
+  // PERMISSION_DENIED on NOPERM. A host name is resolved with getaddrinfo, which no deadline
+  // bounds: IP addresses (as CLUSTER SLOTS gives) or a local resolver keep this bounded.
   static absl::StatusOr<std::unique_ptr<RedisConnection>> Open(
       const RedisAddress& address, const RedisOptions& options,
       std::shared_ptr<RedisTlsContext> tls);
@@ -70,7 +74,7 @@ class RedisConnection {
   RedisConnection& operator=(const RedisConnection&) = delete;
 
   // Sends `args` and reads its reply, all within `timeout`. UNAVAILABLE on a network error or
-  // timeout, after which broken() is true.
+  // timeout, after which broken() is true; INVALID_ARGUMENT (sending nothing) if `args` is empty.
   absl::StatusOr<RedisReply> Run(absl::Span<const absl::string_view> args, absl::Duration timeout);
 
   // For a connection not in use: false (and broken() from now on) if the server closed it or sent
@@ -79,7 +83,6 @@ class RedisConnection {
 
   // Whether an earlier call failed; a broken connection answers nothing more.
   bool broken() const { return broken_; }
-  const RedisAddress& address() const { return address_; }
 
  private:
   RedisConnection(RedisAddress address, std::shared_ptr<RedisTlsContext> tls);

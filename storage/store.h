@@ -23,7 +23,10 @@
 //   RESOURCE_EXHAUSTED  a SessionLimits limit, or the store's capacity
 //   ALREADY_EXISTS      Create/Rotate with an id that is taken (the caller picks a new id)
 //   UNAVAILABLE         the backend cannot be reached or cannot write right now (retrying later
-//                       may succeed; nothing was written)
+//                       may succeed). Nothing was written, unless a networked backend (Redis)
+//                       sent the write and lost the reply, or could not confirm it on enough
+//                       replicas: then it may have been; a retry with the same request_id
+//                       applies it at most once
 //   DATA_LOSS           a stored session cannot be decoded (durable backends)
 //   INTERNAL            a broken invariant inside the backend (a bug)
 // The service validates ids, keys and sizes of a request before calling; a store does not repeat

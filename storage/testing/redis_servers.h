@@ -55,7 +55,8 @@ class RedisServer {
 
   // Kills the server (SIGKILL) and waits for it; its data is gone. No-op if not running.
   void Kill();
-  // Starts it again on the same port with the same arguments, and waits until it answers.
+  // Starts it again on the same port with the same arguments, and waits until it accepts
+  // connections.
   absl::Status Restart();
 
  private:
@@ -98,6 +99,7 @@ class RedisCluster {
 
   // Moves `slot_count` slots from the primary at `from` to the primary at `to` with
   // `redis-cli --cluster reshard` (keys migrate with MIGRATE, so clients see ASK and MOVED).
+  // redis-cli moves the lowest-numbered slots of `from`.
   absl::Status Reshard(const std::string& from, const std::string& to, int slot_count);
 
  private:
