@@ -1,0 +1,45 @@
+package sessiond_test
+
+import (
+	"context"
+	"testing"
+
+	sessiond "sessiond.dev/client/go"
+)
+
+// BenchmarkReadModifyCommit is one web request's session work: open by id, read (one Get), change,
+// commit (one Commit), against a real sessiond on loopback.
+func BenchmarkReadModifyCommit(b *testing.B) {
+	ctx := context.Background()
+	client := newClient(b)
+	created, err := client.Create(ctx, sessiond.CreateOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		s := client.Open(created.ID())
+		n, _ := s.GetInt(ctx, "n")
+		s.SetInt("n", n+1)
+		if err := s.Commit(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRead is a request that only reads its session: one Get.
+func BenchmarkRead(b *testing.B) {
+	ctx := context.Background()
+	client := newClient(b)
+	s := client.New(sessiond.CreateOptions{})
+	s.SetString("user", "ann")
+	if err := s.Commit(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, ok := client.Open(s.ID()).GetString(ctx, "user"); !ok {
+			b.Fatal("user not found")
+		}
+	}
+}

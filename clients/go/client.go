@@ -1,0 +1,107 @@
+// Package sessiond is the Go client of sessiond, the gRPC session service: a Client over one
+// connection, and a Session mirroring ASP.NET Core's ISession (load lazily, change locally, commit
+// once with per-key conflict detection). See clients/go/README.md.
+package sessiond
+
+import (
+	"context"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"sessiond.dev/client/go/sessiondv1"
+)
+
+// Options configures a Client. The zero value is usable: every field has a default.
+type Options struct {
+	// Timeout is the deadline of every rpc whose context has none (a context's own deadline, for
+	// example the web request's, replaces it). Default 2 s.
+	Timeout time.Duration
+	// CommitAttempts is how many times Commit (and Create) send a request whose reply was lost
+	// (UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED), with one request_id so the server applies it at
+	// most once. Default 3; 1 disables retries.
+	CommitAttempts int
+	// RetryBackoff is the pause before the second attempt; it doubles for each further one.
+	// Default 50 ms.
+	RetryBackoff time.Duration
+	// ConflictAttempts is how many times Update runs its work when commits keep conflicting.
+	// Default 3.
+	ConflictAttempts int
+}
+
+func (o Options) withDefaults() Options {
+	if o.Timeout <= 0 {
+		o.Timeout = 2 * time.Second
+	}
+	if o.CommitAttempts <= 0 {
+		o.CommitAttempts = 3
+	}
+	if o.RetryBackoff <= 0 {
+		o.RetryBackoff = 50 * time.Millisecond
+	}
+	if o.ConflictAttempts <= 0 {
+		o.ConflictAttempts = 3
+	}
+	return o
+}
+
+// Client talks to one sessiond over one gRPC connection. It is safe for concurrent use; create one
+// per process and reuse it.
+type Client struct {
+	rpc     sessiondv1.SessionServiceClient
+	conn    *grpc.ClientConn // Owned by the client (Dial), or nil (NewClient).
+	address string
+	opts    Options
+}
+
+// Dial returns a Client of the sessiond at address ("host:port"). Without dial options the
+// connection is plaintext (insecure credentials); pass grpc.WithTransportCredentials for TLS. It
+// does not connect yet: a server that cannot be reached fails the first rpc with an error that
+// matches ErrUnavailable and names the address.
+func Dial(address string, opts Options, dial ...grpc.DialOption) (*Client, error) {
+	if len(dial) == 0 {
+		dial = []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	}
+	conn, err := grpc.NewClient(address, dial...)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{rpc: sessiondv1.NewSessionServiceClient(conn), conn: conn, address: address,
+		opts: opts.withDefaults()}, nil
+}
+
+// NewClient returns a Client over a connection the caller owns (and closes); address only names
+// the server in error messages.
+func NewClient(conn grpc.ClientConnInterface, address string, opts Options) *Client {
+	return &Client{rpc: sessiondv1.NewSessionServiceClient(conn), address: address,
+		opts: opts.withDefaults()}
+}
+
+// Close closes the connection Dial opened; a no-op for NewClient's.
+func (c *Client) Close() error {
+	if c.conn == nil {
+		return nil
+	}
+	return c.conn.Close()
+}
+
+// RPC returns the generated stub, for rpcs the Session API does not cover. Its calls get no
+// default deadline and return raw gRPC errors.
+func (c *Client) RPC() sessiondv1.SessionServiceClient { return c.rpc }
+
+// call runs one rpc under ctx's deadline, or the client's timeout if ctx has none, converting its
+// error.
+func call[Req, Resp any](ctx context.Context, c *Client, op string,
+	rpc func(context.Context, Req, ...grpc.CallOption) (Resp, error), request Req) (Resp, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.opts.Timeout)
+		defer cancel()
+	}
+	response, err := rpc(ctx, request)
+	if err != nil {
+		return response, c.wrap(op, err)
+	}
+	return response, nil
+}

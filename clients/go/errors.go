@@ -1,0 +1,105 @@
+package sessiond
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"sessiond.dev/client/go/sessiondv1"
+)
+
+// Sentinel errors: test with errors.Is. Every error an rpc returns is an *Error (or a
+// *ConflictError) that matches the sentinel of its code.
+var (
+	// ErrNotFound: the session is unknown, expired or deleted.
+	ErrNotFound = errors.New("sessiond: session not found")
+	// ErrConflict: a commit wrote a key another writer changed since it was loaded (see
+	// ConflictError), or an if_version did not match.
+	ErrConflict = errors.New("sessiond: conflict")
+	// ErrUnavailable: sessiond cannot be reached or cannot serve right now; nothing was written
+	// unless the reply was lost.
+	ErrUnavailable = errors.New("sessiond: unavailable")
+	// ErrInvalidArgument: a malformed id, key, value or timeout.
+	ErrInvalidArgument = errors.New("sessiond: invalid argument")
+	// ErrAlreadyExists: a proposed session id is taken.
+	ErrAlreadyExists = errors.New("sessiond: session id already exists")
+)
+
+var sentinels = map[codes.Code]error{
+	codes.NotFound:        ErrNotFound,
+	codes.Aborted:         ErrConflict,
+	codes.Unavailable:     ErrUnavailable,
+	codes.InvalidArgument: ErrInvalidArgument,
+	codes.AlreadyExists:   ErrAlreadyExists,
+}
+
+// Error is a failed rpc: which one, against which server, the gRPC code and the server's message.
+type Error struct {
+	Op      string // The rpc, e.g. "Commit".
+	Address string // The server, as given to Dial.
+	Code    codes.Code
+	Message string
+}
+
+// Error says which rpc failed against which server, with the code and the server's message.
+func (e *Error) Error() string {
+	return fmt.Sprintf("sessiond at %s: %s: %s: %s", e.Address, e.Op, e.Code, e.Message)
+}
+
+// Is reports whether target is the sentinel of e's code.
+func (e *Error) Is(target error) bool { return sentinels[e.Code] == target }
+
+// GRPCStatus returns e as a gRPC status (for code that inspects statuses).
+func (e *Error) GRPCStatus() *status.Status { return status.New(e.Code, e.Message) }
+
+// ConflictError is an ABORTED rpc: Keys are the written keys another writer changed after the
+// version this one read (empty for an if_version mismatch); CurrentVersion is the session's
+// version then. It matches ErrConflict; errors.As reaches the underlying *Error too.
+type ConflictError struct {
+	Err            *Error
+	Keys           []string
+	CurrentVersion uint64
+}
+
+// Error is the *Error's text followed by the conflicting keys.
+func (e *ConflictError) Error() string {
+	if len(e.Keys) == 0 {
+		return e.Err.Error()
+	}
+	return fmt.Sprintf("%s (conflicting keys: %s)", e.Err.Error(), strings.Join(e.Keys, ", "))
+}
+
+// Unwrap returns the underlying *Error.
+func (e *ConflictError) Unwrap() error { return e.Err }
+
+// wrap converts an rpc's error into an *Error, or a *ConflictError for ABORTED with the server's
+// ConflictDetails (from the grpc-status-details-bin trailer).
+func (c *Client) wrap(op string, err error) error {
+	st := status.Convert(err)
+	e := &Error{Op: op, Address: c.address, Code: st.Code(), Message: st.Message()}
+	if st.Code() != codes.Aborted {
+		return e
+	}
+	conflict := &ConflictError{Err: e}
+	for _, detail := range st.Details() {
+		if details, ok := detail.(*sessiondv1.ConflictDetails); ok {
+			conflict.Keys = details.GetConflictingKeys()
+			conflict.CurrentVersion = details.GetCurrentVersion()
+		}
+	}
+	return conflict
+}
+
+// replyMayBeLost reports whether a failed rpc may have been applied: its retry with the same
+// request_id is safe and may succeed.
+func replyMayBeLost(err error) bool {
+	var e *Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	return e.Code == codes.Unavailable || e.Code == codes.DeadlineExceeded ||
+		e.Code == codes.Canceled
+}

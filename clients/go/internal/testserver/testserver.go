@@ -1,0 +1,102 @@
+// Package testserver starts a real sessiond for tests: $SESSIOND_BIN on a free loopback port with
+// the memory store, stopped by its pid when the test ends.
+package testserver
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	sessiond "sessiond.dev/client/go"
+)
+
+// Server is a running sessiond.
+type Server struct {
+	Address string // 127.0.0.1:PORT
+	cmd     *exec.Cmd
+	exited  chan struct{}
+}
+
+// Start runs $SESSIOND_BIN with flags (plus --listen, --port_file, --store=memory and no drain
+// grace) and stops it (SIGTERM, then SIGKILL after 5 s) when t ends, logging its output if t
+// failed. It fails t if the server does not write its port within 10 s.
+func Start(t testing.TB, flags ...string) *Server {
+	t.Helper()
+	binary := os.Getenv("SESSIOND_BIN")
+	if binary == "" {
+		t.Fatal("SESSIOND_BIN is not set: the path of the sessiond binary (clients/go/test.sh sets it)")
+	}
+	directory := t.TempDir()
+	portFile := filepath.Join(directory, "port")
+	logFile := filepath.Join(directory, "sessiond.log")
+	args := append([]string{"--listen=127.0.0.1:0", "--port_file=" + portFile, "--store=memory",
+		"--drain_grace=0s"}, flags...)
+	cmd := exec.Command(binary, args...)
+	log, err := os.Create(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting %s: %v", binary, err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+		if output, _ := os.ReadFile(logFile); t.Failed() {
+			t.Logf("sessiond's output:\n%s", output)
+		}
+	})
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		if port, err := os.ReadFile(portFile); err == nil && len(port) > 0 {
+			return &Server{Address: "127.0.0.1:" + strings.TrimSpace(string(port)), cmd: cmd,
+				exited: exited}
+		}
+		select {
+		case <-exited:
+			t.Fatalf("%s exited before writing its port", binary)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	t.Fatalf("%s wrote no port file within 10 s", binary)
+	return nil
+}
+
+// Client returns a client of s with opts, closed when t ends.
+func (s *Server) Client(t testing.TB, opts sessiond.Options) *sessiond.Client {
+	t.Helper()
+	client, err := sessiond.Dial(s.Address, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Close() })
+	return client
+}
+
+// Unreachable returns a client (without commit retries) of a sessiond that has stopped, and its
+// address.
+func Unreachable(t testing.TB) (*sessiond.Client, string) {
+	t.Helper()
+	server := Start(t)
+	server.Stop()
+	server.Wait()
+	return server.Client(t, sessiond.Options{CommitAttempts: 1}), server.Address
+}
+
+// Stop sends the server SIGTERM now (the cleanup still waits for it).
+func (s *Server) Stop() { _ = s.cmd.Process.Signal(syscall.SIGTERM) }
+
+// Wait waits until the server has exited.
+func (s *Server) Wait() { <-s.exited }
