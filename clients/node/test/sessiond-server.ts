@@ -30,9 +30,13 @@ export class SessiondServer {
   static async start(flags: string[] = []): Promise<SessiondServer> {
     const dir = mkdtempSync(join(tmpdir(), "sessiond-node-test-"));
     const portFile = join(dir, "port");
-    const child = spawn(sessiondBin, ["--listen=127.0.0.1:0", `--port_file=${portFile}`, "--store=memory", ...flags], {
-      stdio: ["ignore", "ignore", "inherit"],
-    });
+    const child = spawn(
+      sessiondBin,
+      ["--listen=127.0.0.1:0", `--port_file=${portFile}`, "--store=memory", "--drain_grace=0s", ...flags],
+      {
+        stdio: ["ignore", "ignore", "inherit"],
+      },
+    );
     for (let waited = 0; waited < 10_000; waited += 20) {
       if (child.exitCode !== null) break;
       const port = readPort(portFile);
