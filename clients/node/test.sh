@@ -13,4 +13,4 @@ npx prettier --check .
 npx eslint .
 npx tsc -p tsconfig.build.json
 npx tsc -p tsconfig.json
-node --test --test-concurrency=1 build/test/*.test.js
+timeout 300 node --test --test-concurrency=1 build/test/*.test.js

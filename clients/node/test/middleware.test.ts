@@ -2,25 +2,14 @@
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import express, { NextFunction, Request, Response as ExpressResponse } from "express";
-import { Client, NotFoundError, Session, newSessionId } from "../src/index.js";
+import { NotFoundError, Session, newSessionId } from "../src/index.js";
 import { SessiondOptions, sessiond } from "../src/express/index.js";
 import { Served, serve } from "./http-app.js";
-import { SessiondServer } from "./sessiond-server.js";
+import { useSessiond } from "./sessiond-server.js";
 
-let server: SessiondServer;
-let client: Client;
-
-before(async () => {
-  server = await SessiondServer.start();
-  client = new Client(server.address);
-});
-
-after(async () => {
-  client.close();
-  await server.stop();
-});
+const env = useSessiond();
 
 /** Latches a handler can wait on, keyed by name, released by the test. */
 const gates = new Map<
@@ -39,7 +28,7 @@ function gate(name: string) {
 
 function app(options: Partial<SessiondOptions> = {}) {
   const a = express();
-  a.use(sessiond({ client, secret: "s3cret", secure: false, ...options }));
+  a.use(sessiond({ client: env.client, secret: "s3cret", secure: false, ...options }));
   a.get("/read", async (req, res) => {
     res.send((await req.sessiond.getString("user")) ?? "anonymous");
   });
@@ -106,7 +95,7 @@ describe("sessiond middleware", () => {
       assert.match(header, /^sessiond=[A-Za-z0-9_-]{32}\.[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Lax$/);
       const id = idOf(header);
       assert.equal(header.split(";")[0], `sessiond=${sign(id)}`);
-      assert.equal(await Session.open(client, id).getString("user"), "ann");
+      assert.equal(await Session.open(env.client, id).getString("user"), "ann");
     }));
 
   test("defaults: Secure on, no secret means the bare id; options set Domain, Path, Max-Age, SameSite", async () => {
@@ -136,7 +125,7 @@ describe("sessiond middleware", () => {
     withApp({}, async ({ url }) => {
       const cookie = await login(url, "ann");
       const id = idOf(cookie);
-      await server.pause();
+      await env.server.pause();
       try {
         for (const forged of [`sessiond=${sign(id, "other")}`, `sessiond=${id}`, cookie.slice(0, -1), `${cookie}x`]) {
           const response = await get(`${url}/read`, forged);
@@ -144,7 +133,7 @@ describe("sessiond middleware", () => {
           assert.deepEqual(response.headers.getSetCookie(), []);
         }
       } finally {
-        server.resume();
+        env.server.resume();
       }
     }));
 
@@ -168,10 +157,10 @@ describe("sessiond middleware", () => {
       const [header] = response.headers.getSetCookie();
       const rotated = header.split(";")[0];
       assert.notEqual(idOf(rotated), idOf(anonymous));
-      const session = Session.open(client, idOf(rotated));
+      const session = Session.open(env.client, idOf(rotated));
       assert.equal(await session.getString("cart"), "apple");
       assert.equal(await session.getString("user"), "ann");
-      await assert.rejects(Session.open(client, idOf(anonymous)).load(), NotFoundError);
+      await assert.rejects(Session.open(env.client, idOf(anonymous)).load(), NotFoundError);
     }));
 
   test("logout deletes the session and clears the cookie", () =>
@@ -181,7 +170,7 @@ describe("sessiond middleware", () => {
       assert.deepEqual(response.headers.getSetCookie(), [
         "sessiond=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; SameSite=Lax",
       ]);
-      await assert.rejects(Session.open(client, idOf(cookie)).load(), NotFoundError);
+      await assert.rejects(Session.open(env.client, idOf(cookie)).load(), NotFoundError);
     }));
 
   test("a cookie whose session is gone reads as empty and is cleared", () =>
@@ -197,16 +186,16 @@ describe("sessiond middleware", () => {
       const g = gate("redirect");
       const response = post(`${url}/write/step/2?gate=redirect&redirect=1`, cookie);
       await g.arrived;
-      await server.pause();
+      await env.server.pause();
       g.open();
       let answered = false;
       void response.then(() => (answered = true));
       await sleep(300);
       assert.equal(answered, false, "the redirect went out before the commit was stored");
-      server.resume();
+      env.server.resume();
       const redirect = await response;
       assert.equal(redirect.status, 303);
-      assert.equal(await Session.open(client, idOf(cookie)).getString("step"), "2");
+      assert.equal(await Session.open(env.client, idOf(cookie)).getString("step"), "2");
     }));
 
   test("two concurrent requests writing different keys both keep their writes", () =>
@@ -221,7 +210,7 @@ describe("sessiond middleware", () => {
         (await Promise.all(responses)).map((r) => r.status),
         [200, 200],
       );
-      const session = Session.open(client, idOf(cookie));
+      const session = Session.open(env.client, idOf(cookie));
       assert.equal(await session.getString("a"), "1");
       assert.equal(await session.getString("b"), "2");
     }));
@@ -240,6 +229,6 @@ describe("sessiond middleware", () => {
       assert.equal(conflict.status, 409);
       assert.equal(await conflict.text(), "ConflictError");
       assert.equal(conflict.headers.get("location"), null);
-      assert.equal(await Session.open(client, idOf(cookie)).getString("k"), "1");
+      assert.equal(await Session.open(env.client, idOf(cookie)).getString("k"), "1");
     }));
 });

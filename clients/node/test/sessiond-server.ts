@@ -4,7 +4,9 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { AddressInfo, createServer } from "node:net";
 import { join } from "node:path";
+import { after, before } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { Client } from "../src/index.js";
 
 /** A loopback address where nothing listens (a port just bound and released). */
 export async function unusedAddress(): Promise<string> {
@@ -83,4 +85,28 @@ function readPort(file: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The sessiond of a test file and a Client of it, valid inside its tests and once `ready` resolved. */
+export interface SessiondEnv {
+  server: SessiondServer;
+  client: Client;
+  /** Resolves once both are set: other root-level `before` hooks run concurrently and must await it. */
+  ready: Promise<void>;
+}
+
+/** Starts a sessiond and a Client before the calling file's tests, and stops both after them. */
+export function useSessiond(): SessiondEnv {
+  let started: () => void = () => {};
+  const env = { ready: new Promise<void>((resolve) => (started = resolve)) } as SessiondEnv;
+  before(async () => {
+    env.server = await SessiondServer.start();
+    env.client = new Client(env.server.address);
+    started();
+  });
+  after(async () => {
+    env.client.close();
+    await env.server.stop();
+  });
+  return env;
 }

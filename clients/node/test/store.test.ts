@@ -4,10 +4,10 @@ import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import express, { NextFunction, Request, Response } from "express";
 import session from "express-session";
-import { Client, NotFoundError, Session } from "../src/index.js";
+import { NotFoundError, Session } from "../src/index.js";
 import { SessiondStore } from "../src/express-session/index.js";
 import { Served, cookiePairs, serve } from "./http-app.js";
-import { SessiondServer } from "./sessiond-server.js";
+import { useSessiond } from "./sessiond-server.js";
 
 declare module "express-session" {
   interface SessionData {
@@ -18,19 +18,17 @@ declare module "express-session" {
   }
 }
 
-let server: SessiondServer;
-let client: Client;
+const env = useSessiond();
 let served: Served;
 const arrivals = new Map<string, () => void>();
 const releases = new Map<string, Promise<void>>();
 
 before(async () => {
-  server = await SessiondServer.start();
-  client = new Client(server.address);
+  await env.ready;
   const app = express();
   app.use(
     session({
-      store: new SessiondStore({ client }),
+      store: new SessiondStore({ client: env.client }),
       genid: SessiondStore.genid,
       secret: "s3cret",
       name: "sid",
@@ -65,8 +63,6 @@ before(async () => {
 
 after(async () => {
   await served.close();
-  client.close();
-  await server.stop();
 });
 
 const sessionIdOf = (cookie: string) =>
@@ -86,7 +82,7 @@ describe("SessiondStore", () => {
     const [cookie] = (await post("/visit")).cookies;
     const id = sessionIdOf(cookie);
     assert.match(id, /^[A-Za-z0-9_-]{32}$/);
-    const stored = Session.open(client, id);
+    const stored = Session.open(env.client, id);
     assert.equal(await stored.getInt("visits"), 1n);
     assert.deepEqual(await stored.getJson("cart"), ["apple"]);
     const storedCookie = (await stored.getJson("cookie")) as Record<string, unknown>;
@@ -97,7 +93,7 @@ describe("SessiondStore", () => {
   test("values round-trip typed across requests, and other languages' writes read back", async () => {
     const [cookie] = (await post("/visit")).cookies;
     await post("/visit", cookie);
-    const other = Session.open(client, sessionIdOf(cookie));
+    const other = Session.open(env.client, sessionIdOf(cookie));
     other.setString("user", "written-by-another-tier");
     await other.commit();
     const body = (await (await fetch(served.url, { headers: { cookie } })).json()) as Record<string, unknown>;
@@ -114,12 +110,12 @@ describe("SessiondStore", () => {
     releases.set("note", new Promise((resolve) => (release = resolve)));
     const response = post("/set/note/hello", cookie);
     await reached;
-    const other = Session.open(client, id);
+    const other = Session.open(env.client, id);
     other.setString("user", "bob");
     await other.commit();
     release();
     assert.equal((await response).status, 200);
-    const stored = Session.open(client, id);
+    const stored = Session.open(env.client, id);
     assert.equal(await stored.getString("note"), "hello");
     assert.equal(await stored.getString("user"), "bob");
     assert.equal(await stored.getInt("visits"), 1n);
@@ -139,7 +135,7 @@ describe("SessiondStore", () => {
       (await Promise.all(responses)).map((r) => r.status),
       [200, 200],
     );
-    const stored = Session.open(client, sessionIdOf(cookie));
+    const stored = Session.open(env.client, sessionIdOf(cookie));
     assert.equal(await stored.getString("a"), "a-value");
     assert.equal(await stored.getString("b"), "b-value");
   });
@@ -157,19 +153,19 @@ describe("SessiondStore", () => {
     release();
     const conflict = await slow;
     assert.equal(conflict.status, 409);
-    assert.equal(await Session.open(client, sessionIdOf(cookie)).getString("same"), "fast");
+    assert.equal(await Session.open(env.client, sessionIdOf(cookie)).getString("same"), "fast");
   });
 
   test("destroy deletes the session", async () => {
     const [cookie] = (await post("/visit")).cookies;
     assert.equal((await post("/logout", cookie)).body, "bye");
-    await assert.rejects(Session.open(client, sessionIdOf(cookie)).load(), NotFoundError);
+    await assert.rejects(Session.open(env.client, sessionIdOf(cookie)).load(), NotFoundError);
     const body = (await (await fetch(served.url, { headers: { cookie } })).json()) as Record<string, unknown>;
     assert.equal(body.visits, 0);
   });
 
   test("get of an unknown, malformed or deleted id is no session, touch of one is no error", async () => {
-    const store = new SessiondStore({ client });
+    const store = new SessiondStore({ client: env.client });
     const get = promisify(store.get.bind(store));
     const touch = promisify(store.touch.bind(store));
     for (const sid of ["not-an-id", "A".repeat(32)]) assert.equal(await get(sid), null);
