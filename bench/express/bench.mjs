@@ -4,6 +4,7 @@
 // (APP_PID) and of the session server (SERVER_PID), from /proc/<pid>/stat (utime + stime).
 // Environment: URL, APP_PID, SERVER_PID, NAME, CONNECTIONS, DURATION, WARMUP, CLK_TCK.
 import { readFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import autocannon from "autocannon";
 
 const { URL: url, NAME: name } = process.env;
@@ -51,6 +52,8 @@ function run(seconds, cookies) {
 const cookies = [];
 for (let i = 0; i < connections; i++) cookies.push(await login());
 await run(warmup, cookies);
+// Requests the warm-up left in flight still run in the app: let them end before measuring.
+await sleep(1000);
 const pids = [process.env.APP_PID, process.env.SERVER_PID];
 const before = pids.map(cpuSeconds);
 const result = await run(duration, cookies);

@@ -11,7 +11,6 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 cd "$here"
-sessiond_bin="${SESSIOND_BIN:-/work/bin/sessiond}"
 export CONNECTIONS="${CONNECTIONS:-32}" DURATION="${DURATION:-15}" WARMUP="${WARMUP:-3}" CLK_TCK="$(getconf CLK_TCK)"
 
 if ! command -v redis-server >/dev/null; then
@@ -20,50 +19,24 @@ if ! command -v redis-server >/dev/null; then
 fi
 npm ci --no-fund --no-audit --loglevel=error
 
-scratch="$(mktemp -d)"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do
-    for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-  done
-  rm -rf "$scratch"
-}
-trap cleanup EXIT
-free_port() {
-  node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
-}
-wait_port() {
-  for _ in $(seq 100); do
-    node -e 'require("net").connect(process.argv[1],"127.0.0.1").on("connect",()=>process.exit(0)).on("error",()=>process.exit(1))' "$1" && return 0
-    sleep 0.1
-  done
-  echo "bench/express: nothing listens on port $1" >&2
-  exit 1
-}
-
-taskset -c 1 "$sessiond_bin" --listen=127.0.0.1:0 --port_file="$scratch/port" --store=memory --drain_grace=0s \
-  2>"$scratch/sessiond.log" &
-sessiond_pid=$!
-pids+=("$sessiond_pid")
-for _ in $(seq 100); do [[ -s "$scratch/port" ]] && break; sleep 0.1; done
-export SESSIOND_ADDR="127.0.0.1:$(cat "$scratch/port")"
+source ../../scripts/lib/processes.sh
+SESSIOND_WRAPPER="taskset -c 1" start_sessiond "$SCRATCH/sessiond.log"
+sessiond_pid=$SESSIOND_PID
 
 redis_port="$(free_port)"
-taskset -c 1 redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no --dir "$scratch" \
-  >"$scratch/redis.log" 2>&1 &
+taskset -c 1 redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no --dir "$SCRATCH" \
+  >"$SCRATCH/redis.log" 2>&1 &
 redis_pid=$!
-pids+=("$redis_pid")
+track "$redis_pid"
 wait_port "$redis_port"
 export REDIS_URL="redis://127.0.0.1:$redis_port"
 
 : >results.jsonl
 for backend in store middleware redis; do
   port="$(free_port)"
-  BACKEND="$backend" PORT="$port" taskset -c 0 node app.mjs >"$scratch/app-$backend.log" 2>&1 &
+  BACKEND="$backend" PORT="$port" taskset -c 0 node app.mjs >"$SCRATCH/app-$backend.log" 2>&1 &
   app_pid=$!
-  pids+=("$app_pid")
+  track "$app_pid"
   wait_port "$port"
   server_pid=$([[ $backend == redis ]] && echo "$redis_pid" || echo "$sessiond_pid")
   NAME="$backend" URL="http://127.0.0.1:$port" APP_PID="$app_pid" SERVER_PID="$server_pid" \

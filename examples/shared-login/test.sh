@@ -7,7 +7,6 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 cd "$here"
-sessiond_bin="${SESSIOND_BIN:-/work/bin/sessiond}"
 [[ -d flask ]] || { echo "shared-login: flask/ is missing (the Python client's part)" >&2; exit 1; }
 
 missing=()
@@ -22,21 +21,7 @@ npm ci --no-fund --no-audit --loglevel=error 2>/dev/null || npm install --no-fun
 
 artefacts="$here/test-artefacts"
 rm -rf "$artefacts" && mkdir -p "$artefacts"
-scratch="$(mktemp -d)"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do
-    for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-  done
-  rm -rf "$scratch"
-}
-trap cleanup EXIT
-
-free_port() {
-  node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
-}
+source ../../scripts/lib/processes.sh
 # Waits (30 s at most) until `url` answers, or fails naming `what`.
 wait_http() {
   local what="$1" url="$2"
@@ -49,23 +34,18 @@ wait_http() {
   exit 1
 }
 
-"$sessiond_bin" --listen=127.0.0.1:0 --port_file="$scratch/port" --store=memory --drain_grace=0s 2>"$artefacts/sessiond.log" &
-pids+=($!)
-for _ in $(seq 100); do [[ -s "$scratch/port" ]] && break; sleep 0.1; done
-[[ -s "$scratch/port" ]] || { echo "shared-login: sessiond did not start" >&2; cat "$artefacts/sessiond.log" >&2; exit 1; }
-
-export SESSIOND_ADDR="127.0.0.1:$(cat "$scratch/port")"
+start_sessiond "$artefacts/sessiond.log"
 export SESSION_SECRET="shared-login-$RANDOM$RANDOM" COOKIE_SECURE=0
 express_port="$(free_port)" flask_port="$(free_port)" nginx_port="$(free_port)"
 PORT="$express_port" node express/app.mjs >"$artefacts/express.log" 2>&1 &
-pids+=($!)
+track $!
 PORT="$flask_port" flask/run.sh >"$artefacts/flask.log" 2>&1 &
-pids+=($!)
-mkdir -p "$scratch/nginx"
-sed -e "s|@PREFIX@|$scratch/nginx|g" -e "s|@NGINX_PORT@|$nginx_port|" -e "s|@EXPRESS_PORT@|$express_port|" \
-  -e "s|@FLASK_PORT@|$flask_port|" nginx.conf.template >"$scratch/nginx/nginx.conf"
-nginx -p "$scratch/nginx" -c "$scratch/nginx/nginx.conf" -e "$scratch/nginx/error.log" >"$artefacts/nginx.log" 2>&1 &
-pids+=($!)
+track $!
+mkdir -p "$SCRATCH/nginx"
+sed -e "s|@PREFIX@|$SCRATCH/nginx|g" -e "s|@NGINX_PORT@|$nginx_port|" -e "s|@EXPRESS_PORT@|$express_port|" \
+  -e "s|@FLASK_PORT@|$flask_port|" nginx.conf.template >"$SCRATCH/nginx/nginx.conf"
+nginx -p "$SCRATCH/nginx" -c "$SCRATCH/nginx/nginx.conf" -e "$SCRATCH/nginx/error.log" >"$artefacts/nginx.log" 2>&1 &
+track $!
 
 wait_http express "http://127.0.0.1:$express_port/express/"
 wait_http flask "http://127.0.0.1:$flask_port/flask/"
