@@ -36,7 +36,7 @@ async function main(args: string[], client: Client): Promise<number> {
     return 0;
   }
   console.error("usage: write VECTORS | read VECTORS ID | commit-after-go ID KEY VALUE");
-  return 2;
+  return 1;
 }
 
 /** Resolves when stdin brings a line "go"; rejects if stdin ends first. */

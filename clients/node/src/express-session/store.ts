@@ -86,8 +86,12 @@ export class SessiondStore extends Store {
     );
   }
 
-  /** Renews the idle timer; a session gone meanwhile is not an error. */
-  override touch(sid: string, _data: SessionData, callback?: Callback): void {
+  /**
+   * Renews the idle timer; a session gone meanwhile is not an error. No rpc for a session this
+   * request loaded or stored: that Get or Commit renewed it already.
+   */
+  override touch(sid: string, data: SessionData, callback?: Callback): void {
+    if (this.stored.has(data)) return callback?.();
     this.options.client.touch({ id: sid }).then(
       () => callback?.(),
       (error) => callback?.(error instanceof NotFoundError ? undefined : error),
