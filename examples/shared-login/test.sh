@@ -16,8 +16,8 @@ if ((${#missing[@]})); then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-npm ci --no-fund --no-audit --loglevel=error 2>/dev/null || npm install --no-fund --no-audit --loglevel=error
-(cd express && npm install --no-fund --no-audit --loglevel=error)
+npm ci --no-fund --no-audit --loglevel=error
+(cd express && npm ci --no-fund --no-audit --loglevel=error)
 
 artefacts="$here/test-artefacts"
 rm -rf "$artefacts" && mkdir -p "$artefacts"
