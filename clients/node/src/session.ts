@@ -26,7 +26,8 @@ export interface OpenOptions extends Omit<CreateOptions, "id"> {
   /**
    * When true, a session found unknown, expired or deleted on load becomes a new, empty, unstored
    * session (isNew true, id undefined) instead of failing with NotFoundError: what framework glue
-   * does with a stale cookie. Default false.
+   * does with a stale cookie. So does one that rotateId, or a commit of writes that followed no
+   * read, finds gone; their pending sets stay, and that commit creates the new session. Default false.
    */
   emptyIfGone?: boolean;
 }
@@ -270,8 +271,13 @@ export class Session {
     const id = this.currentId;
     if (id === undefined) return;
     const requestId = newRequestId();
-    const response = await this.retrying((c) => this.client.rotateId({ id, requestId }, c), call);
-    this.adoptInfo(response.session);
+    try {
+      const response = await this.retrying((c) => this.client.rotateId({ id, requestId }, c), call);
+      this.adoptInfo(response.session);
+    } catch (error) {
+      if (!this.isGoneAndEmptyAllowed(error)) throw error;
+      this.becomeNew(this.changes);
+    }
   }
 
   /**
@@ -307,7 +313,9 @@ export class Session {
     }
   }
 
-  private becomeNew(): void {
+  /** Makes this a new, empty, unstored session, keeping the sets among `keep` as pending. */
+  private becomeNew(keep = new Map<string, Value | undefined>()): void {
+    const sets = [...keep].filter(([, value]) => value !== undefined);
     this.currentId = undefined;
     this.currentInfo = undefined;
     this.readVersion = undefined;
@@ -315,6 +323,7 @@ export class Session {
     this.loaded = true;
     this.loadError = undefined;
     this.discardPending();
+    this.changes = new Map(sets);
   }
 
   private discardPending(): void {
@@ -390,8 +399,16 @@ export class Session {
       this.adoptCommitted(after, response.session, this.loaded && response.session?.version === expected);
     } catch (error) {
       if (error instanceof ConflictError) this.lastConflict = error.conflictingKeys;
-      throw error;
+      if (this.loaded || !this.isGoneAndEmptyAllowed(error)) throw error;
+      // A blind write to a session that is gone: as if it had been found gone, then written.
+      this.becomeNew(this.changes);
+      await this.store(false, call);
     }
+  }
+
+  /** Whether `error` says the session is gone and OpenOptions.emptyIfGone makes that a new session. */
+  private isGoneAndEmptyAllowed(error: unknown): boolean {
+    return error instanceof NotFoundError && this.openOptions.emptyIfGone === true;
   }
 
   /**

@@ -34,9 +34,11 @@ function app(options: Partial<SessiondOptions> = {}) {
   });
   a.post("/write/:key/:value", async (req, res) => {
     const g = typeof req.query.gate === "string" ? gates.get(req.query.gate) : undefined;
-    await req.sessiond.load();
-    g?.reached();
-    await g?.opened;
+    if (g) {
+      await req.sessiond.load();
+      g.reached();
+      await g.opened;
+    }
     req.sessiond.setString(req.params.key, req.params.value);
     if (req.query.redirect) res.redirect(303, "/read");
     else res.send("ok");
@@ -178,6 +180,17 @@ describe("sessiond middleware", () => {
       const response = await get(`${url}/read`, `sessiond=${sign(newSessionId())}`);
       assert.equal(await response.text(), "anonymous");
       assert.match(response.headers.getSetCookie()[0], /^sessiond=; Path=\/; Max-Age=0; Expires=Thu, 01 Jan 1970/);
+    }));
+
+  test("logging in or writing without a read with a stale cookie starts a new session", () =>
+    withApp({}, async ({ url }) => {
+      const stale = `sessiond=${sign(newSessionId())}`;
+      for (const path of ["/login/ann", "/write/user/ann"]) {
+        const [header] = (await post(`${url}${path}`, stale)).headers.getSetCookie();
+        const fresh = header.split(";")[0];
+        assert.notEqual(idOf(fresh), idOf(stale));
+        assert.equal(await (await get(`${url}/read`, fresh)).text(), "ann");
+      }
     }));
 
   test("a redirect after a write is sent only once the write is stored", () =>
