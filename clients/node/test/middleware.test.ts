@@ -105,6 +105,10 @@ describe("sessiond middleware", () => {
       const [header] = (await post(`${url}/write/a/1`)).headers.getSetCookie();
       assert.match(header, /^sessiond=[A-Za-z0-9_-]{32}; Path=\/; HttpOnly; Secure; SameSite=Lax$/);
     });
+    assert.throws(
+      () => sessiond({ client: env.client, sameSite: "None", secure: false }),
+      /SameSite=None requires secure/,
+    );
     const options = { cookieName: "sid", domain: "example.test", path: "/app", maxAgeMs: 3_600_000 };
     await withApp({ ...options, sameSite: "Strict" }, async ({ url }) => {
       const [header] = (await post(`${url}/write/a/1`)).headers.getSetCookie();
