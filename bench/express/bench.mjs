@@ -1,0 +1,76 @@
+// Measures one running bench app: logs in CONNECTIONS sessions (one per connection, so no two
+// requests of one session overlap), then runs autocannon on GET /hit for DURATION seconds and
+// prints one JSON line: requests/s, latency, non-2xx count, and CPU per request of the web tier
+// (APP_PID) and of the session server (SERVER_PID), from /proc/<pid>/stat (utime + stime).
+// Environment: URL, APP_PID, SERVER_PID, NAME, CONNECTIONS, DURATION, WARMUP, CLK_TCK.
+import { readFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+import autocannon from "autocannon";
+
+const { URL: url, NAME: name } = process.env;
+const connections = Number(process.env.CONNECTIONS ?? 32);
+const duration = Number(process.env.DURATION ?? 10);
+const warmup = Number(process.env.WARMUP ?? 2);
+const ticksPerSecond = Number(process.env.CLK_TCK ?? 100);
+
+/** CPU seconds `pid` used so far (user + system). */
+function cpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+}
+
+async function login() {
+  const response = await fetch(`${url}/login`, { method: "POST" });
+  const [cookie] = response.headers.getSetCookie();
+  if (!response.ok || !cookie)
+    throw new Error(`login failed: ${response.status}`);
+  return cookie.split(";")[0];
+}
+
+function run(seconds, cookies) {
+  let next = 0;
+  return autocannon({
+    url: `${url}/hit`,
+    connections,
+    duration: seconds,
+    initialContext: {},
+    requests: [
+      {
+        setupRequest: (request, context) => {
+          context.cookie ??= cookies[next++ % cookies.length];
+          return {
+            ...request,
+            headers: { ...request.headers, cookie: context.cookie },
+          };
+        },
+      },
+    ],
+  });
+}
+
+const cookies = [];
+for (let i = 0; i < connections; i++) cookies.push(await login());
+await run(warmup, cookies);
+// Requests the warm-up left in flight still run in the app: let them end before measuring.
+await sleep(1000);
+const pids = [process.env.APP_PID, process.env.SERVER_PID];
+const before = pids.map(cpuSeconds);
+const result = await run(duration, cookies);
+const used = pids.map((pid, i) => cpuSeconds(pid) - before[i]);
+const requests = result.requests.total;
+console.log(
+  JSON.stringify({
+    name,
+    connections,
+    seconds: duration,
+    requests,
+    requestsPerSecond: Math.round(requests / duration),
+    latencyP50Ms: result.latency.p50,
+    latencyP99Ms: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    webCpuUsPerRequest: Math.round((used[0] / requests) * 1e6),
+    serverCpuUsPerRequest: Math.round((used[1] / requests) * 1e6),
+  }),
+);

@@ -1,0 +1,117 @@
+// Typed errors of the sessiond client: every failed rpc is thrown as a SessiondError (or one of its
+// subclasses), converted once from the gRPC status by fromServiceError.
+import { Metadata, ServiceError, status } from "@grpc/grpc-js";
+import { BinaryReader } from "@bufbuild/protobuf/wire";
+import { ConflictDetails } from "./gen/sessiond/v1/session.pb.js";
+
+/** Any failed sessiond call: `code` is the gRPC status code, `rpc` the method, `address` the server. */
+export class SessiondError extends Error {
+  constructor(
+    message: string,
+    readonly code: status,
+    readonly rpc: string,
+    readonly address: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** The session is unknown, expired or deleted (NOT_FOUND). */
+export class NotFoundError extends SessiondError {}
+
+/** The request was malformed: bad id, key, value or timeout (INVALID_ARGUMENT). */
+export class InvalidArgumentError extends SessiondError {}
+
+/** A proposed session id is already taken (ALREADY_EXISTS). */
+export class AlreadyExistsError extends SessiondError {}
+
+/** sessiond could not be reached or cannot serve right now (UNAVAILABLE); nothing was written. */
+export class UnavailableError extends SessiondError {}
+
+/** The call's deadline passed before the reply (DEADLINE_EXCEEDED); a mutation may have applied. */
+export class DeadlineExceededError extends SessiondError {}
+
+/**
+ * A version conflict (ABORTED). For a commit with read_version, `conflictingKeys` names the written
+ * keys another writer changed since (sorted, never empty); empty for an if_version mismatch.
+ * `currentVersion` is the session's version at the time: reload at or after it.
+ */
+export class ConflictError extends SessiondError {
+  constructor(
+    message: string,
+    rpc: string,
+    address: string,
+    readonly conflictingKeys: string[],
+    readonly currentVersion: bigint,
+  ) {
+    super(message, status.ABORTED, rpc, address);
+  }
+}
+
+const conflictDetailsType = "type.googleapis.com/sessiond.v1.ConflictDetails";
+
+/**
+ * The ConflictDetails inside the google.rpc.Status of the `grpc-status-details-bin` trailer, if
+ * any. google.rpc.Status is { int32 code = 1; string message = 2; repeated Any details = 3; } and
+ * Any is { string type_url = 1; bytes value = 2; }: decoded by hand to avoid vendoring its proto.
+ */
+export function conflictDetailsOf(metadata: Metadata | undefined): ConflictDetails | undefined {
+  const [trailer] = metadata?.get("grpc-status-details-bin") ?? [];
+  if (!(trailer instanceof Buffer)) return undefined;
+  const reader = new BinaryReader(trailer);
+  while (reader.pos < reader.len) {
+    const [field, wireType] = reader.tag();
+    if (field !== 3) {
+      reader.skip(wireType);
+      continue;
+    }
+    const any = new BinaryReader(reader.bytes());
+    let typeUrl = "";
+    let value: Uint8Array = new Uint8Array();
+    while (any.pos < any.len) {
+      const [anyField, anyWireType] = any.tag();
+      if (anyField === 1) typeUrl = any.string();
+      else if (anyField === 2) value = any.bytes();
+      else any.skip(anyWireType);
+    }
+    if (typeUrl === conflictDetailsType) return ConflictDetails.decode(value);
+  }
+  return undefined;
+}
+
+/** Converts a failed call of `rpc` on the server at `address` into the matching typed error. */
+export function fromServiceError(error: ServiceError, rpc: string, address: string): SessiondError {
+  const message = `sessiond ${rpc} at ${address}: ${error.details || error.message}`;
+  switch (error.code) {
+    case status.NOT_FOUND:
+      return new NotFoundError(message, error.code, rpc, address);
+    case status.INVALID_ARGUMENT:
+      return new InvalidArgumentError(message, error.code, rpc, address);
+    case status.ALREADY_EXISTS:
+      return new AlreadyExistsError(message, error.code, rpc, address);
+    case status.UNAVAILABLE:
+      return new UnavailableError(
+        `sessiond at ${address} is unavailable (${rpc}): ${error.details || error.message}`,
+        error.code,
+        rpc,
+        address,
+      );
+    case status.DEADLINE_EXCEEDED:
+      return new DeadlineExceededError(message, error.code, rpc, address);
+    case status.ABORTED: {
+      const details = conflictDetailsOf(error.metadata);
+      return new ConflictError(message, rpc, address, details?.conflictingKeys ?? [], details?.currentVersion ?? 0n);
+    }
+    default:
+      return new SessiondError(message, error.code, rpc, address);
+  }
+}
+
+/** Whether `error` means the reply was lost and the same request may be sent again. */
+export function isRetryable(error: unknown): boolean {
+  return (
+    error instanceof SessiondError &&
+    (error.code === status.UNAVAILABLE || error.code === status.DEADLINE_EXCEEDED || error.code === status.CANCELLED)
+  );
+}

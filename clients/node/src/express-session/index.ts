@@ -1,0 +1,2 @@
+// An express-session Store over sessiond.
+export { SessiondStore, type SessiondStoreOptions } from "./store.js";

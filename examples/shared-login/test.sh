@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The shared-login browser test: starts sessiond, the Express app (express/), the Flask app
+# (flask/), and nginx serving both under one origin on free loopback ports, then drives headless
+# Chromium through browser.test.mjs (log in on Express, cart on Flask, log out on Flask).
+# Installs what it needs: Debian nginx and chromium, npm packages (playwright-core, the apps').
+# Screenshots and server logs go to test-artefacts/. Needs $SESSIOND_BIN (else /work/bin/sessiond).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+cd "$here"
+[[ -d flask ]] || { echo "shared-login: flask/ is missing (the Python client's part)" >&2; exit 1; }
+
+missing=()
+command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || missing+=(nginx)
+[[ -x /usr/bin/chromium ]] || missing+=(chromium)
+if ((${#missing[@]})); then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+npm ci --no-fund --no-audit --loglevel=error
+(cd express && npm ci --no-fund --no-audit --loglevel=error)
+
+artefacts="$here/test-artefacts"
+rm -rf "$artefacts" && mkdir -p "$artefacts"
+source ../../scripts/lib/processes.sh
+# Waits (30 s at most) until `url` answers, or fails naming `what`.
+wait_http() {
+  local what="$1" url="$2"
+  for _ in $(seq 300); do
+    curl -fsS -o /dev/null "$url" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "shared-login: $what did not answer at $url; its log:" >&2
+  cat "$artefacts/$what.log" >&2 || true
+  exit 1
+}
+
+start_sessiond "$artefacts/sessiond.log"
+export SESSION_SECRET="shared-login-$RANDOM$RANDOM" COOKIE_SECURE=0
+express_port="$(free_port)" flask_port="$(free_port)" nginx_port="$(free_port)"
+PORT="$express_port" node express/app.mjs >"$artefacts/express.log" 2>&1 &
+track $!
+PORT="$flask_port" flask/run.sh >"$artefacts/flask.log" 2>&1 &
+track $!
+mkdir -p "$SCRATCH/nginx"
+sed -e "s|@PREFIX@|$SCRATCH/nginx|g" -e "s|@NGINX_PORT@|$nginx_port|" -e "s|@EXPRESS_PORT@|$express_port|" \
+  -e "s|@FLASK_PORT@|$flask_port|" nginx.conf.template >"$SCRATCH/nginx/nginx.conf"
+nginx -p "$SCRATCH/nginx" -c "$SCRATCH/nginx/nginx.conf" -e "$SCRATCH/nginx/error.log" >"$artefacts/nginx.log" 2>&1 &
+track $!
+
+wait_http express "http://127.0.0.1:$express_port/express/"
+wait_http flask "http://127.0.0.1:$flask_port/flask/"
+wait_http nginx "http://127.0.0.1:$nginx_port/express/"
+BASE_URL="http://127.0.0.1:$nginx_port" node --test browser.test.mjs
