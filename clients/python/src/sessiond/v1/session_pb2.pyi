@@ -23,10 +23,13 @@ Conventions used by every rpc:
   `grpc-status-details-bin` trailer whose details hold one `sessiond.v1.ConflictDetails`.
 - Reads and writes renew the idle timer (never past the absolute expiry); Get can be asked not to.
 - Any rpc may also fail with: UNAVAILABLE (the store is opening, cannot be reached or cannot
-  write right now; nothing was written, retry with backoff), RESOURCE_EXHAUSTED (the server is
-  overloaded, or a request is over --max_message_bytes), DATA_LOSS (a stored session cannot be
-  read back), INTERNAL (a server bug). Every error message names the field as the caller wrote
-  it, what was wrong, and the limit with the flag that sets it.
+  write right now; retry with backoff. Usually nothing was written, but on the Redis backend a
+  write whose reply from Redis was lost, or that too few replicas confirmed
+  (--redis_wait_replicas), may have been applied: retry mutations with the same request_id),
+  RESOURCE_EXHAUSTED (the server is overloaded, or a request is over --max_message_bytes),
+  DATA_LOSS (a stored session cannot be read back), INTERNAL (a server bug). Every error message
+  names the field as the caller wrote it, what was wrong, and the limit with the flag that sets
+  it.
 - Safe retries: every mutation (CreateSession, Set, Remove, Clear, Commit, Delete, RotateId)
   accepts `request_id`, a client-chosen idempotency key of at most 64 bytes (for example 128
   random bits in base64url; a longer one is INVALID_ARGUMENT). When a mutation with a request_id

@@ -48,10 +48,13 @@ export const protobufFileName = "sessiond/v1/session.proto";
  *   `grpc-status-details-bin` trailer whose details hold one `sessiond.v1.ConflictDetails`.
  * - Reads and writes renew the idle timer (never past the absolute expiry); Get can be asked not to.
  * - Any rpc may also fail with: UNAVAILABLE (the store is opening, cannot be reached or cannot
- *   write right now; nothing was written, retry with backoff), RESOURCE_EXHAUSTED (the server is
- *   overloaded, or a request is over --max_message_bytes), DATA_LOSS (a stored session cannot be
- *   read back), INTERNAL (a server bug). Every error message names the field as the caller wrote
- *   it, what was wrong, and the limit with the flag that sets it.
+ *   write right now; retry with backoff. Usually nothing was written, but on the Redis backend a
+ *   write whose reply from Redis was lost, or that too few replicas confirmed
+ *   (--redis_wait_replicas), may have been applied: retry mutations with the same request_id),
+ *   RESOURCE_EXHAUSTED (the server is overloaded, or a request is over --max_message_bytes),
+ *   DATA_LOSS (a stored session cannot be read back), INTERNAL (a server bug). Every error message
+ *   names the field as the caller wrote it, what was wrong, and the limit with the flag that sets
+ *   it.
  * - Safe retries: every mutation (CreateSession, Set, Remove, Clear, Commit, Delete, RotateId)
  *   accepts `request_id`, a client-chosen idempotency key of at most 64 bytes (for example 128
  *   random bits in base64url; a longer one is INVALID_ARGUMENT). When a mutation with a request_id
@@ -69,7 +72,7 @@ export const protobufFileName = "sessiond/v1/session.proto";
 
 /**
  * A typed session value. Typed so that a number written by one language reads as the same number
- * in every other without a shared serializer. JSON documents are stored as strings by convention.
+ * in every other, and a document as a document, without a shared serializer.
  */
 export interface Value {
   kind?:
@@ -90,8 +93,9 @@ export interface Value {
     { $case: "boolValue"; value: boolean }
     | //
     /**
-     * A JSON document (RFC 8259) as UTF-8 text. The server stores it as text and does not parse it;
-     * clients parse and serialize it.
+     * A JSON document (RFC 8259) as UTF-8 text: objects, arrays and null, as framework sessions
+     * hold them. The server stores the text as it came and never parses it; clients serialize and
+     * parse it. Counted against --max_value_bytes by its length, as a string is.
      */
     { $case: "jsonValue"; value: string }
     | undefined;
@@ -163,10 +167,13 @@ export interface CreateSessionRequest {
   /** Idempotency key, at most 64 bytes; see "Safe retries" at the top. Empty: none. */
   requestId: string;
   /**
-   * Optional caller-proposed id: 32 characters of base64url encoding 24 random bytes from a CSPRNG.
-   * Empty: the server draws one. ALREADY_EXISTS if taken, INVALID_ARGUMENT if malformed. For
-   * framework stores whose contract makes the web tier choose the id, such as express-session's
-   * genid. A web tier proposes a fresh random id, never one read from a cookie.
+   * Optional: the id the new session is to have, proposed by the caller. Empty (the usual case):
+   * the server draws one. Exists for framework stores whose contract makes the web tier choose the
+   * id (express-session's `genid`). It must be 32 characters of base64url encoding 24 bytes drawn
+   * by the caller from a CSPRNG, exactly as the server draws them (INVALID_ARGUMENT otherwise);
+   * ALREADY_EXISTS if a live session has it. Safe because the caller proposes a fresh random id
+   * at the moment it creates the session, never an id read from a browser's cookie: an attacker's
+   * fixed id is never adopted.
    */
   id: string;
 }
