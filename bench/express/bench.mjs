@@ -1,5 +1,5 @@
-// Measures one running bench app: logs in CONNECTIONS sessions (one per connection, so no two
-// requests of one session overlap), then runs autocannon on GET /hit for DURATION seconds and
+// Measures one running bench app: logs in 2 × CONNECTIONS sessions (no two requests of one
+// session overlap), then runs autocannon on GET /hit for DURATION seconds and
 // prints one JSON line: requests/s, latency, non-2xx count, and CPU per request of the web tier
 // (APP_PID) and of the session server (SERVER_PID), from /proc/<pid>/stat (utime + stime).
 // Environment: URL, APP_PID, SERVER_PID, NAME, CONNECTIONS, DURATION, WARMUP, CLK_TCK.
@@ -28,29 +28,36 @@ async function login() {
   return cookie.split(";")[0];
 }
 
-function run(seconds, cookies) {
-  let next = 0;
+/**
+ * Runs autocannon on GET /hit for `seconds`. Each request borrows a session cookie from `idle` and
+ * gives it back with its response, so that no two requests of one session ever overlap (autocannon
+ * resets a connection's context after each pass over its request list, so cookies cannot be pinned
+ * to connections).
+ */
+function run(seconds, idle) {
   return autocannon({
     url: `${url}/hit`,
     connections,
     duration: seconds,
-    initialContext: {},
     requests: [
       {
         setupRequest: (request, context) => {
-          context.cookie ??= cookies[next++ % cookies.length];
+          context.cookie = idle.pop();
+          if (!context.cookie) throw new Error("no idle session left");
           return {
             ...request,
             headers: { ...request.headers, cookie: context.cookie },
           };
         },
+        onResponse: (_status, _body, context) => idle.push(context.cookie),
       },
     ],
   });
 }
 
+// Twice as many sessions as connections: a request that gets no response keeps its cookie.
 const cookies = [];
-for (let i = 0; i < connections; i++) cookies.push(await login());
+for (let i = 0; i < 2 * connections; i++) cookies.push(await login());
 await run(warmup, cookies);
 // Requests the warm-up left in flight still run in the app: let them end before measuring.
 await sleep(1000);
@@ -69,6 +76,12 @@ console.log(
     latencyP50Ms: result.latency.p50,
     latencyP99Ms: result.latency.p99,
     non2xx: result.non2xx,
+    statusCodes: Object.fromEntries(
+      Object.entries(result.statusCodeStats).map(([code, { count }]) => [
+        code,
+        count,
+      ]),
+    ),
     errors: result.errors,
     webCpuUsPerRequest: Math.round((used[0] / requests) * 1e6),
     serverCpuUsPerRequest: Math.round((used[1] / requests) * 1e6),
