@@ -3,7 +3,8 @@
 # (flask/), the Go app (go/), the Spring app (spring/) and nginx serving all four under one origin
 # on free loopback ports, then drives headless Chromium through browser.test.mjs (log in on
 # Express, cart on Flask, seen on Go and Spring, log out on Flask, then again on Spring).
-# Installs what it needs: Debian nginx and chromium, npm packages (playwright-core, the apps').
+# Installs what it needs: Debian nginx, chromium, JDK 17 and Maven, npm packages (playwright-core,
+# the apps'); Go must be there (clients/go/env.sh).
 # Builds the Go and the Spring app first, one after the other (cached: go/run.sh, spring/run.sh).
 # Screenshots and server logs go to test-artefacts/. Needs $SESSIOND_BIN (else /work/bin/sessiond).
 set -euo pipefail
@@ -14,6 +15,8 @@ cd "$here"
 missing=()
 command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || missing+=(nginx)
 [[ -x /usr/bin/chromium ]] || missing+=(chromium)
+command -v mvn >/dev/null || missing+=(maven)
+[[ "$(javac -version 2>&1)" == "javac 17"* ]] || missing+=(openjdk-17-jdk-headless)
 if ((${#missing[@]})); then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
