@@ -1,5 +1,5 @@
-// Drives headless Chromium through one origin (nginx) serving the Express and the Flask app:
-// one login shared by both. test.sh starts everything and sets BASE_URL; screenshots go to
+// Drives headless Chromium through one origin (nginx) serving the Express, Flask, Go and Spring
+// apps: one login shared by all four. test.sh starts everything and sets BASE_URL; screenshots go to
 // test-artefacts/.
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
@@ -43,6 +43,11 @@ async function visit(path, name) {
   return shown(name);
 }
 
+/** Clicks `selector` and waits for the page it leads to (a form's 303 and the GET after it). */
+async function submit(selector) {
+  await Promise.all([page.waitForNavigation(), page.click(selector)]);
+}
+
 async function shown(name) {
   await page.screenshot({ path: `${artefacts}${name}.png` });
   return {
@@ -51,7 +56,7 @@ async function shown(name) {
   };
 }
 
-test("one login, shared by Express and Flask through the sessiond cookie", async (t) => {
+test("one login, shared by Express, Flask, Go and Spring through the sessiond cookie", async (t) => {
   await t.test("anonymous on both pages, with no cookie", async () => {
     assert.deepEqual(await visit("/express/", "01-express-anonymous"), {
       user: "anonymous",
@@ -67,7 +72,7 @@ test("one login, shared by Express and Flask through the sessiond cookie", async
   let anonymousCookie;
   await t.test("adding to the cart on Flask creates the session", async () => {
     await page.fill("#item", "apple");
-    await page.click("#add");
+    await submit("#add");
     assert.deepEqual(await shown("03-flask-cart"), {
       user: "anonymous",
       cart: ["apple"],
@@ -84,7 +89,7 @@ test("one login, shared by Express and Flask through the sessiond cookie", async
         cart: ["apple"],
       });
       await page.fill("#login-user", "ann");
-      await page.click("#login");
+      await submit("#login");
       assert.deepEqual(await shown("05-express-logged-in"), {
         user: "ann",
         cart: ["apple"],
@@ -103,7 +108,7 @@ test("one login, shared by Express and Flask through the sessiond cookie", async
         cart: ["apple"],
       });
       await page.fill("#item", "pear");
-      await page.click("#add");
+      await submit("#add");
       assert.deepEqual(await shown("07-flask-cart-2"), {
         user: "ann",
         cart: ["apple", "pear"],
@@ -130,17 +135,64 @@ test("one login, shared by Express and Flask through the sessiond cookie", async
     await other.close();
   });
 
+  await t.test("Go and Spring see the user and the cart", async () => {
+    for (const [path, name] of [
+      ["/go/", "09-go-logged-in"],
+      ["/spring/", "10-spring-logged-in"],
+    ]) {
+      assert.deepEqual(await visit(path, name), {
+        user: "ann",
+        cart: ["apple", "pear"],
+      });
+    }
+  });
+
   await t.test("logging out on Flask logs out on Express", async () => {
-    await visit("/flask/", "09-flask-before-logout");
-    await page.click("#logout");
-    assert.deepEqual(await shown("10-flask-logged-out"), {
+    await visit("/flask/", "11-flask-before-logout");
+    await submit("#logout");
+    assert.deepEqual(await shown("12-flask-logged-out"), {
       user: "anonymous",
       cart: [],
     });
     assert.equal(await sessionCookie(), undefined);
-    assert.deepEqual(await visit("/express/", "11-express-logged-out"), {
+    assert.deepEqual(await visit("/express/", "13-express-logged-out"), {
       user: "anonymous",
       cart: [],
     });
+  });
+
+  await t.test("a second login on Express is seen on Spring", async () => {
+    await page.fill("#login-user", "bob");
+    await submit("#login");
+    assert.deepEqual(await shown("14-express-logged-in-again"), {
+      user: "bob",
+      cart: [],
+    });
+    await visit("/flask/", "15-flask-logged-in-again");
+    await page.fill("#item", "plum");
+    await submit("#add");
+    assert.deepEqual(await visit("/spring/", "16-spring-logged-in-again"), {
+      user: "bob",
+      cart: ["plum"],
+    });
+  });
+
+  await t.test("logging out on Spring logs out everywhere", async () => {
+    await submit("#logout");
+    assert.deepEqual(await shown("17-spring-logged-out"), {
+      user: "anonymous",
+      cart: [],
+    });
+    assert.equal(await sessionCookie(), undefined);
+    for (const [path, name] of [
+      ["/express/", "18-express-logged-out"],
+      ["/flask/", "19-flask-logged-out"],
+      ["/go/", "20-go-logged-out"],
+    ]) {
+      assert.deepEqual(await visit(path, name), {
+        user: "anonymous",
+        cart: [],
+      });
+    }
   });
 });

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The shared-login browser test: starts sessiond, the Express app (express/), the Flask app
-# (flask/), and nginx serving both under one origin on free loopback ports, then drives headless
-# Chromium through browser.test.mjs (log in on Express, cart on Flask, log out on Flask).
-# Installs what it needs: Debian nginx and chromium, npm packages (playwright-core, the apps').
+# (flask/), the Go app (go/), the Spring app (spring/) and nginx serving all four under one origin
+# on free loopback ports, then drives headless Chromium through browser.test.mjs (log in on
+# Express, cart on Flask, seen on Go and Spring, log out on Flask, then again on Spring).
+# Installs what it needs: Debian nginx, chromium, JDK 17 and Maven, npm packages (playwright-core,
+# the apps'); Go must be there (clients/go/env.sh).
+# Builds the Go and the Spring app first, one after the other (cached: go/run.sh, spring/run.sh).
 # Screenshots and server logs go to test-artefacts/. Needs $SESSIOND_BIN (else /work/bin/sessiond).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -12,12 +15,16 @@ cd "$here"
 missing=()
 command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || missing+=(nginx)
 [[ -x /usr/bin/chromium ]] || missing+=(chromium)
+command -v mvn >/dev/null || missing+=(maven)
+[[ "$(javac -version 2>&1)" == "javac 17"* ]] || missing+=(openjdk-17-jdk-headless)
 if ((${#missing[@]})); then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 npm ci --no-fund --no-audit --loglevel=error
 (cd express && npm ci --no-fund --no-audit --loglevel=error)
+go/run.sh --build
+spring/run.sh --build
 
 artefacts="$here/test-artefacts"
 rm -rf "$artefacts" && mkdir -p "$artefacts"
@@ -36,18 +43,26 @@ wait_http() {
 
 start_sessiond "$artefacts/sessiond.log"
 export SESSION_SECRET="shared-login-$RANDOM$RANDOM" COOKIE_SECURE=0
-express_port="$(free_port)" flask_port="$(free_port)" nginx_port="$(free_port)"
+express_port="$(free_port)" flask_port="$(free_port)" go_port="$(free_port)"
+spring_port="$(free_port)" nginx_port="$(free_port)"
 PORT="$express_port" node express/app.mjs >"$artefacts/express.log" 2>&1 &
 track $!
 PORT="$flask_port" flask/run.sh >"$artefacts/flask.log" 2>&1 &
 track $!
+PORT="$go_port" go/run.sh >"$artefacts/go.log" 2>&1 &
+track $!
+PORT="$spring_port" spring/run.sh >"$artefacts/spring.log" 2>&1 &
+track $!
 mkdir -p "$SCRATCH/nginx"
 sed -e "s|@PREFIX@|$SCRATCH/nginx|g" -e "s|@NGINX_PORT@|$nginx_port|" -e "s|@EXPRESS_PORT@|$express_port|" \
-  -e "s|@FLASK_PORT@|$flask_port|" nginx.conf.template >"$SCRATCH/nginx/nginx.conf"
+  -e "s|@FLASK_PORT@|$flask_port|" -e "s|@GO_PORT@|$go_port|" -e "s|@SPRING_PORT@|$spring_port|" \
+  nginx.conf.template >"$SCRATCH/nginx/nginx.conf"
 nginx -p "$SCRATCH/nginx" -c "$SCRATCH/nginx/nginx.conf" -e "$SCRATCH/nginx/error.log" >"$artefacts/nginx.log" 2>&1 &
 track $!
 
 wait_http express "http://127.0.0.1:$express_port/express/"
 wait_http flask "http://127.0.0.1:$flask_port/flask/"
+wait_http go "http://127.0.0.1:$go_port/go/"
+wait_http spring "http://127.0.0.1:$spring_port/spring/"
 wait_http nginx "http://127.0.0.1:$nginx_port/express/"
 BASE_URL="http://127.0.0.1:$nginx_port" node --test browser.test.mjs
