@@ -140,6 +140,8 @@ TEST(RedisStoreTest, RedisTtlFollowsTheIdleDeadlineAndReclaimsExpiredSessions) {
   const std::vector<absl::string_view> pttl = {"PTTL", key};
 
   ASSERT_OK(store->Create(Session(Id(1), {{"a", int64_t{1}}})));
+  EXPECT_GE(store->Stats().live_sessions, 1u);
+  EXPECT_GT(store->Stats().approximate_bytes, 0u);
   ASSERT_OK_AND_ASSIGN(RedisReply ttl, redis->Run(key, pttl));
   EXPECT_GT(ttl.integer, absl::ToInt64Milliseconds(absl::Minutes(20) - absl::Seconds(5)));
   EXPECT_LE(ttl.integer, absl::ToInt64Milliseconds(absl::Minutes(20)));

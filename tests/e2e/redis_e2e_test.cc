@@ -1,6 +1,7 @@
 // Two real sessiond replicas over one real Redis, driven through the C++ client: a session created
 // through one is read, changed and deleted through the other, per-key conflicts across replicas
 // are exact, and health follows Redis going down and coming back.
+#include <fstream>
 #include <memory>
 #include <string>
 
@@ -12,6 +13,7 @@
 #include "tests/support/health.h"
 #include "tests/support/sessiond_process.h"
 #include "tests/support/status_matchers.h"
+#include "tests/support/temp_dir.h"
 
 namespace sessiond {
 namespace {
@@ -21,6 +23,7 @@ using ::sessiond::storage::testing::RedisServer;
 using ::sessiond::testing::HealthOf;
 using ::sessiond::testing::SessiondProcess;
 using ::sessiond::testing::StatusIs;
+using ::sessiond::testing::TempDir;
 using ::testing::ElementsAre;
 using ::testing::Optional;
 
@@ -108,6 +111,26 @@ TEST_F(RedisE2eTest, HealthFollowsRedisDownAndBackUp) {
   }
   EXPECT_EQ(HealthOf(first_->NewChannel(), service), HealthCheckResponse::SERVING);
   EXPECT_OK(first_client_->CreateSession(create)) << "recovered by itself";
+}
+
+TEST(RedisAuthE2eTest, SessiondAuthenticatesWithThePasswordFileAndRefusesToStartWithAWrongOne) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RedisServer> redis,
+                       RedisServer::Start({"--requirepass", "s3cret"}));
+  TempDir dir;
+  std::ofstream(dir.File("right")) << "s3cret\n";
+  std::ofstream(dir.File("wrong")) << "guess\n";
+  const std::vector<std::string> flags = {"--store=redis", "--redis_addrs=" + redis->address(),
+                                          "--drain_grace=0s"};
+
+  std::vector<std::string> with_right = flags;
+  with_right.push_back("--redis_password_file=" + dir.File("right"));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<SessiondProcess> server, SessiondProcess::Start(with_right));
+  Client client(server->NewChannel());
+  EXPECT_OK(client.CreateSession(v1::CreateSessionRequest()));
+
+  std::vector<std::string> with_wrong = flags;
+  with_wrong.push_back("--redis_password_file=" + dir.File("wrong"));
+  EXPECT_FALSE(SessiondProcess::Start(with_wrong).ok()) << "a wrong password stops the start";
 }
 
 }  // namespace
