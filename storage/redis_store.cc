@@ -1,8 +1,6 @@
 #include "storage/redis_store.h"
 
 #include <algorithm>
-#include <atomic>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -10,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "absl/synchronization/notification.h"
+#include "storage/reachability.h"
 #include "storage/redis_scripts.h"
 #include "storage/session_state.h"
 
@@ -166,14 +164,10 @@ class RedisStore final : public Store {
         prefix_(options.key_prefix),
         clock_(options.clock != nullptr ? options.clock : RealClock()),
         limits_(options.limits),
-        unhealthy_after_(options.unhealthy_after),
-        probe_interval_(options.probe_interval),
-        prober_([this] { Probe(); }) {}
-
-  ~RedisStore() override {
-    stop_.Notify();
-    prober_.join();
-  }
+        reachability_(options.unhealthy_after, options.probe_interval, [this] {
+          const std::vector<absl::string_view> ping = {"PING"};
+          return client_->RunOnEveryPrimary(ping).status();
+        }) {}
 
   absl::StatusOr<SessionMeta> Create(NewSession session) override;
   absl::StatusOr<SessionMeta> Get(absl::string_view id, absl::Span<const absl::string_view> keys,
@@ -189,9 +183,7 @@ class RedisStore final : public Store {
   absl::StatusOr<size_t> SweepExpired() override { return 0; }
   StoreStats Stats() const override;
   bool MayBlock() const override { return true; }
-  bool AcceptsWrites() const override {
-    return consecutive_failures_.load(std::memory_order_relaxed) < unhealthy_after_;
-  }
+  bool AcceptsWrites() const override { return reachability_.reachable(); }
 
  private:
   SessionKeys KeysOf(absl::string_view id) const {
@@ -209,8 +201,6 @@ class RedisStore final : public Store {
   // after the rotation lease.
   absl::StatusOr<RedisReply> EvalUnlessMoving(const RedisScript& script, const SessionKeys& keys,
                                               const std::vector<std::string>& args);
-  // Counts a call's outcome for health: a failure to reach Redis or a success.
-  void Track(const absl::Status& status);
   // The live session `id` as it is, without renewing it: a retry's answer.
   absl::StatusOr<SessionMeta> Peek(absl::string_view id);
   // One rotation attempt: the three steps, or an error; nullopt if the old session changed
@@ -219,34 +209,14 @@ class RedisStore final : public Store {
                                                        const std::string& new_id,
                                                        std::optional<uint64_t> if_version,
                                                        absl::string_view request_id);
-  // PINGs every primary each probe_interval_ until the store closes.
-  void Probe();
 
   std::unique_ptr<RedisClient> client_;
   const std::string prefix_;
   Clock* const clock_;
   const SessionLimits limits_;
-  const int unhealthy_after_;
-  const absl::Duration probe_interval_;
-  std::atomic<int> consecutive_failures_{0};
-  absl::Notification stop_;
-  std::thread prober_;
+  // PINGs every primary each probe_interval; declared last, so it stops first.
+  Reachability reachability_;
 };
-
-void RedisStore::Track(const absl::Status& status) {
-  if (status.ok()) {
-    consecutive_failures_.store(0, std::memory_order_relaxed);
-  } else if (absl::IsUnavailable(status)) {
-    consecutive_failures_.fetch_add(1, std::memory_order_relaxed);
-  }
-}
-
-void RedisStore::Probe() {
-  const std::vector<absl::string_view> ping = {"PING"};
-  while (!stop_.WaitForNotificationWithTimeout(probe_interval_)) {
-    Track(client_->RunOnEveryPrimary(ping).status());
-  }
-}
 
 absl::StatusOr<RedisReply> RedisStore::Eval(const RedisScript& script, const SessionKeys& keys,
                                             absl::Time now, const std::vector<std::string>& args,
@@ -261,7 +231,7 @@ absl::StatusOr<RedisReply> RedisStore::Eval(const RedisScript& script, const Ses
     command[1] = script.body;
     reply = client_->Run(keys.main, command, write);
   }
-  Track(reply.status());
+  reachability_.Track(reply.status());
   if (reply.ok() && reply->IsError()) return RedisErrorStatus(*reply);
   return reply;
 }
@@ -309,7 +279,7 @@ absl::StatusOr<SessionMeta> RedisStore::Create(NewSession session) {
     const std::string window = absl::StrCat(Millis(limits_.idempotency_window));
     const std::vector<absl::string_view> set = {"SET", claim, session.id, "NX", "PX", window};
     absl::StatusOr<RedisReply> claimed = client_->Run(claim, set, true);
-    Track(claimed.status());
+    reachability_.Track(claimed.status());
     if (!claimed.ok()) return claimed.status();
     if (claimed->IsError()) return RedisErrorStatus(*claimed);
     if (claimed->type == RedisReply::Type::kNil) {
