@@ -17,6 +17,7 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "storage/conflict.h"
@@ -100,7 +101,9 @@ absl::StatusOr<SessionMeta> SetInt(Store& store, absl::string_view id, std::stri
 int64_t Number(const absl::StatusOr<std::string>& output) {
   int64_t number = -1;
   EXPECT_OK(output);
-  if (output.ok()) EXPECT_TRUE(absl::SimpleAtoi(*output, &number)) << *output;
+  if (output.ok()) {
+    EXPECT_TRUE(absl::SimpleAtoi(absl::StripAsciiWhitespace(*output), &number)) << *output;
+  }
   return number;
 }
 

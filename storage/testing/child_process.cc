@@ -1,6 +1,7 @@
 #include "storage/testing/child_process.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
