@@ -1,6 +1,7 @@
 #include "storage/postgres_connection.h"
 
 #include <poll.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 #include <cstring>
@@ -124,6 +125,14 @@ absl::StatusOr<std::unique_ptr<PgConnection>> PgConnection::Connect(const PgTarg
 }
 
 PgConnection::~PgConnection() { PQfinish(conn_); }
+
+bool PgConnection::IsIdleAndOpen() {
+  if (broken_) return false;
+  char byte;
+  const ssize_t peeked = recv(PQsocket(conn_), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  broken_ = !(peeked < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+  return !broken_;
+}
 
 absl::Status PgConnection::Lost(absl::string_view what) {
   broken_ = true;

@@ -1,7 +1,7 @@
 // PgConnection: one libpq connection to PostgreSQL whose every wait is bounded by a deadline, with
-// the statements a store prepared on it. Not thread-safe: one caller at a time (PgPool hands each
-// connection to one caller). Results are in binary format: bytea as raw bytes, bigint as 8
-// big-endian bytes, boolean as one byte.
+// the statements a store prepared on it. Not thread-safe: one caller at a time (a ConnectionPool
+// hands each connection to one caller). Results are in binary format: bytea as raw bytes, bigint as
+// 8 big-endian bytes, boolean as one byte.
 //
 // Errors become absl::Status: UNAVAILABLE when the server cannot be reached, does not answer by
 // the deadline, shuts down or cannot write now (the connection is then broken() and must be
@@ -87,6 +87,10 @@ class PgConnection {
   // Runs prepared statement `name` with `params`.
   absl::StatusOr<PgResult> RunPrepared(const std::string& name, const std::vector<PgParam>& params,
                                        absl::Time deadline);
+
+  // For a connection not in use: false (and broken() from now on) if the server closed it or sent
+  // something unasked (a shutdown's notice), true if it looks usable. Does not block.
+  bool IsIdleAndOpen();
 
   // True once the connection failed in a way that leaves it unusable (lost, timed out, or in an
   // unknown transaction state): the pool drops it.

@@ -15,7 +15,8 @@
 #include "absl/strings/str_replace.h"
 #include "absl/synchronization/mutex.h"
 #include "storage/conflict.h"
-#include "storage/postgres_pool.h"
+#include "storage/connection_pool.h"
+#include "storage/postgres_connection.h"
 #include "storage/postgres_schema.h"
 #include "storage/reachability.h"
 #include "storage/session_codec.h"
@@ -55,11 +56,6 @@ constexpr std::pair<const char*, const char*> kStatements[] = {
 };
 
 int64_t Millis(absl::Time time) { return absl::ToUnixMillis(time); }
-
-void Renew(SessionMeta& meta, absl::Time now) {
-  meta.idle_expires_at =
-      TruncateToMillis(IdleDeadline(now, meta.idle_timeout, meta.absolute_expires_at));
-}
 
 // The parameters that store `session` under its id: id, deadline, stub, record.
 std::vector<PgParam> RowParams(StoredSession& session) {
@@ -113,6 +109,9 @@ class PostgresStore final : public Store {
   // What a call does on its leased connection, by the call's deadline.
   using Body = absl::FunctionRef<absl::Status(PgConnection&, absl::Time deadline)>;
 
+  // A new connection to `target`, with statement_timeout set and the statements prepared.
+  absl::StatusOr<std::unique_ptr<PgConnection>> Open(const PgTarget& target,
+                                                     absl::Time deadline) const;
   // Runs `body` on a pooled connection, outside a transaction (single statements).
   absl::Status RunOnConnection(Body body) const;
   // RunOnConnection, with its outcome counted for health.
@@ -147,16 +146,13 @@ class PostgresStore final : public Store {
   void DropRenewal(absl::string_view id);
   // Writes every pending renewal (before a sweep, and on close).
   void FlushRenewals();
-  // A stub under `key` for a request that left `successor` at `version`.
-  StoredSession MakeStub(std::string key, std::string successor, uint64_t version,
-                         std::string request_id, absl::Time now) const;
 
   Clock* const clock_;
   const SessionLimits limits_;
   const absl::Duration timeout_;
   const int max_attempts_;
   const std::string table_;
-  mutable PgPool pool_;
+  mutable ConnectionPool<PgConnection> pool_;
   std::array<RenewalStripe, kRenewalStripes> stripes_;
   // Runs SELECT 1 each probe_interval; declared last, so it stops first.
   mutable Reachability reachability_;
@@ -168,21 +164,10 @@ PostgresStore::PostgresStore(const PostgresStoreOptions& options)
       timeout_(options.timeout),
       max_attempts_(std::max(1, options.max_attempts)),
       table_(SessionsTable(options.table_prefix)),
-      pool_(options.target, options.pool_size,
-            [this](PgConnection& connection, absl::Time deadline) {
-              absl::StatusOr<PgResult> set = connection.Run(
-                  absl::StrCat("SET statement_timeout = ", absl::ToInt64Milliseconds(timeout_)),
-                  deadline);
-              if (!set.ok()) return set.status();
-              for (const auto& [name, sql] : kStatements) {
-                if (absl::Status prepared = connection.Prepare(
-                        name, absl::StrReplaceAll(sql, {{"{t}", table_}}), deadline);
-                    !prepared.ok()) {
-                  return prepared;
-                }
-              }
-              return absl::OkStatus();
-            }),
+      pool_(
+          options.pool_size,
+          [this, target = options.target](absl::Time deadline) { return Open(target, deadline); },
+          "PostgreSQL", "--postgres_pool_size"),
       reachability_(options.unhealthy_after, options.probe_interval, [this] {
         return RunOnConnection([](PgConnection& connection, absl::Time deadline) {
           return connection.Run("SELECT 1", deadline).status();
@@ -191,9 +176,29 @@ PostgresStore::PostgresStore(const PostgresStoreOptions& options)
 
 PostgresStore::~PostgresStore() { FlushRenewals(); }
 
+absl::StatusOr<std::unique_ptr<PgConnection>> PostgresStore::Open(const PgTarget& target,
+                                                                  absl::Time deadline) const {
+  absl::StatusOr<std::unique_ptr<PgConnection>> connection =
+      PgConnection::Connect(target, deadline);
+  if (!connection.ok()) return connection;
+  absl::StatusOr<PgResult> set =
+      (*connection)
+          ->Run(absl::StrCat("SET statement_timeout = ", absl::ToInt64Milliseconds(timeout_)),
+                deadline);
+  if (!set.ok()) return set.status();
+  for (const auto& [name, sql] : kStatements) {
+    if (absl::Status prepared =
+            (*connection)->Prepare(name, absl::StrReplaceAll(sql, {{"{t}", table_}}), deadline);
+        !prepared.ok()) {
+      return prepared;
+    }
+  }
+  return connection;
+}
+
 absl::Status PostgresStore::RunOnConnection(Body body) const {
   const absl::Time deadline = absl::Now() + timeout_;
-  absl::StatusOr<PgPool::Lease> connection = pool_.Acquire(deadline);
+  absl::StatusOr<ConnectionPool<PgConnection>::Lease> connection = pool_.Acquire(deadline);
   return connection.ok() ? body(**connection, deadline) : connection.status();
 }
 
@@ -266,17 +271,6 @@ absl::StatusOr<StoredSession> PostgresStore::LoadLive(PgConnection& connection,
   return **std::move(session);
 }
 
-StoredSession PostgresStore::MakeStub(std::string key, std::string successor, uint64_t version,
-                                      std::string request_id, absl::Time now) const {
-  const absl::Time until = TruncateToMillis(now + limits_.idempotency_window);
-  StoredSession stub{SessionMeta{std::move(key), "", version, TruncateToMillis(now), until, until,
-                                 absl::Trunc(limits_.idempotency_window, absl::Milliseconds(1))},
-                     SessionState::Stub(version, std::move(request_id), now, limits_)};
-  stub.stub = true;
-  stub.successor = std::move(successor);
-  return stub;
-}
-
 absl::Status PostgresStore::RenewAndMaybeWrite(PgConnection& connection, StoredSession& session,
                                                absl::Time now, absl::Time deadline) {
   RenewalStripe& stripe = StripeFor(session.meta.id);
@@ -289,7 +283,7 @@ absl::Status PostgresStore::RenewAndMaybeWrite(PgConnection& connection, StoredS
     room =
         pending != stripe.renewals.end() || stripe.renewals.size() < kMaxPendingRenewalsPerStripe;
   }
-  Renew(session.meta, now);
+  RenewStored(session.meta, now);
   if (session.meta.idle_expires_at - written < kRenewalWriteWindow && room) {
     absl::MutexLock lock(&stripe.mu);
     PendingRenewal& pending = stripe.renewals[session.meta.id];
@@ -360,7 +354,7 @@ absl::StatusOr<SessionMeta> PostgresStore::Create(NewSession request) {
                   TruncateToMillis(now + request.absolute_timeout),
                   absl::Trunc(request.idle_timeout, absl::Milliseconds(1))},
       *std::move(state)};
-  Renew(session.meta, now);
+  RenewStored(session.meta, now);
   const std::string stub_key =
       request.request_id.empty() ? std::string() : CreateStubKey(request.request_id);
 
@@ -385,7 +379,7 @@ absl::StatusOr<SessionMeta> PostgresStore::Create(NewSession request) {
     if (inserted->affected() == 0) return absl::AlreadyExistsError("a session with this id exists");
     if (stub_key.empty()) return absl::OkStatus();
     StoredSession stub =
-        MakeStub(stub_key, session.meta.id, session.meta.version, request.request_id, now);
+        MakeStub(stub_key, session.meta.id, session.meta.version, request.request_id, now, limits_);
     std::vector<PgParam> stub_params = RowParams(stub);
     stub_params.push_back(PgParam::Number(Millis(now)));
     absl::StatusOr<PgResult> filed = connection.RunPrepared("insert", stub_params, deadline);
@@ -443,7 +437,7 @@ absl::StatusOr<SessionMeta> PostgresStore::Apply(absl::string_view id,
       live.state.RecordRequest(conditions.request_id, now, limits_);
     }
     live.meta.version = live.state.version();
-    Renew(live.meta, now);
+    RenewStored(live.meta, now);
     absl::StatusOr<PgResult> updated = connection.RunPrepared("update", RowParams(live), deadline);
     if (!updated.ok()) return updated.status();
     wrote = true;
@@ -475,8 +469,8 @@ absl::StatusOr<bool> PostgresStore::Delete(absl::string_view id, std::optional<u
     if (request_id.empty()) {
       written = connection.RunPrepared("delete", {PgParam::Binary(std::string(id))}, deadline);
     } else {
-      StoredSession stub =
-          MakeStub(std::string(id), "", live.state.version(), std::string(request_id), now);
+      StoredSession stub = MakeStub(std::string(id), "", live.state.version(),
+                                    std::string(request_id), now, limits_);
       written = connection.RunPrepared("update", RowParams(stub), deadline);
     }
     if (!written.ok()) return written.status();
@@ -517,7 +511,7 @@ absl::StatusOr<SessionMeta> PostgresStore::Rotate(absl::string_view id, std::str
     live.meta.id = new_id;
     live.state.BumpVersion();
     live.meta.version = live.state.version();
-    Renew(live.meta, now);
+    RenewStored(live.meta, now);
     std::vector<PgParam> params = RowParams(live);
     params.push_back(PgParam::Number(Millis(now)));
     absl::StatusOr<PgResult> placed = connection.RunPrepared("insert", params, deadline);
@@ -527,8 +521,8 @@ absl::StatusOr<SessionMeta> PostgresStore::Rotate(absl::string_view id, std::str
     if (request_id.empty()) {
       ended = connection.RunPrepared("delete", {PgParam::Binary(std::string(id))}, deadline);
     } else {
-      StoredSession stub =
-          MakeStub(std::string(id), live.meta.id, live.meta.version, std::string(request_id), now);
+      StoredSession stub = MakeStub(std::string(id), live.meta.id, live.meta.version,
+                                    std::string(request_id), now, limits_);
       ended = connection.RunPrepared("update", RowParams(stub), deadline);
     }
     if (!ended.ok()) return ended.status();

@@ -1,6 +1,6 @@
 // The PostgreSQL Store: sessions in one PostgreSQL table, shared by any number of stateless
 // sessiond replicas. The schema and its migrations are in postgres_schema.h; connections in
-// postgres_pool.h.
+// postgres_connection.h, pooled by connection_pool.h.
 //
 // Layout: one row per session (id, idle deadline, stub flag, record), the record being the
 // RocksDB backend's encoding (session_codec.h: packed entries, tombstones, request ids). A call

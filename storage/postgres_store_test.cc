@@ -6,8 +6,6 @@
 // binary once), so the server starts once.
 #include "storage/postgres_store.h"
 
-#include <dirent.h>
-
 #include <atomic>
 #include <map>
 #include <optional>
@@ -24,13 +22,18 @@
 #include "storage/store_contract_test.h"
 #include "storage/testing/fake_clock.h"
 #include "storage/testing/postgres_server.h"
+#include "storage/testing/shared_store_checks.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/store_entries.h"
 
 namespace sessiond::storage {
 namespace {
 
+using ::sessiond::storage::testing::ExpectReplicasShareSessionsAndConflictsPerKey;
+using ::sessiond::storage::testing::OpenDescriptors;
 using ::sessiond::storage::testing::PostgresServer;
+using ::sessiond::storage::testing::SetInt;
+using ::sessiond::storage::testing::TestSession;
 using ::sessiond::testing::GetAllEntries;
 using ::sessiond::testing::IsOkAndHolds;
 using ::sessiond::testing::StatusIs;
@@ -79,24 +82,6 @@ INSTANTIATE_TEST_SUITE_P(Postgres, StoreContractTest,
 
 std::string Id(int n) { return absl::StrCat("pg-test-", n, "-AAAAAAAAAAAAAAAAAAAAAAAA"); }
 
-NewSession Session(std::string id, std::vector<Entry> entries = {}) {
-  NewSession session;
-  session.id = std::move(id);
-  session.idle_timeout = absl::Minutes(20);
-  session.absolute_timeout = absl::Hours(12);
-  session.entries = std::move(entries);
-  return session;
-}
-
-absl::StatusOr<SessionMeta> SetInt(Store& store, absl::string_view id, std::string key,
-                                   int64_t value, std::optional<uint64_t> read_version = {}) {
-  std::vector<Mutation> mutations;
-  mutations.push_back(Mutation::Set(std::move(key), value));
-  Conditions conditions;
-  conditions.read_version = read_version;
-  return store.Apply(id, std::move(mutations), conditions);
-}
-
 // A number psql printed.
 int64_t Number(const absl::StatusOr<std::string>& output) {
   int64_t number = -1;
@@ -105,15 +90,6 @@ int64_t Number(const absl::StatusOr<std::string>& output) {
     EXPECT_TRUE(absl::SimpleAtoi(absl::StripAsciiWhitespace(*output), &number)) << *output;
   }
   return number;
-}
-
-size_t OpenDescriptors() {
-  size_t count = 0;
-  if (DIR* dir = opendir("/proc/self/fd")) {
-    while (readdir(dir) != nullptr) ++count;
-    closedir(dir);
-  }
-  return count;
 }
 
 TEST(PostgresStoreTest, ReplicasOpeningAtOnceMigrateTheSchemaOnce) {
@@ -143,32 +119,14 @@ TEST(PostgresStoreTest, TwoReplicasShareSessionsAndDetectConflictsPerKey) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> first, OpenPostgresStore(options));
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> second, OpenPostgresStore(options));
 
-  ASSERT_OK_AND_ASSIGN(SessionMeta created, first->Create(Session(Id(1), {{"cart", int64_t{0}}})));
-  EXPECT_THAT(GetAllEntries(*second, Id(1)),
-              IsOkAndHolds(ElementsAre(Pair("cart", Value(int64_t{0})))));
-
-  // Both replicas serve requests that read version 1; they write different keys, then the same.
-  EXPECT_OK(SetInt(*first, Id(1), "theme", 1, created.version));
-  EXPECT_OK(SetInt(*second, Id(1), "lang", 2, created.version)) << "different keys both commit";
-  EXPECT_OK(SetInt(*first, Id(1), "cart", 3, created.version));
-  absl::StatusOr<SessionMeta> lost = SetInt(*second, Id(1), "cart", 4, created.version);
-  EXPECT_THAT(lost, StatusIs(absl::StatusCode::kAborted));
-  ASSERT_TRUE(GetConflict(lost.status()).has_value());
-  EXPECT_THAT(GetConflict(lost.status())->keys, ElementsAre("cart"));
-
-  EXPECT_THAT(
-      GetAllEntries(*first, Id(1)),
-      IsOkAndHolds(ElementsAre(Pair("cart", Value(int64_t{3})), Pair("lang", Value(int64_t{2})),
-                               Pair("theme", Value(int64_t{1})))));
-  EXPECT_THAT(second->Delete(Id(1), std::nullopt, ""), IsOkAndHolds(true));
-  EXPECT_THAT(GetAllEntries(*first, Id(1)), StatusIs(absl::StatusCode::kNotFound));
+  ExpectReplicasShareSessionsAndConflictsPerKey(*first, *second, Id(1));
 }
 
 TEST(PostgresStoreTest, ConcurrentCommitsFromTwoReplicasLoseNoUpdate) {
   const PostgresStoreOptions options = OptionsFor(SharedServer(), nullptr, {});
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> first, OpenPostgresStore(options));
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> second, OpenPostgresStore(options));
-  ASSERT_OK(first->Create(Session(Id(1))));
+  ASSERT_OK(first->Create(TestSession(Id(1))));
   constexpr int kRounds = 50;
   std::vector<std::thread> writers;
   for (int t = 0; t < 4; ++t) {
@@ -193,7 +151,7 @@ TEST(PostgresStoreTest, TwoReplicasSweepingAtOnceReclaimEachExpiredSessionOnce) 
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> second, OpenPostgresStore(options));
   constexpr int kSessions = 3000;
   for (int i = 0; i < kSessions; ++i) {
-    NewSession session = Session(Id(i));
+    NewSession session = TestSession(Id(i));
     session.idle_timeout = absl::Seconds(1 + i % 2);
     ASSERT_OK(first->Create(std::move(session)));
   }
@@ -219,7 +177,7 @@ TEST(PostgresStoreTest, ARenewalHeldInMemoryIsWrittenBeforeThisReplicaSweeps) {
   FakeClock clock;
   const PostgresStoreOptions options = OptionsFor(SharedServer(), &clock, {});
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> store, OpenPostgresStore(options));
-  NewSession session = Session(Id(1));
+  NewSession session = TestSession(Id(1));
   session.idle_timeout = absl::Seconds(10);
   ASSERT_OK(store->Create(std::move(session)));
   const std::string deadline_sql =
@@ -240,7 +198,7 @@ TEST(PostgresStoreTest, PostgresCrashedAndRestartedUnderLoadIsUnavailableThenRec
   PostgresStoreOptions options = OptionsFor(*postgres, nullptr, {});
   options.timeout = absl::Milliseconds(500);
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> store, OpenPostgresStore(options));
-  ASSERT_OK(store->Create(Session(Id(1))));
+  ASSERT_OK(store->Create(TestSession(Id(1))));
   const size_t descriptors = OpenDescriptors();
 
   std::atomic<bool> stop{false};

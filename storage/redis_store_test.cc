@@ -5,8 +5,6 @@
 // under load. One process for all (ctest runs the binary once), so the servers start once.
 #include "storage/redis_store.h"
 
-#include <dirent.h>
-
 #include <atomic>
 #include <iostream>
 #include <map>
@@ -24,14 +22,19 @@
 #include "storage/store_contract_test.h"
 #include "storage/testing/fake_clock.h"
 #include "storage/testing/redis_servers.h"
+#include "storage/testing/shared_store_checks.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/store_entries.h"
 
 namespace sessiond::storage {
 namespace {
 
+using ::sessiond::storage::testing::ExpectReplicasShareSessionsAndConflictsPerKey;
+using ::sessiond::storage::testing::OpenDescriptors;
 using ::sessiond::storage::testing::RedisCluster;
 using ::sessiond::storage::testing::RedisServer;
+using ::sessiond::storage::testing::SetInt;
+using ::sessiond::storage::testing::TestSession;
 using ::sessiond::testing::GetAllEntries;
 using ::sessiond::testing::IsOk;
 using ::sessiond::testing::IsOkAndHolds;
@@ -95,24 +98,6 @@ INSTANTIATE_TEST_SUITE_P(
 
 std::string Id(int n) { return absl::StrCat("redis-test-", n, "-AAAAAAAAAAAAAAAAAAAAA"); }
 
-NewSession Session(std::string id, std::vector<Entry> entries = {}) {
-  NewSession session;
-  session.id = std::move(id);
-  session.idle_timeout = absl::Minutes(20);
-  session.absolute_timeout = absl::Hours(12);
-  session.entries = std::move(entries);
-  return session;
-}
-
-absl::StatusOr<SessionMeta> SetInt(Store& store, absl::string_view id, std::string key,
-                                   int64_t value, std::optional<uint64_t> read_version = {}) {
-  std::vector<Mutation> mutations;
-  mutations.push_back(Mutation::Set(std::move(key), value));
-  Conditions conditions;
-  conditions.read_version = read_version;
-  return store.Apply(id, std::move(mutations), conditions);
-}
-
 // A direct connection to `address` for looking at what the store wrote.
 std::unique_ptr<RedisClient> Inspect(std::vector<std::string> addresses) {
   RedisOptions options;
@@ -123,15 +108,6 @@ std::unique_ptr<RedisClient> Inspect(std::vector<std::string> addresses) {
   return client.ok() ? *std::move(client) : nullptr;
 }
 
-size_t OpenDescriptors() {
-  size_t count = 0;
-  if (DIR* dir = opendir("/proc/self/fd")) {
-    while (readdir(dir) != nullptr) ++count;
-    closedir(dir);
-  }
-  return count;
-}
-
 TEST(RedisStoreTest, RedisTtlFollowsTheIdleDeadlineAndReclaimsExpiredSessions) {
   const RedisStoreOptions options = OptionsFor({SharedServer().address()}, nullptr, {});
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> store, OpenRedisStore(options));
@@ -139,14 +115,14 @@ TEST(RedisStoreTest, RedisTtlFollowsTheIdleDeadlineAndReclaimsExpiredSessions) {
   const std::string key = absl::StrCat(options.key_prefix, ":{", Id(1), "}");
   const std::vector<absl::string_view> pttl = {"PTTL", key};
 
-  ASSERT_OK(store->Create(Session(Id(1), {{"a", int64_t{1}}})));
+  ASSERT_OK(store->Create(TestSession(Id(1), {{"a", int64_t{1}}})));
   EXPECT_GE(store->Stats().live_sessions, 1u);
   EXPECT_GT(store->Stats().approximate_bytes, 0u);
   ASSERT_OK_AND_ASSIGN(RedisReply ttl, redis->Run(key, pttl));
   EXPECT_GT(ttl.integer, absl::ToInt64Milliseconds(absl::Minutes(20) - absl::Seconds(5)));
   EXPECT_LE(ttl.integer, absl::ToInt64Milliseconds(absl::Minutes(20)));
 
-  NewSession brief = Session(Id(2), {{"a", int64_t{1}}});
+  NewSession brief = TestSession(Id(2), {{"a", int64_t{1}}});
   brief.idle_timeout = absl::Milliseconds(300);
   ASSERT_OK(store->Create(std::move(brief)));
   const std::string brief_key = absl::StrCat(options.key_prefix, ":{", Id(2), "}");
@@ -165,31 +141,13 @@ TEST(RedisStoreTest, TwoReplicasShareSessionsAndDetectConflictsPerKey) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> first, OpenRedisStore(options));
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> second, OpenRedisStore(options));
 
-  ASSERT_OK_AND_ASSIGN(SessionMeta created, first->Create(Session(Id(1), {{"cart", int64_t{0}}})));
-  EXPECT_THAT(GetAllEntries(*second, Id(1)),
-              IsOkAndHolds(ElementsAre(Pair("cart", Value(int64_t{0})))));
-
-  // Both replicas serve requests that read version 1; they write different keys, then the same.
-  EXPECT_OK(SetInt(*first, Id(1), "theme", 1, created.version));
-  EXPECT_OK(SetInt(*second, Id(1), "lang", 2, created.version)) << "different keys both commit";
-  EXPECT_OK(SetInt(*first, Id(1), "cart", 3, created.version));
-  absl::StatusOr<SessionMeta> lost = SetInt(*second, Id(1), "cart", 4, created.version);
-  EXPECT_THAT(lost, StatusIs(absl::StatusCode::kAborted));
-  ASSERT_TRUE(GetConflict(lost.status()).has_value());
-  EXPECT_THAT(GetConflict(lost.status())->keys, ElementsAre("cart"));
-
-  EXPECT_THAT(
-      GetAllEntries(*first, Id(1)),
-      IsOkAndHolds(ElementsAre(Pair("cart", Value(int64_t{3})), Pair("lang", Value(int64_t{2})),
-                               Pair("theme", Value(int64_t{1})))));
-  EXPECT_THAT(second->Delete(Id(1), std::nullopt, ""), IsOkAndHolds(true));
-  EXPECT_THAT(GetAllEntries(*first, Id(1)), StatusIs(absl::StatusCode::kNotFound));
+  ExpectReplicasShareSessionsAndConflictsPerKey(*first, *second, Id(1));
 }
 
 TEST(RedisStoreTest, ARotationRacingWritesLosesNoAcknowledgedWrite) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> store,
                        OpenRedisStore(OptionsFor(SharedCluster().addresses(), nullptr, {})));
-  ASSERT_OK(store->Create(Session(Id(1))));
+  ASSERT_OK(store->Create(TestSession(Id(1))));
   std::atomic<bool> rotated{false};
   std::atomic<int> acknowledged{0};
   std::thread writer([&] {
@@ -223,7 +181,7 @@ TEST(RedisStoreTest, RedisKilledAndRestartedUnderLoadIsUnavailableThenRecoversBy
   options.redis.connect_timeout = absl::Milliseconds(200);
   options.redis.command_timeout = absl::Milliseconds(200);
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> store, OpenRedisStore(options));
-  ASSERT_OK(store->Create(Session(Id(1))));
+  ASSERT_OK(store->Create(TestSession(Id(1))));
   const size_t descriptors = OpenDescriptors();
 
   std::atomic<bool> stop{false};
@@ -319,7 +277,7 @@ TEST(RedisStoreTest, AFailoverLosesNoWriteAcknowledgedWithWait) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> plain, OpenRedisStore(options));
   options.redis.wait_replicas = 1;
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> waiting, OpenRedisStore(options));
-  ASSERT_OK(plain->Create(Session(Id(1))));
+  ASSERT_OK(plain->Create(TestSession(Id(1))));
   const std::string key = absl::StrCat(options.key_prefix, ":{", Id(1), "}");
 
   Writer without_wait(*plain, Id(1), "plain");
@@ -352,7 +310,7 @@ TEST(RedisStoreTest, ReshardingUnderLoadShowsCallersNoError) {
   RedisStoreOptions options = OptionsFor(cluster.addresses(), nullptr, {});
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> store, OpenRedisStore(options));
   constexpr int kSessions = 64;
-  for (int i = 0; i < kSessions; ++i) ASSERT_OK(store->Create(Session(Id(i))));
+  for (int i = 0; i < kSessions; ++i) ASSERT_OK(store->Create(TestSession(Id(i))));
 
   std::atomic<bool> stop{false};
   std::atomic<int> calls{0}, errors{0};

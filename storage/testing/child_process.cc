@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -56,6 +57,28 @@ absl::StatusOr<int> FreeLoopbackPort(int also_free_offset) {
     }
   }
   return absl::UnavailableError("no free port on 127.0.0.1");
+}
+
+absl::StatusOr<std::string> MakeTempDirectory(absl::string_view prefix) {
+  const char* tmp = getenv("TMPDIR");
+  std::string path = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/", prefix, "-XXXXXX");
+  if (mkdtemp(path.data()) == nullptr) {
+    return absl::InternalError(absl::StrCat("mkdtemp: ", strerror(errno)));
+  }
+  return path;
+}
+
+absl::Status LaunchOnFreePort(int also_free_offset, int* port,
+                              absl::FunctionRef<absl::Status()> launch) {
+  absl::Status launched;
+  for (int tries = 0; tries < 3; ++tries) {
+    absl::StatusOr<int> free = FreeLoopbackPort(also_free_offset);
+    if (!free.ok()) return free.status();
+    *port = *free;
+    launched = launch();
+    if (launched.ok()) break;
+  }
+  return launched;
 }
 
 absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& argv, int output_fd,

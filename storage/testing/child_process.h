@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -26,6 +27,15 @@ struct RunAs {
 // A port the kernel says is free on 127.0.0.1, with port + `also_free_offset` free as well when
 // that is not 0 (Redis Cluster's bus port).
 absl::StatusOr<int> FreeLoopbackPort(int also_free_offset = 0);
+
+// Creates a new directory `$TMPDIR/<prefix>-XXXXXX` (TMPDIR defaults to /tmp) and returns its path.
+absl::StatusOr<std::string> MakeTempDirectory(absl::string_view prefix);
+
+// Picks a free port (FreeLoopbackPort(also_free_offset)) into `*port` and calls `launch`, up to 3
+// times while it fails: another process may take the port between the check and the server's
+// bind. Returns the last launch's status.
+absl::Status LaunchOnFreePort(int also_free_offset, int* port,
+                              absl::FunctionRef<absl::Status()> launch);
 
 // Starts `argv` (argv[0] looked up on PATH) with stdin from /dev/null and stdout and stderr into
 // `output_fd`, as `run_as` if given. The child is killed if this thread ends first (say, the test

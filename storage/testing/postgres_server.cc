@@ -50,13 +50,9 @@ absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start(std::strin
 }
 
 absl::Status PostgresServer::Init(const std::string& password) {
-  const char* tmp = getenv("TMPDIR");
-  std::string dir_template =
-      absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/sessiond-postgres-XXXXXX");
-  if (mkdtemp(dir_template.data()) == nullptr) {
-    return absl::InternalError(absl::StrCat("mkdtemp: ", strerror(errno)));
-  }
-  dir_ = dir_template;
+  absl::StatusOr<std::string> dir = MakeTempDirectory("sessiond-postgres");
+  if (!dir.ok()) return dir.status();
+  dir_ = *std::move(dir);
   data_dir_ = dir_ + "/data";
   if (geteuid() == 0) {
     const passwd* nobody = getpwnam("nobody");
@@ -85,16 +81,7 @@ absl::Status PostgresServer::Init(const std::string& password) {
   }
   absl::StatusOr<std::string> created = RunTool(initdb, kPackage, run_as_);
   if (!created.ok()) return created.status();
-  // Another process may take a free port between our check and the server's bind: try again.
-  absl::Status launched;
-  for (int tries = 0; tries < 3; ++tries) {
-    absl::StatusOr<int> port = FreeLoopbackPort();
-    if (!port.ok()) return port.status();
-    port_ = *port;
-    launched = Launch();
-    if (launched.ok()) break;
-  }
-  return launched;
+  return LaunchOnFreePort(0, &port_, [this] { return Launch(); });
 }
 
 PostgresServer::~PostgresServer() {

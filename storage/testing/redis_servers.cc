@@ -115,25 +115,13 @@ absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::StartTls(
 }
 
 absl::Status RedisServer::Init(std::vector<std::string> extra_args) {
-  const char* tmp = getenv("TMPDIR");
-  std::string dir_template = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/sessiond-redis-XXXXXX");
-  if (mkdtemp(dir_template.data()) == nullptr) {
-    return absl::InternalError(absl::StrCat("mkdtemp: ", strerror(errno)));
-  }
-  dir_ = dir_template;
+  absl::StatusOr<std::string> dir = MakeTempDirectory("sessiond-redis");
+  if (!dir.ok()) return dir.status();
+  dir_ = *std::move(dir);
   args_ = {"--bind", "127.0.0.1", "--save", "", "--appendonly", "no"};
   args_.insert(args_.end(), {"--daemonize", "no", "--dir", dir_});
   args_.insert(args_.end(), extra_args.begin(), extra_args.end());
-  // Another process may take a free port between our check and the server's bind: try again.
-  absl::Status launched;
-  for (int tries = 0; tries < 3; ++tries) {
-    absl::StatusOr<int> port = FreeLoopbackPort(kClusterBusOffset);
-    if (!port.ok()) return port.status();
-    port_ = *port;
-    launched = Launch();
-    if (launched.ok()) break;
-  }
-  return launched;
+  return LaunchOnFreePort(kClusterBusOffset, &port_, [this] { return Launch(); });
 }
 
 RedisServer::~RedisServer() {

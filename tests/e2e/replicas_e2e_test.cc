@@ -1,7 +1,10 @@
 // Two real sessiond replicas over one shared backend (a real Redis, a real PostgreSQL), driven
 // through the C++ client: a session created through one is read, changed and deleted through the
 // other, per-key conflicts across replicas are exact, and health follows the backend going down
-// and coming back.
+// and coming back. Then sessiond on a backend that requires a password: it authenticates with the
+// password file, and a wrong one stops the start.
+#include <fstream>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,6 +16,7 @@
 #include "tests/support/health.h"
 #include "tests/support/sessiond_process.h"
 #include "tests/support/status_matchers.h"
+#include "tests/support/temp_dir.h"
 #ifdef SESSIOND_WITH_REDIS
 #include "storage/testing/redis_servers.h"
 #endif
@@ -27,6 +31,7 @@ using ::grpc::health::v1::HealthCheckResponse;
 using ::sessiond::testing::HealthOf;
 using ::sessiond::testing::SessiondProcess;
 using ::sessiond::testing::StatusIs;
+using ::sessiond::testing::TempDir;
 using ::testing::ElementsAre;
 using ::testing::Optional;
 
@@ -44,10 +49,13 @@ class SharedBackend {
 
 struct Backend {
   std::string name;
-  std::function<absl::StatusOr<std::unique_ptr<SharedBackend>>()> start;
+  // Starts a server; with a password, it requires it.
+  std::function<absl::StatusOr<std::unique_ptr<SharedBackend>>(const std::string& password)> start;
+  // The flag that names a password file.
+  std::string password_file_flag;
 };
 
-// Starts a `Server` and wraps it: `flags(server)`, `Server::stop`, and `Server::Restart`.
+// Wraps a started `Server`: `flags(server)`, `kStop`, and `Server::Restart`.
 template <typename Server, void (Server::*kStop)()>
 class Adapter final : public SharedBackend {
  public:
@@ -58,8 +66,8 @@ class Adapter final : public SharedBackend {
   void Stop() override { ((*server_).*kStop)(); }
   absl::Status Restart() override { return server_->Restart(); }
 
-  static absl::StatusOr<std::unique_ptr<SharedBackend>> Start(FlagsOf flags) {
-    absl::StatusOr<std::unique_ptr<Server>> server = Server::Start();
+  static absl::StatusOr<std::unique_ptr<SharedBackend>> Wrap(
+      absl::StatusOr<std::unique_ptr<Server>> server, FlagsOf flags) {
     if (!server.ok()) return server.status();
     return std::make_unique<Adapter>(*std::move(server), flags);
   }
@@ -73,31 +81,41 @@ std::vector<Backend> Backends() {
   std::vector<Backend> backends;
 #ifdef SESSIOND_WITH_REDIS
   using ::sessiond::storage::testing::RedisServer;
-  backends.push_back({"redis", [] {
-                        return Adapter<RedisServer, &RedisServer::Kill>::Start(
+  backends.push_back({"redis",
+                      [](const std::string& password) {
+                        std::vector<std::string> args;
+                        if (!password.empty()) args = {"--requirepass", password};
+                        return Adapter<RedisServer, &RedisServer::Kill>::Wrap(
+                            RedisServer::Start(args),
                             [](const RedisServer& redis) -> std::vector<std::string> {
                               return {"--store=redis", "--redis_addrs=" + redis.address(),
                                       "--redis_timeout=300ms", "--redis_connect_timeout=300ms"};
                             });
-                      }});
+                      },
+                      "--redis_password_file"});
 #endif
 #ifdef SESSIOND_WITH_POSTGRES
   using ::sessiond::storage::testing::PostgresServer;
-  backends.push_back({"postgres", [] {
-                        return Adapter<PostgresServer, &PostgresServer::Crash>::Start(
+  backends.push_back({"postgres",
+                      [](const std::string& password) {
+                        return Adapter<PostgresServer, &PostgresServer::Crash>::Wrap(
+                            PostgresServer::Start(password),
                             [](const PostgresServer& postgres) -> std::vector<std::string> {
                               return {"--store=postgres", "--postgres_dsn=" + postgres.Dsn(),
                                       "--postgres_timeout=500ms"};
                             });
-                      }});
+                      },
+                      "--postgres_password_file"});
 #endif
   return backends;
 }
 
+std::string NameOf(const ::testing::TestParamInfo<Backend>& info) { return info.param.name; }
+
 class ReplicasE2eTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
-    ASSERT_OK_AND_ASSIGN(backend_, GetParam().start());
+    ASSERT_OK_AND_ASSIGN(backend_, GetParam().start(""));
     for (auto* replica : {&first_, &second_}) {
       std::vector<std::string> flags = backend_->Flags();
       flags.push_back("--drain_grace=0s");
@@ -179,10 +197,30 @@ TEST_P(ReplicasE2eTest, HealthFollowsTheBackendDownAndBackUp) {
   EXPECT_OK(first_client_->CreateSession(create)) << "recovered by itself";
 }
 
-INSTANTIATE_TEST_SUITE_P(SharedBackends, ReplicasE2eTest, ::testing::ValuesIn(Backends()),
-                         [](const ::testing::TestParamInfo<Backend>& info) {
-                           return info.param.name;
-                         });
+INSTANTIATE_TEST_SUITE_P(SharedBackends, ReplicasE2eTest, ::testing::ValuesIn(Backends()), NameOf);
+
+class PasswordE2eTest : public ::testing::TestWithParam<Backend> {};
+
+TEST_P(PasswordE2eTest, SessiondAuthenticatesWithThePasswordFileAndRefusesToStartWithAWrongOne) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<SharedBackend> backend, GetParam().start("s3cret"));
+  TempDir dir;
+  std::ofstream(dir.File("right")) << "s3cret\n";
+  std::ofstream(dir.File("wrong")) << "guess\n";
+  std::vector<std::string> flags = backend->Flags();
+  flags.push_back("--drain_grace=0s");
+
+  std::vector<std::string> with_right = flags;
+  with_right.push_back(GetParam().password_file_flag + "=" + dir.File("right"));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<SessiondProcess> server, SessiondProcess::Start(with_right));
+  Client client(server->NewChannel());
+  EXPECT_OK(client.CreateSession(v1::CreateSessionRequest()));
+
+  std::vector<std::string> with_wrong = flags;
+  with_wrong.push_back(GetParam().password_file_flag + "=" + dir.File("wrong"));
+  EXPECT_FALSE(SessiondProcess::Start(with_wrong).ok()) << "a wrong password stops the start";
+}
+
+INSTANTIATE_TEST_SUITE_P(SharedBackends, PasswordE2eTest, ::testing::ValuesIn(Backends()), NameOf);
 
 }  // namespace
 }  // namespace sessiond
