@@ -14,6 +14,9 @@ struct ServiceLimits {
   size_t max_key_bytes = 256;
   size_t max_value_bytes = 256 * 1024;
   size_t max_principal_bytes = 256;
+  size_t max_labels = 16;
+  // Applies to each label key and each label value.
+  size_t max_label_bytes = 256;
   // Per-session limits, enforced by the store on the state after each mutation.
   storage::SessionLimits session;
   // Used when a CreateSession request leaves a timeout unset or zero.

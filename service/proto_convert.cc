@@ -5,6 +5,14 @@
 namespace sessiond::service {
 namespace {
 
+void ToDuration(absl::Duration duration, google::protobuf::Duration* out) {
+  const int64_t millis = absl::ToInt64Milliseconds(duration);
+  out->set_seconds(millis / 1000);
+  out->set_nanos(static_cast<int32_t>((millis % 1000) * 1'000'000));
+}
+
+}  // namespace
+
 void ToTimestamp(absl::Time time, google::protobuf::Timestamp* out) {
   const int64_t millis = absl::ToUnixMillis(time);
   int64_t seconds = millis / 1000;
@@ -16,14 +24,6 @@ void ToTimestamp(absl::Time time, google::protobuf::Timestamp* out) {
   out->set_seconds(seconds);
   out->set_nanos(static_cast<int32_t>(rest * 1'000'000));
 }
-
-void ToDuration(absl::Duration duration, google::protobuf::Duration* out) {
-  const int64_t millis = absl::ToInt64Milliseconds(duration);
-  out->set_seconds(millis / 1000);
-  out->set_nanos(static_cast<int32_t>((millis % 1000) * 1'000'000));
-}
-
-}  // namespace
 
 storage::Value FromProto(const v1::Value& value) {
   switch (value.kind_case()) {
@@ -75,6 +75,27 @@ void ToProto(const storage::SessionMeta& meta, v1::SessionInfo* out) {
   ToTimestamp(meta.absolute_expires_at, out->mutable_absolute_expires_at());
   ToDuration(meta.idle_timeout, out->mutable_idle_timeout());
   out->set_principal(meta.principal);
+  for (const auto& [key, value] : meta.labels) (*out->mutable_labels())[key] = value;
+  ToTimestamp(meta.last_access_at, out->mutable_last_access_at());
+}
+
+v1::NotFoundDetails::Reason ToProto(storage::GoneReason reason) {
+  // The storage enum mirrors the proto's numbering.
+  return static_cast<v1::NotFoundDetails::Reason>(static_cast<int>(reason));
+}
+
+void ToProto(const storage::SessionEvent& event, v1::SessionEvent* out) {
+  out->set_sequence(event.sequence);
+  // The storage enum mirrors the proto's numbering.
+  out->set_kind(static_cast<v1::SessionEvent::Kind>(static_cast<int>(event.kind)));
+  out->set_id(event.id);
+  out->set_new_id(event.new_id);
+  out->set_principal(event.principal);
+  out->set_version(event.version);
+  for (const std::string& key : event.changed_keys) out->add_changed_keys(key);
+  out->set_cleared(event.cleared);
+  out->set_reason(ToProto(event.reason));
+  ToTimestamp(event.at, out->mutable_at());
 }
 
 }  // namespace sessiond::service

@@ -1,5 +1,7 @@
 #include "service/request_validation.h"
 
+#include <algorithm>
+
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 
@@ -75,6 +77,25 @@ absl::Status ValidatePrincipal(absl::string_view principal, const ServiceLimits&
     return absl::InvalidArgumentError(
         absl::StrCat("principal: ", principal.size(), " bytes; the limit is ",
                      limits.max_principal_bytes, " (--max_principal_bytes)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateLabels(const google::protobuf::Map<std::string, std::string>& labels,
+                            const ServiceLimits& limits) {
+  if (labels.size() > limits.max_labels) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "labels: ", labels.size(), " labels; the limit is ", limits.max_labels, " (--max_labels)"));
+  }
+  for (const auto& [key, value] : labels) {
+    if (key.empty()) return absl::InvalidArgumentError("labels: a label key is empty");
+    const size_t longest = std::max(key.size(), value.size());
+    if (longest > limits.max_label_bytes) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("labels[\"", absl::CHexEscape(key.substr(0, 64)),
+                       "\"]: ", key.size() > value.size() ? "key" : "value", " of ", longest,
+                       " bytes; the limit is ", limits.max_label_bytes, " (--max_label_bytes)"));
+    }
   }
   return absl::OkStatus();
 }

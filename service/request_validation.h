@@ -53,6 +53,11 @@ absl::Status ValidateRequestId(absl::string_view request_id);
 // INVALID_ARGUMENT if `principal` is longer than max_principal_bytes.
 absl::Status ValidatePrincipal(absl::string_view principal, const ServiceLimits& limits);
 
+// INVALID_ARGUMENT naming the label (`labels["device"]`) if there are more than --max_labels, or a
+// key is empty, or a key or value is longer than --max_label_bytes.
+absl::Status ValidateLabels(const google::protobuf::Map<std::string, std::string>& labels,
+                            const ServiceLimits& limits);
+
 // The timeout a session gets for a requested one: `fallback` when unset or zero, else the request
 // truncated to milliseconds. INVALID_ARGUMENT if it is malformed, negative or over `max`.
 absl::StatusOr<absl::Duration> ResolveTimeout(const google::protobuf::Duration* requested,

@@ -79,12 +79,16 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const Options& opt
 }
 
 Server::~Server() {
-  if (grpc_server_ != nullptr) grpc_server_->Shutdown();
+  if (grpc_server_ == nullptr) return;
+  // Watch streams never end by themselves; gRPC's shutdown would wait for them.
+  service_->EndWatches();
+  grpc_server_->Shutdown();
 }
 
 void Server::Drain() {
   health_->Drain();
   absl::SleepFor(options_.drain_grace);
+  service_->EndWatches();
   grpc_server_->Shutdown(absl::ToChronoTime(absl::Now() + options_.shutdown_timeout));
   grpc_server_->Wait();
   health_.reset();

@@ -39,6 +39,21 @@ ABSL_FLAG(ByteSize, max_key_bytes, {kLimits.max_key_bytes}, "longest key");
 ABSL_FLAG(ByteSize, max_value_bytes, {kLimits.max_value_bytes}, "largest value");
 ABSL_FLAG(uint64_t, max_keys, kLimits.session.max_keys, "most keys in one session");
 ABSL_FLAG(ByteSize, max_principal_bytes, {kLimits.max_principal_bytes}, "longest principal");
+ABSL_FLAG(uint64_t, max_labels, kLimits.max_labels, "most labels on one session");
+ABSL_FLAG(ByteSize, max_label_bytes, {kLimits.max_label_bytes},
+          "longest label key, and longest label value");
+ABSL_FLAG(uint64_t, max_sessions_per_principal, kLimits.session.max_sessions_per_principal,
+          "most live sessions one principal may have; 0: no limit");
+ABSL_FLAG(std::string, principal_cap_policy, "reject_new",
+          "at --max_sessions_per_principal: reject_new (RESOURCE_EXHAUSTED) or evict_oldest (the "
+          "principal's least recently used session ends)");
+ABSL_FLAG(absl::Duration, gone_retention, kLimits.session.gone_retention,
+          "how long NOT_FOUND remembers why a session ended (expired, deleted, revoked, evicted, "
+          "rotated); 0: never");
+ABSL_FLAG(uint64_t, event_retention, kLimits.session.event_retention,
+          "session events kept for WatchSessions to resume from");
+ABSL_FLAG(bool, watch_touches, kLimits.session.record_touches,
+          "also record renewals without a change (Touch, Get) as TOUCHED events");
 ABSL_FLAG(absl::Duration, idempotency_window, kLimits.session.idempotency_window,
           "how long a successful mutation's request_id is remembered: a retry with it within the "
           "window applies nothing and returns the first outcome");
@@ -136,6 +151,21 @@ absl::StatusOr<Server::Options> ServerOptionsFromCommandLine(int argc, char** ar
   limits.max_key_bytes = absl::GetFlag(FLAGS_max_key_bytes).bytes;
   limits.max_value_bytes = absl::GetFlag(FLAGS_max_value_bytes).bytes;
   limits.max_principal_bytes = absl::GetFlag(FLAGS_max_principal_bytes).bytes;
+  limits.max_labels = absl::GetFlag(FLAGS_max_labels);
+  limits.max_label_bytes = absl::GetFlag(FLAGS_max_label_bytes).bytes;
+  limits.session.max_sessions_per_principal = absl::GetFlag(FLAGS_max_sessions_per_principal);
+  const std::string policy = absl::GetFlag(FLAGS_principal_cap_policy);
+  if (policy == "reject_new") {
+    limits.session.principal_cap_policy = storage::PrincipalCapPolicy::kRejectNew;
+  } else if (policy == "evict_oldest") {
+    limits.session.principal_cap_policy = storage::PrincipalCapPolicy::kEvictOldest;
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--principal_cap_policy=", policy, " is not a policy; use reject_new or evict_oldest"));
+  }
+  limits.session.gone_retention = absl::GetFlag(FLAGS_gone_retention);
+  limits.session.event_retention = absl::GetFlag(FLAGS_event_retention);
+  limits.session.record_touches = absl::GetFlag(FLAGS_watch_touches);
   limits.session.max_keys = absl::GetFlag(FLAGS_max_keys);
   limits.session.idempotency_window = absl::GetFlag(FLAGS_idempotency_window);
   limits.session.max_request_ids = absl::GetFlag(FLAGS_max_request_ids);
@@ -162,6 +192,12 @@ absl::StatusOr<Server::Options> ServerOptionsFromCommandLine(int argc, char** ar
   if (options.max_message_bytes > static_cast<uint64_t>(INT32_MAX)) {
     return absl::InvalidArgumentError(
         absl::StrCat("--max_message_bytes=", options.max_message_bytes, " must be below 2GiB"));
+  }
+  if (limits.session.event_retention == 0) {
+    return absl::InvalidArgumentError("--event_retention must be at least 1");
+  }
+  if (limits.session.gone_retention < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--gone_retention must not be negative");
   }
   if (options.max_queued_requests == 0) {
     return absl::InvalidArgumentError("--max_queued_requests must be at least 1");

@@ -1,5 +1,6 @@
 #include "service/session_service.h"
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <utility>
@@ -30,6 +31,23 @@ absl::Status ProposedIdTaken(const absl::Status& status) {
   if (status.code() != absl::StatusCode::kAlreadyExists) return status;
   return absl::AlreadyExistsError(
       "id: a live session has this id; propose another fresh random id");
+}
+
+// ListSessions' page size when the request leaves it 0, and the most it may ask for.
+constexpr size_t kDefaultPageSize = 50;
+constexpr size_t kMaxPageSize = 1000;
+// The most ids RevokeSessions may keep.
+constexpr size_t kMaxExceptIds = 1000;
+
+// A watch that ends before it starts (the store is not open yet).
+class FailedWatch final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
+  void OnDone() override { delete this; }
+};
+
+// A principal that a call about a principal's sessions requires.
+absl::Status ValidateRequiredPrincipal(const std::string& principal, const ServiceLimits& limits) {
+  if (principal.empty()) return absl::InvalidArgumentError("principal: empty; name the user");
+  return ValidatePrincipal(principal, limits);
 }
 
 std::optional<uint64_t> OptionalVersion(bool present, uint64_t version) {
@@ -211,6 +229,30 @@ grpc::ServerUnaryReactor* SessionServiceImpl::Commit(grpc::CallbackServerContext
   return Serve(context, request, response, &SessionServiceImpl::DoCommit);
 }
 
+grpc::ServerUnaryReactor* SessionServiceImpl::ListSessions(grpc::CallbackServerContext* context,
+                                                           const grpc::ByteBuffer* request,
+                                                           grpc::ByteBuffer* response) {
+  return Serve(context, request, response, &SessionServiceImpl::DoListSessions);
+}
+
+grpc::ServerUnaryReactor* SessionServiceImpl::RevokeSessions(grpc::CallbackServerContext* context,
+                                                             const grpc::ByteBuffer* request,
+                                                             grpc::ByteBuffer* response) {
+  return Serve(context, request, response, &SessionServiceImpl::DoRevokeSessions);
+}
+
+grpc::ServerWriteReactor<grpc::ByteBuffer>* SessionServiceImpl::WatchSessions(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) {
+  (void)context;
+  if (!store_attached_.load(std::memory_order_acquire)) {
+    auto* reactor = new FailedWatch();
+    reactor->Finish(
+        grpc::Status(grpc::StatusCode::UNAVAILABLE, "the store is still opening; retry shortly"));
+    return reactor;
+  }
+  return WatchReactor::Start(*request, &store_->Events(), &watches_);
+}
+
 grpc::ServerUnaryReactor* SessionServiceImpl::RotateId(grpc::CallbackServerContext* context,
                                                        const grpc::ByteBuffer* request,
                                                        grpc::ByteBuffer* response) {
@@ -239,8 +281,14 @@ absl::Status SessionServiceImpl::DoCreateSession(const v1::CreateSessionRequest&
       limits_.default_absolute_timeout, limits_.max_absolute_timeout);
   if (!absolute.ok()) return absolute.status();
 
-  storage::NewSession session{std::string(),       request.principal(), *idle, *absolute, {},
-                              request.request_id()};
+  if (absl::Status status = ValidateLabels(request.labels(), limits_); !status.ok()) {
+    return status;
+  }
+  storage::NewSession session{.principal = request.principal(),
+                              .idle_timeout = *idle,
+                              .absolute_timeout = *absolute,
+                              .labels = {request.labels().begin(), request.labels().end()},
+                              .request_id = request.request_id()};
   session.entries.reserve(request.entries().size());
   for (const auto& [key, value] : request.entries()) {
     session.entries.push_back({key, FromProto(value)});
@@ -356,13 +404,63 @@ absl::Status SessionServiceImpl::DoDelete(const v1::DeleteRequest& request,
   return absl::OkStatus();
 }
 
+absl::Status SessionServiceImpl::DoListSessions(const v1::ListSessionsRequest& request,
+                                                v1::ListSessionsResponse* response) {
+  if (absl::Status status = ValidateRequiredPrincipal(request.principal(), limits_); !status.ok()) {
+    return status;
+  }
+  if (request.page_size() < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("page_size: ", request.page_size(), " is negative"));
+  }
+  const size_t page_size = request.page_size() == 0
+                               ? kDefaultPageSize
+                               : std::min<size_t>(request.page_size(), kMaxPageSize);
+  absl::StatusOr<storage::SessionPage> page =
+      store_->ListSessions(request.principal(), page_size, request.page_token());
+  if (!page.ok()) return page.status();
+  for (const storage::SessionMeta& meta : page->sessions) ToProto(meta, response->add_sessions());
+  response->set_next_page_token(page->next_page_token);
+  return absl::OkStatus();
+}
+
+absl::Status SessionServiceImpl::DoRevokeSessions(const v1::RevokeSessionsRequest& request,
+                                                  v1::RevokeSessionsResponse* response) {
+  if (absl::Status status = ValidateRequiredPrincipal(request.principal(), limits_); !status.ok()) {
+    return status;
+  }
+  if (request.except_ids_size() > static_cast<int>(kMaxExceptIds)) {
+    return absl::InvalidArgumentError(absl::StrCat("except_ids: ", request.except_ids_size(),
+                                                   " ids; the limit is ", kMaxExceptIds));
+  }
+  for (int i = 0; i < request.except_ids_size(); ++i) {
+    if (absl::Status status =
+            ValidateSessionId(request.except_ids(i), absl::StrCat("except_ids[", i, "]"));
+        !status.ok()) {
+      return status;
+    }
+  }
+  std::vector<std::string> except(request.except_ids().begin(), request.except_ids().end());
+  absl::StatusOr<size_t> revoked = store_->RevokeSessions(request.principal(), except);
+  if (!revoked.ok()) return revoked.status();
+  response->set_revoked(*revoked);
+  return absl::OkStatus();
+}
+
 absl::Status SessionServiceImpl::DoRotateId(const v1::RotateIdRequest& request,
                                             v1::RotateIdResponse* response) {
   if (absl::Status status = ValidateSessionId(request.id(), "id"); !status.ok()) return status;
   if (absl::Status status = ValidateRequestId(request.request_id()); !status.ok()) return status;
+  std::optional<std::string> principal;
+  if (request.has_principal()) {
+    if (absl::Status status = ValidatePrincipal(request.principal(), limits_); !status.ok()) {
+      return status;
+    }
+    principal = request.principal();
+  }
   absl::StatusOr<storage::SessionMeta> meta = store_->Rotate(
       request.id(), NewSessionId(), OptionalVersion(request.has_if_version(), request.if_version()),
-      request.request_id());
+      request.request_id(), principal);
   if (!meta.ok()) return IdCollision(meta.status());
   ToProto(*meta, response->mutable_session());
   return absl::OkStatus();

@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "service/blocking_executor.h"
 #include "service/limits.h"
+#include "service/watch_reactor.h"
 #include "sessiond/v1/session.grpc.pb.h"
 #include "storage/store.h"
 
@@ -26,7 +27,10 @@ using RawSessionService = v1::SessionService::WithRawCallbackMethod_CreateSessio
                     v1::SessionService::WithRawCallbackMethod_Delete<
                         v1::SessionService::WithRawCallbackMethod_Commit<
                             v1::SessionService::WithRawCallbackMethod_RotateId<
-                                v1::SessionService::Service>>>>>>>>>;
+                                v1::SessionService::WithRawCallbackMethod_ListSessions<
+                                    v1::SessionService::WithRawCallbackMethod_RevokeSessions<
+                                        v1::SessionService::WithRawCallbackMethod_WatchSessions<
+                                            v1::SessionService::Service>>>>>>>>>>>>;
 
 class SessionServiceImpl final : public RawSessionService {
  public:
@@ -65,6 +69,18 @@ class SessionServiceImpl final : public RawSessionService {
   grpc::ServerUnaryReactor* RotateId(grpc::CallbackServerContext* context,
                                      const grpc::ByteBuffer* request,
                                      grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* ListSessions(grpc::CallbackServerContext* context,
+                                         const grpc::ByteBuffer* request,
+                                         grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* RevokeSessions(grpc::CallbackServerContext* context,
+                                           const grpc::ByteBuffer* request,
+                                           grpc::ByteBuffer* response) override;
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* WatchSessions(
+      grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) override;
+
+  // Ends every WatchSessions stream with UNAVAILABLE, and refuses new ones: for a draining server,
+  // before it shuts gRPC down.
+  void EndWatches() { watches_.EndAll(); }
 
  private:
   // Parses the request, runs `handler`, serializes the response and finishes the call; on the
@@ -86,6 +102,10 @@ class SessionServiceImpl final : public RawSessionService {
   absl::Status DoDelete(const v1::DeleteRequest& request, v1::DeleteResponse* response);
   absl::Status DoCommit(const v1::CommitRequest& request, v1::CommitResponse* response);
   absl::Status DoRotateId(const v1::RotateIdRequest& request, v1::RotateIdResponse* response);
+  absl::Status DoListSessions(const v1::ListSessionsRequest& request,
+                              v1::ListSessionsResponse* response);
+  absl::Status DoRevokeSessions(const v1::RevokeSessionsRequest& request,
+                                v1::RevokeSessionsResponse* response);
 
   // Validates `id`, applies `mutations` under `conditions` and reports the session in `info`.
   absl::Status ApplyAndReport(const std::string& id, std::vector<storage::Mutation> mutations,
@@ -96,6 +116,7 @@ class SessionServiceImpl final : public RawSessionService {
   BlockingExecutor* executor_ = nullptr;
   // Publishes store_ and executor_: set (release) after them, read (acquire) before every call.
   std::atomic<bool> store_attached_{false};
+  WatchRegistry watches_;
 };
 
 }  // namespace sessiond::service

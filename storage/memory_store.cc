@@ -20,6 +20,10 @@
 #include "storage/expiry_wheel.h"
 #include "storage/lock_pair.h"
 #include "storage/memory_limit.h"
+#include "storage/page_token.h"
+#include "storage/principal_index.h"
+#include "storage/session_event.h"
+#include "storage/session_gone.h"
 #include "storage/session_state.h"
 #include "storage/shard_index.h"
 
@@ -33,33 +37,66 @@ struct SessionNode : ExpiryWheel::Item {
 
   std::string id;
   std::string principal;
+  Labels labels;
   absl::Time created_at;
   absl::Time absolute_expires_at;
   absl::Duration idle_timeout;
+  // Unix nanoseconds; atomic because the principal index reads it to pick whom to evict.
+  std::atomic<int64_t> last_access_ns{0};
   SessionState state;
   // What this node adds to the store's memory estimate.
   size_t accounted_bytes = 0;
-  // A stub (SessionState::Stub) stands for the idempotency window in place of a session that a
-  // Delete or Rotate with a request_id ended, or under CreateStubKey for a Create; never live.
+  // A stub (SessionState::Stub) stands in place of a session that ended, for the idempotency
+  // window of the request that ended it and for the gone-reason window, or under CreateStubKey for
+  // a Create; never live.
   bool stub = false;
   // For a stub: the id of the session the request left (rotated to, or created); empty after a
   // Delete.
   std::string successor;
+  // For a stub: why and when the session ended (kUnknown for a Create's stub).
+  GoneDetails gone;
 };
 
 size_t NodeMemory(const SessionNode& node) {
   // The map slot (key view + pointer) and the node, plus what the strings and state hold.
-  return sizeof(absl::string_view) + sizeof(void*) + sizeof(SessionNode) + node.id.size() +
-         node.principal.size() + node.state.ApproximateMemory();
+  size_t bytes = sizeof(absl::string_view) + sizeof(void*) + sizeof(SessionNode) + node.id.size() +
+                 node.principal.size() + node.state.ApproximateMemory();
+  // A map node per label: its two strings and about four pointers of tree overhead.
+  for (const auto& [key, value] : node.labels) {
+    bytes += 2 * sizeof(std::string) + 4 * sizeof(void*) + key.size() + value.size();
+  }
+  return bytes;
+}
+
+absl::Time LastAccess(const SessionNode& node) {
+  return absl::FromUnixNanos(node.last_access_ns.load(std::memory_order_relaxed));
 }
 
 SessionMeta MetaOf(const SessionNode& node) {
-  return SessionMeta{node.id,       node.principal,           node.state.version(), node.created_at,
-                     node.deadline, node.absolute_expires_at, node.idle_timeout};
+  return SessionMeta{node.id,           node.principal,   node.state.version(),
+                     node.created_at,   node.deadline,    node.absolute_expires_at,
+                     node.idle_timeout, LastAccess(node), node.labels};
 }
 
 void Renew(SessionNode& node, absl::Time now) {
   node.deadline = IdleDeadline(now, node.idle_timeout, node.absolute_expires_at);
+  node.last_access_ns.store(absl::ToUnixNanos(now), std::memory_order_relaxed);
+}
+
+// The NOT_FOUND for an id whose node is `stub` (or null: never known).
+absl::Status NotFoundFor(const SessionNode* stub) {
+  if (stub == nullptr || stub->gone.reason == GoneReason::kUnknown) return SessionNotFoundError();
+  return SessionGoneError(stub->gone);
+}
+
+SessionEvent EventOf(SessionEvent::Kind kind, const SessionNode& node, absl::Time at) {
+  SessionEvent event;
+  event.kind = kind;
+  event.id = node.id;
+  event.principal = node.principal;
+  event.version = node.state.version();
+  event.at = at;
+  return event;
 }
 
 class MemoryStore final : public Store {
@@ -76,13 +113,23 @@ class MemoryStore final : public Store {
                               absl::string_view request_id) override;
   absl::StatusOr<SessionMeta> Rotate(absl::string_view id, std::string new_id,
                                      std::optional<uint64_t> if_version,
-                                     absl::string_view request_id) override;
+                                     absl::string_view request_id,
+                                     const std::optional<std::string>& bind_principal) override;
+  absl::StatusOr<SessionPage> ListSessions(absl::string_view principal, size_t page_size,
+                                           absl::string_view page_token) override;
+  absl::StatusOr<size_t> RevokeSessions(absl::string_view principal,
+                                        absl::Span<const std::string> except_ids) override;
+  EventLog& Events() override { return events_; }
   absl::StatusOr<size_t> SweepExpired() override;
   StoreStats Stats() const override;
   bool MayBlock() const override { return false; }
   bool AcceptsWrites() const override { return true; }
 
  private:
+  // How many times a Create or Rotate evicts a session to make room under the principal cap and
+  // tries again, before giving up (only if other callers keep taking the room it makes).
+  static constexpr int kAdmitAttempts = 64;
+
   struct alignas(64) Shard {
     explicit Shard(absl::Time start) : wheel(start) {}
     absl::Mutex mu;
@@ -92,41 +139,84 @@ class MemoryStore final : public Store {
     ExpiryWheel wheel ABSL_GUARDED_BY(mu);
   };
 
+  // What a Rotate under its locks tells the caller to do next.
+  struct RotateOutcome {
+    absl::StatusOr<SessionMeta> meta;
+    // A retry of a request that rotated the session: the id the first attempt gave it.
+    std::string replay_id;
+    // The principal cap asks for this session to be evicted before trying again.
+    std::string evict_id;
+  };
+
   Shard& ShardFor(absl::string_view id) const {
     return *shards_[ShardIndex(absl::HashOf(id), shard_bits_)];
   }
-  // The unexpired node under `id`, session or stub, or null; an expired one found on the way is
-  // reclaimed.
+  // The unexpired node under `id`, session or stub, or null. An expired session found on the way
+  // ends (event, gone stub), and its stub is returned; an expired stub is reclaimed.
   SessionNode* FindNode(Shard& shard, absl::string_view id, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
-  // The live session `id`, or null.
-  SessionNode* FindLive(Shard& shard, absl::string_view id, absl::Time now)
+  // The live session `id`, or null with `*not_found` set to the NOT_FOUND to return.
+  SessionNode* FindLive(Shard& shard, absl::string_view id, absl::Time now, absl::Status* not_found)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu) {
     SessionNode* node = FindNode(shard, id, now);
-    return node != nullptr && !node->stub ? node : nullptr;
+    if (node != nullptr && !node->stub) return node;
+    *not_found = NotFoundFor(node);
+    return nullptr;
   }
-  // Files a stub under `key` (not in use) holding `state` until the idempotency window ends.
+  // Files a stub under `key` (not in use) holding `state` until `until`, ended as `gone`.
   void InsertStub(Shard& shard, std::string key, std::string successor, SessionState state,
-                  absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
+                  GoneDetails gone, absl::Time now, absl::Time until)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
+  // Leaves the stub of a session `id` at `version` that ended as `gone` at `now`: kept for the
+  // idempotency window of `request_id` (if any) and for the gone-reason window, whichever is
+  // longer; none if both are zero. A stub kept only for its reason is skipped when the store is
+  // full.
+  void LeaveStub(Shard& shard, std::string id, std::string successor, uint64_t version,
+                 std::string request_id, GoneDetails gone, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
+  // Ends the live session `node` as `gone` (event, index, stub) and hands it back, so a caller may
+  // free it after unlocking.
+  std::unique_ptr<SessionNode> End(Shard& shard, SessionNode* node, GoneDetails gone,
+                                   absl::string_view request_id, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
+  // Ends the live session `id` of `principal` for `reason`, if it is still one. True if it ended.
+  bool EndIfOwned(absl::string_view id, absl::string_view principal, GoneReason reason);
   // The live session `id` as it is, without renewing it: a retry's answer. NOT_FOUND if none.
   absl::StatusOr<SessionMeta> Peek(absl::string_view id);
-  // Removes `node` from `shard` and hands it back, so a caller may free it after unlocking.
+  // Removes `node` from `shard` and the principal index and hands it back, so a caller may free it
+  // after unlocking.
   std::unique_ptr<SessionNode> Unlink(Shard& shard, SessionNode* node)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
-  void Erase(Shard& shard, SessionNode* node) ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu) {
-    Unlink(shard, node);
-  }
-  // Rotates under both locks. For a retry of `request_id` it sets `*replay_id` to the id the first
-  // attempt gave the session instead, and returns an unspecified meta.
-  absl::StatusOr<SessionMeta> RotateLocked(Shard& from, Shard& to, absl::string_view id,
-                                           std::string new_id, std::optional<uint64_t> if_version,
-                                           absl::string_view request_id, absl::Time now,
-                                           std::string* replay_id)
+  // Inserts the new session `node` (its stub key `stub_key` in `stub_shard` when the Create has a
+  // request_id) under both locks. Sets `*replay_id` for a retry, `*evict_id` when the principal
+  // cap asks for an eviction first; else returns the new session or the error.
+  absl::StatusOr<SessionMeta> CreateLocked(Shard& shard, Shard& stub_shard,
+                                           std::unique_ptr<SessionNode>& node,
+                                           const std::string& stub_key, std::string& request_id,
+                                           absl::Time now, std::string* replay_id,
+                                           std::string* evict_id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu, stub_shard.mu);
+  // Rotates under both locks; see RotateOutcome.
+  RotateOutcome RotateLocked(Shard& from, Shard& to, absl::string_view id,
+                             const std::string& new_id, std::optional<uint64_t> if_version,
+                             absl::string_view request_id,
+                             const std::optional<std::string>& bind_principal, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(from.mu, to.mu);
+  // Moves `node`'s principal index entry for a rotation to `new_id` that may bind `principal`.
+  // RESOURCE_EXHAUSTED if the cap rejects it; sets `*evict_id` if it asks for an eviction first
+  // (nothing changed then).
+  absl::Status Reindex(const SessionNode& node, const std::string& new_id,
+                       const std::optional<std::string>& principal, std::string* evict_id);
+  // RESOURCE_EXHAUSTED naming the principal cap.
+  absl::Status PrincipalCapError() const;
   // Takes `bytes` more of the memory budget; RESOURCE_EXHAUSTED if that would pass the cap.
   absl::Status Reserve(size_t bytes);
   // Re-estimates `node`'s memory after a change and adjusts the total.
   void Reaccount(SessionNode& node);
+  // Records a kTouched event for `node` if the store records touches.
+  void RecordTouch(const SessionNode& node, absl::Time now) {
+    if (limits_.record_touches) events_.Record(EventOf(SessionEvent::Kind::kTouched, node, now));
+  }
 
   Clock* const clock_;
   const SessionLimits limits_;
@@ -135,12 +225,15 @@ class MemoryStore final : public Store {
   std::vector<std::unique_ptr<Shard>> shards_;
   std::atomic<size_t> used_bytes_{0};
   std::atomic<size_t> live_sessions_{0};
+  PrincipalIndex index_;
+  EventLog events_;
 };
 
 MemoryStore::MemoryStore(const MemoryStoreOptions& options)
     : clock_(options.clock != nullptr ? options.clock : RealClock()),
       limits_(options.limits),
-      max_memory_bytes_(options.max_memory_bytes) {
+      max_memory_bytes_(options.max_memory_bytes),
+      events_(options.limits.event_retention) {
   size_t count = options.shards;
   if (count == 0) count = std::max<size_t>(16, 4 * std::thread::hardware_concurrency());
   count = std::bit_ceil(count);
@@ -171,27 +264,39 @@ void MemoryStore::Reaccount(SessionNode& node) {
   node.accounted_bytes = now_bytes;
 }
 
+absl::Status MemoryStore::PrincipalCapError() const {
+  return absl::ResourceExhaustedError(
+      absl::StrCat("principal: already has ", limits_.max_sessions_per_principal,
+                   " live sessions; the limit is ", limits_.max_sessions_per_principal,
+                   " (--max_sessions_per_principal, policy reject_new); end one first"));
+}
+
 SessionNode* MemoryStore::FindNode(Shard& shard, absl::string_view id, absl::Time now) {
   auto it = shard.sessions.find(id);
   if (it == shard.sessions.end()) return nullptr;
   SessionNode* node = it->second.get();
-  if (node->deadline <= now) {
-    Erase(shard, node);
+  if (node->deadline > now) return node;
+  if (node->stub) {
+    Unlink(shard, node);
     return nullptr;
   }
-  return node;
+  const GoneDetails gone{ExpiryReason(node->deadline, node->absolute_expires_at), node->deadline};
+  std::unique_ptr<SessionNode> ended = End(shard, node, gone, "", now);
+  it = shard.sessions.find(id);
+  return it == shard.sessions.end() ? nullptr : it->second.get();
 }
 
 void MemoryStore::InsertStub(Shard& shard, std::string key, std::string successor,
-                             SessionState state, absl::Time now) {
+                             SessionState state, GoneDetails gone, absl::Time now,
+                             absl::Time until) {
   auto node = std::make_unique<SessionNode>(std::move(key), std::move(state));
   node->stub = true;
   node->successor = std::move(successor);
+  node->gone = gone;
   node->created_at = now;
-  node->absolute_expires_at = now + limits_.idempotency_window;
-  node->idle_timeout = limits_.idempotency_window;
+  node->absolute_expires_at = until;
+  node->idle_timeout = until - now;
   Renew(*node, now);
-  // Small and bounded by the window: taken even past the cap, so a retry's answer never fails.
   node->accounted_bytes = NodeMemory(*node);
   used_bytes_.fetch_add(node->accounted_bytes, std::memory_order_relaxed);
   SessionNode* raw = node.get();
@@ -199,18 +304,60 @@ void MemoryStore::InsertStub(Shard& shard, std::string key, std::string successo
   shard.wheel.Insert(raw);
 }
 
+void MemoryStore::LeaveStub(Shard& shard, std::string id, std::string successor, uint64_t version,
+                            std::string request_id, GoneDetails gone, absl::Time now) {
+  const absl::Duration idempotency =
+      request_id.empty() ? absl::ZeroDuration() : limits_.idempotency_window;
+  const absl::Duration keep = std::max(idempotency, limits_.gone_retention);
+  if (keep <= absl::ZeroDuration()) return;
+  // A retry's answer is small and bounded by the window: kept even past the cap. A reason alone
+  // is not worth failing for: skipped when the store is full.
+  if (request_id.empty() && max_memory_bytes_ != 0 &&
+      used_bytes_.load(std::memory_order_relaxed) >= max_memory_bytes_) {
+    return;
+  }
+  InsertStub(shard, std::move(id), std::move(successor),
+             SessionState::Stub(version, std::move(request_id), now, limits_), gone, now,
+             now + keep);
+}
+
+std::unique_ptr<SessionNode> MemoryStore::End(Shard& shard, SessionNode* node, GoneDetails gone,
+                                              absl::string_view request_id, absl::Time now) {
+  events_.Record(EndedEvent(MetaOf(*node), gone.reason, gone.ended_at));
+  const uint64_t version = node->state.version();
+  std::unique_ptr<SessionNode> owned = Unlink(shard, node);
+  LeaveStub(shard, owned->id, "", version, std::string(request_id), gone, now);
+  return owned;
+}
+
+bool MemoryStore::EndIfOwned(absl::string_view id, absl::string_view principal, GoneReason reason) {
+  std::unique_ptr<SessionNode> ended;
+  const absl::Time now = clock_->Now();
+  Shard& shard = ShardFor(id);
+  absl::MutexLock lock(&shard.mu);
+  absl::Status not_found;
+  SessionNode* node = FindLive(shard, id, now, &not_found);
+  if (node == nullptr || node->principal != principal) return false;
+  ended = End(shard, node, GoneDetails{reason, now}, "", now);
+  return true;
+}
+
 absl::StatusOr<SessionMeta> MemoryStore::Peek(absl::string_view id) {
   Shard& shard = ShardFor(id);
   absl::MutexLock lock(&shard.mu);
-  SessionNode* node = FindLive(shard, id, clock_->Now());
-  if (node == nullptr) return SessionNotFoundError();
+  absl::Status not_found;
+  SessionNode* node = FindLive(shard, id, clock_->Now(), &not_found);
+  if (node == nullptr) return not_found;
   return MetaOf(*node);
 }
 
 std::unique_ptr<SessionNode> MemoryStore::Unlink(Shard& shard, SessionNode* node) {
   shard.wheel.Remove(node);
   used_bytes_.fetch_sub(node->accounted_bytes, std::memory_order_relaxed);
-  if (!node->stub) live_sessions_.fetch_sub(1, std::memory_order_relaxed);
+  if (!node->stub) {
+    live_sessions_.fetch_sub(1, std::memory_order_relaxed);
+    if (!node->principal.empty()) index_.Remove(node->principal, node->created_at, node->id);
+  }
   return std::move(shard.sessions.extract(shard.sessions.find(node->id)).mapped());
 }
 
@@ -220,12 +367,14 @@ absl::StatusOr<SessionMeta> MemoryStore::Create(NewSession session) {
   const absl::Time now = clock_->Now();
   auto node = std::make_unique<SessionNode>(std::move(session.id), *std::move(state));
   node->principal = std::move(session.principal);
+  node->labels = std::move(session.labels);
   node->created_at = now;
   node->absolute_expires_at = now + session.absolute_timeout;
   node->idle_timeout = session.idle_timeout;
   Renew(*node, now);
   node->accounted_bytes = NodeMemory(*node);
   if (absl::Status status = Reserve(node->accounted_bytes); !status.ok()) return status;
+  const size_t reserved = node->accounted_bytes;
 
   Shard& shard = ShardFor(node->id);
   // A Create with a request_id files a stub under CreateStubKey in the same critical section, so
@@ -233,32 +382,67 @@ absl::StatusOr<SessionMeta> MemoryStore::Create(NewSession session) {
   const std::string stub_key =
       session.request_id.empty() ? node->id : CreateStubKey(session.request_id);
   Shard& stub_shard = ShardFor(stub_key);
-  std::string replay_id;
-  SessionMeta meta;
-  {
-    LockPair lock(&shard.mu, &stub_shard.mu);
-    SessionNode* stub = session.request_id.empty() ? nullptr : FindNode(stub_shard, stub_key, now);
-    if (stub != nullptr) {
-      replay_id = stub->successor;
-    } else if (FindNode(shard, node->id, now) != nullptr) {
-      used_bytes_.fetch_sub(node->accounted_bytes, std::memory_order_relaxed);
-      return absl::AlreadyExistsError("a session with this id exists");
-    } else {
-      SessionNode* raw = node.get();
-      shard.sessions.emplace(raw->id, std::move(node));
-      shard.wheel.Insert(raw);
-      live_sessions_.fetch_add(1, std::memory_order_relaxed);
-      meta = MetaOf(*raw);
-      if (!session.request_id.empty()) {
-        InsertStub(stub_shard, stub_key, raw->id,
-                   SessionState::Stub(meta.version, std::move(session.request_id), now, limits_),
-                   now);
-      }
+  const std::string principal = node->principal;
+  for (int attempt = 0; attempt < kAdmitAttempts; ++attempt) {
+    std::string replay_id;
+    std::string evict_id;
+    absl::StatusOr<SessionMeta> meta;
+    {
+      LockPair lock(&shard.mu, &stub_shard.mu);
+      meta = CreateLocked(shard, stub_shard, node, stub_key, session.request_id, now, &replay_id,
+                          &evict_id);
+    }
+    if (!evict_id.empty()) {
+      EndIfOwned(evict_id, principal, GoneReason::kEvicted);
+      continue;
+    }
+    if (node != nullptr) used_bytes_.fetch_sub(reserved, std::memory_order_relaxed);
+    if (!replay_id.empty()) return Peek(replay_id);
+    return meta;
+  }
+  used_bytes_.fetch_sub(reserved, std::memory_order_relaxed);
+  return absl::UnavailableError(
+      "principal: other sessions kept taking the room made under --max_sessions_per_principal; "
+      "retry");
+}
+
+absl::StatusOr<SessionMeta> MemoryStore::CreateLocked(Shard& shard, Shard& stub_shard,
+                                                      std::unique_ptr<SessionNode>& node,
+                                                      const std::string& stub_key,
+                                                      std::string& request_id, absl::Time now,
+                                                      std::string* replay_id,
+                                                      std::string* evict_id) {
+  SessionNode* stub = request_id.empty() ? nullptr : FindNode(stub_shard, stub_key, now);
+  if (stub != nullptr) {
+    *replay_id = stub->successor;
+    return SessionMeta();
+  }
+  if (FindNode(shard, node->id, now) != nullptr) {
+    return absl::AlreadyExistsError("a session with this id exists or ended recently");
+  }
+  if (!node->principal.empty()) {
+    switch (index_.Admit(node->principal, {node->created_at, node->id, &node->last_access_ns},
+                         limits_, evict_id)) {
+      case PrincipalIndex::Admission::kAdmitted:
+        break;
+      case PrincipalIndex::Admission::kRejected:
+        return PrincipalCapError();
+      case PrincipalIndex::Admission::kEvict:
+        return SessionMeta();
     }
   }
-  if (replay_id.empty()) return meta;
-  used_bytes_.fetch_sub(node->accounted_bytes, std::memory_order_relaxed);
-  return Peek(replay_id);
+  SessionNode* raw = node.get();
+  shard.sessions.emplace(raw->id, std::move(node));
+  shard.wheel.Insert(raw);
+  live_sessions_.fetch_add(1, std::memory_order_relaxed);
+  SessionMeta meta = MetaOf(*raw);
+  events_.Record(EventOf(SessionEvent::Kind::kCreated, *raw, now));
+  if (!request_id.empty()) {
+    InsertStub(stub_shard, stub_key, raw->id,
+               SessionState::Stub(meta.version, std::move(request_id), now, limits_), GoneDetails(),
+               now, now + limits_.idempotency_window);
+  }
+  return meta;
 }
 
 absl::StatusOr<SessionMeta> MemoryStore::Get(absl::string_view id,
@@ -267,9 +451,13 @@ absl::StatusOr<SessionMeta> MemoryStore::Get(absl::string_view id,
   const absl::Time now = clock_->Now();
   Shard& shard = ShardFor(id);
   absl::MutexLock lock(&shard.mu);
-  SessionNode* node = FindLive(shard, id, now);
-  if (node == nullptr) return SessionNotFoundError();
-  if (renewal == Renewal::kRenew) Renew(*node, now);
+  absl::Status not_found;
+  SessionNode* node = FindLive(shard, id, now, &not_found);
+  if (node == nullptr) return not_found;
+  if (renewal == Renewal::kRenew) {
+    Renew(*node, now);
+    RecordTouch(*node, now);
+  }
   node->state.Visit(keys, visit);
   return MetaOf(*node);
 }
@@ -280,8 +468,9 @@ absl::StatusOr<SessionMeta> MemoryStore::Apply(absl::string_view id,
   const absl::Time now = clock_->Now();
   Shard& shard = ShardFor(id);
   absl::MutexLock lock(&shard.mu);
-  SessionNode* node = FindLive(shard, id, now);
-  if (node == nullptr) return SessionNotFoundError();
+  absl::Status not_found;
+  SessionNode* node = FindLive(shard, id, now, &not_found);
+  if (node == nullptr) return not_found;
   if (std::optional<uint64_t> version = node->state.FindRequest(conditions.request_id, now)) {
     SessionMeta meta = MetaOf(*node);
     meta.version = *version;
@@ -299,12 +488,21 @@ absl::StatusOr<SessionMeta> MemoryStore::Apply(absl::string_view id,
     if (absl::Status status = Reserve(growth); !status.ok()) return status;
     node->accounted_bytes += growth;
   }
+  std::optional<SessionEvent> event;
+  if (plan->changes) event = UpdatedEvent(MetaOf(*node), mutations);
   node->state.Commit(std::move(mutations), *plan, limits_);
   if (!conditions.request_id.empty()) {
     node->state.RecordRequest(conditions.request_id, now, limits_);
   }
   Reaccount(*node);
   Renew(*node, now);
+  if (event.has_value()) {
+    event->version = node->state.version();
+    event->at = now;
+    events_.Record(*std::move(event));
+  } else {
+    RecordTouch(*node, now);
+  }
   return MetaOf(*node);
 }
 
@@ -312,99 +510,192 @@ absl::StatusOr<SessionMeta> MemoryStore::Touch(absl::string_view id) {
   const absl::Time now = clock_->Now();
   Shard& shard = ShardFor(id);
   absl::MutexLock lock(&shard.mu);
-  SessionNode* node = FindLive(shard, id, now);
-  if (node == nullptr) return SessionNotFoundError();
+  absl::Status not_found;
+  SessionNode* node = FindLive(shard, id, now, &not_found);
+  if (node == nullptr) return not_found;
   Renew(*node, now);
+  RecordTouch(*node, now);
   return MetaOf(*node);
 }
 
 absl::StatusOr<bool> MemoryStore::Delete(absl::string_view id, std::optional<uint64_t> if_version,
                                          absl::string_view request_id) {
   const absl::Time now = clock_->Now();
+  std::unique_ptr<SessionNode> ended;
   Shard& shard = ShardFor(id);
   absl::MutexLock lock(&shard.mu);
   SessionNode* node = FindNode(shard, id, now);
   if (node == nullptr) return false;
   if (node->stub) return node->state.FindRequest(request_id, now).has_value();
   if (absl::Status status = node->state.CheckIfVersion(if_version); !status.ok()) return status;
-  const uint64_t version = node->state.version();
-  Erase(shard, node);
-  if (!request_id.empty()) {
-    InsertStub(shard, std::string(id), "",
-               SessionState::Stub(version, std::string(request_id), now, limits_), now);
-  }
+  ended = End(shard, node, GoneDetails{GoneReason::kDeleted, now}, request_id, now);
   return true;
 }
 
 absl::StatusOr<SessionMeta> MemoryStore::Rotate(absl::string_view id, std::string new_id,
                                                 std::optional<uint64_t> if_version,
-                                                absl::string_view request_id) {
-  const absl::Time now = clock_->Now();
+                                                absl::string_view request_id,
+                                                const std::optional<std::string>& bind_principal) {
   Shard& from = ShardFor(id);
   Shard& to = ShardFor(new_id);
-  std::string replay_id;
-  absl::StatusOr<SessionMeta> meta;
-  {
-    LockPair lock(&from.mu, &to.mu);
-    meta = RotateLocked(from, to, id, std::move(new_id), if_version, request_id, now, &replay_id);
+  for (int attempt = 0; attempt < kAdmitAttempts; ++attempt) {
+    const absl::Time now = clock_->Now();
+    RotateOutcome outcome;
+    {
+      LockPair lock(&from.mu, &to.mu);
+      outcome = RotateLocked(from, to, id, new_id, if_version, request_id, bind_principal, now);
+    }
+    if (!outcome.evict_id.empty()) {
+      EndIfOwned(outcome.evict_id, *bind_principal, GoneReason::kEvicted);
+      continue;
+    }
+    if (!outcome.replay_id.empty()) return Peek(outcome.replay_id);
+    return outcome.meta;
   }
-  if (replay_id.empty()) return meta;
-  return Peek(replay_id);
+  return absl::UnavailableError(
+      "principal: other sessions kept taking the room made under --max_sessions_per_principal; "
+      "retry");
 }
 
-absl::StatusOr<SessionMeta> MemoryStore::RotateLocked(Shard& from, Shard& to, absl::string_view id,
-                                                      std::string new_id,
-                                                      std::optional<uint64_t> if_version,
-                                                      absl::string_view request_id, absl::Time now,
-                                                      std::string* replay_id) {
+MemoryStore::RotateOutcome MemoryStore::RotateLocked(
+    Shard& from, Shard& to, absl::string_view id, const std::string& new_id,
+    std::optional<uint64_t> if_version, absl::string_view request_id,
+    const std::optional<std::string>& bind_principal, absl::Time now) {
+  RotateOutcome outcome;
   SessionNode* node = FindNode(from, id, now);
-  if (node == nullptr) return SessionNotFoundError();
-  if (node->stub) {
-    if (!node->successor.empty() && node->state.FindRequest(request_id, now).has_value()) {
-      *replay_id = node->successor;
+  if (node == nullptr || node->stub) {
+    if (node != nullptr && !node->successor.empty() &&
+        node->state.FindRequest(request_id, now).has_value()) {
+      outcome.replay_id = node->successor;
     }
-    return SessionNotFoundError();
+    outcome.meta = NotFoundFor(node);
+    return outcome;
   }
-  if (absl::Status status = node->state.CheckIfVersion(if_version); !status.ok()) return status;
+  if (absl::Status status = node->state.CheckIfVersion(if_version); !status.ok()) {
+    outcome.meta = status;
+    return outcome;
+  }
   if (FindNode(to, new_id, now) != nullptr) {
-    return absl::AlreadyExistsError("a session with the new id exists");
+    outcome.meta = absl::AlreadyExistsError("a session with the new id exists");
+    return outcome;
+  }
+  if (absl::Status status = Reindex(*node, new_id, bind_principal, &outcome.evict_id);
+      !status.ok() || !outcome.evict_id.empty()) {
+    outcome.meta = status;
+    return outcome;
   }
   from.wheel.Remove(node);
   std::unique_ptr<SessionNode> owned = std::move(from.sessions.extract(node->id).mapped());
-  owned->id = std::move(new_id);
+  const std::string old_id = std::exchange(owned->id, new_id);
+  if (bind_principal.has_value()) owned->principal = *bind_principal;
   owned->state.BumpVersion();
   Renew(*owned, now);
+  Reaccount(*owned);
   to.wheel.Insert(node);
   to.sessions.emplace(node->id, std::move(owned));
-  if (!request_id.empty()) {
-    InsertStub(from, std::string(id), node->id,
-               SessionState::Stub(node->state.version(), std::string(request_id), now, limits_),
-               now);
+  SessionEvent event = EventOf(SessionEvent::Kind::kRotated, *node, now);
+  event.id = old_id;
+  event.new_id = node->id;
+  events_.Record(std::move(event));
+  LeaveStub(from, old_id, node->id, node->state.version(), std::string(request_id),
+            GoneDetails{GoneReason::kRotated, now}, now);
+  outcome.meta = MetaOf(*node);
+  return outcome;
+}
+
+absl::Status MemoryStore::Reindex(const SessionNode& node, const std::string& new_id,
+                                  const std::optional<std::string>& principal,
+                                  std::string* evict_id) {
+  const bool rebinds = principal.has_value() && *principal != node.principal;
+  if (!rebinds) {
+    if (!node.principal.empty()) index_.Rename(node.principal, node.created_at, node.id, new_id);
+    return absl::OkStatus();
   }
-  return MetaOf(*node);
+  if (!principal->empty()) {
+    switch (index_.Admit(*principal, {node.created_at, new_id, &node.last_access_ns}, limits_,
+                         evict_id)) {
+      case PrincipalIndex::Admission::kAdmitted:
+        break;
+      case PrincipalIndex::Admission::kRejected:
+        return PrincipalCapError();
+      case PrincipalIndex::Admission::kEvict:
+        return absl::OkStatus();
+    }
+  }
+  if (!node.principal.empty()) index_.Remove(node.principal, node.created_at, node.id);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SessionPage> MemoryStore::ListSessions(absl::string_view principal, size_t page_size,
+                                                      absl::string_view page_token) {
+  std::optional<PageCursor> cursor;
+  if (!page_token.empty()) {
+    absl::StatusOr<PageCursor> decoded = DecodePageToken(page_token);
+    if (!decoded.ok()) return decoded.status();
+    cursor = *std::move(decoded);
+  }
+  // One more than asked, to know whether another page follows.
+  std::vector<std::pair<absl::Time, std::string>> members =
+      index_.Page(principal, cursor, page_size + 1);
+  SessionPage page;
+  const size_t on_page = std::min(members.size(), page_size);
+  for (size_t i = 0; i < on_page; ++i) {
+    absl::StatusOr<SessionMeta> meta = Peek(members[i].second);
+    if (meta.ok() && meta->principal == principal) page.sessions.push_back(*std::move(meta));
+  }
+  if (members.size() > page_size) {
+    page.next_page_token =
+        EncodePageToken(PageCursor{members[on_page - 1].first, members[on_page - 1].second});
+  }
+  return page;
+}
+
+absl::StatusOr<size_t> MemoryStore::RevokeSessions(absl::string_view principal,
+                                                   absl::Span<const std::string> except_ids) {
+  size_t revoked = 0;
+  for (const std::string& id : index_.Ids(principal)) {
+    if (std::find(except_ids.begin(), except_ids.end(), id) != except_ids.end()) continue;
+    if (EndIfOwned(id, principal, GoneReason::kRevoked)) ++revoked;
+  }
+  return revoked;
 }
 
 absl::StatusOr<size_t> MemoryStore::SweepExpired() {
   size_t expired = 0;
   std::vector<std::unique_ptr<SessionNode>> reclaimed;
+  std::vector<SessionNode*> due;
   for (auto& shard : shards_) {
     const absl::Time now = clock_->Now();
     {
       absl::MutexLock lock(&shard->mu);
-      shard->wheel.Advance(now, [&](ExpiryWheel::Item* item) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-        reclaimed.push_back(Unlink(*shard, static_cast<SessionNode*>(item)));
-      });
+      // The wheel hands out what is due; ending a session files a stub, which must wait until the
+      // wheel is done.
+      shard->wheel.Advance(
+          now, [&](ExpiryWheel::Item* item) { due.push_back(static_cast<SessionNode*>(item)); });
+      for (SessionNode* node : due) {
+        if (node->stub) {
+          reclaimed.push_back(Unlink(*shard, node));
+          continue;
+        }
+        ++expired;
+        const GoneDetails gone{ExpiryReason(node->deadline, node->absolute_expires_at),
+                               node->deadline};
+        reclaimed.push_back(End(*shard, node, gone, "", now));
+      }
     }
     // Freeing is most of the work; it happens after the shard is unlocked.
-    expired += reclaimed.size();
+    due.clear();
     reclaimed.clear();
   }
   return expired;
 }
 
 StoreStats MemoryStore::Stats() const {
-  return StoreStats{live_sessions_.load(std::memory_order_relaxed),
-                    used_bytes_.load(std::memory_order_relaxed)};
+  StoreStats stats;
+  stats.live_sessions = live_sessions_.load(std::memory_order_relaxed);
+  stats.approximate_bytes = used_bytes_.load(std::memory_order_relaxed);
+  stats.principal_index_entries = index_.size();
+  return stats;
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "storage/memory_store.h"
 
+#include <algorithm>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -59,9 +60,14 @@ TEST(MemoryStoreTest, MemoryAccountingReturnsToZeroWhenEverythingIsGone) {
   }
   EXPECT_GT(store->Stats().approximate_bytes, 100u * 100);
   for (int i = 0; i < 50; ++i) ASSERT_OK(store->Delete(absl::StrCat("session-", i), {}, ""));
+  // The rest expire; then what remains are the records of why each ended, kept for
+  // --gone_retention (and the wheel's 1 s slots).
   clock.Advance(absl::Hours(1));
   ASSERT_OK(store->SweepExpired());
   EXPECT_EQ(store->Stats().live_sessions, 0u);
+  EXPECT_GT(store->Stats().approximate_bytes, 0u);
+  clock.Advance(SessionLimits{}.gone_retention + absl::Seconds(1));
+  ASSERT_OK(store->SweepExpired());
   EXPECT_EQ(store->Stats().approximate_bytes, 0u);
 }
 
@@ -79,9 +85,29 @@ TEST(MemoryStoreTest, RetryRecordsCountAsMemoryNotAsSessionsAndGoAfterTheWindow)
   }
   EXPECT_EQ(store->Stats().live_sessions, 0u);
   EXPECT_GT(store->Stats().approximate_bytes, 0u) << "the records of the creates and deletes";
-  clock.Advance(SessionLimits{}.idempotency_window + absl::Seconds(1));  // the wheel's 1 s slots
+  // A delete's record also says why the session is gone, for the longer of the two windows (and
+  // the wheel's 1 s slots).
+  clock.Advance(std::max(SessionLimits{}.idempotency_window, SessionLimits{}.gone_retention) +
+                absl::Seconds(1));
   ASSERT_OK(store->SweepExpired());
   EXPECT_EQ(store->Stats().approximate_bytes, 0u);
+}
+
+TEST(MemoryStoreTest, TheIndexHoldsNothingAfterAHundredThousandSessionsOfOnePrincipalExpire) {
+  FakeClock clock;
+  std::unique_ptr<Store> store = NewMemoryStore({.clock = &clock});
+  constexpr int kSessions = 100'000;
+  for (int i = 0; i < kSessions; ++i) {
+    NewSession session = Sized(i, 10);
+    session.principal = "alice";
+    session.idle_timeout = absl::Minutes(1);
+    ASSERT_OK(store->Create(std::move(session)));
+  }
+  EXPECT_EQ(store->Stats().principal_index_entries, size_t{kSessions});
+  clock.Advance(absl::Minutes(2));
+  EXPECT_THAT(store->SweepExpired(), ::sessiond::testing::IsOkAndHolds(size_t{kSessions}));
+  EXPECT_EQ(store->Stats().principal_index_entries, 0u);
+  EXPECT_EQ(store->Stats().live_sessions, 0u);
 }
 
 TEST(MemoryStoreTest, SweepFindsSessionsWhoseDeadlineMovedAfterTheyWereFiled) {

@@ -99,7 +99,16 @@ class PostgresStore final : public Store {
                               absl::string_view request_id) override;
   absl::StatusOr<SessionMeta> Rotate(absl::string_view id, std::string new_id,
                                      std::optional<uint64_t> if_version,
-                                     absl::string_view request_id) override;
+                                     absl::string_view request_id,
+                                     const std::optional<std::string>& bind_principal) override;
+  // TODO(issue 13): the principal index, gone reasons and events on this backend.
+  absl::StatusOr<SessionPage> ListSessions(absl::string_view, size_t, absl::string_view) override {
+    return absl::UnimplementedError("ListSessions is not implemented on this backend yet");
+  }
+  absl::StatusOr<size_t> RevokeSessions(absl::string_view, absl::Span<const std::string>) override {
+    return absl::UnimplementedError("RevokeSessions is not implemented on this backend yet");
+  }
+  EventLog& Events() override { return events_; }
   absl::StatusOr<size_t> SweepExpired() override;
   StoreStats Stats() const override;
   bool MayBlock() const override { return true; }
@@ -149,6 +158,7 @@ class PostgresStore final : public Store {
 
   Clock* const clock_;
   const SessionLimits limits_;
+  EventLog events_{limits_.event_retention};
   const absl::Duration timeout_;
   const int max_attempts_;
   const std::string table_;
@@ -482,9 +492,13 @@ absl::StatusOr<bool> PostgresStore::Delete(absl::string_view id, std::optional<u
   return deleted;
 }
 
-absl::StatusOr<SessionMeta> PostgresStore::Rotate(absl::string_view id, std::string new_id,
-                                                  std::optional<uint64_t> if_version,
-                                                  absl::string_view request_id) {
+absl::StatusOr<SessionMeta> PostgresStore::Rotate(
+    absl::string_view id, std::string new_id, std::optional<uint64_t> if_version,
+    absl::string_view request_id, const std::optional<std::string>& bind_principal) {
+  if (bind_principal.has_value()) {
+    return absl::UnimplementedError(
+        "binding a principal at rotation is not implemented on this backend yet");
+  }
   const absl::Time now = clock_->Now();
   std::string replay_id;
   SessionMeta result;

@@ -179,7 +179,16 @@ class RedisStore final : public Store {
                               absl::string_view request_id) override;
   absl::StatusOr<SessionMeta> Rotate(absl::string_view id, std::string new_id,
                                      std::optional<uint64_t> if_version,
-                                     absl::string_view request_id) override;
+                                     absl::string_view request_id,
+                                     const std::optional<std::string>& bind_principal) override;
+  // TODO(issue 13): the principal index, gone reasons and events on this backend.
+  absl::StatusOr<SessionPage> ListSessions(absl::string_view, size_t, absl::string_view) override {
+    return absl::UnimplementedError("ListSessions is not implemented on this backend yet");
+  }
+  absl::StatusOr<size_t> RevokeSessions(absl::string_view, absl::Span<const std::string>) override {
+    return absl::UnimplementedError("RevokeSessions is not implemented on this backend yet");
+  }
+  EventLog& Events() override { return events_; }
   absl::StatusOr<size_t> SweepExpired() override { return 0; }
   StoreStats Stats() const override;
   bool MayBlock() const override { return true; }
@@ -214,6 +223,7 @@ class RedisStore final : public Store {
   const std::string prefix_;
   Clock* const clock_;
   const SessionLimits limits_;
+  EventLog events_{limits_.event_retention};
   // PINGs every primary each probe_interval; declared last, so it stops first.
   Reachability reachability_;
 };
@@ -387,7 +397,12 @@ absl::StatusOr<bool> RedisStore::Delete(absl::string_view id, std::optional<uint
 
 absl::StatusOr<SessionMeta> RedisStore::Rotate(absl::string_view id, std::string new_id,
                                                std::optional<uint64_t> if_version,
-                                               absl::string_view request_id) {
+                                               absl::string_view request_id,
+                                               const std::optional<std::string>& bind_principal) {
+  if (bind_principal.has_value()) {
+    return absl::UnimplementedError(
+        "binding a principal at rotation is not implemented on this backend yet");
+  }
   for (int attempt = 0; attempt < kRotateAttempts; ++attempt) {
     absl::StatusOr<std::optional<SessionMeta>> rotated =
         TryRotate(id, new_id, if_version, request_id);

@@ -162,7 +162,7 @@ TEST(RedisStoreTest, ARotationRacingWritesLosesNoAcknowledgedWrite) {
     }
   });
   absl::SleepFor(absl::Milliseconds(20));
-  absl::StatusOr<SessionMeta> meta = store->Rotate(Id(1), Id(2), std::nullopt, "");
+  absl::StatusOr<SessionMeta> meta = store->Rotate(Id(1), Id(2), std::nullopt, "", std::nullopt);
   rotated = true;
   writer.join();
   ASSERT_OK(meta);

@@ -135,7 +135,16 @@ class RocksDbStore final : public Store {
                               absl::string_view request_id) override;
   absl::StatusOr<SessionMeta> Rotate(absl::string_view id, std::string new_id,
                                      std::optional<uint64_t> if_version,
-                                     absl::string_view request_id) override;
+                                     absl::string_view request_id,
+                                     const std::optional<std::string>& bind_principal) override;
+  // TODO(issue 13): the principal index, gone reasons and events on this backend.
+  absl::StatusOr<SessionPage> ListSessions(absl::string_view, size_t, absl::string_view) override {
+    return absl::UnimplementedError("ListSessions is not implemented on this backend yet");
+  }
+  absl::StatusOr<size_t> RevokeSessions(absl::string_view, absl::Span<const std::string>) override {
+    return absl::UnimplementedError("RevokeSessions is not implemented on this backend yet");
+  }
+  EventLog& Events() override { return events_; }
   absl::StatusOr<size_t> SweepExpired() override;
   StoreStats Stats() const override;
   // Sync-mode writes wait for fsync; async mode only hands its writes to the OS.
@@ -193,6 +202,7 @@ class RocksDbStore final : public Store {
 
   Clock* const clock_;
   const SessionLimits limits_;
+  EventLog events_{limits_.event_retention};
   const Durability durability_;
   // The guard and the Env (whose file system releases the guard's ballast) outlive the database.
   const std::unique_ptr<DiskGuard> disk_guard_;
@@ -506,7 +516,12 @@ absl::StatusOr<bool> RocksDbStore::Delete(absl::string_view id, std::optional<ui
 
 absl::StatusOr<SessionMeta> RocksDbStore::Rotate(absl::string_view id, std::string new_id,
                                                  std::optional<uint64_t> if_version,
-                                                 absl::string_view request_id) {
+                                                 absl::string_view request_id,
+                                                 const std::optional<std::string>& bind_principal) {
+  if (bind_principal.has_value()) {
+    return absl::UnimplementedError(
+        "binding a principal at rotation is not implemented on this backend yet");
+  }
   const absl::Time now = clock_->Now();
   std::string replay_id;
   {

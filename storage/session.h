@@ -4,7 +4,9 @@
 #define SESSIOND_STORAGE_SESSION_H_
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -20,6 +22,27 @@ namespace sessiond::storage {
 inline absl::Time IdleDeadline(absl::Time now, absl::Duration idle_timeout,
                                absl::Time absolute_expires_at) {
   return std::min(now + idle_timeout, absolute_expires_at);
+}
+
+// A session's labels (device, user agent, ...), sorted by key.
+using Labels = std::map<std::string, std::string>;
+
+// Why a session ended, as NOT_FOUND reports it for the retention window (SessionLimits).
+enum class GoneReason {
+  kUnknown = 0,  // never existed, or ended before the window
+  kExpiredIdle = 1,
+  kExpiredAbsolute = 2,
+  kDeleted = 3,
+  kRevoked = 4,
+  kEvicted = 5,
+  kRotated = 6,
+};
+
+// The expiry reason of a session whose idle deadline was reached: absolute if that deadline was
+// capped by the absolute expiry.
+inline GoneReason ExpiryReason(absl::Time idle_expires_at, absl::Time absolute_expires_at) {
+  return idle_expires_at >= absolute_expires_at ? GoneReason::kExpiredAbsolute
+                                                : GoneReason::kExpiredIdle;
 }
 
 // One key and its value.
@@ -40,6 +63,9 @@ struct SessionMeta {
   absl::Time idle_expires_at;
   absl::Time absolute_expires_at;
   absl::Duration idle_timeout;
+  // The last create, renewing read, write, touch or rotation.
+  absl::Time last_access_at;
+  Labels labels;
 };
 
 // What Create needs. The caller (the service) has already chosen the id, validated every field and
@@ -50,6 +76,7 @@ struct NewSession {
   absl::Duration idle_timeout;
   absl::Duration absolute_timeout;
   std::vector<Entry> entries;
+  Labels labels;
   // The caller's idempotency key, or empty: a Create with the request_id of a Create that
   // succeeded within SessionLimits::idempotency_window creates nothing and returns that session.
   std::string request_id;
@@ -82,8 +109,16 @@ struct Conditions {
   std::string request_id;
 };
 
+// What a store does when a principal already has max_sessions_per_principal sessions.
+enum class PrincipalCapPolicy {
+  // The new session (or the binding at rotation) fails with RESOURCE_EXHAUSTED.
+  kRejectNew,
+  // The principal's least recently used session ends (GoneReason::kEvicted) to make room.
+  kEvictOldest,
+};
+
 // Per-session limits a store enforces on the state after a mutation (per-request limits such as
-// key length are the service's).
+// key length are the service's), and what it remembers of sessions that ended.
 struct SessionLimits {
   size_t max_keys = 1024;
   // Sum over entries of key bytes + ValueSize.
@@ -92,6 +127,15 @@ struct SessionLimits {
   absl::Duration idempotency_window = absl::Minutes(10);
   // The most request_ids a session remembers at once; past it the oldest is forgotten early.
   size_t max_request_ids = 64;
+  // The most live sessions one principal may have (--max_sessions_per_principal); 0: no limit.
+  size_t max_sessions_per_principal = 0;
+  PrincipalCapPolicy principal_cap_policy = PrincipalCapPolicy::kRejectNew;
+  // How long a store remembers why a session ended (--gone_retention); 0: not at all.
+  absl::Duration gone_retention = absl::Hours(1);
+  // How many events the store's EventLog keeps for resuming watchers (--event_retention).
+  size_t event_retention = 100'000;
+  // Whether renewals without a change (Touch, renewing Get) are events (--watch_touches).
+  bool record_touches = false;
 };
 
 // What a store holds, for metrics. Exact for the memory store; durable stores estimate.
@@ -102,6 +146,16 @@ struct StoreStats {
   size_t approximate_bytes = 0;
   // Stored records that did not decode and were deleted (durable backends; 0 for the others).
   size_t undecodable_records_deleted = 0;
+  // Entries in the principal index (one per live session with a principal, not yet reclaimed).
+  size_t principal_index_entries = 0;
+};
+
+// A page of a principal's sessions (Store::ListSessions).
+struct SessionPage {
+  // Newest created first.
+  std::vector<SessionMeta> sessions;
+  // Where the next page starts (EncodePageToken); empty on the last page.
+  std::string next_page_token;
 };
 
 }  // namespace sessiond::storage

@@ -172,7 +172,7 @@ SessionState SessionState::Stub(uint64_t version, std::string request_id, absl::
                                 const SessionLimits& limits) {
   SessionState state;
   state.version_ = version;
-  state.RecordRequest(std::move(request_id), now, limits);
+  if (!request_id.empty()) state.RecordRequest(std::move(request_id), now, limits);
   return state;
 }
 

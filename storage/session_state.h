@@ -99,8 +99,9 @@ class SessionState {
                                               std::vector<AppliedRequest> requests);
 
   // The state a backend keeps for the idempotency window in place of a session that a Delete or
-  // Rotate with `request_id` ended (or under CreateStubKey for a Create): no entries, `version`,
-  // and only `request_id`, remembered from `now`.
+  // Rotate with `request_id` ended (or under CreateStubKey for a Create), or for the gone-reason
+  // window in place of any ended session: no entries, `version`, and only `request_id` (if not
+  // empty), remembered from `now`.
   static SessionState Stub(uint64_t version, std::string request_id, absl::Time now,
                            const SessionLimits& limits);
 

@@ -17,6 +17,21 @@
 // later than absolute_expires_at). Every method treats an expired session exactly like an unknown
 // one, whether or not it has been reclaimed yet.
 //
+// Why a session is gone: for SessionLimits::gone_retention after a session ended, NOT_FOUND for it
+// is a SessionGoneError (session_gone.h) saying why (expired idle or absolute, deleted, revoked,
+// evicted, rotated) and when; otherwise SessionNotFoundError. Never the new id of a rotation.
+//
+// Principals: a store indexes sessions by principal, so ListSessions and RevokeSessions cost time
+// proportional to that principal's sessions, and enforces SessionLimits::max_sessions_per_principal
+// atomically at Create and at a Rotate that binds a principal. The index holds exactly the live
+// sessions: an entry goes when its session ends, however it ends (expiry included).
+//
+// Events: every change is recorded in the store's EventLog (Events()) in the order it happened
+// (per session, exactly the order of the calls): created, updated (keys, never values), rotated,
+// touched (only with SessionLimits::record_touches), and each ending with its reason. An expiry is
+// recorded once, when SweepExpired reclaims the session or a call finds it expired, whichever is
+// first. An idempotent retry that applies nothing records nothing.
+//
 // Errors are absl::Status with canonical codes:
 //   NOT_FOUND           the session is unknown, expired or deleted
 //   ABORTED             a version condition failed; the status carries a Conflict (conflict.h)
@@ -46,6 +61,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "storage/event_log.h"
 #include "storage/session.h"
 
 namespace sessiond::storage {
@@ -99,18 +115,36 @@ class Store {
   virtual absl::StatusOr<bool> Delete(absl::string_view id, std::optional<uint64_t> if_version,
                                       absl::string_view request_id) = 0;
 
-  // Moves the session from `id` to `new_id` with the same entries, created_at and absolute expiry,
-  // a version one higher and the idle timer renewed (a rotation is a use); `id` is unknown from
-  // then on. ALREADY_EXISTS if `new_id` is taken. A retry of a `request_id` that rotated `id`
+  // Moves the session from `id` to `new_id` with the same entries, labels, created_at and absolute
+  // expiry, a version one higher and the idle timer renewed (a rotation is a use); `id` is unknown
+  // from then on (gone: kRotated). With `bind_principal`, the session belongs to that principal
+  // (empty: none) in the same step, under the principal cap (RESOURCE_EXHAUSTED or an eviction, as
+  // for Create). ALREADY_EXISTS if `new_id` is taken. A retry of a `request_id` that rotated `id`
   // ignores `new_id` and returns the session under the id the first attempt gave it, as it is now
   // (NOT_FOUND if it has ended since).
   virtual absl::StatusOr<SessionMeta> Rotate(absl::string_view id, std::string new_id,
                                              std::optional<uint64_t> if_version,
-                                             absl::string_view request_id) = 0;
+                                             absl::string_view request_id,
+                                             const std::optional<std::string>& bind_principal) = 0;
 
-  // Reclaims sessions that have expired, in time proportional to how many expired. Returns how
-  // many were reclaimed. Called periodically by a Sweeper; backends whose engine expires records
-  // itself return 0.
+  // Up to `page_size` (≥ 1) live sessions of `principal` (not empty), newest created first (then
+  // by id, descending), starting after `page_token` (page_token.h; empty: from the newest). Renews
+  // nothing. INVALID_ARGUMENT for a token DecodePageToken refuses.
+  virtual absl::StatusOr<SessionPage> ListSessions(absl::string_view principal, size_t page_size,
+                                                   absl::string_view page_token) = 0;
+
+  // Ends every live session of `principal` (not empty) except those in `except_ids`, each
+  // atomically (gone: kRevoked, with an event), and returns how many it ended. Each ended session
+  // is unknown to every call that starts after this returns.
+  virtual absl::StatusOr<size_t> RevokeSessions(absl::string_view principal,
+                                                absl::Span<const std::string> except_ids) = 0;
+
+  // The store's event log. Lives as long as the store.
+  virtual EventLog& Events() = 0;
+
+  // Reclaims sessions that have expired, in time proportional to how many expired, recording an
+  // expiry event for each (and its gone reason). Returns how many were reclaimed. Called
+  // periodically by a Sweeper.
   virtual absl::StatusOr<size_t> SweepExpired() = 0;
 
   // A snapshot of the store's size.

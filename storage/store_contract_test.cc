@@ -110,7 +110,7 @@ TEST_P(StoreContractTest, UnknownSessionIsNotFoundEverywhere) {
   EXPECT_THAT(GetAll(*store_, TestId(9)), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(SetOne(*store_, TestId(9), "a", true), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(store_->Touch(TestId(9)), StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_THAT(store_->Rotate(TestId(9), TestId(10), std::nullopt, ""),
+  EXPECT_THAT(store_->Rotate(TestId(9), TestId(10), std::nullopt, "", std::nullopt),
               StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(store_->Delete(TestId(9), std::nullopt, ""), IsOkAndHolds(false));
 }
@@ -283,7 +283,8 @@ TEST_P(StoreContractTest, AReadVersionAheadOfTheSessionIsAFailedPrecondition) {
 TEST_P(StoreContractTest, RotateRenewsTheIdleTimer) {
   ASSERT_OK_AND_ASSIGN(SessionMeta created, store_->Create(Session(TestId(1))));
   clock_.Advance(absl::Minutes(15));
-  ASSERT_OK_AND_ASSIGN(SessionMeta rotated, store_->Rotate(TestId(1), TestId(2), std::nullopt, ""));
+  ASSERT_OK_AND_ASSIGN(SessionMeta rotated,
+                       store_->Rotate(TestId(1), TestId(2), std::nullopt, "", std::nullopt));
   EXPECT_EQ(rotated.idle_expires_at, clock_.Now() + kIdle);
   EXPECT_EQ(rotated.absolute_expires_at, created.absolute_expires_at);
   clock_.Advance(absl::Minutes(10));
@@ -377,13 +378,15 @@ TEST_P(StoreContractTest, ARetriedDeleteReturnsTrueForTheWindow) {
 
 TEST_P(StoreContractTest, ARetriedRotateReturnsTheSessionUnderItsFirstNewId) {
   ASSERT_OK(store_->Create(Session(TestId(1), {{"a", true}})));
-  ASSERT_OK_AND_ASSIGN(SessionMeta first, store_->Rotate(TestId(1), TestId(2), 1, "x1"));
-  ASSERT_OK_AND_ASSIGN(SessionMeta retried, store_->Rotate(TestId(1), TestId(3), 1, "x1"));
+  ASSERT_OK_AND_ASSIGN(SessionMeta first,
+                       store_->Rotate(TestId(1), TestId(2), 1, "x1", std::nullopt));
+  ASSERT_OK_AND_ASSIGN(SessionMeta retried,
+                       store_->Rotate(TestId(1), TestId(3), 1, "x1", std::nullopt));
   EXPECT_EQ(retried.id, TestId(2));
   EXPECT_EQ(retried.version, first.version);
   EXPECT_THAT(GetAll(*store_, TestId(3)), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(GetAll(*store_, TestId(1)), StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_THAT(store_->Rotate(TestId(1), TestId(3), std::nullopt, "x2"),
+  EXPECT_THAT(store_->Rotate(TestId(1), TestId(3), std::nullopt, "x2", std::nullopt),
               StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(GetAll(*store_, TestId(2)), IsOkAndHolds(ElementsAre(Pair("a", Value(true)))));
 }
@@ -513,7 +516,8 @@ TEST_P(StoreContractTest, DeleteWithAStaleIfVersionKeepsTheSession) {
 TEST_P(StoreContractTest, RotateMovesTheDataAndKillsTheOldIdAtOnce) {
   ASSERT_OK_AND_ASSIGN(SessionMeta created,
                        store_->Create(Session(TestId(1), {{"cart", std::string("3 items")}})));
-  ASSERT_OK_AND_ASSIGN(SessionMeta rotated, store_->Rotate(TestId(1), TestId(2), std::nullopt, ""));
+  ASSERT_OK_AND_ASSIGN(SessionMeta rotated,
+                       store_->Rotate(TestId(1), TestId(2), std::nullopt, "", std::nullopt));
   EXPECT_EQ(rotated.id, TestId(2));
   EXPECT_EQ(rotated.version, 2u);
   EXPECT_EQ(rotated.principal, created.principal);
@@ -527,9 +531,10 @@ TEST_P(StoreContractTest, RotateMovesTheDataAndKillsTheOldIdAtOnce) {
 TEST_P(StoreContractTest, RotateRefusesATakenIdAndAStaleVersion) {
   ASSERT_OK(store_->Create(Session(TestId(1), {{"a", true}})));
   ASSERT_OK(store_->Create(Session(TestId(2), {{"b", true}})));
-  EXPECT_THAT(store_->Rotate(TestId(1), TestId(2), std::nullopt, ""),
+  EXPECT_THAT(store_->Rotate(TestId(1), TestId(2), std::nullopt, "", std::nullopt),
               StatusIs(absl::StatusCode::kAlreadyExists));
-  EXPECT_THAT(store_->Rotate(TestId(1), TestId(3), 7, ""), StatusIs(absl::StatusCode::kAborted));
+  EXPECT_THAT(store_->Rotate(TestId(1), TestId(3), 7, "", std::nullopt),
+              StatusIs(absl::StatusCode::kAborted));
   EXPECT_THAT(GetAll(*store_, TestId(1)), IsOkAndHolds(ElementsAre(Pair("a", Value(true)))));
   EXPECT_THAT(GetAll(*store_, TestId(2)), IsOkAndHolds(ElementsAre(Pair("b", Value(true)))));
 }

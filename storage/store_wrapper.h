@@ -42,9 +42,19 @@ class StoreWrapper : public Store {
   }
   absl::StatusOr<SessionMeta> Rotate(absl::string_view id, std::string new_id,
                                      std::optional<uint64_t> if_version,
-                                     absl::string_view request_id) override {
-    return target_->Rotate(id, std::move(new_id), if_version, request_id);
+                                     absl::string_view request_id,
+                                     const std::optional<std::string>& bind_principal) override {
+    return target_->Rotate(id, std::move(new_id), if_version, request_id, bind_principal);
   }
+  absl::StatusOr<SessionPage> ListSessions(absl::string_view principal, size_t page_size,
+                                           absl::string_view page_token) override {
+    return target_->ListSessions(principal, page_size, page_token);
+  }
+  absl::StatusOr<size_t> RevokeSessions(absl::string_view principal,
+                                        absl::Span<const std::string> except_ids) override {
+    return target_->RevokeSessions(principal, except_ids);
+  }
+  EventLog& Events() override { return target_->Events(); }
   absl::StatusOr<size_t> SweepExpired() override { return target_->SweepExpired(); }
   StoreStats Stats() const override { return target_->Stats(); }
   bool MayBlock() const override { return target_->MayBlock(); }

@@ -81,11 +81,24 @@ absl::StatusOr<bool> FaultInjectingStore::Delete(absl::string_view id,
   return StoreWrapper::Delete(id, if_version, request_id);
 }
 
-absl::StatusOr<SessionMeta> FaultInjectingStore::Rotate(absl::string_view id, std::string new_id,
-                                                        std::optional<uint64_t> if_version,
-                                                        absl::string_view request_id) {
+absl::StatusOr<SessionMeta> FaultInjectingStore::Rotate(
+    absl::string_view id, std::string new_id, std::optional<uint64_t> if_version,
+    absl::string_view request_id, const std::optional<std::string>& bind_principal) {
   if (absl::Status error = Inject(StoreMethod::kRotate); !error.ok()) return error;
-  return StoreWrapper::Rotate(id, std::move(new_id), if_version, request_id);
+  return StoreWrapper::Rotate(id, std::move(new_id), if_version, request_id, bind_principal);
+}
+
+absl::StatusOr<SessionPage> FaultInjectingStore::ListSessions(absl::string_view principal,
+                                                              size_t page_size,
+                                                              absl::string_view page_token) {
+  if (absl::Status error = Inject(StoreMethod::kListSessions); !error.ok()) return error;
+  return StoreWrapper::ListSessions(principal, page_size, page_token);
+}
+
+absl::StatusOr<size_t> FaultInjectingStore::RevokeSessions(
+    absl::string_view principal, absl::Span<const std::string> except_ids) {
+  if (absl::Status error = Inject(StoreMethod::kRevokeSessions); !error.ok()) return error;
+  return StoreWrapper::RevokeSessions(principal, except_ids);
 }
 
 absl::StatusOr<size_t> FaultInjectingStore::SweepExpired() {

@@ -21,7 +21,17 @@
 namespace sessiond::storage {
 
 // The Store methods a fault can be injected into.
-enum class StoreMethod { kCreate, kGet, kApply, kTouch, kDelete, kRotate, kSweepExpired };
+enum class StoreMethod {
+  kCreate,
+  kGet,
+  kApply,
+  kTouch,
+  kDelete,
+  kRotate,
+  kListSessions,
+  kRevokeSessions,
+  kSweepExpired
+};
 
 class FaultInjectingStore final : public StoreWrapper {
  public:
@@ -53,7 +63,12 @@ class FaultInjectingStore final : public StoreWrapper {
                               absl::string_view request_id) override;
   absl::StatusOr<SessionMeta> Rotate(absl::string_view id, std::string new_id,
                                      std::optional<uint64_t> if_version,
-                                     absl::string_view request_id) override;
+                                     absl::string_view request_id,
+                                     const std::optional<std::string>& bind_principal) override;
+  absl::StatusOr<SessionPage> ListSessions(absl::string_view principal, size_t page_size,
+                                           absl::string_view page_token) override;
+  absl::StatusOr<size_t> RevokeSessions(absl::string_view principal,
+                                        absl::Span<const std::string> except_ids) override;
   absl::StatusOr<size_t> SweepExpired() override;
 
  private:

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,9 @@ struct Backend {
   // The flag that names a password file.
   std::string password_file_flag;
 };
+
+// GoogleTest prints a backend as its name (not its bytes) in test listings and failures.
+void PrintTo(const Backend& backend, std::ostream* out) { *out << backend.name; }
 
 // Wraps a started `Server`: `flags(server)`, `kStop`, and `Server::Restart`.
 template <typename Server, void (Server::*kStop)()>

@@ -34,6 +34,14 @@ MATCHER_P(StatusIs, code, "has status code " + absl::StatusCodeToString(code)) {
   return StatusOf(arg).code() == code;
 }
 
+// Matches a status with `code` whose message matches `message` (for example HasSubstr("--flag")).
+MATCHER_P2(StatusIs, code, message,
+           "has status code " + absl::StatusCodeToString(code) + " and a matching message") {
+  *result_listener << "status: " << StatusOf(arg);
+  const absl::Status status = StatusOf(arg);
+  return status.code() == code && ::testing::Matches(message)(std::string(status.message()));
+}
+
 // Matches an OK StatusOr whose value matches `inner`.
 MATCHER_P(IsOkAndHolds, inner, "is OK and holds a matching value") {
   if (!arg.ok()) {

@@ -1,0 +1,89 @@
+#include "storage/event_log.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace sessiond::storage {
+
+EventLog::EventLog(size_t retention, uint64_t first_sequence)
+    : retention_(std::max<size_t>(retention, 1)),
+      next_sequence_(first_sequence),
+      first_sequence_(first_sequence) {}
+
+std::vector<std::shared_ptr<EventLog::Waiter>> EventLog::AppendLocked(SessionEvent event) {
+  next_sequence_ = event.sequence + 1;
+  events_.push_back(std::move(event));
+  if (events_.size() > retention_) {
+    events_.pop_front();
+    dropped_ = true;
+  }
+  return std::exchange(waiters_, {});
+}
+
+void EventLog::WakeAll(std::vector<std::shared_ptr<Waiter>> waiters) {
+  for (const std::shared_ptr<Waiter>& waiter : waiters) waiter->Wake();
+}
+
+uint64_t EventLog::Record(SessionEvent event) {
+  std::vector<std::shared_ptr<Waiter>> waiters;
+  uint64_t sequence;
+  {
+    absl::MutexLock lock(&mu_);
+    sequence = next_sequence_;
+    event.sequence = sequence;
+    waiters = AppendLocked(std::move(event));
+  }
+  WakeAll(std::move(waiters));
+  return sequence;
+}
+
+bool EventLog::Append(SessionEvent event) {
+  std::vector<std::shared_ptr<Waiter>> waiters;
+  {
+    absl::MutexLock lock(&mu_);
+    if (event.sequence < next_sequence_) return false;
+    waiters = AppendLocked(std::move(event));
+  }
+  WakeAll(std::move(waiters));
+  return true;
+}
+
+absl::StatusOr<std::vector<SessionEvent>> EventLog::Read(uint64_t from, size_t max) const {
+  absl::MutexLock lock(&mu_);
+  const uint64_t oldest = events_.empty() ? next_sequence_ : events_.front().sequence;
+  if (from > next_sequence_ || (from < oldest && (dropped_ || from < first_sequence_))) {
+    return absl::OutOfRangeError(
+        absl::StrCat("from_sequence: ", from, " is outside the retained event log, which holds ",
+                     oldest, " to ", next_sequence_ - 1,
+                     " (--event_retention); resynchronise, then watch from ", next_sequence_));
+  }
+  std::vector<SessionEvent> out;
+  // Sequences may have gaps (Append), so find the first at or after `from` by search.
+  auto it = std::lower_bound(
+      events_.begin(), events_.end(), from,
+      [](const SessionEvent& event, uint64_t sequence) { return event.sequence < sequence; });
+  for (; it != events_.end() && out.size() < max; ++it) out.push_back(*it);
+  return out;
+}
+
+uint64_t EventLog::next_sequence() const {
+  absl::MutexLock lock(&mu_);
+  return next_sequence_;
+}
+
+bool EventLog::WaitFor(uint64_t from, std::shared_ptr<Waiter> waiter) {
+  absl::MutexLock lock(&mu_);
+  if (from < next_sequence_) return false;
+  waiters_.push_back(std::move(waiter));
+  return true;
+}
+
+void EventLog::Cancel(const Waiter* waiter) {
+  absl::MutexLock lock(&mu_);
+  std::erase_if(waiters_, [waiter](const std::shared_ptr<Waiter>& w) { return w.get() == waiter; });
+}
+
+}  // namespace sessiond::storage

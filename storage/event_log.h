@@ -1,0 +1,80 @@
+// EventLog: the bounded, ordered log of session events a store keeps for WatchSessions.
+//
+// Every event gets a sequence number one above the previous (Record), or arrives with one assigned
+// by the backend that orders events (Append: a Redis stream, a RocksDB column family read back at
+// open), which must only grow. The log keeps the newest `retention` events in memory; a reader asks
+// for the events from a sequence on and learns with OUT_OF_RANGE when that sequence is no longer
+// (or not yet) in the log. A reader that has caught up registers a Waiter, woken once when the next
+// event arrives, so an idle watcher costs a writer nothing but a check of an empty list.
+//
+// Thread-safe. Waiters are woken on the thread that recorded the event, after the log's lock is
+// released; Wake() must be quick and must not call back into the store.
+#ifndef SESSIOND_STORAGE_EVENT_LOG_H_
+#define SESSIOND_STORAGE_EVENT_LOG_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "storage/session_event.h"
+
+namespace sessiond::storage {
+
+class EventLog {
+ public:
+  // Something to wake once when an event at or after a sequence exists.
+  class Waiter {
+   public:
+    virtual ~Waiter() = default;
+    virtual void Wake() = 0;
+  };
+
+  // An empty log whose first event will be `first_sequence`, keeping the newest `retention` (≥ 1).
+  explicit EventLog(size_t retention, uint64_t first_sequence = 1);
+
+  // Gives `event` the next sequence, appends it, wakes the waiters, and returns the sequence.
+  uint64_t Record(SessionEvent event);
+
+  // Appends `event` with the sequence it carries, which must be above every earlier one (events
+  // with a lower or equal sequence are ignored and false is returned), and wakes the waiters.
+  bool Append(SessionEvent event);
+
+  // Up to `max` events from sequence `from` on, oldest first; empty when `from` is the next
+  // sequence. OUT_OF_RANGE naming the range held if `from` is older than the oldest event kept
+  // (after events were dropped) or beyond the next sequence.
+  absl::StatusOr<std::vector<SessionEvent>> Read(uint64_t from, size_t max) const;
+
+  // The sequence the next event will get (one above the last).
+  uint64_t next_sequence() const;
+
+  // If an event at or after `from` exists, returns false. Else keeps `waiter` and returns true; it
+  // is woken (and dropped) when the next event arrives, unless Cancel drops it first.
+  bool WaitFor(uint64_t from, std::shared_ptr<Waiter> waiter);
+
+  // Drops `waiter` if it is still waiting.
+  void Cancel(const Waiter* waiter);
+
+ private:
+  // Appends under the lock and takes the waiters to wake.
+  std::vector<std::shared_ptr<Waiter>> AppendLocked(SessionEvent event)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  static void WakeAll(std::vector<std::shared_ptr<Waiter>> waiters);
+
+  const size_t retention_;
+  mutable absl::Mutex mu_;
+  std::deque<SessionEvent> events_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_sequence_ ABSL_GUARDED_BY(mu_);
+  // True once an event was dropped for retention: reads before the oldest kept are then refused.
+  bool dropped_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t first_sequence_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::shared_ptr<Waiter>> waiters_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace sessiond::storage
+
+#endif  // SESSIOND_STORAGE_EVENT_LOG_H_
