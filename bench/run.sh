@@ -247,10 +247,10 @@ fi
 # sessiond and PostgreSQL (every process of it) share CPU 1, as with Redis.
 if grep -q postgres <<< "$store_help"; then
   start_postgres postgres-backend
-  PG_PID=$PID
-  psql_query() { "$PG_BIN/psql" -X -A -t -h 127.0.0.1 -p "$PORT" -U sessiond -d postgres -c "$1"; }
+  PG_PID=$PID PG_PORT=$PORT
+  psql_query() { "$PG_BIN/psql" -X -A -t -h 127.0.0.1 -p "$PG_PORT" -U sessiond -d postgres -c "$1"; }
   start_sessiond sessiond-postgres --store=postgres \
-    --postgres_dsn="host=127.0.0.1 port=$PORT user=sessiond dbname=postgres"
+    --postgres_dsn="host=127.0.0.1 port=$PG_PORT user=sessiond dbname=postgres"
   loadgen sessiond-postgres-web "$(allowed)" --scenario=web --backend_pid="$PG_PID"
   loadgen sessiond-postgres-commit "$(allowed)" --scenario=commit --backend_pid="$PG_PID"
   table_bytes() { psql_query "SELECT pg_total_relation_size('sessiond_sessions')"; }
