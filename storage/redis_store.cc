@@ -1,8 +1,6 @@
 #include "storage/redis_store.h"
 
 #include <algorithm>
-#include <atomic>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -14,6 +12,7 @@
 #include "absl/synchronization/notification.h"
 #include "storage/page_token.h"
 #include "storage/redis_event_tail.h"
+#include "storage/reachability.h"
 #include "storage/redis_scripts.h"
 #include "storage/session_event.h"
 #include "storage/session_gone.h"
@@ -250,16 +249,12 @@ class RedisStore final : public Store {
                            : std::max(limits_.gone_retention, kMinTtlSlack)),
             " ", limits_.record_touches ? "1" : "0", " ", limits_.max_sessions_per_principal, " ",
             limits_.principal_cap_policy == PrincipalCapPolicy::kEvictOldest ? "evict" : "reject")),
-        unhealthy_after_(options.unhealthy_after),
-        probe_interval_(options.probe_interval),
         tail_(std::move(tail)),
         no_events_(limits_.event_retention),
-        prober_([this] { Probe(); }) {}
-
-  ~RedisStore() override {
-    stop_.Notify();
-    prober_.join();
-  }
+        reachability_(options.unhealthy_after, options.probe_interval, [this] {
+          const std::vector<absl::string_view> ping = {"PING"};
+          return client_->RunOnEveryPrimary(ping).status();
+        }) {}
 
   absl::StatusOr<SessionMeta> Create(NewSession session) override;
   absl::StatusOr<SessionMeta> Get(absl::string_view id, absl::Span<const absl::string_view> keys,
@@ -281,9 +276,7 @@ class RedisStore final : public Store {
   absl::StatusOr<size_t> SweepExpired() override;
   StoreStats Stats() const override;
   bool MayBlock() const override { return true; }
-  bool AcceptsWrites() const override {
-    return consecutive_failures_.load(std::memory_order_relaxed) < unhealthy_after_;
-  }
+  bool AcceptsWrites() const override { return reachability_.reachable(); }
 
  private:
   // A script's KEYS: the session's three keys (sharing the hash tag {id}), then, standalone, the
@@ -317,8 +310,6 @@ class RedisStore final : public Store {
   absl::StatusOr<RedisReply> EvalUnlessMoving(const RedisScript& script,
                                               const std::vector<std::string>& keys,
                                               const std::vector<std::string>& args);
-  // Counts a call's outcome for health: a failure to reach Redis or a success.
-  void Track(const absl::Status& status);
   // The live session `id` as it is, without renewing it: a retry's answer.
   absl::StatusOr<SessionMeta> Peek(absl::string_view id);
   // One rotation attempt: the three steps, or an error; nullopt if the old session changed
@@ -332,8 +323,6 @@ class RedisStore final : public Store {
   // with `args` until nothing remains; returns how many sessions it ended.
   absl::StatusOr<size_t> RunInBatches(const RedisScript& script,
                                       const std::vector<std::string>& args);
-  // PINGs every primary each probe_interval_ until the store closes.
-  void Probe();
 
   std::unique_ptr<RedisClient> client_;
   const std::string prefix_;
@@ -343,30 +332,12 @@ class RedisStore final : public Store {
   const SessionLimits limits_;
   // ARGV[1] after the clock's time.
   const std::string config_;
-  const int unhealthy_after_;
-  const absl::Duration probe_interval_;
-  std::atomic<int> consecutive_failures_{0};
   const std::unique_ptr<RedisEventTail> tail_;
   // A cluster's event log, which stays empty.
   EventLog no_events_;
-  absl::Notification stop_;
-  std::thread prober_;
+  // PINGs every primary each probe_interval; declared last, so it stops first.
+  Reachability reachability_;
 };
-
-void RedisStore::Track(const absl::Status& status) {
-  if (status.ok()) {
-    consecutive_failures_.store(0, std::memory_order_relaxed);
-  } else if (absl::IsUnavailable(status)) {
-    consecutive_failures_.fetch_add(1, std::memory_order_relaxed);
-  }
-}
-
-void RedisStore::Probe() {
-  const std::vector<absl::string_view> ping = {"PING"};
-  while (!stop_.WaitForNotificationWithTimeout(probe_interval_)) {
-    Track(client_->RunOnEveryPrimary(ping).status());
-  }
-}
 
 absl::StatusOr<RedisReply> RedisStore::Eval(const RedisScript& script,
                                             const std::vector<std::string>& keys, absl::Time now,
@@ -383,7 +354,7 @@ absl::StatusOr<RedisReply> RedisStore::Eval(const RedisScript& script,
     command[1] = script.body;
     reply = client_->Run(keys.front(), command, write);
   }
-  Track(reply.status());
+  reachability_.Track(reply.status());
   if (!reply.ok()) return reply;
   if (reply->IsError()) return RedisErrorStatus(*reply);
   if (reply->type != RedisReply::Type::kArray || reply->elements.empty()) {
@@ -439,7 +410,7 @@ absl::StatusOr<SessionMeta> RedisStore::Create(NewSession session) {
     const std::string window = absl::StrCat(Millis(limits_.idempotency_window));
     const std::vector<absl::string_view> set = {"SET", claim, session.id, "NX", "PX", window};
     absl::StatusOr<RedisReply> claimed = client_->Run(claim, set, true);
-    Track(claimed.status());
+    reachability_.Track(claimed.status());
     if (!claimed.ok()) return claimed.status();
     if (claimed->IsError()) return RedisErrorStatus(*claimed);
     if (claimed->type == RedisReply::Type::kNil) {

@@ -8,8 +8,6 @@
 // (ctest runs the binary once), so the servers start once.
 #include "storage/redis_store.h"
 
-#include <dirent.h>
-
 #include <algorithm>
 #include <atomic>
 #include <iostream>
@@ -31,14 +29,19 @@
 #include "storage/store_contract_test.h"
 #include "storage/testing/fake_clock.h"
 #include "storage/testing/redis_servers.h"
+#include "storage/testing/shared_store_checks.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/store_entries.h"
 
 namespace sessiond::storage {
 namespace {
 
+using ::sessiond::storage::testing::ExpectReplicasShareSessionsAndConflictsPerKey;
+using ::sessiond::storage::testing::OpenDescriptors;
 using ::sessiond::storage::testing::RedisCluster;
 using ::sessiond::storage::testing::RedisServer;
+using ::sessiond::storage::testing::SetInt;
+using ::sessiond::storage::testing::TestSession;
 using ::sessiond::testing::GetAllEntries;
 using ::sessiond::testing::IsOk;
 using ::sessiond::testing::IsOkAndHolds;
@@ -139,24 +142,6 @@ INSTANTIATE_TEST_SUITE_P(
 
 std::string Id(int n) { return absl::StrCat("redis-test-", n, "-AAAAAAAAAAAAAAAAAAAAA"); }
 
-NewSession Session(std::string id, std::vector<Entry> entries = {}) {
-  NewSession session;
-  session.id = std::move(id);
-  session.idle_timeout = absl::Minutes(20);
-  session.absolute_timeout = absl::Hours(12);
-  session.entries = std::move(entries);
-  return session;
-}
-
-absl::StatusOr<SessionMeta> SetInt(Store& store, absl::string_view id, std::string key,
-                                   int64_t value, std::optional<uint64_t> read_version = {}) {
-  std::vector<Mutation> mutations;
-  mutations.push_back(Mutation::Set(std::move(key), value));
-  Conditions conditions;
-  conditions.read_version = read_version;
-  return store.Apply(id, std::move(mutations), conditions);
-}
-
 // A direct connection to `address` for looking at what the store wrote.
 std::unique_ptr<RedisClient> Inspect(std::vector<std::string> addresses) {
   RedisOptions options;
@@ -176,15 +161,6 @@ void AwaitEvents(Store& store, uint64_t count) {
   }
 }
 
-size_t OpenDescriptors() {
-  size_t count = 0;
-  if (DIR* dir = opendir("/proc/self/fd")) {
-    while (readdir(dir) != nullptr) ++count;
-    closedir(dir);
-  }
-  return count;
-}
-
 TEST(RedisStoreTest, TheSweepEndsDueSessionsAndRedisTtlIsOnlyABackstopAfterTheDeadline) {
   FakeClock clock;
   SessionLimits limits;
@@ -196,7 +172,7 @@ TEST(RedisStoreTest, TheSweepEndsDueSessionsAndRedisTtlIsOnlyABackstopAfterTheDe
   const std::string key = absl::StrCat(options.key_prefix, ":{", Id(1), "}");
   const std::vector<absl::string_view> pttl = {"PTTL", key};
 
-  NewSession session = Session(Id(1), {{"a", int64_t{1}}});
+  NewSession session = TestSession(Id(1), {{"a", int64_t{1}}});
   session.principal = "ada";
   ASSERT_OK(store->Create(std::move(session)));
   EXPECT_EQ(store->Stats().live_sessions, 1u);
@@ -231,7 +207,7 @@ TEST(RedisStoreTest, ExpiringAHundredThousandSessionsOfOnePrincipalLeavesTheInde
   for (int t = 0; t < kThreads; ++t) {
     creators.emplace_back([&, t] {
       for (int i = t; i < kSessions; i += kThreads) {
-        NewSession session = Session(Id(i));
+        NewSession session = TestSession(Id(i));
         session.principal = "ada";
         session.idle_timeout = absl::Minutes(1);
         if (!store->Create(std::move(session)).ok()) ++failures;
@@ -269,7 +245,7 @@ TEST(RedisStoreTest, ThirtyTwoParallelLoginsOnTwoReplicasLeaveExactlyTheCap) {
     std::vector<std::thread> logins;
     for (int i = 0; i < 32; ++i) {
       logins.emplace_back([&, i] {
-        NewSession session = Session(Id(i));
+        NewSession session = TestSession(Id(i));
         session.principal = "ada";
         absl::StatusOr<SessionMeta> meta =
             (i % 2 == 0 ? first : second)->Create(std::move(session));
@@ -311,7 +287,7 @@ TEST(RedisStoreTest, EveryReplicaSeesEveryReplicasEventsInOneOrderAndALateReplic
   for (Store* store : {first.get(), second.get()}) {
     writers.emplace_back([store, offset = store == first.get() ? 0 : 100] {
       for (int i = 0; i < 50; ++i) {
-        ASSERT_OK(store->Create(Session(Id(offset + i))));
+        ASSERT_OK(store->Create(TestSession(Id(offset + i))));
         ASSERT_OK(SetInt(*store, Id(offset + i), "n", i));
       }
     });
@@ -344,7 +320,7 @@ TEST(RedisStoreTest, InAClusterThePrincipalFeaturesFailClearly) {
       OpenRedisStore(OptionsFor(SharedCluster().addresses(), nullptr, capped)),
       StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("--max_sessions_per_principal")));
   // Why a session is gone lives in its own slot, so a cluster says it too.
-  ASSERT_OK(store->Create(Session(Id(1))));
+  ASSERT_OK(store->Create(TestSession(Id(1))));
   ASSERT_OK(store->Delete(Id(1), std::nullopt, ""));
   absl::Status gone = GetAllEntries(*store, Id(1)).status();
   ASSERT_TRUE(GoneDetailsOf(gone).has_value()) << gone;
@@ -359,7 +335,7 @@ TEST(RedisStoreTest, WithWaitReplicasWritesWaitButRenewalsDoNot) {
   options.redis.wait_timeout = absl::Milliseconds(50);
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> store, OpenRedisStore(options));
 
-  EXPECT_THAT(store->Create(Session(Id(1), {{"a", int64_t{1}}})),
+  EXPECT_THAT(store->Create(TestSession(Id(1), {{"a", int64_t{1}}})),
               StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_THAT(GetAllEntries(*store, Id(1)), IsOkAndHolds(ElementsAre(Pair("a", Value(int64_t{1})))))
       << "a Get that renews does not WAIT";
@@ -374,31 +350,13 @@ TEST(RedisStoreTest, TwoReplicasShareSessionsAndDetectConflictsPerKey) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> first, OpenRedisStore(options));
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> second, OpenRedisStore(options));
 
-  ASSERT_OK_AND_ASSIGN(SessionMeta created, first->Create(Session(Id(1), {{"cart", int64_t{0}}})));
-  EXPECT_THAT(GetAllEntries(*second, Id(1)),
-              IsOkAndHolds(ElementsAre(Pair("cart", Value(int64_t{0})))));
-
-  // Both replicas serve requests that read version 1; they write different keys, then the same.
-  EXPECT_OK(SetInt(*first, Id(1), "theme", 1, created.version));
-  EXPECT_OK(SetInt(*second, Id(1), "lang", 2, created.version)) << "different keys both commit";
-  EXPECT_OK(SetInt(*first, Id(1), "cart", 3, created.version));
-  absl::StatusOr<SessionMeta> lost = SetInt(*second, Id(1), "cart", 4, created.version);
-  EXPECT_THAT(lost, StatusIs(absl::StatusCode::kAborted));
-  ASSERT_TRUE(GetConflict(lost.status()).has_value());
-  EXPECT_THAT(GetConflict(lost.status())->keys, ElementsAre("cart"));
-
-  EXPECT_THAT(
-      GetAllEntries(*first, Id(1)),
-      IsOkAndHolds(ElementsAre(Pair("cart", Value(int64_t{3})), Pair("lang", Value(int64_t{2})),
-                               Pair("theme", Value(int64_t{1})))));
-  EXPECT_THAT(second->Delete(Id(1), std::nullopt, ""), IsOkAndHolds(true));
-  EXPECT_THAT(GetAllEntries(*first, Id(1)), StatusIs(absl::StatusCode::kNotFound));
+  ExpectReplicasShareSessionsAndConflictsPerKey(*first, *second, Id(1));
 }
 
 TEST(RedisStoreTest, ARotationRacingWritesLosesNoAcknowledgedWrite) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> store,
                        OpenRedisStore(OptionsFor(SharedCluster().addresses(), nullptr, {})));
-  ASSERT_OK(store->Create(Session(Id(1))));
+  ASSERT_OK(store->Create(TestSession(Id(1))));
   std::atomic<bool> rotated{false};
   std::atomic<int> acknowledged{0};
   std::thread writer([&] {
@@ -445,7 +403,7 @@ TEST(RedisStoreTest, RedisKilledAndRestartedUnderLoadIsUnavailableThenRecoversBy
   options.redis.connect_timeout = absl::Milliseconds(200);
   options.redis.command_timeout = absl::Milliseconds(200);
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> store, OpenRedisStore(options));
-  ASSERT_OK(store->Create(Session(Id(1))));
+  ASSERT_OK(store->Create(TestSession(Id(1))));
   const size_t descriptors = OpenDescriptors();
 
   std::atomic<int> acknowledged{0}, unavailable{0}, other_errors{0};
@@ -536,7 +494,7 @@ TEST(RedisStoreTest, AFailoverLosesNoWriteAcknowledgedWithWait) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> plain, OpenRedisStore(options));
   options.redis.wait_replicas = 1;
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> waiting, OpenRedisStore(options));
-  ASSERT_OK(plain->Create(Session(Id(1))));
+  ASSERT_OK(plain->Create(TestSession(Id(1))));
   const std::string key = absl::StrCat(options.key_prefix, ":{", Id(1), "}");
 
   Writer without_wait(*plain, Id(1), "plain");
@@ -569,7 +527,7 @@ TEST(RedisStoreTest, ReshardingUnderLoadShowsCallersNoError) {
   RedisStoreOptions options = OptionsFor(cluster.addresses(), nullptr, {});
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> store, OpenRedisStore(options));
   constexpr int kSessions = 64;
-  for (int i = 0; i < kSessions; ++i) ASSERT_OK(store->Create(Session(Id(i))));
+  for (int i = 0; i < kSessions; ++i) ASSERT_OK(store->Create(TestSession(Id(i))));
 
   std::atomic<bool> stop{false};
   std::atomic<int> calls{0}, errors{0};

@@ -66,11 +66,6 @@ std::pair<absl::Time, absl::string_view> ParseExpiryKey(absl::string_view key) {
 
 rocksdb::Slice ToSlice(absl::string_view view) { return rocksdb::Slice(view.data(), view.size()); }
 
-void Renew(SessionMeta& meta, absl::Time now) {
-  meta.idle_expires_at =
-      TruncateToMillis(IdleDeadline(now, meta.idle_timeout, meta.absolute_expires_at));
-}
-
 // An open database and its two column families (sessions, expiry).
 struct Database {
   std::unique_ptr<rocksdb::DB> db;
@@ -169,9 +164,6 @@ class RocksDbStore final : public Store {
   // The live session `id`; NOT_FOUND if it is unknown, expired at `now` or a stub.
   absl::StatusOr<StoredSession> Load(Stripe& stripe, absl::string_view id, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(stripe.mu);
-  // A stub (StoredSession::stub) under `key` for a request that left `successor` at `version`.
-  StoredSession MakeStub(std::string key, std::string successor, uint64_t version,
-                         std::string request_id, absl::Time now) const;
   // The live session `id` as it is, without renewing it: a retry's answer. NOT_FOUND if none.
   absl::StatusOr<SessionMeta> Peek(absl::string_view id);
   // Adds to `batch` the write that stores `session` (its index entry is left as it is).
@@ -293,17 +285,6 @@ absl::StatusOr<StoredSession> RocksDbStore::Load(Stripe& stripe, absl::string_vi
   return **std::move(session);
 }
 
-StoredSession RocksDbStore::MakeStub(std::string key, std::string successor, uint64_t version,
-                                     std::string request_id, absl::Time now) const {
-  const absl::Time until = TruncateToMillis(now + limits_.idempotency_window);
-  StoredSession stub{SessionMeta{std::move(key), "", version, TruncateToMillis(now), until, until,
-                                 absl::Trunc(limits_.idempotency_window, absl::Milliseconds(1))},
-                     SessionState::Stub(version, std::move(request_id), now, limits_)};
-  stub.stub = true;
-  stub.successor = std::move(successor);
-  return stub;
-}
-
 absl::StatusOr<SessionMeta> RocksDbStore::Peek(absl::string_view id) {
   const absl::Time now = clock_->Now();
   Stripe& stripe = StripeFor(id);
@@ -370,7 +351,7 @@ absl::Status RocksDbStore::RenewAndMaybeWrite(Stripe& stripe, StoredSession& ses
   const auto pending = stripe.renewals.find(session.meta.id);
   const absl::Time written =
       pending != stripe.renewals.end() ? pending->second.written : session.meta.idle_expires_at;
-  Renew(session.meta, now);
+  RenewStored(session.meta, now);
   const bool room =
       pending != stripe.renewals.end() || stripe.renewals.size() < kMaxPendingRenewalsPerStripe;
   if (session.meta.idle_expires_at - written >= kRenewalWriteWindow || !room) {
@@ -407,7 +388,7 @@ absl::StatusOr<SessionMeta> RocksDbStore::Create(NewSession request) {
                   TruncateToMillis(now + request.absolute_timeout),
                   absl::Trunc(request.idle_timeout, absl::Milliseconds(1))},
       *std::move(state)};
-  Renew(session.meta, now);
+  RenewStored(session.meta, now);
 
   // A Create with a request_id files a stub under CreateStubKey in the same batch and under both
   // locks, so concurrent attempts of one request create one session.
@@ -441,7 +422,7 @@ absl::StatusOr<SessionMeta> RocksDbStore::Create(NewSession request) {
       PutAndFile(batch, session);
       if (!request.request_id.empty()) {
         StoredSession stub = MakeStub(stub_key, session.meta.id, session.meta.version,
-                                      std::move(request.request_id), now);
+                                      std::move(request.request_id), now, limits_);
         PutAndFile(batch, stub);
       }
       if (absl::Status written = Write(batch, WriteKind::kChange); !written.ok()) return written;
@@ -492,7 +473,7 @@ absl::StatusOr<SessionMeta> RocksDbStore::Apply(absl::string_view id,
     live.state.RecordRequest(conditions.request_id, now, limits_);
   }
   live.meta.version = live.state.version();
-  Renew(live.meta, now);
+  RenewStored(live.meta, now);
   rocksdb::WriteBatch batch;
   Put(batch, live);
   if (absl::Status status = Write(batch, WriteKind::kChange); !status.ok()) return status;
@@ -525,7 +506,7 @@ absl::StatusOr<bool> RocksDbStore::Delete(absl::string_view id, std::optional<ui
   Erase(batch, live);
   if (!request_id.empty()) {
     StoredSession stub =
-        MakeStub(std::string(id), "", live.state.version(), std::string(request_id), now);
+        MakeStub(std::string(id), "", live.state.version(), std::string(request_id), now, limits_);
     PutAndFile(batch, stub);
   }
   if (absl::Status status = Write(batch, WriteKind::kRemoval); !status.ok()) return status;
@@ -569,11 +550,11 @@ absl::StatusOr<SessionMeta> RocksDbStore::Rotate(absl::string_view id, std::stri
       live.meta.id = std::move(new_id);
       live.state.BumpVersion();
       live.meta.version = live.state.version();
-      Renew(live.meta, now);
+      RenewStored(live.meta, now);
       PutAndFile(batch, live);
       if (!request_id.empty()) {
         StoredSession stub = MakeStub(std::string(id), live.meta.id, live.meta.version,
-                                      std::string(request_id), now);
+                                      std::string(request_id), now, limits_);
         PutAndFile(batch, stub);
       }
       if (absl::Status status = Write(batch, WriteKind::kChange); !status.ok()) return status;

@@ -10,6 +10,22 @@ absl::Time TruncateToMillis(absl::Time time) {
   return absl::FromUnixMillis(absl::ToUnixMillis(time));
 }
 
+void RenewStored(SessionMeta& meta, absl::Time now) {
+  meta.idle_expires_at =
+      TruncateToMillis(IdleDeadline(now, meta.idle_timeout, meta.absolute_expires_at));
+}
+
+StoredSession MakeStub(std::string key, std::string successor, uint64_t version,
+                       std::string request_id, absl::Time now, const SessionLimits& limits) {
+  const absl::Time until = TruncateToMillis(now + limits.idempotency_window);
+  StoredSession stub{SessionMeta{std::move(key), "", version, TruncateToMillis(now), until, until,
+                                 absl::Trunc(limits.idempotency_window, absl::Milliseconds(1))},
+                     SessionState::Stub(version, std::move(request_id), now, limits)};
+  stub.stub = true;
+  stub.successor = std::move(successor);
+  return stub;
+}
+
 std::string EncodeSession(const StoredSession& session) {
   SessionRecord record;
   const SessionMeta& meta = session.meta;

@@ -37,6 +37,14 @@ absl::StatusOr<StoredSession> DecodeSession(absl::string_view id, absl::string_v
 // `time` truncated to the millisecond precision stored records keep.
 absl::Time TruncateToMillis(absl::Time time);
 
+// Renews `meta`'s idle timer at `now` (IdleDeadline, truncated to milliseconds).
+void RenewStored(SessionMeta& meta, absl::Time now);
+
+// A stub (StoredSession::stub) under `key` for a request with `request_id` that left `successor`
+// (empty after a Delete) at `version`, kept from `now` for limits.idempotency_window.
+StoredSession MakeStub(std::string key, std::string successor, uint64_t version,
+                       std::string request_id, absl::Time now, const SessionLimits& limits);
+
 }  // namespace sessiond::storage
 
 #endif  // SESSIOND_STORAGE_SESSION_CODEC_H_
