@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(build-essential cmake ninja-build pkg-config
           libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc grpc-proto
-          libabsl-dev libssl-dev librocksdb-dev libhiredis-dev)
+          libabsl-dev libssl-dev librocksdb-dev libhiredis-dev prometheus-cpp-dev)
 test_packages=(libgtest-dev libgmock-dev googletest nlohmann-json3-dev jq python3 clang-format clang
                redis-server redis-tools openssl)
 GRPCURL_VERSION=v1.9.4
