@@ -46,11 +46,11 @@ check "image runs as uid 10001" test "$("$DOCKER" image inspect -f '{{.Config.Us
 chart_env() {
   "$HELM" template sessiond helm/sessiond -f "helm/tests/values/$1.yaml" \
     --show-only templates/configmap.yaml |
-    python3 -c 'import sys, yaml; [print(f"{k}={v}") for k, v in yaml.safe_load(sys.stdin)["data"].items()]'
+    /usr/bin/python3 -c 'import sys, yaml; [print(f"{k}={v}") for k, v in yaml.safe_load(sys.stdin)["data"].items()]'
 }
 chart_memory_limit() {
   "$HELM" template sessiond helm/sessiond -f "helm/tests/values/$1.yaml" |
-    python3 -c '
+    /usr/bin/python3 -c '
 import sys, yaml
 for doc in yaml.safe_load_all(sys.stdin):
     if doc and doc["kind"] in ("Deployment", "StatefulSet"):
@@ -111,7 +111,7 @@ for mode in memory rocksdb; do
   created="$(rpc CreateSession '{"entries": {"cart": {"string_value": "3 apples"}}}')"
   id="$(jq -r .session.id <<<"$created")"
   check "$mode: grpcurl CreateSession + Get round trip" \
-    test "$(rpc Get "{\"id\": \"$id\"}" | jq -r .entries.cart.stringValue)" = "3 apples"
+    test "$(rpc Get "{\"id\": \"$id\"}" | jq -r .entries.cart.string_value)" = "3 apples"
   check "$mode: /metrics counts the calls" \
     bash -c "curl -sf http://127.0.0.1:$METRICS_PORT/metrics | grep -q 'sessiond_rpcs_total{code=\"OK\",method=\"/sessiond.v1.SessionService/Get\"} 1'"
   check "$mode: runs as uid 10001, not root" test "$(process_uid)" = 10001
@@ -122,7 +122,7 @@ for mode in memory rocksdb; do
   if [[ "$mode" == rocksdb ]]; then
     if run_as_chart rocksdb sessiond-image-test-rocksdb-again; then
       check "rocksdb: the session outlives the container on its volume" \
-        test "$(rpc Get "{\"id\": \"$id\"}" | jq -r .entries.cart.stringValue)" = "3 apples"
+        test "$(rpc Get "{\"id\": \"$id\"}" | jq -r .entries.cart.string_value)" = "3 apples"
       stops_cleanly || true
     else
       not_ok "rocksdb: a second container serves from the same volume"

@@ -2,8 +2,8 @@
 # Builds the Kubernetes control plane used by deploy/cluster-test.sh from Go modules at pinned
 # versions, one binary at a time (GOFLAGS=-p=1, nice), into ~/.cache/sessiond-k8s-<version>/bin:
 # etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok and helm. A binary
-# already in the cache is kept, so only a cold machine pays (about 1,000 CPU-seconds). Prints the
-# bin directory on its last line.
+# already in the cache is kept, so only a cold machine pays (about 1,400 CPU-seconds, 25-30 min on
+# two shared cores). Prints the bin directory on its last line.
 set -euo pipefail
 K8S_VERSION=1.37.2
 KWOK_VERSION=0.8.0
@@ -86,4 +86,6 @@ if [[ ! -x "$BIN/helm" ]]; then
   done
   GOBIN="$BIN" "${GOBIN_NICE[@]}" go install -trimpath -ldflags "$helm_ldflags" "helm.sh/helm/v3/cmd/helm@v$HELM_VERSION"
 fi
+# deploy/lib/cluster.sh renders kwok's stock stages from its module source.
+go mod download "sigs.k8s.io/kwok@v$KWOK_VERSION"
 echo "$BIN"

@@ -108,7 +108,7 @@ start_control_plane() {
   # kwok: its stock fast stages, plus one that completes the chart's `helm test` pod.
   "$KBIN/kubectl" kustomize "$(go env GOMODCACHE)/sigs.k8s.io/kwok@v$KWOK_VERSION/kustomize/stage/fast" \
     >"$SCRATCH/kwok-stages.yaml"
-  python3 - "$(go env GOMODCACHE)/sigs.k8s.io/kwok@v$KWOK_VERSION/kustomize/stage/pod/general/pod-complete.yaml" \
+  /usr/bin/python3 - "$(go env GOMODCACHE)/sigs.k8s.io/kwok@v$KWOK_VERSION/kustomize/stage/pod/general/pod-complete.yaml" \
     >>"$SCRATCH/kwok-stages.yaml" <<'PY'
 import sys, yaml
 stage = yaml.safe_load(open(sys.argv[1]))
