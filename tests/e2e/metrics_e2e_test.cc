@@ -21,6 +21,9 @@
 #include "tests/support/sessiond_process.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
+#ifdef SESSIOND_TEST_REDIS
+#include "storage/testing/redis_servers.h"
+#endif
 
 namespace sessiond {
 namespace {
@@ -235,6 +238,26 @@ TEST_F(MetricsE2eTest, AnAddressThatCannotBeBoundStopsStartUpNamingTheFlag) {
       SessiondProcess::Start({absl::StrCat("--metrics_listen=127.0.0.1:", metrics_port_)});
   EXPECT_FALSE(second.ok());
 }
+
+#ifdef SESSIOND_TEST_REDIS
+TEST_F(MetricsE2eTest, StoreFailuresAreCountedByCode) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<storage::testing::RedisServer> redis,
+                       storage::testing::RedisServer::Start());
+  ASSERT_NO_FATAL_FAILURE(Start({"--store=redis", "--redis_addrs=" + redis->address(),
+                                 "--redis_timeout=500ms", "--redis_connect_timeout=500ms"}));
+  absl::StatusOr<v1::CreateSessionResponse> created = client_->CreateSession({});
+  ASSERT_OK(created);
+  redis->Kill();
+  v1::GetRequest get;
+  get.set_id(created->session().id());
+  EXPECT_EQ(client_->Get(get).status().code(), absl::StatusCode::kUnavailable);
+
+  std::map<std::string, double> samples = Samples(ScrapeText());
+  EXPECT_EQ(samples[Rpcs("Get", "UNAVAILABLE")], 1);
+  EXPECT_GE(samples["sessiond_store_errors_total{code=\"UNAVAILABLE\"}"], 1);
+  EXPECT_EQ(samples["sessiond_sessions_created_total"], 1);
+}
+#endif
 
 }  // namespace
 }  // namespace sessiond
