@@ -49,6 +49,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const Options& opt
   builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
   // Channelz keeps per-call statistics for a debugging service sessiond does not register.
   builder.AddChannelArgument(GRPC_ARG_ENABLE_CHANNELZ, 0);
+  if (options.metrics != nullptr) {
+    builder.experimental().SetInterceptorCreators(options.metrics->InterceptorFactories());
+  }
   server->grpc_server_ = builder.BuildAndStart();
   if (server->grpc_server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(
@@ -61,15 +64,19 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const Options& opt
       options.open_store(options.store, options.limits.session);
   if (!store.ok()) return store.status();
   server->store_ = *std::move(store);
-  if (server->store_->MayBlock()) {
+  storage::Store* serving_store = server->store_.get();
+  if (options.metrics != nullptr) {
+    server->metered_store_ = options.metrics->Instrument(serving_store);
+    serving_store = server->metered_store_.get();
+  }
+  if (serving_store->MayBlock()) {
     server->executor_ =
         std::make_unique<BlockingExecutor>(options.blocking_threads, options.max_queued_requests);
   }
-  server->service_->AttachStore(server->store_.get(), server->executor_.get());
-  server->sweeper_ =
-      std::make_unique<storage::Sweeper>(server->store_.get(), options.sweep_interval);
+  server->service_->AttachStore(serving_store, server->executor_.get());
+  server->sweeper_ = std::make_unique<storage::Sweeper>(serving_store, options.sweep_interval);
   server->health_ = std::make_unique<HealthReporter>(server->grpc_server_->GetHealthCheckService(),
-                                                     server->store_.get(), kHealthInterval);
+                                                     serving_store, kHealthInterval);
   if (!options.port_file.empty()) {
     if (absl::Status status = WritePortFile(options.port_file, server->port_); !status.ok()) {
       return status;

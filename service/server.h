@@ -21,6 +21,7 @@
 #include "service/blocking_executor.h"
 #include "service/health_reporter.h"
 #include "service/limits.h"
+#include "service/metrics.h"
 #include "storage/session.h"
 #include "storage/store.h"
 #include "storage/sweeper.h"
@@ -53,6 +54,8 @@ class Server {
     absl::Duration sweep_interval = absl::Seconds(1);
     absl::Duration drain_grace = absl::Seconds(5);
     absl::Duration shutdown_timeout = absl::Seconds(10);
+    // If set (not owned; must outlive the server), rpcs and the store are counted there.
+    Metrics* metrics = nullptr;
   };
 
   // Starts serving and opens the store; returns once SERVING. Errors: INVALID_ARGUMENT for a bad
@@ -76,6 +79,7 @@ class Server {
 
   Options options_;
   std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<storage::Store> metered_store_;  // wraps store_ when Options.metrics is set
   std::unique_ptr<BlockingExecutor> executor_;
   std::unique_ptr<SessionServiceImpl> service_;
   std::unique_ptr<grpc::Server> grpc_server_;
