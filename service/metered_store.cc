@@ -80,10 +80,24 @@ absl::StatusOr<bool> MeteredStore::Delete(absl::string_view id, std::optional<ui
   return deleted;
 }
 
-absl::StatusOr<storage::SessionMeta> MeteredStore::Rotate(absl::string_view id, std::string new_id,
-                                                          std::optional<uint64_t> if_version,
-                                                          absl::string_view request_id) {
-  return Counted(StoreWrapper::Rotate(id, std::move(new_id), if_version, request_id));
+absl::StatusOr<storage::SessionMeta> MeteredStore::Rotate(
+    absl::string_view id, std::string new_id, std::optional<uint64_t> if_version,
+    absl::string_view request_id, const std::optional<std::string>& bind_principal) {
+  return Counted(
+      StoreWrapper::Rotate(id, std::move(new_id), if_version, request_id, bind_principal));
+}
+
+absl::StatusOr<storage::SessionPage> MeteredStore::ListSessions(absl::string_view principal,
+                                                                size_t page_size,
+                                                                absl::string_view page_token) {
+  return Counted(StoreWrapper::ListSessions(principal, page_size, page_token));
+}
+
+absl::StatusOr<size_t> MeteredStore::RevokeSessions(absl::string_view principal,
+                                                    absl::Span<const std::string> except_ids) {
+  absl::StatusOr<size_t> revoked = Counted(StoreWrapper::RevokeSessions(principal, except_ids));
+  if (revoked.ok() && *revoked > 0) metrics_->RecordEnded("revoked", *revoked);
+  return revoked;
 }
 
 absl::StatusOr<size_t> MeteredStore::SweepExpired() {

@@ -31,9 +31,13 @@ class MeteredStore : public storage::StoreWrapper {
   absl::StatusOr<storage::SessionMeta> Touch(absl::string_view id) override;
   absl::StatusOr<bool> Delete(absl::string_view id, std::optional<uint64_t> if_version,
                               absl::string_view request_id) override;
-  absl::StatusOr<storage::SessionMeta> Rotate(absl::string_view id, std::string new_id,
-                                              std::optional<uint64_t> if_version,
-                                              absl::string_view request_id) override;
+  absl::StatusOr<storage::SessionMeta> Rotate(
+      absl::string_view id, std::string new_id, std::optional<uint64_t> if_version,
+      absl::string_view request_id, const std::optional<std::string>& bind_principal) override;
+  absl::StatusOr<storage::SessionPage> ListSessions(absl::string_view principal, size_t page_size,
+                                                    absl::string_view page_token) override;
+  absl::StatusOr<size_t> RevokeSessions(absl::string_view principal,
+                                        absl::Span<const std::string> except_ids) override;
   absl::StatusOr<size_t> SweepExpired() override;
 
  private:

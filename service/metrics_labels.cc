@@ -13,11 +13,14 @@ constexpr std::array<absl::string_view, 3> kServices = {
     "/grpc.reflection.v1alpha.ServerReflection/"};
 
 // Every flag whose limit a request can be refused for.
-constexpr std::array<absl::string_view, 11> kLimits = {"max_keys",
+constexpr std::array<absl::string_view, 14> kLimits = {"max_keys",
                                                        "max_key_bytes",
                                                        "max_value_bytes",
                                                        "max_session_bytes",
                                                        "max_principal_bytes",
+                                                       "max_labels",
+                                                       "max_label_bytes",
+                                                       "max_sessions_per_principal",
                                                        "max_memory_bytes",
                                                        "min_free_disk_bytes",
                                                        "max_queued_requests",

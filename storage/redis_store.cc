@@ -11,8 +11,8 @@
 #include "absl/strings/strip.h"
 #include "absl/synchronization/notification.h"
 #include "storage/page_token.h"
-#include "storage/redis_event_tail.h"
 #include "storage/reachability.h"
+#include "storage/redis_event_tail.h"
 #include "storage/redis_scripts.h"
 #include "storage/session_event.h"
 #include "storage/session_gone.h"
@@ -161,10 +161,7 @@ absl::Status FailureOf(const RedisReply& reply, std::optional<uint64_t> if_versi
                                         absl::FromUnixMillis(static_cast<int64_t>(*ended))});
   }
   if (outcome == "PRINCIPAL_CAP") {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("principal: already has ", limits.max_sessions_per_principal,
-                     " live sessions; the limit is ", limits.max_sessions_per_principal,
-                     " (--max_sessions_per_principal, policy reject_new); end one first"));
+    return PrincipalCapError(limits);
   }
   if (outcome == "ALREADY_EXISTS") return absl::AlreadyExistsError("a session with this id exists");
   if (outcome == "ABORTED" || outcome == "FAILED_PRECONDITION") {

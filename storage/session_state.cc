@@ -168,6 +168,13 @@ absl::StatusOr<SessionState> SessionState::Restore(uint64_t version, std::string
   return state;
 }
 
+absl::Status PrincipalCapError(const SessionLimits& limits) {
+  return absl::ResourceExhaustedError(
+      absl::StrCat("principal: already has ", limits.max_sessions_per_principal,
+                   " live sessions; the limit is ", limits.max_sessions_per_principal,
+                   " (--max_sessions_per_principal); policy reject_new: end one first"));
+}
+
 SessionState SessionState::Stub(uint64_t version, std::string request_id, absl::Time now,
                                 const SessionLimits& limits) {
   SessionState state;
