@@ -12,7 +12,7 @@ targets=("$@")
   targets=(request_fuzzer session_state_fuzzer session_codec_fuzzer session_id_fuzzer)
 flags="-fsanitize=address,undefined -fsanitize=fuzzer-no-link -fno-sanitize-recover=all"
 flags="$flags -fno-omit-frame-pointer"
-cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
+cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_COMPILER=clang++ -DSESSIOND_BUILD_TESTS=OFF -DSESSIOND_BUILD_FUZZERS=ON \
   -DCMAKE_CXX_COMPILER_LAUNCHER="$(command -v ccache || true)" \
   -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" > /dev/null

@@ -7,7 +7,8 @@ packages=(build-essential cmake ninja-build pkg-config
           libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc grpc-proto
           libabsl-dev libssl-dev librocksdb-dev libhiredis-dev)
 test_packages=(libgtest-dev libgmock-dev googletest nlohmann-json3-dev jq python3 clang-format clang
-               redis-server redis-tools openssl)
+               redis-server redis-tools openssl
+               libclang-rt-14-dev)
 GRPCURL_VERSION=v1.9.4
 
 with_tests=false

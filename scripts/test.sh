@@ -14,4 +14,5 @@ if [[ $# -eq 0 ]]; then
   scripts/test-clients.sh
   scripts/lint.sh
   scripts/sanitize.sh
+  scripts/fuzz.sh
 fi

@@ -25,10 +25,10 @@ using sessiond::service::ServiceLimits;
 
 void ValidateEntries(const google::protobuf::Map<std::string, v1::Value>& entries,
                      const ServiceLimits& limits) {
-  for (const auto& [key, value] : entries) {
-    const auto name = [&] { return sessiond::service::KeyField("entries", key); };
-    (void)sessiond::service::ValidateKey(key, name, limits);
-    (void)sessiond::service::ValidateValue(value, name, limits);
+  for (const auto& entry : entries) {
+    const auto name = [&] { return sessiond::service::KeyField("entries", entry.first); };
+    (void)sessiond::service::ValidateKey(entry.first, name, limits);
+    (void)sessiond::service::ValidateValue(entry.second, name, limits);
   }
 }
 
