@@ -129,10 +129,11 @@ def new_connection_call(port, session_id, timeout=2.0):
         return False
 
 
-def drain(sock):
-    """Reads and discards what the server sends until it closes; returns True if it closed."""
-    sock.settimeout(0.5)
-    while True:
+def drain(sock, seconds=float("inf")):
+    """Reads and discards what the server sends for up to `seconds`; True if it closed meanwhile."""
+    sock.settimeout(0.2)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
         try:
             if not sock.recv(1 << 16):
                 return True
@@ -140,6 +141,18 @@ def drain(sock):
             continue
         except OSError:
             return True
+    return False
+
+
+def in_parallel(function, count, timeout=60):
+    """Runs `function()` on `count` threads at once; returns their results."""
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(function())) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    return results
 
 
 class HostileTest(unittest.TestCase):
@@ -232,9 +245,7 @@ class HostileTest(unittest.TestCase):
 
         def attacker():
             sock = g.raw_connection(self.port)
-            closed = []
-            reader = threading.Thread(target=lambda: closed.append(drain(sock)), daemon=True)
-            reader.start()
+            threading.Thread(target=drain, args=(sock,), daemon=True).start()
             block = g.header_block("Get")
             rst = struct.pack(">I", 8)  # CANCEL
             stream, deadline = 1, time.monotonic() + ATTACK_SECONDS
@@ -257,7 +268,7 @@ class HostileTest(unittest.TestCase):
         self.launch()
         bomb = g.grpc_message(g.gzip_bomb(1 << 30), compressed=True)
 
-        def one(results):
+        def one():
             client = g.Client(self.port)
             stream = client.start("CreateSession", [("grpc-encoding", "gzip")])
             client.send(stream, bomb, deadline=time.monotonic() + 30)
@@ -265,17 +276,11 @@ class HostileTest(unittest.TestCase):
             deadline = time.monotonic() + 30
             while not call.done and time.monotonic() < deadline:
                 client.receive(deadline)
-            results.append(call.status)
             client.close()
+            return call.status
 
         def attacker():
-            results = []
-            threads = [threading.Thread(target=one, args=(results,)) for _ in range(3)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(60)
-            return {"compressed_bytes": len(bomb), "statuses": results}
+            return {"compressed_bytes": len(bomb), "statuses": in_parallel(one, 3)}
 
         figures = self.attack("compression bomb x3", attacker, rss_bound=128 * MiB)
         if not MEASURE_ONLY:
@@ -344,9 +349,7 @@ class HostileTest(unittest.TestCase):
             sock.sendall(b"".join(
                 g.frame(g.HEADERS, g.END_HEADERS, s, block) + g.frame(g.DATA, g.END_STREAM, s, request)
                 for s in range(1, 2001, 2)))
-            closed = []
-            reader = threading.Thread(target=lambda: closed.append(drain(sock)), daemon=True)
-            reader.start()
+            threading.Thread(target=drain, args=(sock,), daemon=True).start()
             time.sleep(ATTACK_SECONDS)
             sock.close()
             return {"gets": 1000, "session_kib": 1000}
@@ -357,25 +360,20 @@ class HostileTest(unittest.TestCase):
     def test_ping_flood(self):
         self.launch()
 
-        def flood(results):
+        def flood():
             sock = g.raw_connection(self.port)
             pings = g.frame(g.PING, 0, 0, bytes(8)) * 100_000
             try:
                 sock.sendall(pings)
             except OSError:
                 pass
-            results.append(drain_for(sock, ATTACK_SECONDS))
+            closed = drain(sock, ATTACK_SECONDS)
             sock.close()
+            return closed
 
         def attacker():
-            results = []
-            threads = [threading.Thread(target=flood, args=(results,)) for _ in range(20)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(30)
             return {"connections": 20, "pings_each": 100_000,
-                    "closed_by_server": sum(1 for r in results if r)}
+                    "closed_by_server": sum(1 for closed in in_parallel(flood, 20) if closed)}
 
         # gRPC 1.51 queues an ACK for every PING it has read before the strike closes the
         # connection, and keeps much of that memory afterwards (docs/SECURITY.md, residual risks).
@@ -392,21 +390,6 @@ def _closed_by_peer(sock):
         return False
     except OSError:
         return True
-
-
-def drain_for(sock, seconds):
-    """Reads for up to `seconds`; True if the server closed the connection meanwhile."""
-    sock.settimeout(0.2)
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if not sock.recv(1 << 16):
-                return True
-        except socket.timeout:
-            continue
-        except OSError:
-            return True
-    return False
 
 
 if __name__ == "__main__":
