@@ -30,5 +30,5 @@ for target in "${targets[@]}"; do
     echo "fuzz: $target failed (input saved as build-fuzz/$target-*; full log $log)"
     exit 1
   fi
-  grep -E "^#[0-9]+ +DONE|^stat::number_of_executed_units|^stat::peak_rss" "$log" || true
+  grep -E "^#[0-9]+[[:space:]]+DONE|^stat::number_of_executed_units|^stat::peak_rss" "$log" || true
 done
