@@ -8,7 +8,7 @@ packages=(build-essential cmake ninja-build pkg-config
           libabsl-dev libssl-dev librocksdb-dev libhiredis-dev)
 test_packages=(libgtest-dev libgmock-dev googletest nlohmann-json3-dev jq python3 clang-format clang
                redis-server redis-tools openssl
-               libclang-rt-14-dev)
+               libclang-rt-14-dev python3-venv)
 GRPCURL_VERSION=v1.9.4
 
 with_tests=false

@@ -382,6 +382,25 @@ class HostileTest(unittest.TestCase):
             self.assertGreater(figures["closed_by_server"], 0)
 
 
+class StartupTest(unittest.TestCase):
+    """What sessiond says and sets at start about descriptors and plaintext."""
+
+    def start_and_log(self, flags=(), preexec_fn=None):
+        with Sessiond(SESSIOND, flags=flags, preexec_fn=preexec_fn) as server:
+            return server.log()
+
+    def test_raises_the_soft_descriptor_limit_to_the_hard_one(self):
+        def limits():
+            child_setup()()
+            resource.setrlimit(resource.RLIMIT_NOFILE, (256, 4096))
+        log = self.start_and_log(preexec_fn=limits)
+        self.assertIn("at most 3328 connections (--max_connections; 4096 descriptors)", log)
+
+    def test_warns_about_plaintext_off_loopback_only(self):
+        self.assertNotIn("WARNING", self.start_and_log())
+        self.assertIn("WARNING: serving plaintext", self.start_and_log(["--listen=0.0.0.0:0"]))
+
+
 def _closed_by_peer(sock):
     sock.setblocking(False)
     try:
