@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <cstring>
 #include <iostream>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -83,8 +84,14 @@ absl::StatusOr<std::unique_ptr<Listener>> Listener::Bind(const std::string& addr
     return absl::UnavailableError(
         absl::StrCat("--listen=", address, ": cannot resolve: ", gai_strerror(error)));
   }
+  // A name with both families (localhost) is served on its IPv4 address, which clients trying
+  // each address reach either way; "[::]" is one dual-stack IPv6 socket.
+  std::vector<addrinfo*> candidates;
+  for (addrinfo* each = found; each != nullptr; each = each->ai_next) candidates.push_back(each);
+  std::stable_partition(candidates.begin(), candidates.end(),
+                        [](const addrinfo* each) { return each->ai_family == AF_INET; });
   std::string last_error = "no address";
-  for (addrinfo* candidate = found; candidate != nullptr; candidate = candidate->ai_next) {
+  for (addrinfo* candidate : candidates) {
     const int fd = socket(candidate->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
       last_error = std::strerror(errno);

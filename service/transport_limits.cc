@@ -2,6 +2,9 @@
 
 #include <grpc/compression.h>
 
+#include <algorithm>
+#include <cstdint>
+
 #include "grpcpp/resource_quota.h"
 
 namespace sessiond::service {
@@ -45,7 +48,7 @@ void ApplyTransportLimits(const TransportLimits& limits, size_t max_message_byte
 }
 
 size_t MessageBytesFor(size_t max_session_bytes, size_t max_keys) {
-  return max_session_bytes + max_keys * kFramingPerKey + kOtherFields;
+  return std::min<size_t>(max_session_bytes + max_keys * kFramingPerKey + kOtherFields, INT32_MAX);
 }
 
 }  // namespace sessiond::service

@@ -39,7 +39,7 @@ void ApplyTransportLimits(const TransportLimits& limits, size_t max_message_byte
                           grpc::ServerBuilder& builder);
 
 // The largest request a session of `max_session_bytes` and `max_keys` needs: its bytes, protobuf's
-// framing per entry, and room for the request's other fields.
+// framing per entry, and room for the request's other fields; at most gRPC's 2 GiB.
 size_t MessageBytesFor(size_t max_session_bytes, size_t max_keys);
 
 }  // namespace sessiond::service
