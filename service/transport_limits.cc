@@ -14,7 +14,6 @@ namespace {
 // rounded up; and the room left for a request's other fields (id, conditions, timeouts).
 constexpr size_t kFramingPerKey = 32;
 constexpr size_t kOtherFields = 64 * 1024;
-constexpr int kMaxReadChunk = 64 * 1024;
 
 int Millis(absl::Duration duration) {
   return static_cast<int>(absl::ToInt64Milliseconds(duration));
@@ -42,9 +41,6 @@ void ApplyTransportLimits(const TransportLimits& limits, size_t max_message_byte
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
                              Millis(limits.min_client_ping_interval));
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2);
-  // gRPC parses every frame of a read before acting on any (a GOAWAY it decided on included): a
-  // smaller read bounds what one connection's burst of frames can cost before it is closed.
-  builder.AddChannelArgument(GRPC_ARG_TCP_MAX_READ_CHUNK_SIZE, kMaxReadChunk);
 }
 
 size_t MessageBytesFor(size_t max_session_bytes, size_t max_keys) {
