@@ -15,4 +15,5 @@ if [[ $# -eq 0 ]]; then
   deploy/test.sh
   scripts/lint.sh
   scripts/sanitize.sh
+  scripts/fuzz.sh
 fi

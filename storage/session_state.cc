@@ -149,8 +149,16 @@ absl::StatusOr<SessionState> SessionState::Restore(uint64_t version, std::string
   state.requests_ = std::move(requests);
   state.removed_floor_ = removed_floor;
   state.tombstones_ = std::move(tombstones);
+  // One tombstone per key: of several (a corrupt record) the newest is kept, which reports the
+  // most conflicts, and the order, hence the re-encoded record, does not depend on the input's.
   std::sort(state.tombstones_.begin(), state.tombstones_.end(),
-            [](const Tombstone& a, const Tombstone& b) { return a.key < b.key; });
+            [](const Tombstone& a, const Tombstone& b) {
+              return a.key != b.key ? a.key < b.key : a.version > b.version;
+            });
+  state.tombstones_.erase(
+      std::unique(state.tombstones_.begin(), state.tombstones_.end(),
+                  [](const Tombstone& a, const Tombstone& b) { return a.key == b.key; }),
+      state.tombstones_.end());
   absl::string_view rest(packed_entries);
   absl::string_view key, previous, encoded;
   ValueView value(ValueKind::kBool, {});
