@@ -70,12 +70,24 @@ PostgresStoreOptions OptionsFor(const PostgresServer& server, Clock* clock,
   return options;
 }
 
+// Issue 13 (labels, the principal index, reasons why a session is gone, events) is not implemented
+// on this backend yet.
+std::vector<std::string> PostgresUnsupportedCases() {
+  std::vector<std::string> cases = PrincipalIndexCases();
+  for (std::string& name : EventLogCases()) cases.push_back(std::move(name));
+  cases.push_back("LabelsAndLastAccessAreKept");
+  cases.push_back("NotFoundSaysWhyTheSessionIsGone");
+  return cases;
+}
+
 INSTANTIATE_TEST_SUITE_P(Postgres, StoreContractTest,
                          ::testing::Values(StoreFactory{
                              "postgres",
                              [](Clock* clock, const SessionLimits& limits) {
                                return OpenPostgresStore(OptionsFor(SharedServer(), clock, limits));
-                             }}),
+                             },
+                             false, PostgresUnsupportedCases(),
+                             "not implemented on PostgreSQL yet (issue 13)"}),
                          [](const ::testing::TestParamInfo<StoreFactory>& info) {
                            return info.param.name;
                          });

@@ -89,37 +89,12 @@ RedisStoreOptions OptionsFor(std::vector<std::string> addresses, Clock* clock,
   return options;
 }
 
-// The contract cases a Redis Cluster cannot pass, by design (redis_store.h): they need the
-// principal index, the event stream or the deadline sweep, which live in keys of other slots than a
-// session's. Each is skipped on the cluster, and only those.
-constexpr absl::string_view kStandaloneOnlyCases[] = {
-    // The principal index.
-    "RotateBindsAPrincipalInTheSameStep",
-    "ListSessionsIsNewestFirstInPages",
-    "ListSessionsNeverShowsEndedSessions",
-    "TheIndexHoldsNothingOnceAPrincipalsSessionsExpire",
-    "RevokeSessionsEndsAllButTheOnesKept",
-    "ThePrincipalCapRejectsNewSessions",
-    "ThePrincipalCapEvictsTheLeastRecentlyUsed",
-    "ConcurrentLoginsLeaveExactlyTheCap",
-    // The event stream.
-    "EveryChangeIsAnEventInOrder",
-    "RenewalsAreEventsWhenAsked",
-    "TheEventLogKeepsItsRetentionAndRefusesOutsideIt",
-    "AWaiterIsWokenByTheNextEvent",
-};
-
-// Skips the running contract case if it is one of kStandaloneOnlyCases (a skip recorded while the
-// fixture's SetUp runs the factory skips the test body).
-bool SkipIfStandaloneOnly() {
-  const absl::string_view test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-  for (absl::string_view only : kStandaloneOnlyCases) {
-    if (absl::StartsWith(test, absl::StrCat(only, "/"))) {
-      [] { GTEST_SKIP() << "needs a standalone Redis: see redis_store.h, Redis Cluster"; }();
-      return true;
-    }
-  }
-  return false;
+// A session's keys and its principal's index live in different slots of a cluster: the principal
+// index and the event stream need a standalone Redis.
+std::vector<std::string> ClusterUnsupportedCases() {
+  std::vector<std::string> cases = PrincipalIndexCases();
+  for (std::string& name : EventLogCases()) cases.push_back(std::move(name));
+  return cases;
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -130,14 +105,12 @@ INSTANTIATE_TEST_SUITE_P(
                                          OptionsFor({SharedServer().address()}, clock, limits));
                                    }},
                       StoreFactory{"cluster",
-                                   [](Clock* clock, SessionLimits limits) {
-                                     // A skipped case still gets a store; a cluster refuses a cap.
-                                     if (SkipIfStandaloneOnly())
-                                       limits.max_sessions_per_principal = 0;
+                                   [](Clock* clock, const SessionLimits& limits) {
                                      return OpenRedisStore(
                                          OptionsFor(SharedCluster().addresses(), clock, limits));
                                    },
-                                   /*engine_expires=*/true}),
+                                   /*engine_expires=*/true, ClusterUnsupportedCases(),
+                                   "needs a standalone Redis: see redis_store.h, Redis Cluster"}),
     [](const ::testing::TestParamInfo<StoreFactory>& info) { return info.param.name; });
 
 std::string Id(int n) { return absl::StrCat("redis-test-", n, "-AAAAAAAAAAAAAAAAAAAAA"); }

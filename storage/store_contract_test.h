@@ -13,6 +13,7 @@
 #include <memory>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "gtest/gtest.h"
@@ -30,7 +31,16 @@ struct StoreFactory {
   // The backend's engine reclaims expired sessions itself (Redis TTLs), so SweepExpired reclaims
   // none; its own tests prove the engine does.
   bool engine_expires = false;
+  // Contract cases this backend does not support yet (names without the "/<param>" suffix), each
+  // skipped with `unsupported_reason`, so that what is missing shows in every run.
+  std::vector<std::string> unsupported_cases = {};
+  std::string unsupported_reason = {};
 };
+
+// The contract cases of the principal index (ListSessions, RevokeSessions, the cap) and of the
+// event log, for StoreFactory::unsupported_cases.
+std::vector<std::string> PrincipalIndexCases();
+std::vector<std::string> EventLogCases();
 
 // GoogleTest prints a factory as its name (not its bytes) in test listings and failures.
 inline void PrintTo(const StoreFactory& factory, std::ostream* out) { *out << factory.name; }

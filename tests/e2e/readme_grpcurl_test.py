@@ -23,14 +23,13 @@ if not os.access(GRPCURL, os.X_OK):
 MARKER = "@@sessiond-readme-test-end-of-command@@"
 
 
-def readme_commands():
+def readme_commands(name):
     with open(README, encoding="utf-8") as readme:
         text = readme.read()
     block = re.search(
-        r"<!-- grpcurl-examples:begin -->\s*```sh\n(.*?)```\s*<!-- grpcurl-examples:end -->",
-        text, re.S)
+        rf"<!-- {name}:begin -->\s*```sh\n(.*?)```\s*<!-- {name}:end -->", text, re.S)
     if block is None:
-        raise AssertionError("README.md has no grpcurl-examples block")
+        raise AssertionError(f"README.md has no {name} block")
     return [c.strip() for c in block.group(1).replace("\\\n", " ").splitlines() if c.strip()]
 
 
@@ -53,8 +52,8 @@ class ReadmeGrpcurlTest(unittest.TestCase):
         self.assertEqual(self.server.wait(timeout=30), 0, "sessiond did not exit 0 on SIGTERM")
         self.directory.cleanup()
 
-    def run_readme_block(self):
-        commands = readme_commands()
+    def run_readme_block(self, name):
+        commands = readme_commands(name)
         script = "set -euo pipefail\n" + "".join(
             c.replace("localhost:50051", f"127.0.0.1:{self.port}") + f"\necho {MARKER}\n"
             for c in commands)
@@ -67,7 +66,7 @@ class ReadmeGrpcurlTest(unittest.TestCase):
         return commands, outputs
 
     def test_readme_examples_produce_what_the_readme_says(self):
-        commands, outputs = self.run_readme_block()
+        commands, outputs = self.run_readme_block("grpcurl-examples")
         self.assertEqual(len(commands), 6, "README examples changed: update this test with them")
         listed = outputs[0].split()
         for service in ("sessiond.v1.SessionService", "grpc.health.v1.Health"):
@@ -82,6 +81,25 @@ class ReadmeGrpcurlTest(unittest.TestCase):
         self.assertEqual(got["entries"], {"theme": {"string_value": "dark"},
                                           "cart_items": {"int64_value": "3"}})
         self.assertEqual(json.loads(outputs[5]), {"status": "SERVING"})
+
+    def test_log_out_everywhere_else_and_watch(self):
+        commands, outputs = self.run_readme_block("grpcurl-user-sessions")
+        self.assertEqual(len(commands), 5, "README examples changed: update this test with them")
+        listed = json.loads(outputs[2])["sessions"]
+        self.assertEqual([s["labels"]["device"] for s in listed], ["laptop", "phone"])
+        for session in listed:
+            self.assertEqual(session["principal"], "alice")
+            self.assertIn("last_access_at", session)
+            self.assertNotIn("entries", session)
+        self.assertEqual(json.loads(outputs[3]), {"revoked": "1"})
+        decoder, text, events = json.JSONDecoder(), outputs[4].strip(), []
+        while text:
+            event, end = decoder.raw_decode(text)
+            events.append(event)
+            text = text[end:].strip()
+        self.assertEqual([(e["sequence"], e["kind"]) for e in events],
+                         [("1", "CREATED"), ("2", "CREATED"), ("3", "REVOKED")])
+        self.assertEqual(events[2]["reason"], "REVOKED")
 
 
 if __name__ == "__main__":
