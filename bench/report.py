@@ -214,6 +214,14 @@ def ratios_table(records):
     rows.append("| web: sessiond on Redis ÷ Redis direct (server µs: sessiond + its Redis) | "
                 f"{fmt(ratio(R('sessiond-redis-web', 'run.ops_per_s'), R('redis-web', 'run.ops_per_s')), 2)} | "
                 f"{fmt(ratio(both('sessiond-redis-web'), R('redis-web', cpu)), 2)} |")
+    # The PostgreSQL backend, likewise: sessiond plus every PostgreSQL process, vs memory and Redis.
+    for scenario in ("web", "commit"):
+        for other, name in ((f"sessiond-{scenario}", "the memory store"),
+                            (f"sessiond-redis-{scenario}", "the Redis backend (sessiond + Redis)")):
+            rows.append(f"| {scenario}: sessiond on PostgreSQL ÷ {name} (server µs: sessiond + "
+                        "PostgreSQL) | "
+                        f"{fmt(ratio(R(f'sessiond-postgres-{scenario}', 'run.ops_per_s'), R(other, 'run.ops_per_s')), 2)} | "
+                        f"{fmt(ratio(both(f'sessiond-postgres-{scenario}'), both(other) if 'redis' in other else R(other, cpu)), 2)} |")
     replicas = [R(f"sessiond-redis-web-replica-{n}", "run.ops_per_s") for n in (1, 2)]
     rows.append("| web: two sessiond replicas on one Redis ÷ one replica | "
                 f"{fmt(ratio(sum(replicas) if None not in replicas else None, R('sessiond-redis-web', 'run.ops_per_s')), 2)} | |")

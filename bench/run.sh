@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks sessiond against an empty gRPC echo server and Redis 7 on this machine, in one run,
+# with sessiond on its memory, Redis, PostgreSQL and RocksDB backends,
 # and prints a markdown table of every figure, every ratio and targets P1-P6 (docs/PERFORMANCE.md
 # says how to read it). Builds what it needs into build-bench/, starts and stops every server itself
 # on 127.0.0.1, servers pinned to CPU 1 and load generators to CPU 0.
@@ -8,7 +9,7 @@
 #   bench/run.sh --quick   5 s windows, 10 k vs 1 M sessions (under 3 min once built)
 #
 # Records, logs and the table go to build-bench/bench-results/. Needs 2 CPUs; installs its packages
-# (redis-server, redis-tools, libhiredis-dev; ghz with Go) if missing.
+# (redis-server, redis-tools, libhiredis-dev, postgresql-15; ghz with Go) if missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -38,7 +39,7 @@ fi
 # --- dependencies and build ------------------------------------------------------------------
 scripts/install-deps.sh
 missing=()
-for package in redis-server redis-tools libhiredis-dev; do
+for package in redis-server redis-tools libhiredis-dev postgresql-15; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
     missing+=("$package")
 done
@@ -114,6 +115,24 @@ start_redis() {  # start_redis NAME: Redis 7 with persistence off
   PID=$!
   STARTED[$PID]=1
   wait_for 10 redis-cli -h 127.0.0.1 -p "$PORT" ping
+}
+PG_BIN=/usr/lib/postgresql/15/bin
+start_postgres() {  # start_postgres NAME: PostgreSQL 15 on disk, fsync and synchronous_commit on
+  local dir=$BUILD/bench-postgres-$1 as=()
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  if [[ $(id -u) -eq 0 ]]; then  # initdb and postgres refuse root
+    chown nobody: "$dir"
+    as=(setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups)
+  fi
+  "${as[@]}" "$PG_BIN/initdb" -D "$dir/data" -U sessiond --auth=trust -E UTF8 --locale=C \
+    > "$OUT/$1-initdb.log"
+  PORT=$(free_port)
+  taskset -c $SERVER_CPU "${as[@]}" "$PG_BIN/postgres" -D "$dir/data" -p "$PORT" \
+    -c listen_addresses=127.0.0.1 -c unix_socket_directories="$dir" 2> "$OUT/$1.log" &
+  PID=$!
+  STARTED[$PID]=1
+  wait_for 30 "$PG_BIN/pg_isready" -h 127.0.0.1 -p "$PORT"
 }
 
 # loadgen LABEL SECONDS_ALLOWED [loadgen flags...]: one run against the server PID/PORT; its JSON
@@ -206,6 +225,7 @@ if grep -q redis <<< "$store_help"; then
   start_sessiond sessiond-redis --store=redis --redis_addrs="127.0.0.1:$REDIS_PORT"
   FIRST_PID=$PID FIRST_PORT=$PORT
   loadgen sessiond-redis-web "$(allowed)" --scenario=web --backend_pid="$REDIS_PID"
+  loadgen sessiond-redis-commit "$(allowed)" --scenario=commit --backend_pid="$REDIS_PID"
   before=$(used_memory)
   loadgen sessiond-redis-load "$(allowed 100000)" --scenario=load --sessions=100000
   NOTES+=("sessiond on Redis: $(( ($(used_memory) - before) / 100000 )) B of Redis used_memory per session (100 k sessions of the web scenario's shape created through sessiond).")
@@ -221,6 +241,25 @@ if grep -q redis <<< "$store_help"; then
   stop "$SECOND_PID"
   stop "$FIRST_PID"
   stop "$REDIS_PID"
+fi
+
+# --- sessiond on the PostgreSQL backend: the same work, and the database's bytes per session ----
+# sessiond and PostgreSQL (every process of it) share CPU 1, as with Redis.
+if grep -q postgres <<< "$store_help"; then
+  start_postgres postgres-backend
+  PG_PID=$PID PG_PORT=$PORT
+  psql_query() { "$PG_BIN/psql" -X -A -t -h 127.0.0.1 -p "$PG_PORT" -U sessiond -d postgres -c "$1"; }
+  start_sessiond sessiond-postgres --store=postgres \
+    --postgres_dsn="host=127.0.0.1 port=$PG_PORT user=sessiond dbname=postgres"
+  loadgen sessiond-postgres-web "$(allowed)" --scenario=web --backend_pid="$PG_PID"
+  loadgen sessiond-postgres-commit "$(allowed)" --scenario=commit --backend_pid="$PG_PID"
+  table_bytes() { psql_query "SELECT pg_total_relation_size('sessiond_sessions')"; }
+  rows() { psql_query "SELECT count(*) FROM sessiond_sessions"; }
+  before=$(table_bytes) before_rows=$(rows)
+  loadgen sessiond-postgres-load "$(allowed 100000)" --scenario=load --sessions=100000
+  NOTES+=("sessiond on PostgreSQL: $(( ($(table_bytes) - before) / ($(rows) - before_rows) )) B of table, index and TOAST per session (100 k sessions of the web scenario's shape created through sessiond; pg_total_relation_size).")
+  stop "$PID"
+  stop "$PG_PID"
 fi
 
 # --- P6: durable commits, if this sessiond has the RocksDB backend ----------------------------

@@ -12,6 +12,8 @@ scripts/build.sh
 (cd build && ctest --output-on-failure --timeout 600 -j 2 "$@")
 if [[ $# -eq 0 ]]; then
   scripts/test-clients.sh
+  deploy/test.sh
   scripts/lint.sh
   scripts/sanitize.sh
+  scripts/fuzz.sh
 fi

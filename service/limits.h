@@ -25,6 +25,9 @@ struct ServiceLimits {
   // The most a CreateSession request may ask for.
   absl::Duration max_idle_timeout = absl::Minutes(20);
   absl::Duration max_absolute_timeout = absl::Hours(12);
+  // Serialized responses the server holds for clients that have not read them, at most; one
+  // connection at most an eighth (response_budget.h).
+  size_t max_pending_response_bytes = size_t{256} << 20;
 };
 
 }  // namespace sessiond::service

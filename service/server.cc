@@ -1,5 +1,6 @@
 #include "service/server.h"
 
+#include <iostream>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -9,6 +10,7 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
+#include "service/connection_limits.h"
 #include "service/port_file.h"
 #include "service/request_parsing.h"
 #include "service/session_service.h"
@@ -42,18 +44,46 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const Options& opt
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      ServerCredentialsFor(options.tls);
+  if (!credentials.ok()) return credentials.status();
+  absl::StatusOr<size_t> descriptors = RaiseDescriptorLimit();
+  if (!descriptors.ok()) return descriptors.status();
+  const size_t max_connections = options.transport.max_connections != 0
+                                     ? options.transport.max_connections
+                                     : DefaultMaxConnections(*descriptors);
+  absl::StatusOr<std::unique_ptr<Listener>> listener = Listener::Bind(options.listen_address);
+  if (!listener.ok()) return listener.status();
+  server->listener_ = *std::move(listener);
+  server->port_ = server->listener_->port();
+  if (!options.tls.enabled() && !server->listener_->loopback()) {
+    std::cerr << "sessiond: WARNING: serving plaintext on " << options.listen_address
+              << ": anyone who can reach it can read and change every session; give "
+                 "--tls_cert_file and --tls_key_file (docs/SECURITY.md)"
+              << std::endl;
+  }
+
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen_address, grpc::InsecureServerCredentials(),
-                           &server->port_);
+  // sessiond accepts connections itself (listener.h) and hands them to gRPC here.
+  server->acceptor_ = builder.experimental().AddExternalConnectionAcceptor(
+      grpc::ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD, *credentials);
   builder.RegisterService(server->service_.get());
-  builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
+  ApplyTransportLimits(options.transport,
+                       options.max_message_bytes != 0
+                           ? options.max_message_bytes
+                           : MessageBytesFor(options.limits.session.max_session_bytes,
+                                             options.limits.session.max_keys),
+                       builder);
   // Channelz keeps per-call statistics for a debugging service sessiond does not register.
   builder.AddChannelArgument(GRPC_ARG_ENABLE_CHANNELZ, 0);
-  server->grpc_server_ = builder.BuildAndStart();
-  if (server->grpc_server_ == nullptr || server->port_ == 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot listen on ", options.listen_address, " (in use, or a bad address?)"));
+  if (options.metrics != nullptr) {
+    builder.experimental().SetInterceptorCreators(options.metrics->InterceptorFactories());
   }
+  server->grpc_server_ = builder.BuildAndStart();
+  if (server->grpc_server_ == nullptr) return absl::UnavailableError("gRPC did not start");
+  server->listener_->Start(server->acceptor_.get(), max_connections);
+  std::cerr << "sessiond: at most " << max_connections << " connections (--max_connections; "
+            << *descriptors << " descriptors)" << std::endl;
   // Health answers NOT_SERVING (and sessions UNAVAILABLE) while a durable store recovers, so
   // orchestrators see a live process that is not ready yet.
   SetServing(*server->grpc_server_, false);
@@ -61,15 +91,19 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const Options& opt
       options.open_store(options.store, options.limits.session);
   if (!store.ok()) return store.status();
   server->store_ = *std::move(store);
-  if (server->store_->MayBlock()) {
+  storage::Store* serving_store = server->store_.get();
+  if (options.metrics != nullptr) {
+    server->metered_store_ = options.metrics->Instrument(serving_store);
+    serving_store = server->metered_store_.get();
+  }
+  if (serving_store->MayBlock()) {
     server->executor_ =
         std::make_unique<BlockingExecutor>(options.blocking_threads, options.max_queued_requests);
   }
-  server->service_->AttachStore(server->store_.get(), server->executor_.get());
-  server->sweeper_ =
-      std::make_unique<storage::Sweeper>(server->store_.get(), options.sweep_interval);
+  server->service_->AttachStore(serving_store, server->executor_.get());
+  server->sweeper_ = std::make_unique<storage::Sweeper>(serving_store, options.sweep_interval);
   server->health_ = std::make_unique<HealthReporter>(server->grpc_server_->GetHealthCheckService(),
-                                                     server->store_.get(), kHealthInterval);
+                                                     serving_store, kHealthInterval);
   if (!options.port_file.empty()) {
     if (absl::Status status = WritePortFile(options.port_file, server->port_); !status.ok()) {
       return status;
@@ -79,6 +113,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const Options& opt
 }
 
 Server::~Server() {
+  if (listener_ != nullptr) listener_->Stop();
   if (grpc_server_ == nullptr) return;
   // Watch streams never end by themselves; gRPC's shutdown would wait for them.
   service_->EndWatches();
@@ -88,6 +123,7 @@ Server::~Server() {
 void Server::Drain() {
   health_->Drain();
   absl::SleepFor(options_.drain_grace);
+  listener_->Stop();
   service_->EndWatches();
   grpc_server_->Shutdown(absl::ToChronoTime(absl::Now() + options_.shutdown_timeout));
   grpc_server_->Wait();

@@ -21,6 +21,10 @@
 #include "service/blocking_executor.h"
 #include "service/health_reporter.h"
 #include "service/limits.h"
+#include "service/listener.h"
+#include "service/metrics.h"
+#include "service/tls_credentials.h"
+#include "service/transport_limits.h"
 #include "storage/session.h"
 #include "storage/store.h"
 #include "storage/sweeper.h"
@@ -48,16 +52,22 @@ class Server {
     size_t blocking_threads = 64;
     size_t max_queued_requests = 4096;
     ServiceLimits limits;
-    // Largest request gRPC accepts; larger ones fail with RESOURCE_EXHAUSTED.
-    size_t max_message_bytes = 4 * 1024 * 1024;
+    // Largest request gRPC accepts; larger ones fail with RESOURCE_EXHAUSTED. 0: what the session
+    // limits need (MessageBytesFor).
+    size_t max_message_bytes = 0;
+    // Connections, streams, gRPC's memory, pings (transport_limits.h); TLS (tls_credentials.h).
+    TransportLimits transport;
+    TlsOptions tls;
     absl::Duration sweep_interval = absl::Seconds(1);
     absl::Duration drain_grace = absl::Seconds(5);
     absl::Duration shutdown_timeout = absl::Seconds(10);
+    // If set (not owned; must outlive the server), rpcs and the store are counted there.
+    Metrics* metrics = nullptr;
   };
 
-  // Starts serving and opens the store; returns once SERVING. Errors: INVALID_ARGUMENT for a bad
-  // option (no open_store), UNAVAILABLE if the address cannot be bound, the store's errors if it
-  // cannot open.
+  // Raises the descriptor limit, starts serving and opens the store; returns once SERVING. Errors:
+  // INVALID_ARGUMENT for a bad option (no open_store, TLS files), UNAVAILABLE if the address cannot
+  // be bound, the store's errors if it cannot open.
   static absl::StatusOr<std::unique_ptr<Server>> BuildAndStart(const Options& options);
 
   ~Server();
@@ -76,8 +86,11 @@ class Server {
 
   Options options_;
   std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<storage::Store> metered_store_;  // wraps store_ when Options.metrics is set
   std::unique_ptr<BlockingExecutor> executor_;
   std::unique_ptr<SessionServiceImpl> service_;
+  std::unique_ptr<Listener> listener_;
+  std::unique_ptr<grpc::experimental::ExternalConnectionAcceptor> acceptor_;
   std::unique_ptr<grpc::Server> grpc_server_;
   std::unique_ptr<storage::Sweeper> sweeper_;
   std::unique_ptr<HealthReporter> health_;

@@ -13,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "service/security_flags.h"
 #include "storage/byte_size.h"
 #include "storage/open_store.h"
 
@@ -70,7 +71,8 @@ ABSL_FLAG(absl::Duration, absolute_timeout, kLimits.default_absolute_timeout,
 ABSL_FLAG(absl::Duration, max_absolute_timeout, kLimits.max_absolute_timeout,
           "longest absolute lifetime a session may ask for");
 ABSL_FLAG(ByteSize, max_message_bytes, {kDefaults.max_message_bytes},
-          "largest request message; larger ones fail with RESOURCE_EXHAUSTED");
+          "largest request message; larger ones fail with RESOURCE_EXHAUSTED; 0: what "
+          "--max_session_bytes and --max_keys need (the session's bytes, 32 per key, 64KiB)");
 ABSL_FLAG(absl::Duration, sweep_interval, kDefaults.sweep_interval,
           "how often expired sessions are reclaimed");
 ABSL_FLAG(absl::Duration, drain_grace, kDefaults.drain_grace,
@@ -178,6 +180,7 @@ absl::StatusOr<Server::Options> ServerOptionsFromCommandLine(int argc, char** ar
   options.sweep_interval = absl::GetFlag(FLAGS_sweep_interval);
   options.drain_grace = absl::GetFlag(FLAGS_drain_grace);
   options.shutdown_timeout = absl::GetFlag(FLAGS_shutdown_timeout);
+  ApplySecurityFlags(options);
 
   if (absl::Status status =
           CheckTimeout("idle_timeout", limits.default_idle_timeout, limits.max_idle_timeout);

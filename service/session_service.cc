@@ -153,7 +153,7 @@ grpc::ServerUnaryReactor* SessionServiceImpl::Serve(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
     grpc::ByteBuffer* raw_response,
     absl::Status (SessionServiceImpl::*handler)(const Request&, Response*)) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto* reactor = new BudgetedReactor(&response_budget_, context->peer());
   if (!store_attached_.load(std::memory_order_acquire)) {
     reactor->Finish(
         grpc::Status(grpc::StatusCode::UNAVAILABLE, "the store is still opening; retry shortly"));
@@ -167,6 +167,10 @@ grpc::ServerUnaryReactor* SessionServiceImpl::Serve(
     absl::Status status = ParseRequest(*raw_request, request);
     if (status.ok()) status = (this->*handler)(*request, response);
     if (status.ok()) SerializeResponse(*response, raw_response);
+    if (status.ok() && !reactor->Charge(raw_response->Length())) {
+      raw_response->Clear();
+      status = OverResponseBudget(response_budget_);
+    }
     reactor->Finish(ToGrpcStatus(status));
   };
   if (executor_ == nullptr) {

@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "service/blocking_executor.h"
 #include "service/limits.h"
+#include "service/response_budget.h"
 #include "service/watch_reactor.h"
 #include "sessiond/v1/session.grpc.pb.h"
 #include "storage/store.h"
@@ -112,6 +113,7 @@ class SessionServiceImpl final : public RawSessionService {
                               const storage::Conditions& conditions, v1::SessionInfo* info);
 
   const ServiceLimits limits_;
+  ResponseBudget response_budget_{limits_.max_pending_response_bytes};
   storage::Store* store_ = nullptr;
   BlockingExecutor* executor_ = nullptr;
   // Publishes store_ and executor_: set (release) after them, read (acquire) before every call.

@@ -79,6 +79,7 @@ void WatchReactor::End(const grpc::Status& status) {
 
 void WatchReactor::Pump() {
   absl::StatusOr<std::vector<storage::SessionEvent>> batch;
+  grpc::ByteBuffer* first = nullptr;
   {
     absl::MutexLock lock(&mu_);
     if (finished_ || writing_) return;
@@ -95,6 +96,8 @@ void WatchReactor::Pump() {
       }
       next_ = batch->back().sequence + 1;
       writing_ = true;
+      // Nothing else touches the queue while writing_: the front buffer stays put for gRPC.
+      first = &pending_.front();
     }
   }
   if (!batch.ok()) {
@@ -104,7 +107,7 @@ void WatchReactor::Pump() {
                                   batch.status().message())));
     return;
   }
-  StartWrite(&pending_.front());
+  StartWrite(first);
 }
 
 void WatchReactor::OnWriteDone(bool ok) {

@@ -22,6 +22,10 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStoreFromFlags(const SessionLi
 // is empty or the password file cannot be read.
 absl::StatusOr<std::unique_ptr<Store>> OpenRedisStoreFromFlags(const SessionLimits& limits);
 
+// postgres_store_flags.cc: a PostgreSQL store with the --postgres_* flags. INVALID_ARGUMENT if
+// --postgres_dsn is empty or malformed, or the password file cannot be read.
+absl::StatusOr<std::unique_ptr<Store>> OpenPostgresStoreFromFlags(const SessionLimits& limits);
+
 }  // namespace sessiond::storage
 
 #endif  // SESSIOND_STORAGE_BACKEND_FLAGS_H_

@@ -207,8 +207,6 @@ class MemoryStore final : public Store {
   // (nothing changed then).
   absl::Status Reindex(const SessionNode& node, const std::string& new_id,
                        const std::optional<std::string>& principal, std::string* evict_id);
-  // RESOURCE_EXHAUSTED naming the principal cap.
-  absl::Status PrincipalCapError() const;
   // Takes `bytes` more of the memory budget; RESOURCE_EXHAUSTED if that would pass the cap.
   absl::Status Reserve(size_t bytes);
   // Re-estimates `node`'s memory after a change and adjusts the total.
@@ -262,13 +260,6 @@ void MemoryStore::Reaccount(SessionNode& node) {
     used_bytes_.fetch_sub(node.accounted_bytes - now_bytes, std::memory_order_relaxed);
   }
   node.accounted_bytes = now_bytes;
-}
-
-absl::Status MemoryStore::PrincipalCapError() const {
-  return absl::ResourceExhaustedError(
-      absl::StrCat("principal: already has ", limits_.max_sessions_per_principal,
-                   " live sessions; the limit is ", limits_.max_sessions_per_principal,
-                   " (--max_sessions_per_principal, policy reject_new); end one first"));
 }
 
 SessionNode* MemoryStore::FindNode(Shard& shard, absl::string_view id, absl::Time now) {
@@ -426,7 +417,7 @@ absl::StatusOr<SessionMeta> MemoryStore::CreateLocked(Shard& shard, Shard& stub_
       case PrincipalIndex::Admission::kAdmitted:
         break;
       case PrincipalIndex::Admission::kRejected:
-        return PrincipalCapError();
+        return PrincipalCapError(limits_);
       case PrincipalIndex::Admission::kEvict:
         return SessionMeta();
     }
@@ -617,7 +608,7 @@ absl::Status MemoryStore::Reindex(const SessionNode& node, const std::string& ne
       case PrincipalIndex::Admission::kAdmitted:
         break;
       case PrincipalIndex::Admission::kRejected:
-        return PrincipalCapError();
+        return PrincipalCapError(limits_);
       case PrincipalIndex::Admission::kEvict:
         return absl::OkStatus();
     }

@@ -7,7 +7,8 @@
 
 ABSL_FLAG(std::string, store, "memory",
           "storage backend: memory (nothing survives a restart), rocksdb (durable, one node; "
-          "--data_dir) or redis (shared by many replicas; --redis_addrs), as this build has them");
+          "--data_dir), redis (shared by many replicas; --redis_addrs) or postgres (shared by many "
+          "replicas; --postgres_dsn), as this build has them");
 
 namespace sessiond::storage {
 namespace {
@@ -25,6 +26,9 @@ constexpr Backend kBackends[] = {
 #endif
 #ifdef SESSIOND_WITH_REDIS
     {"redis", &OpenRedisStoreFromFlags},
+#endif
+#ifdef SESSIOND_WITH_POSTGRES
+    {"postgres", &OpenPostgresStoreFromFlags},
 #endif
 };
 

@@ -85,8 +85,21 @@ class RoutingRedisClient final : public RedisClient {
 
   absl::StatusOr<RedisReply> Run(absl::string_view key, absl::Span<const absl::string_view> args,
                                  bool wait_for_replicas) override {
+    return Route(key, args, wait_for_replicas ? options_.wait_replicas : 0,
+                 options_.command_timeout);
+  }
+
+  absl::StatusOr<RedisReply> RunBlocking(absl::string_view key,
+                                         absl::Span<const absl::string_view> args,
+                                         absl::Duration timeout) override {
+    return Route(key, args, /*wait_replicas=*/0, timeout + options_.command_timeout);
+  }
+
+  // Run's routing: `args` on the primary owning `key`, each reply awaited for `timeout`, then
+  // WAIT for `wait_replicas` replicas (0: none).
+  absl::StatusOr<RedisReply> Route(absl::string_view key, absl::Span<const absl::string_view> args,
+                                   int wait_replicas, absl::Duration timeout) {
     const int slot = cluster_ ? RedisKeySlot(key) : -1;
-    const int wait_replicas = wait_for_replicas ? options_.wait_replicas : 0;
     std::string ask_address;
     bool pause = false;
     absl::Status last = absl::UnavailableError("no attempt made");
@@ -99,7 +112,7 @@ class RoutingRedisClient final : public RedisClient {
         if (absl::Status refreshed = Refresh(""); !refreshed.ok()) last = refreshed;
         continue;
       }
-      Attempt result = RunOn(address, asking, args, wait_replicas);
+      Attempt result = RunOn(address, asking, args, wait_replicas, timeout);
       if (!result.reply.ok()) {
         last = result.reply.status();
         if (!MayRetryAfterFailure(result, address)) return last;
@@ -131,7 +144,8 @@ class RoutingRedisClient final : public RedisClient {
       if (primaries.empty()) last = absl::UnavailableError("no known primary");
       std::vector<RedisReply> replies;
       for (const std::string& address : primaries) {
-        Attempt result = RunOn(address, /*asking=*/false, args, /*wait_replicas=*/0);
+        Attempt result =
+            RunOn(address, /*asking=*/false, args, /*wait_replicas=*/0, options_.command_timeout);
         if (!result.reply.ok()) {
           last = result.reply.status();
           if (!MayRetryAfterFailure(result, address)) return last;
@@ -182,17 +196,18 @@ class RoutingRedisClient final : public RedisClient {
     return absl::OkStatus();
   }
 
-  // Runs `args` on the node at `address` (after ASKING if `asking`) and, if `wait_replicas` > 0
-  // and the reply is not an error, WAITs for that many replicas on the same connection.
+  // Runs `args` on the node at `address` (after ASKING if `asking`), awaiting its reply for
+  // `timeout`, and, if `wait_replicas` > 0 and the reply is not an error, WAITs for that many
+  // replicas on the same connection.
   Attempt RunOn(const std::string& address, bool asking, absl::Span<const absl::string_view> args,
-                int wait_replicas) {
+                int wait_replicas, absl::Duration timeout) {
     absl::StatusOr<RedisNodePool::Lease> lease = Pool(address)->Acquire();
     if (!lease.ok()) return {lease.status(), Attempt::Step::kConnect};
     if (asking) {
       absl::StatusOr<RedisReply> ok = (*lease)->Run({"ASKING"}, options_.command_timeout);
       if (!ok.ok()) return {ok.status()};
     }
-    Attempt result = {(*lease)->Run(args, options_.command_timeout)};
+    Attempt result = {(*lease)->Run(args, timeout)};
     if (!result.reply.ok() || wait_replicas == 0 || result.reply->IsError()) return result;
     const std::string replicas = absl::StrCat(wait_replicas);
     const std::string timeout_ms = absl::StrCat(absl::ToInt64Milliseconds(options_.wait_timeout));
@@ -261,7 +276,8 @@ class RoutingRedisClient final : public RedisClient {
     if (!suspect.empty()) candidates.push_back(suspect);
     absl::Status last = absl::UnavailableError("no node to ask for CLUSTER SLOTS");
     for (const std::string& address : candidates) {
-      Attempt result = RunOn(address, /*asking=*/false, {"CLUSTER", "SLOTS"}, 0);
+      Attempt result =
+          RunOn(address, /*asking=*/false, {"CLUSTER", "SLOTS"}, 0, options_.command_timeout);
       if (!result.reply.ok()) {
         last = result.reply.status();
         if (last.code() != absl::StatusCode::kUnavailable) return last;

@@ -108,6 +108,13 @@ class RedisClient {
                                          absl::Span<const absl::string_view> args,
                                          bool wait_for_replicas = false) = 0;
 
+  // Like Run without WAIT, for a command the server may hold for up to `timeout` before it
+  // replies (XREAD BLOCK): the reply is awaited that long plus command_timeout. The connection is
+  // leased from the node's pool for that time.
+  virtual absl::StatusOr<RedisReply> RunBlocking(absl::string_view key,
+                                                 absl::Span<const absl::string_view> args,
+                                                 absl::Duration timeout) = 0;
+
   // Runs `args` on every primary (standalone: the server), for commands such as SCRIPT LOAD or
   // DBSIZE; one reply per primary, in no particular order. UNAVAILABLE if any primary fails.
   // After a primary could not be connected to, the map is refreshed and the command runs again on

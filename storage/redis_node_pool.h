@@ -1,8 +1,6 @@
-// RedisNodePool: the connections of a RedisClient (redis_client.h) to one node. A connection is
-// leased to one caller at a time and comes back when the lease ends: idle if it still works,
-// closed if it failed. New connections are opened on demand, at most
-// options.max_connections_per_node at once; a caller beyond that waits (at most connect_timeout)
-// for one to come back.
+// RedisNodePool: the connections of a RedisClient (redis_client.h) to one node, a ConnectionPool
+// (connection_pool.h) of at most options.max_connections_per_node; a caller beyond that waits (at
+// most connect_timeout) for one to come back.
 //
 // Thread-safe.
 #ifndef SESSIOND_STORAGE_REDIS_NODE_POOL_H_
@@ -12,9 +10,9 @@
 #include <memory>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "storage/connection_pool.h"
 #include "storage/redis_client.h"
 #include "storage/redis_connection.h"
 
@@ -23,21 +21,7 @@ namespace sessiond::storage {
 class RedisNodePool {
  public:
   // A connection on loan; returns it to the pool when destroyed.
-  class Lease {
-   public:
-    Lease(RedisNodePool* pool, std::unique_ptr<RedisConnection> connection)
-        : pool_(pool), connection_(std::move(connection)) {}
-    Lease(Lease&& other) = default;
-    Lease& operator=(Lease&& other) = delete;
-    ~Lease() {
-      if (connection_ != nullptr) pool_->Return(std::move(connection_));
-    }
-    RedisConnection* operator->() const { return connection_.get(); }
-
-   private:
-    RedisNodePool* pool_;
-    std::unique_ptr<RedisConnection> connection_;
-  };
+  using Lease = ConnectionPool<RedisConnection>::Lease;
 
   // `options` and the pool must outlive every lease; `tls` is null without TLS.
   RedisNodePool(RedisAddress address, const RedisOptions& options,
@@ -47,20 +31,16 @@ class RedisNodePool {
 
   // An idle connection, or a new one (RedisConnection::Open's errors). UNAVAILABLE if all
   // max_connections_per_node stay leased for connect_timeout.
-  absl::StatusOr<Lease> Acquire();
+  absl::StatusOr<Lease> Acquire() {
+    return connections_.Acquire(absl::Now() + options_.connect_timeout);
+  }
 
   const RedisAddress& address() const { return address_; }
 
  private:
-  void Return(std::unique_ptr<RedisConnection> connection);
-
   const RedisAddress address_;
   const RedisOptions& options_;
-  const std::shared_ptr<RedisTlsContext> tls_;
-  absl::Mutex mu_;
-  std::vector<std::unique_ptr<RedisConnection>> idle_ ABSL_GUARDED_BY(mu_);
-  // Connections open or being opened, leased or idle.
-  size_t open_ ABSL_GUARDED_BY(mu_) = 0;
+  ConnectionPool<RedisConnection> connections_;
 };
 
 }  // namespace sessiond::storage

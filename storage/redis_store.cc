@@ -1,17 +1,21 @@
 #include "storage/redis_store.h"
 
 #include <algorithm>
-#include <atomic>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/notification.h"
+#include "storage/page_token.h"
+#include "storage/reachability.h"
+#include "storage/redis_event_tail.h"
 #include "storage/redis_scripts.h"
+#include "storage/session_event.h"
+#include "storage/session_gone.h"
 #include "storage/session_state.h"
 
 namespace sessiond::storage {
@@ -22,12 +26,22 @@ constexpr int kRotateAttempts = 5;
 // trips take, short enough that a replica dying mid-rotation delays writers only that long.
 constexpr absl::Duration kRotationLease = absl::Seconds(2);
 
-// The three keys of a session (redis_scripts.h), sharing the hash tag {id}.
-struct SessionKeys {
-  std::string main;
-  std::string tombstones;
-  std::string requests;
-};
+// Sessions a sweep script ends, and sessions a revocation script ends, per round trip.
+constexpr int kSweepBatch = 256;
+constexpr int kRevokeBatch = 500;
+// How long keys outlive their session's deadline at least: the sweep ends sessions, Redis's TTL
+// only reclaims what no sweep reached.
+constexpr absl::Duration kMinTtlSlack = absl::Minutes(1);
+
+// The status for a feature that needs the shared keys (redis_scripts.h), which a cluster cannot
+// keep atomically with the sessions.
+absl::Status NeedsStandalone(absl::string_view feature) {
+  return absl::FailedPreconditionError(absl::StrCat(
+      feature,
+      " needs a standalone Redis: in a Redis Cluster a principal's sessions live in many slots, "
+      "and a script may change one slot only, so the principal index cannot be kept exact "
+      "(--redis_addrs names a cluster)"));
+}
 
 int64_t Millis(absl::Duration duration) { return absl::ToInt64Milliseconds(duration); }
 
@@ -80,16 +94,26 @@ absl::StatusOr<uint64_t> NumberAt(const RedisReply& reply, size_t index) {
   return ParseNumber(**element);
 }
 
-// The metadata an "OK" reply carries in elements 1..6.
-absl::StatusOr<SessionMeta> ParseMeta(const RedisReply& reply, absl::string_view id) {
+// The elements of an "OK" reply's metadata (redis_scripts.h), from `first` on: version,
+// created, idle deadline, absolute expiry, idle timeout, principal, last access, labels.
+constexpr size_t kMetaElements = 8;
+
+absl::StatusOr<SessionMeta> ParseMeta(const RedisReply& reply, absl::string_view id,
+                                      size_t first = 1) {
   uint64_t numbers[5];
   for (size_t i = 0; i < 5; ++i) {
-    absl::StatusOr<uint64_t> number = NumberAt(reply, i + 1);
+    absl::StatusOr<uint64_t> number = NumberAt(reply, first + i);
     if (!number.ok()) return number.status();
     numbers[i] = *number;
   }
-  absl::StatusOr<const RedisReply*> principal = Element(reply, 6);
+  absl::StatusOr<const RedisReply*> principal = Element(reply, first + 5);
   if (!principal.ok()) return principal.status();
+  absl::StatusOr<uint64_t> last_access = NumberAt(reply, first + 6);
+  if (!last_access.ok()) return last_access.status();
+  absl::StatusOr<const RedisReply*> labels = Element(reply, first + 7);
+  if (!labels.ok()) return labels.status();
+  absl::StatusOr<std::vector<std::string>> label_list = RedisDecodeList((*labels)->str);
+  if (!label_list.ok()) return label_list.status();
   SessionMeta meta;
   meta.id = std::string(id);
   meta.version = numbers[0];
@@ -98,7 +122,25 @@ absl::StatusOr<SessionMeta> ParseMeta(const RedisReply& reply, absl::string_view
   meta.absolute_expires_at = absl::FromUnixMillis(static_cast<int64_t>(numbers[3]));
   meta.idle_timeout = absl::Milliseconds(static_cast<int64_t>(numbers[4]));
   meta.principal = (*principal)->str;
+  meta.last_access_at = absl::FromUnixMillis(static_cast<int64_t>(*last_access));
+  for (size_t i = 0; i + 1 < label_list->size(); i += 2) {
+    meta.labels.emplace((*label_list)[i], (*label_list)[i + 1]);
+  }
   return meta;
+}
+
+std::string EncodeLabels(const Labels& labels) {
+  std::vector<std::string> flat;
+  for (const auto& [key, value] : labels) {
+    flat.push_back(key);
+    flat.push_back(value);
+  }
+  return RedisEncodeList(flat);
+}
+
+// The index member (redis_scripts.h) of a page cursor: "<created ms, 15 digits>:<id>".
+std::string IndexMember(const PageCursor& cursor) {
+  return absl::StrFormat("%015d:%s", absl::ToUnixMillis(cursor.created_at), cursor.id);
 }
 
 // The status of a reply whose outcome is not "OK": the Store's error for it. `if_version` and
@@ -106,7 +148,21 @@ absl::StatusOr<SessionMeta> ParseMeta(const RedisReply& reply, absl::string_view
 absl::Status FailureOf(const RedisReply& reply, std::optional<uint64_t> if_version,
                        std::optional<uint64_t> read_version, const SessionLimits& limits) {
   const absl::string_view outcome = OutcomeOf(reply);
-  if (outcome == "NOT_FOUND") return SessionNotFoundError();
+  if (outcome == "NOT_FOUND") {
+    if (reply.elements.size() < 3) return SessionNotFoundError();
+    absl::StatusOr<uint64_t> reason = NumberAt(reply, 1);
+    if (!reason.ok()) return reason.status();
+    absl::StatusOr<uint64_t> ended = NumberAt(reply, 2);
+    if (!ended.ok()) return ended.status();
+    if (*reason == 0 || *reason > static_cast<uint64_t>(GoneReason::kRotated)) {
+      return SessionNotFoundError();
+    }
+    return SessionGoneError(GoneDetails{static_cast<GoneReason>(*reason),
+                                        absl::FromUnixMillis(static_cast<int64_t>(*ended))});
+  }
+  if (outcome == "PRINCIPAL_CAP") {
+    return PrincipalCapError(limits);
+  }
   if (outcome == "ALREADY_EXISTS") return absl::AlreadyExistsError("a session with this id exists");
   if (outcome == "ABORTED" || outcome == "FAILED_PRECONDITION") {
     absl::StatusOr<uint64_t> version = NumberAt(reply, 1);
@@ -159,21 +215,43 @@ std::string OptionalNumber(std::optional<uint64_t> number) {
   return number.has_value() ? absl::StrCat(*number) : std::string();
 }
 
+// The key prefix's shared keys (redis_scripts.h), standalone only.
+struct SharedKeys {
+  explicit SharedKeys(absl::string_view prefix)
+      : deadlines(absl::StrCat(prefix, ":d")),
+        sequence(absl::StrCat(prefix, ":n")),
+        events(absl::StrCat(prefix, ":events")),
+        indexed(absl::StrCat(prefix, ":ic")) {}
+  std::string deadlines;
+  std::string sequence;
+  std::string events;
+  std::string indexed;
+};
+
 class RedisStore final : public Store {
  public:
-  RedisStore(std::unique_ptr<RedisClient> client, const RedisStoreOptions& options)
+  // `tail` is null in a cluster (no event stream).
+  RedisStore(std::unique_ptr<RedisClient> client, const RedisStoreOptions& options, bool cluster,
+             std::unique_ptr<RedisEventTail> tail)
       : client_(std::move(client)),
         prefix_(options.key_prefix),
+        shared_(options.key_prefix),
+        cluster_(cluster),
         clock_(options.clock != nullptr ? options.clock : RealClock()),
         limits_(options.limits),
-        unhealthy_after_(options.unhealthy_after),
-        probe_interval_(options.probe_interval),
-        prober_([this] { Probe(); }) {}
-
-  ~RedisStore() override {
-    stop_.Notify();
-    prober_.join();
-  }
+        config_(absl::StrCat(
+            " ", Millis(limits_.gone_retention), " ", std::max<size_t>(limits_.event_retention, 1),
+            " ",
+            Millis(cluster ? limits_.gone_retention
+                           : std::max(limits_.gone_retention, kMinTtlSlack)),
+            " ", limits_.record_touches ? "1" : "0", " ", limits_.max_sessions_per_principal, " ",
+            limits_.principal_cap_policy == PrincipalCapPolicy::kEvictOldest ? "evict" : "reject")),
+        tail_(std::move(tail)),
+        no_events_(limits_.event_retention),
+        reachability_(options.unhealthy_after, options.probe_interval, [this] {
+          const std::vector<absl::string_view> ping = {"PING"};
+          return client_->RunOnEveryPrimary(ping).status();
+        }) {}
 
   absl::StatusOr<SessionMeta> Create(NewSession session) override;
   absl::StatusOr<SessionMeta> Get(absl::string_view id, absl::Span<const absl::string_view> keys,
@@ -187,39 +265,48 @@ class RedisStore final : public Store {
                                      std::optional<uint64_t> if_version,
                                      absl::string_view request_id,
                                      const std::optional<std::string>& bind_principal) override;
-  // TODO(issue 13): the principal index, gone reasons and events on this backend.
-  absl::StatusOr<SessionPage> ListSessions(absl::string_view, size_t, absl::string_view) override {
-    return absl::UnimplementedError("ListSessions is not implemented on this backend yet");
-  }
-  absl::StatusOr<size_t> RevokeSessions(absl::string_view, absl::Span<const std::string>) override {
-    return absl::UnimplementedError("RevokeSessions is not implemented on this backend yet");
-  }
-  EventLog& Events() override { return events_; }
-  absl::StatusOr<size_t> SweepExpired() override { return 0; }
+  absl::StatusOr<SessionPage> ListSessions(absl::string_view principal, size_t page_size,
+                                           absl::string_view page_token) override;
+  absl::StatusOr<size_t> RevokeSessions(absl::string_view principal,
+                                        absl::Span<const std::string> except_ids) override;
+  EventLog& Events() override { return tail_ != nullptr ? tail_->log() : no_events_; }
+  absl::StatusOr<size_t> SweepExpired() override;
   StoreStats Stats() const override;
   bool MayBlock() const override { return true; }
-  bool AcceptsWrites() const override {
-    return consecutive_failures_.load(std::memory_order_relaxed) < unhealthy_after_;
-  }
+  bool AcceptsWrites() const override { return reachability_.reachable(); }
 
  private:
-  SessionKeys KeysOf(absl::string_view id) const {
+  // A script's KEYS: the session's three keys (sharing the hash tag {id}), then, standalone, the
+  // shared keys.
+  std::vector<std::string> KeysOf(absl::string_view id) const {
     std::string main = absl::StrCat(prefix_, ":{", id, "}");
-    return {main, absl::StrCat(main, ":t"), absl::StrCat(main, ":r")};
+    std::vector<std::string> keys = {main, absl::StrCat(main, ":t"), absl::StrCat(main, ":r")};
+    if (!cluster_) {
+      keys.insert(keys.end(),
+                  {shared_.deadlines, shared_.sequence, shared_.events, shared_.indexed});
+    }
+    return keys;
+  }
+  // The KEYS of a standalone script on many sessions: the shared keys where the session's would
+  // be (unused), then the shared keys.
+  std::vector<std::string> SharedKeysOnly() const {
+    return {shared_.deadlines, shared_.deadlines, shared_.deadlines, shared_.deadlines,
+            shared_.sequence,  shared_.events,    shared_.indexed};
   }
 
-  // Runs `script` on `keys` with ARGV = now (ms), then `args`; on NOSCRIPT sends the source
-  // (which also caches it). A Redis error reply becomes its status (RedisErrorStatus). `write`:
-  // WAIT for replicas if configured.
-  absl::StatusOr<RedisReply> Eval(const RedisScript& script, const SessionKeys& keys,
+  // Runs `script` on `keys` (routed by the first) with ARGV = the config at `now`
+  // (redis_scripts.h), then `args`; on NOSCRIPT sends the source (which also caches it). A Redis
+  // error reply becomes its status (RedisErrorStatus). `write`: WAIT for replicas if configured.
+  // Returns the script's reply without the event sequence in front (this replica's log gets the
+  // event from the stream a moment later).
+  absl::StatusOr<RedisReply> Eval(const RedisScript& script, const std::vector<std::string>& keys,
                                   absl::Time now, const std::vector<std::string>& args, bool write);
   // Eval with the clock's time, again (after 1 ms, doubling to 64 ms) while the script answers
   // MOVING: a rotation holds the session for a few round trips. UNAVAILABLE if it still does
   // after the rotation lease.
-  absl::StatusOr<RedisReply> EvalUnlessMoving(const RedisScript& script, const SessionKeys& keys,
+  absl::StatusOr<RedisReply> EvalUnlessMoving(const RedisScript& script,
+                                              const std::vector<std::string>& keys,
                                               const std::vector<std::string>& args);
-  // Counts a call's outcome for health: a failure to reach Redis or a success.
-  void Track(const absl::Status& status);
   // The live session `id` as it is, without renewing it: a retry's answer.
   absl::StatusOr<SessionMeta> Peek(absl::string_view id);
   // One rotation attempt: the three steps, or an error; nullopt if the old session changed
@@ -227,57 +314,55 @@ class RedisStore final : public Store {
   absl::StatusOr<std::optional<SessionMeta>> TryRotate(absl::string_view id,
                                                        const std::string& new_id,
                                                        std::optional<uint64_t> if_version,
-                                                       absl::string_view request_id);
-  // PINGs every primary each probe_interval_ until the store closes.
-  void Probe();
+                                                       absl::string_view request_id,
+                                                       const std::string& bind);
+  // Runs `script` (sweep or revoke: it answers {'OK', sessions ended, '1' if more may remain})
+  // with `args` until nothing remains; returns how many sessions it ended.
+  absl::StatusOr<size_t> RunInBatches(const RedisScript& script,
+                                      const std::vector<std::string>& args);
 
   std::unique_ptr<RedisClient> client_;
   const std::string prefix_;
+  const SharedKeys shared_;
+  const bool cluster_;
   Clock* const clock_;
   const SessionLimits limits_;
-  EventLog events_{limits_.event_retention};
-  const int unhealthy_after_;
-  const absl::Duration probe_interval_;
-  std::atomic<int> consecutive_failures_{0};
-  absl::Notification stop_;
-  std::thread prober_;
+  // ARGV[1] after the clock's time.
+  const std::string config_;
+  const std::unique_ptr<RedisEventTail> tail_;
+  // A cluster's event log, which stays empty.
+  EventLog no_events_;
+  // PINGs every primary each probe_interval; declared last, so it stops first.
+  Reachability reachability_;
 };
 
-void RedisStore::Track(const absl::Status& status) {
-  if (status.ok()) {
-    consecutive_failures_.store(0, std::memory_order_relaxed);
-  } else if (absl::IsUnavailable(status)) {
-    consecutive_failures_.fetch_add(1, std::memory_order_relaxed);
-  }
-}
-
-void RedisStore::Probe() {
-  const std::vector<absl::string_view> ping = {"PING"};
-  while (!stop_.WaitForNotificationWithTimeout(probe_interval_)) {
-    Track(client_->RunOnEveryPrimary(ping).status());
-  }
-}
-
-absl::StatusOr<RedisReply> RedisStore::Eval(const RedisScript& script, const SessionKeys& keys,
-                                            absl::Time now, const std::vector<std::string>& args,
-                                            bool write) {
-  const std::string now_ms = absl::StrCat(absl::ToUnixMillis(now));
-  std::vector<absl::string_view> command = {"EVALSHA",       script.sha1,   "3",   keys.main,
-                                            keys.tombstones, keys.requests, now_ms};
+absl::StatusOr<RedisReply> RedisStore::Eval(const RedisScript& script,
+                                            const std::vector<std::string>& keys, absl::Time now,
+                                            const std::vector<std::string>& args, bool write) {
+  const std::string config = absl::StrCat(absl::ToUnixMillis(now), config_);
+  const std::string key_count = absl::StrCat(keys.size());
+  std::vector<absl::string_view> command = {"EVALSHA", script.sha1, key_count};
+  command.insert(command.end(), keys.begin(), keys.end());
+  command.push_back(config);
   command.insert(command.end(), args.begin(), args.end());
-  absl::StatusOr<RedisReply> reply = client_->Run(keys.main, command, write);
+  absl::StatusOr<RedisReply> reply = client_->Run(keys.front(), command, write);
   if (reply.ok() && reply->IsErrorStartingWith("NOSCRIPT")) {
     command[0] = "EVAL";
     command[1] = script.body;
-    reply = client_->Run(keys.main, command, write);
+    reply = client_->Run(keys.front(), command, write);
   }
-  Track(reply.status());
-  if (reply.ok() && reply->IsError()) return RedisErrorStatus(*reply);
+  reachability_.Track(reply.status());
+  if (!reply.ok()) return reply;
+  if (reply->IsError()) return RedisErrorStatus(*reply);
+  if (reply->type != RedisReply::Type::kArray || reply->elements.empty()) {
+    return absl::InternalError("a sessiond script returned a reply of an unexpected shape");
+  }
+  reply->elements.erase(reply->elements.begin());
   return reply;
 }
 
 absl::StatusOr<RedisReply> RedisStore::EvalUnlessMoving(const RedisScript& script,
-                                                        const SessionKeys& keys,
+                                                        const std::vector<std::string>& keys,
                                                         const std::vector<std::string>& args) {
   const absl::Time give_up = absl::Now() + kRotationLease + absl::Milliseconds(100);
   absl::Duration pause = absl::Milliseconds(1);
@@ -304,9 +389,12 @@ absl::StatusOr<SessionMeta> RedisStore::Create(NewSession session) {
   absl::StatusOr<SessionState> state = SessionState::Create(std::move(session.entries), limits_);
   if (!state.ok()) return state.status();
   const absl::Time now = clock_->Now();
-  std::vector<std::string> args = {
-      absl::StrCat(Millis(session.idle_timeout)), absl::StrCat(Millis(session.absolute_timeout)),
-      session.principal, absl::StrCat(state->key_count()), absl::StrCat(state->data_bytes())};
+  std::vector<std::string> args = {absl::StrCat(Millis(session.idle_timeout)),
+                                   absl::StrCat(Millis(session.absolute_timeout)),
+                                   session.principal,
+                                   absl::StrCat(state->key_count()),
+                                   absl::StrCat(state->data_bytes()),
+                                   EncodeLabels(session.labels)};
   state->Visit({}, [&](absl::string_view key, ValueView value) {
     args.push_back(absl::StrCat("=", key));
     args.push_back(absl::StrCat("1 ", KindAndPayload(value.ToValue())));
@@ -319,7 +407,7 @@ absl::StatusOr<SessionMeta> RedisStore::Create(NewSession session) {
     const std::string window = absl::StrCat(Millis(limits_.idempotency_window));
     const std::vector<absl::string_view> set = {"SET", claim, session.id, "NX", "PX", window};
     absl::StatusOr<RedisReply> claimed = client_->Run(claim, set, true);
-    Track(claimed.status());
+    reachability_.Track(claimed.status());
     if (!claimed.ok()) return claimed.status();
     if (claimed->IsError()) return RedisErrorStatus(*claimed);
     if (claimed->type == RedisReply::Type::kNil) {
@@ -337,7 +425,7 @@ absl::StatusOr<SessionMeta> RedisStore::Create(NewSession session) {
                                          : FailureOf(*reply, {}, {}, limits_);
   if (!meta.ok() && !claim.empty()) {
     // Not created: a retry must run afresh. Best effort; the claim expires with the window anyway.
-    (void)Eval(RedisReleaseClaimScript(), {claim, claim, claim}, now, {session.id}, false);
+    (void)Eval(RedisReleaseClaimScript(), {claim}, now, {session.id}, false);
   }
   return meta;
 }
@@ -347,15 +435,15 @@ absl::StatusOr<SessionMeta> RedisStore::Get(absl::string_view id,
                                             Renewal renewal, EntryVisitor visit) {
   std::vector<std::string> args = {renewal == Renewal::kRenew ? "get" : "peek"};
   for (absl::string_view key : keys) args.emplace_back(key);
-  absl::StatusOr<RedisReply> reply =
-      Eval(RedisGetScript(), KeysOf(id), clock_->Now(), args, renewal == Renewal::kRenew);
+  // A renewal is not WAITed for: losing one in a failover only brings the expiry forward.
+  absl::StatusOr<RedisReply> reply = Eval(RedisGetScript(), KeysOf(id), clock_->Now(), args, false);
   if (!reply.ok()) return reply.status();
   if (OutcomeOf(*reply) != "OK") return FailureOf(*reply, {}, {}, limits_);
   absl::StatusOr<SessionMeta> meta = ParseMeta(*reply, id);
   if (!meta.ok()) return meta.status();
   // Entries come in hash order, a key twice if it was asked twice: visit them sorted, once each.
   std::vector<std::pair<absl::string_view, ValueView>> entries;
-  for (size_t i = 7; i + 1 < reply->elements.size(); i += 2) {
+  for (size_t i = 1 + kMetaElements; i + 1 < reply->elements.size(); i += 2) {
     absl::StatusOr<ValueView> value = ParseEntryValue(reply->elements[i + 1].str);
     if (!value.ok()) return value.status();
     entries.emplace_back(absl::string_view(reply->elements[i].str).substr(1), *value);
@@ -371,13 +459,17 @@ absl::StatusOr<SessionMeta> RedisStore::Get(absl::string_view id,
 
 absl::StatusOr<SessionMeta> RedisStore::Apply(absl::string_view id, std::vector<Mutation> mutations,
                                               const Conditions& conditions) {
+  // The keys the updated event names, if the batch changes anything.
+  const SessionEvent updated = UpdatedEvent(SessionMeta(), mutations);
   std::vector<std::string> args = {absl::StrCat(Millis(limits_.idempotency_window)),
                                    absl::StrCat(limits_.max_keys),
                                    absl::StrCat(limits_.max_session_bytes),
                                    absl::StrCat(limits_.max_request_ids),
                                    OptionalNumber(conditions.if_version),
                                    OptionalNumber(conditions.read_version),
-                                   conditions.request_id};
+                                   conditions.request_id,
+                                   RedisEncodeList(updated.changed_keys),
+                                   updated.cleared ? "1" : "0"};
   args.reserve(args.size() + 3 * mutations.size());
   for (Mutation& mutation : mutations) {
     switch (mutation.kind) {
@@ -405,8 +497,9 @@ absl::StatusOr<SessionMeta> RedisStore::Apply(absl::string_view id, std::vector<
 }
 
 absl::StatusOr<SessionMeta> RedisStore::Touch(absl::string_view id) {
+  // Not WAITed for, like a renewing Get.
   absl::StatusOr<RedisReply> reply =
-      Eval(RedisGetScript(), KeysOf(id), clock_->Now(), {"touch"}, true);
+      Eval(RedisGetScript(), KeysOf(id), clock_->Now(), {"touch"}, false);
   if (!reply.ok()) return reply.status();
   if (OutcomeOf(*reply) != "OK") return FailureOf(*reply, {}, {}, limits_);
   return ParseMeta(*reply, id);
@@ -429,13 +522,11 @@ absl::StatusOr<SessionMeta> RedisStore::Rotate(absl::string_view id, std::string
                                                std::optional<uint64_t> if_version,
                                                absl::string_view request_id,
                                                const std::optional<std::string>& bind_principal) {
-  if (bind_principal.has_value()) {
-    return absl::UnimplementedError(
-        "binding a principal at rotation is not implemented on this backend yet");
-  }
+  // The scripts' form of bind_principal: '=' before the principal, '' to keep it.
+  const std::string bind = bind_principal.has_value() ? absl::StrCat("=", *bind_principal) : "";
   for (int attempt = 0; attempt < kRotateAttempts; ++attempt) {
     absl::StatusOr<std::optional<SessionMeta>> rotated =
-        TryRotate(id, new_id, if_version, request_id);
+        TryRotate(id, new_id, if_version, request_id, bind);
     if (!rotated.ok()) return rotated.status();
     if (rotated->has_value()) return **rotated;
   }
@@ -446,9 +537,10 @@ absl::StatusOr<SessionMeta> RedisStore::Rotate(absl::string_view id, std::string
 absl::StatusOr<std::optional<SessionMeta>> RedisStore::TryRotate(absl::string_view id,
                                                                  const std::string& new_id,
                                                                  std::optional<uint64_t> if_version,
-                                                                 absl::string_view request_id) {
-  const SessionKeys old_keys = KeysOf(id);
-  const SessionKeys new_keys = KeysOf(new_id);
+                                                                 absl::string_view request_id,
+                                                                 const std::string& bind) {
+  const std::vector<std::string> old_keys = KeysOf(id);
+  const std::vector<std::string> new_keys = KeysOf(new_id);
   absl::StatusOr<RedisReply> begun =
       EvalUnlessMoving(RedisRotateBeginScript(), old_keys,
                        {OptionalNumber(if_version), std::string(request_id), new_id,
@@ -467,12 +559,14 @@ absl::StatusOr<std::optional<SessionMeta>> RedisStore::TryRotate(absl::string_vi
   const std::vector<RedisReply>& main = begun->elements[2].elements;
   const std::vector<RedisReply>& tombstones = begun->elements[3].elements;
   const std::vector<RedisReply>& requests = begun->elements[4].elements;
-  std::vector<std::string> copy = {absl::StrCat(main.size()), absl::StrCat(tombstones.size())};
+  std::vector<std::string> copy = {bind, absl::StrCat(main.size()),
+                                   absl::StrCat(tombstones.size())};
   for (const auto* part : {&main, &tombstones, &requests}) {
     for (const RedisReply& field : *part) copy.push_back(field.str);
   }
-  std::vector<std::string> end = {version, std::string(request_id), new_id,
-                                  absl::StrCat(Millis(limits_.idempotency_window)), "commit"};
+  std::vector<std::string> end = {version,  std::string(request_id),
+                                  new_id,   absl::StrCat(Millis(limits_.idempotency_window)),
+                                  "commit", bind};
   absl::StatusOr<RedisReply> placed =
       Eval(RedisRotatePlaceScript(), new_keys, clock_->Now(), copy, true);
   absl::StatusOr<SessionMeta> meta =
@@ -483,7 +577,7 @@ absl::StatusOr<std::optional<SessionMeta>> RedisStore::TryRotate(absl::string_vi
           : FailureOf(*placed, {}, {}, limits_);
   if (!meta.ok()) {
     // No copy: give the lease back so that writers need not wait for it to run out.
-    end.back() = "abort";
+    end[4] = "abort";
     (void)Eval(RedisRotateEndScript(), old_keys, clock_->Now(), end, false);
     return meta.status();
   }
@@ -491,21 +585,96 @@ absl::StatusOr<std::optional<SessionMeta>> RedisStore::TryRotate(absl::string_vi
   absl::StatusOr<RedisReply> ended =
       Eval(RedisRotateEndScript(), old_keys, clock_->Now(), end, true);
   if (ended.ok() && OutcomeOf(*ended) == "OK") return std::optional<SessionMeta>(*std::move(meta));
-  // The old session changed or ended after step 1, or step 3 failed: the copy must not live on.
-  const std::vector<absl::string_view> discard = {"DEL", new_keys.main, new_keys.tombstones,
-                                                  new_keys.requests};
-  absl::StatusOr<RedisReply> discarded = client_->Run(new_keys.main, discard, true);
+  // The old session changed or ended after step 1, the principal cap refused the binding, or
+  // step 3 failed: the copy must not live on.
+  const std::vector<absl::string_view> discard = {"DEL", new_keys[0], new_keys[1], new_keys[2]};
+  absl::StatusOr<RedisReply> discarded = client_->Run(new_keys[0], discard, true);
   if (!ended.ok()) return ended.status();
+  if (OutcomeOf(*ended) == "PRINCIPAL_CAP") return FailureOf(*ended, {}, {}, limits_);
   if (!discarded.ok()) return discarded.status();
   return std::optional<SessionMeta>();
 }
 
+absl::StatusOr<SessionPage> RedisStore::ListSessions(absl::string_view principal, size_t page_size,
+                                                     absl::string_view page_token) {
+  if (cluster_) return NeedsStandalone("ListSessions");
+  std::string after;
+  if (!page_token.empty()) {
+    absl::StatusOr<PageCursor> cursor = DecodePageToken(page_token);
+    if (!cursor.ok()) return cursor.status();
+    after = IndexMember(*cursor);
+  }
+  // One more than asked, to know whether another page follows.
+  absl::StatusOr<RedisReply> reply =
+      Eval(RedisListScript(), SharedKeysOnly(), clock_->Now(),
+           {std::string(principal), after, absl::StrCat(page_size + 1)}, false);
+  if (!reply.ok()) return reply.status();
+  if (OutcomeOf(*reply) != "OK") return FailureOf(*reply, {}, {}, limits_);
+  SessionPage page;
+  constexpr size_t kStride = 1 + kMetaElements;
+  for (size_t first = 1; first + kStride <= reply->elements.size(); first += kStride) {
+    absl::StatusOr<SessionMeta> meta = ParseMeta(*reply, reply->elements[first].str, first + 1);
+    if (!meta.ok()) return meta.status();
+    if (page.sessions.size() == page_size) {
+      const SessionMeta& last = page.sessions.back();
+      page.next_page_token = EncodePageToken(PageCursor{last.created_at, last.id});
+      break;
+    }
+    page.sessions.push_back(*std::move(meta));
+  }
+  return page;
+}
+
+absl::StatusOr<size_t> RedisStore::RevokeSessions(absl::string_view principal,
+                                                  absl::Span<const std::string> except_ids) {
+  if (cluster_) return NeedsStandalone("RevokeSessions");
+  std::vector<std::string> args = {std::string(principal), absl::StrCat(kRevokeBatch)};
+  args.insert(args.end(), except_ids.begin(), except_ids.end());
+  return RunInBatches(RedisRevokeScript(), args);
+}
+
+absl::StatusOr<size_t> RedisStore::SweepExpired() {
+  // A cluster has no deadline index: Redis's TTLs reclaim its keys.
+  if (cluster_) return 0;
+  return RunInBatches(RedisSweepScript(), {absl::StrCat(kSweepBatch)});
+}
+
+absl::StatusOr<size_t> RedisStore::RunInBatches(const RedisScript& script,
+                                                const std::vector<std::string>& args) {
+  size_t ended = 0;
+  while (true) {
+    absl::StatusOr<RedisReply> reply = Eval(script, SharedKeysOnly(), clock_->Now(), args, true);
+    if (!reply.ok()) return reply.status();
+    if (OutcomeOf(*reply) != "OK") return FailureOf(*reply, {}, {}, limits_);
+    absl::StatusOr<uint64_t> batch = NumberAt(*reply, 1);
+    if (!batch.ok()) return batch.status();
+    absl::StatusOr<uint64_t> more = NumberAt(*reply, 2);
+    if (!more.ok()) return more.status();
+    ended += *batch;
+    if (*more == 0) return ended;
+  }
+}
+
 StoreStats RedisStore::Stats() const {
   StoreStats stats;
-  const std::vector<absl::string_view> dbsize = {"DBSIZE"};
-  if (absl::StatusOr<std::vector<RedisReply>> sizes = client_->RunOnEveryPrimary(dbsize);
-      sizes.ok()) {
-    for (const RedisReply& size : *sizes) stats.live_sessions += static_cast<size_t>(size.integer);
+  if (cluster_) {
+    const std::vector<absl::string_view> dbsize = {"DBSIZE"};
+    if (absl::StatusOr<std::vector<RedisReply>> sizes = client_->RunOnEveryPrimary(dbsize);
+        sizes.ok()) {
+      for (const RedisReply& size : *sizes) {
+        stats.live_sessions += static_cast<size_t>(size.integer);
+      }
+    }
+  } else {
+    const std::vector<absl::string_view> sessions = {"ZCARD", shared_.deadlines};
+    if (absl::StatusOr<RedisReply> count = client_->Run(shared_.deadlines, sessions); count.ok()) {
+      stats.live_sessions = static_cast<size_t>(count->integer);
+    }
+    const std::vector<absl::string_view> indexed = {"GET", shared_.indexed};
+    if (absl::StatusOr<RedisReply> count = client_->Run(shared_.indexed, indexed); count.ok()) {
+      size_t entries = 0;
+      if (absl::SimpleAtoi(count->str, &entries)) stats.principal_index_entries = entries;
+    }
   }
   const std::vector<absl::string_view> memory = {"INFO", "memory"};
   if (absl::StatusOr<std::vector<RedisReply>> infos = client_->RunOnEveryPrimary(memory);
@@ -525,9 +694,21 @@ StoreStats RedisStore::Stats() const {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Store>> OpenRedisStore(const RedisStoreOptions& options) {
+  const bool cluster = options.redis.cluster || options.redis.addresses.size() > 1;
+  if (cluster && options.limits.max_sessions_per_principal > 0) {
+    return NeedsStandalone("--max_sessions_per_principal");
+  }
   absl::StatusOr<std::unique_ptr<RedisClient>> client = RedisClient::Connect(options.redis);
   if (!client.ok()) return client.status();
-  return std::make_unique<RedisStore>(*std::move(client), options);
+  std::unique_ptr<RedisEventTail> tail;
+  if (!cluster) {
+    const SharedKeys shared(options.key_prefix);
+    absl::StatusOr<std::unique_ptr<RedisEventTail>> started = RedisEventTail::Start(
+        client->get(), shared.events, shared.sequence, options.limits.event_retention);
+    if (!started.ok()) return started.status();
+    tail = *std::move(started);
+  }
+  return std::make_unique<RedisStore>(*std::move(client), options, cluster, std::move(tail));
 }
 
 }  // namespace sessiond::storage

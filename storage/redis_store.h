@@ -2,38 +2,63 @@
 // stateless sessiond replicas. The layout and the Lua scripts are in redis_scripts.h; routing,
 // pools, TLS and WAIT in redis_client.h.
 //
-// Atomicity: every call but Rotate is one Lua script on the session's own keys (one slot), run
-// atomically by Redis in one round trip. Rotate moves a session between two slots, so it is three
-// scripts: take a 2-second lease on the session under the old id and read it, place a copy
-// (version + 1) under the new id, then end the old id. While the lease holds, changes to the old
-// id wait (a few round trips; UNAVAILABLE if the lease outlasts them), so the copy misses none;
-// reads go on. Until the third step the old id is the session; after it, the new one. If the
-// rotating replica dies between the steps, the lease runs out, the old id carries on, and the
-// unreachable copy expires with its TTL; if the session changed after a lapsed lease, the copy is
-// deleted and the rotation starts over (at most 5 times, then UNAVAILABLE). A Create with a
-// request_id first claims the request_id (SET NX, for the idempotency window) on its own key, then
-// creates; a failed create releases the claim. A retry racing the first attempt may answer
-// NOT_FOUND for that instant.
+// Atomicity: every call but Rotate is one Lua script on the session's own keys (one slot) and,
+// standalone, the shared keys, run atomically by Redis in one round trip. Rotate moves a session
+// between two slots, so it is three scripts: take a 2-second lease on the session under the old id
+// and read it, place a copy (version + 1) under the new id, then end the old id. While the lease
+// holds, changes to the old id wait (a few round trips; UNAVAILABLE if the lease outlasts them), so
+// the copy misses none; reads go on. Until the third step the old id is the session; after it, the
+// new one. If the rotating replica dies between the steps, the lease runs out, the old id carries
+// on, and the unreachable copy expires with its TTL; if the session changed after a lapsed lease,
+// the copy is deleted and the rotation starts over (at most 5 times, then UNAVAILABLE). A Create
+// with a request_id first claims the request_id (SET NX, for the idempotency window) on its own
+// key, then creates; a failed create releases the claim. A retry racing the first attempt may
+// answer NOT_FOUND for that instant.
 //
 // Expiry: each call passes this replica's clock (options.clock), and every script checks expiry
-// itself, so an expired session is NOT_FOUND whatever Redis's TTL says; replicas need synchronised
-// clocks (NTP) like any distributed expiry. The keys' Redis TTL is set to the idle deadline, so
-// Redis reclaims them and SweepExpired has nothing to do (returns 0).
+// itself, so an expired session is NOT_FOUND at its exact deadline whatever Redis's TTL says;
+// replicas need synchronised clocks (NTP) like any distributed expiry. A call that finds its
+// session expired ends it there (event, index, gone reason). Standalone, every session's idle
+// deadline is also in one sorted set, and SweepExpired (on any replica; the Sweeper calls it)
+// ends the due sessions in batches of 256 per script, so the expiry events, the principal index
+// and the gone reasons do not wait for a read. The keys' Redis TTL is the idle deadline plus a
+// slack (the gone retention, at least a minute standalone), a backstop if no sweep runs.
+//
+// Principals, events, gone reasons (store.h): standalone, all of it lives in Redis and changes in
+// the same script as the session (layout in redis_scripts.h): the principal index is a sorted
+// set per principal, the cap is enforced inside Create's script (and the third step of a Rotate
+// that binds a principal), ListSessions and RevokeSessions are scripts over the index (a
+// revocation ends up to 500 sessions per script, each atomically), events go to one Redis stream
+// with sequence numbers from one counter. Every replica tails that stream into its own EventLog
+// (redis_event_tail.h), so a watcher on any replica sees every replica's events in one order;
+// an event reaches a replica's log a moment after the call that made it returns (one blocking
+// read of the stream). A session that ended leaves a stub with the reason for the gone
+// retention (and, if ended with a request_id, its idempotency window), like the memory store.
+//
+// Redis Cluster: a script may touch one slot, and a principal's sessions (and the event stream)
+// live in other slots than a session's keys. Session ids are drawn by the service, so the store
+// cannot put a principal's sessions in one slot; the shared keys are therefore standalone only.
+// In a cluster, ListSessions and RevokeSessions are FAILED_PRECONDITION, a principal cap makes
+// OpenRedisStore FAILED_PRECONDITION, Events() stays empty and SweepExpired returns 0 (Redis's
+// TTLs reclaim keys); gone reasons work (they are in the session's own slot), expiry reasons
+// while the expired keys outlive their deadline (the gone retention).
 //
 // Durability: what the Redis deployment gives (its AOF/RDB settings). An acknowledged write is on
 // the primary; with options.redis.wait_replicas = N each write also WAITs until N replicas have
 // it (else UNAVAILABLE: the write may or may not survive a failover; retrying with the same
-// request_id is safe). Without WAIT, a failover can lose the writes the old primary acknowledged
-// but had not yet replicated (Redis replication is asynchronous).
+// request_id is safe). Renewals of the idle timer (Get, Touch) do not WAIT: a failover losing one
+// only brings that session's expiry forward. Without WAIT, a failover can lose the writes the old
+// primary acknowledged but had not yet replicated (Redis replication is asynchronous).
 //
 // Failures: a Redis that cannot be reached within the client's timeouts gives UNAVAILABLE. After
 // options.unhealthy_after consecutive failed calls or probes (a PING of every primary each
 // probe_interval), AcceptsWrites() is false (health NOT_SERVING) until a call or probe succeeds.
 // MayBlock() is true: calls wait on the network, so the server runs them on its blocking threads.
 //
-// Stats: live_sessions is the number of keys on the primaries (DBSIZE; a session takes one to
-// three keys, and keys of other applications sharing the Redis count too), approximate_bytes their
-// used_memory. Both are upper bounds, for metrics.
+// Stats: standalone, live_sessions is the number of sessions in the deadline set (live, or
+// expired and not yet swept) and principal_index_entries the index's size; in a cluster,
+// live_sessions is the number of keys on the primaries (DBSIZE, an upper bound). approximate_bytes
+// is the primaries' used_memory (keys of other applications sharing the Redis count too).
 #ifndef SESSIOND_STORAGE_REDIS_STORE_H_
 #define SESSIOND_STORAGE_REDIS_STORE_H_
 

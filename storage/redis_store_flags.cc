@@ -1,5 +1,4 @@
 // The Redis store's flags, with defaults from RedisStoreOptions and RedisOptions.
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -9,6 +8,7 @@
 #include "absl/strings/strip.h"
 #include "storage/backend_flags.h"
 #include "storage/redis_store.h"
+#include "storage/secret_file.h"
 
 namespace {
 const sessiond::storage::RedisStoreOptions kDefaults;
@@ -54,20 +54,6 @@ ABSL_FLAG(int, redis_unhealthy_after, kDefaults.unhealthy_after,
           "reach Redis, until one succeeds");
 
 namespace sessiond::storage {
-namespace {
-
-// The first line of the file at `path`, without its line break.
-absl::StatusOr<std::string> ReadFirstLine(const std::string& path) {
-  std::ifstream file(path);
-  std::string line;
-  if (!file || !std::getline(file, line)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--redis_password_file: cannot read a line from ", path));
-  }
-  return std::string(absl::StripTrailingAsciiWhitespace(line));
-}
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<Store>> OpenRedisStoreFromFlags(const SessionLimits& limits) {
   RedisStoreOptions options;
@@ -82,7 +68,7 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRedisStoreFromFlags(const SessionLimi
   options.redis.user = absl::GetFlag(FLAGS_redis_user);
   options.redis.password = absl::GetFlag(FLAGS_redis_password);
   if (const std::string file = absl::GetFlag(FLAGS_redis_password_file); !file.empty()) {
-    absl::StatusOr<std::string> password = ReadFirstLine(file);
+    absl::StatusOr<std::string> password = ReadSecretFile(file, "--redis_password_file");
     if (!password.ok()) return password.status();
     options.redis.password = *std::move(password);
   }

@@ -2,6 +2,8 @@
 
 #include <cstdarg>
 #include <cstdio>
+#include <iostream>
+#include <string>
 
 namespace sessiond::storage {
 namespace {
@@ -14,8 +16,9 @@ class StderrLogger final : public rocksdb::Logger {
   void Logv(const char* format, va_list ap) override {
     char line[1024];
     std::vsnprintf(line, sizeof(line), format, ap);
-    // One fprintf per line: stdio locks the stream, so lines from RocksDB's threads do not mix.
-    std::fprintf(stderr, "sessiond: rocksdb: %s\n", line);
+    // One write per line, so lines from RocksDB's threads do not mix; through std::cerr, so that
+    // --log_format=json turns it into a record.
+    std::cerr << std::string("sessiond: rocksdb: ") + line + "\n";
   }
 };
 

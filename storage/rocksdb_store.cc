@@ -70,13 +70,6 @@ constexpr int kRotateAttempts = 4;
 
 rocksdb::Slice ToSlice(absl::string_view view) { return rocksdb::Slice(view.data(), view.size()); }
 
-// Renews `meta` as a use at `now`.
-void Renew(SessionMeta& meta, absl::Time now) {
-  meta.idle_expires_at =
-      TruncateToMillis(IdleDeadline(now, meta.idle_timeout, meta.absolute_expires_at));
-  meta.last_access_at = TruncateToMillis(now);
-}
-
 // An open database and its column families (kFamilies).
 struct Database {
   std::unique_ptr<rocksdb::DB> db;
@@ -253,11 +246,6 @@ class RocksDbStore final : public Store {
   // The live session `id`; NOT_FOUND (saying why, within the retention) if there is none.
   absl::StatusOr<StoredSession> Load(Stripe& stripe, absl::string_view id, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(stripe.mu);
-  // A stub (StoredSession::stub) under `key` at `version`, kept until `until`: for a request that
-  // left `successor`, and/or for a session that ended as `gone`.
-  StoredSession MakeStub(std::string key, std::string successor, uint64_t version,
-                         std::string request_id, GoneDetails gone, absl::Time now,
-                         absl::Time until) const;
   // The live session `id` as it is, without renewing it: a retry's answer. NOT_FOUND if none.
   absl::StatusOr<SessionMeta> Peek(absl::string_view id);
   // The principal of the live session `id` ("" if it has none), or nullopt if there is none.
@@ -319,8 +307,6 @@ class RocksDbStore final : public Store {
   absl::StatusOr<size_t> RevokeLocked(const std::vector<std::string>& ids,
                                       absl::string_view principal,
                                       absl::Time now) ABSL_NO_THREAD_SAFETY_ANALYSIS;
-  // RESOURCE_EXHAUSTED naming the principal cap.
-  absl::Status PrincipalCapError() const;
   // Drops the events the retention no longer keeps from the event column family.
   absl::Status TrimEvents() ABSL_EXCLUSIVE_LOCKS_REQUIRED(sweep_mu_);
   // After a failed write: asks RocksDB to resume writing, at most once per kResumeInterval.
@@ -449,19 +435,6 @@ absl::StatusOr<StoredSession> RocksDbStore::Load(Stripe& stripe, absl::string_vi
   return **std::move(session);
 }
 
-StoredSession RocksDbStore::MakeStub(std::string key, std::string successor, uint64_t version,
-                                     std::string request_id, GoneDetails gone, absl::Time now,
-                                     absl::Time until) const {
-  now = TruncateToMillis(now);
-  until = TruncateToMillis(until);
-  StoredSession stub{SessionMeta{std::move(key), "", version, now, until, until, until - now, now},
-                     SessionState::Stub(version, std::move(request_id), now, limits_)};
-  stub.stub = true;
-  stub.successor = std::move(successor);
-  stub.gone = gone;
-  return stub;
-}
-
 absl::StatusOr<SessionMeta> RocksDbStore::Peek(absl::string_view id) {
   const absl::Time now = clock_->Now();
   Stripe& stripe = StripeFor(id);
@@ -522,8 +495,8 @@ std::optional<StoredSession> RocksDbStore::End(Change& change, const StoredSessi
       request_id.empty() ? absl::ZeroDuration() : limits_.idempotency_window;
   const absl::Duration keep = std::max(idempotency, limits_.gone_retention);
   if (keep <= absl::ZeroDuration()) return std::nullopt;
-  StoredSession stub = MakeStub(session.meta.id, std::move(successor), session.meta.version,
-                                std::string(request_id), gone, now, now + keep);
+  StoredSession stub = MakeStubUntil(session.meta.id, std::move(successor), session.meta.version,
+                                     std::string(request_id), gone, now, now + keep, limits_);
   PutAndFile(change.batch, stub);
   return stub;
 }
@@ -592,7 +565,7 @@ absl::Status RocksDbStore::RenewAndMaybeWrite(Stripe& stripe, StoredSession& ses
   const auto pending = stripe.renewals.find(session.meta.id);
   const absl::Time written =
       pending != stripe.renewals.end() ? pending->second.written : session.meta.idle_expires_at;
-  Renew(session.meta, now);
+  RenewStored(session.meta, now);
   if (limits_.record_touches) {
     // A renewal that is an event is written with it (its record too, so they agree after a crash).
     Change change;
@@ -630,13 +603,6 @@ void RocksDbStore::FlushRenewals(Stripe& stripe) {
     if (session.ok() && session->has_value()) Put(batch, **session);
   }
   if (batch.Count() > 0 && Write(batch, WriteKind::kRenewal).ok()) stripe.renewals.clear();
-}
-
-absl::Status RocksDbStore::PrincipalCapError() const {
-  return absl::ResourceExhaustedError(
-      absl::StrCat("principal: already has ", limits_.max_sessions_per_principal,
-                   " live sessions; the limit is ", limits_.max_sessions_per_principal,
-                   " (--max_sessions_per_principal, policy reject_new); end one first"));
 }
 
 absl::StatusOr<std::vector<std::pair<std::string, std::string>>> RocksDbStore::IndexEntries(
@@ -682,7 +648,9 @@ absl::StatusOr<std::vector<std::string>> RocksDbStore::MakeRoom(absl::string_vie
   if (!members.ok()) return members.status();
   std::vector<std::string> victims;
   if (members->size() < cap) return victims;
-  if (limits_.principal_cap_policy == PrincipalCapPolicy::kRejectNew) return PrincipalCapError();
+  if (limits_.principal_cap_policy == PrincipalCapPolicy::kRejectNew) {
+    return PrincipalCapError(limits_);
+  }
   for (size_t i = 0; i + cap <= members->size(); ++i) victims.push_back((*members)[i].id);
   return victims;
 }
@@ -716,7 +684,7 @@ absl::StatusOr<SessionMeta> RocksDbStore::Create(NewSession request) {
                   absl::Trunc(request.idle_timeout, absl::Milliseconds(1)), now,
                   std::move(request.labels)},
       *std::move(state)};
-  Renew(session.meta, now);
+  RenewStored(session.meta, now);
   std::string replay_id;
   absl::StatusOr<SessionMeta> meta;
   if (limits_.max_sessions_per_principal != 0 && !session.meta.principal.empty()) {
@@ -779,9 +747,8 @@ absl::StatusOr<SessionMeta> RocksDbStore::CreateLocked(StoredSession& session, N
   AddSession(change, session);
   change.events.push_back(EventOf(SessionEvent::Kind::kCreated, session.meta, now));
   if (!request.request_id.empty()) {
-    StoredSession stub =
-        MakeStub(stub_key, session.meta.id, session.meta.version, std::move(request.request_id),
-                 GoneDetails(), now, now + limits_.idempotency_window);
+    StoredSession stub = MakeStub(stub_key, session.meta.id, session.meta.version,
+                                  std::move(request.request_id), now, limits_);
     PutAndFile(change.batch, stub);
   }
   if (absl::Status written = Commit(change, WriteKind::kChange); !written.ok()) return written;
@@ -832,7 +799,7 @@ absl::StatusOr<SessionMeta> RocksDbStore::Apply(absl::string_view id,
     live.state.RecordRequest(conditions.request_id, now, limits_);
   }
   live.meta.version = live.state.version();
-  Renew(live.meta, now);
+  RenewStored(live.meta, now);
   if (change.events.empty()) {
     if (limits_.record_touches) {
       change.events.push_back(EventOf(SessionEvent::Kind::kTouched, live.meta, now));
@@ -968,7 +935,7 @@ RocksDbStore::RotateOutcome RocksDbStore::RotateLocked(
   if (rebinds) live.meta.principal = *bind_principal;
   live.state.BumpVersion();
   live.meta.version = live.state.version();
-  Renew(live.meta, now);
+  RenewStored(live.meta, now);
   AddSession(change, live);
   SessionEvent event = EventOf(SessionEvent::Kind::kRotated, live.meta, now);
   event.id = old_id;

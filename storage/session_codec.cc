@@ -12,6 +12,31 @@ absl::Time TruncateToMillis(absl::Time time) {
   return absl::FromUnixMillis(absl::ToUnixMillis(time));
 }
 
+void RenewStored(SessionMeta& meta, absl::Time now) {
+  meta.idle_expires_at =
+      TruncateToMillis(IdleDeadline(now, meta.idle_timeout, meta.absolute_expires_at));
+  meta.last_access_at = TruncateToMillis(now);
+}
+
+StoredSession MakeStub(std::string key, std::string successor, uint64_t version,
+                       std::string request_id, absl::Time now, const SessionLimits& limits) {
+  return MakeStubUntil(std::move(key), std::move(successor), version, std::move(request_id),
+                       GoneDetails(), now, now + limits.idempotency_window, limits);
+}
+
+StoredSession MakeStubUntil(std::string key, std::string successor, uint64_t version,
+                            std::string request_id, GoneDetails gone, absl::Time now,
+                            absl::Time until, const SessionLimits& limits) {
+  now = TruncateToMillis(now);
+  until = TruncateToMillis(until);
+  StoredSession stub{SessionMeta{std::move(key), "", version, now, until, until, until - now, now},
+                     SessionState::Stub(version, std::move(request_id), now, limits)};
+  stub.stub = true;
+  stub.successor = std::move(successor);
+  stub.gone = gone;
+  return stub;
+}
+
 std::string EncodeSession(const StoredSession& session) {
   SessionRecord record;
   const SessionMeta& meta = session.meta;

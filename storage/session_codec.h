@@ -49,6 +49,20 @@ absl::StatusOr<SessionEvent> DecodeEvent(uint64_t sequence, absl::string_view by
 // `time` truncated to the millisecond precision stored records keep.
 absl::Time TruncateToMillis(absl::Time time);
 
+// Renews `meta`'s idle timer at `now` (IdleDeadline, truncated to milliseconds), a use at `now`.
+void RenewStored(SessionMeta& meta, absl::Time now);
+
+// A stub (StoredSession::stub) under `key` for a request with `request_id` that left `successor`
+// (empty after a Delete) at `version`, kept from `now` for limits.idempotency_window.
+StoredSession MakeStub(std::string key, std::string successor, uint64_t version,
+                       std::string request_id, absl::Time now, const SessionLimits& limits);
+
+// A stub like MakeStub's, kept from `now` until `until`, and saying why its session ended (`gone`;
+// kUnknown for a Create's stub). `request_id` may be empty (a stub kept only for its reason).
+StoredSession MakeStubUntil(std::string key, std::string successor, uint64_t version,
+                            std::string request_id, GoneDetails gone, absl::Time now,
+                            absl::Time until, const SessionLimits& limits);
+
 }  // namespace sessiond::storage
 
 #endif  // SESSIOND_STORAGE_SESSION_CODEC_H_

@@ -149,8 +149,16 @@ absl::StatusOr<SessionState> SessionState::Restore(uint64_t version, std::string
   state.requests_ = std::move(requests);
   state.removed_floor_ = removed_floor;
   state.tombstones_ = std::move(tombstones);
+  // One tombstone per key: of several (a corrupt record) the newest is kept, which reports the
+  // most conflicts, and the order, hence the re-encoded record, does not depend on the input's.
   std::sort(state.tombstones_.begin(), state.tombstones_.end(),
-            [](const Tombstone& a, const Tombstone& b) { return a.key < b.key; });
+            [](const Tombstone& a, const Tombstone& b) {
+              return a.key != b.key ? a.key < b.key : a.version > b.version;
+            });
+  state.tombstones_.erase(
+      std::unique(state.tombstones_.begin(), state.tombstones_.end(),
+                  [](const Tombstone& a, const Tombstone& b) { return a.key == b.key; }),
+      state.tombstones_.end());
   absl::string_view rest(packed_entries);
   absl::string_view key, previous, encoded;
   ValueView value(ValueKind::kBool, {});
@@ -166,6 +174,13 @@ absl::StatusOr<SessionState> SessionState::Restore(uint64_t version, std::string
   }
   state.packed_ = std::move(packed_entries);
   return state;
+}
+
+absl::Status PrincipalCapError(const SessionLimits& limits) {
+  return absl::ResourceExhaustedError(
+      absl::StrCat("principal: already has ", limits.max_sessions_per_principal,
+                   " live sessions; the limit is ", limits.max_sessions_per_principal,
+                   " (--max_sessions_per_principal); policy reject_new: end one first"));
 }
 
 SessionState SessionState::Stub(uint64_t version, std::string request_id, absl::Time now,

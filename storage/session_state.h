@@ -62,6 +62,10 @@ absl::Status ReadVersionAheadError(uint64_t version, uint64_t read_version);
 absl::Status CheckSessionLimits(size_t count, size_t old_count, size_t bytes, size_t old_bytes,
                                 const SessionLimits& limits);
 
+// RESOURCE_EXHAUSTED naming --max_sessions_per_principal, for a principal at `limits`' cap under
+// policy reject_new.
+absl::Status PrincipalCapError(const SessionLimits& limits);
+
 class SessionState {
  public:
   struct Tombstone {

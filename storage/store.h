@@ -1,5 +1,6 @@
 // Store: the one storage interface the service knows. Backends: memory (memory_store.h, the
-// default) and RocksDB (rocksdb_store.h, durable), opened by name through open_store.h and held to
+// default), RocksDB (rocksdb_store.h, durable), Redis (redis_store.h) and PostgreSQL
+// (postgres_store.h) (shared by replicas), opened by name through open_store.h and held to
 // one contract by storage/store_contract_test.h. Decorators derive from StoreWrapper
 // (store_wrapper.h).
 //
@@ -38,10 +39,10 @@
 //   RESOURCE_EXHAUSTED  a SessionLimits limit, or the store's capacity
 //   ALREADY_EXISTS      Create/Rotate with an id that is taken (the caller picks a new id)
 //   UNAVAILABLE         the backend cannot be reached or cannot write right now (retrying later
-//                       may succeed). Nothing was written, unless a networked backend (Redis)
-//                       sent the write and lost the reply, or could not confirm it on enough
-//                       replicas: then it may have been; a retry with the same request_id
-//                       applies it at most once
+//                       may succeed). Nothing was written, unless a networked backend (Redis,
+//                       PostgreSQL) sent the write and lost the reply, or could not confirm it
+//                       on enough replicas: then it may have been; a retry with the same
+//                       request_id applies it at most once
 //   DATA_LOSS           a stored session cannot be decoded (durable backends)
 //   INTERNAL            a broken invariant inside the backend (a bug)
 // The service validates ids, keys and sizes of a request before calling; a store does not repeat

@@ -38,7 +38,7 @@ class UsageProbe final : public WindowProbe {
       }
     }
     if (backend_pid_ != 0) {
-      if (absl::StatusOr<double> cpu = ProcessCpuSeconds(backend_pid_); cpu.ok()) {
+      if (absl::StatusOr<double> cpu = ProcessTreeCpuSeconds(backend_pid_); cpu.ok()) {
         usage.backend_cpu_seconds = *cpu;
       }
     }

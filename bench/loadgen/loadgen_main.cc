@@ -24,7 +24,8 @@ ABSL_FLAG(absl::Duration, load_timeout, absl::Minutes(30), "give up loading afte
 ABSL_FLAG(std::string, ids_file, "", "write the loaded session ids there as ghz's --data-file");
 ABSL_FLAG(int, server_pid, 0, "the server's process id: its CPU time and memory are sampled");
 ABSL_FLAG(int, backend_pid, 0,
-          "a process the server depends on (the Redis behind sessiond): its CPU time is sampled");
+          "a process the server depends on (the Redis or PostgreSQL behind sessiond): its CPU time "
+          "and its children's is sampled");
 ABSL_FLAG(uint64_t, echo_bytes, 0, "echo: payload bytes of each request");
 ABSL_FLAG(std::string, label, "", "a name for this run, copied into the output");
 

@@ -1,5 +1,6 @@
 #include "bench/loadgen/proc_stats.h"
 
+#include <dirent.h>
 #include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -30,24 +31,53 @@ absl::StatusOr<std::string> ReadProcFile(pid_t pid, absl::string_view name) {
 
 double TimevalSeconds(const timeval& tv) { return tv.tv_sec + tv.tv_usec / 1e6; }
 
-}  // namespace
+// Indexes into StatFields: /proc/PID/stat's fields after "(comm) state", numbered from ppid (the
+// 4th field of the line) on.
+constexpr size_t kParent = 0, kUtime = 10, kStime = 11, kChildrenUtime = 12, kChildrenStime = 13;
 
-absl::StatusOr<double> ProcessCpuSeconds(pid_t pid) {
+// The numeric fields of /proc/PID/stat from ppid to cstime. comm may hold spaces, so they are
+// counted after the last ')'.
+absl::StatusOr<std::vector<int64_t>> StatFields(pid_t pid) {
   absl::StatusOr<std::string> stat = ReadProcFile(pid, "stat");
   if (!stat.ok()) return stat.status();
-  // "pid (comm) state ppid ...": comm may hold spaces, so count fields after the last ')'.
-  // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the comm.
   const size_t comm_end = stat->rfind(')');
   if (comm_end == std::string::npos) return absl::InternalError("unexpected /proc/PID/stat");
   const std::vector<absl::string_view> fields =
       absl::StrSplit(absl::string_view(*stat).substr(comm_end + 2), ' ');
-  int64_t utime = 0;
-  int64_t stime = 0;
-  if (fields.size() < 13 || !absl::SimpleAtoi(fields[11], &utime) ||
-      !absl::SimpleAtoi(fields[12], &stime)) {
-    return absl::InternalError("unexpected /proc/PID/stat");
+  std::vector<int64_t> numbers(kChildrenStime + 1);
+  for (size_t i = 0; i < numbers.size(); ++i) {
+    if (i + 1 >= fields.size() || !absl::SimpleAtoi(fields[i + 1], &numbers[i])) {
+      return absl::InternalError("unexpected /proc/PID/stat");
+    }
   }
-  return static_cast<double>(utime + stime) / sysconf(_SC_CLK_TCK);
+  return numbers;
+}
+
+}  // namespace
+
+absl::StatusOr<double> ProcessCpuSeconds(pid_t pid) {
+  absl::StatusOr<std::vector<int64_t>> stat = StatFields(pid);
+  if (!stat.ok()) return stat.status();
+  return static_cast<double>((*stat)[kUtime] + (*stat)[kStime]) / sysconf(_SC_CLK_TCK);
+}
+
+absl::StatusOr<double> ProcessTreeCpuSeconds(pid_t pid) {
+  absl::StatusOr<std::vector<int64_t>> stat = StatFields(pid);
+  if (!stat.ok()) return stat.status();
+  int64_t ticks =
+      (*stat)[kUtime] + (*stat)[kStime] + (*stat)[kChildrenUtime] + (*stat)[kChildrenStime];
+  if (DIR* proc = opendir("/proc")) {
+    while (const dirent* entry = readdir(proc)) {
+      pid_t child = 0;
+      if (!absl::SimpleAtoi(entry->d_name, &child)) continue;
+      absl::StatusOr<std::vector<int64_t>> child_stat = StatFields(child);
+      if (!child_stat.ok() || (*child_stat)[kParent] != pid) continue;
+      ticks += (*child_stat)[kUtime] + (*child_stat)[kStime] + (*child_stat)[kChildrenUtime] +
+               (*child_stat)[kChildrenStime];
+    }
+    closedir(proc);
+  }
+  return static_cast<double>(ticks) / sysconf(_SC_CLK_TCK);
 }
 
 absl::StatusOr<int64_t> ProcessRssBytes(pid_t pid) {

@@ -17,6 +17,11 @@ namespace sessiond::bench {
 // most kernels). NOT_FOUND if the process is gone.
 absl::StatusOr<double> ProcessCpuSeconds(pid_t pid);
 
+// CPU time of `pid`, of its children that ended (cutime, cstime) and of its running children, in
+// seconds: what a server that runs a process per connection (PostgreSQL) uses. NOT_FOUND if `pid`
+// is gone.
+absl::StatusOr<double> ProcessTreeCpuSeconds(pid_t pid);
+
 // VmRSS of `pid` from /proc/PID/status, in bytes. NOT_FOUND if the process is gone.
 absl::StatusOr<int64_t> ProcessRssBytes(pid_t pid);
 

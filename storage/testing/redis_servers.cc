@@ -1,12 +1,8 @@
 #include "storage/testing/redis_servers.h"
 
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,132 +14,19 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "storage/redis_client.h"
 #include "storage/redis_connection.h"
+#include "storage/testing/child_process.h"
 
 namespace sessiond::storage::testing {
 namespace {
 
 constexpr absl::Duration kStartTimeout = absl::Seconds(10);
-constexpr absl::Duration kToolTimeout = absl::Seconds(60);
 constexpr int kClusterBusOffset = 10000;
 
-// Binds a loopback TCP socket to `port` (0: any); returns it, or -1.
-int BindLoopback(int port) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address = {};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  if (fd >= 0 && bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0) return fd;
-  if (fd >= 0) close(fd);
-  return -1;
-}
-
-// A port the kernel says is free on 127.0.0.1, with port + 10000 free as well.
-absl::StatusOr<int> FreePortPair() {
-  for (int tries = 0; tries < 100; ++tries) {
-    const int fd = BindLoopback(0);
-    if (fd < 0) continue;
-    sockaddr_in bound = {};
-    socklen_t length = sizeof(bound);
-    getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length);
-    const int port = ntohs(bound.sin_port);
-    const int bus = port + kClusterBusOffset <= 65535 ? BindLoopback(port + kClusterBusOffset) : -1;
-    close(fd);
-    if (bus >= 0) {
-      close(bus);
-      return port;
-    }
-  }
-  return absl::UnavailableError("no free port pair (port, port + 10000) on 127.0.0.1");
-}
-
-// Starts `argv` with stdin from /dev/null and stdout and stderr into `output_fd`. The child is
-// killed if this thread ends first (say, the test crashed), so no server outlives its test.
-absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& argv, int output_fd) {
-  std::vector<char*> args;
-  for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
-  args.push_back(nullptr);
-  const int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  // The child reports a failed exec's errno here; the pipe closes by itself on success.
-  int exec_error[2];
-  if (null_fd < 0 || pipe2(exec_error, O_CLOEXEC) != 0) {
-    if (null_fd >= 0) close(null_fd);
-    return absl::InternalError(absl::StrCat("spawn ", argv[0], ": ", strerror(errno)));
-  }
-  const pid_t parent = getpid();
-  const pid_t pid = fork();
-  int error = pid < 0 ? errno : 0;
-  if (pid == 0) {
-    // Only async-signal-safe calls from here to exec.
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(127);
-    dup2(null_fd, 0);
-    dup2(output_fd, 1);
-    dup2(output_fd, 2);
-    execvp(args[0], args.data());
-    error = errno;
-    (void)!write(exec_error[1], &error, sizeof(error));
-    _exit(127);
-  }
-  close(null_fd);
-  close(exec_error[1]);
-  if (pid > 0 && read(exec_error[0], &error, sizeof(error)) == sizeof(error)) {
-    waitpid(pid, nullptr, 0);
-  }
-  close(exec_error[0]);
-  if (error == ENOENT) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(argv[0], " is not on PATH (Debian: apt-get install ",
-                     argv[0] == "openssl" ? "openssl" : "redis-server redis-tools", ")"));
-  }
-  if (error != 0) {
-    return absl::InternalError(absl::StrCat("spawn ", argv[0], ": ", strerror(error)));
-  }
-  return pid;
-}
-
-// Runs a tool to completion (at most kToolTimeout) and returns its output; INTERNAL with the
-// output if it fails.
-absl::StatusOr<std::string> RunTool(const std::vector<std::string>& argv) {
-  int pipe_fds[2];
-  if (pipe2(pipe_fds, O_CLOEXEC) != 0) return absl::InternalError("pipe failed");
-  absl::StatusOr<pid_t> pid = Spawn(argv, pipe_fds[1]);
-  close(pipe_fds[1]);
-  if (!pid.ok()) {
-    close(pipe_fds[0]);
-    return pid.status();
-  }
-  std::string output;
-  const absl::Time deadline = absl::Now() + kToolTimeout;
-  bool timed_out = false;
-  while (true) {
-    pollfd entry = {pipe_fds[0], POLLIN, 0};
-    const int left = static_cast<int>(absl::ToInt64Milliseconds(deadline - absl::Now()));
-    if (left <= 0 || poll(&entry, 1, left) == 0) {
-      timed_out = true;
-      break;
-    }
-    char buffer[4096];
-    const ssize_t got = read(pipe_fds[0], buffer, sizeof(buffer));
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) break;
-    output.append(buffer, got);
-  }
-  close(pipe_fds[0]);
-  if (timed_out) kill(*pid, SIGKILL);
-  int status = 0;
-  waitpid(*pid, &status, 0);
-  if (timed_out || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return absl::InternalError(absl::StrCat(absl::StrJoin(argv, " "),
-                                            timed_out ? " timed out" : " failed", ":\n", output));
-  }
-  return output;
-}
+constexpr char kRedisPackages[] = "redis-server redis-tools";
 
 // Runs one command on the node at `address` over a fresh plain connection.
 absl::StatusOr<RedisReply> Command(const std::string& address,
@@ -175,7 +58,8 @@ absl::StatusOr<RedisTlsFiles> GenerateRedisTlsFiles(const std::string& dir) {
   const std::string ca_key = dir + "/ca.key";
   if (absl::StatusOr<std::string> made = RunTool(
           {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", kCurve, "-nodes", "-days", "2",
-           "-subj", "/CN=sessiond test CA", "-keyout", ca_key, "-out", files.ca_file});
+           "-subj", "/CN=sessiond test CA", "-keyout", ca_key, "-out", files.ca_file},
+          "openssl");
       !made.ok()) {
     return made.status();
   }
@@ -193,13 +77,15 @@ absl::StatusOr<RedisTlsFiles> GenerateRedisTlsFiles(const std::string& dir) {
     const std::string request = *cert + ".csr";
     if (absl::StatusOr<std::string> made =
             RunTool({"openssl", "req", "-newkey", "ec", "-pkeyopt", kCurve, "-nodes", "-subj",
-                     "/CN=localhost", "-keyout", *key, "-out", request});
+                     "/CN=localhost", "-keyout", *key, "-out", request},
+                    "openssl");
         !made.ok()) {
       return made.status();
     }
     if (absl::StatusOr<std::string> signed_cert = RunTool(
             {"openssl", "x509", "-req", "-in", request, "-CA", files.ca_file, "-CAkey", ca_key,
-             "-CAcreateserial", "-days", "2", "-extfile", extensions, "-out", *cert});
+             "-CAcreateserial", "-days", "2", "-extfile", extensions, "-out", *cert},
+            "openssl");
         !signed_cert.ok()) {
       return signed_cert.status();
     }
@@ -229,25 +115,13 @@ absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::StartTls(
 }
 
 absl::Status RedisServer::Init(std::vector<std::string> extra_args) {
-  const char* tmp = getenv("TMPDIR");
-  std::string dir_template = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/sessiond-redis-XXXXXX");
-  if (mkdtemp(dir_template.data()) == nullptr) {
-    return absl::InternalError(absl::StrCat("mkdtemp: ", strerror(errno)));
-  }
-  dir_ = dir_template;
+  absl::StatusOr<std::string> dir = MakeTempDirectory("sessiond-redis");
+  if (!dir.ok()) return dir.status();
+  dir_ = *std::move(dir);
   args_ = {"--bind", "127.0.0.1", "--save", "", "--appendonly", "no"};
   args_.insert(args_.end(), {"--daemonize", "no", "--dir", dir_});
   args_.insert(args_.end(), extra_args.begin(), extra_args.end());
-  // Another process may take a free port between our check and the server's bind: try again.
-  absl::Status launched;
-  for (int tries = 0; tries < 3; ++tries) {
-    absl::StatusOr<int> port = FreePortPair();
-    if (!port.ok()) return port.status();
-    port_ = *port;
-    launched = Launch();
-    if (launched.ok()) break;
-  }
-  return launched;
+  return LaunchOnFreePort(kClusterBusOffset, &port_, [this] { return Launch(); });
 }
 
 RedisServer::~RedisServer() {
@@ -280,31 +154,15 @@ absl::Status RedisServer::Launch() {
   const std::string log = dir_ + "/redis.log";
   const int log_fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log_fd < 0) return absl::InternalError(absl::StrCat("open ", log, ": ", strerror(errno)));
-  absl::StatusOr<pid_t> pid = Spawn(argv, log_fd);
+  absl::StatusOr<pid_t> pid = Spawn(argv, log_fd, kRedisPackages);
   close(log_fd);
   if (!pid.ok()) return pid.status();
   pid_ = *pid;
   // Ready once it accepts connections (a restarted server may take a moment to free the port).
-  const absl::Time deadline = absl::Now() + kStartTimeout;
-  while (absl::Now() < deadline) {
-    if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
-      pid_ = -1;
-      return absl::InternalError(absl::StrCat("redis-server exited at start; see ", log));
-    }
-    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in address = {};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    address.sin_port = htons(static_cast<uint16_t>(port_));
-    const bool accepted = connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
-    close(fd);
-    if (accepted) return absl::OkStatus();
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  Kill();
-  return absl::DeadlineExceededError(absl::StrCat("redis-server did not listen on ", port_,
-                                                  " within ", absl::FormatDuration(kStartTimeout),
-                                                  "; see ", log));
+  absl::Status listening = AwaitListening(pid_, port_, kStartTimeout, "redis-server", log);
+  if (absl::IsInternal(listening)) pid_ = -1;  // it exited and was reaped
+  if (!listening.ok()) Kill();
+  return listening;
 }
 
 absl::StatusOr<std::unique_ptr<RedisCluster>> RedisCluster::Start() {
@@ -319,7 +177,7 @@ absl::StatusOr<std::unique_ptr<RedisCluster>> RedisCluster::Start() {
     cluster->nodes_.push_back(*std::move(node));
   }
   create.insert(create.end(), {"--cluster-replicas", "1", "--cluster-yes"});
-  if (absl::StatusOr<std::string> created = RunTool(create); !created.ok()) {
+  if (absl::StatusOr<std::string> created = RunTool(create, kRedisPackages); !created.ok()) {
     return created.status();
   }
   if (absl::Status healthy = cluster->AwaitHealthy(3, absl::Now() + absl::Seconds(30));
@@ -446,7 +304,8 @@ absl::Status RedisCluster::Reshard(const std::string& from, const std::string& t
   while (true) {
     absl::StatusOr<std::string> resharded = RunTool(
         {"redis-cli", "--cluster", "reshard", from, "--cluster-from", *from_id, "--cluster-to",
-         *to_id, "--cluster-slots", absl::StrCat(slot_count), "--cluster-yes"});
+         *to_id, "--cluster-slots", absl::StrCat(slot_count), "--cluster-yes"},
+        kRedisPackages);
     if (resharded.ok() || !absl::StrContains(resharded.status().message(), "agree about") ||
         absl::Now() >= deadline) {
       return resharded.status();

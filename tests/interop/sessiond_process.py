@@ -10,12 +10,16 @@ import time
 class Sessiond:
     """Runs `binary` on 127.0.0.1 with the memory store while the `with` block runs.
 
+    `flags` are added to the command line; `preexec_fn` runs in the child before exec (for limits).
+
     `address` is "127.0.0.1:PORT" once started. Start-up waits at most `start_timeout` seconds for
     the port file; stopping sends SIGTERM, then SIGKILL after `stop_timeout` seconds.
     """
 
-    def __init__(self, binary, start_timeout=15.0, stop_timeout=5.0):
+    def __init__(self, binary, start_timeout=15.0, stop_timeout=5.0, flags=(), preexec_fn=None):
         self.binary = binary
+        self.flags = list(flags)
+        self.preexec_fn = preexec_fn
         self.start_timeout = start_timeout
         self.stop_timeout = stop_timeout
         self.address = None
@@ -29,8 +33,9 @@ class Sessiond:
         self._log = open(os.path.join(self._directory.name, "sessiond.log"), "w+b")
         self._process = subprocess.Popen(
             [self.binary, "--listen=127.0.0.1:0", f"--port_file={port_file}", "--store=memory",
-             "--drain_grace=0s"],
-            stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT)
+             "--drain_grace=0s", *self.flags],
+            stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
+            preexec_fn=self.preexec_fn)
         try:
             self.address = f"127.0.0.1:{self._wait_for_port(port_file)}"
         except BaseException:
@@ -52,6 +57,10 @@ class Sessiond:
                 pass
             time.sleep(0.05)
         raise RuntimeError(f"sessiond wrote no port file within {self.start_timeout} s:\n{self.log()}")
+
+    @property
+    def pid(self):
+        return self._process.pid
 
     def log(self):
         """The server's output so far (for error messages)."""

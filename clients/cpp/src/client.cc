@@ -64,4 +64,24 @@ absl::StatusOr<v1::RotateIdResponse> Client::RotateId(const v1::RotateIdRequest&
   return Call(&v1::SessionService::Stub::RotateId, request, call);
 }
 
+absl::StatusOr<v1::ListSessionsResponse> Client::ListSessions(
+    const v1::ListSessionsRequest& request, const CallOptions& call) const {
+  return Call(&v1::SessionService::Stub::ListSessions, request, call);
+}
+
+absl::StatusOr<v1::RevokeSessionsResponse> Client::RevokeSessions(
+    const v1::RevokeSessionsRequest& request, const CallOptions& call) const {
+  return Call(&v1::SessionService::Stub::RevokeSessions, request, call);
+}
+
+std::unique_ptr<EventStream> Client::WatchSessions(const v1::WatchSessionsRequest& request,
+                                                   const CallOptions& call) const {
+  auto context = std::make_unique<grpc::ClientContext>();
+  if (call.deadline.has_value() && *call.deadline != absl::InfiniteFuture()) {
+    context->set_deadline(absl::ToChronoTime(*call.deadline));
+  }
+  auto reader = stub_->WatchSessions(context.get(), request);
+  return std::make_unique<EventStream>(std::move(context), std::move(reader));
+}
+
 }  // namespace sessiond

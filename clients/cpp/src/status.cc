@@ -14,6 +14,9 @@ namespace {
 constexpr absl::string_view kConflictDetailsTypeUrl =
     "type.googleapis.com/sessiond.v1.ConflictDetails";
 
+constexpr absl::string_view kNotFoundDetailsTypeUrl =
+    "type.googleapis.com/sessiond.v1.NotFoundDetails";
+
 // google.rpc.Status.details: repeated google.protobuf.Any.
 constexpr int kStatusDetailsField = 3;
 
@@ -42,12 +45,22 @@ absl::Status FromGrpcStatus(const grpc::Status& status) {
   return result;
 }
 
-std::optional<v1::ConflictDetails> GetConflictDetails(const absl::Status& status) {
-  const auto payload = status.GetPayload(kConflictDetailsTypeUrl);
+// The detail of type `Details` under `type_url` in `status`, if present and parseable.
+template <typename Details>
+std::optional<Details> GetDetails(const absl::Status& status, absl::string_view type_url) {
+  const auto payload = status.GetPayload(type_url);
   if (!payload.has_value()) return std::nullopt;
-  v1::ConflictDetails details;
+  Details details;
   if (!details.ParseFromString(std::string(*payload))) return std::nullopt;
   return details;
+}
+
+std::optional<v1::ConflictDetails> GetConflictDetails(const absl::Status& status) {
+  return GetDetails<v1::ConflictDetails>(status, kConflictDetailsTypeUrl);
+}
+
+std::optional<v1::NotFoundDetails> GetNotFoundDetails(const absl::Status& status) {
+  return GetDetails<v1::NotFoundDetails>(status, kNotFoundDetailsTypeUrl);
 }
 
 }  // namespace sessiond

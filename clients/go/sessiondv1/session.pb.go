@@ -18,6 +18,11 @@
 // - A version conflict is reported as ABORTED with a `google.rpc.Status` in the standard
 //   `grpc-status-details-bin` trailer whose details hold one `sessiond.v1.ConflictDetails`.
 // - Reads and writes renew the idle timer (never past the absolute expiry); Get can be asked not to.
+// - Why a session is gone: NOT_FOUND for a session that ended within the retention window
+//   (--gone_retention, default 1 h) carries a NotFoundDetails in the same google.rpc.Status trailer,
+//   with the reason (expired idle or absolute, deleted, revoked, evicted, rotated) and when. Past the
+//   window, or for an id that never existed, there is no detail (reason UNKNOWN). A rotated
+//   session's new id is never revealed.
 // - Any rpc may also fail with: UNAVAILABLE (the store is opening, cannot be reached or cannot
 //   write right now; retry with backoff. Usually nothing was written, but on the Redis backend a
 //   write whose reply from Redis was lost, or that too few replicas confirmed
@@ -64,6 +69,149 @@ const (
 	// Verify that runtime/protoimpl is sufficiently up-to-date.
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
+
+type NotFoundDetails_Reason int32
+
+const (
+	// Never existed, or ended longer ago than the retention window.
+	NotFoundDetails_UNKNOWN NotFoundDetails_Reason = 0
+	// Not used for its idle timeout.
+	NotFoundDetails_EXPIRED_IDLE NotFoundDetails_Reason = 1
+	// Reached its absolute lifetime.
+	NotFoundDetails_EXPIRED_ABSOLUTE NotFoundDetails_Reason = 2
+	// Ended by Delete (logout).
+	NotFoundDetails_DELETED NotFoundDetails_Reason = 3
+	// Ended by RevokeSessions.
+	NotFoundDetails_REVOKED NotFoundDetails_Reason = 4
+	// Ended to make room under --max_sessions_per_principal (policy evict_oldest).
+	NotFoundDetails_EVICTED NotFoundDetails_Reason = 5
+	// Moved to a new id by RotateId (the new id is not revealed).
+	NotFoundDetails_ROTATED NotFoundDetails_Reason = 6
+)
+
+// Enum value maps for NotFoundDetails_Reason.
+var (
+	NotFoundDetails_Reason_name = map[int32]string{
+		0: "UNKNOWN",
+		1: "EXPIRED_IDLE",
+		2: "EXPIRED_ABSOLUTE",
+		3: "DELETED",
+		4: "REVOKED",
+		5: "EVICTED",
+		6: "ROTATED",
+	}
+	NotFoundDetails_Reason_value = map[string]int32{
+		"UNKNOWN":          0,
+		"EXPIRED_IDLE":     1,
+		"EXPIRED_ABSOLUTE": 2,
+		"DELETED":          3,
+		"REVOKED":          4,
+		"EVICTED":          5,
+		"ROTATED":          6,
+	}
+)
+
+func (x NotFoundDetails_Reason) Enum() *NotFoundDetails_Reason {
+	p := new(NotFoundDetails_Reason)
+	*p = x
+	return p
+}
+
+func (x NotFoundDetails_Reason) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (NotFoundDetails_Reason) Descriptor() protoreflect.EnumDescriptor {
+	return file_sessiond_v1_session_proto_enumTypes[0].Descriptor()
+}
+
+func (NotFoundDetails_Reason) Type() protoreflect.EnumType {
+	return &file_sessiond_v1_session_proto_enumTypes[0]
+}
+
+func (x NotFoundDetails_Reason) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use NotFoundDetails_Reason.Descriptor instead.
+func (NotFoundDetails_Reason) EnumDescriptor() ([]byte, []int) {
+	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{2, 0}
+}
+
+type SessionEvent_Kind int32
+
+const (
+	SessionEvent_KIND_UNSPECIFIED SessionEvent_Kind = 0
+	// A session was created (CreateSession).
+	SessionEvent_CREATED SessionEvent_Kind = 1
+	// Entries changed (Set, Remove, Clear, Commit); changed_keys names them.
+	SessionEvent_UPDATED SessionEvent_Kind = 2
+	// The session moved to new_id (RotateId); it may also have been bound to a principal.
+	SessionEvent_ROTATED SessionEvent_Kind = 3
+	// The idle timer was renewed without a change (Touch, Get). Only with --watch_touches.
+	SessionEvent_TOUCHED SessionEvent_Kind = 4
+	// The session expired (reason EXPIRED_IDLE or EXPIRED_ABSOLUTE).
+	SessionEvent_EXPIRED SessionEvent_Kind = 5
+	// Deleted (logout).
+	SessionEvent_DELETED SessionEvent_Kind = 6
+	// Ended by RevokeSessions.
+	SessionEvent_REVOKED SessionEvent_Kind = 7
+	// Ended to make room under --max_sessions_per_principal.
+	SessionEvent_EVICTED SessionEvent_Kind = 8
+)
+
+// Enum value maps for SessionEvent_Kind.
+var (
+	SessionEvent_Kind_name = map[int32]string{
+		0: "KIND_UNSPECIFIED",
+		1: "CREATED",
+		2: "UPDATED",
+		3: "ROTATED",
+		4: "TOUCHED",
+		5: "EXPIRED",
+		6: "DELETED",
+		7: "REVOKED",
+		8: "EVICTED",
+	}
+	SessionEvent_Kind_value = map[string]int32{
+		"KIND_UNSPECIFIED": 0,
+		"CREATED":          1,
+		"UPDATED":          2,
+		"ROTATED":          3,
+		"TOUCHED":          4,
+		"EXPIRED":          5,
+		"DELETED":          6,
+		"REVOKED":          7,
+		"EVICTED":          8,
+	}
+)
+
+func (x SessionEvent_Kind) Enum() *SessionEvent_Kind {
+	p := new(SessionEvent_Kind)
+	*p = x
+	return p
+}
+
+func (x SessionEvent_Kind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SessionEvent_Kind) Descriptor() protoreflect.EnumDescriptor {
+	return file_sessiond_v1_session_proto_enumTypes[1].Descriptor()
+}
+
+func (SessionEvent_Kind) Type() protoreflect.EnumType {
+	return &file_sessiond_v1_session_proto_enumTypes[1]
+}
+
+func (x SessionEvent_Kind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SessionEvent_Kind.Descriptor instead.
+func (SessionEvent_Kind) EnumDescriptor() ([]byte, []int) {
+	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{28, 0}
+}
 
 // A typed session value. Typed so that a number written by one language reads as the same number
 // in every other, and a document as a document, without a shared serializer.
@@ -237,8 +385,14 @@ type SessionInfo struct {
 	AbsoluteExpiresAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=absolute_expires_at,json=absoluteExpiresAt,proto3" json:"absolute_expires_at,omitempty"`
 	// The session's idle (sliding) timeout.
 	IdleTimeout *durationpb.Duration `protobuf:"bytes,6,opt,name=idle_timeout,json=idleTimeout,proto3" json:"idle_timeout,omitempty"`
-	// The principal (user id) the session was created for; empty if none.
-	Principal     string `protobuf:"bytes,7,opt,name=principal,proto3" json:"principal,omitempty"`
+	// The principal (user id) the session belongs to; empty if none.
+	Principal string `protobuf:"bytes,7,opt,name=principal,proto3" json:"principal,omitempty"`
+	// The labels given at creation (device, user agent, IP prefix, ...), for a "your active
+	// sessions" page.
+	Labels map[string]string `protobuf:"bytes,8,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// When the session was last used (created, read with renewal, written, touched or rotated).
+	// Millisecond precision.
+	LastAccessAt  *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=last_access_at,json=lastAccessAt,proto3" json:"last_access_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -322,6 +476,75 @@ func (x *SessionInfo) GetPrincipal() string {
 	return ""
 }
 
+func (x *SessionInfo) GetLabels() map[string]string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
+func (x *SessionInfo) GetLastAccessAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastAccessAt
+	}
+	return nil
+}
+
+// Why a session is NOT_FOUND, sent in google.rpc.Status.details beside the NOT_FOUND status of any
+// rpc that names a session, while the server still remembers (--gone_retention).
+type NotFoundDetails struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Reason NotFoundDetails_Reason `protobuf:"varint,1,opt,name=reason,proto3,enum=sessiond.v1.NotFoundDetails_Reason" json:"reason,omitempty"`
+	// When the session ended (for an expiry: when it was found expired). Unset for UNKNOWN.
+	EndedAt       *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=ended_at,json=endedAt,proto3" json:"ended_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NotFoundDetails) Reset() {
+	*x = NotFoundDetails{}
+	mi := &file_sessiond_v1_session_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NotFoundDetails) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NotFoundDetails) ProtoMessage() {}
+
+func (x *NotFoundDetails) ProtoReflect() protoreflect.Message {
+	mi := &file_sessiond_v1_session_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NotFoundDetails.ProtoReflect.Descriptor instead.
+func (*NotFoundDetails) Descriptor() ([]byte, []int) {
+	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *NotFoundDetails) GetReason() NotFoundDetails_Reason {
+	if x != nil {
+		return x.Reason
+	}
+	return NotFoundDetails_UNKNOWN
+}
+
+func (x *NotFoundDetails) GetEndedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndedAt
+	}
+	return nil
+}
+
 // Details of an ABORTED version conflict, sent in google.rpc.Status.details.
 type ConflictDetails struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -337,7 +560,7 @@ type ConflictDetails struct {
 
 func (x *ConflictDetails) Reset() {
 	*x = ConflictDetails{}
-	mi := &file_sessiond_v1_session_proto_msgTypes[2]
+	mi := &file_sessiond_v1_session_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -349,7 +572,7 @@ func (x *ConflictDetails) String() string {
 func (*ConflictDetails) ProtoMessage() {}
 
 func (x *ConflictDetails) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_proto_msgTypes[2]
+	mi := &file_sessiond_v1_session_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -362,7 +585,7 @@ func (x *ConflictDetails) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConflictDetails.ProtoReflect.Descriptor instead.
 func (*ConflictDetails) Descriptor() ([]byte, []int) {
-	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{2}
+	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ConflictDetails) GetCurrentVersion() uint64 {
@@ -401,14 +624,18 @@ type CreateSessionRequest struct {
 	// ALREADY_EXISTS if a live session has it. Safe because the caller proposes a fresh random id
 	// at the moment it creates the session, never an id read from a browser's cookie: an attacker's
 	// fixed id is never adopted.
-	Id            string `protobuf:"bytes,6,opt,name=id,proto3" json:"id,omitempty"`
+	Id string `protobuf:"bytes,6,opt,name=id,proto3" json:"id,omitempty"`
+	// Small descriptive labels returned with the session's SessionInfo (for example "device",
+	// "user_agent", "ip_prefix"): at most --max_labels labels; keys non-empty, keys and values at
+	// most --max_label_bytes bytes each, UTF-8. Not for secrets: ListSessions shows them.
+	Labels        map[string]string `protobuf:"bytes,7,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateSessionRequest) Reset() {
 	*x = CreateSessionRequest{}
-	mi := &file_sessiond_v1_session_proto_msgTypes[3]
+	mi := &file_sessiond_v1_session_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -420,7 +647,7 @@ func (x *CreateSessionRequest) String() string {
 func (*CreateSessionRequest) ProtoMessage() {}
 
 func (x *CreateSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_proto_msgTypes[3]
+	mi := &file_sessiond_v1_session_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -433,7 +660,7 @@ func (x *CreateSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSessionRequest.ProtoReflect.Descriptor instead.
 func (*CreateSessionRequest) Descriptor() ([]byte, []int) {
-	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{3}
+	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *CreateSessionRequest) GetEntries() map[string]*Value {
@@ -478,6 +705,13 @@ func (x *CreateSessionRequest) GetId() string {
 	return ""
 }
 
+func (x *CreateSessionRequest) GetLabels() map[string]string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
 type CreateSessionResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The new session, version 1.
@@ -488,7 +722,7 @@ type CreateSessionResponse struct {
 
 func (x *CreateSessionResponse) Reset() {
 	*x = CreateSessionResponse{}
-	mi := &file_sessiond_v1_session_proto_msgTypes[4]
+	mi := &file_sessiond_v1_session_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -500,7 +734,7 @@ func (x *CreateSessionResponse) String() string {
 func (*CreateSessionResponse) ProtoMessage() {}
 
 func (x *CreateSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_proto_msgTypes[4]
+	mi := &file_sessiond_v1_session_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -513,7 +747,7 @@ func (x *CreateSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSessionResponse.ProtoReflect.Descriptor instead.
 func (*CreateSessionResponse) Descriptor() ([]byte, []int) {
-	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{4}
+	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CreateSessionResponse) GetSession() *SessionInfo {
@@ -538,7 +772,7 @@ type GetRequest struct {
 
 func (x *GetRequest) Reset() {
 	*x = GetRequest{}
-	mi := &file_sessiond_v1_session_proto_msgTypes[5]
+	mi := &file_sessiond_v1_session_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -550,7 +784,7 @@ func (x *GetRequest) String() string {
 func (*GetRequest) ProtoMessage() {}
 
 func (x *GetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_proto_msgTypes[5]
+	mi := &file_sessiond_v1_session_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -563,7 +797,7 @@ func (x *GetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRequest.ProtoReflect.Descriptor instead.
 func (*GetRequest) Descriptor() ([]byte, []int) {
-	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{5}
+	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetRequest) GetId() string {
@@ -598,7 +832,7 @@ type GetResponse struct {
 
 func (x *GetResponse) Reset() {
 	*x = GetResponse{}
-	mi := &file_sessiond_v1_session_proto_msgTypes[6]
+	mi := &file_sessiond_v1_session_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -610,7 +844,7 @@ func (x *GetResponse) String() string {
 func (*GetResponse) ProtoMessage() {}
 
 func (x *GetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_proto_msgTypes[6]
+	mi := &file_sessiond_v1_session_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -623,7 +857,7 @@ func (x *GetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetResponse.ProtoReflect.Descriptor instead.
 func (*GetResponse) Descriptor() ([]byte, []int) {
-	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{6}
+	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetResponse) GetSession() *SessionInfo {
@@ -656,7 +890,7 @@ type SetRequest struct {
 
 func (x *SetRequest) Reset() {
 	*x = SetRequest{}
-	mi := &file_sessiond_v1_session_proto_msgTypes[7]
+	mi := &file_sessiond_v1_session_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -668,7 +902,7 @@ func (x *SetRequest) String() string {
 func (*SetRequest) ProtoMessage() {}
 
 func (x *SetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_proto_msgTypes[7]
+	mi := &file_sessiond_v1_session_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -681,7 +915,7 @@ func (x *SetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetRequest.ProtoReflect.Descriptor instead.
 func (*SetRequest) Descriptor() ([]byte, []int) {
-	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{7}
+	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *SetRequest) GetId() string {
@@ -721,7 +955,7 @@ type SetResponse struct {
 
 func (x *SetResponse) Reset() {
 	*x = SetResponse{}
-	mi := &file_sessiond_v1_session_proto_msgTypes[8]
+	mi := &file_sessiond_v1_session_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -733,7 +967,7 @@ func (x *SetResponse) String() string {
 func (*SetResponse) ProtoMessage() {}
 
 func (x *SetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_proto_msgTypes[8]
+	mi := &file_sessiond_v1_session_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -746,7 +980,7 @@ func (x *SetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetResponse.ProtoReflect.Descriptor instead.
 func (*SetResponse) Descriptor() ([]byte, []int) {
-	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{8}
+	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SetResponse) GetSession() *SessionInfo {
@@ -773,7 +1007,7 @@ type RemoveRequest struct {
 
 func (x *RemoveRequest) Reset() {
 	*x = RemoveRequest{}
-	mi := &file_sessiond_v1_session_proto_msgTypes[9]
+	mi := &file_sessiond_v1_session_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -785,7 +1019,7 @@ func (x *RemoveRequest) String() string {
 func (*RemoveRequest) ProtoMessage() {}
 
 func (x *RemoveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_proto_msgTypes[9]
+	mi := &file_sessiond_v1_session_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -798,7 +1032,7 @@ func (x *RemoveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveRequest.ProtoReflect.Descriptor instead.
 func (*RemoveRequest) Descriptor() ([]byte, []int) {
-	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{9}
+	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *RemoveRequest) GetId() string {
@@ -839,7 +1073,7 @@ type RemoveResponse struct {
 
 func (x *RemoveResponse) Reset() {
 	*x = RemoveResponse{}
-	mi := &file_sessiond_v1_session_proto_msgTypes[10]
+	mi := &file_sessiond_v1_session_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -851,7 +1085,7 @@ func (x *RemoveResponse) String() string {
 func (*RemoveResponse) ProtoMessage() {}
 
 func (x *RemoveResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_proto_msgTypes[10]
+	mi := &file_sessiond_v1_session_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -864,7 +1098,7 @@ func (x *RemoveResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveResponse.ProtoReflect.Descriptor instead.
 func (*RemoveResponse) Descriptor() ([]byte, []int) {
-	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{10}
+	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RemoveResponse) GetSession() *SessionInfo {
@@ -888,7 +1122,7 @@ type ClearRequest struct {
 
 func (x *ClearRequest) Reset() {
 	*x = ClearRequest{}
-	mi := &file_sessiond_v1_session_proto_msgTypes[11]
+	mi := &file_sessiond_v1_session_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -900,7 +1134,7 @@ func (x *ClearRequest) String() string {
 func (*ClearRequest) ProtoMessage() {}
 
 func (x *ClearRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_proto_msgTypes[11]
+	mi := &file_sessiond_v1_session_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -913,7 +1147,7 @@ func (x *ClearRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearRequest.ProtoReflect.Descriptor instead.
 func (*ClearRequest) Descriptor() ([]byte, []int) {
-	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{11}
+	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ClearRequest) GetId() string {
@@ -947,7 +1181,7 @@ type ClearResponse struct {
 
 func (x *ClearResponse) Reset() {
 	*x = ClearResponse{}
-	mi := &file_sessiond_v1_session_proto_msgTypes[12]
+	mi := &file_sessiond_v1_session_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -959,7 +1193,7 @@ func (x *ClearResponse) String() string {
 func (*ClearResponse) ProtoMessage() {}
 
 func (x *ClearResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_proto_msgTypes[12]
+	mi := &file_sessiond_v1_session_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -972,7 +1206,7 @@ func (x *ClearResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearResponse.ProtoReflect.Descriptor instead.
 func (*ClearResponse) Descriptor() ([]byte, []int) {
-	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{12}
+	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ClearResponse) GetSession() *SessionInfo {
@@ -992,7 +1226,7 @@ type TouchRequest struct {
 
 func (x *TouchRequest) Reset() {
 	*x = TouchRequest{}
-	mi := &file_sessiond_v1_session_proto_msgTypes[13]
+	mi := &file_sessiond_v1_session_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1004,7 +1238,7 @@ func (x *TouchRequest) String() string {
 func (*TouchRequest) ProtoMessage() {}
 
 func (x *TouchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_proto_msgTypes[13]
+	mi := &file_sessiond_v1_session_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1017,7 +1251,7 @@ func (x *TouchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TouchRequest.ProtoReflect.Descriptor instead.
 func (*TouchRequest) Descriptor() ([]byte, []int) {
-	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{13}
+	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *TouchRequest) GetId() string {
@@ -1036,7 +1270,7 @@ type TouchResponse struct {
 
 func (x *TouchResponse) Reset() {
 	*x = TouchResponse{}
-	mi := &file_sessiond_v1_session_proto_msgTypes[14]
+	mi := &file_sessiond_v1_session_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1048,7 +1282,7 @@ func (x *TouchResponse) String() string {
 func (*TouchResponse) ProtoMessage() {}
 
 func (x *TouchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_proto_msgTypes[14]
+	mi := &file_sessiond_v1_session_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1061,7 +1295,7 @@ func (x *TouchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TouchResponse.ProtoReflect.Descriptor instead.
 func (*TouchResponse) Descriptor() ([]byte, []int) {
-	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{14}
+	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *TouchResponse) GetSession() *SessionInfo {
@@ -1085,7 +1319,7 @@ type DeleteRequest struct {
 
 func (x *DeleteRequest) Reset() {
 	*x = DeleteRequest{}
-	mi := &file_sessiond_v1_session_proto_msgTypes[15]
+	mi := &file_sessiond_v1_session_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1097,7 +1331,7 @@ func (x *DeleteRequest) String() string {
 func (*DeleteRequest) ProtoMessage() {}
 
 func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_proto_msgTypes[15]
+	mi := &file_sessiond_v1_session_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1110,7 +1344,7 @@ func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRequest.ProtoReflect.Descriptor instead.
 func (*DeleteRequest) Descriptor() ([]byte, []int) {
-	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{15}
+	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *DeleteRequest) GetId() string {
@@ -1144,7 +1378,7 @@ type DeleteResponse struct {
 
 func (x *DeleteResponse) Reset() {
 	*x = DeleteResponse{}
-	mi := &file_sessiond_v1_session_proto_msgTypes[16]
+	mi := &file_sessiond_v1_session_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1156,7 +1390,7 @@ func (x *DeleteResponse) String() string {
 func (*DeleteResponse) ProtoMessage() {}
 
 func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_proto_msgTypes[16]
+	mi := &file_sessiond_v1_session_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1169,7 +1403,7 @@ func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteResponse.ProtoReflect.Descriptor instead.
 func (*DeleteResponse) Descriptor() ([]byte, []int) {
-	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{16}
+	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *DeleteResponse) GetDeleted() bool {
@@ -1194,7 +1428,7 @@ type Operation struct {
 
 func (x *Operation) Reset() {
 	*x = Operation{}
-	mi := &file_sessiond_v1_session_proto_msgTypes[17]
+	mi := &file_sessiond_v1_session_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1206,7 +1440,7 @@ func (x *Operation) String() string {
 func (*Operation) ProtoMessage() {}
 
 func (x *Operation) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_proto_msgTypes[17]
+	mi := &file_sessiond_v1_session_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1219,7 +1453,7 @@ func (x *Operation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Operation.ProtoReflect.Descriptor instead.
 func (*Operation) Descriptor() ([]byte, []int) {
-	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{17}
+	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Operation) GetOp() isOperation_Op {
@@ -1303,7 +1537,7 @@ type CommitRequest struct {
 
 func (x *CommitRequest) Reset() {
 	*x = CommitRequest{}
-	mi := &file_sessiond_v1_session_proto_msgTypes[18]
+	mi := &file_sessiond_v1_session_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1315,7 +1549,7 @@ func (x *CommitRequest) String() string {
 func (*CommitRequest) ProtoMessage() {}
 
 func (x *CommitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_proto_msgTypes[18]
+	mi := &file_sessiond_v1_session_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1328,7 +1562,7 @@ func (x *CommitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitRequest.ProtoReflect.Descriptor instead.
 func (*CommitRequest) Descriptor() ([]byte, []int) {
-	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{18}
+	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CommitRequest) GetId() string {
@@ -1376,7 +1610,7 @@ type CommitResponse struct {
 
 func (x *CommitResponse) Reset() {
 	*x = CommitResponse{}
-	mi := &file_sessiond_v1_session_proto_msgTypes[19]
+	mi := &file_sessiond_v1_session_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1388,7 +1622,7 @@ func (x *CommitResponse) String() string {
 func (*CommitResponse) ProtoMessage() {}
 
 func (x *CommitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_proto_msgTypes[19]
+	mi := &file_sessiond_v1_session_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1401,7 +1635,7 @@ func (x *CommitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitResponse.ProtoReflect.Descriptor instead.
 func (*CommitResponse) Descriptor() ([]byte, []int) {
-	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{19}
+	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *CommitResponse) GetSession() *SessionInfo {
@@ -1418,14 +1652,19 @@ type RotateIdRequest struct {
 	// Rotate only if the session is at exactly this version; else ABORTED.
 	IfVersion *uint64 `protobuf:"varint,2,opt,name=if_version,json=ifVersion,proto3,oneof" json:"if_version,omitempty"`
 	// Idempotency key, at most 64 bytes; see "Safe retries" at the top. Empty: none.
-	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	RequestId string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// When present, the session is bound to this principal (at most --max_principal_bytes; empty:
+	// to none) in the same atomic step as the rotation: login in one call. Binding counts against
+	// --max_sessions_per_principal like a CreateSession: RESOURCE_EXHAUSTED under policy
+	// reject_new (nothing changes), or the principal's least recently used session is EVICTED.
+	Principal     *string `protobuf:"bytes,4,opt,name=principal,proto3,oneof" json:"principal,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RotateIdRequest) Reset() {
 	*x = RotateIdRequest{}
-	mi := &file_sessiond_v1_session_proto_msgTypes[20]
+	mi := &file_sessiond_v1_session_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1437,7 +1676,7 @@ func (x *RotateIdRequest) String() string {
 func (*RotateIdRequest) ProtoMessage() {}
 
 func (x *RotateIdRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_proto_msgTypes[20]
+	mi := &file_sessiond_v1_session_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1450,7 +1689,7 @@ func (x *RotateIdRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateIdRequest.ProtoReflect.Descriptor instead.
 func (*RotateIdRequest) Descriptor() ([]byte, []int) {
-	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{20}
+	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *RotateIdRequest) GetId() string {
@@ -1474,6 +1713,13 @@ func (x *RotateIdRequest) GetRequestId() string {
 	return ""
 }
 
+func (x *RotateIdRequest) GetPrincipal() string {
+	if x != nil && x.Principal != nil {
+		return *x.Principal
+	}
+	return ""
+}
+
 type RotateIdResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The session under its new id (SessionInfo.id), with the same entries, created_at and
@@ -1485,7 +1731,7 @@ type RotateIdResponse struct {
 
 func (x *RotateIdResponse) Reset() {
 	*x = RotateIdResponse{}
-	mi := &file_sessiond_v1_session_proto_msgTypes[21]
+	mi := &file_sessiond_v1_session_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1497,7 +1743,7 @@ func (x *RotateIdResponse) String() string {
 func (*RotateIdResponse) ProtoMessage() {}
 
 func (x *RotateIdResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_proto_msgTypes[21]
+	mi := &file_sessiond_v1_session_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1510,12 +1756,402 @@ func (x *RotateIdResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateIdResponse.ProtoReflect.Descriptor instead.
 func (*RotateIdResponse) Descriptor() ([]byte, []int) {
-	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{21}
+	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *RotateIdResponse) GetSession() *SessionInfo {
 	if x != nil {
 		return x.Session
+	}
+	return nil
+}
+
+type ListSessionsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The principal whose sessions to list; required, at most --max_principal_bytes.
+	Principal string `protobuf:"bytes,1,opt,name=principal,proto3" json:"principal,omitempty"`
+	// The most sessions to return. 0: 50. At most 1,000 (larger values are treated as 1,000).
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Empty for the first page; else the next_page_token of the previous page.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSessionsRequest) Reset() {
+	*x = ListSessionsRequest{}
+	mi := &file_sessiond_v1_session_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSessionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSessionsRequest) ProtoMessage() {}
+
+func (x *ListSessionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sessiond_v1_session_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSessionsRequest.ProtoReflect.Descriptor instead.
+func (*ListSessionsRequest) Descriptor() ([]byte, []int) {
+	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *ListSessionsRequest) GetPrincipal() string {
+	if x != nil {
+		return x.Principal
+	}
+	return ""
+}
+
+func (x *ListSessionsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListSessionsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListSessionsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Live sessions, newest (latest created_at) first; entries are never included.
+	Sessions []*SessionInfo `protobuf:"bytes,1,rep,name=sessions,proto3" json:"sessions,omitempty"`
+	// Pass as page_token for the next page; empty when this is the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSessionsResponse) Reset() {
+	*x = ListSessionsResponse{}
+	mi := &file_sessiond_v1_session_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSessionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSessionsResponse) ProtoMessage() {}
+
+func (x *ListSessionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sessiond_v1_session_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSessionsResponse.ProtoReflect.Descriptor instead.
+func (*ListSessionsResponse) Descriptor() ([]byte, []int) {
+	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *ListSessionsResponse) GetSessions() []*SessionInfo {
+	if x != nil {
+		return x.Sessions
+	}
+	return nil
+}
+
+func (x *ListSessionsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type RevokeSessionsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The principal whose sessions to end; required, at most --max_principal_bytes.
+	Principal string `protobuf:"bytes,1,opt,name=principal,proto3" json:"principal,omitempty"`
+	// Sessions to keep (for example the caller's current one); at most 1,000 ids.
+	ExceptIds     []string `protobuf:"bytes,2,rep,name=except_ids,json=exceptIds,proto3" json:"except_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeSessionsRequest) Reset() {
+	*x = RevokeSessionsRequest{}
+	mi := &file_sessiond_v1_session_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeSessionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeSessionsRequest) ProtoMessage() {}
+
+func (x *RevokeSessionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sessiond_v1_session_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeSessionsRequest.ProtoReflect.Descriptor instead.
+func (*RevokeSessionsRequest) Descriptor() ([]byte, []int) {
+	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *RevokeSessionsRequest) GetPrincipal() string {
+	if x != nil {
+		return x.Principal
+	}
+	return ""
+}
+
+func (x *RevokeSessionsRequest) GetExceptIds() []string {
+	if x != nil {
+		return x.ExceptIds
+	}
+	return nil
+}
+
+type RevokeSessionsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// How many sessions were ended.
+	Revoked       uint64 `protobuf:"varint,1,opt,name=revoked,proto3" json:"revoked,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeSessionsResponse) Reset() {
+	*x = RevokeSessionsResponse{}
+	mi := &file_sessiond_v1_session_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeSessionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeSessionsResponse) ProtoMessage() {}
+
+func (x *RevokeSessionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sessiond_v1_session_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeSessionsResponse.ProtoReflect.Descriptor instead.
+func (*RevokeSessionsResponse) Descriptor() ([]byte, []int) {
+	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *RevokeSessionsResponse) GetRevoked() uint64 {
+	if x != nil {
+		return x.Revoked
+	}
+	return 0
+}
+
+type WatchSessionsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The first sequence to send: the sequence after the last one seen, to resume. Absent: only
+	// events that happen after the stream starts. 0 is treated as 1 (from the start of the retained
+	// log).
+	FromSequence  *uint64 `protobuf:"varint,1,opt,name=from_sequence,json=fromSequence,proto3,oneof" json:"from_sequence,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchSessionsRequest) Reset() {
+	*x = WatchSessionsRequest{}
+	mi := &file_sessiond_v1_session_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchSessionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchSessionsRequest) ProtoMessage() {}
+
+func (x *WatchSessionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sessiond_v1_session_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchSessionsRequest.ProtoReflect.Descriptor instead.
+func (*WatchSessionsRequest) Descriptor() ([]byte, []int) {
+	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *WatchSessionsRequest) GetFromSequence() uint64 {
+	if x != nil && x.FromSequence != nil {
+		return *x.FromSequence
+	}
+	return 0
+}
+
+// One change to one session. Never carries values.
+type SessionEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Grows by at least one from one event to the next; never reused while the log is kept (the
+	// memory store starts again at 1 after a restart, losing its sessions too).
+	Sequence uint64            `protobuf:"varint,1,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	Kind     SessionEvent_Kind `protobuf:"varint,2,opt,name=kind,proto3,enum=sessiond.v1.SessionEvent_Kind" json:"kind,omitempty"`
+	// The session's id (for ROTATED: its id before the rotation).
+	Id string `protobuf:"bytes,3,opt,name=id,proto3" json:"id,omitempty"`
+	// ROTATED only: the session's new id.
+	NewId string `protobuf:"bytes,4,opt,name=new_id,json=newId,proto3" json:"new_id,omitempty"`
+	// The session's principal after the event; empty if none.
+	Principal string `protobuf:"bytes,5,opt,name=principal,proto3" json:"principal,omitempty"`
+	// The session's version after the event (for an ending: its last version).
+	Version uint64 `protobuf:"varint,6,opt,name=version,proto3" json:"version,omitempty"`
+	// UPDATED only: the keys set or removed, sorted; empty for a clear (every key may have changed).
+	ChangedKeys []string `protobuf:"bytes,7,rep,name=changed_keys,json=changedKeys,proto3" json:"changed_keys,omitempty"`
+	// UPDATED only: true when the change cleared the session.
+	Cleared bool `protobuf:"varint,8,opt,name=cleared,proto3" json:"cleared,omitempty"`
+	// For an ending (EXPIRED, DELETED, REVOKED, EVICTED): why, as NOT_FOUND will report it.
+	Reason NotFoundDetails_Reason `protobuf:"varint,9,opt,name=reason,proto3,enum=sessiond.v1.NotFoundDetails_Reason" json:"reason,omitempty"`
+	// When it happened. Millisecond precision.
+	At            *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SessionEvent) Reset() {
+	*x = SessionEvent{}
+	mi := &file_sessiond_v1_session_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SessionEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SessionEvent) ProtoMessage() {}
+
+func (x *SessionEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_sessiond_v1_session_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SessionEvent.ProtoReflect.Descriptor instead.
+func (*SessionEvent) Descriptor() ([]byte, []int) {
+	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *SessionEvent) GetSequence() uint64 {
+	if x != nil {
+		return x.Sequence
+	}
+	return 0
+}
+
+func (x *SessionEvent) GetKind() SessionEvent_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return SessionEvent_KIND_UNSPECIFIED
+}
+
+func (x *SessionEvent) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *SessionEvent) GetNewId() string {
+	if x != nil {
+		return x.NewId
+	}
+	return ""
+}
+
+func (x *SessionEvent) GetPrincipal() string {
+	if x != nil {
+		return x.Principal
+	}
+	return ""
+}
+
+func (x *SessionEvent) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *SessionEvent) GetChangedKeys() []string {
+	if x != nil {
+		return x.ChangedKeys
+	}
+	return nil
+}
+
+func (x *SessionEvent) GetCleared() bool {
+	if x != nil {
+		return x.Cleared
+	}
+	return false
+}
+
+func (x *SessionEvent) GetReason() NotFoundDetails_Reason {
+	if x != nil {
+		return x.Reason
+	}
+	return NotFoundDetails_UNKNOWN
+}
+
+func (x *SessionEvent) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
 	}
 	return nil
 }
@@ -1531,7 +2167,7 @@ type Operation_SetOp struct {
 
 func (x *Operation_SetOp) Reset() {
 	*x = Operation_SetOp{}
-	mi := &file_sessiond_v1_session_proto_msgTypes[25]
+	mi := &file_sessiond_v1_session_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1543,7 +2179,7 @@ func (x *Operation_SetOp) String() string {
 func (*Operation_SetOp) ProtoMessage() {}
 
 func (x *Operation_SetOp) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_proto_msgTypes[25]
+	mi := &file_sessiond_v1_session_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1556,7 +2192,7 @@ func (x *Operation_SetOp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Operation_SetOp.ProtoReflect.Descriptor instead.
 func (*Operation_SetOp) Descriptor() ([]byte, []int) {
-	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{17, 0}
+	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{18, 0}
 }
 
 func (x *Operation_SetOp) GetKey() string {
@@ -1583,7 +2219,7 @@ type Operation_RemoveOp struct {
 
 func (x *Operation_RemoveOp) Reset() {
 	*x = Operation_RemoveOp{}
-	mi := &file_sessiond_v1_session_proto_msgTypes[26]
+	mi := &file_sessiond_v1_session_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1595,7 +2231,7 @@ func (x *Operation_RemoveOp) String() string {
 func (*Operation_RemoveOp) ProtoMessage() {}
 
 func (x *Operation_RemoveOp) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_proto_msgTypes[26]
+	mi := &file_sessiond_v1_session_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1608,7 +2244,7 @@ func (x *Operation_RemoveOp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Operation_RemoveOp.ProtoReflect.Descriptor instead.
 func (*Operation_RemoveOp) Descriptor() ([]byte, []int) {
-	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{17, 1}
+	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{18, 1}
 }
 
 func (x *Operation_RemoveOp) GetKey() string {
@@ -1627,7 +2263,7 @@ type Operation_ClearOp struct {
 
 func (x *Operation_ClearOp) Reset() {
 	*x = Operation_ClearOp{}
-	mi := &file_sessiond_v1_session_proto_msgTypes[27]
+	mi := &file_sessiond_v1_session_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1639,7 +2275,7 @@ func (x *Operation_ClearOp) String() string {
 func (*Operation_ClearOp) ProtoMessage() {}
 
 func (x *Operation_ClearOp) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_proto_msgTypes[27]
+	mi := &file_sessiond_v1_session_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1652,7 +2288,7 @@ func (x *Operation_ClearOp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Operation_ClearOp.ProtoReflect.Descriptor instead.
 func (*Operation_ClearOp) Descriptor() ([]byte, []int) {
-	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{17, 2}
+	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{18, 2}
 }
 
 var File_sessiond_v1_session_proto protoreflect.FileDescriptor
@@ -1671,7 +2307,7 @@ const file_sessiond_v1_session_proto_rawDesc = "" +
 	"bool_value\x18\x05 \x01(\bH\x00R\tboolValue\x12\x1f\n" +
 	"\n" +
 	"json_value\x18\x06 \x01(\tH\x00R\tjsonValueB\x06\n" +
-	"\x04kind\"\xde\x02\n" +
+	"\x04kind\"\x99\x04\n" +
 	"\vSessionInfo\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x04R\aversion\x129\n" +
@@ -1680,10 +2316,26 @@ const file_sessiond_v1_session_proto_rawDesc = "" +
 	"\x0fidle_expires_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\ridleExpiresAt\x12J\n" +
 	"\x13absolute_expires_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x11absoluteExpiresAt\x12<\n" +
 	"\fidle_timeout\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\vidleTimeout\x12\x1c\n" +
-	"\tprincipal\x18\a \x01(\tR\tprincipal\"e\n" +
+	"\tprincipal\x18\a \x01(\tR\tprincipal\x12<\n" +
+	"\x06labels\x18\b \x03(\v2$.sessiond.v1.SessionInfo.LabelsEntryR\x06labels\x12@\n" +
+	"\x0elast_access_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\flastAccessAt\x1a9\n" +
+	"\vLabelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xf8\x01\n" +
+	"\x0fNotFoundDetails\x12;\n" +
+	"\x06reason\x18\x01 \x01(\x0e2#.sessiond.v1.NotFoundDetails.ReasonR\x06reason\x125\n" +
+	"\bended_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\aendedAt\"q\n" +
+	"\x06Reason\x12\v\n" +
+	"\aUNKNOWN\x10\x00\x12\x10\n" +
+	"\fEXPIRED_IDLE\x10\x01\x12\x14\n" +
+	"\x10EXPIRED_ABSOLUTE\x10\x02\x12\v\n" +
+	"\aDELETED\x10\x03\x12\v\n" +
+	"\aREVOKED\x10\x04\x12\v\n" +
+	"\aEVICTED\x10\x05\x12\v\n" +
+	"\aROTATED\x10\x06\"e\n" +
 	"\x0fConflictDetails\x12'\n" +
 	"\x0fcurrent_version\x18\x01 \x01(\x04R\x0ecurrentVersion\x12)\n" +
-	"\x10conflicting_keys\x18\x02 \x03(\tR\x0fconflictingKeys\"\x81\x03\n" +
+	"\x10conflicting_keys\x18\x02 \x03(\tR\x0fconflictingKeys\"\x83\x04\n" +
 	"\x14CreateSessionRequest\x12H\n" +
 	"\aentries\x18\x01 \x03(\v2..sessiond.v1.CreateSessionRequest.EntriesEntryR\aentries\x12\x1c\n" +
 	"\tprincipal\x18\x02 \x01(\tR\tprincipal\x12<\n" +
@@ -1691,10 +2343,14 @@ const file_sessiond_v1_session_proto_rawDesc = "" +
 	"\x10absolute_timeout\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x0fabsoluteTimeout\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x05 \x01(\tR\trequestId\x12\x0e\n" +
-	"\x02id\x18\x06 \x01(\tR\x02id\x1aN\n" +
+	"\x02id\x18\x06 \x01(\tR\x02id\x12E\n" +
+	"\x06labels\x18\a \x03(\v2-.sessiond.v1.CreateSessionRequest.LabelsEntryR\x06labels\x1aN\n" +
 	"\fEntriesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12(\n" +
-	"\x05value\x18\x02 \x01(\v2\x12.sessiond.v1.ValueR\x05value:\x028\x01\"K\n" +
+	"\x05value\x18\x02 \x01(\v2\x12.sessiond.v1.ValueR\x05value:\x028\x01\x1a9\n" +
+	"\vLabelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"K\n" +
 	"\x15CreateSessionResponse\x122\n" +
 	"\asession\x18\x01 \x01(\v2\x18.sessiond.v1.SessionInfoR\asession\"K\n" +
 	"\n" +
@@ -1776,16 +2432,58 @@ const file_sessiond_v1_session_proto_rawDesc = "" +
 	"\r_read_versionB\r\n" +
 	"\v_if_version\"D\n" +
 	"\x0eCommitResponse\x122\n" +
-	"\asession\x18\x01 \x01(\v2\x18.sessiond.v1.SessionInfoR\asession\"s\n" +
+	"\asession\x18\x01 \x01(\v2\x18.sessiond.v1.SessionInfoR\asession\"\xa4\x01\n" +
 	"\x0fRotateIdRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\"\n" +
 	"\n" +
 	"if_version\x18\x02 \x01(\x04H\x00R\tifVersion\x88\x01\x01\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x03 \x01(\tR\trequestIdB\r\n" +
-	"\v_if_version\"F\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\x12!\n" +
+	"\tprincipal\x18\x04 \x01(\tH\x01R\tprincipal\x88\x01\x01B\r\n" +
+	"\v_if_versionB\f\n" +
+	"\n" +
+	"_principal\"F\n" +
 	"\x10RotateIdResponse\x122\n" +
-	"\asession\x18\x01 \x01(\v2\x18.sessiond.v1.SessionInfoR\asession2\xee\x04\n" +
+	"\asession\x18\x01 \x01(\v2\x18.sessiond.v1.SessionInfoR\asession\"o\n" +
+	"\x13ListSessionsRequest\x12\x1c\n" +
+	"\tprincipal\x18\x01 \x01(\tR\tprincipal\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"t\n" +
+	"\x14ListSessionsResponse\x124\n" +
+	"\bsessions\x18\x01 \x03(\v2\x18.sessiond.v1.SessionInfoR\bsessions\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"T\n" +
+	"\x15RevokeSessionsRequest\x12\x1c\n" +
+	"\tprincipal\x18\x01 \x01(\tR\tprincipal\x12\x1d\n" +
+	"\n" +
+	"except_ids\x18\x02 \x03(\tR\texceptIds\"2\n" +
+	"\x16RevokeSessionsResponse\x12\x18\n" +
+	"\arevoked\x18\x01 \x01(\x04R\arevoked\"R\n" +
+	"\x14WatchSessionsRequest\x12(\n" +
+	"\rfrom_sequence\x18\x01 \x01(\x04H\x00R\ffromSequence\x88\x01\x01B\x10\n" +
+	"\x0e_from_sequence\"\xea\x03\n" +
+	"\fSessionEvent\x12\x1a\n" +
+	"\bsequence\x18\x01 \x01(\x04R\bsequence\x122\n" +
+	"\x04kind\x18\x02 \x01(\x0e2\x1e.sessiond.v1.SessionEvent.KindR\x04kind\x12\x0e\n" +
+	"\x02id\x18\x03 \x01(\tR\x02id\x12\x15\n" +
+	"\x06new_id\x18\x04 \x01(\tR\x05newId\x12\x1c\n" +
+	"\tprincipal\x18\x05 \x01(\tR\tprincipal\x12\x18\n" +
+	"\aversion\x18\x06 \x01(\x04R\aversion\x12!\n" +
+	"\fchanged_keys\x18\a \x03(\tR\vchangedKeys\x12\x18\n" +
+	"\acleared\x18\b \x01(\bR\acleared\x12;\n" +
+	"\x06reason\x18\t \x01(\x0e2#.sessiond.v1.NotFoundDetails.ReasonR\x06reason\x12*\n" +
+	"\x02at\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\x84\x01\n" +
+	"\x04Kind\x12\x14\n" +
+	"\x10KIND_UNSPECIFIED\x10\x00\x12\v\n" +
+	"\aCREATED\x10\x01\x12\v\n" +
+	"\aUPDATED\x10\x02\x12\v\n" +
+	"\aROTATED\x10\x03\x12\v\n" +
+	"\aTOUCHED\x10\x04\x12\v\n" +
+	"\aEXPIRED\x10\x05\x12\v\n" +
+	"\aDELETED\x10\x06\x12\v\n" +
+	"\aREVOKED\x10\a\x12\v\n" +
+	"\aEVICTED\x10\b2\xef\x06\n" +
 	"\x0eSessionService\x12V\n" +
 	"\rCreateSession\x12!.sessiond.v1.CreateSessionRequest\x1a\".sessiond.v1.CreateSessionResponse\x128\n" +
 	"\x03Get\x12\x17.sessiond.v1.GetRequest\x1a\x18.sessiond.v1.GetResponse\x128\n" +
@@ -1795,7 +2493,10 @@ const file_sessiond_v1_session_proto_rawDesc = "" +
 	"\x05Touch\x12\x19.sessiond.v1.TouchRequest\x1a\x1a.sessiond.v1.TouchResponse\x12A\n" +
 	"\x06Delete\x12\x1a.sessiond.v1.DeleteRequest\x1a\x1b.sessiond.v1.DeleteResponse\x12A\n" +
 	"\x06Commit\x12\x1a.sessiond.v1.CommitRequest\x1a\x1b.sessiond.v1.CommitResponse\x12G\n" +
-	"\bRotateId\x12\x1c.sessiond.v1.RotateIdRequest\x1a\x1d.sessiond.v1.RotateIdResponseB/\n" +
+	"\bRotateId\x12\x1c.sessiond.v1.RotateIdRequest\x1a\x1d.sessiond.v1.RotateIdResponse\x12S\n" +
+	"\fListSessions\x12 .sessiond.v1.ListSessionsRequest\x1a!.sessiond.v1.ListSessionsResponse\x12Y\n" +
+	"\x0eRevokeSessions\x12\".sessiond.v1.RevokeSessionsRequest\x1a#.sessiond.v1.RevokeSessionsResponse\x12O\n" +
+	"\rWatchSessions\x12!.sessiond.v1.WatchSessionsRequest\x1a\x19.sessiond.v1.SessionEvent0\x01B/\n" +
 	"\x0fdev.sessiond.v1B\fSessionProtoP\x01\xaa\x02\vSessiond.V1b\x06proto3"
 
 var (
@@ -1810,88 +2511,115 @@ func file_sessiond_v1_session_proto_rawDescGZIP() []byte {
 	return file_sessiond_v1_session_proto_rawDescData
 }
 
-var file_sessiond_v1_session_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_sessiond_v1_session_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_sessiond_v1_session_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
 var file_sessiond_v1_session_proto_goTypes = []any{
-	(*Value)(nil),                 // 0: sessiond.v1.Value
-	(*SessionInfo)(nil),           // 1: sessiond.v1.SessionInfo
-	(*ConflictDetails)(nil),       // 2: sessiond.v1.ConflictDetails
-	(*CreateSessionRequest)(nil),  // 3: sessiond.v1.CreateSessionRequest
-	(*CreateSessionResponse)(nil), // 4: sessiond.v1.CreateSessionResponse
-	(*GetRequest)(nil),            // 5: sessiond.v1.GetRequest
-	(*GetResponse)(nil),           // 6: sessiond.v1.GetResponse
-	(*SetRequest)(nil),            // 7: sessiond.v1.SetRequest
-	(*SetResponse)(nil),           // 8: sessiond.v1.SetResponse
-	(*RemoveRequest)(nil),         // 9: sessiond.v1.RemoveRequest
-	(*RemoveResponse)(nil),        // 10: sessiond.v1.RemoveResponse
-	(*ClearRequest)(nil),          // 11: sessiond.v1.ClearRequest
-	(*ClearResponse)(nil),         // 12: sessiond.v1.ClearResponse
-	(*TouchRequest)(nil),          // 13: sessiond.v1.TouchRequest
-	(*TouchResponse)(nil),         // 14: sessiond.v1.TouchResponse
-	(*DeleteRequest)(nil),         // 15: sessiond.v1.DeleteRequest
-	(*DeleteResponse)(nil),        // 16: sessiond.v1.DeleteResponse
-	(*Operation)(nil),             // 17: sessiond.v1.Operation
-	(*CommitRequest)(nil),         // 18: sessiond.v1.CommitRequest
-	(*CommitResponse)(nil),        // 19: sessiond.v1.CommitResponse
-	(*RotateIdRequest)(nil),       // 20: sessiond.v1.RotateIdRequest
-	(*RotateIdResponse)(nil),      // 21: sessiond.v1.RotateIdResponse
-	nil,                           // 22: sessiond.v1.CreateSessionRequest.EntriesEntry
-	nil,                           // 23: sessiond.v1.GetResponse.EntriesEntry
-	nil,                           // 24: sessiond.v1.SetRequest.EntriesEntry
-	(*Operation_SetOp)(nil),       // 25: sessiond.v1.Operation.SetOp
-	(*Operation_RemoveOp)(nil),    // 26: sessiond.v1.Operation.RemoveOp
-	(*Operation_ClearOp)(nil),     // 27: sessiond.v1.Operation.ClearOp
-	(*timestamppb.Timestamp)(nil), // 28: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),   // 29: google.protobuf.Duration
+	(NotFoundDetails_Reason)(0),    // 0: sessiond.v1.NotFoundDetails.Reason
+	(SessionEvent_Kind)(0),         // 1: sessiond.v1.SessionEvent.Kind
+	(*Value)(nil),                  // 2: sessiond.v1.Value
+	(*SessionInfo)(nil),            // 3: sessiond.v1.SessionInfo
+	(*NotFoundDetails)(nil),        // 4: sessiond.v1.NotFoundDetails
+	(*ConflictDetails)(nil),        // 5: sessiond.v1.ConflictDetails
+	(*CreateSessionRequest)(nil),   // 6: sessiond.v1.CreateSessionRequest
+	(*CreateSessionResponse)(nil),  // 7: sessiond.v1.CreateSessionResponse
+	(*GetRequest)(nil),             // 8: sessiond.v1.GetRequest
+	(*GetResponse)(nil),            // 9: sessiond.v1.GetResponse
+	(*SetRequest)(nil),             // 10: sessiond.v1.SetRequest
+	(*SetResponse)(nil),            // 11: sessiond.v1.SetResponse
+	(*RemoveRequest)(nil),          // 12: sessiond.v1.RemoveRequest
+	(*RemoveResponse)(nil),         // 13: sessiond.v1.RemoveResponse
+	(*ClearRequest)(nil),           // 14: sessiond.v1.ClearRequest
+	(*ClearResponse)(nil),          // 15: sessiond.v1.ClearResponse
+	(*TouchRequest)(nil),           // 16: sessiond.v1.TouchRequest
+	(*TouchResponse)(nil),          // 17: sessiond.v1.TouchResponse
+	(*DeleteRequest)(nil),          // 18: sessiond.v1.DeleteRequest
+	(*DeleteResponse)(nil),         // 19: sessiond.v1.DeleteResponse
+	(*Operation)(nil),              // 20: sessiond.v1.Operation
+	(*CommitRequest)(nil),          // 21: sessiond.v1.CommitRequest
+	(*CommitResponse)(nil),         // 22: sessiond.v1.CommitResponse
+	(*RotateIdRequest)(nil),        // 23: sessiond.v1.RotateIdRequest
+	(*RotateIdResponse)(nil),       // 24: sessiond.v1.RotateIdResponse
+	(*ListSessionsRequest)(nil),    // 25: sessiond.v1.ListSessionsRequest
+	(*ListSessionsResponse)(nil),   // 26: sessiond.v1.ListSessionsResponse
+	(*RevokeSessionsRequest)(nil),  // 27: sessiond.v1.RevokeSessionsRequest
+	(*RevokeSessionsResponse)(nil), // 28: sessiond.v1.RevokeSessionsResponse
+	(*WatchSessionsRequest)(nil),   // 29: sessiond.v1.WatchSessionsRequest
+	(*SessionEvent)(nil),           // 30: sessiond.v1.SessionEvent
+	nil,                            // 31: sessiond.v1.SessionInfo.LabelsEntry
+	nil,                            // 32: sessiond.v1.CreateSessionRequest.EntriesEntry
+	nil,                            // 33: sessiond.v1.CreateSessionRequest.LabelsEntry
+	nil,                            // 34: sessiond.v1.GetResponse.EntriesEntry
+	nil,                            // 35: sessiond.v1.SetRequest.EntriesEntry
+	(*Operation_SetOp)(nil),        // 36: sessiond.v1.Operation.SetOp
+	(*Operation_RemoveOp)(nil),     // 37: sessiond.v1.Operation.RemoveOp
+	(*Operation_ClearOp)(nil),      // 38: sessiond.v1.Operation.ClearOp
+	(*timestamppb.Timestamp)(nil),  // 39: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),    // 40: google.protobuf.Duration
 }
 var file_sessiond_v1_session_proto_depIdxs = []int32{
-	28, // 0: sessiond.v1.SessionInfo.created_at:type_name -> google.protobuf.Timestamp
-	28, // 1: sessiond.v1.SessionInfo.idle_expires_at:type_name -> google.protobuf.Timestamp
-	28, // 2: sessiond.v1.SessionInfo.absolute_expires_at:type_name -> google.protobuf.Timestamp
-	29, // 3: sessiond.v1.SessionInfo.idle_timeout:type_name -> google.protobuf.Duration
-	22, // 4: sessiond.v1.CreateSessionRequest.entries:type_name -> sessiond.v1.CreateSessionRequest.EntriesEntry
-	29, // 5: sessiond.v1.CreateSessionRequest.idle_timeout:type_name -> google.protobuf.Duration
-	29, // 6: sessiond.v1.CreateSessionRequest.absolute_timeout:type_name -> google.protobuf.Duration
-	1,  // 7: sessiond.v1.CreateSessionResponse.session:type_name -> sessiond.v1.SessionInfo
-	1,  // 8: sessiond.v1.GetResponse.session:type_name -> sessiond.v1.SessionInfo
-	23, // 9: sessiond.v1.GetResponse.entries:type_name -> sessiond.v1.GetResponse.EntriesEntry
-	24, // 10: sessiond.v1.SetRequest.entries:type_name -> sessiond.v1.SetRequest.EntriesEntry
-	1,  // 11: sessiond.v1.SetResponse.session:type_name -> sessiond.v1.SessionInfo
-	1,  // 12: sessiond.v1.RemoveResponse.session:type_name -> sessiond.v1.SessionInfo
-	1,  // 13: sessiond.v1.ClearResponse.session:type_name -> sessiond.v1.SessionInfo
-	1,  // 14: sessiond.v1.TouchResponse.session:type_name -> sessiond.v1.SessionInfo
-	25, // 15: sessiond.v1.Operation.set:type_name -> sessiond.v1.Operation.SetOp
-	26, // 16: sessiond.v1.Operation.remove:type_name -> sessiond.v1.Operation.RemoveOp
-	27, // 17: sessiond.v1.Operation.clear:type_name -> sessiond.v1.Operation.ClearOp
-	17, // 18: sessiond.v1.CommitRequest.ops:type_name -> sessiond.v1.Operation
-	1,  // 19: sessiond.v1.CommitResponse.session:type_name -> sessiond.v1.SessionInfo
-	1,  // 20: sessiond.v1.RotateIdResponse.session:type_name -> sessiond.v1.SessionInfo
-	0,  // 21: sessiond.v1.CreateSessionRequest.EntriesEntry.value:type_name -> sessiond.v1.Value
-	0,  // 22: sessiond.v1.GetResponse.EntriesEntry.value:type_name -> sessiond.v1.Value
-	0,  // 23: sessiond.v1.SetRequest.EntriesEntry.value:type_name -> sessiond.v1.Value
-	0,  // 24: sessiond.v1.Operation.SetOp.value:type_name -> sessiond.v1.Value
-	3,  // 25: sessiond.v1.SessionService.CreateSession:input_type -> sessiond.v1.CreateSessionRequest
-	5,  // 26: sessiond.v1.SessionService.Get:input_type -> sessiond.v1.GetRequest
-	7,  // 27: sessiond.v1.SessionService.Set:input_type -> sessiond.v1.SetRequest
-	9,  // 28: sessiond.v1.SessionService.Remove:input_type -> sessiond.v1.RemoveRequest
-	11, // 29: sessiond.v1.SessionService.Clear:input_type -> sessiond.v1.ClearRequest
-	13, // 30: sessiond.v1.SessionService.Touch:input_type -> sessiond.v1.TouchRequest
-	15, // 31: sessiond.v1.SessionService.Delete:input_type -> sessiond.v1.DeleteRequest
-	18, // 32: sessiond.v1.SessionService.Commit:input_type -> sessiond.v1.CommitRequest
-	20, // 33: sessiond.v1.SessionService.RotateId:input_type -> sessiond.v1.RotateIdRequest
-	4,  // 34: sessiond.v1.SessionService.CreateSession:output_type -> sessiond.v1.CreateSessionResponse
-	6,  // 35: sessiond.v1.SessionService.Get:output_type -> sessiond.v1.GetResponse
-	8,  // 36: sessiond.v1.SessionService.Set:output_type -> sessiond.v1.SetResponse
-	10, // 37: sessiond.v1.SessionService.Remove:output_type -> sessiond.v1.RemoveResponse
-	12, // 38: sessiond.v1.SessionService.Clear:output_type -> sessiond.v1.ClearResponse
-	14, // 39: sessiond.v1.SessionService.Touch:output_type -> sessiond.v1.TouchResponse
-	16, // 40: sessiond.v1.SessionService.Delete:output_type -> sessiond.v1.DeleteResponse
-	19, // 41: sessiond.v1.SessionService.Commit:output_type -> sessiond.v1.CommitResponse
-	21, // 42: sessiond.v1.SessionService.RotateId:output_type -> sessiond.v1.RotateIdResponse
-	34, // [34:43] is the sub-list for method output_type
-	25, // [25:34] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	39, // 0: sessiond.v1.SessionInfo.created_at:type_name -> google.protobuf.Timestamp
+	39, // 1: sessiond.v1.SessionInfo.idle_expires_at:type_name -> google.protobuf.Timestamp
+	39, // 2: sessiond.v1.SessionInfo.absolute_expires_at:type_name -> google.protobuf.Timestamp
+	40, // 3: sessiond.v1.SessionInfo.idle_timeout:type_name -> google.protobuf.Duration
+	31, // 4: sessiond.v1.SessionInfo.labels:type_name -> sessiond.v1.SessionInfo.LabelsEntry
+	39, // 5: sessiond.v1.SessionInfo.last_access_at:type_name -> google.protobuf.Timestamp
+	0,  // 6: sessiond.v1.NotFoundDetails.reason:type_name -> sessiond.v1.NotFoundDetails.Reason
+	39, // 7: sessiond.v1.NotFoundDetails.ended_at:type_name -> google.protobuf.Timestamp
+	32, // 8: sessiond.v1.CreateSessionRequest.entries:type_name -> sessiond.v1.CreateSessionRequest.EntriesEntry
+	40, // 9: sessiond.v1.CreateSessionRequest.idle_timeout:type_name -> google.protobuf.Duration
+	40, // 10: sessiond.v1.CreateSessionRequest.absolute_timeout:type_name -> google.protobuf.Duration
+	33, // 11: sessiond.v1.CreateSessionRequest.labels:type_name -> sessiond.v1.CreateSessionRequest.LabelsEntry
+	3,  // 12: sessiond.v1.CreateSessionResponse.session:type_name -> sessiond.v1.SessionInfo
+	3,  // 13: sessiond.v1.GetResponse.session:type_name -> sessiond.v1.SessionInfo
+	34, // 14: sessiond.v1.GetResponse.entries:type_name -> sessiond.v1.GetResponse.EntriesEntry
+	35, // 15: sessiond.v1.SetRequest.entries:type_name -> sessiond.v1.SetRequest.EntriesEntry
+	3,  // 16: sessiond.v1.SetResponse.session:type_name -> sessiond.v1.SessionInfo
+	3,  // 17: sessiond.v1.RemoveResponse.session:type_name -> sessiond.v1.SessionInfo
+	3,  // 18: sessiond.v1.ClearResponse.session:type_name -> sessiond.v1.SessionInfo
+	3,  // 19: sessiond.v1.TouchResponse.session:type_name -> sessiond.v1.SessionInfo
+	36, // 20: sessiond.v1.Operation.set:type_name -> sessiond.v1.Operation.SetOp
+	37, // 21: sessiond.v1.Operation.remove:type_name -> sessiond.v1.Operation.RemoveOp
+	38, // 22: sessiond.v1.Operation.clear:type_name -> sessiond.v1.Operation.ClearOp
+	20, // 23: sessiond.v1.CommitRequest.ops:type_name -> sessiond.v1.Operation
+	3,  // 24: sessiond.v1.CommitResponse.session:type_name -> sessiond.v1.SessionInfo
+	3,  // 25: sessiond.v1.RotateIdResponse.session:type_name -> sessiond.v1.SessionInfo
+	3,  // 26: sessiond.v1.ListSessionsResponse.sessions:type_name -> sessiond.v1.SessionInfo
+	1,  // 27: sessiond.v1.SessionEvent.kind:type_name -> sessiond.v1.SessionEvent.Kind
+	0,  // 28: sessiond.v1.SessionEvent.reason:type_name -> sessiond.v1.NotFoundDetails.Reason
+	39, // 29: sessiond.v1.SessionEvent.at:type_name -> google.protobuf.Timestamp
+	2,  // 30: sessiond.v1.CreateSessionRequest.EntriesEntry.value:type_name -> sessiond.v1.Value
+	2,  // 31: sessiond.v1.GetResponse.EntriesEntry.value:type_name -> sessiond.v1.Value
+	2,  // 32: sessiond.v1.SetRequest.EntriesEntry.value:type_name -> sessiond.v1.Value
+	2,  // 33: sessiond.v1.Operation.SetOp.value:type_name -> sessiond.v1.Value
+	6,  // 34: sessiond.v1.SessionService.CreateSession:input_type -> sessiond.v1.CreateSessionRequest
+	8,  // 35: sessiond.v1.SessionService.Get:input_type -> sessiond.v1.GetRequest
+	10, // 36: sessiond.v1.SessionService.Set:input_type -> sessiond.v1.SetRequest
+	12, // 37: sessiond.v1.SessionService.Remove:input_type -> sessiond.v1.RemoveRequest
+	14, // 38: sessiond.v1.SessionService.Clear:input_type -> sessiond.v1.ClearRequest
+	16, // 39: sessiond.v1.SessionService.Touch:input_type -> sessiond.v1.TouchRequest
+	18, // 40: sessiond.v1.SessionService.Delete:input_type -> sessiond.v1.DeleteRequest
+	21, // 41: sessiond.v1.SessionService.Commit:input_type -> sessiond.v1.CommitRequest
+	23, // 42: sessiond.v1.SessionService.RotateId:input_type -> sessiond.v1.RotateIdRequest
+	25, // 43: sessiond.v1.SessionService.ListSessions:input_type -> sessiond.v1.ListSessionsRequest
+	27, // 44: sessiond.v1.SessionService.RevokeSessions:input_type -> sessiond.v1.RevokeSessionsRequest
+	29, // 45: sessiond.v1.SessionService.WatchSessions:input_type -> sessiond.v1.WatchSessionsRequest
+	7,  // 46: sessiond.v1.SessionService.CreateSession:output_type -> sessiond.v1.CreateSessionResponse
+	9,  // 47: sessiond.v1.SessionService.Get:output_type -> sessiond.v1.GetResponse
+	11, // 48: sessiond.v1.SessionService.Set:output_type -> sessiond.v1.SetResponse
+	13, // 49: sessiond.v1.SessionService.Remove:output_type -> sessiond.v1.RemoveResponse
+	15, // 50: sessiond.v1.SessionService.Clear:output_type -> sessiond.v1.ClearResponse
+	17, // 51: sessiond.v1.SessionService.Touch:output_type -> sessiond.v1.TouchResponse
+	19, // 52: sessiond.v1.SessionService.Delete:output_type -> sessiond.v1.DeleteResponse
+	22, // 53: sessiond.v1.SessionService.Commit:output_type -> sessiond.v1.CommitResponse
+	24, // 54: sessiond.v1.SessionService.RotateId:output_type -> sessiond.v1.RotateIdResponse
+	26, // 55: sessiond.v1.SessionService.ListSessions:output_type -> sessiond.v1.ListSessionsResponse
+	28, // 56: sessiond.v1.SessionService.RevokeSessions:output_type -> sessiond.v1.RevokeSessionsResponse
+	30, // 57: sessiond.v1.SessionService.WatchSessions:output_type -> sessiond.v1.SessionEvent
+	46, // [46:58] is the sub-list for method output_type
+	34, // [34:46] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_sessiond_v1_session_proto_init() }
@@ -1907,29 +2635,31 @@ func file_sessiond_v1_session_proto_init() {
 		(*Value_BoolValue)(nil),
 		(*Value_JsonValue)(nil),
 	}
-	file_sessiond_v1_session_proto_msgTypes[7].OneofWrappers = []any{}
-	file_sessiond_v1_session_proto_msgTypes[9].OneofWrappers = []any{}
-	file_sessiond_v1_session_proto_msgTypes[11].OneofWrappers = []any{}
-	file_sessiond_v1_session_proto_msgTypes[15].OneofWrappers = []any{}
-	file_sessiond_v1_session_proto_msgTypes[17].OneofWrappers = []any{
+	file_sessiond_v1_session_proto_msgTypes[8].OneofWrappers = []any{}
+	file_sessiond_v1_session_proto_msgTypes[10].OneofWrappers = []any{}
+	file_sessiond_v1_session_proto_msgTypes[12].OneofWrappers = []any{}
+	file_sessiond_v1_session_proto_msgTypes[16].OneofWrappers = []any{}
+	file_sessiond_v1_session_proto_msgTypes[18].OneofWrappers = []any{
 		(*Operation_Set)(nil),
 		(*Operation_Remove)(nil),
 		(*Operation_Clear)(nil),
 	}
-	file_sessiond_v1_session_proto_msgTypes[18].OneofWrappers = []any{}
-	file_sessiond_v1_session_proto_msgTypes[20].OneofWrappers = []any{}
+	file_sessiond_v1_session_proto_msgTypes[19].OneofWrappers = []any{}
+	file_sessiond_v1_session_proto_msgTypes[21].OneofWrappers = []any{}
+	file_sessiond_v1_session_proto_msgTypes[27].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sessiond_v1_session_proto_rawDesc), len(file_sessiond_v1_session_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   28,
+			NumEnums:      2,
+			NumMessages:   37,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_sessiond_v1_session_proto_goTypes,
 		DependencyIndexes: file_sessiond_v1_session_proto_depIdxs,
+		EnumInfos:         file_sessiond_v1_session_proto_enumTypes,
 		MessageInfos:      file_sessiond_v1_session_proto_msgTypes,
 	}.Build()
 	File_sessiond_v1_session_proto = out.File

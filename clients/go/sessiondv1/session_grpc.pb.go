@@ -18,6 +18,11 @@
 // - A version conflict is reported as ABORTED with a `google.rpc.Status` in the standard
 //   `grpc-status-details-bin` trailer whose details hold one `sessiond.v1.ConflictDetails`.
 // - Reads and writes renew the idle timer (never past the absolute expiry); Get can be asked not to.
+// - Why a session is gone: NOT_FOUND for a session that ended within the retention window
+//   (--gone_retention, default 1 h) carries a NotFoundDetails in the same google.rpc.Status trailer,
+//   with the reason (expired idle or absolute, deleted, revoked, evicted, rotated) and when. Past the
+//   window, or for an id that never existed, there is no detail (reason UNKNOWN). A rotated
+//   session's new id is never revealed.
 // - Any rpc may also fail with: UNAVAILABLE (the store is opening, cannot be reached or cannot
 //   write right now; retry with backoff. Usually nothing was written, but on the Redis backend a
 //   write whose reply from Redis was lost, or that too few replicas confirmed
@@ -61,26 +66,31 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	SessionService_CreateSession_FullMethodName = "/sessiond.v1.SessionService/CreateSession"
-	SessionService_Get_FullMethodName           = "/sessiond.v1.SessionService/Get"
-	SessionService_Set_FullMethodName           = "/sessiond.v1.SessionService/Set"
-	SessionService_Remove_FullMethodName        = "/sessiond.v1.SessionService/Remove"
-	SessionService_Clear_FullMethodName         = "/sessiond.v1.SessionService/Clear"
-	SessionService_Touch_FullMethodName         = "/sessiond.v1.SessionService/Touch"
-	SessionService_Delete_FullMethodName        = "/sessiond.v1.SessionService/Delete"
-	SessionService_Commit_FullMethodName        = "/sessiond.v1.SessionService/Commit"
-	SessionService_RotateId_FullMethodName      = "/sessiond.v1.SessionService/RotateId"
+	SessionService_CreateSession_FullMethodName  = "/sessiond.v1.SessionService/CreateSession"
+	SessionService_Get_FullMethodName            = "/sessiond.v1.SessionService/Get"
+	SessionService_Set_FullMethodName            = "/sessiond.v1.SessionService/Set"
+	SessionService_Remove_FullMethodName         = "/sessiond.v1.SessionService/Remove"
+	SessionService_Clear_FullMethodName          = "/sessiond.v1.SessionService/Clear"
+	SessionService_Touch_FullMethodName          = "/sessiond.v1.SessionService/Touch"
+	SessionService_Delete_FullMethodName         = "/sessiond.v1.SessionService/Delete"
+	SessionService_Commit_FullMethodName         = "/sessiond.v1.SessionService/Commit"
+	SessionService_RotateId_FullMethodName       = "/sessiond.v1.SessionService/RotateId"
+	SessionService_ListSessions_FullMethodName   = "/sessiond.v1.SessionService/ListSessions"
+	SessionService_RevokeSessions_FullMethodName = "/sessiond.v1.SessionService/RevokeSessions"
+	SessionService_WatchSessions_FullMethodName  = "/sessiond.v1.SessionService/WatchSessions"
 )
 
 // SessionServiceClient is the client API for SessionService service.
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// The session service. All rpcs are unary.
+// The session service. All rpcs are unary but WatchSessions, a server stream.
 type SessionServiceClient interface {
 	// Creates a session with a new server-generated id, optional initial entries, principal and
-	// timeouts. Errors: INVALID_ARGUMENT (bad key, value or timeout), RESOURCE_EXHAUSTED (an entry,
-	// the key count or the session size over its limit, or the store at its memory cap).
+	// timeouts. Errors: INVALID_ARGUMENT (bad key, value, label or timeout), RESOURCE_EXHAUSTED (an
+	// entry, the key count or the session size over its limit, the store at its memory cap, or the
+	// principal at --max_sessions_per_principal under policy reject_new; under evict_oldest the
+	// principal's least recently used session is EVICTED instead).
 	CreateSession(ctx context.Context, in *CreateSessionRequest, opts ...grpc.CallOption) (*CreateSessionResponse, error)
 	// Returns the listed keys (all keys when none are listed) with the session's version and expiry
 	// times, and renews the idle timer unless `no_renew` is set. Keys that do not exist are simply
@@ -113,6 +123,28 @@ type SessionServiceClient interface {
 	// write it renews the idle timer; created_at and absolute_expires_at stay. Errors:
 	// INVALID_ARGUMENT, NOT_FOUND, ABORTED.
 	RotateId(ctx context.Context, in *RotateIdRequest, opts ...grpc.CallOption) (*RotateIdResponse, error)
+	// A principal's live sessions (SessionInfo with labels and last access, never entries), newest
+	// (latest created) first, a page at a time. Costs time proportional to that principal's
+	// sessions, not to all sessions; an expired or ended session never appears. Does not renew any
+	// session. Errors: INVALID_ARGUMENT (empty or oversized principal, bad page_token).
+	ListSessions(ctx context.Context, in *ListSessionsRequest, opts ...grpc.CallOption) (*ListSessionsResponse, error)
+	// Ends every live session of a principal except the listed ones ("log out everywhere else"),
+	// each atomically, and returns how many it ended. Sessions the principal gains while the call
+	// runs may survive it; every session ended can no longer be read or written once the call
+	// returns (NOT_FOUND with reason REVOKED). Errors: INVALID_ARGUMENT.
+	RevokeSessions(ctx context.Context, in *RevokeSessionsRequest, opts ...grpc.CallOption) (*RevokeSessionsResponse, error)
+	// A stream of session events (created, updated, rotated, touched, expired, deleted, revoked,
+	// evicted) in the order they happened, each with a sequence number that only grows. Resumable:
+	// pass the sequence after the last one seen, and the events missed are replayed from the
+	// retained log (--event_retention events). Events carry ids, principals, versions and changed
+	// key names, never values. Expiry events are sent when the sweeper reclaims the session (within
+	// --sweep_interval of the expiry) or a read finds it expired, whichever comes first. Errors:
+	// OUT_OF_RANGE (from_sequence is older than the oldest retained event, or ahead of the log: resync
+	// by reading the sessions you care about, then watch from the sequence this error names),
+	// RESOURCE_EXHAUSTED (the watcher fell more than the retained log behind: the stream ends rather
+	// than the server buffering for it; reconnect from the last sequence seen, which then gets
+	// OUT_OF_RANGE), UNAVAILABLE (the server is draining).
+	WatchSessions(ctx context.Context, in *WatchSessionsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[SessionEvent], error)
 }
 
 type sessionServiceClient struct {
@@ -213,15 +245,56 @@ func (c *sessionServiceClient) RotateId(ctx context.Context, in *RotateIdRequest
 	return out, nil
 }
 
+func (c *sessionServiceClient) ListSessions(ctx context.Context, in *ListSessionsRequest, opts ...grpc.CallOption) (*ListSessionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListSessionsResponse)
+	err := c.cc.Invoke(ctx, SessionService_ListSessions_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *sessionServiceClient) RevokeSessions(ctx context.Context, in *RevokeSessionsRequest, opts ...grpc.CallOption) (*RevokeSessionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RevokeSessionsResponse)
+	err := c.cc.Invoke(ctx, SessionService_RevokeSessions_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *sessionServiceClient) WatchSessions(ctx context.Context, in *WatchSessionsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[SessionEvent], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &SessionService_ServiceDesc.Streams[0], SessionService_WatchSessions_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchSessionsRequest, SessionEvent]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type SessionService_WatchSessionsClient = grpc.ServerStreamingClient[SessionEvent]
+
 // SessionServiceServer is the server API for SessionService service.
 // All implementations must embed UnimplementedSessionServiceServer
 // for forward compatibility.
 //
-// The session service. All rpcs are unary.
+// The session service. All rpcs are unary but WatchSessions, a server stream.
 type SessionServiceServer interface {
 	// Creates a session with a new server-generated id, optional initial entries, principal and
-	// timeouts. Errors: INVALID_ARGUMENT (bad key, value or timeout), RESOURCE_EXHAUSTED (an entry,
-	// the key count or the session size over its limit, or the store at its memory cap).
+	// timeouts. Errors: INVALID_ARGUMENT (bad key, value, label or timeout), RESOURCE_EXHAUSTED (an
+	// entry, the key count or the session size over its limit, the store at its memory cap, or the
+	// principal at --max_sessions_per_principal under policy reject_new; under evict_oldest the
+	// principal's least recently used session is EVICTED instead).
 	CreateSession(context.Context, *CreateSessionRequest) (*CreateSessionResponse, error)
 	// Returns the listed keys (all keys when none are listed) with the session's version and expiry
 	// times, and renews the idle timer unless `no_renew` is set. Keys that do not exist are simply
@@ -254,6 +327,28 @@ type SessionServiceServer interface {
 	// write it renews the idle timer; created_at and absolute_expires_at stay. Errors:
 	// INVALID_ARGUMENT, NOT_FOUND, ABORTED.
 	RotateId(context.Context, *RotateIdRequest) (*RotateIdResponse, error)
+	// A principal's live sessions (SessionInfo with labels and last access, never entries), newest
+	// (latest created) first, a page at a time. Costs time proportional to that principal's
+	// sessions, not to all sessions; an expired or ended session never appears. Does not renew any
+	// session. Errors: INVALID_ARGUMENT (empty or oversized principal, bad page_token).
+	ListSessions(context.Context, *ListSessionsRequest) (*ListSessionsResponse, error)
+	// Ends every live session of a principal except the listed ones ("log out everywhere else"),
+	// each atomically, and returns how many it ended. Sessions the principal gains while the call
+	// runs may survive it; every session ended can no longer be read or written once the call
+	// returns (NOT_FOUND with reason REVOKED). Errors: INVALID_ARGUMENT.
+	RevokeSessions(context.Context, *RevokeSessionsRequest) (*RevokeSessionsResponse, error)
+	// A stream of session events (created, updated, rotated, touched, expired, deleted, revoked,
+	// evicted) in the order they happened, each with a sequence number that only grows. Resumable:
+	// pass the sequence after the last one seen, and the events missed are replayed from the
+	// retained log (--event_retention events). Events carry ids, principals, versions and changed
+	// key names, never values. Expiry events are sent when the sweeper reclaims the session (within
+	// --sweep_interval of the expiry) or a read finds it expired, whichever comes first. Errors:
+	// OUT_OF_RANGE (from_sequence is older than the oldest retained event, or ahead of the log: resync
+	// by reading the sessions you care about, then watch from the sequence this error names),
+	// RESOURCE_EXHAUSTED (the watcher fell more than the retained log behind: the stream ends rather
+	// than the server buffering for it; reconnect from the last sequence seen, which then gets
+	// OUT_OF_RANGE), UNAVAILABLE (the server is draining).
+	WatchSessions(*WatchSessionsRequest, grpc.ServerStreamingServer[SessionEvent]) error
 	mustEmbedUnimplementedSessionServiceServer()
 }
 
@@ -290,6 +385,15 @@ func (UnimplementedSessionServiceServer) Commit(context.Context, *CommitRequest)
 }
 func (UnimplementedSessionServiceServer) RotateId(context.Context, *RotateIdRequest) (*RotateIdResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RotateId not implemented")
+}
+func (UnimplementedSessionServiceServer) ListSessions(context.Context, *ListSessionsRequest) (*ListSessionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListSessions not implemented")
+}
+func (UnimplementedSessionServiceServer) RevokeSessions(context.Context, *RevokeSessionsRequest) (*RevokeSessionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RevokeSessions not implemented")
+}
+func (UnimplementedSessionServiceServer) WatchSessions(*WatchSessionsRequest, grpc.ServerStreamingServer[SessionEvent]) error {
+	return status.Error(codes.Unimplemented, "method WatchSessions not implemented")
 }
 func (UnimplementedSessionServiceServer) mustEmbedUnimplementedSessionServiceServer() {}
 func (UnimplementedSessionServiceServer) testEmbeddedByValue()                        {}
@@ -474,6 +578,53 @@ func _SessionService_RotateId_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SessionService_ListSessions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListSessionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SessionServiceServer).ListSessions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SessionService_ListSessions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SessionServiceServer).ListSessions(ctx, req.(*ListSessionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SessionService_RevokeSessions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RevokeSessionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SessionServiceServer).RevokeSessions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SessionService_RevokeSessions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SessionServiceServer).RevokeSessions(ctx, req.(*RevokeSessionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SessionService_WatchSessions_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchSessionsRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(SessionServiceServer).WatchSessions(m, &grpc.GenericServerStream[WatchSessionsRequest, SessionEvent]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type SessionService_WatchSessionsServer = grpc.ServerStreamingServer[SessionEvent]
+
 // SessionService_ServiceDesc is the grpc.ServiceDesc for SessionService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -517,7 +668,21 @@ var SessionService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "RotateId",
 			Handler:    _SessionService_RotateId_Handler,
 		},
+		{
+			MethodName: "ListSessions",
+			Handler:    _SessionService_ListSessions_Handler,
+		},
+		{
+			MethodName: "RevokeSessions",
+			Handler:    _SessionService_RevokeSessions_Handler,
+		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "WatchSessions",
+			Handler:       _SessionService_WatchSessions_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "sessiond/v1/session.proto",
 }

@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "grpcpp/channel.h"
+#include "sessiond/event_stream.h"
 #include "sessiond/status.h"
 #include "sessiond/v1/session.grpc.pb.h"
 #include "sessiond/v1/session.pb.h"
@@ -72,6 +73,15 @@ class Client {
                                             const CallOptions& call = {}) const;
   absl::StatusOr<v1::RotateIdResponse> RotateId(const v1::RotateIdRequest& request,
                                                 const CallOptions& call = {}) const;
+  absl::StatusOr<v1::ListSessionsResponse> ListSessions(const v1::ListSessionsRequest& request,
+                                                        const CallOptions& call = {}) const;
+  absl::StatusOr<v1::RevokeSessionsResponse> RevokeSessions(
+      const v1::RevokeSessionsRequest& request, const CallOptions& call = {}) const;
+
+  // Opens a WatchSessions stream. It has no deadline unless `call` sets one; end it early with
+  // EventStream::Cancel.
+  std::unique_ptr<EventStream> WatchSessions(const v1::WatchSessionsRequest& request,
+                                             const CallOptions& call = {}) const;
 
   // The options this client was made with.
   const ClientOptions& options() const { return options_; }

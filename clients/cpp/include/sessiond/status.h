@@ -3,9 +3,9 @@
 // Every Client method reports errors as an absl::Status with the gRPC status code and message the
 // server sent. The rich error details the server attaches in the `grpc-status-details-bin` trailer
 // (a google.rpc.Status whose `details` are google.protobuf.Any messages) are kept as payloads of
-// that absl::Status, keyed by each Any's type URL, so that nothing the server said is lost. The one
-// detail sessiond sends today is sessiond.v1.ConflictDetails on ABORTED; GetConflictDetails reads
-// it back.
+// that absl::Status, keyed by each Any's type URL, so that nothing the server said is lost.
+// sessiond sends sessiond.v1.ConflictDetails on ABORTED (GetConflictDetails reads it back) and
+// sessiond.v1.NotFoundDetails on NOT_FOUND for a session that ended recently (GetNotFoundDetails).
 //
 // All functions are pure and thread-safe.
 #ifndef SESSIOND_CLIENTS_CPP_INCLUDE_SESSIOND_STATUS_H_
@@ -28,6 +28,10 @@ absl::Status FromGrpcStatus(const grpc::Status& status);
 // The ConflictDetails carried by `status` (an ABORTED status returned by a Client method), or
 // nullopt if it carries none or they do not parse.
 std::optional<v1::ConflictDetails> GetConflictDetails(const absl::Status& status);
+
+// Why the session is gone, from a NOT_FOUND status returned by a Client method: nullopt when the
+// server did not say (an id that never existed, or one that ended before --gone_retention).
+std::optional<v1::NotFoundDetails> GetNotFoundDetails(const absl::Status& status);
 
 }  // namespace sessiond
 

@@ -22,6 +22,11 @@ Conventions used by every rpc:
 - A version conflict is reported as ABORTED with a `google.rpc.Status` in the standard
   `grpc-status-details-bin` trailer whose details hold one `sessiond.v1.ConflictDetails`.
 - Reads and writes renew the idle timer (never past the absolute expiry); Get can be asked not to.
+- Why a session is gone: NOT_FOUND for a session that ended within the retention window
+  (--gone_retention, default 1 h) carries a NotFoundDetails in the same google.rpc.Status trailer,
+  with the reason (expired idle or absolute, deleted, revoked, evicted, rotated) and when. Past the
+  window, or for an id that never existed, there is no detail (reason UNKNOWN). A rotated
+  session's new id is never revealed.
 - Any rpc may also fail with: UNAVAILABLE (the store is opening, cannot be reached or cannot
   write right now; retry with backoff. Usually nothing was written, but on the Redis backend a
   write whose reply from Redis was lost, or that too few replicas confirmed
@@ -51,6 +56,7 @@ from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -117,6 +123,26 @@ class SessionInfo(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    @_typing.final
+    class LabelsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     ID_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
@@ -124,12 +150,14 @@ class SessionInfo(_message.Message):
     ABSOLUTE_EXPIRES_AT_FIELD_NUMBER: _builtins.int
     IDLE_TIMEOUT_FIELD_NUMBER: _builtins.int
     PRINCIPAL_FIELD_NUMBER: _builtins.int
+    LABELS_FIELD_NUMBER: _builtins.int
+    LAST_ACCESS_AT_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """The session id: 32 characters of base64url. Treat it as a secret bearer token."""
     version: _builtins.int
     """Incremented by one on every call that changes the session's entries or id. Starts at 1."""
     principal: _builtins.str
-    """The principal (user id) the session was created for; empty if none."""
+    """The principal (user id) the session belongs to; empty if none."""
     @_builtins.property
     def created_at(self) -> _timestamp_pb2.Timestamp:
         """When the session was created."""
@@ -148,6 +176,18 @@ class SessionInfo(_message.Message):
     def idle_timeout(self) -> _duration_pb2.Duration:
         """The session's idle (sliding) timeout."""
 
+    @_builtins.property
+    def labels(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """The labels given at creation (device, user agent, IP prefix, ...), for a "your active
+        sessions" page.
+        """
+
+    @_builtins.property
+    def last_access_at(self) -> _timestamp_pb2.Timestamp:
+        """When the session was last used (created, read with renewal, written, touched or rotated).
+        Millisecond precision.
+        """
+
     def __init__(
         self,
         *,
@@ -158,14 +198,82 @@ class SessionInfo(_message.Message):
         absolute_expires_at: _timestamp_pb2.Timestamp | None = ...,
         idle_timeout: _duration_pb2.Duration | None = ...,
         principal: _builtins.str = ...,
+        labels: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        last_access_at: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["absolute_expires_at", b"absolute_expires_at", "created_at", b"created_at", "idle_expires_at", b"idle_expires_at", "idle_timeout", b"idle_timeout"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["absolute_expires_at", b"absolute_expires_at", "created_at", b"created_at", "idle_expires_at", b"idle_expires_at", "idle_timeout", b"idle_timeout", "last_access_at", b"last_access_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["absolute_expires_at", b"absolute_expires_at", "created_at", b"created_at", "id", b"id", "idle_expires_at", b"idle_expires_at", "idle_timeout", b"idle_timeout", "principal", b"principal", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["absolute_expires_at", b"absolute_expires_at", "created_at", b"created_at", "id", b"id", "idle_expires_at", b"idle_expires_at", "idle_timeout", b"idle_timeout", "labels", b"labels", "last_access_at", b"last_access_at", "principal", b"principal", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SessionInfo: _TypeAlias = SessionInfo  # noqa: Y015
+
+@_typing.final
+class NotFoundDetails(_message.Message):
+    """Why a session is NOT_FOUND, sent in google.rpc.Status.details beside the NOT_FOUND status of any
+    rpc that names a session, while the server still remembers (--gone_retention).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    class _Reason:
+        ValueType = _typing.NewType("ValueType", _builtins.int)
+        V: _TypeAlias = ValueType  # noqa: Y015
+
+    class _ReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[NotFoundDetails._Reason.ValueType], _builtins.type):
+        DESCRIPTOR: _descriptor.EnumDescriptor
+        UNKNOWN: NotFoundDetails._Reason.ValueType  # 0
+        """Never existed, or ended longer ago than the retention window."""
+        EXPIRED_IDLE: NotFoundDetails._Reason.ValueType  # 1
+        """Not used for its idle timeout."""
+        EXPIRED_ABSOLUTE: NotFoundDetails._Reason.ValueType  # 2
+        """Reached its absolute lifetime."""
+        DELETED: NotFoundDetails._Reason.ValueType  # 3
+        """Ended by Delete (logout)."""
+        REVOKED: NotFoundDetails._Reason.ValueType  # 4
+        """Ended by RevokeSessions."""
+        EVICTED: NotFoundDetails._Reason.ValueType  # 5
+        """Ended to make room under --max_sessions_per_principal (policy evict_oldest)."""
+        ROTATED: NotFoundDetails._Reason.ValueType  # 6
+        """Moved to a new id by RotateId (the new id is not revealed)."""
+
+    class Reason(_Reason, metaclass=_ReasonEnumTypeWrapper): ...
+    UNKNOWN: NotFoundDetails.Reason.ValueType  # 0
+    """Never existed, or ended longer ago than the retention window."""
+    EXPIRED_IDLE: NotFoundDetails.Reason.ValueType  # 1
+    """Not used for its idle timeout."""
+    EXPIRED_ABSOLUTE: NotFoundDetails.Reason.ValueType  # 2
+    """Reached its absolute lifetime."""
+    DELETED: NotFoundDetails.Reason.ValueType  # 3
+    """Ended by Delete (logout)."""
+    REVOKED: NotFoundDetails.Reason.ValueType  # 4
+    """Ended by RevokeSessions."""
+    EVICTED: NotFoundDetails.Reason.ValueType  # 5
+    """Ended to make room under --max_sessions_per_principal (policy evict_oldest)."""
+    ROTATED: NotFoundDetails.Reason.ValueType  # 6
+    """Moved to a new id by RotateId (the new id is not revealed)."""
+
+    REASON_FIELD_NUMBER: _builtins.int
+    ENDED_AT_FIELD_NUMBER: _builtins.int
+    reason: Global___NotFoundDetails.Reason.ValueType
+    @_builtins.property
+    def ended_at(self) -> _timestamp_pb2.Timestamp:
+        """When the session ended (for an expiry: when it was found expired). Unset for UNKNOWN."""
+
+    def __init__(
+        self,
+        *,
+        reason: Global___NotFoundDetails.Reason.ValueType = ...,
+        ended_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["ended_at", b"ended_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ended_at", b"ended_at", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___NotFoundDetails: _TypeAlias = NotFoundDetails  # noqa: Y015
 
 @_typing.final
 class ConflictDetails(_message.Message):
@@ -223,12 +331,33 @@ class CreateSessionRequest(_message.Message):
         def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
         def WhichOneof(self, oneof_group: _Never) -> None: ...
 
+    @_typing.final
+    class LabelsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     ENTRIES_FIELD_NUMBER: _builtins.int
     PRINCIPAL_FIELD_NUMBER: _builtins.int
     IDLE_TIMEOUT_FIELD_NUMBER: _builtins.int
     ABSOLUTE_TIMEOUT_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     ID_FIELD_NUMBER: _builtins.int
+    LABELS_FIELD_NUMBER: _builtins.int
     principal: _builtins.str
     """The user the session belongs to (for example a user id); at most 256 bytes; may be empty."""
     request_id: _builtins.str
@@ -260,6 +389,13 @@ class CreateSessionRequest(_message.Message):
         Must not be negative nor exceed --max_absolute_timeout. Millisecond precision.
         """
 
+    @_builtins.property
+    def labels(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Small descriptive labels returned with the session's SessionInfo (for example "device",
+        "user_agent", "ip_prefix"): at most --max_labels labels; keys non-empty, keys and values at
+        most --max_label_bytes bytes each, UTF-8. Not for secrets: ListSessions shows them.
+        """
+
     def __init__(
         self,
         *,
@@ -269,10 +405,11 @@ class CreateSessionRequest(_message.Message):
         absolute_timeout: _duration_pb2.Duration | None = ...,
         request_id: _builtins.str = ...,
         id: _builtins.str = ...,
+        labels: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["absolute_timeout", b"absolute_timeout", "idle_timeout", b"idle_timeout"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["absolute_timeout", b"absolute_timeout", "entries", b"entries", "id", b"id", "idle_timeout", b"idle_timeout", "principal", b"principal", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["absolute_timeout", b"absolute_timeout", "entries", b"entries", "id", b"id", "idle_timeout", b"idle_timeout", "labels", b"labels", "principal", b"principal", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -829,26 +966,39 @@ class RotateIdRequest(_message.Message):
     ID_FIELD_NUMBER: _builtins.int
     IF_VERSION_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    PRINCIPAL_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """The current session id; NOT_FOUND from the moment the call returns."""
     if_version: _builtins.int
     """Rotate only if the session is at exactly this version; else ABORTED."""
     request_id: _builtins.str
     """Idempotency key, at most 64 bytes; see "Safe retries" at the top. Empty: none."""
+    principal: _builtins.str
+    """When present, the session is bound to this principal (at most --max_principal_bytes; empty:
+    to none) in the same atomic step as the rotation: login in one call. Binding counts against
+    --max_sessions_per_principal like a CreateSession: RESOURCE_EXHAUSTED under policy
+    reject_new (nothing changes), or the principal's least recently used session is EVICTED.
+    """
     def __init__(
         self,
         *,
         id: _builtins.str = ...,
         if_version: _builtins.int | None = ...,
         request_id: _builtins.str = ...,
+        principal: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_if_version", b"_if_version", "if_version", b"if_version"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_if_version", b"_if_version", "_principal", b"_principal", "if_version", b"if_version", "principal", b"principal"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_if_version", b"_if_version", "id", b"id", "if_version", b"if_version", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_if_version", b"_if_version", "_principal", b"_principal", "id", b"id", "if_version", b"if_version", "principal", b"principal", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__if_version: _TypeAlias = _typing.Literal["if_version"]  # noqa: Y015
     _WhichOneofArgType__if_version: _TypeAlias = _typing.Literal["_if_version", b"_if_version"]  # noqa: Y015
+    _WhichOneofReturnType__principal: _TypeAlias = _typing.Literal["principal"]  # noqa: Y015
+    _WhichOneofArgType__principal: _TypeAlias = _typing.Literal["_principal", b"_principal"]  # noqa: Y015
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__if_version) -> _WhichOneofReturnType__if_version | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__principal) -> _WhichOneofReturnType__principal | None: ...
 
 Global___RotateIdRequest: _TypeAlias = RotateIdRequest  # noqa: Y015
 
@@ -875,3 +1025,234 @@ class RotateIdResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RotateIdResponse: _TypeAlias = RotateIdResponse  # noqa: Y015
+
+@_typing.final
+class ListSessionsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PRINCIPAL_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    principal: _builtins.str
+    """The principal whose sessions to list; required, at most --max_principal_bytes."""
+    page_size: _builtins.int
+    """The most sessions to return. 0: 50. At most 1,000 (larger values are treated as 1,000)."""
+    page_token: _builtins.str
+    """Empty for the first page; else the next_page_token of the previous page."""
+    def __init__(
+        self,
+        *,
+        principal: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token", "principal", b"principal"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSessionsRequest: _TypeAlias = ListSessionsRequest  # noqa: Y015
+
+@_typing.final
+class ListSessionsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SESSIONS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Pass as page_token for the next page; empty when this is the last page."""
+    @_builtins.property
+    def sessions(self) -> _containers.RepeatedCompositeFieldContainer[Global___SessionInfo]:
+        """Live sessions, newest (latest created_at) first; entries are never included."""
+
+    def __init__(
+        self,
+        *,
+        sessions: _abc.Iterable[Global___SessionInfo] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "sessions", b"sessions"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSessionsResponse: _TypeAlias = ListSessionsResponse  # noqa: Y015
+
+@_typing.final
+class RevokeSessionsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PRINCIPAL_FIELD_NUMBER: _builtins.int
+    EXCEPT_IDS_FIELD_NUMBER: _builtins.int
+    principal: _builtins.str
+    """The principal whose sessions to end; required, at most --max_principal_bytes."""
+    @_builtins.property
+    def except_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Sessions to keep (for example the caller's current one); at most 1,000 ids."""
+
+    def __init__(
+        self,
+        *,
+        principal: _builtins.str = ...,
+        except_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["except_ids", b"except_ids", "principal", b"principal"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RevokeSessionsRequest: _TypeAlias = RevokeSessionsRequest  # noqa: Y015
+
+@_typing.final
+class RevokeSessionsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REVOKED_FIELD_NUMBER: _builtins.int
+    revoked: _builtins.int
+    """How many sessions were ended."""
+    def __init__(
+        self,
+        *,
+        revoked: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["revoked", b"revoked"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RevokeSessionsResponse: _TypeAlias = RevokeSessionsResponse  # noqa: Y015
+
+@_typing.final
+class WatchSessionsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FROM_SEQUENCE_FIELD_NUMBER: _builtins.int
+    from_sequence: _builtins.int
+    """The first sequence to send: the sequence after the last one seen, to resume. Absent: only
+    events that happen after the stream starts. 0 is treated as 1 (from the start of the retained
+    log).
+    """
+    def __init__(
+        self,
+        *,
+        from_sequence: _builtins.int | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_from_sequence", b"_from_sequence", "from_sequence", b"from_sequence"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_from_sequence", b"_from_sequence", "from_sequence", b"from_sequence"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__from_sequence: _TypeAlias = _typing.Literal["from_sequence"]  # noqa: Y015
+    _WhichOneofArgType__from_sequence: _TypeAlias = _typing.Literal["_from_sequence", b"_from_sequence"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__from_sequence) -> _WhichOneofReturnType__from_sequence | None: ...
+
+Global___WatchSessionsRequest: _TypeAlias = WatchSessionsRequest  # noqa: Y015
+
+@_typing.final
+class SessionEvent(_message.Message):
+    """One change to one session. Never carries values."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    class _Kind:
+        ValueType = _typing.NewType("ValueType", _builtins.int)
+        V: _TypeAlias = ValueType  # noqa: Y015
+
+    class _KindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[SessionEvent._Kind.ValueType], _builtins.type):
+        DESCRIPTOR: _descriptor.EnumDescriptor
+        KIND_UNSPECIFIED: SessionEvent._Kind.ValueType  # 0
+        CREATED: SessionEvent._Kind.ValueType  # 1
+        """A session was created (CreateSession)."""
+        UPDATED: SessionEvent._Kind.ValueType  # 2
+        """Entries changed (Set, Remove, Clear, Commit); changed_keys names them."""
+        ROTATED: SessionEvent._Kind.ValueType  # 3
+        """The session moved to new_id (RotateId); it may also have been bound to a principal."""
+        TOUCHED: SessionEvent._Kind.ValueType  # 4
+        """The idle timer was renewed without a change (Touch, Get). Only with --watch_touches."""
+        EXPIRED: SessionEvent._Kind.ValueType  # 5
+        """The session expired (reason EXPIRED_IDLE or EXPIRED_ABSOLUTE)."""
+        DELETED: SessionEvent._Kind.ValueType  # 6
+        """Deleted (logout)."""
+        REVOKED: SessionEvent._Kind.ValueType  # 7
+        """Ended by RevokeSessions."""
+        EVICTED: SessionEvent._Kind.ValueType  # 8
+        """Ended to make room under --max_sessions_per_principal."""
+
+    class Kind(_Kind, metaclass=_KindEnumTypeWrapper): ...
+    KIND_UNSPECIFIED: SessionEvent.Kind.ValueType  # 0
+    CREATED: SessionEvent.Kind.ValueType  # 1
+    """A session was created (CreateSession)."""
+    UPDATED: SessionEvent.Kind.ValueType  # 2
+    """Entries changed (Set, Remove, Clear, Commit); changed_keys names them."""
+    ROTATED: SessionEvent.Kind.ValueType  # 3
+    """The session moved to new_id (RotateId); it may also have been bound to a principal."""
+    TOUCHED: SessionEvent.Kind.ValueType  # 4
+    """The idle timer was renewed without a change (Touch, Get). Only with --watch_touches."""
+    EXPIRED: SessionEvent.Kind.ValueType  # 5
+    """The session expired (reason EXPIRED_IDLE or EXPIRED_ABSOLUTE)."""
+    DELETED: SessionEvent.Kind.ValueType  # 6
+    """Deleted (logout)."""
+    REVOKED: SessionEvent.Kind.ValueType  # 7
+    """Ended by RevokeSessions."""
+    EVICTED: SessionEvent.Kind.ValueType  # 8
+    """Ended to make room under --max_sessions_per_principal."""
+
+    SEQUENCE_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    ID_FIELD_NUMBER: _builtins.int
+    NEW_ID_FIELD_NUMBER: _builtins.int
+    PRINCIPAL_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    CHANGED_KEYS_FIELD_NUMBER: _builtins.int
+    CLEARED_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    AT_FIELD_NUMBER: _builtins.int
+    sequence: _builtins.int
+    """Grows by at least one from one event to the next; never reused while the log is kept (the
+    memory store starts again at 1 after a restart, losing its sessions too).
+    """
+    kind: Global___SessionEvent.Kind.ValueType
+    id: _builtins.str
+    """The session's id (for ROTATED: its id before the rotation)."""
+    new_id: _builtins.str
+    """ROTATED only: the session's new id."""
+    principal: _builtins.str
+    """The session's principal after the event; empty if none."""
+    version: _builtins.int
+    """The session's version after the event (for an ending: its last version)."""
+    cleared: _builtins.bool
+    """UPDATED only: true when the change cleared the session."""
+    reason: Global___NotFoundDetails.Reason.ValueType
+    """For an ending (EXPIRED, DELETED, REVOKED, EVICTED): why, as NOT_FOUND will report it."""
+    @_builtins.property
+    def changed_keys(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """UPDATED only: the keys set or removed, sorted; empty for a clear (every key may have changed)."""
+
+    @_builtins.property
+    def at(self) -> _timestamp_pb2.Timestamp:
+        """When it happened. Millisecond precision."""
+
+    def __init__(
+        self,
+        *,
+        sequence: _builtins.int = ...,
+        kind: Global___SessionEvent.Kind.ValueType = ...,
+        id: _builtins.str = ...,
+        new_id: _builtins.str = ...,
+        principal: _builtins.str = ...,
+        version: _builtins.int = ...,
+        changed_keys: _abc.Iterable[_builtins.str] | None = ...,
+        cleared: _builtins.bool = ...,
+        reason: Global___NotFoundDetails.Reason.ValueType = ...,
+        at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["at", b"at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "changed_keys", b"changed_keys", "cleared", b"cleared", "id", b"id", "kind", b"kind", "new_id", b"new_id", "principal", b"principal", "reason", b"reason", "sequence", b"sequence", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SessionEvent: _TypeAlias = SessionEvent  # noqa: Y015

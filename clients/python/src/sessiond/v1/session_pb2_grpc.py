@@ -27,7 +27,7 @@ if _version_not_supported:
 
 
 class SessionServiceStub:
-    """The session service. All rpcs are unary.
+    """The session service. All rpcs are unary but WatchSessions, a server stream.
     """
 
     def __init__(self, channel):
@@ -81,16 +81,33 @@ class SessionServiceStub:
                 request_serializer=sessiond_dot_v1_dot_session__pb2.RotateIdRequest.SerializeToString,
                 response_deserializer=sessiond_dot_v1_dot_session__pb2.RotateIdResponse.FromString,
                 _registered_method=True)
+        self.ListSessions = channel.unary_unary(
+                '/sessiond.v1.SessionService/ListSessions',
+                request_serializer=sessiond_dot_v1_dot_session__pb2.ListSessionsRequest.SerializeToString,
+                response_deserializer=sessiond_dot_v1_dot_session__pb2.ListSessionsResponse.FromString,
+                _registered_method=True)
+        self.RevokeSessions = channel.unary_unary(
+                '/sessiond.v1.SessionService/RevokeSessions',
+                request_serializer=sessiond_dot_v1_dot_session__pb2.RevokeSessionsRequest.SerializeToString,
+                response_deserializer=sessiond_dot_v1_dot_session__pb2.RevokeSessionsResponse.FromString,
+                _registered_method=True)
+        self.WatchSessions = channel.unary_stream(
+                '/sessiond.v1.SessionService/WatchSessions',
+                request_serializer=sessiond_dot_v1_dot_session__pb2.WatchSessionsRequest.SerializeToString,
+                response_deserializer=sessiond_dot_v1_dot_session__pb2.SessionEvent.FromString,
+                _registered_method=True)
 
 
 class SessionServiceServicer:
-    """The session service. All rpcs are unary.
+    """The session service. All rpcs are unary but WatchSessions, a server stream.
     """
 
     def CreateSession(self, request, context):
         """Creates a session with a new server-generated id, optional initial entries, principal and
-        timeouts. Errors: INVALID_ARGUMENT (bad key, value or timeout), RESOURCE_EXHAUSTED (an entry,
-        the key count or the session size over its limit, or the store at its memory cap).
+        timeouts. Errors: INVALID_ARGUMENT (bad key, value, label or timeout), RESOURCE_EXHAUSTED (an
+        entry, the key count or the session size over its limit, the store at its memory cap, or the
+        principal at --max_sessions_per_principal under policy reject_new; under evict_oldest the
+        principal's least recently used session is EVICTED instead).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -167,6 +184,43 @@ class SessionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListSessions(self, request, context):
+        """A principal's live sessions (SessionInfo with labels and last access, never entries), newest
+        (latest created) first, a page at a time. Costs time proportional to that principal's
+        sessions, not to all sessions; an expired or ended session never appears. Does not renew any
+        session. Errors: INVALID_ARGUMENT (empty or oversized principal, bad page_token).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeSessions(self, request, context):
+        """Ends every live session of a principal except the listed ones ("log out everywhere else"),
+        each atomically, and returns how many it ended. Sessions the principal gains while the call
+        runs may survive it; every session ended can no longer be read or written once the call
+        returns (NOT_FOUND with reason REVOKED). Errors: INVALID_ARGUMENT.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchSessions(self, request, context):
+        """A stream of session events (created, updated, rotated, touched, expired, deleted, revoked,
+        evicted) in the order they happened, each with a sequence number that only grows. Resumable:
+        pass the sequence after the last one seen, and the events missed are replayed from the
+        retained log (--event_retention events). Events carry ids, principals, versions and changed
+        key names, never values. Expiry events are sent when the sweeper reclaims the session (within
+        --sweep_interval of the expiry) or a read finds it expired, whichever comes first. Errors:
+        OUT_OF_RANGE (from_sequence is older than the oldest retained event, or ahead of the log: resync
+        by reading the sessions you care about, then watch from the sequence this error names),
+        RESOURCE_EXHAUSTED (the watcher fell more than the retained log behind: the stream ends rather
+        than the server buffering for it; reconnect from the last sequence seen, which then gets
+        OUT_OF_RANGE), UNAVAILABLE (the server is draining).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SessionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -215,6 +269,21 @@ def add_SessionServiceServicer_to_server(servicer, server):
                     request_deserializer=sessiond_dot_v1_dot_session__pb2.RotateIdRequest.FromString,
                     response_serializer=sessiond_dot_v1_dot_session__pb2.RotateIdResponse.SerializeToString,
             ),
+            'ListSessions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSessions,
+                    request_deserializer=sessiond_dot_v1_dot_session__pb2.ListSessionsRequest.FromString,
+                    response_serializer=sessiond_dot_v1_dot_session__pb2.ListSessionsResponse.SerializeToString,
+            ),
+            'RevokeSessions': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeSessions,
+                    request_deserializer=sessiond_dot_v1_dot_session__pb2.RevokeSessionsRequest.FromString,
+                    response_serializer=sessiond_dot_v1_dot_session__pb2.RevokeSessionsResponse.SerializeToString,
+            ),
+            'WatchSessions': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchSessions,
+                    request_deserializer=sessiond_dot_v1_dot_session__pb2.WatchSessionsRequest.FromString,
+                    response_serializer=sessiond_dot_v1_dot_session__pb2.SessionEvent.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'sessiond.v1.SessionService', rpc_method_handlers)
@@ -224,7 +293,7 @@ def add_SessionServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class SessionService:
-    """The session service. All rpcs are unary.
+    """The session service. All rpcs are unary but WatchSessions, a server stream.
     """
 
     @staticmethod
@@ -460,6 +529,87 @@ class SessionService:
             '/sessiond.v1.SessionService/RotateId',
             sessiond_dot_v1_dot_session__pb2.RotateIdRequest.SerializeToString,
             sessiond_dot_v1_dot_session__pb2.RotateIdResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSessions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sessiond.v1.SessionService/ListSessions',
+            sessiond_dot_v1_dot_session__pb2.ListSessionsRequest.SerializeToString,
+            sessiond_dot_v1_dot_session__pb2.ListSessionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeSessions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sessiond.v1.SessionService/RevokeSessions',
+            sessiond_dot_v1_dot_session__pb2.RevokeSessionsRequest.SerializeToString,
+            sessiond_dot_v1_dot_session__pb2.RevokeSessionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchSessions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/sessiond.v1.SessionService/WatchSessions',
+            sessiond_dot_v1_dot_session__pb2.WatchSessionsRequest.SerializeToString,
+            sessiond_dot_v1_dot_session__pb2.SessionEvent.FromString,
             options,
             channel_credentials,
             insecure,

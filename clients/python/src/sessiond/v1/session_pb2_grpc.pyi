@@ -22,6 +22,11 @@ Conventions used by every rpc:
 - A version conflict is reported as ABORTED with a `google.rpc.Status` in the standard
   `grpc-status-details-bin` trailer whose details hold one `sessiond.v1.ConflictDetails`.
 - Reads and writes renew the idle timer (never past the absolute expiry); Get can be asked not to.
+- Why a session is gone: NOT_FOUND for a session that ended within the retention window
+  (--gone_retention, default 1 h) carries a NotFoundDetails in the same google.rpc.Status trailer,
+  with the reason (expired idle or absolute, deleted, revoked, evicted, rotated) and when. Past the
+  window, or for an id that never existed, there is no detail (reason UNKNOWN). A rotated
+  session's new id is never revealed.
 - Any rpc may also fail with: UNAVAILABLE (the store is opening, cannot be reached or cannot
   write right now; retry with backoff. Usually nothing was written, but on the Redis backend a
   write whose reply from Redis was lost, or that too few replicas confirmed
@@ -69,7 +74,7 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class SessionServiceStub:
-    """The session service. All rpcs are unary."""
+    """The session service. All rpcs are unary but WatchSessions, a server stream."""
 
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
@@ -77,8 +82,10 @@ class SessionServiceStub:
     def __new__(cls, channel: _aio.Channel) -> SessionServiceAsyncStub: ...
     CreateSession: _grpc.UnaryUnaryMultiCallable[_session_pb2.CreateSessionRequest, _session_pb2.CreateSessionResponse]
     """Creates a session with a new server-generated id, optional initial entries, principal and
-    timeouts. Errors: INVALID_ARGUMENT (bad key, value or timeout), RESOURCE_EXHAUSTED (an entry,
-    the key count or the session size over its limit, or the store at its memory cap).
+    timeouts. Errors: INVALID_ARGUMENT (bad key, value, label or timeout), RESOURCE_EXHAUSTED (an
+    entry, the key count or the session size over its limit, the store at its memory cap, or the
+    principal at --max_sessions_per_principal under policy reject_new; under evict_oldest the
+    principal's least recently used session is EVICTED instead).
     """
     Get: _grpc.UnaryUnaryMultiCallable[_session_pb2.GetRequest, _session_pb2.GetResponse]
     """Returns the listed keys (all keys when none are listed) with the session's version and expiry
@@ -119,16 +126,43 @@ class SessionServiceStub:
     write it renews the idle timer; created_at and absolute_expires_at stay. Errors:
     INVALID_ARGUMENT, NOT_FOUND, ABORTED.
     """
+    ListSessions: _grpc.UnaryUnaryMultiCallable[_session_pb2.ListSessionsRequest, _session_pb2.ListSessionsResponse]
+    """A principal's live sessions (SessionInfo with labels and last access, never entries), newest
+    (latest created) first, a page at a time. Costs time proportional to that principal's
+    sessions, not to all sessions; an expired or ended session never appears. Does not renew any
+    session. Errors: INVALID_ARGUMENT (empty or oversized principal, bad page_token).
+    """
+    RevokeSessions: _grpc.UnaryUnaryMultiCallable[_session_pb2.RevokeSessionsRequest, _session_pb2.RevokeSessionsResponse]
+    """Ends every live session of a principal except the listed ones ("log out everywhere else"),
+    each atomically, and returns how many it ended. Sessions the principal gains while the call
+    runs may survive it; every session ended can no longer be read or written once the call
+    returns (NOT_FOUND with reason REVOKED). Errors: INVALID_ARGUMENT.
+    """
+    WatchSessions: _grpc.UnaryStreamMultiCallable[_session_pb2.WatchSessionsRequest, _session_pb2.SessionEvent]
+    """A stream of session events (created, updated, rotated, touched, expired, deleted, revoked,
+    evicted) in the order they happened, each with a sequence number that only grows. Resumable:
+    pass the sequence after the last one seen, and the events missed are replayed from the
+    retained log (--event_retention events). Events carry ids, principals, versions and changed
+    key names, never values. Expiry events are sent when the sweeper reclaims the session (within
+    --sweep_interval of the expiry) or a read finds it expired, whichever comes first. Errors:
+    OUT_OF_RANGE (from_sequence is older than the oldest retained event, or ahead of the log: resync
+    by reading the sessions you care about, then watch from the sequence this error names),
+    RESOURCE_EXHAUSTED (the watcher fell more than the retained log behind: the stream ends rather
+    than the server buffering for it; reconnect from the last sequence seen, which then gets
+    OUT_OF_RANGE), UNAVAILABLE (the server is draining).
+    """
 
 @_typing.type_check_only
 class SessionServiceAsyncStub(SessionServiceStub):
-    """The session service. All rpcs are unary."""
+    """The session service. All rpcs are unary but WatchSessions, a server stream."""
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     CreateSession: _aio.UnaryUnaryMultiCallable[_session_pb2.CreateSessionRequest, _session_pb2.CreateSessionResponse]  # type: ignore[assignment]
     """Creates a session with a new server-generated id, optional initial entries, principal and
-    timeouts. Errors: INVALID_ARGUMENT (bad key, value or timeout), RESOURCE_EXHAUSTED (an entry,
-    the key count or the session size over its limit, or the store at its memory cap).
+    timeouts. Errors: INVALID_ARGUMENT (bad key, value, label or timeout), RESOURCE_EXHAUSTED (an
+    entry, the key count or the session size over its limit, the store at its memory cap, or the
+    principal at --max_sessions_per_principal under policy reject_new; under evict_oldest the
+    principal's least recently used session is EVICTED instead).
     """
     Get: _aio.UnaryUnaryMultiCallable[_session_pb2.GetRequest, _session_pb2.GetResponse]  # type: ignore[assignment]
     """Returns the listed keys (all keys when none are listed) with the session's version and expiry
@@ -169,9 +203,34 @@ class SessionServiceAsyncStub(SessionServiceStub):
     write it renews the idle timer; created_at and absolute_expires_at stay. Errors:
     INVALID_ARGUMENT, NOT_FOUND, ABORTED.
     """
+    ListSessions: _aio.UnaryUnaryMultiCallable[_session_pb2.ListSessionsRequest, _session_pb2.ListSessionsResponse]  # type: ignore[assignment]
+    """A principal's live sessions (SessionInfo with labels and last access, never entries), newest
+    (latest created) first, a page at a time. Costs time proportional to that principal's
+    sessions, not to all sessions; an expired or ended session never appears. Does not renew any
+    session. Errors: INVALID_ARGUMENT (empty or oversized principal, bad page_token).
+    """
+    RevokeSessions: _aio.UnaryUnaryMultiCallable[_session_pb2.RevokeSessionsRequest, _session_pb2.RevokeSessionsResponse]  # type: ignore[assignment]
+    """Ends every live session of a principal except the listed ones ("log out everywhere else"),
+    each atomically, and returns how many it ended. Sessions the principal gains while the call
+    runs may survive it; every session ended can no longer be read or written once the call
+    returns (NOT_FOUND with reason REVOKED). Errors: INVALID_ARGUMENT.
+    """
+    WatchSessions: _aio.UnaryStreamMultiCallable[_session_pb2.WatchSessionsRequest, _session_pb2.SessionEvent]  # type: ignore[assignment]
+    """A stream of session events (created, updated, rotated, touched, expired, deleted, revoked,
+    evicted) in the order they happened, each with a sequence number that only grows. Resumable:
+    pass the sequence after the last one seen, and the events missed are replayed from the
+    retained log (--event_retention events). Events carry ids, principals, versions and changed
+    key names, never values. Expiry events are sent when the sweeper reclaims the session (within
+    --sweep_interval of the expiry) or a read finds it expired, whichever comes first. Errors:
+    OUT_OF_RANGE (from_sequence is older than the oldest retained event, or ahead of the log: resync
+    by reading the sessions you care about, then watch from the sequence this error names),
+    RESOURCE_EXHAUSTED (the watcher fell more than the retained log behind: the stream ends rather
+    than the server buffering for it; reconnect from the last sequence seen, which then gets
+    OUT_OF_RANGE), UNAVAILABLE (the server is draining).
+    """
 
 class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
-    """The session service. All rpcs are unary."""
+    """The session service. All rpcs are unary but WatchSessions, a server stream."""
 
     @_abc_1.abstractmethod
     def CreateSession(
@@ -180,8 +239,10 @@ class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_session_pb2.CreateSessionResponse, _abc.Awaitable[_session_pb2.CreateSessionResponse]]:
         """Creates a session with a new server-generated id, optional initial entries, principal and
-        timeouts. Errors: INVALID_ARGUMENT (bad key, value or timeout), RESOURCE_EXHAUSTED (an entry,
-        the key count or the session size over its limit, or the store at its memory cap).
+        timeouts. Errors: INVALID_ARGUMENT (bad key, value, label or timeout), RESOURCE_EXHAUSTED (an
+        entry, the key count or the session size over its limit, the store at its memory cap, or the
+        principal at --max_sessions_per_principal under policy reject_new; under evict_oldest the
+        principal's least recently used session is EVICTED instead).
         """
 
     @_abc_1.abstractmethod
@@ -269,6 +330,49 @@ class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
         id is NOT_FOUND from the moment this returns. Rotation is a use of the session: like every
         write it renews the idle timer; created_at and absolute_expires_at stay. Errors:
         INVALID_ARGUMENT, NOT_FOUND, ABORTED.
+        """
+
+    @_abc_1.abstractmethod
+    def ListSessions(
+        self,
+        request: _session_pb2.ListSessionsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_session_pb2.ListSessionsResponse, _abc.Awaitable[_session_pb2.ListSessionsResponse]]:
+        """A principal's live sessions (SessionInfo with labels and last access, never entries), newest
+        (latest created) first, a page at a time. Costs time proportional to that principal's
+        sessions, not to all sessions; an expired or ended session never appears. Does not renew any
+        session. Errors: INVALID_ARGUMENT (empty or oversized principal, bad page_token).
+        """
+
+    @_abc_1.abstractmethod
+    def RevokeSessions(
+        self,
+        request: _session_pb2.RevokeSessionsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_session_pb2.RevokeSessionsResponse, _abc.Awaitable[_session_pb2.RevokeSessionsResponse]]:
+        """Ends every live session of a principal except the listed ones ("log out everywhere else"),
+        each atomically, and returns how many it ended. Sessions the principal gains while the call
+        runs may survive it; every session ended can no longer be read or written once the call
+        returns (NOT_FOUND with reason REVOKED). Errors: INVALID_ARGUMENT.
+        """
+
+    @_abc_1.abstractmethod
+    def WatchSessions(
+        self,
+        request: _session_pb2.WatchSessionsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_session_pb2.SessionEvent], _abc.AsyncIterator[_session_pb2.SessionEvent]]:
+        """A stream of session events (created, updated, rotated, touched, expired, deleted, revoked,
+        evicted) in the order they happened, each with a sequence number that only grows. Resumable:
+        pass the sequence after the last one seen, and the events missed are replayed from the
+        retained log (--event_retention events). Events carry ids, principals, versions and changed
+        key names, never values. Expiry events are sent when the sweeper reclaims the session (within
+        --sweep_interval of the expiry) or a read finds it expired, whichever comes first. Errors:
+        OUT_OF_RANGE (from_sequence is older than the oldest retained event, or ahead of the log: resync
+        by reading the sessions you care about, then watch from the sequence this error names),
+        RESOURCE_EXHAUSTED (the watcher fell more than the retained log behind: the stream ends rather
+        than the server buffering for it; reconnect from the last sequence seen, which then gets
+        OUT_OF_RANGE), UNAVAILABLE (the server is draining).
         """
 
 def add_SessionServiceServicer_to_server(servicer: SessionServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

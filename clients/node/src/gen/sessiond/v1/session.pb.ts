@@ -12,7 +12,9 @@ import {
   type ChannelCredentials,
   Client,
   type ClientOptions,
+  type ClientReadableStream,
   type ClientUnaryCall,
+  type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -47,6 +49,11 @@ export const protobufFileName = "sessiond/v1/session.proto";
  * - A version conflict is reported as ABORTED with a `google.rpc.Status` in the standard
  *   `grpc-status-details-bin` trailer whose details hold one `sessiond.v1.ConflictDetails`.
  * - Reads and writes renew the idle timer (never past the absolute expiry); Get can be asked not to.
+ * - Why a session is gone: NOT_FOUND for a session that ended within the retention window
+ *   (--gone_retention, default 1 h) carries a NotFoundDetails in the same google.rpc.Status trailer,
+ *   with the reason (expired idle or absolute, deleted, revoked, evicted, rotated) and when. Past the
+ *   window, or for an id that never existed, there is no detail (reason UNKNOWN). A rotated
+ *   session's new id is never revealed.
  * - Any rpc may also fail with: UNAVAILABLE (the store is opening, cannot be reached or cannot
  *   write right now; retry with backoff. Usually nothing was written, but on the Redis backend a
  *   write whose reply from Redis was lost, or that too few replicas confirmed
@@ -126,8 +133,103 @@ export interface SessionInfo {
   idleTimeout?:
     | Duration
     | undefined;
-  /** The principal (user id) the session was created for; empty if none. */
+  /** The principal (user id) the session belongs to; empty if none. */
   principal: string;
+  /**
+   * The labels given at creation (device, user agent, IP prefix, ...), for a "your active
+   * sessions" page.
+   */
+  labels: { [key: string]: string };
+  /**
+   * When the session was last used (created, read with renewal, written, touched or rotated).
+   * Millisecond precision.
+   */
+  lastAccessAt?: Date | undefined;
+}
+
+export interface SessionInfo_LabelsEntry {
+  key: string;
+  value: string;
+}
+
+/**
+ * Why a session is NOT_FOUND, sent in google.rpc.Status.details beside the NOT_FOUND status of any
+ * rpc that names a session, while the server still remembers (--gone_retention).
+ */
+export interface NotFoundDetails {
+  reason: NotFoundDetails_Reason;
+  /** When the session ended (for an expiry: when it was found expired). Unset for UNKNOWN. */
+  endedAt?: Date | undefined;
+}
+
+export enum NotFoundDetails_Reason {
+  /** UNKNOWN - Never existed, or ended longer ago than the retention window. */
+  UNKNOWN = 0,
+  /** EXPIRED_IDLE - Not used for its idle timeout. */
+  EXPIRED_IDLE = 1,
+  /** EXPIRED_ABSOLUTE - Reached its absolute lifetime. */
+  EXPIRED_ABSOLUTE = 2,
+  /** DELETED - Ended by Delete (logout). */
+  DELETED = 3,
+  /** REVOKED - Ended by RevokeSessions. */
+  REVOKED = 4,
+  /** EVICTED - Ended to make room under --max_sessions_per_principal (policy evict_oldest). */
+  EVICTED = 5,
+  /** ROTATED - Moved to a new id by RotateId (the new id is not revealed). */
+  ROTATED = 6,
+  UNRECOGNIZED = -1,
+}
+
+export function notFoundDetails_ReasonFromJSON(object: any): NotFoundDetails_Reason {
+  switch (object) {
+    case 0:
+    case "UNKNOWN":
+      return NotFoundDetails_Reason.UNKNOWN;
+    case 1:
+    case "EXPIRED_IDLE":
+      return NotFoundDetails_Reason.EXPIRED_IDLE;
+    case 2:
+    case "EXPIRED_ABSOLUTE":
+      return NotFoundDetails_Reason.EXPIRED_ABSOLUTE;
+    case 3:
+    case "DELETED":
+      return NotFoundDetails_Reason.DELETED;
+    case 4:
+    case "REVOKED":
+      return NotFoundDetails_Reason.REVOKED;
+    case 5:
+    case "EVICTED":
+      return NotFoundDetails_Reason.EVICTED;
+    case 6:
+    case "ROTATED":
+      return NotFoundDetails_Reason.ROTATED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return NotFoundDetails_Reason.UNRECOGNIZED;
+  }
+}
+
+export function notFoundDetails_ReasonToJSON(object: NotFoundDetails_Reason): string {
+  switch (object) {
+    case NotFoundDetails_Reason.UNKNOWN:
+      return "UNKNOWN";
+    case NotFoundDetails_Reason.EXPIRED_IDLE:
+      return "EXPIRED_IDLE";
+    case NotFoundDetails_Reason.EXPIRED_ABSOLUTE:
+      return "EXPIRED_ABSOLUTE";
+    case NotFoundDetails_Reason.DELETED:
+      return "DELETED";
+    case NotFoundDetails_Reason.REVOKED:
+      return "REVOKED";
+    case NotFoundDetails_Reason.EVICTED:
+      return "EVICTED";
+    case NotFoundDetails_Reason.ROTATED:
+      return "ROTATED";
+    case NotFoundDetails_Reason.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
 }
 
 /** Details of an ABORTED version conflict, sent in google.rpc.Status.details. */
@@ -176,11 +278,22 @@ export interface CreateSessionRequest {
    * fixed id is never adopted.
    */
   id: string;
+  /**
+   * Small descriptive labels returned with the session's SessionInfo (for example "device",
+   * "user_agent", "ip_prefix"): at most --max_labels labels; keys non-empty, keys and values at
+   * most --max_label_bytes bytes each, UTF-8. Not for secrets: ListSessions shows them.
+   */
+  labels: { [key: string]: string };
 }
 
 export interface CreateSessionRequest_EntriesEntry {
   key: string;
   value?: Value | undefined;
+}
+
+export interface CreateSessionRequest_LabelsEntry {
+  key: string;
+  value: string;
 }
 
 export interface CreateSessionResponse {
@@ -360,6 +473,13 @@ export interface RotateIdRequest {
     | undefined;
   /** Idempotency key, at most 64 bytes; see "Safe retries" at the top. Empty: none. */
   requestId: string;
+  /**
+   * When present, the session is bound to this principal (at most --max_principal_bytes; empty:
+   * to none) in the same atomic step as the rotation: login in one call. Binding counts against
+   * --max_sessions_per_principal like a CreateSession: RESOURCE_EXHAUSTED under policy
+   * reject_new (nothing changes), or the principal's least recently used session is EVICTED.
+   */
+  principal?: string | undefined;
 }
 
 export interface RotateIdResponse {
@@ -368,6 +488,152 @@ export interface RotateIdResponse {
    * absolute_expires_at, the version one higher and the idle timer renewed.
    */
   session?: SessionInfo | undefined;
+}
+
+export interface ListSessionsRequest {
+  /** The principal whose sessions to list; required, at most --max_principal_bytes. */
+  principal: string;
+  /** The most sessions to return. 0: 50. At most 1,000 (larger values are treated as 1,000). */
+  pageSize: number;
+  /** Empty for the first page; else the next_page_token of the previous page. */
+  pageToken: string;
+}
+
+export interface ListSessionsResponse {
+  /** Live sessions, newest (latest created_at) first; entries are never included. */
+  sessions: SessionInfo[];
+  /** Pass as page_token for the next page; empty when this is the last page. */
+  nextPageToken: string;
+}
+
+export interface RevokeSessionsRequest {
+  /** The principal whose sessions to end; required, at most --max_principal_bytes. */
+  principal: string;
+  /** Sessions to keep (for example the caller's current one); at most 1,000 ids. */
+  exceptIds: string[];
+}
+
+export interface RevokeSessionsResponse {
+  /** How many sessions were ended. */
+  revoked: bigint;
+}
+
+export interface WatchSessionsRequest {
+  /**
+   * The first sequence to send: the sequence after the last one seen, to resume. Absent: only
+   * events that happen after the stream starts. 0 is treated as 1 (from the start of the retained
+   * log).
+   */
+  fromSequence?: bigint | undefined;
+}
+
+/** One change to one session. Never carries values. */
+export interface SessionEvent {
+  /**
+   * Grows by at least one from one event to the next; never reused while the log is kept (the
+   * memory store starts again at 1 after a restart, losing its sessions too).
+   */
+  sequence: bigint;
+  kind: SessionEvent_Kind;
+  /** The session's id (for ROTATED: its id before the rotation). */
+  id: string;
+  /** ROTATED only: the session's new id. */
+  newId: string;
+  /** The session's principal after the event; empty if none. */
+  principal: string;
+  /** The session's version after the event (for an ending: its last version). */
+  version: bigint;
+  /** UPDATED only: the keys set or removed, sorted; empty for a clear (every key may have changed). */
+  changedKeys: string[];
+  /** UPDATED only: true when the change cleared the session. */
+  cleared: boolean;
+  /** For an ending (EXPIRED, DELETED, REVOKED, EVICTED): why, as NOT_FOUND will report it. */
+  reason: NotFoundDetails_Reason;
+  /** When it happened. Millisecond precision. */
+  at?: Date | undefined;
+}
+
+export enum SessionEvent_Kind {
+  KIND_UNSPECIFIED = 0,
+  /** CREATED - A session was created (CreateSession). */
+  CREATED = 1,
+  /** UPDATED - Entries changed (Set, Remove, Clear, Commit); changed_keys names them. */
+  UPDATED = 2,
+  /** ROTATED - The session moved to new_id (RotateId); it may also have been bound to a principal. */
+  ROTATED = 3,
+  /** TOUCHED - The idle timer was renewed without a change (Touch, Get). Only with --watch_touches. */
+  TOUCHED = 4,
+  /** EXPIRED - The session expired (reason EXPIRED_IDLE or EXPIRED_ABSOLUTE). */
+  EXPIRED = 5,
+  /** DELETED - Deleted (logout). */
+  DELETED = 6,
+  /** REVOKED - Ended by RevokeSessions. */
+  REVOKED = 7,
+  /** EVICTED - Ended to make room under --max_sessions_per_principal. */
+  EVICTED = 8,
+  UNRECOGNIZED = -1,
+}
+
+export function sessionEvent_KindFromJSON(object: any): SessionEvent_Kind {
+  switch (object) {
+    case 0:
+    case "KIND_UNSPECIFIED":
+      return SessionEvent_Kind.KIND_UNSPECIFIED;
+    case 1:
+    case "CREATED":
+      return SessionEvent_Kind.CREATED;
+    case 2:
+    case "UPDATED":
+      return SessionEvent_Kind.UPDATED;
+    case 3:
+    case "ROTATED":
+      return SessionEvent_Kind.ROTATED;
+    case 4:
+    case "TOUCHED":
+      return SessionEvent_Kind.TOUCHED;
+    case 5:
+    case "EXPIRED":
+      return SessionEvent_Kind.EXPIRED;
+    case 6:
+    case "DELETED":
+      return SessionEvent_Kind.DELETED;
+    case 7:
+    case "REVOKED":
+      return SessionEvent_Kind.REVOKED;
+    case 8:
+    case "EVICTED":
+      return SessionEvent_Kind.EVICTED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return SessionEvent_Kind.UNRECOGNIZED;
+  }
+}
+
+export function sessionEvent_KindToJSON(object: SessionEvent_Kind): string {
+  switch (object) {
+    case SessionEvent_Kind.KIND_UNSPECIFIED:
+      return "KIND_UNSPECIFIED";
+    case SessionEvent_Kind.CREATED:
+      return "CREATED";
+    case SessionEvent_Kind.UPDATED:
+      return "UPDATED";
+    case SessionEvent_Kind.ROTATED:
+      return "ROTATED";
+    case SessionEvent_Kind.TOUCHED:
+      return "TOUCHED";
+    case SessionEvent_Kind.EXPIRED:
+      return "EXPIRED";
+    case SessionEvent_Kind.DELETED:
+      return "DELETED";
+    case SessionEvent_Kind.REVOKED:
+      return "REVOKED";
+    case SessionEvent_Kind.EVICTED:
+      return "EVICTED";
+    case SessionEvent_Kind.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
 }
 
 function createBaseValue(): Value {
@@ -579,6 +845,8 @@ function createBaseSessionInfo(): SessionInfo {
     absoluteExpiresAt: undefined,
     idleTimeout: undefined,
     principal: "",
+    labels: {},
+    lastAccessAt: undefined,
   };
 }
 
@@ -607,6 +875,12 @@ export const SessionInfo: MessageFns<SessionInfo> = {
     }
     if (message.principal !== "") {
       writer.uint32(58).string(message.principal);
+    }
+    globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
+      SessionInfo_LabelsEntry.encode({ key: key as any, value }, writer.uint32(66).fork()).join();
+    });
+    if (message.lastAccessAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.lastAccessAt), writer.uint32(74).fork()).join();
     }
     return writer;
   },
@@ -680,6 +954,25 @@ export const SessionInfo: MessageFns<SessionInfo> = {
             message.principal = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            const entry8 = SessionInfo_LabelsEntry.decode(reader, reader.uint32());
+            if (entry8.value !== undefined) {
+              message.labels[entry8.key] = entry8.value;
+            }
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.lastAccessAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -717,6 +1010,25 @@ export const SessionInfo: MessageFns<SessionInfo> = {
         ? Duration.fromJSON(object.idle_timeout)
         : undefined,
       principal: isSet(object.principal) ? globalThis.String(object.principal) : "",
+      labels: isObject(object.labels)
+        ? (globalThis.Object.entries(object.labels) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      lastAccessAt: isSet(object.lastAccessAt)
+        ? fromJsonTimestamp(object.lastAccessAt)
+        : isSet(object.last_access_at)
+        ? fromJsonTimestamp(object.last_access_at)
+        : undefined,
     };
   },
 
@@ -743,6 +1055,18 @@ export const SessionInfo: MessageFns<SessionInfo> = {
     if (message.principal !== "") {
       obj.principal = message.principal;
     }
+    if (message.labels) {
+      const entries = globalThis.Object.entries(message.labels) as [string, string][];
+      if (entries.length > 0) {
+        obj.labels = {};
+        entries.forEach(([k, v]) => {
+          obj.labels[k] = v;
+        });
+      }
+    }
+    if (message.lastAccessAt !== undefined) {
+      obj.lastAccessAt = message.lastAccessAt.toISOString();
+    }
     return obj;
   },
 
@@ -760,6 +1084,190 @@ export const SessionInfo: MessageFns<SessionInfo> = {
       ? Duration.fromPartial(object.idleTimeout)
       : undefined;
     message.principal = object.principal ?? "";
+    message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.lastAccessAt = object.lastAccessAt ?? undefined;
+    return message;
+  },
+};
+
+function createBaseSessionInfo_LabelsEntry(): SessionInfo_LabelsEntry {
+  return { key: "", value: "" };
+}
+
+export const SessionInfo_LabelsEntry: MessageFns<SessionInfo_LabelsEntry> = {
+  encode(message: SessionInfo_LabelsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SessionInfo_LabelsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSessionInfo_LabelsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SessionInfo_LabelsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: SessionInfo_LabelsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SessionInfo_LabelsEntry>, I>>(base?: I): SessionInfo_LabelsEntry {
+    return SessionInfo_LabelsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SessionInfo_LabelsEntry>, I>>(object: I): SessionInfo_LabelsEntry {
+    const message = createBaseSessionInfo_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseNotFoundDetails(): NotFoundDetails {
+  return { reason: 0, endedAt: undefined };
+}
+
+export const NotFoundDetails: MessageFns<NotFoundDetails> = {
+  encode(message: NotFoundDetails, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.reason !== 0) {
+      writer.uint32(8).int32(message.reason);
+    }
+    if (message.endedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.endedAt), writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NotFoundDetails {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNotFoundDetails();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.reason = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.endedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NotFoundDetails {
+    return {
+      reason: isSet(object.reason) ? notFoundDetails_ReasonFromJSON(object.reason) : 0,
+      endedAt: isSet(object.endedAt)
+        ? fromJsonTimestamp(object.endedAt)
+        : isSet(object.ended_at)
+        ? fromJsonTimestamp(object.ended_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: NotFoundDetails): unknown {
+    const obj: any = {};
+    if (message.reason !== 0) {
+      obj.reason = notFoundDetails_ReasonToJSON(message.reason);
+    }
+    if (message.endedAt !== undefined) {
+      obj.endedAt = message.endedAt.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<NotFoundDetails>, I>>(base?: I): NotFoundDetails {
+    return NotFoundDetails.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<NotFoundDetails>, I>>(object: I): NotFoundDetails {
+    const message = createBaseNotFoundDetails();
+    message.reason = object.reason ?? 0;
+    message.endedAt = object.endedAt ?? undefined;
     return message;
   },
 };
@@ -863,7 +1371,15 @@ export const ConflictDetails: MessageFns<ConflictDetails> = {
 };
 
 function createBaseCreateSessionRequest(): CreateSessionRequest {
-  return { entries: {}, principal: "", idleTimeout: undefined, absoluteTimeout: undefined, requestId: "", id: "" };
+  return {
+    entries: {},
+    principal: "",
+    idleTimeout: undefined,
+    absoluteTimeout: undefined,
+    requestId: "",
+    id: "",
+    labels: {},
+  };
 }
 
 export const CreateSessionRequest: MessageFns<CreateSessionRequest> = {
@@ -886,6 +1402,9 @@ export const CreateSessionRequest: MessageFns<CreateSessionRequest> = {
     if (message.id !== "") {
       writer.uint32(50).string(message.id);
     }
+    globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
+      CreateSessionRequest_LabelsEntry.encode({ key: key as any, value }, writer.uint32(58).fork()).join();
+    });
     return writer;
   },
 
@@ -953,6 +1472,17 @@ export const CreateSessionRequest: MessageFns<CreateSessionRequest> = {
             message.id = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            const entry7 = CreateSessionRequest_LabelsEntry.decode(reader, reader.uint32());
+            if (entry7.value !== undefined) {
+              message.labels[entry7.key] = entry7.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -998,6 +1528,20 @@ export const CreateSessionRequest: MessageFns<CreateSessionRequest> = {
         ? globalThis.String(object.request_id)
         : "",
       id: isSet(object.id) ? globalThis.String(object.id) : "",
+      labels: isObject(object.labels)
+        ? (globalThis.Object.entries(object.labels) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -1027,6 +1571,15 @@ export const CreateSessionRequest: MessageFns<CreateSessionRequest> = {
     if (message.id !== "") {
       obj.id = message.id;
     }
+    if (message.labels) {
+      const entries = globalThis.Object.entries(message.labels) as [string, string][];
+      if (entries.length > 0) {
+        obj.labels = {};
+        entries.forEach(([k, v]) => {
+          obj.labels[k] = v;
+        });
+      }
+    }
     return obj;
   },
 
@@ -1053,6 +1606,15 @@ export const CreateSessionRequest: MessageFns<CreateSessionRequest> = {
       : undefined;
     message.requestId = object.requestId ?? "";
     message.id = object.id ?? "";
+    message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
     return message;
   },
 };
@@ -1142,6 +1704,95 @@ export const CreateSessionRequest_EntriesEntry: MessageFns<CreateSessionRequest_
     const message = createBaseCreateSessionRequest_EntriesEntry();
     message.key = object.key ?? "";
     message.value = (object.value !== undefined && object.value !== null) ? Value.fromPartial(object.value) : undefined;
+    return message;
+  },
+};
+
+function createBaseCreateSessionRequest_LabelsEntry(): CreateSessionRequest_LabelsEntry {
+  return { key: "", value: "" };
+}
+
+export const CreateSessionRequest_LabelsEntry: MessageFns<CreateSessionRequest_LabelsEntry> = {
+  encode(message: CreateSessionRequest_LabelsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateSessionRequest_LabelsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateSessionRequest_LabelsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateSessionRequest_LabelsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: CreateSessionRequest_LabelsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateSessionRequest_LabelsEntry>, I>>(
+    base?: I,
+  ): CreateSessionRequest_LabelsEntry {
+    return CreateSessionRequest_LabelsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateSessionRequest_LabelsEntry>, I>>(
+    object: I,
+  ): CreateSessionRequest_LabelsEntry {
+    const message = createBaseCreateSessionRequest_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };
@@ -3086,7 +3737,7 @@ export const CommitResponse: MessageFns<CommitResponse> = {
 };
 
 function createBaseRotateIdRequest(): RotateIdRequest {
-  return { id: "", ifVersion: undefined, requestId: "" };
+  return { id: "", ifVersion: undefined, requestId: "", principal: undefined };
 }
 
 export const RotateIdRequest: MessageFns<RotateIdRequest> = {
@@ -3102,6 +3753,9 @@ export const RotateIdRequest: MessageFns<RotateIdRequest> = {
     }
     if (message.requestId !== "") {
       writer.uint32(26).string(message.requestId);
+    }
+    if (message.principal !== undefined) {
+      writer.uint32(34).string(message.principal);
     }
     return writer;
   },
@@ -3143,6 +3797,14 @@ export const RotateIdRequest: MessageFns<RotateIdRequest> = {
             message.requestId = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.principal = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3168,6 +3830,7 @@ export const RotateIdRequest: MessageFns<RotateIdRequest> = {
         : isSet(object.request_id)
         ? globalThis.String(object.request_id)
         : "",
+      principal: isSet(object.principal) ? globalThis.String(object.principal) : undefined,
     };
   },
 
@@ -3182,6 +3845,9 @@ export const RotateIdRequest: MessageFns<RotateIdRequest> = {
     if (message.requestId !== "") {
       obj.requestId = message.requestId;
     }
+    if (message.principal !== undefined) {
+      obj.principal = message.principal;
+    }
     return obj;
   },
 
@@ -3195,6 +3861,7 @@ export const RotateIdRequest: MessageFns<RotateIdRequest> = {
       ? BigInt(object.ifVersion)
       : undefined;
     message.requestId = object.requestId ?? "";
+    message.principal = object.principal ?? undefined;
     return message;
   },
 };
@@ -3268,13 +3935,690 @@ export const RotateIdResponse: MessageFns<RotateIdResponse> = {
   },
 };
 
-/** The session service. All rpcs are unary. */
+function createBaseListSessionsRequest(): ListSessionsRequest {
+  return { principal: "", pageSize: 0, pageToken: "" };
+}
+
+export const ListSessionsRequest: MessageFns<ListSessionsRequest> = {
+  encode(message: ListSessionsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.principal !== "") {
+      writer.uint32(10).string(message.principal);
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(16).int32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(26).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListSessionsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListSessionsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.principal = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.pageSize = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListSessionsRequest {
+    return {
+      principal: isSet(object.principal) ? globalThis.String(object.principal) : "",
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListSessionsRequest): unknown {
+    const obj: any = {};
+    if (message.principal !== "") {
+      obj.principal = message.principal;
+    }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListSessionsRequest>, I>>(base?: I): ListSessionsRequest {
+    return ListSessionsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListSessionsRequest>, I>>(object: I): ListSessionsRequest {
+    const message = createBaseListSessionsRequest();
+    message.principal = object.principal ?? "";
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListSessionsResponse(): ListSessionsResponse {
+  return { sessions: [], nextPageToken: "" };
+}
+
+export const ListSessionsResponse: MessageFns<ListSessionsResponse> = {
+  encode(message: ListSessionsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.sessions) {
+      SessionInfo.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListSessionsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListSessionsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.sessions.push(SessionInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListSessionsResponse {
+    return {
+      sessions: globalThis.Array.isArray(object?.sessions)
+        ? object.sessions.map((e: any) => SessionInfo.fromJSON(e))
+        : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListSessionsResponse): unknown {
+    const obj: any = {};
+    if (message.sessions?.length) {
+      obj.sessions = message.sessions.map((e) => SessionInfo.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListSessionsResponse>, I>>(base?: I): ListSessionsResponse {
+    return ListSessionsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListSessionsResponse>, I>>(object: I): ListSessionsResponse {
+    const message = createBaseListSessionsResponse();
+    message.sessions = object.sessions?.map((e) => SessionInfo.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseRevokeSessionsRequest(): RevokeSessionsRequest {
+  return { principal: "", exceptIds: [] };
+}
+
+export const RevokeSessionsRequest: MessageFns<RevokeSessionsRequest> = {
+  encode(message: RevokeSessionsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.principal !== "") {
+      writer.uint32(10).string(message.principal);
+    }
+    for (const v of message.exceptIds) {
+      writer.uint32(18).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RevokeSessionsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRevokeSessionsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.principal = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.exceptIds.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RevokeSessionsRequest {
+    return {
+      principal: isSet(object.principal) ? globalThis.String(object.principal) : "",
+      exceptIds: globalThis.Array.isArray(object?.exceptIds)
+        ? object.exceptIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.except_ids)
+        ? object.except_ids.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: RevokeSessionsRequest): unknown {
+    const obj: any = {};
+    if (message.principal !== "") {
+      obj.principal = message.principal;
+    }
+    if (message.exceptIds?.length) {
+      obj.exceptIds = message.exceptIds;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RevokeSessionsRequest>, I>>(base?: I): RevokeSessionsRequest {
+    return RevokeSessionsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RevokeSessionsRequest>, I>>(object: I): RevokeSessionsRequest {
+    const message = createBaseRevokeSessionsRequest();
+    message.principal = object.principal ?? "";
+    message.exceptIds = object.exceptIds?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseRevokeSessionsResponse(): RevokeSessionsResponse {
+  return { revoked: 0n };
+}
+
+export const RevokeSessionsResponse: MessageFns<RevokeSessionsResponse> = {
+  encode(message: RevokeSessionsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.revoked !== 0n) {
+      if (BigInt.asUintN(64, message.revoked) !== message.revoked) {
+        throw new globalThis.Error("value provided for field message.revoked of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.revoked);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RevokeSessionsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRevokeSessionsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.revoked = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RevokeSessionsResponse {
+    return { revoked: isSet(object.revoked) ? BigInt(object.revoked) : 0n };
+  },
+
+  toJSON(message: RevokeSessionsResponse): unknown {
+    const obj: any = {};
+    if (message.revoked !== 0n) {
+      obj.revoked = message.revoked.toString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RevokeSessionsResponse>, I>>(base?: I): RevokeSessionsResponse {
+    return RevokeSessionsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RevokeSessionsResponse>, I>>(object: I): RevokeSessionsResponse {
+    const message = createBaseRevokeSessionsResponse();
+    message.revoked = (object.revoked !== undefined && object.revoked !== null) ? BigInt(object.revoked) : 0n;
+    return message;
+  },
+};
+
+function createBaseWatchSessionsRequest(): WatchSessionsRequest {
+  return { fromSequence: undefined };
+}
+
+export const WatchSessionsRequest: MessageFns<WatchSessionsRequest> = {
+  encode(message: WatchSessionsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.fromSequence !== undefined) {
+      if (BigInt.asUintN(64, message.fromSequence) !== message.fromSequence) {
+        throw new globalThis.Error("value provided for field message.fromSequence of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.fromSequence);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchSessionsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchSessionsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.fromSequence = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchSessionsRequest {
+    return {
+      fromSequence: isSet(object.fromSequence)
+        ? BigInt(object.fromSequence)
+        : isSet(object.from_sequence)
+        ? BigInt(object.from_sequence)
+        : undefined,
+    };
+  },
+
+  toJSON(message: WatchSessionsRequest): unknown {
+    const obj: any = {};
+    if (message.fromSequence !== undefined) {
+      obj.fromSequence = message.fromSequence.toString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WatchSessionsRequest>, I>>(base?: I): WatchSessionsRequest {
+    return WatchSessionsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WatchSessionsRequest>, I>>(object: I): WatchSessionsRequest {
+    const message = createBaseWatchSessionsRequest();
+    message.fromSequence = (object.fromSequence !== undefined && object.fromSequence !== null)
+      ? BigInt(object.fromSequence)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseSessionEvent(): SessionEvent {
+  return {
+    sequence: 0n,
+    kind: 0,
+    id: "",
+    newId: "",
+    principal: "",
+    version: 0n,
+    changedKeys: [],
+    cleared: false,
+    reason: 0,
+    at: undefined,
+  };
+}
+
+export const SessionEvent: MessageFns<SessionEvent> = {
+  encode(message: SessionEvent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sequence !== 0n) {
+      if (BigInt.asUintN(64, message.sequence) !== message.sequence) {
+        throw new globalThis.Error("value provided for field message.sequence of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.sequence);
+    }
+    if (message.kind !== 0) {
+      writer.uint32(16).int32(message.kind);
+    }
+    if (message.id !== "") {
+      writer.uint32(26).string(message.id);
+    }
+    if (message.newId !== "") {
+      writer.uint32(34).string(message.newId);
+    }
+    if (message.principal !== "") {
+      writer.uint32(42).string(message.principal);
+    }
+    if (message.version !== 0n) {
+      if (BigInt.asUintN(64, message.version) !== message.version) {
+        throw new globalThis.Error("value provided for field message.version of type uint64 too large");
+      }
+      writer.uint32(48).uint64(message.version);
+    }
+    for (const v of message.changedKeys) {
+      writer.uint32(58).string(v!);
+    }
+    if (message.cleared !== false) {
+      writer.uint32(64).bool(message.cleared);
+    }
+    if (message.reason !== 0) {
+      writer.uint32(72).int32(message.reason);
+    }
+    if (message.at !== undefined) {
+      Timestamp.encode(toTimestamp(message.at), writer.uint32(82).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SessionEvent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSessionEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.sequence = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.kind = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.newId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.principal = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.version = reader.uint64() as bigint;
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.changedKeys.push(reader.string());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.cleared = reader.bool();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.reason = reader.int32() as any;
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.at = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SessionEvent {
+    return {
+      sequence: isSet(object.sequence) ? BigInt(object.sequence) : 0n,
+      kind: isSet(object.kind) ? sessionEvent_KindFromJSON(object.kind) : 0,
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      newId: isSet(object.newId)
+        ? globalThis.String(object.newId)
+        : isSet(object.new_id)
+        ? globalThis.String(object.new_id)
+        : "",
+      principal: isSet(object.principal) ? globalThis.String(object.principal) : "",
+      version: isSet(object.version) ? BigInt(object.version) : 0n,
+      changedKeys: globalThis.Array.isArray(object?.changedKeys)
+        ? object.changedKeys.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.changed_keys)
+        ? object.changed_keys.map((e: any) => globalThis.String(e))
+        : [],
+      cleared: isSet(object.cleared) ? globalThis.Boolean(object.cleared) : false,
+      reason: isSet(object.reason) ? notFoundDetails_ReasonFromJSON(object.reason) : 0,
+      at: isSet(object.at) ? fromJsonTimestamp(object.at) : undefined,
+    };
+  },
+
+  toJSON(message: SessionEvent): unknown {
+    const obj: any = {};
+    if (message.sequence !== 0n) {
+      obj.sequence = message.sequence.toString();
+    }
+    if (message.kind !== 0) {
+      obj.kind = sessionEvent_KindToJSON(message.kind);
+    }
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.newId !== "") {
+      obj.newId = message.newId;
+    }
+    if (message.principal !== "") {
+      obj.principal = message.principal;
+    }
+    if (message.version !== 0n) {
+      obj.version = message.version.toString();
+    }
+    if (message.changedKeys?.length) {
+      obj.changedKeys = message.changedKeys;
+    }
+    if (message.cleared !== false) {
+      obj.cleared = message.cleared;
+    }
+    if (message.reason !== 0) {
+      obj.reason = notFoundDetails_ReasonToJSON(message.reason);
+    }
+    if (message.at !== undefined) {
+      obj.at = message.at.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SessionEvent>, I>>(base?: I): SessionEvent {
+    return SessionEvent.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SessionEvent>, I>>(object: I): SessionEvent {
+    const message = createBaseSessionEvent();
+    message.sequence = (object.sequence !== undefined && object.sequence !== null) ? BigInt(object.sequence) : 0n;
+    message.kind = object.kind ?? 0;
+    message.id = object.id ?? "";
+    message.newId = object.newId ?? "";
+    message.principal = object.principal ?? "";
+    message.version = (object.version !== undefined && object.version !== null) ? BigInt(object.version) : 0n;
+    message.changedKeys = object.changedKeys?.map((e) => e) || [];
+    message.cleared = object.cleared ?? false;
+    message.reason = object.reason ?? 0;
+    message.at = object.at ?? undefined;
+    return message;
+  },
+};
+
+/** The session service. All rpcs are unary but WatchSessions, a server stream. */
 export type SessionServiceService = typeof SessionServiceService;
 export const SessionServiceService = {
   /**
    * Creates a session with a new server-generated id, optional initial entries, principal and
-   * timeouts. Errors: INVALID_ARGUMENT (bad key, value or timeout), RESOURCE_EXHAUSTED (an entry,
-   * the key count or the session size over its limit, or the store at its memory cap).
+   * timeouts. Errors: INVALID_ARGUMENT (bad key, value, label or timeout), RESOURCE_EXHAUSTED (an
+   * entry, the key count or the session size over its limit, the store at its memory cap, or the
+   * principal at --max_sessions_per_principal under policy reject_new; under evict_oldest the
+   * principal's least recently used session is EVICTED instead).
    */
   createSession: {
     path: "/sessiond.v1.SessionService/CreateSession" as const,
@@ -3397,13 +4741,70 @@ export const SessionServiceService = {
     responseSerialize: (value: RotateIdResponse): Buffer => Buffer.from(RotateIdResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RotateIdResponse => RotateIdResponse.decode(value),
   },
+  /**
+   * A principal's live sessions (SessionInfo with labels and last access, never entries), newest
+   * (latest created) first, a page at a time. Costs time proportional to that principal's
+   * sessions, not to all sessions; an expired or ended session never appears. Does not renew any
+   * session. Errors: INVALID_ARGUMENT (empty or oversized principal, bad page_token).
+   */
+  listSessions: {
+    path: "/sessiond.v1.SessionService/ListSessions" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListSessionsRequest): Buffer => Buffer.from(ListSessionsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListSessionsRequest => ListSessionsRequest.decode(value),
+    responseSerialize: (value: ListSessionsResponse): Buffer =>
+      Buffer.from(ListSessionsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListSessionsResponse => ListSessionsResponse.decode(value),
+  },
+  /**
+   * Ends every live session of a principal except the listed ones ("log out everywhere else"),
+   * each atomically, and returns how many it ended. Sessions the principal gains while the call
+   * runs may survive it; every session ended can no longer be read or written once the call
+   * returns (NOT_FOUND with reason REVOKED). Errors: INVALID_ARGUMENT.
+   */
+  revokeSessions: {
+    path: "/sessiond.v1.SessionService/RevokeSessions" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RevokeSessionsRequest): Buffer =>
+      Buffer.from(RevokeSessionsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RevokeSessionsRequest => RevokeSessionsRequest.decode(value),
+    responseSerialize: (value: RevokeSessionsResponse): Buffer =>
+      Buffer.from(RevokeSessionsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RevokeSessionsResponse => RevokeSessionsResponse.decode(value),
+  },
+  /**
+   * A stream of session events (created, updated, rotated, touched, expired, deleted, revoked,
+   * evicted) in the order they happened, each with a sequence number that only grows. Resumable:
+   * pass the sequence after the last one seen, and the events missed are replayed from the
+   * retained log (--event_retention events). Events carry ids, principals, versions and changed
+   * key names, never values. Expiry events are sent when the sweeper reclaims the session (within
+   * --sweep_interval of the expiry) or a read finds it expired, whichever comes first. Errors:
+   * OUT_OF_RANGE (from_sequence is older than the oldest retained event, or ahead of the log: resync
+   * by reading the sessions you care about, then watch from the sequence this error names),
+   * RESOURCE_EXHAUSTED (the watcher fell more than the retained log behind: the stream ends rather
+   * than the server buffering for it; reconnect from the last sequence seen, which then gets
+   * OUT_OF_RANGE), UNAVAILABLE (the server is draining).
+   */
+  watchSessions: {
+    path: "/sessiond.v1.SessionService/WatchSessions" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: WatchSessionsRequest): Buffer => Buffer.from(WatchSessionsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WatchSessionsRequest => WatchSessionsRequest.decode(value),
+    responseSerialize: (value: SessionEvent): Buffer => Buffer.from(SessionEvent.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SessionEvent => SessionEvent.decode(value),
+  },
 } as const;
 
 export interface SessionServiceServer extends UntypedServiceImplementation {
   /**
    * Creates a session with a new server-generated id, optional initial entries, principal and
-   * timeouts. Errors: INVALID_ARGUMENT (bad key, value or timeout), RESOURCE_EXHAUSTED (an entry,
-   * the key count or the session size over its limit, or the store at its memory cap).
+   * timeouts. Errors: INVALID_ARGUMENT (bad key, value, label or timeout), RESOURCE_EXHAUSTED (an
+   * entry, the key count or the session size over its limit, the store at its memory cap, or the
+   * principal at --max_sessions_per_principal under policy reject_new; under evict_oldest the
+   * principal's least recently used session is EVICTED instead).
    */
   createSession: handleUnaryCall<CreateSessionRequest, CreateSessionResponse>;
   /**
@@ -3453,13 +4854,43 @@ export interface SessionServiceServer extends UntypedServiceImplementation {
    * INVALID_ARGUMENT, NOT_FOUND, ABORTED.
    */
   rotateId: handleUnaryCall<RotateIdRequest, RotateIdResponse>;
+  /**
+   * A principal's live sessions (SessionInfo with labels and last access, never entries), newest
+   * (latest created) first, a page at a time. Costs time proportional to that principal's
+   * sessions, not to all sessions; an expired or ended session never appears. Does not renew any
+   * session. Errors: INVALID_ARGUMENT (empty or oversized principal, bad page_token).
+   */
+  listSessions: handleUnaryCall<ListSessionsRequest, ListSessionsResponse>;
+  /**
+   * Ends every live session of a principal except the listed ones ("log out everywhere else"),
+   * each atomically, and returns how many it ended. Sessions the principal gains while the call
+   * runs may survive it; every session ended can no longer be read or written once the call
+   * returns (NOT_FOUND with reason REVOKED). Errors: INVALID_ARGUMENT.
+   */
+  revokeSessions: handleUnaryCall<RevokeSessionsRequest, RevokeSessionsResponse>;
+  /**
+   * A stream of session events (created, updated, rotated, touched, expired, deleted, revoked,
+   * evicted) in the order they happened, each with a sequence number that only grows. Resumable:
+   * pass the sequence after the last one seen, and the events missed are replayed from the
+   * retained log (--event_retention events). Events carry ids, principals, versions and changed
+   * key names, never values. Expiry events are sent when the sweeper reclaims the session (within
+   * --sweep_interval of the expiry) or a read finds it expired, whichever comes first. Errors:
+   * OUT_OF_RANGE (from_sequence is older than the oldest retained event, or ahead of the log: resync
+   * by reading the sessions you care about, then watch from the sequence this error names),
+   * RESOURCE_EXHAUSTED (the watcher fell more than the retained log behind: the stream ends rather
+   * than the server buffering for it; reconnect from the last sequence seen, which then gets
+   * OUT_OF_RANGE), UNAVAILABLE (the server is draining).
+   */
+  watchSessions: handleServerStreamingCall<WatchSessionsRequest, SessionEvent>;
 }
 
 export interface SessionServiceClient extends Client {
   /**
    * Creates a session with a new server-generated id, optional initial entries, principal and
-   * timeouts. Errors: INVALID_ARGUMENT (bad key, value or timeout), RESOURCE_EXHAUSTED (an entry,
-   * the key count or the session size over its limit, or the store at its memory cap).
+   * timeouts. Errors: INVALID_ARGUMENT (bad key, value, label or timeout), RESOURCE_EXHAUSTED (an
+   * entry, the key count or the session size over its limit, the store at its memory cap, or the
+   * principal at --max_sessions_per_principal under policy reject_new; under evict_oldest the
+   * principal's least recently used session is EVICTED instead).
    */
   createSession(
     request: CreateSessionRequest,
@@ -3629,6 +5060,67 @@ export interface SessionServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RotateIdResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * A principal's live sessions (SessionInfo with labels and last access, never entries), newest
+   * (latest created) first, a page at a time. Costs time proportional to that principal's
+   * sessions, not to all sessions; an expired or ended session never appears. Does not renew any
+   * session. Errors: INVALID_ARGUMENT (empty or oversized principal, bad page_token).
+   */
+  listSessions(
+    request: ListSessionsRequest,
+    callback: (error: ServiceError | null, response: ListSessionsResponse) => void,
+  ): ClientUnaryCall;
+  listSessions(
+    request: ListSessionsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListSessionsResponse) => void,
+  ): ClientUnaryCall;
+  listSessions(
+    request: ListSessionsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListSessionsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Ends every live session of a principal except the listed ones ("log out everywhere else"),
+   * each atomically, and returns how many it ended. Sessions the principal gains while the call
+   * runs may survive it; every session ended can no longer be read or written once the call
+   * returns (NOT_FOUND with reason REVOKED). Errors: INVALID_ARGUMENT.
+   */
+  revokeSessions(
+    request: RevokeSessionsRequest,
+    callback: (error: ServiceError | null, response: RevokeSessionsResponse) => void,
+  ): ClientUnaryCall;
+  revokeSessions(
+    request: RevokeSessionsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RevokeSessionsResponse) => void,
+  ): ClientUnaryCall;
+  revokeSessions(
+    request: RevokeSessionsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RevokeSessionsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * A stream of session events (created, updated, rotated, touched, expired, deleted, revoked,
+   * evicted) in the order they happened, each with a sequence number that only grows. Resumable:
+   * pass the sequence after the last one seen, and the events missed are replayed from the
+   * retained log (--event_retention events). Events carry ids, principals, versions and changed
+   * key names, never values. Expiry events are sent when the sweeper reclaims the session (within
+   * --sweep_interval of the expiry) or a read finds it expired, whichever comes first. Errors:
+   * OUT_OF_RANGE (from_sequence is older than the oldest retained event, or ahead of the log: resync
+   * by reading the sessions you care about, then watch from the sequence this error names),
+   * RESOURCE_EXHAUSTED (the watcher fell more than the retained log behind: the stream ends rather
+   * than the server buffering for it; reconnect from the last sequence seen, which then gets
+   * OUT_OF_RANGE), UNAVAILABLE (the server is draining).
+   */
+  watchSessions(request: WatchSessionsRequest, options?: Partial<CallOptions>): ClientReadableStream<SessionEvent>;
+  watchSessions(
+    request: WatchSessionsRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<SessionEvent>;
 }
 
 export const SessionServiceClient = makeGenericClientConstructor(

@@ -1,0 +1,263 @@
+// Prometheus metrics of the real binary: known traffic through the real client, then a scrape of
+// /metrics over HTTP, checking each count, and that no session id appears in the output.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "gtest/gtest.h"
+#include "sessiond/client.h"
+#include "tests/support/sessiond_process.h"
+#include "tests/support/status_matchers.h"
+#include "tests/support/temp_dir.h"
+#ifdef SESSIOND_TEST_REDIS
+#include "storage/testing/redis_servers.h"
+#endif
+
+namespace sessiond {
+namespace {
+
+using ::sessiond::testing::SessiondProcess;
+using ::sessiond::testing::TempDir;
+
+constexpr char kService[] = "/sessiond.v1.SessionService/";
+
+// A loopback port the kernel has just handed out and released, for --metrics_listen.
+int FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    close(fd);
+    return 0;
+  }
+  close(fd);
+  return ntohs(address.sin_port);
+}
+
+// GET /metrics on 127.0.0.1:port; the body, or "" if the server did not answer.
+std::string Scrape(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  timeval timeout{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  std::string response;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0) {
+    const std::string request = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    if (write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
+      char buffer[8192];
+      for (ssize_t n; (n = read(fd, buffer, sizeof(buffer))) > 0;) response.append(buffer, n);
+    }
+  }
+  close(fd);
+  const size_t body = response.find("\r\n\r\n");
+  return body == std::string::npos ? "" : response.substr(body + 4);
+}
+
+// The samples of a scrape: "name{labels}" as printed -> value.
+std::map<std::string, double> Samples(const std::string& text) {
+  std::map<std::string, double> samples;
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    if (line.front() == '#') continue;
+    const size_t space = line.rfind(' ');
+    double value;
+    if (space != absl::string_view::npos && absl::SimpleAtod(line.substr(space + 1), &value)) {
+      samples[std::string(line.substr(0, space))] = value;
+    }
+  }
+  return samples;
+}
+
+std::string Rpcs(absl::string_view method, absl::string_view code) {
+  return absl::StrCat("sessiond_rpcs_total{code=\"", code, "\",method=\"", kService, method, "\"}");
+}
+
+std::string LatencyCount(absl::string_view method) {
+  return absl::StrCat("sessiond_rpc_duration_seconds_count{method=\"", kService, method, "\"}");
+}
+
+class MetricsE2eTest : public ::testing::Test {
+ protected:
+  // Starts sessiond with metrics on a free port and `flags`.
+  void Start(std::vector<std::string> flags) {
+    metrics_port_ = FreePort();
+    ASSERT_NE(metrics_port_, 0);
+    flags.push_back(absl::StrCat("--metrics_listen=127.0.0.1:", metrics_port_));
+    flags.push_back("--drain_grace=0s");
+    absl::StatusOr<std::unique_ptr<SessiondProcess>> started = SessiondProcess::Start(flags);
+    ASSERT_OK(started);
+    server_ = *std::move(started);
+    client_ = std::make_unique<Client>(server_->NewChannel());
+  }
+
+  std::string ScrapeText() { return Scrape(metrics_port_); }
+
+  std::unique_ptr<SessiondProcess> server_;
+  std::unique_ptr<Client> client_;
+  int metrics_port_ = 0;
+};
+
+TEST_F(MetricsE2eTest, KnownTrafficIsCountedByMethodCodeAndLimit) {
+  ASSERT_NO_FATAL_FAILURE(Start({"--max_keys=2", "--sweep_interval=50ms"}));
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    absl::StatusOr<v1::CreateSessionResponse> created = client_->CreateSession({});
+    ASSERT_OK(created);
+    ids.push_back(created->session().id());
+  }
+  for (int i = 0; i < 5; ++i) {
+    v1::GetRequest get;
+    get.set_id(ids[0]);
+    ASSERT_OK(client_->Get(get));
+  }
+  v1::GetRequest unknown;
+  unknown.set_id(std::string(ids[0].size(), 'A'));
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(client_->Get(unknown).status().code(), absl::StatusCode::kNotFound);
+  }
+  v1::SetRequest conflicting;
+  conflicting.set_id(ids[1]);
+  conflicting.set_if_version(7);
+  (*conflicting.mutable_entries())["k"].set_int64_value(1);
+  EXPECT_EQ(client_->Set(conflicting).status().code(), absl::StatusCode::kAborted);
+  v1::SetRequest too_many;
+  too_many.set_id(ids[1]);
+  for (const char* key : {"a", "b", "c"}) (*too_many.mutable_entries())[key].set_int64_value(1);
+  EXPECT_EQ(client_->Set(too_many).status().code(), absl::StatusCode::kResourceExhausted);
+  v1::DeleteRequest remove;
+  remove.set_id(ids[2]);
+  ASSERT_OK(client_->Delete(remove));
+  v1::CreateSessionRequest short_lived;
+  short_lived.mutable_idle_timeout()->set_nanos(100'000'000);
+  ASSERT_OK(client_->CreateSession(short_lived));
+
+  // The short-lived session expires and a sweep reclaims it.
+  std::map<std::string, double> samples;
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  do {
+    absl::SleepFor(absl::Milliseconds(100));
+    samples = Samples(ScrapeText());
+  } while (samples["sessiond_sessions_ended_total{reason=\"expired\"}"] < 1 &&
+           absl::Now() < deadline);
+
+  EXPECT_EQ(samples[Rpcs("CreateSession", "OK")], 4);
+  EXPECT_EQ(samples[Rpcs("Get", "OK")], 5);
+  EXPECT_EQ(samples[Rpcs("Get", "NOT_FOUND")], 2);
+  EXPECT_EQ(samples[Rpcs("Set", "ABORTED")], 1);
+  EXPECT_EQ(samples[Rpcs("Set", "RESOURCE_EXHAUSTED")], 1);
+  EXPECT_EQ(samples[Rpcs("Delete", "OK")], 1);
+  EXPECT_EQ(samples[LatencyCount("Get")], 7);
+  EXPECT_EQ(samples[LatencyCount("CreateSession")], 4);
+  EXPECT_EQ(samples[absl::StrCat("sessiond_conflicts_total{method=\"", kService, "Set\"}")], 1);
+  EXPECT_EQ(samples["sessiond_rejections_total{limit=\"max_keys\"}"], 1);
+  EXPECT_EQ(samples["sessiond_sessions_created_total"], 4);
+  EXPECT_EQ(samples["sessiond_sessions_ended_total{reason=\"deleted\"}"], 1);
+  EXPECT_EQ(samples["sessiond_sessions_ended_total{reason=\"expired\"}"], 1);
+  EXPECT_EQ(samples["sessiond_sessions_live"], 2);
+  EXPECT_GT(samples["sessiond_sessions_bytes"], 0);
+  EXPECT_GE(samples["sessiond_sweeps_total"], 1);
+  EXPECT_EQ(samples.count("sessiond_store_errors_total"), 0u) << "no store failed";
+  EXPECT_GT(samples["process_resident_memory_bytes"], 1e6);
+  EXPECT_GT(samples["process_open_fds"], 3);
+  EXPECT_GT(samples["process_max_fds"], 0);
+  EXPECT_EQ(samples.count("process_cpu_seconds_total"), 1u);
+}
+
+TEST_F(MetricsE2eTest, LabelsStayBoundedAndNeverHoldSessionIds) {
+  ASSERT_NO_FATAL_FAILURE(Start({}));
+  std::vector<std::string> ids;
+  for (int i = 0; i < 20; ++i) {
+    absl::StatusOr<v1::CreateSessionResponse> created = client_->CreateSession({});
+    ASSERT_OK(created);
+    ids.push_back(created->session().id());
+    v1::SetRequest set;
+    set.set_id(created->session().id());
+    (*set.mutable_entries())[absl::StrCat("user-key-", i)].set_string_value("secret");
+    ASSERT_OK(client_->Set(set));
+  }
+  // A method the server does not have: counted, under one "other" label.
+  grpc::GenericStub generic(server_->NewChannel());
+  for (int i = 0; i < 3; ++i) {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+    grpc::Slice empty("");
+    grpc::ByteBuffer request(&empty, 1);
+    grpc::ByteBuffer response;
+    absl::Notification done;
+    generic.UnaryCall(&context, absl::StrCat("/made.up.Service/Method", i), grpc::StubOptions(),
+                      &request, &response, [&done](grpc::Status status) {
+                        EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+                        done.Notify();
+                      });
+    done.WaitForNotification();
+  }
+  const std::string text = ScrapeText();
+  for (const std::string& id : ids) EXPECT_EQ(text.find(id), std::string::npos);
+  EXPECT_EQ(text.find("user-key-"), std::string::npos);
+  EXPECT_EQ(text.find("made.up"), std::string::npos);
+  EXPECT_EQ(Samples(text)["sessiond_rpcs_total{code=\"UNIMPLEMENTED\",method=\"other\"}"], 3);
+}
+
+TEST_F(MetricsE2eTest, RocksDbReportsItsFilesAndFreeDisk) {
+  TempDir directory;
+  ASSERT_NO_FATAL_FAILURE(
+      Start({"--store=rocksdb", absl::StrCat("--data_dir=", directory.path(), "/db")}));
+  for (int i = 0; i < 10; ++i) {
+    v1::CreateSessionRequest create;
+    (*create.mutable_entries())["k"].set_string_value(std::string(1000, 'x'));
+    ASSERT_OK(client_->CreateSession(create));
+  }
+  std::map<std::string, double> samples = Samples(ScrapeText());
+  EXPECT_GT(samples["sessiond_rocksdb_wal_bytes"], 10 * 1000);
+  EXPECT_EQ(samples.count("sessiond_rocksdb_sst_bytes"), 1u);
+  EXPECT_GT(samples["sessiond_data_dir_free_bytes"], 0);
+  EXPECT_EQ(samples["sessiond_sessions_live"], 10);
+}
+
+TEST_F(MetricsE2eTest, AnAddressThatCannotBeBoundStopsStartUpNamingTheFlag) {
+  // The port is taken by another sessiond's metrics.
+  ASSERT_NO_FATAL_FAILURE(Start({}));
+  absl::StatusOr<std::unique_ptr<SessiondProcess>> second =
+      SessiondProcess::Start({absl::StrCat("--metrics_listen=127.0.0.1:", metrics_port_)});
+  EXPECT_FALSE(second.ok());
+}
+
+#ifdef SESSIOND_TEST_REDIS
+TEST_F(MetricsE2eTest, StoreFailuresAreCountedByCode) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<storage::testing::RedisServer> redis,
+                       storage::testing::RedisServer::Start());
+  ASSERT_NO_FATAL_FAILURE(Start({"--store=redis", "--redis_addrs=" + redis->address(),
+                                 "--redis_timeout=500ms", "--redis_connect_timeout=500ms"}));
+  absl::StatusOr<v1::CreateSessionResponse> created = client_->CreateSession({});
+  ASSERT_OK(created);
+  redis->Kill();
+  v1::GetRequest get;
+  get.set_id(created->session().id());
+  EXPECT_EQ(client_->Get(get).status().code(), absl::StatusCode::kUnavailable);
+
+  std::map<std::string, double> samples = Samples(ScrapeText());
+  EXPECT_EQ(samples[Rpcs("Get", "UNAVAILABLE")], 1);
+  EXPECT_GE(samples["sessiond_store_errors_total{code=\"UNAVAILABLE\"}"], 1);
+  EXPECT_EQ(samples["sessiond_sessions_created_total"], 1);
+}
+#endif
+
+}  // namespace
+}  // namespace sessiond

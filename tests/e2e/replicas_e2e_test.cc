@@ -1,0 +1,230 @@
+// Two real sessiond replicas over one shared backend (a real Redis, a real PostgreSQL), driven
+// through the C++ client: a session created through one is read, changed and deleted through the
+// other, per-key conflicts across replicas are exact, and health follows the backend going down
+// and coming back. Then sessiond on a backend that requires a password: it authenticates with the
+// password file, and a wrong one stops the start.
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "sessiond/client.h"
+#include "sessiond/session.h"
+#include "tests/support/health.h"
+#include "tests/support/sessiond_process.h"
+#include "tests/support/status_matchers.h"
+#include "tests/support/temp_dir.h"
+#ifdef SESSIOND_WITH_REDIS
+#include "storage/testing/redis_servers.h"
+#endif
+#ifdef SESSIOND_WITH_POSTGRES
+#include "storage/testing/postgres_server.h"
+#endif
+
+namespace sessiond {
+namespace {
+
+using ::grpc::health::v1::HealthCheckResponse;
+using ::sessiond::testing::HealthOf;
+using ::sessiond::testing::SessiondProcess;
+using ::sessiond::testing::StatusIs;
+using ::sessiond::testing::TempDir;
+using ::testing::ElementsAre;
+using ::testing::Optional;
+
+// A backend server the replicas share, started for one test.
+class SharedBackend {
+ public:
+  virtual ~SharedBackend() = default;
+  // The sessiond flags that select it.
+  virtual std::vector<std::string> Flags() const = 0;
+  // Stops it as a crash would.
+  virtual void Stop() = 0;
+  // Starts it again where it was.
+  virtual absl::Status Restart() = 0;
+};
+
+struct Backend {
+  std::string name;
+  // Starts a server; with a password, it requires it.
+  std::function<absl::StatusOr<std::unique_ptr<SharedBackend>>(const std::string& password)> start;
+  // The flag that names a password file.
+  std::string password_file_flag;
+};
+
+// GoogleTest prints a backend as its name (not its bytes) in test listings and failures.
+void PrintTo(const Backend& backend, std::ostream* out) { *out << backend.name; }
+
+// Wraps a started `Server`: `flags(server)`, `kStop`, and `Server::Restart`.
+template <typename Server, void (Server::*kStop)()>
+class Adapter final : public SharedBackend {
+ public:
+  using FlagsOf = std::vector<std::string> (*)(const Server&);
+  Adapter(std::unique_ptr<Server> server, FlagsOf flags)
+      : server_(std::move(server)), flags_(flags) {}
+  std::vector<std::string> Flags() const override { return flags_(*server_); }
+  void Stop() override { ((*server_).*kStop)(); }
+  absl::Status Restart() override { return server_->Restart(); }
+
+  static absl::StatusOr<std::unique_ptr<SharedBackend>> Wrap(
+      absl::StatusOr<std::unique_ptr<Server>> server, FlagsOf flags) {
+    if (!server.ok()) return server.status();
+    return std::make_unique<Adapter>(*std::move(server), flags);
+  }
+
+ private:
+  std::unique_ptr<Server> server_;
+  FlagsOf flags_;
+};
+
+std::vector<Backend> Backends() {
+  std::vector<Backend> backends;
+#ifdef SESSIOND_WITH_REDIS
+  using ::sessiond::storage::testing::RedisServer;
+  backends.push_back({"redis",
+                      [](const std::string& password) {
+                        std::vector<std::string> args;
+                        if (!password.empty()) args = {"--requirepass", password};
+                        return Adapter<RedisServer, &RedisServer::Kill>::Wrap(
+                            RedisServer::Start(args),
+                            [](const RedisServer& redis) -> std::vector<std::string> {
+                              return {"--store=redis", "--redis_addrs=" + redis.address(),
+                                      "--redis_timeout=300ms", "--redis_connect_timeout=300ms"};
+                            });
+                      },
+                      "--redis_password_file"});
+#endif
+#ifdef SESSIOND_WITH_POSTGRES
+  using ::sessiond::storage::testing::PostgresServer;
+  backends.push_back({"postgres",
+                      [](const std::string& password) {
+                        return Adapter<PostgresServer, &PostgresServer::Crash>::Wrap(
+                            PostgresServer::Start(password),
+                            [](const PostgresServer& postgres) -> std::vector<std::string> {
+                              return {"--store=postgres", "--postgres_dsn=" + postgres.Dsn(),
+                                      "--postgres_timeout=500ms"};
+                            });
+                      },
+                      "--postgres_password_file"});
+#endif
+  return backends;
+}
+
+std::string NameOf(const ::testing::TestParamInfo<Backend>& info) { return info.param.name; }
+
+class ReplicasE2eTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    ASSERT_OK_AND_ASSIGN(backend_, GetParam().start(""));
+    for (auto* replica : {&first_, &second_}) {
+      std::vector<std::string> flags = backend_->Flags();
+      flags.push_back("--drain_grace=0s");
+      ASSERT_OK_AND_ASSIGN(*replica, SessiondProcess::Start(std::move(flags)));
+    }
+    first_client_ = std::make_unique<Client>(first_->NewChannel());
+    second_client_ = std::make_unique<Client>(second_->NewChannel());
+  }
+
+  std::unique_ptr<SharedBackend> backend_;
+  std::unique_ptr<SessiondProcess> first_, second_;
+  std::unique_ptr<Client> first_client_, second_client_;
+};
+
+TEST_P(ReplicasE2eTest, ASessionWrittenThroughOneReplicaIsReadChangedAndDeletedThroughTheOther) {
+  ASSERT_OK_AND_ASSIGN(Session created, Session::Create(*first_client_));
+  created.SetString("user", "alice");
+  created.SetJson("cart", R"(["book"])");
+  ASSERT_OK(created.Commit());
+
+  Session elsewhere(*second_client_, created.Id());
+  EXPECT_THAT(elsewhere.GetString("user"), Optional(std::string("alice")));
+  EXPECT_THAT(elsewhere.GetJson("cart"), Optional(std::string(R"(["book"])")));
+  elsewhere.SetInt64("visits", 2);
+  ASSERT_OK(elsewhere.Commit());
+
+  Session back(*first_client_, created.Id());
+  EXPECT_THAT(back.GetInt64("visits"), Optional(2));
+  EXPECT_THAT(back.Keys(), ElementsAre("cart", "user", "visits"));
+
+  v1::DeleteRequest remove;
+  remove.set_id(created.Id());
+  ASSERT_OK(second_client_->Delete(remove));
+  Session gone(*first_client_, created.Id());
+  EXPECT_THAT(gone.Load(), StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_P(ReplicasE2eTest, ConflictsAcrossReplicasAreDetectedPerKey) {
+  ASSERT_OK_AND_ASSIGN(Session created, Session::Create(*first_client_));
+  Session on_first(*first_client_, created.Id());
+  Session on_second(*second_client_, created.Id());
+  ASSERT_OK(on_first.Load());
+  ASSERT_OK(on_second.Load());
+
+  on_first.SetString("theme", "dark");
+  on_second.SetString("lang", "fr");
+  ASSERT_OK(on_first.Commit());
+  ASSERT_OK(on_second.Commit()) << "different keys: both commit";
+
+  on_first.SetString("cart", "1 item");
+  on_second.SetString("cart", "2 items");
+  ASSERT_OK(on_first.Commit());
+  EXPECT_THAT(on_second.Commit(), StatusIs(absl::StatusCode::kAborted));
+  EXPECT_THAT(on_second.ConflictingKeys(), ElementsAre("cart"));
+}
+
+TEST_P(ReplicasE2eTest, HealthFollowsTheBackendDownAndBackUp) {
+  const std::string service = "sessiond.v1.SessionService";
+  EXPECT_EQ(HealthOf(first_->NewChannel(), service), HealthCheckResponse::SERVING);
+  backend_->Stop();
+  const absl::Time killed = absl::Now();
+  while (HealthOf(first_->NewChannel(), service) == HealthCheckResponse::SERVING &&
+         absl::Now() < killed + absl::Seconds(10)) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_EQ(HealthOf(first_->NewChannel(), service), HealthCheckResponse::NOT_SERVING);
+  EXPECT_EQ(HealthOf(first_->NewChannel(), ""), HealthCheckResponse::SERVING)
+      << "the process itself is fine";
+  v1::CreateSessionRequest create;
+  EXPECT_THAT(first_client_->CreateSession(create), StatusIs(absl::StatusCode::kUnavailable));
+
+  ASSERT_OK(backend_->Restart());
+  const absl::Time restarted = absl::Now();
+  while (HealthOf(first_->NewChannel(), service) != HealthCheckResponse::SERVING &&
+         absl::Now() < restarted + absl::Seconds(10)) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_EQ(HealthOf(first_->NewChannel(), service), HealthCheckResponse::SERVING);
+  EXPECT_OK(first_client_->CreateSession(create)) << "recovered by itself";
+}
+
+INSTANTIATE_TEST_SUITE_P(SharedBackends, ReplicasE2eTest, ::testing::ValuesIn(Backends()), NameOf);
+
+class PasswordE2eTest : public ::testing::TestWithParam<Backend> {};
+
+TEST_P(PasswordE2eTest, SessiondAuthenticatesWithThePasswordFileAndRefusesToStartWithAWrongOne) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<SharedBackend> backend, GetParam().start("s3cret"));
+  TempDir dir;
+  std::ofstream(dir.File("right")) << "s3cret\n";
+  std::ofstream(dir.File("wrong")) << "guess\n";
+  std::vector<std::string> flags = backend->Flags();
+  flags.push_back("--drain_grace=0s");
+
+  std::vector<std::string> with_right = flags;
+  with_right.push_back(GetParam().password_file_flag + "=" + dir.File("right"));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<SessiondProcess> server, SessiondProcess::Start(with_right));
+  Client client(server->NewChannel());
+  EXPECT_OK(client.CreateSession(v1::CreateSessionRequest()));
+
+  std::vector<std::string> with_wrong = flags;
+  with_wrong.push_back(GetParam().password_file_flag + "=" + dir.File("wrong"));
+  EXPECT_FALSE(SessiondProcess::Start(with_wrong).ok()) << "a wrong password stops the start";
+}
+
+INSTANTIATE_TEST_SUITE_P(SharedBackends, PasswordE2eTest, ::testing::ValuesIn(Backends()), NameOf);
+
+}  // namespace
+}  // namespace sessiond
