@@ -14,6 +14,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/hash/hash.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "rocksdb/db.h"
@@ -25,17 +26,31 @@
 #include "rocksdb/write_batch.h"
 #include "storage/conflict.h"
 #include "storage/disk_guard.h"
+#include "storage/event_log.h"
+#include "storage/event_sequencer.h"
 #include "storage/lock_pair.h"
+#include "storage/lock_set.h"
+#include "storage/page_token.h"
 #include "storage/rocksdb_file_system.h"
+#include "storage/rocksdb_keys.h"
 #include "storage/rocksdb_logger.h"
 #include "storage/rocksdb_status.h"
 #include "storage/session_codec.h"
+#include "storage/session_event.h"
+#include "storage/session_gone.h"
 
 namespace sessiond::storage {
 namespace {
 
-constexpr char kExpiryFamily[] = "expiry";
+// The column families, in the order Database::families holds them.
+constexpr const char* kFamilies[] = {"default" /* rocksdb::kDefaultColumnFamilyName */, "expiry",
+                                     "principals", "events"};
+enum Family { kSessions = 0, kExpiry = 1, kPrincipals = 2, kEvents = 3, kFamilyCount = 4 };
 constexpr size_t kLockStripes = 512;
+// Principal locks: taken before any stripe lock by the calls that add to a principal's sessions
+// under the cap, rename or rebind one (Rotate) or revoke them, so that counting, revoking and
+// listing one principal see exactly its sessions.
+constexpr size_t kPrincipalLocks = 256;
 // Renewals of the idle timer are written once they move the stored deadline by this much; until
 // then they are held in memory. A crash can thus shorten a session by less than this.
 constexpr absl::Duration kRenewalWriteWindow = absl::Seconds(1);
@@ -47,26 +62,15 @@ constexpr size_t kSweepBatch = 10'000;
 constexpr absl::Duration kSweepBoundMargin = absl::Seconds(10);
 // How often a store stopped by a write error tries to resume.
 constexpr absl::Duration kResumeInterval = absl::Seconds(1);
-
-// The expiry index key: the deadline in ms, big-endian so keys sort by time, then the id.
-std::string ExpiryKey(absl::Time deadline, absl::string_view id) {
-  const uint64_t millis = static_cast<uint64_t>(std::max<int64_t>(0, absl::ToUnixMillis(deadline)));
-  std::string key(8, '\0');
-  for (int i = 0; i < 8; ++i) key[i] = static_cast<char>(millis >> (56 - 8 * i));
-  key.append(id.data(), id.size());
-  return key;
-}
-
-// The inverse of ExpiryKey (for keys of at least 8 bytes).
-std::pair<absl::Time, absl::string_view> ParseExpiryKey(absl::string_view key) {
-  uint64_t millis = 0;
-  for (int i = 0; i < 8; ++i) millis = (millis << 8) | static_cast<uint8_t>(key[i]);
-  return {absl::FromUnixMillis(static_cast<int64_t>(millis)), key.substr(8)};
-}
+// How many sessions RevokeSessions ends per write (each under its lock, all in one WriteBatch).
+constexpr size_t kRevokeBatch = 64;
+// How many times a Rotate retries when the session's principal changed between its look and its
+// locks (a concurrent rotation of the same id).
+constexpr int kRotateAttempts = 4;
 
 rocksdb::Slice ToSlice(absl::string_view view) { return rocksdb::Slice(view.data(), view.size()); }
 
-// An open database and its two column families (sessions, expiry).
+// An open database and its column families (kFamilies).
 struct Database {
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> families;
@@ -76,9 +80,10 @@ struct Database {
 // Opens the database at `path`, for writing or (`read_only`) for reading only.
 absl::StatusOr<Database> OpenDatabase(const std::string& path, const rocksdb::Options& db_options,
                                       bool read_only) {
-  const std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
-      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions(db_options)},
-      {kExpiryFamily, rocksdb::ColumnFamilyOptions(db_options)}};
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const char* family : kFamilies) {
+    descriptors.emplace_back(family, rocksdb::ColumnFamilyOptions(db_options));
+  }
   Database database{.read_only = read_only};
   rocksdb::DB* raw = nullptr;
   const rocksdb::DBOptions options(db_options);
@@ -106,10 +111,47 @@ uint64_t MinFreeBytesToOpen(const rocksdb::Options& db_options) {
   return DiskGuard::kBallastBytes + 2 * uint64_t{db_options.write_buffer_size};
 }
 
+// What a store reads back from its event column family when it opens.
+struct StoredEvents {
+  // The newest SessionLimits::event_retention events, oldest first.
+  std::vector<SessionEvent> events;
+  // One above the newest sequence ever stored (1 for a new store).
+  uint64_t next_sequence = 1;
+};
+
+// Reads the newest `retention` events of `database`.
+absl::StatusOr<StoredEvents> LoadEvents(Database& database, size_t retention) {
+  StoredEvents stored;
+  std::unique_ptr<rocksdb::Iterator> it(
+      database.db->NewIterator(rocksdb::ReadOptions(), database.families[kEvents]));
+  for (it->SeekToLast(); it->Valid() && stored.events.size() < retention; it->Prev()) {
+    const uint64_t sequence = ParseSequenceKey(absl::string_view(it->key().data(), 8));
+    if (stored.events.empty()) stored.next_sequence = sequence + 1;
+    absl::StatusOr<SessionEvent> event =
+        DecodeEvent(sequence, absl::string_view(it->value().data(), it->value().size()));
+    if (!event.ok()) return event.status();
+    stored.events.push_back(*std::move(event));
+  }
+  if (!it->status().ok()) return FromRocksDbStatus(it->status(), "reading the event log");
+  std::reverse(stored.events.begin(), stored.events.end());
+  return stored;
+}
+
+// How many entries the principal index of `database` holds.
+absl::StatusOr<size_t> CountIndexEntries(Database& database) {
+  size_t count = 0;
+  std::unique_ptr<rocksdb::Iterator> it(
+      database.db->NewIterator(rocksdb::ReadOptions(), database.families[kPrincipals]));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) ++count;
+  if (!it->status().ok()) return FromRocksDbStatus(it->status(), "reading the principal index");
+  return count;
+}
+
 // An idle-timer renewal held in memory and not written yet.
 struct PendingRenewal {
-  absl::Time written;  // the idle deadline the stored record holds
-  absl::Time renewed;  // the idle deadline the session has
+  absl::Time written;      // the idle deadline the stored record holds
+  absl::Time renewed;      // the idle deadline the session has
+  absl::Time last_access;  // the session's last use
 };
 
 // A lock stripe: serialises the calls on the sessions whose ids hash to it, and holds their
@@ -119,10 +161,33 @@ struct Stripe {
   absl::flat_hash_map<std::string, PendingRenewal> renewals ABSL_GUARDED_BY(mu);
 };
 
+// What one write changes: its batch, the events it records (stored in the batch by Commit) and how
+// it changes the number of principal index entries.
+struct Change {
+  rocksdb::WriteBatch batch;
+  std::vector<SessionEvent> events;
+  int64_t index_delta = 0;
+};
+
+// The NOT_FOUND for an id whose record is `stub` (or none).
+absl::Status NotFoundFor(const std::optional<StoredSession>& stub) {
+  if (!stub.has_value() || stub->gone.reason == GoneReason::kUnknown) {
+    return SessionNotFoundError();
+  }
+  return SessionGoneError(stub->gone);
+}
+
+// A live session of a principal, as a cap census sees it.
+struct Member {
+  absl::Time last_access;
+  std::string id;
+};
+
 class RocksDbStore final : public Store {
  public:
   RocksDbStore(const RocksDbStoreOptions& options, std::unique_ptr<DiskGuard> disk_guard,
-               std::unique_ptr<rocksdb::Env> env, rocksdb::Options db_options, Database database);
+               std::unique_ptr<rocksdb::Env> env, rocksdb::Options db_options, Database database,
+               StoredEvents events, size_t index_entries);
   ~RocksDbStore() override;
 
   absl::StatusOr<SessionMeta> Create(NewSession session) override;
@@ -137,13 +202,10 @@ class RocksDbStore final : public Store {
                                      std::optional<uint64_t> if_version,
                                      absl::string_view request_id,
                                      const std::optional<std::string>& bind_principal) override;
-  // TODO(issue 13): the principal index, gone reasons and events on this backend.
-  absl::StatusOr<SessionPage> ListSessions(absl::string_view, size_t, absl::string_view) override {
-    return absl::UnimplementedError("ListSessions is not implemented on this backend yet");
-  }
-  absl::StatusOr<size_t> RevokeSessions(absl::string_view, absl::Span<const std::string>) override {
-    return absl::UnimplementedError("RevokeSessions is not implemented on this backend yet");
-  }
+  absl::StatusOr<SessionPage> ListSessions(absl::string_view principal, size_t page_size,
+                                           absl::string_view page_token) override;
+  absl::StatusOr<size_t> RevokeSessions(absl::string_view principal,
+                                        absl::Span<const std::string> except_ids) override;
   EventLog& Events() override { return events_; }
   absl::StatusOr<size_t> SweepExpired() override;
   StoreStats Stats() const override;
@@ -152,41 +214,101 @@ class RocksDbStore final : public Store {
   bool AcceptsWrites() const override { return !read_only_; }
 
  private:
-  Stripe& StripeFor(absl::string_view id) { return stripes_[absl::HashOf(id) % kLockStripes]; }
-  // The stored session `id` with its pending renewal applied, expired or not, or nullopt if there
-  // is none.
-  absl::StatusOr<std::optional<StoredSession>> LoadStored(Stripe& stripe, absl::string_view id)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(stripe.mu);
-  // The unexpired record under `id` at `now`, session or stub, or nullopt.
-  absl::StatusOr<std::optional<StoredSession>> LoadUnexpired(Stripe& stripe, absl::string_view id,
-                                                             absl::Time now)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(stripe.mu);
-  // The live session `id`; NOT_FOUND if it is unknown, expired at `now` or a stub.
-  absl::StatusOr<StoredSession> Load(Stripe& stripe, absl::string_view id, absl::Time now)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(stripe.mu);
-  // The live session `id` as it is, without renewing it: a retry's answer. NOT_FOUND if none.
-  absl::StatusOr<SessionMeta> Peek(absl::string_view id);
-  // Adds to `batch` the write that stores `session` (its index entry is left as it is).
-  void Put(rocksdb::WriteBatch& batch, const StoredSession& session);
-  // Adds to `batch` the writes that store a new `session` and file it under its idle deadline.
-  void PutAndFile(rocksdb::WriteBatch& batch, StoredSession& session);
-  // Adds to `batch` the deletes that remove `session` and its index entry.
-  void Erase(rocksdb::WriteBatch& batch, const StoredSession& session);
   // How a write is made durable and admitted.
   enum class WriteKind {
     kChange,   // a change acknowledged to a client: fsynced under Durability::kSync
     kRemoval,  // a Delete: the same, and it frees space, so it may use part of the disk reserve
     kRenewal,  // an idle-timer renewal: never fsynced
-    kReclaim,  // the sweeper removing expired sessions: never fsynced, frees space
+    kReclaim,  // the sweeper (or a call) ending expired sessions: never fsynced, frees space
   };
+  // What a Rotate under its locks tells the caller to do next.
+  struct RotateOutcome {
+    absl::StatusOr<SessionMeta> meta;
+    // A retry of a request that rotated the session: the id the first attempt gave it.
+    std::string replay_id;
+    // The session's principal changed since the caller looked (it retries).
+    bool retry = false;
+  };
+
+  Stripe& StripeFor(absl::string_view id) { return stripes_[absl::HashOf(id) % kLockStripes]; }
+  absl::Mutex& PrincipalLock(absl::string_view principal) {
+    return principal_locks_[absl::HashOf(principal) % kPrincipalLocks];
+  }
+  // The stored record `id` with its pending renewal applied, expired or not, or nullopt if there
+  // is none.
+  absl::StatusOr<std::optional<StoredSession>> LoadStored(Stripe& stripe, absl::string_view id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(stripe.mu);
+  // The unexpired record under `id` at `now`, session or stub, or nullopt. An expired session
+  // found on the way ends (expiry event, gone stub: written at once) and its stub is returned.
+  absl::StatusOr<std::optional<StoredSession>> Find(Stripe& stripe, absl::string_view id,
+                                                    absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(stripe.mu);
+  // The live session `id`; NOT_FOUND (saying why, within the retention) if there is none.
+  absl::StatusOr<StoredSession> Load(Stripe& stripe, absl::string_view id, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(stripe.mu);
+  // The live session `id` as it is, without renewing it: a retry's answer. NOT_FOUND if none.
+  absl::StatusOr<SessionMeta> Peek(absl::string_view id);
+  // The principal of the live session `id` ("" if it has none), or nullopt if there is none.
+  absl::StatusOr<std::optional<std::string>> PrincipalOf(absl::string_view id);
+  // Adds to `batch` the write that stores `session` (its index entries are left as they are).
+  void Put(rocksdb::WriteBatch& batch, const StoredSession& session);
+  // Adds to `batch` the writes that store a new record and file it under its idle deadline.
+  void PutAndFile(rocksdb::WriteBatch& batch, StoredSession& session);
+  // Adds to `change` the writes that store a new live `session`, file it and index it.
+  void AddSession(Change& change, StoredSession& session);
+  // Adds to `change` the deletes that remove the record `session` and its index entries.
+  void RemoveSession(Change& change, const StoredSession& session);
+  // Adds to `change` the end of the live `session` as `gone` at `now`: its removal, its event, and
+  // its stub, kept for the idempotency window of `request_id` (if any) and the gone-reason window
+  // (whichever is longer; none if both are zero), which is returned.
+  std::optional<StoredSession> End(Change& change, const StoredSession& session, GoneDetails gone,
+                                   std::string successor, absl::string_view request_id,
+                                   absl::Time now);
+  // Stores change.events under new sequences in change.batch, writes it as `kind` says, and
+  // publishes the events in sequence order once written (or gives their sequences up).
+  absl::Status Commit(Change& change, WriteKind kind);
   // Writes `batch` as `kind` says, if the disk guard admits it.
   absl::Status Write(rocksdb::WriteBatch& batch, WriteKind kind);
   // Renews `session` at `now`: holds the renewal in `stripe` or, once it moves the stored deadline
-  // by kRenewalWriteWindow or more (or the stripe holds too many), writes it.
+  // by kRenewalWriteWindow or more (or the stripe holds too many), writes it. With
+  // SessionLimits::record_touches, writes it at once with its kTouched event.
   absl::Status RenewAndMaybeWrite(Stripe& stripe, StoredSession& session, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(stripe.mu);
   // Writes the renewals `stripe` holds (on close, so that a clean restart loses none).
   void FlushRenewals(Stripe& stripe) ABSL_EXCLUSIVE_LOCKS_REQUIRED(stripe.mu);
+  // The ids the principal index holds for `principal` (from `from_key` on, at most `limit`), in
+  // index order, with their keys.
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> IndexEntries(
+      absl::string_view principal, const std::string& from_key, size_t limit);
+  // The live sessions of `principal`, least recently used first. The caller holds the principal's
+  // lock, so no session joins it meanwhile. Expired ones found on the way end.
+  absl::StatusOr<std::vector<Member>> Census(absl::string_view principal, absl::Time now);
+  // The sessions that must end for one more session of `principal` to fit under the cap:
+  // RESOURCE_EXHAUSTED under kRejectNew, else the least recently used ones (none if it fits). The
+  // caller holds the principal's lock.
+  absl::StatusOr<std::vector<std::string>> MakeRoom(absl::string_view principal, absl::Time now);
+  // Ends (as `reason`, into `change`) those of `ids` that are still live sessions of `principal`,
+  // and returns their ids. The caller holds their stripes' locks.
+  absl::StatusOr<std::vector<std::string>> EndOwned(Change& change,
+                                                    const std::vector<std::string>& ids,
+                                                    absl::string_view principal, GoneReason reason,
+                                                    absl::Time now) ABSL_NO_THREAD_SAFETY_ANALYSIS;
+  // Create under the principal's lock (if it has a cap to keep). Sets `*replay_id` for a retry.
+  absl::StatusOr<SessionMeta> CreateLocked(StoredSession& session, NewSession& request,
+                                           absl::Time now,
+                                           std::string* replay_id) ABSL_NO_THREAD_SAFETY_ANALYSIS;
+  // Rotate under the locks of the session's principal, as PrincipalOf found it (`principal`; the
+  // caller retries if it changed since), and of the bound one.
+  RotateOutcome RotateLocked(
+      absl::string_view id, const std::string& new_id, std::optional<uint64_t> if_version,
+      absl::string_view request_id, const std::optional<std::string>& bind_principal,
+      const std::optional<std::string>& principal) ABSL_NO_THREAD_SAFETY_ANALYSIS;
+  // Revokes the sessions `ids` of `principal` (all locked together). Returns how many ended.
+  absl::StatusOr<size_t> RevokeLocked(const std::vector<std::string>& ids,
+                                      absl::string_view principal,
+                                      absl::Time now) ABSL_NO_THREAD_SAFETY_ANALYSIS;
+  // Drops the events the retention no longer keeps from the event column family.
+  absl::Status TrimEvents() ABSL_EXCLUSIVE_LOCKS_REQUIRED(sweep_mu_);
   // After a failed write: asks RocksDB to resume writing, at most once per kResumeInterval.
   void MaybeResume();
   // Counts an undecodable record the sweeper deleted (`why` says what was wrong); logs the first.
@@ -199,10 +321,11 @@ class RocksDbStore final : public Store {
   // follow a loop of locks, hence the exemption.
   Database SwapDatabase(Database writable)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(sweep_mu_) ABSL_NO_THREAD_SAFETY_ANALYSIS;
+  // The column family `family` of the database.
+  rocksdb::ColumnFamilyHandle* family(Family family) const { return families_[family]; }
 
   Clock* const clock_;
   const SessionLimits limits_;
-  EventLog events_{limits_.event_retention};
   const Durability durability_;
   // The guard and the Env (whose file system releases the guard's ballast) outlive the database.
   const std::unique_ptr<DiskGuard> disk_guard_;
@@ -213,14 +336,20 @@ class RocksDbStore final : public Store {
   // for writing once there is room: these change then, with sweep_mu_, every stripe's lock and
   // db_mu_ held, so holding any one of those (as every method does) keeps them stable.
   std::unique_ptr<rocksdb::DB> db_;
-  rocksdb::ColumnFamilyHandle* sessions_;
-  rocksdb::ColumnFamilyHandle* expiry_;
+  std::vector<rocksdb::ColumnFamilyHandle*> families_;
   std::atomic<bool> read_only_;
   mutable absl::Mutex db_mu_;
+  std::array<absl::Mutex, kPrincipalLocks> principal_locks_;
   std::array<Stripe, kLockStripes> stripes_;
+  EventLog events_;
+  EventSequencer sequencer_;
+  // Entries in the principal index: counted at open, then kept by every write.
+  std::atomic<int64_t> index_entries_;
   // Everything in the expiry index before this key has been swept.
   absl::Mutex sweep_mu_;
   std::string swept_until_ ABSL_GUARDED_BY(sweep_mu_);
+  // Every event before this sequence has been dropped from the event column family.
+  uint64_t trimmed_until_ ABSL_GUARDED_BY(sweep_mu_) = 0;
   absl::Mutex resume_mu_;
   absl::Time last_resume_ ABSL_GUARDED_BY(resume_mu_) = absl::InfinitePast();
   std::atomic<size_t> undecodable_records_deleted_{0};
@@ -228,7 +357,8 @@ class RocksDbStore final : public Store {
 
 RocksDbStore::RocksDbStore(const RocksDbStoreOptions& options,
                            std::unique_ptr<DiskGuard> disk_guard, std::unique_ptr<rocksdb::Env> env,
-                           rocksdb::Options db_options, Database database)
+                           rocksdb::Options db_options, Database database, StoredEvents events,
+                           size_t index_entries)
     : clock_(options.clock != nullptr ? options.clock : RealClock()),
       limits_(options.limits),
       durability_(options.durability),
@@ -237,9 +367,14 @@ RocksDbStore::RocksDbStore(const RocksDbStoreOptions& options,
       path_(options.path),
       db_options_(std::move(db_options)),
       db_(std::move(database.db)),
-      sessions_(database.families[0]),
-      expiry_(database.families[1]),
-      read_only_(database.read_only) {}
+      families_(std::move(database.families)),
+      read_only_(database.read_only),
+      events_(options.limits.event_retention,
+              events.events.empty() ? events.next_sequence : events.events.front().sequence),
+      sequencer_(events_, events.next_sequence),
+      index_entries_(static_cast<int64_t>(index_entries)) {
+  for (SessionEvent& event : events.events) events_.Append(std::move(event));
+}
 
 RocksDbStore::~RocksDbStore() {
   for (Stripe& stripe : stripes_) {
@@ -248,14 +383,15 @@ RocksDbStore::~RocksDbStore() {
   }
   // Async mode leaves the last WAL writes in the OS: hand them to the disk on a clean close.
   if (!read_only_) db_->SyncWAL();
-  Database database{std::move(db_), {sessions_, expiry_}};
+  Database database{std::move(db_), families_};
   CloseDatabase(database);
 }
 
 absl::StatusOr<std::optional<StoredSession>> RocksDbStore::LoadStored(Stripe& stripe,
                                                                       absl::string_view id) {
   rocksdb::PinnableSlice bytes;
-  const rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), sessions_, ToSlice(id), &bytes);
+  const rocksdb::Status status =
+      db_->Get(rocksdb::ReadOptions(), family(kSessions), ToSlice(id), &bytes);
   if (status.IsNotFound()) return std::nullopt;
   if (!status.ok()) return FromRocksDbStatus(status, "reading a session");
   absl::StatusOr<StoredSession> session =
@@ -263,25 +399,39 @@ absl::StatusOr<std::optional<StoredSession>> RocksDbStore::LoadStored(Stripe& st
   if (!session.ok()) return session.status();
   if (const auto pending = stripe.renewals.find(id); pending != stripe.renewals.end()) {
     session->meta.idle_expires_at = pending->second.renewed;
+    session->meta.last_access_at = pending->second.last_access;
   }
   return *std::move(session);
 }
 
-absl::StatusOr<std::optional<StoredSession>> RocksDbStore::LoadUnexpired(Stripe& stripe,
-                                                                         absl::string_view id,
-                                                                         absl::Time now) {
+absl::StatusOr<std::optional<StoredSession>> RocksDbStore::Find(Stripe& stripe,
+                                                                absl::string_view id,
+                                                                absl::Time now) {
   absl::StatusOr<std::optional<StoredSession>> session = LoadStored(stripe, id);
-  if (session.ok() && session->has_value() && (*session)->meta.idle_expires_at <= now) {
-    return std::nullopt;
+  if (!session.ok() || !session->has_value() || (*session)->meta.idle_expires_at > now) {
+    return session;
   }
-  return session;
+  const StoredSession& expired = **session;
+  if (expired.stub) return std::nullopt;
+  // The first call to find the session expired ends it; the sweeper would otherwise.
+  Change change;
+  const SessionMeta& meta = expired.meta;
+  std::optional<StoredSession> stub =
+      End(change, expired,
+          GoneDetails{ExpiryReason(meta.idle_expires_at, meta.absolute_expires_at),
+                      meta.idle_expires_at},
+          "", "", now);
+  // If that cannot be written now (a full disk), the sweeper ends it later; the caller gets the
+  // stub's answer all the same.
+  if (Commit(change, WriteKind::kReclaim).ok()) stripe.renewals.erase(id);
+  return stub;
 }
 
 absl::StatusOr<StoredSession> RocksDbStore::Load(Stripe& stripe, absl::string_view id,
                                                  absl::Time now) {
-  absl::StatusOr<std::optional<StoredSession>> session = LoadUnexpired(stripe, id, now);
+  absl::StatusOr<std::optional<StoredSession>> session = Find(stripe, id, now);
   if (!session.ok()) return session.status();
-  if (!session->has_value() || (*session)->stub) return SessionNotFoundError();
+  if (!session->has_value() || (*session)->stub) return NotFoundFor(*session);
   return **std::move(session);
 }
 
@@ -294,19 +444,83 @@ absl::StatusOr<SessionMeta> RocksDbStore::Peek(absl::string_view id) {
   return session->meta;
 }
 
+absl::StatusOr<std::optional<std::string>> RocksDbStore::PrincipalOf(absl::string_view id) {
+  const absl::Time now = clock_->Now();
+  Stripe& stripe = StripeFor(id);
+  absl::MutexLock lock(&stripe.mu);
+  absl::StatusOr<std::optional<StoredSession>> session = Find(stripe, id, now);
+  if (!session.ok()) return session.status();
+  if (!session->has_value() || (*session)->stub) return std::nullopt;
+  return std::move((*session)->meta.principal);
+}
+
 void RocksDbStore::Put(rocksdb::WriteBatch& batch, const StoredSession& session) {
-  batch.Put(sessions_, ToSlice(session.meta.id), EncodeSession(session));
+  batch.Put(family(kSessions), ToSlice(session.meta.id), EncodeSession(session));
 }
 
 void RocksDbStore::PutAndFile(rocksdb::WriteBatch& batch, StoredSession& session) {
   session.indexed_deadline = session.meta.idle_expires_at;
   Put(batch, session);
-  batch.Put(expiry_, ExpiryKey(session.indexed_deadline, session.meta.id), rocksdb::Slice());
+  batch.Put(family(kExpiry), ExpiryKey(session.indexed_deadline, session.meta.id),
+            rocksdb::Slice());
 }
 
-void RocksDbStore::Erase(rocksdb::WriteBatch& batch, const StoredSession& session) {
-  batch.Delete(sessions_, ToSlice(session.meta.id));
-  batch.Delete(expiry_, ExpiryKey(session.indexed_deadline, session.meta.id));
+void RocksDbStore::AddSession(Change& change, StoredSession& session) {
+  PutAndFile(change.batch, session);
+  if (session.stub || session.meta.principal.empty()) return;
+  const SessionMeta& meta = session.meta;
+  change.batch.Put(family(kPrincipals), PrincipalKey(meta.principal, meta.created_at, meta.id),
+                   ToSlice(meta.id));
+  ++change.index_delta;
+}
+
+void RocksDbStore::RemoveSession(Change& change, const StoredSession& session) {
+  const SessionMeta& meta = session.meta;
+  change.batch.Delete(family(kSessions), ToSlice(meta.id));
+  change.batch.Delete(family(kExpiry), ExpiryKey(session.indexed_deadline, meta.id));
+  if (session.stub || meta.principal.empty()) return;
+  change.batch.Delete(family(kPrincipals), PrincipalKey(meta.principal, meta.created_at, meta.id));
+  --change.index_delta;
+}
+
+std::optional<StoredSession> RocksDbStore::End(Change& change, const StoredSession& session,
+                                               GoneDetails gone, std::string successor,
+                                               absl::string_view request_id, absl::Time now) {
+  RemoveSession(change, session);
+  // A rotation's event is the caller's (kRotated, with the new id).
+  if (gone.reason != GoneReason::kRotated) {
+    change.events.push_back(EndedEvent(session.meta, gone.reason, gone.ended_at));
+  }
+  const absl::Duration idempotency =
+      request_id.empty() ? absl::ZeroDuration() : limits_.idempotency_window;
+  const absl::Duration keep = std::max(idempotency, limits_.gone_retention);
+  if (keep <= absl::ZeroDuration()) return std::nullopt;
+  StoredSession stub = MakeStubUntil(session.meta.id, std::move(successor), session.meta.version,
+                                     std::string(request_id), gone, now, now + keep, limits_);
+  PutAndFile(change.batch, stub);
+  return stub;
+}
+
+absl::Status RocksDbStore::Commit(Change& change, WriteKind kind) {
+  if (change.events.empty()) {
+    absl::Status status = Write(change.batch, kind);
+    if (status.ok()) index_entries_.fetch_add(change.index_delta, std::memory_order_relaxed);
+    return status;
+  }
+  // Sequences are taken here, under the caller's session lock (so one session's events are
+  // numbered in the order of its changes), and published once written, in sequence order. The
+  // write itself runs outside any store-wide lock, so concurrent writers still share fsyncs.
+  EventSequencer::Reservation reservation = sequencer_.Reserve(change.events.size());
+  for (size_t i = 0; i < change.events.size(); ++i) {
+    SessionEvent& event = change.events[i];
+    event.sequence = reservation.first() + i;
+    change.batch.Put(family(kEvents), SequenceKey(event.sequence), EncodeEvent(event));
+  }
+  absl::Status status = Write(change.batch, kind);
+  if (!status.ok()) return status;  // the reservation gives its sequences up
+  index_entries_.fetch_add(change.index_delta, std::memory_order_relaxed);
+  sequencer_.Publish(std::move(reservation), std::move(change.events));
+  return absl::OkStatus();
 }
 
 absl::Status RocksDbStore::Write(rocksdb::WriteBatch& batch, WriteKind kind) {
@@ -352,6 +566,15 @@ absl::Status RocksDbStore::RenewAndMaybeWrite(Stripe& stripe, StoredSession& ses
   const absl::Time written =
       pending != stripe.renewals.end() ? pending->second.written : session.meta.idle_expires_at;
   RenewStored(session.meta, now);
+  if (limits_.record_touches) {
+    // A renewal that is an event is written with it (its record too, so they agree after a crash).
+    Change change;
+    Put(change.batch, session);
+    change.events.push_back(EventOf(SessionEvent::Kind::kTouched, session.meta, now));
+    if (absl::Status status = Commit(change, WriteKind::kRenewal); !status.ok()) return status;
+    if (pending != stripe.renewals.end()) stripe.renewals.erase(pending);
+    return absl::OkStatus();
+  }
   const bool room =
       pending != stripe.renewals.end() || stripe.renewals.size() < kMaxPendingRenewalsPerStripe;
   if (session.meta.idle_expires_at - written >= kRenewalWriteWindow || !room) {
@@ -365,8 +588,11 @@ absl::Status RocksDbStore::RenewAndMaybeWrite(Stripe& stripe, StoredSession& ses
     // A renewal the disk cannot take now (it is full) still holds in memory, so reads go on.
     if (!room) return status;
   }
-  stripe.renewals.insert_or_assign(session.meta.id,
-                                   PendingRenewal{written, session.meta.idle_expires_at});
+  // Held in memory: the stored last_access_at lags by less than kRenewalWriteWindow until the
+  // renewal is written (a crash loses that much of it).
+  stripe.renewals.insert_or_assign(
+      session.meta.id,
+      PendingRenewal{written, session.meta.idle_expires_at, session.meta.last_access_at});
   return absl::OkStatus();
 }
 
@@ -379,6 +605,75 @@ void RocksDbStore::FlushRenewals(Stripe& stripe) {
   if (batch.Count() > 0 && Write(batch, WriteKind::kRenewal).ok()) stripe.renewals.clear();
 }
 
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> RocksDbStore::IndexEntries(
+    absl::string_view principal, const std::string& from_key, size_t limit) {
+  const std::string prefix = PrincipalPrefix(principal);
+  std::vector<std::pair<std::string, std::string>> entries;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), family(kPrincipals)));
+  for (it->Seek(from_key.empty() ? prefix : from_key);
+       it->Valid() && entries.size() < limit &&
+       absl::StartsWith(absl::string_view(it->key().data(), it->key().size()), prefix);
+       it->Next()) {
+    entries.emplace_back(it->key().ToString(), it->value().ToString());
+  }
+  if (!it->status().ok()) return FromRocksDbStatus(it->status(), "reading the principal index");
+  return entries;
+}
+
+absl::StatusOr<std::vector<Member>> RocksDbStore::Census(absl::string_view principal,
+                                                         absl::Time now) {
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> entries =
+      IndexEntries(principal, "", SIZE_MAX);
+  if (!entries.ok()) return entries.status();
+  std::vector<Member> members;
+  for (const auto& [key, id] : *entries) {
+    Stripe& stripe = StripeFor(id);
+    absl::MutexLock lock(&stripe.mu);
+    absl::StatusOr<std::optional<StoredSession>> session = Find(stripe, id, now);
+    if (!session.ok()) return session.status();
+    if (session->has_value() && !(*session)->stub && (*session)->meta.principal == principal) {
+      members.push_back({(*session)->meta.last_access_at, id});
+    }
+  }
+  std::stable_sort(members.begin(), members.end(),
+                   [](const Member& a, const Member& b) { return a.last_access < b.last_access; });
+  return members;
+}
+
+absl::StatusOr<std::vector<std::string>> RocksDbStore::MakeRoom(absl::string_view principal,
+                                                                absl::Time now) {
+  const size_t cap = limits_.max_sessions_per_principal;
+  absl::StatusOr<std::vector<Member>> members = Census(principal, now);
+  if (!members.ok()) return members.status();
+  std::vector<std::string> victims;
+  if (members->size() < cap) return victims;
+  if (limits_.principal_cap_policy == PrincipalCapPolicy::kRejectNew) {
+    return PrincipalCapError(limits_);
+  }
+  for (size_t i = 0; i + cap <= members->size(); ++i) victims.push_back((*members)[i].id);
+  return victims;
+}
+
+absl::StatusOr<std::vector<std::string>> RocksDbStore::EndOwned(Change& change,
+                                                                const std::vector<std::string>& ids,
+                                                                absl::string_view principal,
+                                                                GoneReason reason, absl::Time now) {
+  std::vector<std::string> ended;
+  for (const std::string& id : ids) {
+    // Still live? It may have ended since the caller looked (for an eviction: that made room just
+    // the same).
+    absl::StatusOr<std::optional<StoredSession>> session = Find(StripeFor(id), id, now);
+    if (!session.ok()) return session.status();
+    if (!session->has_value() || (*session)->stub || (*session)->meta.principal != principal) {
+      continue;
+    }
+    End(change, **session, GoneDetails{reason, now}, "", "", now);
+    ended.push_back(id);
+  }
+  return ended;
+}
+
 absl::StatusOr<SessionMeta> RocksDbStore::Create(NewSession request) {
   absl::StatusOr<SessionState> state = SessionState::Create(std::move(request.entries), limits_);
   if (!state.ok()) return state.status();
@@ -386,51 +681,80 @@ absl::StatusOr<SessionMeta> RocksDbStore::Create(NewSession request) {
   StoredSession session{
       SessionMeta{std::move(request.id), std::move(request.principal), state->version(), now, now,
                   TruncateToMillis(now + request.absolute_timeout),
-                  absl::Trunc(request.idle_timeout, absl::Milliseconds(1))},
+                  absl::Trunc(request.idle_timeout, absl::Milliseconds(1)), now,
+                  std::move(request.labels)},
       *std::move(state)};
   RenewStored(session.meta, now);
+  std::string replay_id;
+  absl::StatusOr<SessionMeta> meta;
+  if (limits_.max_sessions_per_principal != 0 && !session.meta.principal.empty()) {
+    // Under the principal's lock no other session joins it, so the census stays true.
+    absl::MutexLock principal_lock(&PrincipalLock(session.meta.principal));
+    meta = CreateLocked(session, request, now, &replay_id);
+  } else {
+    meta = CreateLocked(session, request, now, &replay_id);
+  }
+  if (replay_id.empty()) return meta;
+  return Peek(replay_id);
+}
 
+absl::StatusOr<SessionMeta> RocksDbStore::CreateLocked(StoredSession& session, NewSession& request,
+                                                       absl::Time now, std::string* replay_id) {
   // A Create with a request_id files a stub under CreateStubKey in the same batch and under both
   // locks, so concurrent attempts of one request create one session.
   const std::string stub_key =
       request.request_id.empty() ? session.meta.id : CreateStubKey(request.request_id);
-  std::string replay_id;
-  {
-    Stripe& stripe = StripeFor(session.meta.id);
-    Stripe& stub_stripe = StripeFor(stub_key);
-    LockPair lock(&stripe.mu, &stub_stripe.mu);
-    rocksdb::WriteBatch batch;
-    if (!request.request_id.empty()) {
-      absl::StatusOr<std::optional<StoredSession>> stub = LoadStored(stub_stripe, stub_key);
-      if (!stub.ok()) return stub.status();
-      if (stub->has_value() && (*stub)->meta.idle_expires_at > now) {
-        replay_id = std::move((*stub)->successor);
-      } else if (stub->has_value()) {
-        Erase(batch, **stub);
-      }
-    }
-    if (replay_id.empty()) {
-      absl::StatusOr<std::optional<StoredSession>> old = LoadStored(stripe, session.meta.id);
-      if (!old.ok()) return old.status();
-      if (old->has_value()) {
-        // Only an expired record that the sweeper has not reclaimed yet may be replaced.
-        if ((*old)->meta.idle_expires_at > now) {
-          return absl::AlreadyExistsError("a session with this id exists");
-        }
-        Erase(batch, **old);
-      }
-      PutAndFile(batch, session);
+  Stripe& stripe = StripeFor(session.meta.id);
+  Stripe& stub_stripe = StripeFor(stub_key);
+  const bool capped = limits_.max_sessions_per_principal != 0 && !session.meta.principal.empty();
+  std::vector<std::string> victims;
+  if (capped) {
+    absl::StatusOr<std::vector<std::string>> room = MakeRoom(session.meta.principal, now);
+    if (!room.ok()) {
+      // A retry of a Create that succeeded answers as it did, whatever the cap says now.
       if (!request.request_id.empty()) {
-        StoredSession stub = MakeStub(stub_key, session.meta.id, session.meta.version,
-                                      std::move(request.request_id), now, limits_);
-        PutAndFile(batch, stub);
+        absl::MutexLock lock(&stub_stripe.mu);
+        absl::StatusOr<std::optional<StoredSession>> stub = Find(stub_stripe, stub_key, now);
+        if (stub.ok() && stub->has_value()) {
+          *replay_id = (*stub)->successor;
+          return SessionMeta();
+        }
       }
-      if (absl::Status written = Write(batch, WriteKind::kChange); !written.ok()) return written;
-      stripe.renewals.erase(session.meta.id);
-      return session.meta;
+      return room.status();
+    }
+    victims = *std::move(room);
+  }
+  std::vector<absl::Mutex*> locks = {&stripe.mu, &stub_stripe.mu};
+  for (const std::string& victim : victims) locks.push_back(&StripeFor(victim).mu);
+  LockSet lock(std::move(locks));
+  if (!request.request_id.empty()) {
+    absl::StatusOr<std::optional<StoredSession>> stub = Find(stub_stripe, stub_key, now);
+    if (!stub.ok()) return stub.status();
+    if (stub->has_value()) {
+      *replay_id = (*stub)->successor;
+      return SessionMeta();
     }
   }
-  return Peek(replay_id);
+  absl::StatusOr<std::optional<StoredSession>> old = Find(stripe, session.meta.id, now);
+  if (!old.ok()) return old.status();
+  if (old->has_value()) {
+    return absl::AlreadyExistsError("a session with this id exists or ended recently");
+  }
+  Change change;
+  absl::StatusOr<std::vector<std::string>> evicted =
+      EndOwned(change, victims, session.meta.principal, GoneReason::kEvicted, now);
+  if (!evicted.ok()) return evicted.status();
+  AddSession(change, session);
+  change.events.push_back(EventOf(SessionEvent::Kind::kCreated, session.meta, now));
+  if (!request.request_id.empty()) {
+    StoredSession stub = MakeStub(stub_key, session.meta.id, session.meta.version,
+                                  std::move(request.request_id), now, limits_);
+    PutAndFile(change.batch, stub);
+  }
+  if (absl::Status written = Commit(change, WriteKind::kChange); !written.ok()) return written;
+  stripe.renewals.erase(session.meta.id);
+  for (const std::string& victim : victims) StripeFor(victim).renewals.erase(victim);
+  return session.meta;
 }
 
 absl::StatusOr<SessionMeta> RocksDbStore::Get(absl::string_view id,
@@ -468,15 +792,24 @@ absl::StatusOr<SessionMeta> RocksDbStore::Apply(absl::string_view id,
     if (absl::Status status = RenewAndMaybeWrite(stripe, live, now); !status.ok()) return status;
     return live.meta;
   }
+  Change change;
+  if (plan->changes) change.events.push_back(UpdatedEvent(live.meta, mutations));
   live.state.Commit(std::move(mutations), *plan, limits_);
   if (!conditions.request_id.empty()) {
     live.state.RecordRequest(conditions.request_id, now, limits_);
   }
   live.meta.version = live.state.version();
   RenewStored(live.meta, now);
-  rocksdb::WriteBatch batch;
-  Put(batch, live);
-  if (absl::Status status = Write(batch, WriteKind::kChange); !status.ok()) return status;
+  if (change.events.empty()) {
+    if (limits_.record_touches) {
+      change.events.push_back(EventOf(SessionEvent::Kind::kTouched, live.meta, now));
+    }
+  } else {
+    change.events.back().version = live.meta.version;
+    change.events.back().at = now;
+  }
+  Put(change.batch, live);
+  if (absl::Status status = Commit(change, WriteKind::kChange); !status.ok()) return status;
   stripe.renewals.erase(id);
   return live.meta;
 }
@@ -496,20 +829,15 @@ absl::StatusOr<bool> RocksDbStore::Delete(absl::string_view id, std::optional<ui
   const absl::Time now = clock_->Now();
   Stripe& stripe = StripeFor(id);
   absl::MutexLock lock(&stripe.mu);
-  absl::StatusOr<std::optional<StoredSession>> session = LoadUnexpired(stripe, id, now);
+  absl::StatusOr<std::optional<StoredSession>> session = Find(stripe, id, now);
   if (!session.ok()) return session.status();
   if (!session->has_value()) return false;
   const StoredSession& live = **session;
   if (live.stub) return live.state.FindRequest(request_id, now).has_value();
   if (absl::Status status = live.state.CheckIfVersion(if_version); !status.ok()) return status;
-  rocksdb::WriteBatch batch;
-  Erase(batch, live);
-  if (!request_id.empty()) {
-    StoredSession stub =
-        MakeStub(std::string(id), "", live.state.version(), std::string(request_id), now, limits_);
-    PutAndFile(batch, stub);
-  }
-  if (absl::Status status = Write(batch, WriteKind::kRemoval); !status.ok()) return status;
+  Change change;
+  End(change, live, GoneDetails{GoneReason::kDeleted, now}, "", request_id, now);
+  if (absl::Status status = Commit(change, WriteKind::kRemoval); !status.ok()) return status;
   stripe.renewals.erase(id);
   return true;
 }
@@ -518,62 +846,197 @@ absl::StatusOr<SessionMeta> RocksDbStore::Rotate(absl::string_view id, std::stri
                                                  std::optional<uint64_t> if_version,
                                                  absl::string_view request_id,
                                                  const std::optional<std::string>& bind_principal) {
-  if (bind_principal.has_value()) {
-    return absl::UnimplementedError(
-        "binding a principal at rotation is not implemented on this backend yet");
+  for (int attempt = 0; attempt < kRotateAttempts; ++attempt) {
+    // The session's principal and the bound one are locked first (principal locks come before
+    // stripe locks): a rotation renames an index entry or moves it to another principal.
+    absl::StatusOr<std::optional<std::string>> principal = PrincipalOf(id);
+    if (!principal.ok()) return principal.status();
+    std::vector<absl::Mutex*> principal_locks;
+    if (principal->has_value() && !(*principal)->empty()) {
+      principal_locks.push_back(&PrincipalLock(**principal));
+    }
+    if (principal->has_value() && bind_principal.has_value() && !bind_principal->empty()) {
+      principal_locks.push_back(&PrincipalLock(*bind_principal));
+    }
+    RotateOutcome outcome;
+    {
+      LockSet lock(std::move(principal_locks));
+      outcome = RotateLocked(id, new_id, if_version, request_id, bind_principal, *principal);
+    }
+    if (outcome.retry) continue;
+    if (!outcome.replay_id.empty()) return Peek(outcome.replay_id);
+    return outcome.meta;
   }
-  const absl::Time now = clock_->Now();
-  std::string replay_id;
-  {
-    Stripe& stripe = StripeFor(id);
-    Stripe& new_stripe = StripeFor(new_id);
-    LockPair lock(&stripe.mu, &new_stripe.mu);
-    absl::StatusOr<std::optional<StoredSession>> session = LoadUnexpired(stripe, id, now);
-    if (!session.ok()) return session.status();
-    if (!session->has_value()) return SessionNotFoundError();
-    StoredSession& live = **session;
-    if (live.stub) {
-      if (live.successor.empty() || !live.state.FindRequest(request_id, now).has_value()) {
-        return SessionNotFoundError();
-      }
-      replay_id = std::move(live.successor);
-    } else {
-      if (absl::Status status = live.state.CheckIfVersion(if_version); !status.ok()) {
-        return status;
-      }
-      absl::StatusOr<std::optional<StoredSession>> taken = LoadUnexpired(new_stripe, new_id, now);
-      if (!taken.ok()) return taken.status();
-      if (taken->has_value()) return absl::AlreadyExistsError("a session with the new id exists");
+  return absl::UnavailableError("the session kept changing principal during the rotation; retry");
+}
 
-      rocksdb::WriteBatch batch;
-      Erase(batch, live);
-      live.meta.id = std::move(new_id);
-      live.state.BumpVersion();
-      live.meta.version = live.state.version();
-      RenewStored(live.meta, now);
-      PutAndFile(batch, live);
-      if (!request_id.empty()) {
-        StoredSession stub = MakeStub(std::string(id), live.meta.id, live.meta.version,
-                                      std::string(request_id), now, limits_);
-        PutAndFile(batch, stub);
-      }
-      if (absl::Status status = Write(batch, WriteKind::kChange); !status.ok()) return status;
-      stripe.renewals.erase(id);
-      new_stripe.renewals.erase(live.meta.id);
-      return live.meta;
+RocksDbStore::RotateOutcome RocksDbStore::RotateLocked(
+    absl::string_view id, const std::string& new_id, std::optional<uint64_t> if_version,
+    absl::string_view request_id, const std::optional<std::string>& bind_principal,
+    const std::optional<std::string>& principal) {
+  const absl::Time now = clock_->Now();
+  RotateOutcome outcome;
+  const bool rebinds =
+      principal.has_value() && bind_principal.has_value() && *bind_principal != *principal;
+  std::vector<std::string> victims;
+  if (rebinds && !bind_principal->empty() && limits_.max_sessions_per_principal != 0) {
+    absl::StatusOr<std::vector<std::string>> room = MakeRoom(*bind_principal, now);
+    if (!room.ok()) {
+      outcome.meta = room.status();
+      return outcome;
+    }
+    victims = *std::move(room);
+  }
+  Stripe& stripe = StripeFor(id);
+  Stripe& new_stripe = StripeFor(new_id);
+  std::vector<absl::Mutex*> locks = {&stripe.mu, &new_stripe.mu};
+  for (const std::string& victim : victims) locks.push_back(&StripeFor(victim).mu);
+  LockSet lock(std::move(locks));
+  absl::StatusOr<std::optional<StoredSession>> session = Find(stripe, id, now);
+  if (!session.ok()) {
+    outcome.meta = session.status();
+    return outcome;
+  }
+  if (!session->has_value() || (*session)->stub) {
+    if (session->has_value() && !(*session)->successor.empty() &&
+        (*session)->state.FindRequest(request_id, now).has_value()) {
+      outcome.replay_id = (*session)->successor;
+    }
+    outcome.meta = NotFoundFor(*session);
+    return outcome;
+  }
+  StoredSession& live = **session;
+  if (!principal.has_value() || live.meta.principal != *principal) {
+    outcome.retry = true;
+    return outcome;
+  }
+  if (absl::Status status = live.state.CheckIfVersion(if_version); !status.ok()) {
+    outcome.meta = status;
+    return outcome;
+  }
+  absl::StatusOr<std::optional<StoredSession>> taken = Find(new_stripe, new_id, now);
+  if (!taken.ok() || taken->has_value()) {
+    outcome.meta =
+        taken.ok() ? absl::AlreadyExistsError("a session with the new id exists") : taken.status();
+    return outcome;
+  }
+  Change change;
+  if (rebinds) {
+    absl::StatusOr<std::vector<std::string>> evicted =
+        EndOwned(change, victims, *bind_principal, GoneReason::kEvicted, now);
+    if (!evicted.ok()) {
+      outcome.meta = evicted.status();
+      return outcome;
     }
   }
-  return Peek(replay_id);
+  const std::string old_id = live.meta.id;
+  End(change, live, GoneDetails{GoneReason::kRotated, now}, new_id, request_id, now);
+  live.meta.id = new_id;
+  if (rebinds) live.meta.principal = *bind_principal;
+  live.state.BumpVersion();
+  live.meta.version = live.state.version();
+  RenewStored(live.meta, now);
+  AddSession(change, live);
+  SessionEvent event = EventOf(SessionEvent::Kind::kRotated, live.meta, now);
+  event.id = old_id;
+  event.new_id = new_id;
+  change.events.push_back(std::move(event));
+  if (absl::Status status = Commit(change, WriteKind::kChange); !status.ok()) {
+    outcome.meta = status;
+    return outcome;
+  }
+  stripe.renewals.erase(old_id);
+  new_stripe.renewals.erase(new_id);
+  for (const std::string& victim : victims) StripeFor(victim).renewals.erase(victim);
+  outcome.meta = live.meta;
+  return outcome;
+}
+
+absl::StatusOr<SessionPage> RocksDbStore::ListSessions(absl::string_view principal,
+                                                       size_t page_size,
+                                                       absl::string_view page_token) {
+  std::string after;
+  if (!page_token.empty()) {
+    absl::StatusOr<PageCursor> cursor = DecodePageToken(page_token);
+    if (!cursor.ok()) return cursor.status();
+    after = PrincipalKey(principal, cursor->created_at, cursor->id);
+  }
+  const absl::Time now = clock_->Now();
+  SessionPage page;
+  std::string from = after;
+  // Reads the index a page (and one entry) at a time, skipping entries whose session ended since
+  // the read; every session a page shows is live when it is read.
+  for (;;) {
+    absl::StatusOr<std::vector<std::pair<std::string, std::string>>> entries =
+        IndexEntries(principal, from, page_size + 2);
+    if (!entries.ok()) return entries.status();
+    for (const auto& [key, id] : *entries) {
+      if (key == after) continue;
+      if (page.sessions.size() == page_size) {
+        const SessionMeta& last = page.sessions.back();
+        page.next_page_token = EncodePageToken(PageCursor{last.created_at, last.id});
+        return page;
+      }
+      after = key;
+      Stripe& stripe = StripeFor(id);
+      absl::MutexLock lock(&stripe.mu);
+      absl::StatusOr<std::optional<StoredSession>> session = Find(stripe, id, now);
+      if (!session.ok()) return session.status();
+      if (session->has_value() && !(*session)->stub && (*session)->meta.principal == principal) {
+        page.sessions.push_back(std::move((*session)->meta));
+      }
+    }
+    if (entries->size() < page_size + 2) return page;
+    from = after;
+  }
+}
+
+absl::StatusOr<size_t> RocksDbStore::RevokeSessions(absl::string_view principal,
+                                                    absl::Span<const std::string> except_ids) {
+  // Under the principal's lock no session joins it or changes id: the index read below is exact.
+  absl::MutexLock principal_lock(&PrincipalLock(principal));
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> entries =
+      IndexEntries(principal, "", SIZE_MAX);
+  if (!entries.ok()) return entries.status();
+  std::vector<std::string> ids;
+  for (auto& [key, id] : *entries) {
+    if (std::find(except_ids.begin(), except_ids.end(), id) == except_ids.end()) {
+      ids.push_back(std::move(id));
+    }
+  }
+  size_t revoked = 0;
+  for (size_t begin = 0; begin < ids.size(); begin += kRevokeBatch) {
+    const std::vector<std::string> chunk(ids.begin() + begin,
+                                         ids.begin() + std::min(ids.size(), begin + kRevokeBatch));
+    absl::StatusOr<size_t> ended = RevokeLocked(chunk, principal, clock_->Now());
+    if (!ended.ok()) return ended.status();
+    revoked += *ended;
+  }
+  return revoked;
+}
+
+absl::StatusOr<size_t> RocksDbStore::RevokeLocked(const std::vector<std::string>& ids,
+                                                  absl::string_view principal, absl::Time now) {
+  std::vector<absl::Mutex*> locks;
+  for (const std::string& id : ids) locks.push_back(&StripeFor(id).mu);
+  LockSet lock(std::move(locks));
+  Change change;
+  absl::StatusOr<std::vector<std::string>> ended =
+      EndOwned(change, ids, principal, GoneReason::kRevoked, now);
+  if (!ended.ok()) return ended.status();
+  if (ended->empty()) return 0;
+  if (absl::Status status = Commit(change, WriteKind::kRemoval); !status.ok()) return status;
+  for (const std::string& id : *ended) StripeFor(id).renewals.erase(id);
+  return ended->size();
 }
 
 Database RocksDbStore::SwapDatabase(Database writable) {
-  Database old{nullptr, {sessions_, expiry_}, true};
+  Database old{nullptr, families_, true};
   for (Stripe& stripe : stripes_) stripe.mu.Lock();
   {
     absl::MutexLock db_lock(&db_mu_);
     old.db = std::exchange(db_, std::move(writable.db));
-    sessions_ = writable.families[0];
-    expiry_ = writable.families[1];
+    families_ = std::move(writable.families);
     read_only_ = false;
   }
   for (auto stripe = stripes_.rbegin(); stripe != stripes_.rend(); ++stripe) stripe->mu.Unlock();
@@ -606,7 +1069,7 @@ absl::StatusOr<size_t> RocksDbStore::SweepExpired() {
   rocksdb::ReadOptions read_options;
   read_options.iterate_lower_bound = &lower_bound;
   read_options.iterate_upper_bound = &upper_bound;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options, expiry_));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options, family(kExpiry)));
   std::vector<std::string> due;
   for (it->SeekToFirst(); it->Valid() && due.size() < kSweepBatch; it->Next()) {
     if (it->key().size() >= 8) due.emplace_back(it->key().data(), it->key().size());
@@ -623,41 +1086,67 @@ absl::StatusOr<size_t> RocksDbStore::SweepExpired() {
     absl::StatusOr<std::optional<StoredSession>> session = LoadStored(stripe, id);
     const bool undecodable = absl::IsDataLoss(session.status());
     if (!session.ok() && !undecodable) return session.status();
-    rocksdb::WriteBatch batch;
-    // This index entry goes in any case. Its session expired (and goes too), or was renewed
-    // since it was filed (and is refiled under its current deadline), or is gone, or cannot be
-    // read back (and goes too: it could never expire, and stopping here would stop all expiry).
-    batch.Delete(expiry_, key);
+    Change change;
+    // This index entry goes in any case. Its session expired (and ends: event, index entry, gone
+    // stub), or was renewed since it was filed (and is refiled under its current deadline), or is
+    // gone, or cannot be read back (and goes too: it could never expire, and stopping here would
+    // stop all expiry; its principal index entry, unreadable with it, stays).
+    change.batch.Delete(family(kExpiry), key);
     bool writes_session = undecodable;
     if (undecodable) {
-      batch.Delete(sessions_, ToSlice(id));
+      change.batch.Delete(family(kSessions), ToSlice(id));
     } else if (session->has_value() && (*session)->indexed_deadline == deadline) {
       writes_session = true;
       StoredSession& stored = **session;
-      if (stored.meta.idle_expires_at <= now) {
-        batch.Delete(sessions_, ToSlice(id));
-        ++expired;
+      if (stored.meta.idle_expires_at > now) {
+        PutAndFile(change.batch, stored);
+      } else if (stored.stub) {
+        change.batch.Delete(family(kSessions), ToSlice(id));
       } else {
-        PutAndFile(batch, stored);
+        const SessionMeta& meta = stored.meta;
+        End(change, stored,
+            GoneDetails{ExpiryReason(meta.idle_expires_at, meta.absolute_expires_at),
+                        meta.idle_expires_at},
+            "", "", now);
+        ++expired;
       }
     }
-    if (absl::Status status = Write(batch, WriteKind::kReclaim); !status.ok()) return status;
+    if (absl::Status status = Commit(change, WriteKind::kReclaim); !status.ok()) return status;
     if (undecodable) CountUndecodable(session.status());
     if (writes_session) stripe.renewals.erase(id);
   }
   // A writer that read the clock just before this sweep can still file a deadline slightly before
   // `now`; the margin keeps such entries above the bound.
   if (drained) swept_until_ = ExpiryKey(now - kSweepBoundMargin, "");
+  if (absl::Status trimmed = TrimEvents(); !trimmed.ok()) return trimmed;
   return expired;
+}
+
+absl::Status RocksDbStore::TrimEvents() {
+  const uint64_t published = sequencer_.published_until();
+  if (published <= limits_.event_retention) return absl::OkStatus();
+  const uint64_t keep_from = published - limits_.event_retention;
+  // One range deletion per sweep at most, and only once there is something to drop.
+  if (keep_from <= trimmed_until_) return absl::OkStatus();
+  rocksdb::WriteBatch batch;
+  batch.DeleteRange(family(kEvents), SequenceKey(trimmed_until_), SequenceKey(keep_from));
+  if (absl::Status status = Write(batch, WriteKind::kReclaim); !status.ok()) return status;
+  trimmed_until_ = keep_from;
+  return absl::OkStatus();
 }
 
 StoreStats RocksDbStore::Stats() const {
   absl::MutexLock lock(&db_mu_);
   uint64_t keys = 0, bytes = 0;
-  db_->GetIntProperty(sessions_, "rocksdb.estimate-num-keys", &keys);
-  db_->GetIntProperty(sessions_, "rocksdb.estimate-live-data-size", &bytes);
-  return StoreStats{static_cast<size_t>(keys), static_cast<size_t>(bytes),
-                    undecodable_records_deleted_.load()};
+  db_->GetIntProperty(family(kSessions), "rocksdb.estimate-num-keys", &keys);
+  db_->GetIntProperty(family(kSessions), "rocksdb.estimate-live-data-size", &bytes);
+  StoreStats stats;
+  stats.live_sessions = static_cast<size_t>(keys);
+  stats.approximate_bytes = static_cast<size_t>(bytes);
+  stats.undecodable_records_deleted = undecodable_records_deleted_.load();
+  stats.principal_index_entries =
+      static_cast<size_t>(std::max<int64_t>(0, index_entries_.load(std::memory_order_relaxed)));
+  return stats;
 }
 
 // The memtable size: options.memtable_bytes, but at most 1/16 of the volume (and at least 1 MiB),
@@ -724,8 +1213,16 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStore(const RocksDbStoreOption
                  "until space is freed\n";
   }
   if (!database.ok()) return database.status();
+  absl::StatusOr<StoredEvents> events = LoadEvents(*database, options.limits.event_retention);
+  absl::StatusOr<size_t> index_entries =
+      events.ok() ? CountIndexEntries(*database) : absl::StatusOr<size_t>(0);
+  if (!events.ok() || !index_entries.ok()) {
+    CloseDatabase(*database);
+    return !events.ok() ? events.status() : index_entries.status();
+  }
   return std::make_unique<RocksDbStore>(options, std::move(disk_guard), std::move(env),
-                                        std::move(db_options), *std::move(database));
+                                        std::move(db_options), *std::move(database),
+                                        *std::move(events), *index_entries);
 }
 
 }  // namespace sessiond::storage

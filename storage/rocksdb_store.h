@@ -10,6 +10,25 @@
 // StoreStats::undecodable_records_deleted, and logged the first time. Every call is atomic for
 // its session: it runs under a lock striped by id and writes one WriteBatch.
 //
+// A user's sessions (store.h), exact across restarts because each lives in the WriteBatch of the
+// change it describes (rocksdb_keys.h has the key orders):
+//   - "principals" holds one key per live session with a principal (principal, created_at
+//     descending, id descending -> id): written with the session, deleted with it however it ends
+//     (the sweeper included), so ListSessions and RevokeSessions read only that principal's keys
+//     and the index never keeps a key of a session that is gone. The per-principal cap is counted
+//     under a lock per principal (striped), which Create (when capped), Rotate and RevokeSessions
+//     take before their session locks; an eviction is in the same batch as the new session.
+//   - An ended session leaves a stub record under its id saying why and when (the idempotency
+//     stubs, extended) for --gone_retention; the sweeper reclaims it like an expired session. The
+//     first call to find a session expired ends it (event, stub) if the sweeper has not yet.
+//   - "events" holds each event under its big-endian sequence. Sequences are reserved under the
+//     session's lock just before its write and published to the EventLog in sequence order once
+//     written (event_sequencer.h): one session's events are in the order of its changes, a watcher
+//     never sees N+1 before N, and writers still share fsyncs. A failed write leaves a gap. Opening
+//     loads the newest --event_retention events and numbers on after the last; the sweeper trims
+//     older ones. Expiry events are written by the sweeper without fsync, like its deletes: a power
+//     loss (not a kill -9) can lose the last ones with the expiries, which then happen again.
+//
 // Durability of an acknowledged change (create, mutation, delete, rotation):
 //   kSync   its WAL record is fsynced before the call returns (concurrent writers share fsyncs
 //           through RocksDB's group commit): survives kill -9 and power loss.
@@ -21,9 +40,10 @@
 // per lock stripe (131,072 in all) wait in memory; beyond that renewals are written at once.
 //
 // Disk use: the WAL is kept under 2 memtables (RocksDB then flushes the column families that hold
-// its oldest log), so the data directory stays under about 3 x the live data plus 16 memtables plus
-// 8 MiB (the ballast, and log files' space allocated ahead), however much was written and deleted
-// (measured: 1 MB live, 100 MB of creates and deletes, 1 MiB memtables: 22 MB at the peak).
+// its oldest log), so the data directory stays under about 3 x the live data (with the gone stubs
+// and retained events) plus 32 memtables (8 per column family) plus 8 MiB (the ballast, and log
+// files' space allocated ahead), however much was written and deleted (measured: 1 MB live, 100 MB
+// of creates and deletes, 1 MiB memtables: 30 MB at the peak).
 //
 // A full disk never stops the process (RocksDB 7.8 aborts on a write after a failed WAL append;
 // DiskGuard and rocksdb_file_system.h keep WAL appends from failing):
@@ -64,7 +84,7 @@ struct RocksDbStoreOptions {
   SessionLimits limits;
   Durability durability = Durability::kSync;
   size_t block_cache_bytes = size_t{256} << 20;
-  // The size of one memtable (RocksDB's write_buffer_size) of each of the two column families;
+  // The size of one memtable (RocksDB's write_buffer_size) of each of the four column families;
   // at most 1/16 of the volume (at least 1 MiB). It bounds the WAL and the disk use (above).
   size_t memtable_bytes = size_t{32} << 20;
   // Writes are refused (RESOURCE_EXHAUSTED) while less than this (at most 1/32 of the volume)

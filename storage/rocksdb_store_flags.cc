@@ -21,7 +21,7 @@ ABSL_FLAG(sessiond::storage::ByteSize, min_free_disk_bytes,
 ABSL_FLAG(sessiond::storage::ByteSize, rocksdb_memtable_bytes,
           {sessiond::storage::RocksDbStoreOptions().memtable_bytes},
           "rocksdb: the size of one memtable; the write-ahead log is bounded at two of them, and "
-          "the data directory at about 3x the live data plus 16 of them");
+          "the data directory at about 3x the live data plus 32 of them");
 
 namespace sessiond::storage {
 

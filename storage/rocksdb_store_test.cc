@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <iostream>
 #include <map>
 #include <random>
 #include <string>
@@ -17,6 +18,7 @@
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
 #include "storage/session_codec.h"
+#include "storage/session_gone.h"
 #include "storage/store_contract_test.h"
 #include "storage/testing/fake_clock.h"
 #include "tests/support/status_matchers.h"
@@ -82,7 +84,9 @@ absl::StatusOr<std::map<std::string, Value>> GetAll(Store& store, absl::string_v
 // The store's column families, for opening its database directly.
 std::vector<rocksdb::ColumnFamilyDescriptor> Families() {
   return {{rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
-          {"expiry", rocksdb::ColumnFamilyOptions()}};
+          {"expiry", rocksdb::ColumnFamilyOptions()},
+          {"principals", rocksdb::ColumnFamilyOptions()},
+          {"events", rocksdb::ColumnFamilyOptions()}};
 }
 
 // Overwrites the stored record of session `id` in the closed database at `path` with `bytes`.
@@ -99,19 +103,34 @@ void OverwriteRecord(const std::string& path, absl::string_view id, absl::string
   delete db;
 }
 
-// The idle deadline stored for session `id` in the database at `path`, as a restart after a crash
-// would find it; the store may have the database open.
-absl::StatusOr<absl::Time> StoredIdleDeadline(const std::string& path, absl::string_view id) {
+// The database at `path` opened read only, as a restart after a crash would find it; the store may
+// have it open.
+struct ReadOnlyDatabase {
+  ~ReadOnlyDatabase() {
+    for (rocksdb::ColumnFamilyHandle* family : families) db->DestroyColumnFamilyHandle(family);
+  }
+  std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> families;
+};
+
+absl::StatusOr<std::unique_ptr<ReadOnlyDatabase>> OpenReadOnly(const std::string& path) {
+  auto database = std::make_unique<ReadOnlyDatabase>();
   rocksdb::DB* raw = nullptr;
-  const rocksdb::Status opened =
-      rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), path, Families(), &families, &raw);
+  const rocksdb::Status opened = rocksdb::DB::OpenForReadOnly(
+      rocksdb::DBOptions(), path, Families(), &database->families, &raw);
   if (!opened.ok()) return absl::UnavailableError(opened.ToString());
-  std::unique_ptr<rocksdb::DB> db(raw);
+  database->db.reset(raw);
+  return database;
+}
+
+// The idle deadline stored for session `id` in the database at `path` (see OpenReadOnly).
+absl::StatusOr<absl::Time> StoredIdleDeadline(const std::string& path, absl::string_view id) {
+  absl::StatusOr<std::unique_ptr<ReadOnlyDatabase>> database = OpenReadOnly(path);
+  if (!database.ok()) return database.status();
   std::string bytes;
   const rocksdb::Status read =
-      db->Get(rocksdb::ReadOptions(), families[0], rocksdb::Slice(id.data(), id.size()), &bytes);
-  for (rocksdb::ColumnFamilyHandle* family : families) db->DestroyColumnFamilyHandle(family);
+      (*database)->db->Get(rocksdb::ReadOptions(), (*database)->families[0],
+                           rocksdb::Slice(id.data(), id.size()), &bytes);
   if (!read.ok()) return absl::NotFoundError(read.ToString());
   absl::StatusOr<StoredSession> session = DecodeSession(id, bytes);
   if (!session.ok()) return session.status();
@@ -311,9 +330,9 @@ TEST(RocksDbDiskUsageTest, ChurnOfAHundredTimesTheLiveDataLeavesABoundedDataDire
         {absl::StrCat("live-", i), "", absl::Minutes(20), absl::Hours(12), {{"blob", blob()}}}));
   }
   const uint64_t live = kLiveSessions * 10'000;
-  // The constant: 16 memtables, plus 8 MiB for the disk guard's ballast and log files' space
-  // allocated ahead of their writes.
-  const uint64_t bound = 3 * live + 16 * options.memtable_bytes + (uint64_t{8} << 20);
+  // The constant: 32 memtables (8 for each of 4 column families), plus 8 MiB for the disk guard's
+  // ballast and log files' space allocated ahead of their writes.
+  const uint64_t bound = 3 * live + 32 * options.memtable_bytes + (uint64_t{8} << 20);
   uint64_t peak = 0;
   for (int i = 0; i < 100 * kLiveSessions; ++i) {
     const std::string id = absl::StrCat("churn-", i);
@@ -324,7 +343,7 @@ TEST(RocksDbDiskUsageTest, ChurnOfAHundredTimesTheLiveDataLeavesABoundedDataDire
   const uint64_t after = DiskUsage(options.path);
   RecordProperty("peak_bytes", absl::StrCat(peak));
   RecordProperty("final_bytes", absl::StrCat(after));
-  EXPECT_LE(peak, bound) << "live " << live << " bytes; bound: 3 x live + 16 x memtable + 8 MiB";
+  EXPECT_LE(peak, bound) << "live " << live << " bytes; bound: 3 x live + 32 x memtable + 8 MiB";
   EXPECT_LE(after, bound);
 }
 
@@ -333,6 +352,124 @@ TEST_F(RocksDbStoreTest, ASecondOpenOfTheSameDirectoryIsRefused) {
   EXPECT_THAT(
       OpenRocksDbStore({.path = path_, .clock = &clock_, .min_free_disk_bytes = kTestDiskReserve}),
       StatusIs(absl::StatusCode::kUnavailable));
+}
+
+// How many keys column family `family` (an index into Families()) holds in the database at
+// `path` (see OpenReadOnly).
+absl::StatusOr<size_t> CountKeys(const std::string& path, size_t family) {
+  absl::StatusOr<std::unique_ptr<ReadOnlyDatabase>> database = OpenReadOnly(path);
+  if (!database.ok()) return database.status();
+  std::unique_ptr<rocksdb::Iterator> it(
+      (*database)->db->NewIterator(rocksdb::ReadOptions(), (*database)->families[family]));
+  size_t count = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) ++count;
+  return count;
+}
+constexpr size_t kSessionsFamily = 0;
+constexpr size_t kPrincipalsFamily = 2;
+constexpr size_t kEventsFamily = 3;
+
+TEST(RocksDbPrincipalIndexTest, AHundredThousandExpiredSessionsOfOnePrincipalLeaveNothing) {
+  FakeClock clock;
+  const std::string path = NewDatabasePath();
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> store,
+                       OpenRocksDbStore({.path = path,
+                                         .clock = &clock,
+                                         .durability = Durability::kAsync,
+                                         .min_free_disk_bytes = kTestDiskReserve}));
+  constexpr int kSessions = 100'000;
+  const absl::Time start = absl::Now();
+  for (int i = 0; i < kSessions; ++i) {
+    ASSERT_OK(store->Create(
+        {absl::StrCat("session-", i), "alice", absl::Minutes(1), absl::Hours(12), {}}));
+  }
+  const absl::Time created = absl::Now();
+  ASSERT_EQ(store->Stats().principal_index_entries, size_t{kSessions});
+  clock.Advance(absl::Minutes(2));
+  size_t expired = 0;
+  for (int sweep = 0; sweep < 100; ++sweep) {
+    ASSERT_OK_AND_ASSIGN(size_t swept, store->SweepExpired());
+    if (swept == 0) break;
+    expired += swept;
+  }
+  const absl::Time swept = absl::Now();
+  EXPECT_EQ(expired, size_t{kSessions});
+  EXPECT_EQ(store->Stats().principal_index_entries, 0u);
+  EXPECT_THAT(CountKeys(path, kPrincipalsFamily), IsOkAndHolds(0u)) << "the index holds nothing";
+  EXPECT_THAT(store->ListSessions("alice", 10, ""),
+              IsOkAndHolds(Field(&SessionPage::sessions, ::testing::IsEmpty())));
+  EXPECT_THAT(store->Touch("session-7"), StatusIs(absl::StatusCode::kNotFound));
+  // Their gone stubs go once the retention has passed.
+  clock.Advance(SessionLimits().gone_retention + absl::Minutes(1));
+  for (int sweep = 0; sweep < 100 && CountKeys(path, kSessionsFamily).value_or(1) != 0; ++sweep) {
+    ASSERT_OK(store->SweepExpired());
+  }
+  EXPECT_THAT(CountKeys(path, kSessionsFamily), IsOkAndHolds(0u));
+  RecordProperty("create_seconds", absl::StrCat(absl::ToDoubleSeconds(created - start)));
+  RecordProperty("expire_seconds", absl::StrCat(absl::ToDoubleSeconds(swept - created)));
+  std::cout << "100k sessions of one principal: created in " << (created - start)
+            << ", expired and swept in " << (swept - created) << "\n";
+}
+
+TEST_F(RocksDbStoreTest, IndexGoneReasonsAndEventsSurviveARestart) {
+  std::vector<SessionEvent> before;
+  {
+    std::unique_ptr<Store> store = Open();
+    NewSession labelled{"s1", "alice", absl::Minutes(20), absl::Hours(12), {}};
+    labelled.labels = {{"device", "phone"}};
+    ASSERT_OK(store->Create(labelled));
+    clock_.Advance(absl::Seconds(1));
+    ASSERT_OK(store->Create({"s2", "alice", absl::Minutes(20), absl::Hours(12), {}}));
+    ASSERT_OK(store->Apply("s1", {Mutation::Set("k", true)}, {}));
+    ASSERT_OK(store->Create({"s3", "alice", absl::Minutes(20), absl::Hours(12), {}}));
+    ASSERT_OK(store->Delete("s3", std::nullopt, ""));
+    ASSERT_OK_AND_ASSIGN(before, store->Events().Read(1, 100));
+    ASSERT_EQ(before.size(), 5u);
+  }
+  std::unique_ptr<Store> reopened = Open();
+  EXPECT_EQ(reopened->Events().next_sequence(), before.back().sequence + 1);
+  EXPECT_THAT(reopened->Events().Read(1, 100), IsOkAndHolds(::testing::ContainerEq(before)));
+  ASSERT_OK_AND_ASSIGN(SessionPage page, reopened->ListSessions("alice", 10, ""));
+  ASSERT_THAT(page.sessions, ::testing::SizeIs(2));
+  EXPECT_EQ(page.sessions[0].id, "s2");
+  EXPECT_EQ(page.sessions[1].id, "s1");
+  EXPECT_EQ(page.sessions[1].labels, (Labels{{"device", "phone"}}));
+  EXPECT_EQ(reopened->Stats().principal_index_entries, 2u);
+  absl::Status deleted = reopened->Touch("s3").status();
+  ASSERT_TRUE(GoneDetailsOf(deleted).has_value()) << deleted;
+  EXPECT_EQ(GoneDetailsOf(deleted)->reason, GoneReason::kDeleted);
+  // Numbering goes on after the last stored event.
+  ASSERT_OK(reopened->Delete("s2", std::nullopt, ""));
+  ASSERT_OK_AND_ASSIGN(std::vector<SessionEvent> after,
+                       reopened->Events().Read(before.back().sequence + 1, 100));
+  ASSERT_THAT(after, ::testing::SizeIs(1));
+  EXPECT_EQ(after[0].sequence, before.back().sequence + 1);
+  EXPECT_EQ(after[0].id, "s2");
+}
+
+TEST_F(RocksDbStoreTest, TheEventFamilyIsTrimmedToTheRetentionAndReloaded) {
+  SessionLimits limits;
+  limits.event_retention = 4;
+  auto open = [&] {
+    return OpenRocksDbStore({.path = path_,
+                             .clock = &clock_,
+                             .limits = limits,
+                             .min_free_disk_bytes = kTestDiskReserve});
+  };
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> store, open());
+    for (int i = 0; i < 10; ++i) {
+      ASSERT_OK(store->Create({absl::StrCat("s", i), "", absl::Minutes(20), absl::Hours(12), {}}));
+    }
+    ASSERT_OK(store->SweepExpired());
+    EXPECT_THAT(CountKeys(path_, kEventsFamily), IsOkAndHolds(4u));
+  }
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> reopened, open());
+  EXPECT_THAT(reopened->Events().Read(1, 100), StatusIs(absl::StatusCode::kOutOfRange));
+  ASSERT_OK_AND_ASSIGN(std::vector<SessionEvent> kept, reopened->Events().Read(7, 100));
+  ASSERT_THAT(kept, ::testing::SizeIs(4));
+  EXPECT_EQ(kept.front().id, "s6");
+  EXPECT_EQ(reopened->Events().next_sequence(), 11u);
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "storage/session_codec.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <utility>
 #include <vector>
 
@@ -13,16 +15,25 @@ absl::Time TruncateToMillis(absl::Time time) {
 void RenewStored(SessionMeta& meta, absl::Time now) {
   meta.idle_expires_at =
       TruncateToMillis(IdleDeadline(now, meta.idle_timeout, meta.absolute_expires_at));
+  meta.last_access_at = TruncateToMillis(now);
 }
 
 StoredSession MakeStub(std::string key, std::string successor, uint64_t version,
                        std::string request_id, absl::Time now, const SessionLimits& limits) {
-  const absl::Time until = TruncateToMillis(now + limits.idempotency_window);
-  StoredSession stub{SessionMeta{std::move(key), "", version, TruncateToMillis(now), until, until,
-                                 absl::Trunc(limits.idempotency_window, absl::Milliseconds(1))},
+  return MakeStubUntil(std::move(key), std::move(successor), version, std::move(request_id),
+                       GoneDetails(), now, now + limits.idempotency_window, limits);
+}
+
+StoredSession MakeStubUntil(std::string key, std::string successor, uint64_t version,
+                            std::string request_id, GoneDetails gone, absl::Time now,
+                            absl::Time until, const SessionLimits& limits) {
+  now = TruncateToMillis(now);
+  until = TruncateToMillis(until);
+  StoredSession stub{SessionMeta{std::move(key), "", version, now, until, until, until - now, now},
                      SessionState::Stub(version, std::move(request_id), now, limits)};
   stub.stub = true;
   stub.successor = std::move(successor);
+  stub.gone = gone;
   return stub;
 }
 
@@ -51,6 +62,14 @@ std::string EncodeSession(const StoredSession& session) {
   }
   record.set_stub(session.stub);
   record.set_successor(session.successor);
+  for (const auto& [key, value] : meta.labels) {
+    LabelRecord* label = record.add_labels();
+    label->set_key(key);
+    label->set_value(value);
+  }
+  record.set_last_access_at_ms(absl::ToUnixMillis(meta.last_access_at));
+  record.set_gone_reason(static_cast<int32_t>(session.gone.reason));
+  record.set_ended_at_ms(absl::ToUnixMillis(session.gone.ended_at));
   return record.SerializeAsString();
 }
 
@@ -81,9 +100,66 @@ absl::StatusOr<StoredSession> DecodeSession(absl::string_view id, absl::string_v
                    absl::FromUnixMillis(record.idle_expires_at_ms()),
                    absl::FromUnixMillis(record.absolute_expires_at_ms()),
                    absl::Milliseconds(record.idle_timeout_ms())};
-  return StoredSession{std::move(meta), *std::move(state),
-                       absl::FromUnixMillis(record.indexed_deadline_ms()), record.stub(),
-                       std::move(*record.mutable_successor())};
+  for (LabelRecord& label : *record.mutable_labels()) {
+    meta.labels.emplace(std::move(*label.mutable_key()), std::move(*label.mutable_value()));
+  }
+  // Records written before last_access_at was kept: the renewal that set idle_expires_at, unless
+  // the absolute expiry capped it (then it is unknown; created_at is the safe answer).
+  meta.last_access_at =
+      record.last_access_at_ms() != 0
+          ? absl::FromUnixMillis(record.last_access_at_ms())
+          : std::max(meta.created_at, meta.idle_expires_at < meta.absolute_expires_at
+                                          ? meta.idle_expires_at - meta.idle_timeout
+                                          : meta.created_at);
+  GoneDetails gone;
+  if (record.gone_reason() > 0 && record.gone_reason() <= static_cast<int>(GoneReason::kRotated)) {
+    gone = {static_cast<GoneReason>(record.gone_reason()),
+            absl::FromUnixMillis(record.ended_at_ms())};
+  }
+  return StoredSession{std::move(meta),
+                       *std::move(state),
+                       absl::FromUnixMillis(record.indexed_deadline_ms()),
+                       record.stub(),
+                       std::move(*record.mutable_successor()),
+                       gone};
+}
+
+std::string EncodeEvent(const SessionEvent& event) {
+  EventRecord record;
+  record.set_kind(static_cast<int32_t>(event.kind));
+  record.set_id(event.id);
+  record.set_new_id(event.new_id);
+  record.set_principal(event.principal);
+  record.set_version(event.version);
+  for (const std::string& key : event.changed_keys) record.add_changed_keys(key);
+  record.set_cleared(event.cleared);
+  record.set_reason(static_cast<int32_t>(event.reason));
+  record.set_at_ms(absl::ToUnixMillis(event.at));
+  return record.SerializeAsString();
+}
+
+absl::StatusOr<SessionEvent> DecodeEvent(uint64_t sequence, absl::string_view bytes) {
+  EventRecord record;
+  if (!record.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) ||
+      record.kind() < static_cast<int>(SessionEvent::Kind::kCreated) ||
+      record.kind() > static_cast<int>(SessionEvent::Kind::kEvicted) || record.reason() < 0 ||
+      record.reason() > static_cast<int>(GoneReason::kRotated)) {
+    return absl::DataLossError("a stored event does not decode");
+  }
+  SessionEvent event;
+  event.sequence = sequence;
+  event.kind = static_cast<SessionEvent::Kind>(record.kind());
+  event.id = std::move(*record.mutable_id());
+  event.new_id = std::move(*record.mutable_new_id());
+  event.principal = std::move(*record.mutable_principal());
+  event.version = record.version();
+  for (std::string& key : *record.mutable_changed_keys()) {
+    event.changed_keys.push_back(std::move(key));
+  }
+  event.cleared = record.cleared();
+  event.reason = static_cast<GoneReason>(record.reason());
+  event.at = absl::FromUnixMillis(record.at_ms());
+  return event;
 }
 
 }  // namespace sessiond::storage

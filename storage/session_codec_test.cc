@@ -9,6 +9,7 @@
 namespace sessiond::storage {
 namespace {
 
+using ::sessiond::testing::IsOkAndHolds;
 using ::sessiond::testing::StatusIs;
 
 TEST(SessionCodecTest, ASessionRoundTripsWithEveryValueTypeAndItsHistory) {
@@ -68,6 +69,50 @@ TEST(SessionCodecTest, RequestIdsAndStubsRoundTrip) {
   EXPECT_EQ(decoded.state.FindRequest("retry-me", t), std::optional<uint64_t>(3));
   EXPECT_EQ(decoded.state.FindRequest("retry-me", t + SessionLimits{}.idempotency_window),
             std::nullopt);
+}
+
+TEST(SessionCodecTest, LabelsLastAccessAndGoneReasonsRoundTrip) {
+  const absl::Time t = absl::FromUnixMillis(1'800'000'000'123);
+  StoredSession session{
+      SessionMeta{"id", "alice", 2, t, t + absl::Minutes(20), t + absl::Hours(12),
+                  absl::Minutes(20), t, Labels{{"device", "phone"}, {"ip", "::1"}}},
+      SessionState::Stub(2, "", t, SessionLimits{})};
+  session.gone = {GoneReason::kRevoked, t};
+  ASSERT_OK_AND_ASSIGN(StoredSession decoded, DecodeSession("id", EncodeSession(session)));
+  EXPECT_EQ(decoded.meta.labels, session.meta.labels);
+  EXPECT_EQ(decoded.meta.last_access_at, t);
+  EXPECT_EQ(decoded.gone.reason, GoneReason::kRevoked);
+  EXPECT_EQ(decoded.gone.ended_at, t);
+}
+
+TEST(SessionCodecTest, ARecordFromBeforeLastAccessWasKeptInfersIt) {
+  const absl::Time t = absl::FromUnixMillis(1'800'000'000'123);
+  StoredSession session{SessionMeta{"id", "", 1, t, t + absl::Minutes(25), t + absl::Hours(12),
+                                    absl::Minutes(20), absl::UnixEpoch()},
+                        SessionState::Stub(1, "", t, SessionLimits{})};
+  // A last access of 0 ms is what a record written before the field existed decodes with.
+  ASSERT_OK_AND_ASSIGN(StoredSession decoded, DecodeSession("id", EncodeSession(session)));
+  EXPECT_EQ(decoded.meta.last_access_at, t + absl::Minutes(5)) << "the renewal that set the expiry";
+  EXPECT_TRUE(decoded.meta.labels.empty());
+  EXPECT_EQ(decoded.gone.reason, GoneReason::kUnknown);
+}
+
+TEST(SessionCodecTest, EventsRoundTrip) {
+  SessionEvent event;
+  event.kind = SessionEvent::Kind::kUpdated;
+  event.id = "id";
+  event.principal = "alice";
+  event.version = 7;
+  event.changed_keys = {"a", "b"};
+  event.cleared = true;
+  event.at = absl::FromUnixMillis(1'800'000'000'123);
+  EXPECT_THAT(DecodeEvent(42, EncodeEvent(event)),
+              IsOkAndHolds(::testing::AllOf(::testing::Field(&SessionEvent::sequence, 42u),
+                                            ::testing::Field(&SessionEvent::changed_keys,
+                                                             ::testing::ElementsAre("a", "b")))));
+  event.sequence = 42;
+  EXPECT_EQ(*DecodeEvent(42, EncodeEvent(event)), event);
+  EXPECT_THAT(DecodeEvent(1, "\xff\xff"), StatusIs(absl::StatusCode::kDataLoss));
 }
 
 TEST(SessionCodecTest, GarbageIsDataLoss) {

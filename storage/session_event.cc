@@ -4,6 +4,16 @@
 
 namespace sessiond::storage {
 
+SessionEvent EventOf(SessionEvent::Kind kind, const SessionMeta& meta, absl::Time at) {
+  SessionEvent event;
+  event.kind = kind;
+  event.id = meta.id;
+  event.principal = meta.principal;
+  event.version = meta.version;
+  event.at = at;
+  return event;
+}
+
 SessionEvent UpdatedEvent(const SessionMeta& meta, const std::vector<Mutation>& mutations) {
   SessionEvent event;
   event.kind = SessionEvent::Kind::kUpdated;

@@ -46,6 +46,10 @@ struct SessionEvent {
   friend bool operator==(const SessionEvent&, const SessionEvent&) = default;
 };
 
+// The event of `kind` (one without details: created, touched, rotated before its ids are set) of
+// session `meta` at `at`.
+SessionEvent EventOf(SessionEvent::Kind kind, const SessionMeta& meta, absl::Time at);
+
 // The kUpdated event of `mutations` applied to the session `meta` (as it is after them).
 SessionEvent UpdatedEvent(const SessionMeta& meta, const std::vector<Mutation>& mutations);
 

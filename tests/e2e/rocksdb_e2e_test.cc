@@ -6,8 +6,11 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <memory>
+#include <ostream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -344,6 +347,118 @@ TEST(RocksDbFullDiskTest, WithTheDefaultReserveFreeingSixteenMiBOfASmallVolumeRe
   sixteen.Release();
   EXPECT_OK(CreateWithin(client, absl::Seconds(20))) << "writes resume";
   EXPECT_EQ(Peek(client, kept.session().id()).entries().at("small").string_value(), "kept");
+}
+
+// What a watcher records of an event: enough to compare with the script.
+struct Seen {
+  uint64_t sequence;
+  v1::SessionEvent::Kind kind;
+  std::string id;
+
+  friend bool operator==(const Seen& a, const Seen& b) {
+    return a.kind == b.kind && a.id == b.id;  // sequences are compared for order separately
+  }
+  friend std::ostream& operator<<(std::ostream& out, const Seen& seen) {
+    return out << v1::SessionEvent::Kind_Name(seen.kind) << " " << seen.id << " #" << seen.sequence;
+  }
+};
+
+// Watches `channel` from `from_sequence` until it has `count` more events (or 30 s pass), through
+// the generated stub, and returns them.
+std::vector<Seen> WatchFor(const std::shared_ptr<grpc::Channel>& channel, uint64_t from_sequence,
+                           size_t count) {
+  std::unique_ptr<v1::SessionService::Stub> stub = v1::SessionService::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  v1::WatchSessionsRequest request;
+  request.set_from_sequence(from_sequence);
+  std::unique_ptr<grpc::ClientReader<v1::SessionEvent>> reader =
+      stub->WatchSessions(&context, request);
+  std::vector<Seen> seen;
+  v1::SessionEvent event;
+  while (seen.size() < count && reader->Read(&event)) {
+    seen.push_back({event.sequence(), event.kind(), event.id()});
+  }
+  context.TryCancel();
+  reader->Finish();
+  return seen;
+}
+
+TEST(RocksDbE2eTest, AWatcherSeesEveryEventOnceAndInOrderAcrossARestart) {
+  using Kind = v1::SessionEvent;
+  const std::string data_dir = TempPath("sessiond-watch-restart");
+  std::vector<Seen> expected;
+  // The script: create, update, rotate, delete, revoke; half before the restart, half after.
+  auto script = [&expected](Client& client, const std::shared_ptr<grpc::Channel>& channel,
+                            absl::string_view user) {
+    v1::CreateSessionRequest create;
+    create.set_principal(std::string(user));
+    std::vector<std::string> ids;
+    for (int i = 0; i < 3; ++i) {
+      absl::StatusOr<v1::CreateSessionResponse> created = client.CreateSession(create);
+      if (!created.ok()) return created.status();
+      ids.push_back(created->session().id());
+      expected.push_back({0, Kind::CREATED, ids.back()});
+    }
+    v1::SetRequest set;
+    set.set_id(ids[0]);
+    (*set.mutable_entries())["cart"].set_int64_value(3);
+    if (absl::Status status = client.Set(set).status(); !status.ok()) return status;
+    expected.push_back({0, Kind::UPDATED, ids[0]});
+    v1::RotateIdRequest rotate;
+    rotate.set_id(ids[1]);
+    absl::StatusOr<v1::RotateIdResponse> rotated = client.RotateId(rotate);
+    if (!rotated.ok()) return rotated.status();
+    expected.push_back({0, Kind::ROTATED, ids[1]});
+    v1::DeleteRequest remove;
+    remove.set_id(ids[2]);
+    if (absl::Status status = client.Delete(remove).status(); !status.ok()) return status;
+    expected.push_back({0, Kind::DELETED, ids[2]});
+    // Revoked one at a time (all but the rotated one, then the rest), so the order is the script's.
+    auto stub = v1::SessionService::NewStub(channel);
+    for (const std::string& kept : {rotated->session().id(), std::string()}) {
+      v1::RevokeSessionsRequest revoke;
+      revoke.set_principal(std::string(user));
+      if (!kept.empty()) revoke.add_except_ids(kept);
+      grpc::ClientContext context;
+      v1::RevokeSessionsResponse revoked;
+      const grpc::Status status = stub->RevokeSessions(&context, revoke, &revoked);
+      if (!status.ok() || revoked.revoked() != 1) {
+        return absl::InternalError(absl::StrCat("RevokeSessions: ", status.error_message(), " ",
+                                                revoked.ShortDebugString()));
+      }
+      expected.push_back({0, Kind::REVOKED, kept.empty() ? rotated->session().id() : ids[0]});
+    }
+    return absl::OkStatus();
+  };
+
+  std::vector<Seen> seen;
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<SessiondProcess> server, StartRocksDb(data_dir));
+    auto client = std::make_unique<Client>(server->NewChannel());
+    ASSERT_OK(script(*client, server->NewChannel(), "alice"));
+    seen = WatchFor(server->NewChannel(), 1, expected.size());
+    // More happens while no one watches, just before the server stops.
+    ASSERT_OK(script(*client, server->NewChannel(), "bob"));
+    client.reset();
+    server->Signal(SIGTERM);
+    ASSERT_EQ(server->Wait(), 0);
+  }
+  ASSERT_FALSE(seen.empty());
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<SessiondProcess> restarted, StartRocksDb(data_dir));
+  {
+    Client client(restarted->NewChannel());
+    ASSERT_OK(script(client, restarted->NewChannel(), "carol"));
+  }
+  // The watcher resumes after the last sequence it saw.
+  std::vector<Seen> resumed =
+      WatchFor(restarted->NewChannel(), seen.back().sequence + 1, expected.size() - seen.size());
+  seen.insert(seen.end(), resumed.begin(), resumed.end());
+  EXPECT_THAT(seen, ::testing::ElementsAreArray(expected));
+  for (size_t i = 1; i < seen.size(); ++i) {
+    EXPECT_GT(seen[i].sequence, seen[i - 1].sequence) << "at " << i;
+  }
+  std::filesystem::remove_all(data_dir);
 }
 
 }  // namespace
