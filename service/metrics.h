@@ -9,7 +9,8 @@
 //   sessiond_sessions_created_total            successful CreateSession calls (a retry of a
 //                                              request_id counts again)
 //   sessiond_sessions_ended_total{reason}      reason="expired" (reclaimed by the sweeper) or
-//                                             "deleted" (by a Delete call) or "revoked" (by RevokeSessions)
+//                                             "deleted" (by a Delete call) or "revoked" (by
+//                                             RevokeSessions)
 //   sessiond_store_errors_total{code}          store failures: UNAVAILABLE, DATA_LOSS, INTERNAL,
 //                                              ... (not the normal outcomes NOT_FOUND, ABORTED,
 //                                              ALREADY_EXISTS, FAILED_PRECONDITION, and limits)

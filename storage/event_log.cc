@@ -7,6 +7,16 @@
 #include "absl/strings/str_cat.h"
 
 namespace sessiond::storage {
+namespace {
+
+size_t EventBytes(const SessionEvent& event) {
+  size_t bytes = sizeof(SessionEvent) + event.id.capacity() + event.new_id.capacity() +
+                 event.principal.capacity() + event.changed_keys.capacity() * sizeof(std::string);
+  for (const std::string& key : event.changed_keys) bytes += key.capacity();
+  return bytes;
+}
+
+}  // namespace
 
 EventLog::EventLog(size_t retention, uint64_t first_sequence)
     : retention_(std::max<size_t>(retention, 1)),
@@ -15,8 +25,10 @@ EventLog::EventLog(size_t retention, uint64_t first_sequence)
 
 std::vector<std::shared_ptr<EventLog::Waiter>> EventLog::AppendLocked(SessionEvent event) {
   next_sequence_ = event.sequence + 1;
+  bytes_.fetch_add(EventBytes(event), std::memory_order_relaxed);
   events_.push_back(std::move(event));
   if (events_.size() > retention_) {
+    bytes_.fetch_sub(EventBytes(events_.front()), std::memory_order_relaxed);
     events_.pop_front();
     dropped_ = true;
   }

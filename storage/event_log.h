@@ -12,6 +12,7 @@
 #ifndef SESSIOND_STORAGE_EVENT_LOG_H_
 #define SESSIOND_STORAGE_EVENT_LOG_H_
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -49,6 +50,9 @@ class EventLog {
   // (after events were dropped) or beyond the next sequence.
   absl::StatusOr<std::vector<SessionEvent>> Read(uint64_t from, size_t max) const;
 
+  // An estimate of the heap memory the kept events take, for a store's memory cap.
+  size_t approximate_bytes() const { return bytes_.load(std::memory_order_relaxed); }
+
   // The sequence the next event will get (one above the last).
   uint64_t next_sequence() const;
 
@@ -66,6 +70,7 @@ class EventLog {
   static void WakeAll(std::vector<std::shared_ptr<Waiter>> waiters);
 
   const size_t retention_;
+  std::atomic<size_t> bytes_{0};
   mutable absl::Mutex mu_;
   std::deque<SessionEvent> events_ ABSL_GUARDED_BY(mu_);
   uint64_t next_sequence_ ABSL_GUARDED_BY(mu_);

@@ -89,16 +89,6 @@ absl::Status NotFoundFor(const SessionNode* stub) {
   return SessionGoneError(stub->gone);
 }
 
-SessionEvent EventOf(SessionEvent::Kind kind, const SessionNode& node, absl::Time at) {
-  SessionEvent event;
-  event.kind = kind;
-  event.id = node.id;
-  event.principal = node.principal;
-  event.version = node.state.version();
-  event.at = at;
-  return event;
-}
-
 class MemoryStore final : public Store {
  public:
   explicit MemoryStore(const MemoryStoreOptions& options);
@@ -179,6 +169,9 @@ class MemoryStore final : public Store {
   std::unique_ptr<SessionNode> End(Shard& shard, SessionNode* node, GoneDetails gone,
                                    absl::string_view request_id, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
+  // Ends the sessions of `principal` that have expired but are not swept yet, so that they do not
+  // count against the cap. Returns how many ended.
+  size_t EndExpiredOf(absl::string_view principal);
   // Ends the live session `id` of `principal` for `reason`, if it is still one. True if it ended.
   bool EndIfOwned(absl::string_view id, absl::string_view principal, GoneReason reason);
   // The live session `id` as it is, without renewing it: a retry's answer. NOT_FOUND if none.
@@ -213,7 +206,8 @@ class MemoryStore final : public Store {
   void Reaccount(SessionNode& node);
   // Records a kTouched event for `node` if the store records touches.
   void RecordTouch(const SessionNode& node, absl::Time now) {
-    if (limits_.record_touches) events_.Record(EventOf(SessionEvent::Kind::kTouched, node, now));
+    if (limits_.record_touches)
+      events_.Record(EventOf(SessionEvent::Kind::kTouched, MetaOf(node), now));
   }
 
   Clock* const clock_;
@@ -242,12 +236,14 @@ MemoryStore::MemoryStore(const MemoryStoreOptions& options)
 }
 
 absl::Status MemoryStore::Reserve(size_t bytes) {
-  const size_t before = used_bytes_.fetch_add(bytes, std::memory_order_relaxed);
+  // The event log's memory counts too: it is bounded by --event_retention, but not small.
+  const size_t before =
+      used_bytes_.fetch_add(bytes, std::memory_order_relaxed) + events_.approximate_bytes();
   if (max_memory_bytes_ != 0 && before + bytes > max_memory_bytes_) {
     used_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
-    return absl::ResourceExhaustedError(
-        absl::StrCat("the store is full: its sessions take ", before, " bytes; the limit is ",
-                     max_memory_bytes_, " (--max_memory_bytes); retry later or raise it"));
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "the store is full: its sessions and events take ", before, " bytes; the limit is ",
+        max_memory_bytes_, " (--max_memory_bytes); retry later or raise it"));
   }
   return absl::OkStatus();
 }
@@ -333,6 +329,15 @@ bool MemoryStore::EndIfOwned(absl::string_view id, absl::string_view principal, 
   return true;
 }
 
+size_t MemoryStore::EndExpiredOf(absl::string_view principal) {
+  size_t ended = 0;
+  for (const std::string& id : index_.Ids(principal)) {
+    // A lookup ends an expired session on the way (FindNode).
+    if (!Peek(id).ok()) ++ended;
+  }
+  return ended;
+}
+
 absl::StatusOr<SessionMeta> MemoryStore::Peek(absl::string_view id) {
   Shard& shard = ShardFor(id);
   absl::MutexLock lock(&shard.mu);
@@ -374,6 +379,7 @@ absl::StatusOr<SessionMeta> MemoryStore::Create(NewSession session) {
       session.request_id.empty() ? node->id : CreateStubKey(session.request_id);
   Shard& stub_shard = ShardFor(stub_key);
   const std::string principal = node->principal;
+  bool swept_principal = false;
   for (int attempt = 0; attempt < kAdmitAttempts; ++attempt) {
     std::string replay_id;
     std::string evict_id;
@@ -386,6 +392,13 @@ absl::StatusOr<SessionMeta> MemoryStore::Create(NewSession session) {
     if (!evict_id.empty()) {
       EndIfOwned(evict_id, principal, GoneReason::kEvicted);
       continue;
+    }
+    // At the cap, sessions that expired but are not swept yet must not count: end them, then
+    // try once more.
+    if (meta.status().code() == absl::StatusCode::kResourceExhausted && !principal.empty() &&
+        !swept_principal) {
+      swept_principal = true;
+      if (EndExpiredOf(principal) > 0) continue;
     }
     if (node != nullptr) used_bytes_.fetch_sub(reserved, std::memory_order_relaxed);
     if (!replay_id.empty()) return Peek(replay_id);
@@ -427,7 +440,7 @@ absl::StatusOr<SessionMeta> MemoryStore::CreateLocked(Shard& shard, Shard& stub_
   shard.wheel.Insert(raw);
   live_sessions_.fetch_add(1, std::memory_order_relaxed);
   SessionMeta meta = MetaOf(*raw);
-  events_.Record(EventOf(SessionEvent::Kind::kCreated, *raw, now));
+  events_.Record(EventOf(SessionEvent::Kind::kCreated, meta, now));
   if (!request_id.empty()) {
     InsertStub(stub_shard, stub_key, raw->id,
                SessionState::Stub(meta.version, std::move(request_id), now, limits_), GoneDetails(),
@@ -584,7 +597,7 @@ MemoryStore::RotateOutcome MemoryStore::RotateLocked(
   Reaccount(*owned);
   to.wheel.Insert(node);
   to.sessions.emplace(node->id, std::move(owned));
-  SessionEvent event = EventOf(SessionEvent::Kind::kRotated, *node, now);
+  SessionEvent event = EventOf(SessionEvent::Kind::kRotated, MetaOf(*node), now);
   event.id = old_id;
   event.new_id = node->id;
   events_.Record(std::move(event));
