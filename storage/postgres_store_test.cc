@@ -80,17 +80,15 @@ std::vector<std::string> PostgresUnsupportedCases() {
   return cases;
 }
 
-INSTANTIATE_TEST_SUITE_P(Postgres, StoreContractTest,
-                         ::testing::Values(StoreFactory{
-                             "postgres",
-                             [](Clock* clock, const SessionLimits& limits) {
-                               return OpenPostgresStore(OptionsFor(SharedServer(), clock, limits));
-                             },
-                             false, PostgresUnsupportedCases(),
-                             "not implemented on PostgreSQL yet (issue 13)"}),
-                         [](const ::testing::TestParamInfo<StoreFactory>& info) {
-                           return info.param.name;
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Postgres, StoreContractTest,
+    ::testing::Values(StoreFactory{
+        "postgres",
+        [](Clock* clock, const SessionLimits& limits) {
+          return OpenPostgresStore(OptionsFor(SharedServer(), clock, limits));
+        },
+        false, PostgresUnsupportedCases(), "not implemented on PostgreSQL yet (issue 13)"}),
+    [](const ::testing::TestParamInfo<StoreFactory>& info) { return info.param.name; });
 
 std::string Id(int n) { return absl::StrCat("pg-test-", n, "-AAAAAAAAAAAAAAAAAAAAAAAA"); }
 

@@ -621,7 +621,7 @@ type CreateSessionRequest struct {
 	// the server draws one. Exists for framework stores whose contract makes the web tier choose the
 	// id (express-session's `genid`). It must be 32 characters of base64url encoding 24 bytes drawn
 	// by the caller from a CSPRNG, exactly as the server draws them (INVALID_ARGUMENT otherwise);
-	// ALREADY_EXISTS if a live session has it. Safe because the caller proposes a fresh random id
+	// ALREADY_EXISTS if a live session has it, or one had it within --gone_retention. Safe because the caller proposes a fresh random id
 	// at the moment it creates the session, never an id read from a browser's cookie: an attacker's
 	// fixed id is never adopted.
 	Id string `protobuf:"bytes,6,opt,name=id,proto3" json:"id,omitempty"`
