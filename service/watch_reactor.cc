@@ -42,18 +42,6 @@ void WatchRegistry::Remove(WatchReactor* reactor) {
   reactors_.erase(reactor);
 }
 
-namespace {
-
-// A write with more of the batch behind it may wait for them (buffer hint), so that a batch goes
-// out in a few frames and system calls rather than one per event.
-grpc::WriteOptions WriteOptionsFor(bool more) {
-  grpc::WriteOptions options;
-  if (more) options.set_buffer_hint();
-  return options;
-}
-
-}  // namespace
-
 grpc::ServerWriteReactor<grpc::ByteBuffer>* WatchReactor::Start(const grpc::ByteBuffer& request,
                                                                 storage::EventLog* log,
                                                                 WatchRegistry* registry) {
@@ -92,7 +80,6 @@ void WatchReactor::End(const grpc::Status& status) {
 void WatchReactor::Pump() {
   absl::StatusOr<std::vector<storage::SessionEvent>> batch;
   grpc::ByteBuffer* first = nullptr;
-  bool more = false;
   {
     absl::MutexLock lock(&mu_);
     if (finished_ || writing_) return;
@@ -111,7 +98,6 @@ void WatchReactor::Pump() {
       writing_ = true;
       // Nothing else touches the queue while writing_: the front buffer stays put for gRPC.
       first = &pending_.front();
-      more = pending_.size() > 1;
     }
   }
   if (!batch.ok()) {
@@ -121,7 +107,7 @@ void WatchReactor::Pump() {
                                   batch.status().message())));
     return;
   }
-  StartWrite(first, WriteOptionsFor(more));
+  StartWrite(first);
 }
 
 void WatchReactor::OnWriteDone(bool ok) {
@@ -130,11 +116,9 @@ void WatchReactor::OnWriteDone(bool ok) {
     return;
   }
   grpc::ByteBuffer* next = nullptr;
-  bool more = false;
   {
     absl::MutexLock lock(&mu_);
     pending_.pop_front();
-    more = pending_.size() > 1;
     // Nothing else touches the queue while writing_: the front buffer stays put for gRPC.
     if (!pending_.empty()) {
       next = &pending_.front();
@@ -143,7 +127,7 @@ void WatchReactor::OnWriteDone(bool ok) {
     }
   }
   if (next != nullptr) {
-    StartWrite(next, WriteOptionsFor(more));
+    StartWrite(next);
   } else {
     Pump();
   }

@@ -272,6 +272,26 @@ TEST_F(UserSessionsE2eTest, AWatcherSeesEveryEventOnceAndInOrder) {
   stream->Cancel();
 }
 
+TEST_F(UserSessionsE2eTest, AWatcherReplaysABacklogOfManyBatches) {
+  StartServer();
+  constexpr int kSessions = 100;  // 300 events: several of the server's batches of 64
+  RunWorkload(*client_, kSessions);
+  v1::WatchSessionsRequest watch;
+  watch.set_from_sequence(1);
+  CallOptions call;
+  call.deadline = absl::Now() + absl::Seconds(20);
+  std::unique_ptr<EventStream> stream = client_->WatchSessions(watch, call);
+  std::vector<std::string> events;
+  while (events.size() < 3 * kSessions) {
+    std::optional<v1::SessionEvent> event = stream->Next();
+    if (!event.has_value()) break;
+    events.push_back(absl::StrCat(event->sequence(), " ",
+                                  v1::SessionEvent::Kind_Name(event->kind()), " ", event->id()));
+  }
+  ExpectEveryEventOnceInOrder(events, kSessions);
+  stream->Cancel();
+}
+
 // A watch_printer process whose stdout the test reads line by line.
 class WatcherProcess {
  public:
