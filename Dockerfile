@@ -18,7 +18,7 @@ RUN cmake -S /src -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DSESSIOND_BUILD
 FROM ${BASE}
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-       libgrpc++1.51 libhiredis0.14 libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 \
+       libgrpc++1.51 libhiredis0.14 libpq5 libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 \
        libsnappy1v5 liblz4-1 libzstd1 \
     && apt-get clean && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/* \
     && groupadd --gid 10001 sessiond \
