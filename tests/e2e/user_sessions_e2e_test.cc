@@ -253,6 +253,18 @@ void ExpectEveryEventOnceInOrder(const std::vector<std::string>& events, int ses
   }
 }
 
+// Up to `count` events from `stream` (fewer if it ends), as "<sequence> <kind> <id>".
+std::vector<std::string> ReadEvents(EventStream& stream, size_t count) {
+  std::vector<std::string> events;
+  while (events.size() < count) {
+    std::optional<v1::SessionEvent> event = stream.Next();
+    if (!event.has_value()) break;
+    events.push_back(absl::StrCat(event->sequence(), " ",
+                                  v1::SessionEvent::Kind_Name(event->kind()), " ", event->id()));
+  }
+  return events;
+}
+
 TEST_F(UserSessionsE2eTest, AWatcherSeesEveryEventOnceAndInOrder) {
   StartServer();
   v1::WatchSessionsRequest watch;
@@ -260,13 +272,7 @@ TEST_F(UserSessionsE2eTest, AWatcherSeesEveryEventOnceAndInOrder) {
   std::unique_ptr<EventStream> stream = client_->WatchSessions(watch);
   constexpr int kSessions = 200;
   std::thread workload([&] { RunWorkload(*client_, kSessions); });
-  std::vector<std::string> events;
-  while (events.size() < 3 * kSessions) {
-    std::optional<v1::SessionEvent> event = stream->Next();
-    if (!event.has_value()) break;
-    events.push_back(absl::StrCat(event->sequence(), " ",
-                                  v1::SessionEvent::Kind_Name(event->kind()), " ", event->id()));
-  }
+  const std::vector<std::string> events = ReadEvents(*stream, 3 * kSessions);
   workload.join();
   ExpectEveryEventOnceInOrder(events, kSessions);
   stream->Cancel();
@@ -281,13 +287,7 @@ TEST_F(UserSessionsE2eTest, AWatcherReplaysABacklogOfManyBatches) {
   CallOptions call;
   call.deadline = absl::Now() + absl::Seconds(20);
   std::unique_ptr<EventStream> stream = client_->WatchSessions(watch, call);
-  std::vector<std::string> events;
-  while (events.size() < 3 * kSessions) {
-    std::optional<v1::SessionEvent> event = stream->Next();
-    if (!event.has_value()) break;
-    events.push_back(absl::StrCat(event->sequence(), " ",
-                                  v1::SessionEvent::Kind_Name(event->kind()), " ", event->id()));
-  }
+  const std::vector<std::string> events = ReadEvents(*stream, 3 * kSessions);
   ExpectEveryEventOnceInOrder(events, kSessions);
   stream->Cancel();
 }
