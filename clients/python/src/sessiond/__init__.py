@@ -16,10 +16,11 @@ from sessiond.errors import (
     DeadlineExceededError,
     InvalidArgumentError,
     NotFoundError,
+    OutOfRangeError,
     SessiondError,
     UnavailableError,
 )
-from sessiond.info import SessionInfo
+from sessiond.info import SessionInfo, SessionPage
 
 __all__ = [
     "AlreadyExistsError",
@@ -31,8 +32,10 @@ __all__ = [
     "InvalidArgumentError",
     "JsonValue",
     "NotFoundError",
+    "OutOfRangeError",
     "Session",
     "SessionInfo",
+    "SessionPage",
     "SessionSettings",
     "SessionValue",
     "SessiondError",

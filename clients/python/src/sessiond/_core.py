@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import secrets
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Generic, TypedDict, TypeVar, Unpack
@@ -23,7 +23,7 @@ from sessiond import _values
 from sessiond._steps import Rpc, Sleep, Steps, T, Work
 from sessiond._values import JsonValue, SessionValue, ValueKind
 from sessiond.errors import LOST_REPLY, ConflictError
-from sessiond.info import SessionInfo
+from sessiond.info import SessionInfo, SessionPage
 from sessiond.v1 import session_pb2 as pb
 from sessiond.v1 import session_pb2_grpc
 
@@ -47,11 +47,13 @@ def new_session_id() -> str:
 
 
 class SessionSettings(TypedDict, total=False):
-    """How a new session is created: its principal (user id), idle and absolute timeouts (server
-    defaults when absent), and `session_id`, an id to propose (see new_session_id; never one read
-    from a cookie; AlreadyExistsError if taken; absent: the server draws one)."""
+    """How a new session is created: its principal (user id), labels (a small string map such as
+    the device, shown by list_sessions), idle and absolute timeouts (server defaults when absent),
+    and `session_id`, an id to propose (see new_session_id; never one read from a cookie;
+    AlreadyExistsError if taken; absent: the server draws one)."""
 
     principal: str
+    labels: Mapping[str, str]
     idle_timeout: timedelta | None
     absolute_timeout: timedelta | None
     session_id: str
@@ -70,6 +72,7 @@ def new_request(settings: SessionSettings) -> pb.CreateSessionRequest:
     return pb.CreateSessionRequest(
         id=settings.get("session_id", ""),
         principal=settings.get("principal", ""),
+        labels=dict(settings.get("labels", {})),
         idle_timeout=_duration(settings.get("idle_timeout")),
         absolute_timeout=_duration(settings.get("absolute_timeout")),
     )
@@ -470,6 +473,13 @@ class ClientSettings(TypedDict, total=False):
     credentials: grpc.ChannelCredentials | None
 
 
+def watch_request(from_sequence: int | None) -> pb.WatchSessionsRequest:
+    """The WatchSessionsRequest from `from_sequence` (None: from now on)."""
+    if from_sequence is None:
+        return pb.WatchSessionsRequest()
+    return pb.WatchSessionsRequest(from_sequence=from_sequence)
+
+
 class ClientCore(ABC, Generic[S]):
     """What the blocking and the asyncio client share: their options, channel and stub, and making
     sessions."""
@@ -500,6 +510,34 @@ class ClientCore(ABC, Generic[S]):
         """A new unsaved session, created with `settings` by its first commit that has something
         to store; nothing is sent before."""
         return self._make_session("", new_request(settings))
+
+    def _list_steps(
+        self, principal: str, page_size: int, page_token: str, timeout: float | None
+    ) -> Steps[SessionPage]:
+        """ListSessions: one page of `principal`'s live sessions, newest first."""
+        request = pb.ListSessionsRequest(
+            principal=principal, page_size=page_size, page_token=page_token
+        )
+        response: pb.ListSessionsResponse = yield Rpc(
+            "ListSessions", request, self._call_timeout(timeout)
+        )
+        return SessionPage(
+            [SessionInfo.from_proto(info) for info in response.sessions],
+            response.next_page_token,
+        )
+
+    def _revoke_steps(
+        self, principal: str, except_ids: Iterable[str], timeout: float | None
+    ) -> Steps[int]:
+        """RevokeSessions: end every session of `principal` but `except_ids`; how many ended."""
+        request = pb.RevokeSessionsRequest(principal=principal, except_ids=list(except_ids))
+        response: pb.RevokeSessionsResponse = yield Rpc(
+            "RevokeSessions", request, self._call_timeout(timeout)
+        )
+        return response.revoked
+
+    def _call_timeout(self, timeout: float | None) -> float:
+        return self.options.timeout if timeout is None else timeout
 
     def _to_create(
         self, entries: Mapping[str, SessionValue] | None, settings: SessionSettings

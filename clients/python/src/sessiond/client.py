@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import Any, Unpack, cast
 
 import grpc
 
-from sessiond._core import ClientCore, SessionCore, SessionSettings
+from sessiond._core import ClientCore, SessionCore, SessionSettings, watch_request
 from sessiond._steps import Rpc, Sleep, Steps, T, advance
 from sessiond._values import SessionValue
 from sessiond.errors import SessiondError, from_call
+from sessiond.info import SessionPage
 from sessiond.v1 import session_pb2 as pb
 
 
@@ -46,6 +47,44 @@ class Client(ClientCore["Session"]):
         session = self._to_create(entries, settings)
         self._drive(session._create_steps(timeout))
         return session
+
+    def list_sessions(
+        self,
+        principal: str,
+        *,
+        page_size: int = 0,
+        page_token: str = "",
+        timeout: float | None = None,
+    ) -> SessionPage:
+        """One page of `principal`'s live sessions (labels and last access, never entries),
+        newest first; `page_size` 0 asks for the server's default (50), `page_token` continues
+        from the previous page's next_page_token."""
+        return self._drive(self._list_steps(principal, page_size, page_token, timeout))
+
+    def revoke_sessions(
+        self, principal: str, *, except_ids: Iterable[str] = (), timeout: float | None = None
+    ) -> int:
+        """Ends every session of `principal` but `except_ids` ("log out everywhere else"), each
+        atomically; returns how many ended."""
+        return self._drive(self._revoke_steps(principal, except_ids, timeout))
+
+    def watch_sessions(
+        self, from_sequence: int | None = None, *, timeout: float | None = None
+    ) -> Iterator[pb.SessionEvent]:
+        """The session events from `from_sequence` on (None: from now on), one by one (the server
+        sends them in batches), for as long as the caller iterates; closing the iterator ends the
+        stream. No deadline unless `timeout` (seconds) is given. Raises OutOfRangeError when the
+        sequence is outside the server's log (resynchronise), SessiondError(RESOURCE_EXHAUSTED)
+        when this watcher fell behind, UnavailableError when the server drains: resume from the
+        last event's sequence + 1."""
+        call = self._stub.WatchSessions(watch_request(from_sequence), timeout=timeout)
+        try:
+            for message in call:
+                yield from message.events
+        except grpc.RpcError as rpc_error:
+            raise from_call(self.options.address, cast(grpc.Call, rpc_error)) from rpc_error
+        finally:
+            call.cancel()
 
     def close(self) -> None:
         """Closes the channel; calls in flight fail with CancelledError."""

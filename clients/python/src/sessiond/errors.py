@@ -7,7 +7,8 @@ wrong and the limit with the flag that sets it.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Protocol
+from datetime import UTC, datetime
+from typing import Any, Protocol, TypeVar
 
 import grpc
 from google.rpc.status_pb2 import Status
@@ -27,7 +28,26 @@ class SessiondError(Exception):
 
 
 class NotFoundError(SessiondError):
-    """The session is unknown, expired or deleted (NOT_FOUND)."""
+    """The session is unknown, expired or deleted (NOT_FOUND). `reason` says why it is gone while
+    the server remembers (its --gone_retention): "EXPIRED_IDLE", "EXPIRED_ABSOLUTE", "DELETED",
+    "REVOKED", "EVICTED" or "ROTATED", with `ended_at` (UTC); "UNKNOWN" and None otherwise."""
+
+    def __init__(
+        self,
+        code: grpc.StatusCode,
+        details: str,
+        reason: str = "UNKNOWN",
+        ended_at: datetime | None = None,
+    ) -> None:
+        super().__init__(code, details)
+        self.reason = reason
+        self.ended_at = ended_at
+
+
+class OutOfRangeError(SessiondError):
+    """watch_sessions asked for a sequence the server's event log no longer (or does not yet) hold
+    (OUT_OF_RANGE): re-read the sessions you track, then watch from the sequence the message
+    names."""
 
 
 class InvalidArgumentError(SessiondError):
@@ -91,6 +111,7 @@ _BY_CODE: dict[grpc.StatusCode, type[SessiondError]] = {
     grpc.StatusCode.ALREADY_EXISTS: AlreadyExistsError,
     grpc.StatusCode.DEADLINE_EXCEEDED: DeadlineExceededError,
     grpc.StatusCode.CANCELLED: CancelledError,
+    grpc.StatusCode.OUT_OF_RANGE: OutOfRangeError,
 }
 
 
@@ -121,23 +142,31 @@ def _from_status(
     if code == grpc.StatusCode.UNAVAILABLE:
         return UnavailableError(address, details)
     if code == grpc.StatusCode.ABORTED:
-        conflict = _conflict_details(trailing_metadata or ())
+        conflict = _detail(trailing_metadata or (), pb.ConflictDetails)
         if conflict is None:
             return ConflictError(details, (), None)
         return ConflictError(details, tuple(conflict.conflicting_keys), conflict.current_version)
+    if code == grpc.StatusCode.NOT_FOUND:
+        gone = _detail(trailing_metadata or (), pb.NotFoundDetails)
+        if gone is None or gone.reason == pb.NotFoundDetails.UNKNOWN:
+            return NotFoundError(code, details)
+        reason = pb.NotFoundDetails.Reason.Name(gone.reason)
+        return NotFoundError(code, details, reason, gone.ended_at.ToDatetime(UTC))
     return _BY_CODE.get(code, SessiondError)(code, details)
 
 
-def _conflict_details(
-    trailing_metadata: Iterable[tuple[str, str | bytes]],
-) -> pb.ConflictDetails | None:
-    """The ConflictDetails in the google.rpc.Status of the grpc-status-details-bin trailer."""
+D = TypeVar("D", pb.ConflictDetails, pb.NotFoundDetails)
+
+
+def _detail(trailing_metadata: Iterable[tuple[str, str | bytes]], kind: type[D]) -> D | None:
+    """The detail of type `kind` in the google.rpc.Status of the grpc-status-details-bin
+    trailer."""
     for key, value in trailing_metadata:
         if key != _STATUS_DETAILS_KEY or not isinstance(value, bytes):
             continue
         status = Status.FromString(value)
         for detail in status.details:
-            conflict = pb.ConflictDetails()
-            if detail.Unpack(conflict):
-                return conflict
+            found = kind()
+            if detail.Unpack(found):
+                return found
     return None
