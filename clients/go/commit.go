@@ -110,7 +110,7 @@ func (s *Session) createNow(ctx context.Context) error {
 		}
 	}
 	request := &sessiondv1.CreateSessionRequest{Entries: entries, Principal: s.opts.Principal,
-		Id: s.opts.ID, RequestId: s.pendingRequestID()}
+		Labels: s.opts.Labels, Id: s.opts.ID, RequestId: s.pendingRequestID()}
 	if s.opts.IdleTimeout > 0 {
 		request.IdleTimeout = durationpb.New(s.opts.IdleTimeout)
 	}

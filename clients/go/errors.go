@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -26,6 +27,10 @@ var (
 	ErrInvalidArgument = errors.New("sessiond: invalid argument")
 	// ErrAlreadyExists: a proposed session id is taken.
 	ErrAlreadyExists = errors.New("sessiond: session id already exists")
+	// ErrOutOfRange: WatchSessions asked for a sequence the server's event log no longer (or does
+	// not yet) hold: re-read the sessions you track, then watch from the sequence the message
+	// names.
+	ErrOutOfRange = errors.New("sessiond: sequence outside the event log")
 )
 
 var sentinels = map[codes.Code]error{
@@ -34,6 +39,7 @@ var sentinels = map[codes.Code]error{
 	codes.Unavailable:     ErrUnavailable,
 	codes.InvalidArgument: ErrInvalidArgument,
 	codes.AlreadyExists:   ErrAlreadyExists,
+	codes.OutOfRange:      ErrOutOfRange,
 }
 
 // Error is a failed rpc: which one, against which server, the gRPC code and the server's message.
@@ -75,22 +81,46 @@ func (e *ConflictError) Error() string {
 // Unwrap returns the underlying *Error.
 func (e *ConflictError) Unwrap() error { return e.Err }
 
-// wrap converts an rpc's error into an *Error, or a *ConflictError for ABORTED with the server's
-// ConflictDetails (from the grpc-status-details-bin trailer).
+// GoneError is a NOT_FOUND that says why the session is gone, while the server remembers (its
+// --gone_retention): Reason is EXPIRED_IDLE, EXPIRED_ABSOLUTE, DELETED, REVOKED, EVICTED or
+// ROTATED, EndedAt when. A NOT_FOUND without a reason is a plain *Error. It matches ErrNotFound;
+// errors.As reaches the underlying *Error too.
+type GoneError struct {
+	Err     *Error
+	Reason  sessiondv1.NotFoundDetails_Reason
+	EndedAt time.Time
+}
+
+// Error is the *Error's text followed by the reason.
+func (e *GoneError) Error() string { return fmt.Sprintf("%s (%s)", e.Err.Error(), e.Reason) }
+
+// Unwrap returns the underlying *Error.
+func (e *GoneError) Unwrap() error { return e.Err }
+
+// wrap converts an rpc's error into an *Error, or, from the details in the grpc-status-details-bin
+// trailer, a *ConflictError for ABORTED or a *GoneError for a NOT_FOUND that says why.
 func (c *Client) wrap(op string, err error) error {
 	st := status.Convert(err)
 	e := &Error{Op: op, Address: c.address, Code: st.Code(), Message: st.Message()}
-	if st.Code() != codes.Aborted {
-		return e
-	}
-	conflict := &ConflictError{Err: e}
-	for _, detail := range st.Details() {
-		if details, ok := detail.(*sessiondv1.ConflictDetails); ok {
-			conflict.Keys = details.GetConflictingKeys()
-			conflict.CurrentVersion = details.GetCurrentVersion()
+	switch st.Code() {
+	case codes.Aborted:
+		conflict := &ConflictError{Err: e}
+		for _, detail := range st.Details() {
+			if details, ok := detail.(*sessiondv1.ConflictDetails); ok {
+				conflict.Keys = details.GetConflictingKeys()
+				conflict.CurrentVersion = details.GetCurrentVersion()
+			}
+		}
+		return conflict
+	case codes.NotFound:
+		for _, detail := range st.Details() {
+			if details, ok := detail.(*sessiondv1.NotFoundDetails); ok &&
+				details.GetReason() != sessiondv1.NotFoundDetails_UNKNOWN {
+				return &GoneError{Err: e, Reason: details.GetReason(), EndedAt: details.GetEndedAt().AsTime()}
+			}
 		}
 	}
-	return conflict
+	return e
 }
 
 // replyMayBeLost reports whether a failed rpc may have been applied: its retry with the same

@@ -14,6 +14,9 @@ import (
 type CreateOptions struct {
 	// Principal is the user the session belongs to; may be empty.
 	Principal string
+	// Labels describe the session for a "your active sessions" page (device, user agent, ...);
+	// ListSessions returns them. Limits: the server's --max_labels and --max_label_bytes.
+	Labels map[string]string
 	// IdleTimeout and AbsoluteTimeout: zero means the server's defaults (20 min, 12 h unless
 	// configured); neither may exceed the server's maxima. Millisecond precision.
 	IdleTimeout, AbsoluteTimeout time.Duration
@@ -31,12 +34,19 @@ type Info struct {
 	AbsoluteExpiresAt time.Time
 	IdleTimeout       time.Duration
 	Principal         string
+	Labels            map[string]string
+	// LastAccessAt is when the session was last used; zero where the rpc does not report it.
+	LastAccessAt time.Time
 }
 
 func infoFrom(p *sessiondv1.SessionInfo) Info {
-	return Info{Version: p.GetVersion(), CreatedAt: p.GetCreatedAt().AsTime(),
+	info := Info{Version: p.GetVersion(), CreatedAt: p.GetCreatedAt().AsTime(),
 		IdleExpiresAt: p.GetIdleExpiresAt().AsTime(), AbsoluteExpiresAt: p.GetAbsoluteExpiresAt().AsTime(),
-		IdleTimeout: p.GetIdleTimeout().AsDuration(), Principal: p.GetPrincipal()}
+		IdleTimeout: p.GetIdleTimeout().AsDuration(), Principal: p.GetPrincipal(), Labels: p.GetLabels()}
+	if p.GetLastAccessAt() != nil {
+		info.LastAccessAt = p.GetLastAccessAt().AsTime()
+	}
+	return info
 }
 
 // Session is one sessiond session as a request uses it, mirroring ASP.NET Core's ISession. It
