@@ -12,12 +12,17 @@ import dev.sessiond.v1.DeleteRequest;
 import dev.sessiond.v1.DeleteResponse;
 import dev.sessiond.v1.GetRequest;
 import dev.sessiond.v1.GetResponse;
+import dev.sessiond.v1.ListSessionsRequest;
+import dev.sessiond.v1.ListSessionsResponse;
+import dev.sessiond.v1.RevokeSessionsRequest;
+import dev.sessiond.v1.RevokeSessionsResponse;
 import dev.sessiond.v1.RotateIdRequest;
 import dev.sessiond.v1.RotateIdResponse;
 import dev.sessiond.v1.SessionServiceGrpc;
 import dev.sessiond.v1.SessionServiceGrpc.SessionServiceFutureStub;
 import dev.sessiond.v1.TouchRequest;
 import dev.sessiond.v1.TouchResponse;
+import dev.sessiond.v1.WatchSessionsRequest;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import java.util.concurrent.CompletableFuture;
@@ -112,6 +117,17 @@ public final class Client implements AutoCloseable {
     return call(SessionServiceFutureStub::rotateId, request);
   }
 
+  /** ListSessions: one page of a principal's live sessions, newest first. */
+  public CompletableFuture<ListSessionsResponse> listSessionsAsync(ListSessionsRequest request) {
+    return call(SessionServiceFutureStub::listSessions, request);
+  }
+
+  /** RevokeSessions: ends every session of a principal but the ones kept. */
+  public CompletableFuture<RevokeSessionsResponse> revokeSessionsAsync(
+      RevokeSessionsRequest request) {
+    return call(SessionServiceFutureStub::revokeSessions, request);
+  }
+
   /** CreateSession, blocking. */
   public CreateSessionResponse createSession(CreateSessionRequest request) {
     return await(createSessionAsync(request), address);
@@ -140,6 +156,25 @@ public final class Client implements AutoCloseable {
   /** RotateId, blocking. */
   public RotateIdResponse rotateId(RotateIdRequest request) {
     return await(rotateIdAsync(request), address);
+  }
+
+  /** ListSessions, blocking. */
+  public ListSessionsResponse listSessions(ListSessionsRequest request) {
+    return await(listSessionsAsync(request), address);
+  }
+
+  /** RevokeSessions, blocking. */
+  public RevokeSessionsResponse revokeSessions(RevokeSessionsRequest request) {
+    return await(revokeSessionsAsync(request), address);
+  }
+
+  /**
+   * WatchSessions: the session events from the request's {@code from_sequence} on (unset: from
+   * now), read one by one from the returned stream, which the caller closes. No deadline: the
+   * stream lives until closed or until the server ends it.
+   */
+  public EventStream watchSessions(WatchSessionsRequest request) {
+    return EventStream.start(channel, request, address);
   }
 
   /** Shuts down the channel if this client opened it, waiting up to 5 s for calls in flight. */

@@ -2,10 +2,14 @@ package dev.sessiond.client;
 
 import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Message;
 import dev.sessiond.v1.ConflictDetails;
+import dev.sessiond.v1.NotFoundDetails;
 import io.grpc.Status;
 import io.grpc.protobuf.StatusProto;
+import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
@@ -25,7 +29,16 @@ final class Errors {
     String message = "sessiond at " + address + ": " + status.getCode() + description;
     switch (status.getCode()) {
       case NOT_FOUND:
-        return new SessionNotFoundException(message, cause);
+        return detail(cause, NotFoundDetails.class)
+            .map(
+                gone ->
+                    new SessionNotFoundException(
+                        message,
+                        gone.getReason(),
+                        Instant.ofEpochSecond(
+                            gone.getEndedAt().getSeconds(), gone.getEndedAt().getNanos()),
+                        cause))
+            .orElseGet(() -> new SessionNotFoundException(message, cause));
       case INVALID_ARGUMENT:
         return new InvalidArgumentException(message, cause);
       case UNAVAILABLE:
@@ -60,20 +73,32 @@ final class Errors {
 
   /** An ABORTED error, with the ConflictDetails of its google.rpc.Status trailer when present. */
   private static ConflictException conflict(String message, Throwable cause) {
+    return detail(cause, ConflictDetails.class)
+        .map(
+            conflict ->
+                new ConflictException(
+                    message,
+                    conflict.getConflictingKeysList(),
+                    conflict.getCurrentVersion(),
+                    cause))
+        .orElseGet(() -> new ConflictException(message, List.of(), 0, cause));
+  }
+
+  /** The detail of type {@code type} in the google.rpc.Status trailer of {@code cause}, if any. */
+  private static <T extends Message> Optional<T> detail(Throwable cause, Class<T> type) {
     com.google.rpc.Status details = StatusProto.fromThrowable(cause);
-    if (details != null) {
-      for (Any any : details.getDetailsList()) {
-        if (any.is(ConflictDetails.class)) {
-          try {
-            ConflictDetails conflict = any.unpack(ConflictDetails.class);
-            return new ConflictException(
-                message, conflict.getConflictingKeysList(), conflict.getCurrentVersion(), cause);
-          } catch (InvalidProtocolBufferException e) {
-            break;
-          }
+    if (details == null) {
+      return Optional.empty();
+    }
+    for (Any any : details.getDetailsList()) {
+      if (any.is(type)) {
+        try {
+          return Optional.of(any.unpack(type));
+        } catch (InvalidProtocolBufferException e) {
+          return Optional.empty();
         }
       }
     }
-    return new ConflictException(message, List.of(), 0, cause);
+    return Optional.empty();
   }
 }
