@@ -61,27 +61,19 @@ class Client(ClientCore["Session"]):
         page_token: str = "",
         timeout: float | None = None,
     ) -> SessionPage:
-        """One page of `principal`'s live sessions (labels and last access, never entries),
-        newest first; `page_size` 0 asks for the server's default (50), `page_token` continues
-        from the previous page's next_page_token."""
+        """As sessiond.Client.list_sessions."""
         return await self._drive(self._list_steps(principal, page_size, page_token, timeout))
 
     async def revoke_sessions(
         self, principal: str, *, except_ids: Iterable[str] = (), timeout: float | None = None
     ) -> int:
-        """Ends every session of `principal` but `except_ids` ("log out everywhere else"), each
-        atomically; returns how many ended."""
+        """As sessiond.Client.revoke_sessions."""
         return await self._drive(self._revoke_steps(principal, except_ids, timeout))
 
     async def watch_sessions(
         self, from_sequence: int | None = None, *, timeout: float | None = None
     ) -> AsyncIterator[pb.SessionEvent]:
-        """The session events from `from_sequence` on (None: from now on), one by one (the server
-        sends them in batches), for as long as the caller iterates; closing the iterator ends the
-        stream. No deadline unless `timeout` (seconds) is given. Raises OutOfRangeError when the
-        sequence is outside the server's log (resynchronise), SessiondError(RESOURCE_EXHAUSTED)
-        when this watcher fell behind, UnavailableError when the server drains: resume from the
-        last event's sequence + 1."""
+        """As sessiond.Client.watch_sessions, iterated with `async for`."""
         call = self._stub.WatchSessions(watch_request(from_sequence), timeout=timeout)
         try:
             async for message in call:
