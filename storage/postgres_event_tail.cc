@@ -83,12 +83,7 @@ void PgEventTail::Poke() {
 
 bool PgEventTail::Wait(absl::Duration interval) {
   absl::MutexLock lock(&mu_);
-  mu_.AwaitWithTimeout(absl::Condition(
-                           +[](PgEventTail* tail) ABSL_EXCLUSIVE_LOCKS_REQUIRED(tail->mu_) {
-                             return tail->poked_ || tail->stopping_;
-                           },
-                           this),
-                       interval);
+  mu_.AwaitWithTimeout(absl::Condition(this, &PgEventTail::PokedOrStopping), interval);
   poked_ = false;
   return !stopping_;
 }

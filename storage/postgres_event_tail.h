@@ -61,6 +61,7 @@ class PgEventTail {
   absl::Status ReadBatch(bool* full);
   // Waits for a Poke, the poll interval or Stop, whichever comes first; false once stopped.
   bool Wait(absl::Duration interval);
+  bool PokedOrStopping() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return poked_ || stopping_; }
 
   const PgTarget target_;
   const std::string read_sql_;
@@ -70,7 +71,7 @@ class PgEventTail {
   // the last event read (or the one before the first to come).
   std::unique_ptr<PgConnection> connection_;
   uint64_t tailed_;
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
   bool poked_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;

@@ -261,11 +261,17 @@ class PostgresStore final : public Store {
                                                     bool lock, absl::Time deadline);
   // The NOT_FOUND for an id whose row at `now` is `row` (none, a stub, or an expired session):
   // SessionGoneError within the gone retention when the reason is known, else
-  // SessionNotFoundError. A session found expired is not ended here: the sweeper records it.
+  // SessionNotFoundError.
   absl::Status GoneStatus(const std::optional<StoredSession>& row, absl::Time now) const;
-  // The live session `id`, or GoneStatus.
+  // The live session `id`, or GoneStatus. Sets `*found_expired` if the row is a session that
+  // expired and has not ended yet (the caller then ends it with EndIfExpired, after its own
+  // transaction).
   absl::StatusOr<StoredSession> LoadLive(PgConnection& connection, absl::string_view id, bool lock,
-                                         absl::Time now, absl::Time deadline);
+                                         absl::Time now, absl::Time deadline, bool* found_expired);
+  // Ends session `id` as expired (its event, its stub) if it still is an expired session that has
+  // not ended, in a transaction of its own: a call found it so before the sweeper. Best effort: if
+  // it fails, the sweeper ends it.
+  void EndIfExpired(absl::string_view id);
   // The live session `id`, renewed at `now` with `renewal`: a Get's or a Touch's work.
   absl::StatusOr<StoredSession> Read(absl::string_view id, Renewal renewal);
   // A renewal that is an event (SessionLimits::record_touches): written at once with it.
@@ -288,6 +294,8 @@ class PostgresStore final : public Store {
   // the gone retention, whichever is longer, or the row's deletion if both are zero.
   void End(RowWrite& write, const StoredSession& session, GoneDetails gone, std::string successor,
            absl::string_view request_id, absl::Time now) const;
+  // End for an expired `session`: expired idle or absolute, at its idle deadline.
+  void EndExpired(RowWrite& write, const StoredSession& session, absl::Time now) const;
   // Adds to `write` what makes room for one more session of `principal` under the cap, whose
   // advisory lock the transaction holds: RESOURCE_EXHAUSTED under kRejectNew, else the ends of
   // its least recently used sessions (their ids in `evicted`).
@@ -454,11 +462,26 @@ absl::Status PostgresStore::GoneStatus(const std::optional<StoredSession>& row,
 
 absl::StatusOr<StoredSession> PostgresStore::LoadLive(PgConnection& connection,
                                                       absl::string_view id, bool lock,
-                                                      absl::Time now, absl::Time deadline) {
+                                                      absl::Time now, absl::Time deadline,
+                                                      bool* found_expired) {
   absl::StatusOr<std::optional<StoredSession>> row = Load(connection, id, lock, deadline);
   if (!row.ok()) return row.status();
+  *found_expired = row->has_value() && !(*row)->stub && !IsLive(**row, now);
   if (!row->has_value() || !IsLive(**row, now)) return GoneStatus(*row, now);
   return **std::move(row);
+}
+
+void PostgresStore::EndIfExpired(absl::string_view id) {
+  const absl::Time now = clock_->Now();
+  const absl::Status status = Transact({}, [&](PgConnection& connection, absl::Time deadline) {
+    absl::StatusOr<std::optional<StoredSession>> row = Load(connection, id, true, deadline);
+    if (!row.ok()) return row.status();
+    if (!row->has_value() || (*row)->stub || IsLive(**row, now)) return absl::OkStatus();
+    RowWrite write;
+    EndExpired(write, **row, now);
+    return Write(connection, write, now, deadline);
+  });
+  if (status.ok()) DropRenewal(id);
 }
 
 absl::Status PostgresStore::RenewAndMaybeWrite(PgConnection& connection, StoredSession& session,
@@ -545,6 +568,15 @@ void PostgresStore::End(RowWrite& write, const StoredSession& session, GoneDetai
   write.Place(stub, /*fresh=*/false);
 }
 
+void PostgresStore::EndExpired(RowWrite& write, const StoredSession& session,
+                               absl::Time now) const {
+  const SessionMeta& meta = session.meta;
+  End(write, session,
+      GoneDetails{ExpiryReason(meta.idle_expires_at, meta.absolute_expires_at),
+                  meta.idle_expires_at},
+      "", "", now);
+}
+
 absl::Status PostgresStore::MakeRoom(PgConnection& connection, const std::string& principal,
                                      absl::Time now, absl::Time deadline, RowWrite& write,
                                      std::vector<std::string>& evicted) {
@@ -578,13 +610,16 @@ absl::StatusOr<StoredSession> PostgresStore::Read(absl::string_view id, Renewal 
   if (renewal == Renewal::kRenew && limits_.record_touches) return RenewWithEvent(id);
   const absl::Time now = clock_->Now();
   std::optional<StoredSession> live;
+  bool found_expired = false;
   absl::Status status = WithConnection([&](PgConnection& connection, absl::Time deadline) {
-    absl::StatusOr<StoredSession> session = LoadLive(connection, id, false, now, deadline);
+    absl::StatusOr<StoredSession> session =
+        LoadLive(connection, id, false, now, deadline, &found_expired);
     if (!session.ok()) return session.status();
     live = *std::move(session);
     if (renewal == Renewal::kNoRenew) return absl::OkStatus();
     return RenewAndMaybeWrite(connection, *live, now, deadline);
   });
+  if (found_expired) EndIfExpired(id);
   if (!status.ok()) return status;
   return *std::move(live);
 }
@@ -592,8 +627,10 @@ absl::StatusOr<StoredSession> PostgresStore::Read(absl::string_view id, Renewal 
 absl::StatusOr<StoredSession> PostgresStore::RenewWithEvent(absl::string_view id) {
   const absl::Time now = clock_->Now();
   std::optional<StoredSession> live;
+  bool found_expired = false;
   const absl::Status status = Transact({}, [&](PgConnection& connection, absl::Time deadline) {
-    absl::StatusOr<StoredSession> session = LoadLive(connection, id, true, now, deadline);
+    absl::StatusOr<StoredSession> session =
+        LoadLive(connection, id, true, now, deadline, &found_expired);
     if (!session.ok()) return session.status();
     live = *std::move(session);
     RenewStored(live->meta, now);
@@ -602,6 +639,7 @@ absl::StatusOr<StoredSession> PostgresStore::RenewWithEvent(absl::string_view id
     write.Record(EventOf(SessionEvent::Kind::kTouched, live->meta, now));
     return Write(connection, write, now, deadline);
   });
+  if (found_expired) EndIfExpired(id);
   if (!status.ok()) return status;
   DropRenewal(id);
   return *std::move(live);
@@ -692,9 +730,11 @@ absl::StatusOr<SessionMeta> PostgresStore::Apply(absl::string_view id,
   const absl::Time now = clock_->Now();
   SessionMeta result;
   bool wrote = false;
+  bool found_expired = false;
   const absl::Status status = Transact({}, [&](PgConnection& connection, absl::Time deadline) {
     wrote = false;
-    absl::StatusOr<StoredSession> session = LoadLive(connection, id, true, now, deadline);
+    absl::StatusOr<StoredSession> session =
+        LoadLive(connection, id, true, now, deadline, &found_expired);
     if (!session.ok()) return session.status();
     StoredSession& live = *session;
     if (std::optional<uint64_t> version = live.state.FindRequest(conditions.request_id, now)) {
@@ -734,6 +774,7 @@ absl::StatusOr<SessionMeta> PostgresStore::Apply(absl::string_view id,
     result = live.meta;
     return absl::OkStatus();
   });
+  if (found_expired) EndIfExpired(id);
   if (!status.ok()) return status;
   if (wrote) DropRenewal(id);
   return result;
@@ -743,11 +784,15 @@ absl::StatusOr<bool> PostgresStore::Delete(absl::string_view id, std::optional<u
                                            absl::string_view request_id) {
   const absl::Time now = clock_->Now();
   bool deleted = false;
+  bool found_expired = false;
   const absl::Status status = Transact({}, [&](PgConnection& connection, absl::Time deadline) {
     deleted = false;
     absl::StatusOr<std::optional<StoredSession>> row = Load(connection, id, true, deadline);
     if (!row.ok()) return row.status();
-    if (!row->has_value() || (*row)->meta.idle_expires_at <= now) return absl::OkStatus();
+    if (!row->has_value() || (*row)->meta.idle_expires_at <= now) {
+      found_expired = row->has_value() && !(*row)->stub;
+      return absl::OkStatus();
+    }
     const StoredSession& live = **row;
     if (live.stub) {
       deleted = live.state.FindRequest(request_id, now).has_value();
@@ -762,6 +807,7 @@ absl::StatusOr<bool> PostgresStore::Delete(absl::string_view id, std::optional<u
     deleted = true;
     return absl::OkStatus();
   });
+  if (found_expired) EndIfExpired(id);
   if (!status.ok()) return status;
   DropRenewal(id);
   return deleted;
@@ -778,6 +824,7 @@ absl::StatusOr<SessionMeta> PostgresStore::Rotate(
   std::string replay_id;
   std::vector<std::string> evicted;
   SessionMeta result;
+  bool found_expired = false;
   const absl::Status status = Transact(locks, [&](PgConnection& connection, absl::Time deadline) {
     replay_id.clear();
     evicted.clear();
@@ -785,6 +832,7 @@ absl::StatusOr<SessionMeta> PostgresStore::Rotate(
     if (!row.ok()) return row.status();
     if (!row->has_value() || !IsLive(**row, now)) {
       const std::optional<StoredSession>& stub = *row;
+      found_expired = stub.has_value() && !stub->stub;
       if (stub.has_value() && stub->stub && stub->meta.idle_expires_at > now &&
           !stub->successor.empty() && stub->state.FindRequest(request_id, now).has_value()) {
         replay_id = stub->successor;
@@ -820,6 +868,7 @@ absl::StatusOr<SessionMeta> PostgresStore::Rotate(
     result = live.meta;
     return absl::OkStatus();
   });
+  if (found_expired) EndIfExpired(id);
   if (!status.ok()) return status;
   if (!replay_id.empty()) return Peek(replay_id);
   DropRenewal(id);
@@ -907,18 +956,14 @@ absl::Status PostgresStore::RevokeBatch(const std::string& principal, const PgPa
     for (int row = 0; row < rows->rows(); ++row) {
       absl::StatusOr<StoredSession> session = RowSession(*rows, row);
       if (!session.ok()) return session.status();
-      const SessionMeta& meta = session->meta;
       // One that expired unswept ends as the expiry it is; it is not counted.
       if (IsLive(*session, now)) {
         End(write, *session, GoneDetails{GoneReason::kRevoked, now}, "", "", now);
         ++batch_revoked;
       } else {
-        End(write, *session,
-            GoneDetails{ExpiryReason(meta.idle_expires_at, meta.absolute_expires_at),
-                        meta.idle_expires_at},
-            "", "", now);
+        EndExpired(write, *session, now);
       }
-      ended.push_back(meta.id);
+      ended.push_back(session->meta.id);
     }
     if (write.empty()) return absl::OkStatus();
     return Write(connection, write, now, deadline);
@@ -971,10 +1016,7 @@ absl::Status PostgresStore::SweepBatch(absl::Time now, size_t* expired, bool* mo
         write.Remove(meta.id);
         continue;
       }
-      End(write, *session,
-          GoneDetails{ExpiryReason(meta.idle_expires_at, meta.absolute_expires_at),
-                      meta.idle_expires_at},
-          "", "", now);
+      EndExpired(write, *session, now);
       ended.push_back(meta.id);
     }
     if (write.empty()) return absl::OkStatus();

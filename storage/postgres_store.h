@@ -45,8 +45,9 @@
 // (NTP). SweepExpired ends expired sessions 500 per transaction (at most 20 a call), picking them
 // with FOR UPDATE SKIP LOCKED, so replicas sweeping at once share the work and each expiry is
 // recorded once (its event and its stub in the same transaction). A call that finds a session
-// expired does not end it: the next sweep records the expiry, and until then it stays in the
-// principal index (ListSessions and the cap skip it).
+// expired answers NOT_FOUND saying so and then ends it in a transaction of its own (the same
+// locked check, so the sweeper and other calls never record it twice); until a call or a sweep
+// ends it, it stays in the principal index (ListSessions and the cap skip it).
 //
 // Renewals of the idle timer alone (Get, Touch) are written once they move the stored deadline by
 // a second or more (in one UPDATE that only ever moves it and last_access_at later); until then

@@ -265,6 +265,30 @@ TEST(PostgresStoreTest, EveryReplicaSeesEveryReplicasEventsInOneOrder) {
   for (const SessionEvent& event : revoked) EXPECT_EQ(event.kind, SessionEvent::Kind::kRevoked);
 }
 
+TEST(PostgresStoreTest, AnExpiryACallFindsIsRecordedOnceAndNotAgainByTheSweeper) {
+  FakeClock clock;
+  const PostgresStoreOptions options = OptionsFor(SharedServer(), &clock, {});
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> first, OpenPostgresStore(options));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> second, OpenPostgresStore(options));
+  NewSession session = OfPrincipal(1, "alice");
+  session.idle_timeout = absl::Seconds(1);
+  const uint64_t created = first->Events().next_sequence();
+  ASSERT_OK(first->Create(std::move(session)));
+  ASSERT_EQ(AwaitEvents(*second, created, 1).size(), 1u);
+  const uint64_t from = created + 1;
+  clock.Advance(absl::Seconds(2));
+  EXPECT_THAT(first->Touch(Id(1)), StatusIs(absl::StatusCode::kNotFound));
+  const std::vector<SessionEvent> events = AwaitEvents(*second, from, 1);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].kind, SessionEvent::Kind::kExpired);
+  EXPECT_EQ(events[0].reason, GoneReason::kExpiredIdle);
+  EXPECT_EQ(second->Stats().principal_index_entries, 0u);
+  EXPECT_THAT(second->SweepExpired(), IsOkAndHolds(0u));
+  EXPECT_THAT(first->Delete(Id(1), std::nullopt, ""), IsOkAndHolds(false));
+  absl::SleepFor(absl::Milliseconds(200));  // two polls of the tail: nothing more arrives
+  EXPECT_THAT(second->Events().Read(from, 10), IsOkAndHolds(::testing::SizeIs(1)));
+}
+
 TEST(PostgresStoreTest, ThePrincipalCapHoldsAcrossReplicas) {
   for (PrincipalCapPolicy policy :
        {PrincipalCapPolicy::kRejectNew, PrincipalCapPolicy::kEvictOldest}) {
