@@ -14,7 +14,6 @@
 #include "absl/functional/function_ref.h"
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/synchronization/mutex.h"
 #include "storage/conflict.h"
@@ -22,6 +21,7 @@
 #include "storage/page_token.h"
 #include "storage/postgres_connection.h"
 #include "storage/postgres_event_tail.h"
+#include "storage/postgres_row_write.h"
 #include "storage/postgres_schema.h"
 #include "storage/reachability.h"
 #include "storage/session_codec.h"
@@ -50,37 +50,7 @@ constexpr absl::string_view kColumns = "id, idle_expires_at, stub, record, last_
 constexpr std::pair<const char*, const char*> kStatements[] = {
     {"read", "SELECT {c} FROM {t} WHERE id = $1"},
     {"lock", "SELECT {c} FROM {t} WHERE id = $1 FOR UPDATE"},
-    // Every write of a transaction, in its last statement: deletes the rows $1; places the rows
-    // $2..$8 (id, deadline, stub, record, principal, created, last access), replacing a row under
-    // the same id unless the id is one of $9 ("fresh": placed only where no row is, or a stub that
-    // went before $10); and appends the events $11 under the next sequences. Answers how many rows
-    // it placed, and whether it placed the first fresh one.
-    //
-    // The sequences are given by updating the one row of {p}event_sequence, whose lock the
-    // transaction then holds until it commits: a transaction that appends events waits for the one
-    // before to commit, so sequences become visible in order and without gaps (a rollback gives
-    // its numbers back), and a reader that reads "after the last sequence I read" never skips one
-    // that commits later (postgres_event_tail.h). The price: appending transactions commit one at
-    // a time, each holding the lock for its last statement and its COMMIT.
-    {"write",
-     "WITH removed AS (DELETE FROM {t} WHERE id = ANY($1::bytea[])), "
-     "placed AS ("
-     "INSERT INTO {t} AS s (id, idle_expires_at, stub, record, principal, created_at, "
-     "last_access_at) "
-     "SELECT * FROM unnest($2::bytea[], $3::int8[], $4::bool[], $5::bytea[], $6::bytea[], "
-     "$7::int8[], $8::int8[]) "
-     "ON CONFLICT (id) DO UPDATE SET idle_expires_at = EXCLUDED.idle_expires_at, "
-     "stub = EXCLUDED.stub, record = EXCLUDED.record, principal = EXCLUDED.principal, "
-     "created_at = EXCLUDED.created_at, last_access_at = EXCLUDED.last_access_at "
-     "WHERE NOT (s.id = ANY($9::bytea[])) OR (s.stub AND s.idle_expires_at <= $10::int8) "
-     "RETURNING s.id), "
-     "numbered AS (UPDATE {p}event_sequence SET last = last + cardinality($11::bytea[]) "
-     "WHERE cardinality($11::bytea[]) > 0 RETURNING last), "
-     "appended AS (INSERT INTO {p}events (sequence, record) "
-     "SELECT numbered.last - cardinality($11::bytea[]) + e.n, e.record "
-     "FROM numbered, unnest($11::bytea[]) WITH ORDINALITY AS e(record, n)) "
-     "SELECT (SELECT count(*) FROM placed), "
-     "(SELECT count(*) FROM placed WHERE id = ($9::bytea[])[1])"},
+    {"write", kPgWriteSql},
     {"renew",
      "UPDATE {t} SET idle_expires_at = greatest(idle_expires_at, $2), "
      "last_access_at = greatest(last_access_at, $3) WHERE id = $1 AND NOT stub"},
@@ -107,16 +77,6 @@ constexpr std::pair<const char*, const char*> kStatements[] = {
 
 int64_t Millis(absl::Time time) { return absl::ToUnixMillis(time); }
 
-// An int8[] or bool[] parameter in text form: "{1,2,NULL}".
-PgParam TextArray(const std::vector<std::string>& elements) {
-  return PgParam::Text(absl::StrCat("{", absl::StrJoin(elements, ","), "}"));
-}
-
-// An ABORTED status without a Conflict: the transaction is tried again from its start.
-absl::Status RetryTransaction() {
-  return absl::AbortedError("a concurrent transaction took the row first");
-}
-
 bool IsRetryable(const absl::Status& status) {
   return absl::IsAborted(status) && !GetConflict(status).has_value();
 }
@@ -141,58 +101,6 @@ int64_t PrincipalLockKey(absl::string_view prefix, absl::string_view principal) 
 bool IsLive(const StoredSession& session, absl::Time now) {
   return !session.stub && session.meta.idle_expires_at > now;
 }
-
-// The rows and events one transaction writes in its last statement ("write").
-class RowWrite {
- public:
-  // Stores `session` under its id; `fresh`: only if no row holds the id (or an expired stub).
-  void Place(StoredSession& session, bool fresh) {
-    session.indexed_deadline = session.meta.idle_expires_at;
-    const SessionMeta& meta = session.meta;
-    const bool indexed = !session.stub && !meta.principal.empty();
-    ids_.emplace_back(meta.id);
-    deadlines_.push_back(absl::StrCat(Millis(meta.idle_expires_at)));
-    stubs_.push_back(session.stub ? "t" : "f");
-    records_.emplace_back(EncodeSession(session));
-    principals_.push_back(indexed ? std::optional<std::string>(meta.principal) : std::nullopt);
-    created_.push_back(session.stub ? "NULL" : absl::StrCat(Millis(meta.created_at)));
-    last_access_.push_back(session.stub ? "NULL" : absl::StrCat(Millis(meta.last_access_at)));
-    if (fresh) fresh_.emplace_back(meta.id);
-  }
-  void Remove(const std::string& id) { removed_.emplace_back(id); }
-  void Record(SessionEvent event) { events_.push_back(std::move(event)); }
-
-  bool empty() const { return ids_.empty() && removed_.empty() && events_.empty(); }
-  bool has_events() const { return !events_.empty(); }
-
-  // The parameters of "write" at `now`.
-  std::vector<PgParam> Params(absl::Time now) const {
-    std::vector<std::optional<std::string>> events;
-    for (const SessionEvent& event : events_) events.emplace_back(EncodeEvent(event));
-    return {PgParam::ByteaArray(removed_), PgParam::ByteaArray(ids_),
-            TextArray(deadlines_),         TextArray(stubs_),
-            PgParam::ByteaArray(records_), PgParam::ByteaArray(principals_),
-            TextArray(created_),           TextArray(last_access_),
-            PgParam::ByteaArray(fresh_),   PgParam::Number(Millis(now)),
-            PgParam::ByteaArray(events)};
-  }
-
-  // The outcome of "write" that answered `placed` rows placed, `first_fresh` of them the first
-  // fresh one: ALREADY_EXISTS if that one's id is taken, a retry if another fresh one's is (a
-  // concurrent attempt of the same request filed its stub first).
-  absl::Status Outcome(int64_t placed, int64_t first_fresh) const {
-    if (placed == static_cast<int64_t>(ids_.size())) return absl::OkStatus();
-    if (!fresh_.empty() && first_fresh == 0) {
-      return absl::AlreadyExistsError("a session with this id exists or ended recently");
-    }
-    return RetryTransaction();
-  }
-
- private:
-  std::vector<std::optional<std::string>> removed_, ids_, records_, principals_, fresh_;
-  std::vector<std::string> deadlines_, stubs_, created_, last_access_;
-  std::vector<SessionEvent> events_;
-};
 
 // An idle-timer renewal held in memory and not written yet.
 struct PendingRenewal {
@@ -286,21 +194,21 @@ class PostgresStore final : public Store {
   void DropRenewal(absl::string_view id);
   // Writes every pending renewal (before a sweep, and on close).
   void FlushRenewals();
-  // Runs "write" for `write` at `now`; its outcome (RowWrite::Outcome).
-  absl::Status Write(PgConnection& connection, const RowWrite& write, absl::Time now,
+  // Runs "write" for `write` at `now`; its outcome (PgRowWrite::Outcome).
+  absl::Status Write(PgConnection& connection, const PgRowWrite& write, absl::Time now,
                      absl::Time deadline);
   // Adds to `write` the end of the live `session` as `gone` at `now`: its event (a rotation's is
   // the caller's) and a stub under its id for the idempotency window of `request_id` (if any) and
   // the gone retention, whichever is longer, or the row's deletion if both are zero.
-  void End(RowWrite& write, const StoredSession& session, GoneDetails gone, std::string successor,
+  void End(PgRowWrite& write, const StoredSession& session, GoneDetails gone, std::string successor,
            absl::string_view request_id, absl::Time now) const;
   // End for an expired `session`: expired idle or absolute, at its idle deadline.
-  void EndExpired(RowWrite& write, const StoredSession& session, absl::Time now) const;
+  void EndExpired(PgRowWrite& write, const StoredSession& session, absl::Time now) const;
   // Adds to `write` what makes room for one more session of `principal` under the cap, whose
   // advisory lock the transaction holds: RESOURCE_EXHAUSTED under kRejectNew, else the ends of
   // its least recently used sessions (their ids in `evicted`).
   absl::Status MakeRoom(PgConnection& connection, const std::string& principal, absl::Time now,
-                        absl::Time deadline, RowWrite& write, std::vector<std::string>& evicted);
+                        absl::Time deadline, PgRowWrite& write, std::vector<std::string>& evicted);
   // Ends up to kRevokeBatch sessions of `principal` not in `except` (one transaction); adds how
   // many it revoked to `*revoked` and sets `*more` if there may be others.
   absl::Status RevokeBatch(const std::string& principal, const PgParam& except, size_t* revoked,
@@ -477,7 +385,7 @@ void PostgresStore::EndIfExpired(absl::string_view id) {
     absl::StatusOr<std::optional<StoredSession>> row = Load(connection, id, true, deadline);
     if (!row.ok()) return row.status();
     if (!row->has_value() || (*row)->stub || IsLive(**row, now)) return absl::OkStatus();
-    RowWrite write;
+    PgRowWrite write;
     EndExpired(write, **row, now);
     return Write(connection, write, now, deadline);
   });
@@ -543,7 +451,7 @@ void PostgresStore::FlushRenewals() {
   }
 }
 
-absl::Status PostgresStore::Write(PgConnection& connection, const RowWrite& write, absl::Time now,
+absl::Status PostgresStore::Write(PgConnection& connection, const PgRowWrite& write, absl::Time now,
                                   absl::Time deadline) {
   absl::StatusOr<PgResult> written = connection.RunPrepared("write", write.Params(now), deadline);
   if (!written.ok()) return written.status();
@@ -551,7 +459,7 @@ absl::Status PostgresStore::Write(PgConnection& connection, const RowWrite& writ
   return write.Outcome(written->Int64(0, 0), written->Int64(0, 1));
 }
 
-void PostgresStore::End(RowWrite& write, const StoredSession& session, GoneDetails gone,
+void PostgresStore::End(PgRowWrite& write, const StoredSession& session, GoneDetails gone,
                         std::string successor, absl::string_view request_id, absl::Time now) const {
   if (gone.reason != GoneReason::kRotated) {
     write.Record(EndedEvent(session.meta, gone.reason, gone.ended_at));
@@ -568,7 +476,7 @@ void PostgresStore::End(RowWrite& write, const StoredSession& session, GoneDetai
   write.Place(stub, /*fresh=*/false);
 }
 
-void PostgresStore::EndExpired(RowWrite& write, const StoredSession& session,
+void PostgresStore::EndExpired(PgRowWrite& write, const StoredSession& session,
                                absl::Time now) const {
   const SessionMeta& meta = session.meta;
   End(write, session,
@@ -578,7 +486,7 @@ void PostgresStore::EndExpired(RowWrite& write, const StoredSession& session,
 }
 
 absl::Status PostgresStore::MakeRoom(PgConnection& connection, const std::string& principal,
-                                     absl::Time now, absl::Time deadline, RowWrite& write,
+                                     absl::Time now, absl::Time deadline, PgRowWrite& write,
                                      std::vector<std::string>& evicted) {
   absl::StatusOr<PgResult> rows =
       connection.RunPrepared("members", {PgParam::Binary(principal)}, deadline);
@@ -634,7 +542,7 @@ absl::StatusOr<StoredSession> PostgresStore::RenewWithEvent(absl::string_view id
     if (!session.ok()) return session.status();
     live = *std::move(session);
     RenewStored(live->meta, now);
-    RowWrite write;
+    PgRowWrite write;
     write.Place(*live, /*fresh=*/false);
     write.Record(EventOf(SessionEvent::Kind::kTouched, live->meta, now));
     return Write(connection, write, now, deadline);
@@ -685,7 +593,7 @@ absl::StatusOr<SessionMeta> PostgresStore::Create(NewSession request) {
         return absl::OkStatus();
       }
     }
-    RowWrite write;
+    PgRowWrite write;
     if (capped) {
       if (absl::Status room =
               MakeRoom(connection, session.meta.principal, now, deadline, write, evicted);
@@ -749,7 +657,7 @@ absl::StatusOr<SessionMeta> PostgresStore::Apply(absl::string_view id,
       result = live.meta;
       return renewed;
     }
-    RowWrite write;
+    PgRowWrite write;
     std::optional<SessionEvent> event;
     if (plan->changes) event = UpdatedEvent(live.meta, mutations);
     // The transaction may be tried again: commit a copy of the batch.
@@ -799,7 +707,7 @@ absl::StatusOr<bool> PostgresStore::Delete(absl::string_view id, std::optional<u
       return absl::OkStatus();
     }
     if (absl::Status status = live.state.CheckIfVersion(if_version); !status.ok()) return status;
-    RowWrite write;
+    PgRowWrite write;
     End(write, live, GoneDetails{GoneReason::kDeleted, now}, "", request_id, now);
     if (absl::Status written = Write(connection, write, now, deadline); !written.ok()) {
       return written;
@@ -843,7 +751,7 @@ absl::StatusOr<SessionMeta> PostgresStore::Rotate(
     StoredSession& live = **row;
     if (absl::Status status = live.state.CheckIfVersion(if_version); !status.ok()) return status;
     const bool rebinds = bind_principal.has_value() && *bind_principal != live.meta.principal;
-    RowWrite write;
+    PgRowWrite write;
     if (rebinds && capped) {
       if (absl::Status room = MakeRoom(connection, *bind_principal, now, deadline, write, evicted);
           !room.ok()) {
@@ -952,7 +860,7 @@ absl::Status PostgresStore::RevokeBatch(const std::string& principal, const PgPa
     absl::StatusOr<PgResult> rows = connection.RunPrepared(
         "revoke", {PgParam::Binary(principal), except, PgParam::Number(kRevokeBatch)}, deadline);
     if (!rows.ok()) return rows.status();
-    RowWrite write;
+    PgRowWrite write;
     for (int row = 0; row < rows->rows(); ++row) {
       absl::StatusOr<StoredSession> session = RowSession(*rows, row);
       if (!session.ok()) return session.status();
@@ -1005,7 +913,7 @@ absl::Status PostgresStore::SweepBatch(absl::Time now, size_t* expired, bool* mo
         "due", {PgParam::Number(Millis(now)), PgParam::Number(kSweepBatch)}, deadline);
     if (!rows.ok()) return rows.status();
     *more = rows->rows() == kSweepBatch;
-    RowWrite write;
+    PgRowWrite write;
     for (int row = 0; row < rows->rows(); ++row) {
       absl::StatusOr<StoredSession> session = RowSession(*rows, row);
       if (!session.ok()) return session.status();
