@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -56,6 +57,31 @@ absl::Status ValidateDsn(absl::string_view dsn) {
 }
 
 PgParam PgParam::Number(int64_t number) { return Text(absl::StrCat(number)); }
+
+PgParam PgParam::ByteaArray(const std::vector<std::optional<std::string>>& elements) {
+  // array_recv's format: dimensions, has-nulls flag, element type (bytea: oid 17), then per
+  // dimension its size and lower bound, then each element as its length (-1: NULL) and bytes; all
+  // integers 4 bytes big-endian.
+  constexpr uint32_t kByteaOid = 17;
+  std::string out;
+  const auto put = [&out](uint32_t value) {
+    for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(value >> shift));
+  };
+  const bool has_nulls = std::any_of(elements.begin(), elements.end(),
+                                     [](const auto& element) { return !element.has_value(); });
+  put(elements.empty() ? 0 : 1);
+  put(has_nulls ? 1 : 0);
+  put(kByteaOid);
+  if (!elements.empty()) {
+    put(static_cast<uint32_t>(elements.size()));
+    put(1);
+  }
+  for (const std::optional<std::string>& element : elements) {
+    put(element.has_value() ? static_cast<uint32_t>(element->size()) : 0xFFFFFFFFu);
+    if (element.has_value()) out += *element;
+  }
+  return Binary(std::move(out));
+}
 
 PgResult& PgResult::operator=(PgResult&& other) noexcept {
   if (this != &other) {

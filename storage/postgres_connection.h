@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -38,11 +39,15 @@ struct PgTarget {
 // INVALID_ARGUMENT (naming --postgres_dsn, without echoing it) if `dsn` does not parse.
 absl::Status ValidateDsn(absl::string_view dsn);
 
-// A statement's parameter: text (numbers, as decimal) or binary (bytea).
+// A statement's parameter: text (numbers, as decimal; arrays of numbers as "{1,2}") or binary
+// (bytea, bytea[]).
 struct PgParam {
   static PgParam Text(std::string text) { return {std::move(text), false}; }
   static PgParam Binary(std::string bytes) { return {std::move(bytes), true}; }
   static PgParam Number(int64_t number);
+  // A one-dimensional bytea[] (nullopt: a NULL element) in PostgreSQL's binary array format; the
+  // statement must cast it ($1::bytea[]).
+  static PgParam ByteaArray(const std::vector<std::optional<std::string>>& elements);
 
   std::string value;
   bool binary;

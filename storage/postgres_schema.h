@@ -15,6 +15,23 @@
 //     stub            boolean NOT NULL,   -- the idempotency record of an ended session
 //     record          bytea NOT NULL);    -- everything else: a SessionRecord (session_codec.h)
 //   CREATE INDEX sessiond_sessions_idle_expires_at ON sessiond_sessions (idle_expires_at);
+//
+// Migration 2 (issue 13: a user's sessions, events):
+//
+//   ALTER TABLE sessiond_sessions
+//     ADD COLUMN principal      bytea,   -- a live session's principal; NULL: none, or a stub
+//     ADD COLUMN created_at     bigint,  -- Unix ms (NULL for a stub)
+//     ADD COLUMN last_access_at bigint;  -- Unix ms, the record's or a later renewal's
+//   CREATE INDEX sessiond_sessions_principal ON sessiond_sessions
+//     (principal, created_at DESC, id DESC) WHERE principal IS NOT NULL;  -- the principal index
+//   CREATE TABLE sessiond_event_sequence (one boolean PRIMARY KEY, last bigint NOT NULL);
+//   INSERT INTO sessiond_event_sequence VALUES (true, 0);  -- the last event sequence given
+//   CREATE TABLE sessiond_events (
+//     sequence bigint PRIMARY KEY,   -- from sessiond_event_sequence, in commit order
+//     record   bytea NOT NULL);      -- an EventRecord (session_codec.h)
+//
+// and, in the same transaction, fills the three new columns of the sessions an older build wrote
+// from their records (decoded here, 1,000 per statement).
 #ifndef SESSIOND_STORAGE_POSTGRES_SCHEMA_H_
 #define SESSIOND_STORAGE_POSTGRES_SCHEMA_H_
 
@@ -28,7 +45,7 @@
 namespace sessiond::storage {
 
 // The schema version this build migrates to.
-inline constexpr int kPostgresSchemaVersion = 1;
+inline constexpr int kPostgresSchemaVersion = 2;
 
 // INVALID_ARGUMENT naming --postgres_table_prefix unless `prefix` is a safe start of an SQL
 // identifier: a lowercase letter or '_', then lowercase letters, digits or '_', at most 40 bytes.
@@ -36,6 +53,10 @@ absl::Status ValidateTablePrefix(absl::string_view prefix);
 
 // The sessions table of `prefix`.
 std::string SessionsTable(absl::string_view prefix);
+
+// The events table of `prefix` and the one-row table of its last sequence.
+std::string EventsTable(absl::string_view prefix);
+std::string EventSequenceTable(absl::string_view prefix);
 
 // Brings the schema of `prefix` up to kPostgresSchemaVersion, by `deadline`.
 absl::Status MigratePostgresSchema(PgConnection& connection, absl::string_view prefix,

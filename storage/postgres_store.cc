@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <utility>
@@ -16,10 +18,15 @@
 #include "absl/synchronization/mutex.h"
 #include "storage/conflict.h"
 #include "storage/connection_pool.h"
+#include "storage/page_token.h"
 #include "storage/postgres_connection.h"
+#include "storage/postgres_event_tail.h"
+#include "storage/postgres_row_write.h"
 #include "storage/postgres_schema.h"
 #include "storage/reachability.h"
 #include "storage/session_codec.h"
+#include "storage/session_event.h"
+#include "storage/session_gone.h"
 #include "storage/session_state.h"
 
 namespace sessiond::storage {
@@ -29,54 +36,77 @@ namespace {
 constexpr absl::Duration kRenewalWriteWindow = absl::Seconds(1);
 constexpr size_t kRenewalStripes = 64;
 constexpr size_t kMaxPendingRenewalsPerStripe = 256;
-constexpr int kSweepBatch = 1000;
-constexpr int kSweepBatchesPerCall = 10;
+// Rows a sweep ends per transaction, and transactions per SweepExpired call.
+constexpr int kSweepBatch = 500;
+constexpr int kSweepBatchesPerCall = 20;
+// Sessions RevokeSessions ends per transaction.
+constexpr int kRevokeBatch = 500;
 
-// The statements every connection prepares: name, SQL ("{t}" is the sessions table). Rows are
-// (idle_expires_at, stub, record).
+// The columns every statement that reads sessions returns, in this order.
+constexpr absl::string_view kColumns = "id, idle_expires_at, stub, record, last_access_at";
+
+// The statements every connection prepares: name, SQL ("{t}" is the sessions table, "{p}" the
+// table prefix, "{c}" kColumns).
 constexpr std::pair<const char*, const char*> kStatements[] = {
-    {"read", "SELECT idle_expires_at, stub, record FROM {t} WHERE id = $1"},
-    {"lock", "SELECT idle_expires_at, stub, record FROM {t} WHERE id = $1 FOR UPDATE"},
-    // Inserts a row, or replaces one that expired before $5; no row affected: a live one holds
-    // the id.
-    {"insert",
-     "INSERT INTO {t} AS s (id, idle_expires_at, stub, record) VALUES ($1, $2, $3, $4) "
-     "ON CONFLICT (id) DO UPDATE SET idle_expires_at = EXCLUDED.idle_expires_at, "
-     "stub = EXCLUDED.stub, record = EXCLUDED.record WHERE s.idle_expires_at <= $5"},
-    {"update", "UPDATE {t} SET idle_expires_at = $2, stub = $3, record = $4 WHERE id = $1"},
-    {"delete", "DELETE FROM {t} WHERE id = $1"},
+    {"read", "SELECT {c} FROM {t} WHERE id = $1"},
+    {"lock", "SELECT {c} FROM {t} WHERE id = $1 FOR UPDATE"},
+    {"write", kPgWriteSql},
     {"renew",
-     "UPDATE {t} SET idle_expires_at = greatest(idle_expires_at, $2) WHERE id = $1 AND NOT stub"},
-    {"sweep",
-     "DELETE FROM {t} WHERE id IN (SELECT id FROM {t} WHERE idle_expires_at <= $1 "
-     "ORDER BY idle_expires_at LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING stub"},
+     "UPDATE {t} SET idle_expires_at = greatest(idle_expires_at, $2), "
+     "last_access_at = greatest(last_access_at, $3) WHERE id = $1 AND NOT stub"},
+    // Rows due at $1 (sessions and stubs), locked; rows another sweeper holds are left to it.
+    {"due",
+     "SELECT {c} FROM {t} WHERE idle_expires_at <= $1 ORDER BY idle_expires_at LIMIT $2 "
+     "FOR UPDATE SKIP LOCKED"},
+    // A principal's sessions (the principal index), locked.
+    {"members", "SELECT {c} FROM {t} WHERE principal = $1 ORDER BY id FOR UPDATE"},
+    {"revoke",
+     "SELECT {c} FROM {t} WHERE principal = $1 AND NOT (id = ANY($2::bytea[])) ORDER BY id "
+     "LIMIT $3 FOR UPDATE"},
+    // A page of a principal's sessions after the cursor ($2 created ms, $3 id), newest first.
+    {"list",
+     "SELECT {c} FROM {t} WHERE principal = $1 AND (created_at, id) < ($2::int8, $3::bytea) "
+     "ORDER BY created_at DESC, id DESC LIMIT $4"},
+    {"trim",
+     "DELETE FROM {p}events WHERE sequence <= (SELECT last FROM {p}event_sequence) - $1::int8"},
     {"stats",
-     "SELECT greatest(reltuples, 0)::bigint, pg_total_relation_size(oid) FROM pg_class "
+     "SELECT greatest(reltuples, 0)::bigint, pg_total_relation_size(oid), "
+     "(SELECT count(*) FROM {t} WHERE principal IS NOT NULL) FROM pg_class "
      "WHERE oid = '{t}'::regclass"},
 };
 
 int64_t Millis(absl::Time time) { return absl::ToUnixMillis(time); }
 
-// The parameters that store `session` under its id: id, deadline, stub, record.
-std::vector<PgParam> RowParams(StoredSession& session) {
-  session.indexed_deadline = session.meta.idle_expires_at;
-  return {PgParam::Binary(session.meta.id), PgParam::Number(Millis(session.meta.idle_expires_at)),
-          PgParam::Text(session.stub ? "t" : "f"), PgParam::Binary(EncodeSession(session))};
-}
-
-// An ABORTED status without a Conflict: the transaction is tried again from its start.
-absl::Status RetryTransaction() {
-  return absl::AbortedError("a concurrent transaction took the row first");
-}
-
 bool IsRetryable(const absl::Status& status) {
   return absl::IsAborted(status) && !GetConflict(status).has_value();
 }
 
+// The advisory lock key of `principal` in the tables of `prefix`: FNV-1a (64 bits), the same in
+// every replica and build. Two principals sharing a key only wait for each other.
+int64_t PrincipalLockKey(absl::string_view prefix, absl::string_view principal) {
+  uint64_t hash = 14695981039346656037u;
+  const auto mix = [&hash](absl::string_view bytes) {
+    for (char byte : bytes) {
+      hash ^= static_cast<uint8_t>(byte);
+      hash *= 1099511628211u;
+    }
+  };
+  mix(prefix);
+  mix(absl::string_view("\0", 1));
+  mix(principal);
+  return static_cast<int64_t>(hash);
+}
+
+// Whether `session` (a row as loaded) is a live session at `now`.
+bool IsLive(const StoredSession& session, absl::Time now) {
+  return !session.stub && session.meta.idle_expires_at > now;
+}
+
 // An idle-timer renewal held in memory and not written yet.
 struct PendingRenewal {
-  absl::Time written;  // the idle deadline the row holds
-  absl::Time renewed;  // the idle deadline the session has
+  absl::Time written;      // the idle deadline the row holds
+  absl::Time renewed;      // the idle deadline the session has
+  absl::Time last_access;  // the session's last use
 };
 
 struct RenewalStripe {
@@ -86,7 +116,7 @@ struct RenewalStripe {
 
 class PostgresStore final : public Store {
  public:
-  explicit PostgresStore(const PostgresStoreOptions& options);
+  PostgresStore(const PostgresStoreOptions& options, std::unique_ptr<PgEventTail> tail);
   ~PostgresStore() override;
 
   absl::StatusOr<SessionMeta> Create(NewSession session) override;
@@ -101,14 +131,11 @@ class PostgresStore final : public Store {
                                      std::optional<uint64_t> if_version,
                                      absl::string_view request_id,
                                      const std::optional<std::string>& bind_principal) override;
-  // TODO(issue 13): the principal index, gone reasons and events on this backend.
-  absl::StatusOr<SessionPage> ListSessions(absl::string_view, size_t, absl::string_view) override {
-    return absl::UnimplementedError("ListSessions is not implemented on this backend yet");
-  }
-  absl::StatusOr<size_t> RevokeSessions(absl::string_view, absl::Span<const std::string>) override {
-    return absl::UnimplementedError("RevokeSessions is not implemented on this backend yet");
-  }
-  EventLog& Events() override { return events_; }
+  absl::StatusOr<SessionPage> ListSessions(absl::string_view principal, size_t page_size,
+                                           absl::string_view page_token) override;
+  absl::StatusOr<size_t> RevokeSessions(absl::string_view principal,
+                                        absl::Span<const std::string> except_ids) override;
+  EventLog& Events() override { return tail_->log(); }
   absl::StatusOr<size_t> SweepExpired() override;
   StoreStats Stats() const override;
   bool MayBlock() const override { return true; }
@@ -125,26 +152,38 @@ class PostgresStore final : public Store {
   absl::Status RunOnConnection(Body body) const;
   // RunOnConnection, with its outcome counted for health.
   absl::Status WithConnection(Body body) const;
-  // Runs `body` in a transaction and commits it, trying again from the start (within the call's
-  // deadline, at most max_attempts_ times) if it fails with a retryable error.
-  absl::Status Transact(Body body);
+  // Runs `body` in a transaction that first takes the advisory locks of `principals` (sent with
+  // BEGIN, in one round trip), and commits it, trying again from the start (within the call's
+  // deadline, at most max_attempts_ times) if it fails with a retryable error. Once committed,
+  // has this replica's event tail read the events it may have appended.
+  absl::Status Transact(const std::vector<std::string>& principals, Body body);
 
   RenewalStripe& StripeFor(absl::string_view id) {
     return stripes_[absl::HashOf(id) % kRenewalStripes];
   }
-  // The row under `id` (locked with `lock`) with this replica's pending renewal applied, expired
-  // or not, or nullopt.
+  // The session or stub in row `row` of `rows` (kColumns), with this replica's pending renewal
+  // applied.
+  absl::StatusOr<StoredSession> RowSession(const PgResult& rows, int row);
+  // The row under `id` (locked with `lock`) as RowSession gives it, expired or not, or nullopt.
   absl::StatusOr<std::optional<StoredSession>> Load(PgConnection& connection, absl::string_view id,
                                                     bool lock, absl::Time deadline);
-  // The unexpired row under `id` at `now`, session or stub, or nullopt.
-  absl::StatusOr<std::optional<StoredSession>> LoadUnexpired(PgConnection& connection,
-                                                             absl::string_view id, bool lock,
-                                                             absl::Time now, absl::Time deadline);
-  // The live session `id`; NOT_FOUND if unknown, expired or a stub.
+  // The NOT_FOUND for an id whose row at `now` is `row` (none, a stub, or an expired session):
+  // SessionGoneError within the gone retention when the reason is known, else
+  // SessionNotFoundError.
+  absl::Status GoneStatus(const std::optional<StoredSession>& row, absl::Time now) const;
+  // The live session `id`, or GoneStatus. Sets `*found_expired` if the row is a session that
+  // expired and has not ended yet (the caller then ends it with EndIfExpired, after its own
+  // transaction).
   absl::StatusOr<StoredSession> LoadLive(PgConnection& connection, absl::string_view id, bool lock,
-                                         absl::Time now, absl::Time deadline);
+                                         absl::Time now, absl::Time deadline, bool* found_expired);
+  // Ends session `id` as expired (its event, its stub) if it still is an expired session that has
+  // not ended, in a transaction of its own: a call found it so before the sweeper. Best effort: if
+  // it fails, the sweeper ends it.
+  void EndIfExpired(absl::string_view id);
   // The live session `id`, renewed at `now` with `renewal`: a Get's or a Touch's work.
   absl::StatusOr<StoredSession> Read(absl::string_view id, Renewal renewal);
+  // A renewal that is an event (SessionLimits::record_touches): written at once with it.
+  absl::StatusOr<StoredSession> RenewWithEvent(absl::string_view id);
   // The live session `id` as it is, without renewing it: a retry's answer.
   absl::StatusOr<SessionMeta> Peek(absl::string_view id);
   // Renews `session` at `now`: holds the renewal in memory or, once it moves the stored deadline
@@ -155,29 +194,56 @@ class PostgresStore final : public Store {
   void DropRenewal(absl::string_view id);
   // Writes every pending renewal (before a sweep, and on close).
   void FlushRenewals();
+  // Runs "write" for `write` at `now`; its outcome (PgRowWrite::Outcome).
+  absl::Status Write(PgConnection& connection, const PgRowWrite& write, absl::Time now,
+                     absl::Time deadline);
+  // Adds to `write` the end of the live `session` as `gone` at `now`: its event (a rotation's is
+  // the caller's) and a stub under its id for the idempotency window of `request_id` (if any) and
+  // the gone retention, whichever is longer, or the row's deletion if both are zero.
+  void End(PgRowWrite& write, const StoredSession& session, GoneDetails gone, std::string successor,
+           absl::string_view request_id, absl::Time now) const;
+  // End for an expired `session`: expired idle or absolute, at its idle deadline.
+  void EndExpired(PgRowWrite& write, const StoredSession& session, absl::Time now) const;
+  // Adds to `write` what makes room for one more session of `principal` under the cap, whose
+  // advisory lock the transaction holds: RESOURCE_EXHAUSTED under kRejectNew, else the ends of
+  // its least recently used sessions (their ids in `evicted`).
+  absl::Status MakeRoom(PgConnection& connection, const std::string& principal, absl::Time now,
+                        absl::Time deadline, PgRowWrite& write, std::vector<std::string>& evicted);
+  // Ends up to kRevokeBatch sessions of `principal` not in `except` (one transaction); adds how
+  // many it revoked to `*revoked` and sets `*more` if there may be others.
+  absl::Status RevokeBatch(const std::string& principal, const PgParam& except, size_t* revoked,
+                           bool* more);
+  // Ends up to kSweepBatch due rows at `now` (one transaction); adds the sessions it ended to
+  // `*expired` and sets `*more` if the batch was full.
+  absl::Status SweepBatch(absl::Time now, size_t* expired, bool* more);
 
   Clock* const clock_;
   const SessionLimits limits_;
-  EventLog events_{limits_.event_retention};
   const absl::Duration timeout_;
   const int max_attempts_;
+  const std::string prefix_;
   const std::string table_;
+  const bool capped_;
   mutable ConnectionPool<PgConnection> pool_;
   std::array<RenewalStripe, kRenewalStripes> stripes_;
+  const std::unique_ptr<PgEventTail> tail_;
   // Runs SELECT 1 each probe_interval; declared last, so it stops first.
   mutable Reachability reachability_;
 };
 
-PostgresStore::PostgresStore(const PostgresStoreOptions& options)
+PostgresStore::PostgresStore(const PostgresStoreOptions& options, std::unique_ptr<PgEventTail> tail)
     : clock_(options.clock != nullptr ? options.clock : RealClock()),
       limits_(options.limits),
       timeout_(options.timeout),
       max_attempts_(std::max(1, options.max_attempts)),
+      prefix_(options.table_prefix),
       table_(SessionsTable(options.table_prefix)),
+      capped_(options.limits.max_sessions_per_principal != 0),
       pool_(
           options.pool_size,
           [this, target = options.target](absl::Time deadline) { return Open(target, deadline); },
           "PostgreSQL", "--postgres_pool_size"),
+      tail_(std::move(tail)),
       reachability_(options.unhealthy_after, options.probe_interval, [this] {
         return RunOnConnection([](PgConnection& connection, absl::Time deadline) {
           return connection.Run("SELECT 1", deadline).status();
@@ -198,7 +264,11 @@ absl::StatusOr<std::unique_ptr<PgConnection>> PostgresStore::Open(const PgTarget
   if (!set.ok()) return set.status();
   for (const auto& [name, sql] : kStatements) {
     if (absl::Status prepared =
-            (*connection)->Prepare(name, absl::StrReplaceAll(sql, {{"{t}", table_}}), deadline);
+            (*connection)
+                ->Prepare(name,
+                          absl::StrReplaceAll(
+                              sql, {{"{c}", kColumns}, {"{t}", table_}, {"{p}", prefix_}}),
+                          deadline);
         !prepared.ok()) {
       return prepared;
     }
@@ -218,11 +288,19 @@ absl::Status PostgresStore::WithConnection(Body body) const {
   return status;
 }
 
-absl::Status PostgresStore::Transact(Body body) {
-  return WithConnection([&](PgConnection& connection, absl::Time deadline) {
+absl::Status PostgresStore::Transact(const std::vector<std::string>& principals, Body body) {
+  std::vector<int64_t> keys;
+  for (const std::string& principal : principals) {
+    keys.push_back(PrincipalLockKey(prefix_, principal));
+  }
+  // In one order, so two transactions never wait for each other's locks.
+  std::sort(keys.begin(), keys.end());
+  std::string begin = "BEGIN";
+  for (int64_t key : keys) absl::StrAppend(&begin, "; SELECT pg_advisory_xact_lock(", key, ")");
+  const absl::Status status = WithConnection([&](PgConnection& connection, absl::Time deadline) {
     absl::Status status;
     for (int attempt = 0; attempt < max_attempts_; ++attempt) {
-      status = connection.Run("BEGIN", deadline).status();
+      status = connection.Run(begin, deadline).status();
       if (status.ok()) status = body(connection, deadline);
       if (status.ok()) {
         status = connection.Run("COMMIT", deadline).status();
@@ -236,6 +314,31 @@ absl::Status PostgresStore::Transact(Body body) {
                      "failure or deadlock) on each of ",
                      max_attempts_, " attempts; retry: ", status.message()));
   });
+  if (status.ok()) tail_->Poke();
+  return status;
+}
+
+absl::StatusOr<StoredSession> PostgresStore::RowSession(const PgResult& rows, int row) {
+  const absl::string_view id = rows.Bytes(row, 0);
+  absl::StatusOr<StoredSession> session = DecodeSession(id, rows.Bytes(row, 3));
+  if (!session.ok()) return session.status();
+  session->meta.idle_expires_at = absl::FromUnixMillis(rows.Int64(row, 1));
+  session->indexed_deadline = session->meta.idle_expires_at;
+  if (!rows.IsNull(row, 4)) {
+    session->meta.last_access_at =
+        std::max(session->meta.last_access_at, absl::FromUnixMillis(rows.Int64(row, 4)));
+  }
+  if (!session->stub) {
+    RenewalStripe& stripe = StripeFor(id);
+    absl::MutexLock stripe_lock(&stripe.mu);
+    if (const auto pending = stripe.renewals.find(id); pending != stripe.renewals.end()) {
+      session->meta.idle_expires_at =
+          std::max(session->meta.idle_expires_at, pending->second.renewed);
+      session->meta.last_access_at =
+          std::max(session->meta.last_access_at, pending->second.last_access);
+    }
+  }
+  return session;
 }
 
 absl::StatusOr<std::optional<StoredSession>> PostgresStore::Load(PgConnection& connection,
@@ -245,40 +348,48 @@ absl::StatusOr<std::optional<StoredSession>> PostgresStore::Load(PgConnection& c
       connection.RunPrepared(lock ? "lock" : "read", {PgParam::Binary(std::string(id))}, deadline);
   if (!row.ok()) return row.status();
   if (row->rows() == 0) return std::nullopt;
-  absl::StatusOr<StoredSession> session = DecodeSession(id, row->Bytes(0, 2));
+  absl::StatusOr<StoredSession> session = RowSession(*row, 0);
   if (!session.ok()) return session.status();
-  session->meta.idle_expires_at = absl::FromUnixMillis(row->Int64(0, 0));
-  session->indexed_deadline = session->meta.idle_expires_at;
-  if (!session->stub) {
-    RenewalStripe& stripe = StripeFor(id);
-    absl::MutexLock stripe_lock(&stripe.mu);
-    if (const auto pending = stripe.renewals.find(id); pending != stripe.renewals.end()) {
-      session->meta.idle_expires_at =
-          std::max(session->meta.idle_expires_at, pending->second.renewed);
-    }
-  }
   return *std::move(session);
 }
 
-absl::StatusOr<std::optional<StoredSession>> PostgresStore::LoadUnexpired(PgConnection& connection,
-                                                                          absl::string_view id,
-                                                                          bool lock, absl::Time now,
-                                                                          absl::Time deadline) {
-  absl::StatusOr<std::optional<StoredSession>> session = Load(connection, id, lock, deadline);
-  if (session.ok() && session->has_value() && (*session)->meta.idle_expires_at <= now) {
-    return std::nullopt;
+absl::Status PostgresStore::GoneStatus(const std::optional<StoredSession>& row,
+                                       absl::Time now) const {
+  if (!row.has_value()) return SessionNotFoundError();
+  if (row->stub) {
+    if (row->meta.idle_expires_at <= now || row->gone.reason == GoneReason::kUnknown) {
+      return SessionNotFoundError();
+    }
+    return SessionGoneError(row->gone);
   }
-  return session;
+  const SessionMeta& meta = row->meta;
+  if (now >= meta.idle_expires_at + limits_.gone_retention) return SessionNotFoundError();
+  return SessionGoneError(GoneDetails{ExpiryReason(meta.idle_expires_at, meta.absolute_expires_at),
+                                      meta.idle_expires_at});
 }
 
 absl::StatusOr<StoredSession> PostgresStore::LoadLive(PgConnection& connection,
                                                       absl::string_view id, bool lock,
-                                                      absl::Time now, absl::Time deadline) {
-  absl::StatusOr<std::optional<StoredSession>> session =
-      LoadUnexpired(connection, id, lock, now, deadline);
-  if (!session.ok()) return session.status();
-  if (!session->has_value() || (*session)->stub) return SessionNotFoundError();
-  return **std::move(session);
+                                                      absl::Time now, absl::Time deadline,
+                                                      bool* found_expired) {
+  absl::StatusOr<std::optional<StoredSession>> row = Load(connection, id, lock, deadline);
+  if (!row.ok()) return row.status();
+  *found_expired = row->has_value() && !(*row)->stub && !IsLive(**row, now);
+  if (!row->has_value() || !IsLive(**row, now)) return GoneStatus(*row, now);
+  return **std::move(row);
+}
+
+void PostgresStore::EndIfExpired(absl::string_view id) {
+  const absl::Time now = clock_->Now();
+  const absl::Status status = Transact({}, [&](PgConnection& connection, absl::Time deadline) {
+    absl::StatusOr<std::optional<StoredSession>> row = Load(connection, id, true, deadline);
+    if (!row.ok()) return row.status();
+    if (!row->has_value() || (*row)->stub || IsLive(**row, now)) return absl::OkStatus();
+    PgRowWrite write;
+    EndExpired(write, **row, now);
+    return Write(connection, write, now, deadline);
+  });
+  if (status.ok()) DropRenewal(id);
 }
 
 absl::Status PostgresStore::RenewAndMaybeWrite(PgConnection& connection, StoredSession& session,
@@ -299,11 +410,13 @@ absl::Status PostgresStore::RenewAndMaybeWrite(PgConnection& connection, StoredS
     PendingRenewal& pending = stripe.renewals[session.meta.id];
     pending.written = written;
     pending.renewed = std::max(pending.renewed, session.meta.idle_expires_at);
+    pending.last_access = std::max(pending.last_access, session.meta.last_access_at);
     return absl::OkStatus();
   }
   absl::StatusOr<PgResult> renewed = connection.RunPrepared(
       "renew",
-      {PgParam::Binary(session.meta.id), PgParam::Number(Millis(session.meta.idle_expires_at))},
+      {PgParam::Binary(session.meta.id), PgParam::Number(Millis(session.meta.idle_expires_at)),
+       PgParam::Number(Millis(session.meta.last_access_at))},
       deadline);
   if (!renewed.ok()) return renewed.status();
   DropRenewal(session.meta.id);
@@ -326,8 +439,11 @@ void PostgresStore::FlushRenewals() {
     if (renewals.empty()) continue;
     (void)WithConnection([&](PgConnection& connection, absl::Time deadline) {
       for (const auto& [id, renewal] : renewals) {
-        absl::StatusOr<PgResult> renewed = connection.RunPrepared(
-            "renew", {PgParam::Binary(id), PgParam::Number(Millis(renewal.renewed))}, deadline);
+        absl::StatusOr<PgResult> renewed =
+            connection.RunPrepared("renew",
+                                   {PgParam::Binary(id), PgParam::Number(Millis(renewal.renewed)),
+                                    PgParam::Number(Millis(renewal.last_access))},
+                                   deadline);
         if (!renewed.ok()) return renewed.status();
       }
       return absl::OkStatus();
@@ -335,17 +451,105 @@ void PostgresStore::FlushRenewals() {
   }
 }
 
+absl::Status PostgresStore::Write(PgConnection& connection, const PgRowWrite& write, absl::Time now,
+                                  absl::Time deadline) {
+  absl::StatusOr<PgResult> written = connection.RunPrepared("write", write.Params(now), deadline);
+  if (!written.ok()) return written.status();
+  if (written->rows() != 1) return absl::InternalError("the write statement returned no row");
+  return write.Outcome(written->Int64(0, 0), written->Int64(0, 1));
+}
+
+void PostgresStore::End(PgRowWrite& write, const StoredSession& session, GoneDetails gone,
+                        std::string successor, absl::string_view request_id, absl::Time now) const {
+  if (gone.reason != GoneReason::kRotated) {
+    write.Record(EndedEvent(session.meta, gone.reason, gone.ended_at));
+  }
+  const absl::Duration idempotency =
+      request_id.empty() ? absl::ZeroDuration() : limits_.idempotency_window;
+  const absl::Duration keep = std::max(idempotency, limits_.gone_retention);
+  if (keep <= absl::ZeroDuration()) {
+    write.Remove(session.meta.id);
+    return;
+  }
+  StoredSession stub = MakeStubUntil(session.meta.id, std::move(successor), session.meta.version,
+                                     std::string(request_id), gone, now, now + keep, limits_);
+  write.Place(stub, /*fresh=*/false);
+}
+
+void PostgresStore::EndExpired(PgRowWrite& write, const StoredSession& session,
+                               absl::Time now) const {
+  const SessionMeta& meta = session.meta;
+  End(write, session,
+      GoneDetails{ExpiryReason(meta.idle_expires_at, meta.absolute_expires_at),
+                  meta.idle_expires_at},
+      "", "", now);
+}
+
+absl::Status PostgresStore::MakeRoom(PgConnection& connection, const std::string& principal,
+                                     absl::Time now, absl::Time deadline, PgRowWrite& write,
+                                     std::vector<std::string>& evicted) {
+  absl::StatusOr<PgResult> rows =
+      connection.RunPrepared("members", {PgParam::Binary(principal)}, deadline);
+  if (!rows.ok()) return rows.status();
+  std::vector<StoredSession> members;
+  for (int row = 0; row < rows->rows(); ++row) {
+    absl::StatusOr<StoredSession> member = RowSession(*rows, row);
+    if (!member.ok()) return member.status();
+    // An expired member no longer counts; the sweeper ends it.
+    if (IsLive(*member, now)) members.push_back(*std::move(member));
+  }
+  const size_t cap = limits_.max_sessions_per_principal;
+  if (members.size() < cap) return absl::OkStatus();
+  if (limits_.principal_cap_policy == PrincipalCapPolicy::kRejectNew) {
+    return PrincipalCapError(limits_);
+  }
+  std::stable_sort(members.begin(), members.end(),
+                   [](const StoredSession& a, const StoredSession& b) {
+                     return a.meta.last_access_at < b.meta.last_access_at;
+                   });
+  for (size_t i = 0; i + cap <= members.size(); ++i) {
+    End(write, members[i], GoneDetails{GoneReason::kEvicted, now}, "", "", now);
+    evicted.push_back(members[i].meta.id);
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<StoredSession> PostgresStore::Read(absl::string_view id, Renewal renewal) {
+  if (renewal == Renewal::kRenew && limits_.record_touches) return RenewWithEvent(id);
   const absl::Time now = clock_->Now();
   std::optional<StoredSession> live;
+  bool found_expired = false;
   absl::Status status = WithConnection([&](PgConnection& connection, absl::Time deadline) {
-    absl::StatusOr<StoredSession> session = LoadLive(connection, id, false, now, deadline);
+    absl::StatusOr<StoredSession> session =
+        LoadLive(connection, id, false, now, deadline, &found_expired);
     if (!session.ok()) return session.status();
     live = *std::move(session);
     if (renewal == Renewal::kNoRenew) return absl::OkStatus();
     return RenewAndMaybeWrite(connection, *live, now, deadline);
   });
+  if (found_expired) EndIfExpired(id);
   if (!status.ok()) return status;
+  return *std::move(live);
+}
+
+absl::StatusOr<StoredSession> PostgresStore::RenewWithEvent(absl::string_view id) {
+  const absl::Time now = clock_->Now();
+  std::optional<StoredSession> live;
+  bool found_expired = false;
+  const absl::Status status = Transact({}, [&](PgConnection& connection, absl::Time deadline) {
+    absl::StatusOr<StoredSession> session =
+        LoadLive(connection, id, true, now, deadline, &found_expired);
+    if (!session.ok()) return session.status();
+    live = *std::move(session);
+    RenewStored(live->meta, now);
+    PgRowWrite write;
+    write.Place(*live, /*fresh=*/false);
+    write.Record(EventOf(SessionEvent::Kind::kTouched, live->meta, now));
+    return Write(connection, write, now, deadline);
+  });
+  if (found_expired) EndIfExpired(id);
+  if (!status.ok()) return status;
+  DropRenewal(id);
   return *std::move(live);
 }
 
@@ -362,43 +566,54 @@ absl::StatusOr<SessionMeta> PostgresStore::Create(NewSession request) {
   StoredSession session{
       SessionMeta{std::move(request.id), std::move(request.principal), state->version(), now, now,
                   TruncateToMillis(now + request.absolute_timeout),
-                  absl::Trunc(request.idle_timeout, absl::Milliseconds(1))},
+                  absl::Trunc(request.idle_timeout, absl::Milliseconds(1)), now,
+                  std::move(request.labels)},
       *std::move(state)};
   RenewStored(session.meta, now);
   const std::string stub_key =
       request.request_id.empty() ? std::string() : CreateStubKey(request.request_id);
+  // Under the cap, the principal's advisory lock keeps its count true until the commit.
+  const bool capped = capped_ && !session.meta.principal.empty();
+  std::vector<std::string> locks;
+  if (capped) locks.push_back(session.meta.principal);
 
-  // A Create with a request_id inserts a stub under CreateStubKey in the same transaction, so of
+  // A Create with a request_id files a stub under CreateStubKey in the same transaction, so of
   // concurrent attempts of one request one creates and the others find its stub.
   std::string replay_id;
-  const absl::Status status = Transact([&](PgConnection& connection, absl::Time deadline) {
+  std::vector<std::string> evicted;
+  const absl::Status status = Transact(locks, [&](PgConnection& connection, absl::Time deadline) {
     replay_id.clear();
+    evicted.clear();
     if (!stub_key.empty()) {
       absl::StatusOr<std::optional<StoredSession>> stub =
-          LoadUnexpired(connection, stub_key, true, now, deadline);
+          Load(connection, stub_key, true, deadline);
       if (!stub.ok()) return stub.status();
-      if (stub->has_value()) {
+      if (stub->has_value() && (*stub)->meta.idle_expires_at > now) {
         replay_id = (*stub)->successor;
         return absl::OkStatus();
       }
     }
-    std::vector<PgParam> params = RowParams(session);
-    params.push_back(PgParam::Number(Millis(now)));
-    absl::StatusOr<PgResult> inserted = connection.RunPrepared("insert", params, deadline);
-    if (!inserted.ok()) return inserted.status();
-    if (inserted->affected() == 0) return absl::AlreadyExistsError("a session with this id exists");
-    if (stub_key.empty()) return absl::OkStatus();
-    StoredSession stub =
-        MakeStub(stub_key, session.meta.id, session.meta.version, request.request_id, now, limits_);
-    std::vector<PgParam> stub_params = RowParams(stub);
-    stub_params.push_back(PgParam::Number(Millis(now)));
-    absl::StatusOr<PgResult> filed = connection.RunPrepared("insert", stub_params, deadline);
-    if (!filed.ok()) return filed.status();
-    return filed->affected() == 0 ? RetryTransaction() : absl::OkStatus();
+    PgRowWrite write;
+    if (capped) {
+      if (absl::Status room =
+              MakeRoom(connection, session.meta.principal, now, deadline, write, evicted);
+          !room.ok()) {
+        return room;
+      }
+    }
+    write.Place(session, /*fresh=*/true);
+    write.Record(EventOf(SessionEvent::Kind::kCreated, session.meta, now));
+    if (!stub_key.empty()) {
+      StoredSession stub = MakeStub(stub_key, session.meta.id, session.meta.version,
+                                    request.request_id, now, limits_);
+      write.Place(stub, /*fresh=*/true);
+    }
+    return Write(connection, write, now, deadline);
   });
   if (!status.ok()) return status;
   if (!replay_id.empty()) return Peek(replay_id);
   DropRenewal(session.meta.id);
+  for (const std::string& id : evicted) DropRenewal(id);
   return session.meta;
 }
 
@@ -423,9 +638,11 @@ absl::StatusOr<SessionMeta> PostgresStore::Apply(absl::string_view id,
   const absl::Time now = clock_->Now();
   SessionMeta result;
   bool wrote = false;
-  const absl::Status status = Transact([&](PgConnection& connection, absl::Time deadline) {
+  bool found_expired = false;
+  const absl::Status status = Transact({}, [&](PgConnection& connection, absl::Time deadline) {
     wrote = false;
-    absl::StatusOr<StoredSession> session = LoadLive(connection, id, true, now, deadline);
+    absl::StatusOr<StoredSession> session =
+        LoadLive(connection, id, true, now, deadline, &found_expired);
     if (!session.ok()) return session.status();
     StoredSession& live = *session;
     if (std::optional<uint64_t> version = live.state.FindRequest(conditions.request_id, now)) {
@@ -435,12 +652,14 @@ absl::StatusOr<SessionMeta> PostgresStore::Apply(absl::string_view id,
     }
     absl::StatusOr<SessionState::Plan> plan = live.state.Check(mutations, conditions, limits_);
     if (!plan.ok()) return plan.status();
-    if (!plan->changes && conditions.request_id.empty()) {
-      result = live.meta;
+    if (!plan->changes && conditions.request_id.empty() && !limits_.record_touches) {
       absl::Status renewed = RenewAndMaybeWrite(connection, live, now, deadline);
       result = live.meta;
       return renewed;
     }
+    PgRowWrite write;
+    std::optional<SessionEvent> event;
+    if (plan->changes) event = UpdatedEvent(live.meta, mutations);
     // The transaction may be tried again: commit a copy of the batch.
     live.state.Commit(mutations, *plan, limits_);
     if (!conditions.request_id.empty()) {
@@ -448,12 +667,22 @@ absl::StatusOr<SessionMeta> PostgresStore::Apply(absl::string_view id,
     }
     live.meta.version = live.state.version();
     RenewStored(live.meta, now);
-    absl::StatusOr<PgResult> updated = connection.RunPrepared("update", RowParams(live), deadline);
-    if (!updated.ok()) return updated.status();
+    if (event.has_value()) {
+      event->version = live.meta.version;
+      event->at = now;
+    } else if (limits_.record_touches) {
+      event = EventOf(SessionEvent::Kind::kTouched, live.meta, now);
+    }
+    if (event.has_value()) write.Record(*std::move(event));
+    write.Place(live, /*fresh=*/false);
+    if (absl::Status written = Write(connection, write, now, deadline); !written.ok()) {
+      return written;
+    }
     wrote = true;
     result = live.meta;
     return absl::OkStatus();
   });
+  if (found_expired) EndIfExpired(id);
   if (!status.ok()) return status;
   if (wrote) DropRenewal(id);
   return result;
@@ -463,30 +692,30 @@ absl::StatusOr<bool> PostgresStore::Delete(absl::string_view id, std::optional<u
                                            absl::string_view request_id) {
   const absl::Time now = clock_->Now();
   bool deleted = false;
-  const absl::Status status = Transact([&](PgConnection& connection, absl::Time deadline) {
+  bool found_expired = false;
+  const absl::Status status = Transact({}, [&](PgConnection& connection, absl::Time deadline) {
     deleted = false;
-    absl::StatusOr<std::optional<StoredSession>> session =
-        LoadUnexpired(connection, id, true, now, deadline);
-    if (!session.ok()) return session.status();
-    if (!session->has_value()) return absl::OkStatus();
-    const StoredSession& live = **session;
+    absl::StatusOr<std::optional<StoredSession>> row = Load(connection, id, true, deadline);
+    if (!row.ok()) return row.status();
+    if (!row->has_value() || (*row)->meta.idle_expires_at <= now) {
+      found_expired = row->has_value() && !(*row)->stub;
+      return absl::OkStatus();
+    }
+    const StoredSession& live = **row;
     if (live.stub) {
       deleted = live.state.FindRequest(request_id, now).has_value();
       return absl::OkStatus();
     }
     if (absl::Status status = live.state.CheckIfVersion(if_version); !status.ok()) return status;
-    absl::StatusOr<PgResult> written = absl::InternalError("unset");
-    if (request_id.empty()) {
-      written = connection.RunPrepared("delete", {PgParam::Binary(std::string(id))}, deadline);
-    } else {
-      StoredSession stub = MakeStub(std::string(id), "", live.state.version(),
-                                    std::string(request_id), now, limits_);
-      written = connection.RunPrepared("update", RowParams(stub), deadline);
+    PgRowWrite write;
+    End(write, live, GoneDetails{GoneReason::kDeleted, now}, "", request_id, now);
+    if (absl::Status written = Write(connection, write, now, deadline); !written.ok()) {
+      return written;
     }
-    if (!written.ok()) return written.status();
     deleted = true;
     return absl::OkStatus();
   });
+  if (found_expired) EndIfExpired(id);
   if (!status.ok()) return status;
   DropRenewal(id);
   return deleted;
@@ -495,59 +724,163 @@ absl::StatusOr<bool> PostgresStore::Delete(absl::string_view id, std::optional<u
 absl::StatusOr<SessionMeta> PostgresStore::Rotate(
     absl::string_view id, std::string new_id, std::optional<uint64_t> if_version,
     absl::string_view request_id, const std::optional<std::string>& bind_principal) {
-  if (bind_principal.has_value()) {
-    return absl::UnimplementedError(
-        "binding a principal at rotation is not implemented on this backend yet");
-  }
   const absl::Time now = clock_->Now();
+  // Binding under the cap counts the bound principal's sessions under its advisory lock.
+  const bool capped = capped_ && bind_principal.has_value() && !bind_principal->empty();
+  std::vector<std::string> locks;
+  if (capped) locks.push_back(*bind_principal);
   std::string replay_id;
+  std::vector<std::string> evicted;
   SessionMeta result;
-  const absl::Status status = Transact([&](PgConnection& connection, absl::Time deadline) {
+  bool found_expired = false;
+  const absl::Status status = Transact(locks, [&](PgConnection& connection, absl::Time deadline) {
     replay_id.clear();
-    absl::StatusOr<std::optional<StoredSession>> session =
-        LoadUnexpired(connection, id, true, now, deadline);
-    if (!session.ok()) return session.status();
-    if (!session->has_value()) return SessionNotFoundError();
-    StoredSession& live = **session;
-    if (live.stub) {
-      if (live.successor.empty() || !live.state.FindRequest(request_id, now).has_value()) {
-        return SessionNotFoundError();
+    evicted.clear();
+    absl::StatusOr<std::optional<StoredSession>> row = Load(connection, id, true, deadline);
+    if (!row.ok()) return row.status();
+    if (!row->has_value() || !IsLive(**row, now)) {
+      const std::optional<StoredSession>& stub = *row;
+      found_expired = stub.has_value() && !stub->stub;
+      if (stub.has_value() && stub->stub && stub->meta.idle_expires_at > now &&
+          !stub->successor.empty() && stub->state.FindRequest(request_id, now).has_value()) {
+        replay_id = stub->successor;
+        return absl::OkStatus();
       }
-      replay_id = live.successor;
-      return absl::OkStatus();
+      return GoneStatus(*row, now);
     }
+    StoredSession& live = **row;
     if (absl::Status status = live.state.CheckIfVersion(if_version); !status.ok()) return status;
-    absl::StatusOr<std::optional<StoredSession>> taken =
-        LoadUnexpired(connection, new_id, true, now, deadline);
-    if (!taken.ok()) return taken.status();
-    if (taken->has_value()) return absl::AlreadyExistsError("a session with the new id exists");
-
+    const bool rebinds = bind_principal.has_value() && *bind_principal != live.meta.principal;
+    PgRowWrite write;
+    if (rebinds && capped) {
+      if (absl::Status room = MakeRoom(connection, *bind_principal, now, deadline, write, evicted);
+          !room.ok()) {
+        return room;
+      }
+    }
+    const std::string old_id = live.meta.id;
+    End(write, live, GoneDetails{GoneReason::kRotated, now}, new_id, request_id, now);
     live.meta.id = new_id;
+    if (rebinds) live.meta.principal = *bind_principal;
     live.state.BumpVersion();
     live.meta.version = live.state.version();
     RenewStored(live.meta, now);
-    std::vector<PgParam> params = RowParams(live);
-    params.push_back(PgParam::Number(Millis(now)));
-    absl::StatusOr<PgResult> placed = connection.RunPrepared("insert", params, deadline);
-    if (!placed.ok()) return placed.status();
-    if (placed->affected() == 0) return RetryTransaction();
-    absl::StatusOr<PgResult> ended = absl::InternalError("unset");
-    if (request_id.empty()) {
-      ended = connection.RunPrepared("delete", {PgParam::Binary(std::string(id))}, deadline);
-    } else {
-      StoredSession stub = MakeStub(std::string(id), live.meta.id, live.meta.version,
-                                    std::string(request_id), now, limits_);
-      ended = connection.RunPrepared("update", RowParams(stub), deadline);
+    write.Place(live, /*fresh=*/true);
+    SessionEvent event = EventOf(SessionEvent::Kind::kRotated, live.meta, now);
+    event.id = old_id;
+    event.new_id = new_id;
+    write.Record(std::move(event));
+    if (absl::Status written = Write(connection, write, now, deadline); !written.ok()) {
+      return written;
     }
-    if (!ended.ok()) return ended.status();
     result = live.meta;
     return absl::OkStatus();
   });
+  if (found_expired) EndIfExpired(id);
   if (!status.ok()) return status;
   if (!replay_id.empty()) return Peek(replay_id);
   DropRenewal(id);
   DropRenewal(result.id);
+  for (const std::string& victim : evicted) DropRenewal(victim);
   return result;
+}
+
+absl::StatusOr<SessionPage> PostgresStore::ListSessions(absl::string_view principal,
+                                                        size_t page_size,
+                                                        absl::string_view page_token) {
+  // Where the next row is read from: after (created ms, id), from the newest without a token.
+  int64_t after_created = std::numeric_limits<int64_t>::max();
+  std::string after_id;
+  if (!page_token.empty()) {
+    absl::StatusOr<PageCursor> cursor = DecodePageToken(page_token);
+    if (!cursor.ok()) return cursor.status();
+    after_created = Millis(cursor->created_at);
+    after_id = cursor->id;
+  }
+  const absl::Time now = clock_->Now();
+  const int64_t limit = static_cast<int64_t>(std::min<size_t>(page_size, 1'000'000)) + 1;
+  SessionPage page;
+  // Reads a page (and one row) at a time, skipping sessions that expired and are not swept yet,
+  // until the page is full with a row after it, or the principal's rows run out.
+  bool done = false;
+  while (!done) {
+    const absl::Status status = WithConnection([&](PgConnection& connection, absl::Time deadline) {
+      absl::StatusOr<PgResult> rows = connection.RunPrepared(
+          "list",
+          {PgParam::Binary(std::string(principal)), PgParam::Number(after_created),
+           PgParam::Binary(after_id), PgParam::Number(limit)},
+          deadline);
+      if (!rows.ok()) return rows.status();
+      done = rows->rows() < limit;
+      for (int row = 0; row < rows->rows(); ++row) {
+        if (page.sessions.size() == page_size) {
+          const SessionMeta& last = page.sessions.back();
+          page.next_page_token = EncodePageToken(PageCursor{last.created_at, last.id});
+          done = true;
+          return absl::OkStatus();
+        }
+        absl::StatusOr<StoredSession> session = RowSession(*rows, row);
+        if (!session.ok()) return session.status();
+        after_created = Millis(session->meta.created_at);
+        after_id = session->meta.id;
+        if (IsLive(*session, now)) page.sessions.push_back(std::move(session->meta));
+      }
+      return absl::OkStatus();
+    });
+    if (!status.ok()) return status;
+  }
+  return page;
+}
+
+absl::StatusOr<size_t> PostgresStore::RevokeSessions(absl::string_view principal,
+                                                     absl::Span<const std::string> except_ids) {
+  const std::string owner(principal);
+  const PgParam except = PgParam::ByteaArray(
+      std::vector<std::optional<std::string>>(except_ids.begin(), except_ids.end()));
+  size_t revoked = 0;
+  // Batch after batch until one finds nothing more: each batch ends every session it selects (the
+  // rows leave the index), and the last one, started after the others committed, also finds a
+  // session that joined the principal meanwhile (a rotation that bound it).
+  for (bool more = true; more;) {
+    if (absl::Status status = RevokeBatch(owner, except, &revoked, &more); !status.ok()) {
+      return status;
+    }
+  }
+  return revoked;
+}
+
+absl::Status PostgresStore::RevokeBatch(const std::string& principal, const PgParam& except,
+                                        size_t* revoked, bool* more) {
+  const absl::Time now = clock_->Now();
+  std::vector<std::string> ended;
+  size_t batch_revoked = 0;
+  const absl::Status status = Transact({}, [&](PgConnection& connection, absl::Time deadline) {
+    ended.clear();
+    batch_revoked = 0;
+    absl::StatusOr<PgResult> rows = connection.RunPrepared(
+        "revoke", {PgParam::Binary(principal), except, PgParam::Number(kRevokeBatch)}, deadline);
+    if (!rows.ok()) return rows.status();
+    PgRowWrite write;
+    for (int row = 0; row < rows->rows(); ++row) {
+      absl::StatusOr<StoredSession> session = RowSession(*rows, row);
+      if (!session.ok()) return session.status();
+      // One that expired unswept ends as the expiry it is; it is not counted.
+      if (IsLive(*session, now)) {
+        End(write, *session, GoneDetails{GoneReason::kRevoked, now}, "", "", now);
+        ++batch_revoked;
+      } else {
+        EndExpired(write, *session, now);
+      }
+      ended.push_back(session->meta.id);
+    }
+    if (write.empty()) return absl::OkStatus();
+    return Write(connection, write, now, deadline);
+  });
+  if (!status.ok()) return status;
+  for (const std::string& id : ended) DropRenewal(id);
+  *revoked += batch_revoked;
+  *more = !ended.empty();
+  return absl::OkStatus();
 }
 
 absl::StatusOr<size_t> PostgresStore::SweepExpired() {
@@ -557,21 +890,50 @@ absl::StatusOr<size_t> PostgresStore::SweepExpired() {
   const absl::Time now = clock_->Now();
   size_t expired = 0;
   for (int batch = 0; batch < kSweepBatchesPerCall; ++batch) {
-    int deleted = 0;
-    const absl::Status status = WithConnection([&](PgConnection& connection, absl::Time deadline) {
-      absl::StatusOr<PgResult> swept = connection.RunPrepared(
-          "sweep", {PgParam::Number(Millis(now)), PgParam::Number(kSweepBatch)}, deadline);
-      if (!swept.ok()) return swept.status();
-      deleted = swept->rows();
-      for (int row = 0; row < deleted; ++row) {
-        if (!swept->Bool(row, 0)) ++expired;
-      }
-      return absl::OkStatus();
-    });
-    if (!status.ok()) return status;
-    if (deleted < kSweepBatch) break;
+    bool more = false;
+    if (absl::Status status = SweepBatch(now, &expired, &more); !status.ok()) return status;
+    if (!more) break;
   }
+  // The events the retention no longer keeps.
+  const absl::Status trimmed = WithConnection([&](PgConnection& connection, absl::Time deadline) {
+    return connection
+        .RunPrepared("trim", {PgParam::Number(static_cast<int64_t>(limits_.event_retention))},
+                     deadline)
+        .status();
+  });
+  if (!trimmed.ok()) return trimmed;
   return expired;
+}
+
+absl::Status PostgresStore::SweepBatch(absl::Time now, size_t* expired, bool* more) {
+  std::vector<std::string> ended;
+  const absl::Status status = Transact({}, [&](PgConnection& connection, absl::Time deadline) {
+    ended.clear();
+    absl::StatusOr<PgResult> rows = connection.RunPrepared(
+        "due", {PgParam::Number(Millis(now)), PgParam::Number(kSweepBatch)}, deadline);
+    if (!rows.ok()) return rows.status();
+    *more = rows->rows() == kSweepBatch;
+    PgRowWrite write;
+    for (int row = 0; row < rows->rows(); ++row) {
+      absl::StatusOr<StoredSession> session = RowSession(*rows, row);
+      if (!session.ok()) return session.status();
+      const SessionMeta& meta = session->meta;
+      // A session renewed here since the flush is left for a later sweep.
+      if (meta.idle_expires_at > now) continue;
+      if (session->stub) {
+        write.Remove(meta.id);
+        continue;
+      }
+      EndExpired(write, *session, now);
+      ended.push_back(meta.id);
+    }
+    if (write.empty()) return absl::OkStatus();
+    return Write(connection, write, now, deadline);
+  });
+  if (!status.ok()) return status;
+  for (const std::string& id : ended) DropRenewal(id);
+  *expired += ended.size();
+  return absl::OkStatus();
 }
 
 StoreStats PostgresStore::Stats() const {
@@ -582,6 +944,7 @@ StoreStats PostgresStore::Stats() const {
     if (sizes->rows() == 1) {
       stats.live_sessions = static_cast<size_t>(sizes->Int64(0, 0));
       stats.approximate_bytes = static_cast<size_t>(sizes->Int64(0, 1));
+      stats.principal_index_entries = static_cast<size_t>(sizes->Int64(0, 2));
     }
     return absl::OkStatus();
   });
@@ -593,7 +956,8 @@ StoreStats PostgresStore::Stats() const {
 absl::StatusOr<std::unique_ptr<Store>> OpenPostgresStore(const PostgresStoreOptions& options) {
   if (absl::Status valid = ValidateDsn(options.target.dsn); !valid.ok()) return valid;
   if (absl::Status valid = ValidateTablePrefix(options.table_prefix); !valid.ok()) return valid;
-  const absl::Time deadline = absl::Now() + std::max(options.timeout, absl::Seconds(10));
+  const absl::Duration open_timeout = std::max(options.timeout, absl::Seconds(10));
+  const absl::Time deadline = absl::Now() + open_timeout;
   absl::StatusOr<std::unique_ptr<PgConnection>> connection =
       PgConnection::Connect(options.target, deadline);
   if (!connection.ok()) return connection.status();
@@ -601,7 +965,10 @@ absl::StatusOr<std::unique_ptr<Store>> OpenPostgresStore(const PostgresStoreOpti
       !migrated.ok()) {
     return migrated;
   }
-  return std::make_unique<PostgresStore>(options);
+  absl::StatusOr<std::unique_ptr<PgEventTail>> tail = PgEventTail::Start(
+      options.target, options.table_prefix, options.limits.event_retention, options.timeout);
+  if (!tail.ok()) return tail.status();
+  return std::make_unique<PostgresStore>(options, *std::move(tail));
 }
 
 }  // namespace sessiond::storage

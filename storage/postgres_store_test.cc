@@ -1,8 +1,10 @@
 // The PostgreSQL store against a real PostgreSQL 15 started by the test (initdb into a temporary
 // directory, postgres on a free loopback port): the contract suite, then what only a shared SQL
-// store has: the schema migrated once by replicas opening at once, sweepers of two replicas
-// sharing the expired rows, two stores (replicas) sharing sessions and conflicts, PostgreSQL
-// crashed and restarted under load, and a malformed DSN. One process for all (ctest runs the
+// store has: the schema migrated once by replicas opening at once, and from its first version
+// with the sessions already stored; sweepers of two replicas sharing the expired rows (one expiry
+// event each); two stores (replicas) sharing sessions and conflicts, every event in one order,
+// revocations and the principal cap; PostgreSQL crashed and restarted under load, and a malformed
+// DSN. One process for all (ctest runs the
 // binary once), so the server starts once.
 #include "storage/postgres_store.h"
 
@@ -19,6 +21,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "storage/conflict.h"
+#include "storage/postgres_schema.h"
 #include "storage/store_contract_test.h"
 #include "storage/testing/fake_clock.h"
 #include "storage/testing/postgres_server.h"
@@ -70,25 +73,16 @@ PostgresStoreOptions OptionsFor(const PostgresServer& server, Clock* clock,
   return options;
 }
 
-// Issue 13 (labels, the principal index, reasons why a session is gone, events) is not implemented
-// on this backend yet.
-std::vector<std::string> PostgresUnsupportedCases() {
-  std::vector<std::string> cases = PrincipalIndexCases();
-  for (std::string& name : EventLogCases()) cases.push_back(std::move(name));
-  cases.push_back("LabelsAndLastAccessAreKept");
-  cases.push_back("NotFoundSaysWhyTheSessionIsGone");
-  return cases;
-}
-
-INSTANTIATE_TEST_SUITE_P(
-    Postgres, StoreContractTest,
-    ::testing::Values(StoreFactory{
-        "postgres",
-        [](Clock* clock, const SessionLimits& limits) {
-          return OpenPostgresStore(OptionsFor(SharedServer(), clock, limits));
-        },
-        false, PostgresUnsupportedCases(), "not implemented on PostgreSQL yet (issue 13)"}),
-    [](const ::testing::TestParamInfo<StoreFactory>& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(Postgres, StoreContractTest,
+                         ::testing::Values(StoreFactory{
+                             "postgres",
+                             [](Clock* clock, const SessionLimits& limits) {
+                               return OpenPostgresStore(OptionsFor(SharedServer(), clock, limits));
+                             },
+                             false}),
+                         [](const ::testing::TestParamInfo<StoreFactory>& info) {
+                           return info.param.name;
+                         });
 
 std::string Id(int n) { return absl::StrCat("pg-test-", n, "-AAAAAAAAAAAAAAAAAAAAAAAA"); }
 
@@ -118,7 +112,7 @@ TEST(PostgresStoreTest, ReplicasOpeningAtOnceMigrateTheSchemaOnce) {
   EXPECT_EQ(Number(SharedServer().Query(
                 "postgres",
                 absl::StrCat("SELECT count(*) FROM ", options.table_prefix, "schema_migrations"))),
-            1);
+            kPostgresSchemaVersion);
   // Opening again finds the schema current.
   EXPECT_OK(OpenPostgresStore(options));
 }
@@ -177,10 +171,14 @@ TEST(PostgresStoreTest, TwoReplicasSweepingAtOnceReclaimEachExpiredSessionOnce) 
   }
   for (std::thread& sweeper : sweepers) sweeper.join();
   EXPECT_EQ(reclaimed.load(), kSessions / 2u);
-  EXPECT_EQ(
-      Number(SharedServer().Query(
-          "postgres", absl::StrCat("SELECT count(*) FROM ", options.table_prefix, "sessions"))),
-      kSessions / 2);
+  // The expired ones are stubs now (why they are gone, for --gone_retention), each with one event.
+  EXPECT_EQ(Number(SharedServer().Query("postgres",
+                                        absl::StrCat("SELECT count(*) FROM ", options.table_prefix,
+                                                     "sessions WHERE NOT stub"))),
+            kSessions / 2);
+  EXPECT_EQ(Number(SharedServer().Query(
+                "postgres", absl::StrCat("SELECT count(*) FROM ", options.table_prefix, "events"))),
+            kSessions + kSessions / 2);
 }
 
 TEST(PostgresStoreTest, ARenewalHeldInMemoryIsWrittenBeforeThisReplicaSweeps) {
@@ -201,6 +199,156 @@ TEST(PostgresStoreTest, ARenewalHeldInMemoryIsWrittenBeforeThisReplicaSweeps) {
   EXPECT_THAT(store->SweepExpired(), IsOkAndHolds(0u));
   EXPECT_OK(GetAllEntries(*store, Id(1), Renewal::kNoRenew));
   EXPECT_EQ(Number(SharedServer().Query("postgres", deadline_sql)), created + 500);
+}
+
+// A session of `principal` with id Id(n).
+NewSession OfPrincipal(int n, std::string principal) {
+  NewSession session = TestSession(Id(n));
+  session.principal = std::move(principal);
+  return session;
+}
+
+// The events of `store` from `from` on, once there are `count` (or what there is after 10 s).
+std::vector<SessionEvent> AwaitEvents(Store& store, uint64_t from, size_t count) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  for (;;) {
+    absl::StatusOr<std::vector<SessionEvent>> events = store.Events().Read(from, 100'000);
+    EXPECT_OK(events);
+    if (!events.ok()) return {};
+    if (events->size() >= count || absl::Now() > deadline) return *std::move(events);
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+}
+
+TEST(PostgresStoreTest, EveryReplicaSeesEveryReplicasEventsInOneOrder) {
+  const PostgresStoreOptions options = OptionsFor(SharedServer(), nullptr, {});
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> first, OpenPostgresStore(options));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> second, OpenPostgresStore(options));
+  const uint64_t from = first->Events().next_sequence();
+  ASSERT_EQ(second->Events().next_sequence(), from);
+  constexpr int kWriters = 4, kSessionsPerWriter = 25;
+  std::vector<std::thread> writers;
+  for (int t = 0; t < kWriters; ++t) {
+    Store& store = t % 2 == 0 ? *first : *second;
+    writers.emplace_back([&store, t] {
+      for (int i = 0; i < kSessionsPerWriter; ++i) {
+        const int n = t * kSessionsPerWriter + i;
+        EXPECT_OK(store.Create(OfPrincipal(n, "alice")));
+        EXPECT_OK(SetInt(store, Id(n), "k", n));
+      }
+    });
+  }
+  for (std::thread& writer : writers) writer.join();
+  constexpr size_t kEvents = 2 * kWriters * kSessionsPerWriter;
+  const std::vector<SessionEvent> seen_first = AwaitEvents(*first, from, kEvents);
+  const std::vector<SessionEvent> seen_second = AwaitEvents(*second, from, kEvents);
+  ASSERT_EQ(seen_first.size(), kEvents);
+  EXPECT_EQ(seen_first, seen_second) << "one order for every replica";
+  std::map<std::string, int> created_before_updated;
+  for (size_t i = 0; i < seen_first.size(); ++i) {
+    EXPECT_EQ(seen_first[i].sequence, from + i) << "no gaps";
+    int& state = created_before_updated[seen_first[i].id];
+    state += seen_first[i].kind == SessionEvent::Kind::kCreated ? 1 : state == 1 ? 10 : 100;
+  }
+  for (const auto& [id, state] : created_before_updated) EXPECT_EQ(state, 11) << id;
+
+  // RevokeSessions through one replica ends the sessions for the other, which sees the events.
+  const uint64_t revoked_from = second->Events().next_sequence();
+  const std::vector<std::string> keep = {Id(0)};
+  EXPECT_THAT(first->RevokeSessions("alice", keep),
+              IsOkAndHolds(kWriters * kSessionsPerWriter - 1u));
+  EXPECT_THAT(second->Touch(Id(1)), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_OK(second->Touch(Id(0)));
+  const std::vector<SessionEvent> revoked =
+      AwaitEvents(*second, revoked_from, kWriters * kSessionsPerWriter - 1);
+  ASSERT_EQ(revoked.size(), kWriters * kSessionsPerWriter - 1u);
+  for (const SessionEvent& event : revoked) EXPECT_EQ(event.kind, SessionEvent::Kind::kRevoked);
+}
+
+TEST(PostgresStoreTest, AnExpiryACallFindsIsRecordedOnceAndNotAgainByTheSweeper) {
+  FakeClock clock;
+  const PostgresStoreOptions options = OptionsFor(SharedServer(), &clock, {});
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> first, OpenPostgresStore(options));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> second, OpenPostgresStore(options));
+  NewSession session = OfPrincipal(1, "alice");
+  session.idle_timeout = absl::Seconds(1);
+  const uint64_t created = first->Events().next_sequence();
+  ASSERT_OK(first->Create(std::move(session)));
+  ASSERT_EQ(AwaitEvents(*second, created, 1).size(), 1u);
+  const uint64_t from = created + 1;
+  clock.Advance(absl::Seconds(2));
+  EXPECT_THAT(first->Touch(Id(1)), StatusIs(absl::StatusCode::kNotFound));
+  const std::vector<SessionEvent> events = AwaitEvents(*second, from, 1);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].kind, SessionEvent::Kind::kExpired);
+  EXPECT_EQ(events[0].reason, GoneReason::kExpiredIdle);
+  EXPECT_EQ(second->Stats().principal_index_entries, 0u);
+  EXPECT_THAT(second->SweepExpired(), IsOkAndHolds(0u));
+  EXPECT_THAT(first->Delete(Id(1), std::nullopt, ""), IsOkAndHolds(false));
+  absl::SleepFor(absl::Milliseconds(200));  // two polls of the tail: nothing more arrives
+  EXPECT_THAT(second->Events().Read(from, 10), IsOkAndHolds(::testing::SizeIs(1)));
+}
+
+TEST(PostgresStoreTest, ThePrincipalCapHoldsAcrossReplicas) {
+  for (PrincipalCapPolicy policy :
+       {PrincipalCapPolicy::kRejectNew, PrincipalCapPolicy::kEvictOldest}) {
+    SessionLimits limits;
+    limits.max_sessions_per_principal = 3;
+    limits.principal_cap_policy = policy;
+    const PostgresStoreOptions options = OptionsFor(SharedServer(), nullptr, limits);
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> first, OpenPostgresStore(options));
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> second, OpenPostgresStore(options));
+    constexpr int kLogins = 16;
+    std::atomic<int> created{0};
+    std::vector<std::thread> logins;
+    for (int n = 0; n < kLogins; ++n) {
+      Store& store = n % 2 == 0 ? *first : *second;
+      logins.emplace_back([&store, &created, n] {
+        absl::StatusOr<SessionMeta> meta = store.Create(OfPrincipal(n, "alice"));
+        if (meta.ok()) {
+          ++created;
+        } else {
+          EXPECT_THAT(meta, StatusIs(absl::StatusCode::kResourceExhausted));
+        }
+      });
+    }
+    for (std::thread& login : logins) login.join();
+    EXPECT_EQ(created.load(), policy == PrincipalCapPolicy::kRejectNew ? 3 : kLogins);
+    ASSERT_OK_AND_ASSIGN(SessionPage page, second->ListSessions("alice", 100, ""));
+    EXPECT_EQ(page.sessions.size(), 3u);
+    EXPECT_EQ(first->Stats().principal_index_entries, 3u);
+  }
+}
+
+TEST(PostgresStoreTest, ADatabaseOfSchemaVersionOneIsMigratedWithItsSessionsIndexed) {
+  FakeClock clock;
+  const PostgresStoreOptions options = OptionsFor(SharedServer(), &clock, {});
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> store, OpenPostgresStore(options));
+    ASSERT_OK(store->Create(OfPrincipal(1, "alice")));
+    clock.Advance(absl::Seconds(1));
+    ASSERT_OK(store->Create(OfPrincipal(2, "alice")));
+    ASSERT_OK(store->Create(OfPrincipal(3, "")));
+  }
+  // Back to what migration 1 alone made, with the sessions as a build of that version left them.
+  const std::string& p = options.table_prefix;
+  ASSERT_OK(SharedServer().Query(
+      "postgres",
+      absl::StrCat("DROP TABLE ", p, "events, ", p, "event_sequence; DROP INDEX ", p,
+                   "sessions_principal; ALTER TABLE ", p, "sessions DROP COLUMN principal, ",
+                   "DROP COLUMN created_at, DROP COLUMN last_access_at; DELETE FROM ", p,
+                   "schema_migrations WHERE version > 1")));
+
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> store, OpenPostgresStore(options));
+  ASSERT_OK_AND_ASSIGN(SessionPage page, store->ListSessions("alice", 10, ""));
+  ASSERT_EQ(page.sessions.size(), 2u);
+  EXPECT_EQ(page.sessions[0].id, Id(2));
+  EXPECT_EQ(page.sessions[1].id, Id(1));
+  EXPECT_EQ(store->Stats().principal_index_entries, 2u);
+  const uint64_t from = store->Events().next_sequence();
+  EXPECT_THAT(store->RevokeSessions("alice", {}), IsOkAndHolds(2u));
+  EXPECT_EQ(AwaitEvents(*store, from, 2).size(), 2u);
+  EXPECT_OK(store->Touch(Id(3)));
 }
 
 TEST(PostgresStoreTest, PostgresCrashedAndRestartedUnderLoadIsUnavailableThenRecovers) {

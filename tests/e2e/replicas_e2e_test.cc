@@ -1,15 +1,19 @@
 // Two real sessiond replicas over one shared backend (a real Redis, a real PostgreSQL), driven
 // through the C++ client: a session created through one is read, changed and deleted through the
-// other, per-key conflicts across replicas are exact, and health follows the backend going down
-// and coming back. Then sessiond on a backend that requires a password: it authenticates with the
-// password file, and a wrong one stops the start.
+// other, per-key conflicts across replicas are exact, a watcher on one sees the writes made
+// through the other and a revocation through one ends sessions for both, and health follows the
+// backend going down and coming back. Then sessiond on a backend that requires a password: it
+// authenticates with the password file, and a wrong one stops the start.
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "sessiond/client.h"
@@ -35,6 +39,7 @@ using ::sessiond::testing::StatusIs;
 using ::sessiond::testing::TempDir;
 using ::testing::ElementsAre;
 using ::testing::Optional;
+using ::testing::UnorderedElementsAre;
 
 // A backend server the replicas share, started for one test.
 class SharedBackend {
@@ -174,6 +179,52 @@ TEST_P(ReplicasE2eTest, ConflictsAcrossReplicasAreDetectedPerKey) {
   ASSERT_OK(on_first.Commit());
   EXPECT_THAT(on_second.Commit(), StatusIs(absl::StatusCode::kAborted));
   EXPECT_THAT(on_second.ConflictingKeys(), ElementsAre("cart"));
+}
+
+TEST_P(ReplicasE2eTest, AWatcherOnOneReplicaSeesTheOthersWritesAndRevocationsEndSessionsForBoth) {
+  // The backend is new: its events start at 1.
+  v1::WatchSessionsRequest watch;
+  watch.set_from_sequence(1);
+  CallOptions call;
+  call.deadline = absl::Now() + absl::Seconds(20);
+  std::unique_ptr<EventStream> stream = second_client_->WatchSessions(watch, call);
+
+  std::vector<std::string> ids;
+  for (int i = 0; i < 2; ++i) {
+    v1::CreateSessionRequest create;
+    create.set_principal("alice");
+    ASSERT_OK_AND_ASSIGN(v1::CreateSessionResponse created, first_client_->CreateSession(create));
+    ids.push_back(created.session().id());
+  }
+  Session changed(*first_client_, ids[0]);
+  changed.SetString("theme", "dark");
+  ASSERT_OK(changed.Commit());
+  v1::RevokeSessionsRequest revoke;
+  revoke.set_principal("alice");
+  ASSERT_OK_AND_ASSIGN(v1::RevokeSessionsResponse revoked, first_client_->RevokeSessions(revoke));
+  EXPECT_EQ(revoked.revoked(), 2u);
+  for (const std::string& id : ids) {
+    Session elsewhere(*second_client_, id);
+    EXPECT_THAT(elsewhere.Load(), StatusIs(absl::StatusCode::kNotFound)) << "revoked for both";
+  }
+
+  // Through the other replica: each of those changes, once, in order.
+  std::vector<std::string> seen;
+  uint64_t sequence = 0;
+  while (seen.size() < 5) {
+    std::optional<v1::SessionEvent> event = stream->Next();
+    if (!event.has_value()) break;
+    EXPECT_GT(event->sequence(), sequence);
+    sequence = event->sequence();
+    const int index = event->id() == ids[0] ? 0 : event->id() == ids[1] ? 1 : -1;
+    seen.push_back(absl::StrCat(v1::SessionEvent::Kind_Name(event->kind()), " ", index));
+  }
+  stream->Cancel();
+  ASSERT_EQ(seen.size(), 5u);
+  EXPECT_THAT(std::vector<std::string>(seen.begin(), seen.begin() + 3),
+              ElementsAre("CREATED 0", "CREATED 1", "UPDATED 0"));
+  EXPECT_THAT(std::vector<std::string>(seen.begin() + 3, seen.end()),
+              UnorderedElementsAre("REVOKED 0", "REVOKED 1"));
 }
 
 TEST_P(ReplicasE2eTest, HealthFollowsTheBackendDownAndBackUp) {
