@@ -179,7 +179,10 @@ absl::StatusOr<std::unique_ptr<TenantRegistry>> TenantRegistry::Open(const std::
   std::unique_ptr<TenantRegistry> registry(
       new TenantRegistry(path, server, reload_interval, live_limits));
   registry->stamp_ = *std::move(stamp);
-  registry->current_ = *std::move(set);
+  {
+    absl::MutexLock lock(&registry->mu_);
+    registry->current_ = *std::move(set);
+  }
   TenantRegistry* raw = registry.get();
   registry->poller_ = std::thread([raw] {
     while (!raw->stop_.WaitForNotificationWithTimeout(raw->interval_)) raw->ReloadIfChanged();

@@ -19,9 +19,7 @@ class TenantSessionCounts::Wakeup final : public storage::EventLog::Waiter {
   // Waits until woken or stopped, at most `timeout`; false once stopped.
   bool Wait(absl::Duration timeout) {
     absl::MutexLock lock(&mu_);
-    mu_.AwaitWithTimeout(absl::Condition(
-                             +[](Wakeup* self) { return self->woken_ || self->stopped_; }, this),
-                         timeout);
+    mu_.AwaitWithTimeout(absl::Condition(this, &Wakeup::Ready), timeout);
     woken_ = false;
     return !stopped_;
   }
@@ -37,7 +35,9 @@ class TenantSessionCounts::Wakeup final : public storage::EventLog::Waiter {
   }
 
  private:
-  absl::Mutex mu_;
+  bool Ready() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return woken_ || stopped_; }
+
+  mutable absl::Mutex mu_;
   bool woken_ ABSL_GUARDED_BY(mu_) = false;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
 };

@@ -74,6 +74,14 @@ void WriteFile(const std::string& path, const std::string& text) {
   ASSERT_EQ(std::rename((path + ".new").c_str(), path.c_str()), 0);
 }
 
+// A request about the session `id`.
+template <typename Request>
+Request WithId(const std::string& id) {
+  Request request;
+  request.set_id(id);
+  return request;
+}
+
 v1::CreateSessionRequest Owned(const std::string& owner) {
   v1::CreateSessionRequest request;
   (*request.mutable_entries())["owner"] = testing::Text(owner);
@@ -121,26 +129,16 @@ int HammerForeignIds(const Client& client, const std::vector<std::string>& ids) 
   };
   for (int round = 0; round < 3; ++round) {
     for (const std::string& id : ids) {
-      v1::GetRequest get;
-      get.set_id(id);
-      expect_not_found(client.Get(get).status());
-      v1::SetRequest set;
-      set.set_id(id);
+      expect_not_found(client.Get(WithId<v1::GetRequest>(id)).status());
+      auto set = WithId<v1::SetRequest>(id);
       (*set.mutable_entries())["owner"] = testing::Text("intruder");
       expect_not_found(client.Set(set).status());
-      v1::TouchRequest touch;
-      touch.set_id(id);
-      expect_not_found(client.Touch(touch).status());
-      v1::CommitRequest commit;
-      commit.set_id(id);
+      expect_not_found(client.Touch(WithId<v1::TouchRequest>(id)).status());
+      auto commit = WithId<v1::CommitRequest>(id);
       commit.add_ops()->mutable_clear();
       expect_not_found(client.Commit(commit).status());
-      v1::RotateIdRequest rotate;
-      rotate.set_id(id);
-      expect_not_found(client.RotateId(rotate).status());
-      v1::DeleteRequest erase;
-      erase.set_id(id);
-      absl::StatusOr<v1::DeleteResponse> deleted = client.Delete(erase);
+      expect_not_found(client.RotateId(WithId<v1::RotateIdRequest>(id)).status());
+      absl::StatusOr<v1::DeleteResponse> deleted = client.Delete(WithId<v1::DeleteRequest>(id));
       if (!deleted.ok() || deleted->deleted()) ++leaks;
     }
   }
@@ -162,9 +160,7 @@ TEST_F(TenantsTest, TwoTenantsHammeringEachOthersIdsFindNothingAndChangeNothing)
   for (const auto& [client, ids, owner] :
        {std::tuple{&shop, &shop_ids, "shop"}, std::tuple{&blog, &blog_ids, "blog"}}) {
     for (const std::string& id : *ids) {
-      v1::GetRequest get;
-      get.set_id(id);
-      absl::StatusOr<v1::GetResponse> got = client->Get(get);
+      absl::StatusOr<v1::GetResponse> got = client->Get(WithId<v1::GetRequest>(id));
       ASSERT_TRUE(got.ok()) << got.status();
       EXPECT_EQ(got->session().version(), 1u) << owner;
       EXPECT_EQ(got->entries().at("owner").string_value(), owner);
@@ -186,8 +182,7 @@ TEST_F(TenantsTest, TwoTenantsHammeringEachOthersIdsFindNothingAndChangeNothing)
   absl::StatusOr<v1::RevokeSessionsResponse> revoked = shop.RevokeSessions(revoke);
   ASSERT_TRUE(revoked.ok()) << revoked.status();
   EXPECT_EQ(revoked->revoked(), static_cast<uint64_t>(kSessionsPerTenant + 1));
-  v1::GetRequest get;
-  get.set_id(blog_ids[0]);
+  const auto get = WithId<v1::GetRequest>(blog_ids[0]);
   EXPECT_OK(blog.Get(get));
 }
 
@@ -239,9 +234,7 @@ TEST_F(TenantsTest, ATenantsLimitsNameTheTenant) {
   EXPECT_THAT(shop.CreateSession({}), StatusIs(absl::StatusCode::kResourceExhausted,
                                                HasSubstr("tenant \"shop\"'s max_live_sessions")));
   EXPECT_OK(As("blog-token").CreateSession({}));
-  v1::DeleteRequest erase;
-  erase.set_id(created->session().id());
-  ASSERT_OK(shop.Delete(erase));
+  ASSERT_OK(shop.Delete(WithId<v1::DeleteRequest>(created->session().id())));
   EXPECT_OK(shop.CreateSession({}));
 }
 
@@ -262,8 +255,7 @@ TEST_F(TenantsTest, ARewrittenFileRotatesTokensWithoutARestart) {
   WriteFile(file_, TenantsFile({"shop-token-2"}));
   EXPECT_TRUE(await_code("shop-token", absl::StatusCode::kUnauthenticated));
   // The tenant's sessions are the same under its new token.
-  v1::GetRequest get;
-  get.set_id(created->session().id());
+  const auto get = WithId<v1::GetRequest>(created->session().id());
   EXPECT_OK(As("shop-token-2").Get(get));
   // A broken file keeps the tenants in force.
   WriteFile(file_, "{\"tenants\": [");
@@ -341,8 +333,7 @@ TEST(TenantsTlsTest, AClientCertificateIdentityNamesItsTenant) {
               StatusIs(absl::StatusCode::kUnauthenticated));
   const Client shop = client_as("stranger", "shop-token");
   EXPECT_OK(shop.ListSessions(list));
-  v1::GetRequest get;
-  get.set_id(created->session().id());
+  const auto get = WithId<v1::GetRequest>(created->session().id());
   EXPECT_THAT(shop.Get(get), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_OK(blog.Get(get));
 }
