@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 seconds="${SESSIOND_FUZZ_SECONDS:-60}"
 targets=("$@")
 [[ ${#targets[@]} -gt 0 ]] ||
-  targets=(request_fuzzer session_state_fuzzer session_codec_fuzzer session_id_fuzzer)
+  targets=(request_fuzzer session_state_fuzzer session_codec_fuzzer session_id_fuzzer
+           tenants_file_fuzzer)
 flags="-fsanitize=address,undefined -fsanitize=fuzzer-no-link -fno-sanitize-recover=all"
 flags="$flags -fno-omit-frame-pointer"
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \

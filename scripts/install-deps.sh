@@ -5,8 +5,9 @@ set -euo pipefail
 
 packages=(build-essential cmake ninja-build pkg-config
           libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc grpc-proto
-          libabsl-dev libssl-dev librocksdb-dev libhiredis-dev libpq-dev prometheus-cpp-dev)
-test_packages=(libgtest-dev libgmock-dev googletest nlohmann-json3-dev jq python3 clang-format clang
+          libabsl-dev libssl-dev librocksdb-dev libhiredis-dev libpq-dev prometheus-cpp-dev
+          nlohmann-json3-dev)
+test_packages=(libgtest-dev libgmock-dev googletest jq python3 clang-format clang
                redis-server redis-tools openssl postgresql-15 libclang-rt-14-dev python3-venv
                docker.io mmdebstrap python3-yaml curl)  # the last line: deploy/test.sh
 GRPCURL_VERSION=v1.9.4

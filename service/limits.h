@@ -4,6 +4,7 @@
 #define SESSIOND_SERVICE_LIMITS_H_
 
 #include <cstddef>
+#include <string>
 
 #include "absl/time/time.h"
 #include "storage/session.h"
@@ -28,6 +29,14 @@ struct ServiceLimits {
   // Serialized responses the server holds for clients that have not read them, at most; one
   // connection at most an eighth (response_budget.h).
   size_t max_pending_response_bytes = size_t{256} << 20;
+  // Set when these are one tenant's limits (--tenants_file, tenant_registry.h): messages then name
+  // the tenant's limit instead of a flag.
+  std::string tenant;
+  // The tenant's max_session_bytes: the most entry bytes (keys + values) one request may write
+  // (the store still caps the whole session at session.max_session_bytes). 0: none.
+  size_t tenant_max_session_bytes = 0;
+  // The tenant's max_live_sessions (tenant_session_counts.h). 0: none.
+  size_t tenant_max_live_sessions = 0;
 };
 
 }  // namespace sessiond::service

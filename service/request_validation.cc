@@ -10,6 +10,8 @@ namespace {
 
 constexpr size_t kMaxKeyEcho = 64;
 
+}  // namespace
+
 size_t ValueBytes(const v1::Value& value) {
   switch (value.kind_case()) {
     case v1::Value::kStringValue:
@@ -22,8 +24,6 @@ size_t ValueBytes(const v1::Value& value) {
       return 8;  // the scalars are at most 8 bytes
   }
 }
-
-}  // namespace
 
 std::string KeyField(absl::string_view field, absl::string_view key) {
   const bool cut = key.size() > kMaxKeyEcho;
@@ -102,7 +102,7 @@ absl::Status ValidateLabels(const google::protobuf::Map<std::string, std::string
 
 absl::StatusOr<absl::Duration> ResolveTimeout(const google::protobuf::Duration* requested,
                                               absl::string_view field, absl::Duration fallback,
-                                              absl::Duration max) {
+                                              absl::Duration max, absl::string_view tenant) {
   if (requested == nullptr || (requested->seconds() == 0 && requested->nanos() == 0)) {
     return fallback;
   }
@@ -122,13 +122,31 @@ absl::StatusOr<absl::Duration> ResolveTimeout(const google::protobuf::Duration* 
   if (timeout > max) {
     return absl::InvalidArgumentError(
         absl::StrCat(field, ": ", absl::FormatDuration(timeout), " is too long; the limit is ",
-                     absl::FormatDuration(max), " (--max_", field, ")"));
+                     absl::FormatDuration(max), " (",
+                     tenant.empty() ? absl::StrCat("--max_", field)
+                                    : TenantLimitName(tenant, absl::StrCat("max_", field)),
+                     ")"));
   }
   if (timeout == absl::ZeroDuration()) {
     return absl::InvalidArgumentError(
         absl::StrCat(field, ": under one millisecond; the shortest timeout is 1ms"));
   }
   return timeout;
+}
+
+absl::Status ValidateTenantBytes(size_t bytes, absl::string_view field,
+                                 const ServiceLimits& limits) {
+  if (limits.tenant_max_session_bytes == 0 || bytes <= limits.tenant_max_session_bytes) {
+    return absl::OkStatus();
+  }
+  return absl::ResourceExhaustedError(
+      absl::StrCat(field, ": ", bytes, " bytes of keys and values; the limit is ",
+                   limits.tenant_max_session_bytes, " (",
+                   TenantLimitName(limits.tenant, "max_session_bytes"), ")"));
+}
+
+std::string TenantLimitName(absl::string_view tenant, absl::string_view name) {
+  return absl::StrCat("tenant \"", tenant, "\"'s ", name, ", --tenants_file");
 }
 
 }  // namespace sessiond::service

@@ -32,6 +32,9 @@ std::string KeyField(absl::string_view field, absl::string_view key);
 // refused a key that is not UTF-8.)
 absl::Status ValidateKey(absl::string_view key, FieldName field, const ServiceLimits& limits);
 
+// The bytes `value` counts for in a session's size (scalars: 8).
+size_t ValueBytes(const v1::Value& value);
+
 // INVALID_ARGUMENT if `value` has no kind set; RESOURCE_EXHAUSTED if it is over max_value_bytes.
 absl::Status ValidateValue(const v1::Value& value, FieldName field, const ServiceLimits& limits);
 
@@ -59,10 +62,20 @@ absl::Status ValidateLabels(const google::protobuf::Map<std::string, std::string
                             const ServiceLimits& limits);
 
 // The timeout a session gets for a requested one: `fallback` when unset or zero, else the request
-// truncated to milliseconds. INVALID_ARGUMENT if it is malformed, negative or over `max`.
+// truncated to milliseconds. INVALID_ARGUMENT if it is malformed, negative or over `max`, naming
+// the flag `--max_<field>`, or the tenant's limit when `tenant` is set.
 absl::StatusOr<absl::Duration> ResolveTimeout(const google::protobuf::Duration* requested,
                                               absl::string_view field, absl::Duration fallback,
-                                              absl::Duration max);
+                                              absl::Duration max, absl::string_view tenant = {});
+
+// RESOURCE_EXHAUSTED naming the tenant's max_session_bytes if a request writes more than that many
+// entry bytes (`bytes`: keys plus values) in `field`; OK when limits.tenant_max_session_bytes is 0.
+absl::Status ValidateTenantBytes(size_t bytes, absl::string_view field,
+                                 const ServiceLimits& limits);
+
+// The name of a tenant's limit `name` in messages: `tenant "shop"'s max_idle_timeout
+// (--tenants_file)`.
+std::string TenantLimitName(absl::string_view tenant, absl::string_view name);
 
 }  // namespace sessiond::service
 

@@ -30,6 +30,13 @@ ABSL_FLAG(std::string, tls_client_ca_file, kTls.client_ca_file,
 ABSL_FLAG(absl::Duration, tls_reload_interval, kTls.reload_interval,
           "how often the --tls_* files are re-read; new connections use new certificates, live "
           "ones are kept");
+ABSL_FLAG(std::string, tenants_file, "",
+          "JSON file of tenants: each one's name, SHA-256 of its bearer tokens and/or client "
+          "certificate identities, rights and limits (docs/SECURITY.md); re-read when it changes. "
+          "Empty: one tenant, no authentication");
+ABSL_FLAG(absl::Duration, tenants_reload_interval,
+          sessiond::service::Server::Options{}.tenants_reload_interval,
+          "how often --tenants_file is checked for changes");
 
 namespace sessiond::service {
 
@@ -42,6 +49,8 @@ void ApplySecurityFlags(Server::Options& options) {
   options.tls.key_file = absl::GetFlag(FLAGS_tls_key_file);
   options.tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);
   options.tls.reload_interval = absl::GetFlag(FLAGS_tls_reload_interval);
+  options.tenants_file = absl::GetFlag(FLAGS_tenants_file);
+  options.tenants_reload_interval = absl::GetFlag(FLAGS_tenants_reload_interval);
 }
 
 }  // namespace sessiond::service

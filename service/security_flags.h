@@ -1,6 +1,6 @@
 // The command line's transport and TLS flags (--max_connections, --max_concurrent_streams,
-// --grpc_memory_quota, --max_pending_response_bytes, --tls_*), kept apart from server_flags.cc;
-// defaults come from TransportLimits and TlsOptions.
+// --grpc_memory_quota, --max_pending_response_bytes, --tls_*, --tenants_*), kept apart from
+// server_flags.cc; defaults come from TransportLimits and TlsOptions.
 #ifndef SESSIOND_SERVICE_SECURITY_FLAGS_H_
 #define SESSIOND_SERVICE_SECURITY_FLAGS_H_
 
@@ -8,7 +8,8 @@
 
 namespace sessiond::service {
 
-// Copies the parsed flags into `options.transport` and `options.tls` (call after parsing).
+// Copies the parsed flags into `options.transport`, `options.tls` and the tenants file options
+// (call after parsing).
 void ApplySecurityFlags(Server::Options& options);
 
 }  // namespace sessiond::service

@@ -35,7 +35,15 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const Options& opt
   }
   std::unique_ptr<Server> server(new Server());
   server->options_ = options;
-  server->service_ = std::make_unique<SessionServiceImpl>(options.limits);
+  if (!options.tenants_file.empty()) {
+    // Only the memory store's log sees every session's creation and ending from an empty start.
+    absl::StatusOr<std::unique_ptr<TenantRegistry>> tenants =
+        TenantRegistry::Open(options.tenants_file, options.limits, options.tenants_reload_interval,
+                             /*live_limits=*/options.store == "memory");
+    if (!tenants.ok()) return tenants.status();
+    server->tenants_ = *std::move(tenants);
+  }
+  server->service_ = std::make_unique<SessionServiceImpl>(options.limits, server->tenants_.get());
 
   // gRPC's built-in health service does not register its descriptor; touching ours does, so that
   // reflection can describe grpc.health.v1.Health.
@@ -100,7 +108,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const Options& opt
     server->executor_ =
         std::make_unique<BlockingExecutor>(options.blocking_threads, options.max_queued_requests);
   }
-  server->service_->AttachStore(serving_store, server->executor_.get());
+  if (server->tenants_ != nullptr && options.store == "memory") {
+    server->live_counts_ = std::make_unique<TenantSessionCounts>(&server->store_->Events());
+  }
+  server->service_->AttachStore(serving_store, server->executor_.get(), server->live_counts_.get());
   server->sweeper_ = std::make_unique<storage::Sweeper>(serving_store, options.sweep_interval);
   server->health_ = std::make_unique<HealthReporter>(server->grpc_server_->GetHealthCheckService(),
                                                      serving_store, kHealthInterval);

@@ -23,6 +23,8 @@
 #include "service/limits.h"
 #include "service/listener.h"
 #include "service/metrics.h"
+#include "service/tenant_registry.h"
+#include "service/tenant_session_counts.h"
 #include "service/tls_credentials.h"
 #include "service/transport_limits.h"
 #include "storage/session.h"
@@ -58,6 +60,10 @@ class Server {
     // Connections, streams, gRPC's memory, pings (transport_limits.h); TLS (tls_credentials.h).
     TransportLimits transport;
     TlsOptions tls;
+    // The tenants file (tenant_registry.h; empty: one default tenant, no authentication) and how
+    // often it is checked for changes.
+    std::string tenants_file;
+    absl::Duration tenants_reload_interval = absl::Seconds(10);
     absl::Duration sweep_interval = absl::Seconds(1);
     absl::Duration drain_grace = absl::Seconds(5);
     absl::Duration shutdown_timeout = absl::Seconds(10);
@@ -66,8 +72,8 @@ class Server {
   };
 
   // Raises the descriptor limit, starts serving and opens the store; returns once SERVING. Errors:
-  // INVALID_ARGUMENT for a bad option (no open_store, TLS files), UNAVAILABLE if the address cannot
-  // be bound, the store's errors if it cannot open.
+  // INVALID_ARGUMENT for a bad option (no open_store, TLS files, the tenants file), UNAVAILABLE if
+  // the address cannot be bound, the store's errors if it cannot open.
   static absl::StatusOr<std::unique_ptr<Server>> BuildAndStart(const Options& options);
 
   ~Server();
@@ -85,8 +91,10 @@ class Server {
   Server() = default;
 
   Options options_;
+  std::unique_ptr<TenantRegistry> tenants_;
   std::unique_ptr<storage::Store> store_;
-  std::unique_ptr<storage::Store> metered_store_;  // wraps store_ when Options.metrics is set
+  std::unique_ptr<storage::Store> metered_store_;     // wraps store_ when Options.metrics is set
+  std::unique_ptr<TenantSessionCounts> live_counts_;  // with tenants over the memory store
   std::unique_ptr<BlockingExecutor> executor_;
   std::unique_ptr<SessionServiceImpl> service_;
   std::unique_ptr<Listener> listener_;

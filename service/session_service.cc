@@ -1,6 +1,7 @@
 #include "service/session_service.h"
 
 #include <algorithm>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -8,11 +9,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/arena.h"
+#include "service/caller_tenant.h"
 #include "service/proto_convert.h"
 #include "service/request_parsing.h"
 #include "service/request_validation.h"
 #include "service/session_id.h"
 #include "service/status_convert.h"
+#include "storage/tenant_store.h"
 
 namespace sessiond::service {
 namespace {
@@ -74,7 +77,10 @@ absl::Status ValidateEntries(const google::protobuf::Map<std::string, v1::Value>
       return status;
     }
   }
-  return absl::OkStatus();
+  if (limits.tenant_max_session_bytes == 0) return absl::OkStatus();
+  size_t bytes = 0;
+  for (const auto& [key, value] : entries) bytes += key.size() + ValueBytes(value);
+  return ValidateTenantBytes(bytes, "entries", limits);
 }
 
 absl::Status ValidateKeys(const google::protobuf::RepeatedPtrField<std::string>& keys,
@@ -101,6 +107,7 @@ absl::StatusOr<std::vector<storage::Mutation>> ToMutations(
   }
   std::vector<storage::Mutation> mutations;
   mutations.reserve(ops.size());
+  size_t set_bytes = 0;
   for (int i = 0; i < ops.size(); ++i) {
     const v1::Operation& op = ops[i];
     auto field = [i](absl::string_view suffix) { return absl::StrCat("ops[", i, "]", suffix); };
@@ -116,6 +123,7 @@ absl::StatusOr<std::vector<storage::Mutation>> ToMutations(
             !status.ok()) {
           return status;
         }
+        set_bytes += op.set().key().size() + ValueBytes(op.set().value());
         mutations.push_back(storage::Mutation::Set(op.set().key(), FromProto(op.set().value())));
         break;
       }
@@ -135,37 +143,59 @@ absl::StatusOr<std::vector<storage::Mutation>> ToMutations(
             absl::StrCat(field(""), ": no operation set; set one of set, remove or clear"));
     }
   }
+  if (absl::Status status = ValidateTenantBytes(set_bytes, "ops", limits); !status.ok()) {
+    return status;
+  }
   return mutations;
 }
 
 }  // namespace
 
-SessionServiceImpl::SessionServiceImpl(const ServiceLimits& limits) : limits_(limits) {}
+SessionServiceImpl::SessionServiceImpl(const ServiceLimits& limits, const TenantRegistry* tenants)
+    : limits_(limits), tenants_(tenants) {}
 
-void SessionServiceImpl::AttachStore(storage::Store* store, BlockingExecutor* executor) {
+void SessionServiceImpl::AttachStore(storage::Store* store, BlockingExecutor* executor,
+                                     TenantSessionCounts* live_counts) {
   store_ = store;
   executor_ = executor;
+  live_counts_ = live_counts;
   store_attached_.store(true, std::memory_order_release);
 }
 
 template <typename Request, typename Response>
 grpc::ServerUnaryReactor* SessionServiceImpl::Serve(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
-    grpc::ByteBuffer* raw_response,
-    absl::Status (SessionServiceImpl::*handler)(const Request&, Response*)) {
+    grpc::ByteBuffer* raw_response, Right right,
+    absl::Status (SessionServiceImpl::*handler)(const CallScope&, const Request&, Response*)) {
   auto* reactor = new BudgetedReactor(&response_budget_, context->peer());
+  // Without tenants: no authentication, the whole store (no prefix, no cost).
+  std::shared_ptr<const Tenant> tenant;
+  if (tenants_ != nullptr) {
+    absl::StatusOr<std::shared_ptr<const Tenant>> caller = CallerTenant(*tenants_, *context, right);
+    if (!caller.ok()) {
+      reactor->Finish(ToGrpcStatus(caller.status()));
+      return reactor;
+    }
+    tenant = *std::move(caller);
+  }
   if (!store_attached_.load(std::memory_order_acquire)) {
     reactor->Finish(
         grpc::Status(grpc::StatusCode::UNAVAILABLE, "the store is still opening; retry shortly"));
     return reactor;
   }
   // gRPC keeps the request and response buffers alive until the reactor finishes.
-  auto serve = [this, reactor, raw_request, raw_response, handler] {
+  auto serve = [this, reactor, raw_request, raw_response, handler, tenant = std::move(tenant)] {
     google::protobuf::Arena arena;
     auto* request = google::protobuf::Arena::CreateMessage<Request>(&arena);
     auto* response = google::protobuf::Arena::CreateMessage<Response>(&arena);
+    std::optional<storage::TenantStore> view;
+    CallScope scope{store_, &limits_};
+    if (tenant != nullptr) {
+      view.emplace(store_, tenant->prefix);
+      scope = {&*view, &tenant->limits, tenant->prefix};
+    }
     absl::Status status = ParseRequest(*raw_request, request);
-    if (status.ok()) status = (this->*handler)(*request, response);
+    if (status.ok()) status = (this->*handler)(scope, *request, response);
     if (status.ok()) SerializeResponse(*response, raw_response);
     if (status.ok() && !reactor->Charge(raw_response->Length())) {
       raw_response->Clear();
@@ -188,87 +218,98 @@ grpc::ServerUnaryReactor* SessionServiceImpl::Serve(
 grpc::ServerUnaryReactor* SessionServiceImpl::CreateSession(grpc::CallbackServerContext* context,
                                                             const grpc::ByteBuffer* request,
                                                             grpc::ByteBuffer* response) {
-  return Serve(context, request, response, &SessionServiceImpl::DoCreateSession);
+  return Serve(context, request, response, Right::kSessions, &SessionServiceImpl::DoCreateSession);
 }
 
 grpc::ServerUnaryReactor* SessionServiceImpl::Get(grpc::CallbackServerContext* context,
                                                   const grpc::ByteBuffer* request,
                                                   grpc::ByteBuffer* response) {
-  return Serve(context, request, response, &SessionServiceImpl::DoGet);
+  return Serve(context, request, response, Right::kSessions, &SessionServiceImpl::DoGet);
 }
 
 grpc::ServerUnaryReactor* SessionServiceImpl::Set(grpc::CallbackServerContext* context,
                                                   const grpc::ByteBuffer* request,
                                                   grpc::ByteBuffer* response) {
-  return Serve(context, request, response, &SessionServiceImpl::DoSet);
+  return Serve(context, request, response, Right::kSessions, &SessionServiceImpl::DoSet);
 }
 
 grpc::ServerUnaryReactor* SessionServiceImpl::Remove(grpc::CallbackServerContext* context,
                                                      const grpc::ByteBuffer* request,
                                                      grpc::ByteBuffer* response) {
-  return Serve(context, request, response, &SessionServiceImpl::DoRemove);
+  return Serve(context, request, response, Right::kSessions, &SessionServiceImpl::DoRemove);
 }
 
 grpc::ServerUnaryReactor* SessionServiceImpl::Clear(grpc::CallbackServerContext* context,
                                                     const grpc::ByteBuffer* request,
                                                     grpc::ByteBuffer* response) {
-  return Serve(context, request, response, &SessionServiceImpl::DoClear);
+  return Serve(context, request, response, Right::kSessions, &SessionServiceImpl::DoClear);
 }
 
 grpc::ServerUnaryReactor* SessionServiceImpl::Touch(grpc::CallbackServerContext* context,
                                                     const grpc::ByteBuffer* request,
                                                     grpc::ByteBuffer* response) {
-  return Serve(context, request, response, &SessionServiceImpl::DoTouch);
+  return Serve(context, request, response, Right::kSessions, &SessionServiceImpl::DoTouch);
 }
 
 grpc::ServerUnaryReactor* SessionServiceImpl::Delete(grpc::CallbackServerContext* context,
                                                      const grpc::ByteBuffer* request,
                                                      grpc::ByteBuffer* response) {
-  return Serve(context, request, response, &SessionServiceImpl::DoDelete);
+  return Serve(context, request, response, Right::kSessions, &SessionServiceImpl::DoDelete);
 }
 
 grpc::ServerUnaryReactor* SessionServiceImpl::Commit(grpc::CallbackServerContext* context,
                                                      const grpc::ByteBuffer* request,
                                                      grpc::ByteBuffer* response) {
-  return Serve(context, request, response, &SessionServiceImpl::DoCommit);
+  return Serve(context, request, response, Right::kSessions, &SessionServiceImpl::DoCommit);
 }
 
 grpc::ServerUnaryReactor* SessionServiceImpl::ListSessions(grpc::CallbackServerContext* context,
                                                            const grpc::ByteBuffer* request,
                                                            grpc::ByteBuffer* response) {
-  return Serve(context, request, response, &SessionServiceImpl::DoListSessions);
+  return Serve(context, request, response, Right::kList, &SessionServiceImpl::DoListSessions);
 }
 
 grpc::ServerUnaryReactor* SessionServiceImpl::RevokeSessions(grpc::CallbackServerContext* context,
                                                              const grpc::ByteBuffer* request,
                                                              grpc::ByteBuffer* response) {
-  return Serve(context, request, response, &SessionServiceImpl::DoRevokeSessions);
+  return Serve(context, request, response, Right::kRevoke, &SessionServiceImpl::DoRevokeSessions);
 }
 
 grpc::ServerWriteReactor<grpc::ByteBuffer>* SessionServiceImpl::WatchSessions(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) {
-  (void)context;
+  std::string prefix;
+  if (tenants_ != nullptr) {
+    absl::StatusOr<std::shared_ptr<const Tenant>> caller =
+        CallerTenant(*tenants_, *context, Right::kWatch);
+    if (!caller.ok()) {
+      auto* reactor = new FailedWatch();
+      reactor->Finish(ToGrpcStatus(caller.status()));
+      return reactor;
+    }
+    prefix = (*caller)->prefix;
+  }
   if (!store_attached_.load(std::memory_order_acquire)) {
     auto* reactor = new FailedWatch();
     reactor->Finish(
         grpc::Status(grpc::StatusCode::UNAVAILABLE, "the store is still opening; retry shortly"));
     return reactor;
   }
-  return WatchReactor::Start(*request, &store_->Events(), &watches_);
+  return WatchReactor::Start(*request, &store_->Events(), &watches_, std::move(prefix));
 }
 
 grpc::ServerUnaryReactor* SessionServiceImpl::RotateId(grpc::CallbackServerContext* context,
                                                        const grpc::ByteBuffer* request,
                                                        grpc::ByteBuffer* response) {
-  return Serve(context, request, response, &SessionServiceImpl::DoRotateId);
+  return Serve(context, request, response, Right::kSessions, &SessionServiceImpl::DoRotateId);
 }
 
-absl::Status SessionServiceImpl::DoCreateSession(const v1::CreateSessionRequest& request,
+absl::Status SessionServiceImpl::DoCreateSession(const CallScope& scope,
+                                                 const v1::CreateSessionRequest& request,
                                                  v1::CreateSessionResponse* response) {
-  if (absl::Status status = ValidateEntries(request.entries(), limits_); !status.ok()) {
+  if (absl::Status status = ValidateEntries(request.entries(), *scope.limits); !status.ok()) {
     return status;
   }
-  if (absl::Status status = ValidatePrincipal(request.principal(), limits_); !status.ok()) {
+  if (absl::Status status = ValidatePrincipal(request.principal(), *scope.limits); !status.ok()) {
     return status;
   }
   if (absl::Status status = ValidateRequestId(request.request_id()); !status.ok()) return status;
@@ -276,16 +317,17 @@ absl::Status SessionServiceImpl::DoCreateSession(const v1::CreateSessionRequest&
   if (id_proposed) {
     if (absl::Status status = ValidateSessionId(request.id(), "id"); !status.ok()) return status;
   }
-  absl::StatusOr<absl::Duration> idle =
-      ResolveTimeout(request.has_idle_timeout() ? &request.idle_timeout() : nullptr, "idle_timeout",
-                     limits_.default_idle_timeout, limits_.max_idle_timeout);
+  absl::StatusOr<absl::Duration> idle = ResolveTimeout(
+      request.has_idle_timeout() ? &request.idle_timeout() : nullptr, "idle_timeout",
+      scope.limits->default_idle_timeout, scope.limits->max_idle_timeout, scope.limits->tenant);
   if (!idle.ok()) return idle.status();
-  absl::StatusOr<absl::Duration> absolute = ResolveTimeout(
-      request.has_absolute_timeout() ? &request.absolute_timeout() : nullptr, "absolute_timeout",
-      limits_.default_absolute_timeout, limits_.max_absolute_timeout);
+  absl::StatusOr<absl::Duration> absolute =
+      ResolveTimeout(request.has_absolute_timeout() ? &request.absolute_timeout() : nullptr,
+                     "absolute_timeout", scope.limits->default_absolute_timeout,
+                     scope.limits->max_absolute_timeout, scope.limits->tenant);
   if (!absolute.ok()) return absolute.status();
 
-  if (absl::Status status = ValidateLabels(request.labels(), limits_); !status.ok()) {
+  if (absl::Status status = ValidateLabels(request.labels(), *scope.limits); !status.ok()) {
     return status;
   }
   storage::NewSession session{.principal = request.principal(),
@@ -298,45 +340,56 @@ absl::Status SessionServiceImpl::DoCreateSession(const v1::CreateSessionRequest&
     session.entries.push_back({key, FromProto(value)});
   }
   session.id = id_proposed ? request.id() : NewSessionId();
-  absl::StatusOr<storage::SessionMeta> meta = store_->Create(std::move(session));
+  auto create = [&] { return scope.store->Create(std::move(session)); };
+  const size_t max_live = scope.limits->tenant_max_live_sessions;
+  absl::StatusOr<storage::SessionMeta> meta =
+      max_live == 0 || live_counts_ == nullptr
+          ? create()
+          : live_counts_->CreateWithin(scope.tenant_prefix, max_live,
+                                       TenantLimitName(scope.limits->tenant, "max_live_sessions"),
+                                       create);
   if (!meta.ok()) return id_proposed ? ProposedIdTaken(meta.status()) : IdCollision(meta.status());
   ToProto(*meta, response->mutable_session());
   return absl::OkStatus();
 }
 
-absl::Status SessionServiceImpl::DoGet(const v1::GetRequest& request, v1::GetResponse* response) {
+absl::Status SessionServiceImpl::DoGet(const CallScope& scope, const v1::GetRequest& request,
+                                       v1::GetResponse* response) {
   if (absl::Status status = ValidateSessionId(request.id(), "id"); !status.ok()) return status;
-  if (absl::Status status = ValidateKeys(request.keys(), limits_); !status.ok()) return status;
+  if (absl::Status status = ValidateKeys(request.keys(), *scope.limits); !status.ok())
+    return status;
   std::vector<absl::string_view> keys(request.keys().begin(), request.keys().end());
   auto* entries = response->mutable_entries();
   absl::StatusOr<storage::SessionMeta> meta =
-      store_->Get(request.id(), keys,
-                  request.no_renew() ? storage::Renewal::kNoRenew : storage::Renewal::kRenew,
-                  [entries](absl::string_view key, storage::ValueView value) {
-                    ToProto(value, &(*entries)[std::string(key)]);
-                  });
+      scope.store->Get(request.id(), keys,
+                       request.no_renew() ? storage::Renewal::kNoRenew : storage::Renewal::kRenew,
+                       [entries](absl::string_view key, storage::ValueView value) {
+                         ToProto(value, &(*entries)[std::string(key)]);
+                       });
   if (!meta.ok()) return meta.status();
   ToProto(*meta, response->mutable_session());
   return absl::OkStatus();
 }
 
-absl::Status SessionServiceImpl::ApplyAndReport(const std::string& id,
+absl::Status SessionServiceImpl::ApplyAndReport(const CallScope& scope, const std::string& id,
                                                 std::vector<storage::Mutation> mutations,
                                                 const storage::Conditions& conditions,
                                                 v1::SessionInfo* info) {
   if (absl::Status status = ValidateSessionId(id, "id"); !status.ok()) return status;
   if (absl::Status status = ValidateRequestId(conditions.request_id); !status.ok()) return status;
-  absl::StatusOr<storage::SessionMeta> meta = store_->Apply(id, std::move(mutations), conditions);
+  absl::StatusOr<storage::SessionMeta> meta =
+      scope.store->Apply(id, std::move(mutations), conditions);
   if (!meta.ok()) return meta.status();
   ToProto(*meta, info);
   return absl::OkStatus();
 }
 
-absl::Status SessionServiceImpl::DoSet(const v1::SetRequest& request, v1::SetResponse* response) {
+absl::Status SessionServiceImpl::DoSet(const CallScope& scope, const v1::SetRequest& request,
+                                       v1::SetResponse* response) {
   if (request.entries().empty()) {
     return absl::InvalidArgumentError("entries: empty; send at least one entry");
   }
-  if (absl::Status status = ValidateEntries(request.entries(), limits_); !status.ok()) {
+  if (absl::Status status = ValidateEntries(request.entries(), *scope.limits); !status.ok()) {
     return status;
   }
   std::vector<storage::Mutation> mutations;
@@ -345,72 +398,76 @@ absl::Status SessionServiceImpl::DoSet(const v1::SetRequest& request, v1::SetRes
     mutations.push_back(storage::Mutation::Set(key, FromProto(value)));
   }
   return ApplyAndReport(
-      request.id(), std::move(mutations),
+      scope, request.id(), std::move(mutations),
       {.if_version = OptionalVersion(request.has_if_version(), request.if_version()),
        .request_id = request.request_id()},
       response->mutable_session());
 }
 
-absl::Status SessionServiceImpl::DoRemove(const v1::RemoveRequest& request,
+absl::Status SessionServiceImpl::DoRemove(const CallScope& scope, const v1::RemoveRequest& request,
                                           v1::RemoveResponse* response) {
   if (request.keys().empty()) {
     return absl::InvalidArgumentError("keys: empty; name at least one key");
   }
-  if (absl::Status status = ValidateKeys(request.keys(), limits_); !status.ok()) return status;
+  if (absl::Status status = ValidateKeys(request.keys(), *scope.limits); !status.ok())
+    return status;
   std::vector<storage::Mutation> mutations;
   mutations.reserve(request.keys().size());
   for (const std::string& key : request.keys()) mutations.push_back(storage::Mutation::Remove(key));
   return ApplyAndReport(
-      request.id(), std::move(mutations),
+      scope, request.id(), std::move(mutations),
       {.if_version = OptionalVersion(request.has_if_version(), request.if_version()),
        .request_id = request.request_id()},
       response->mutable_session());
 }
 
-absl::Status SessionServiceImpl::DoClear(const v1::ClearRequest& request,
+absl::Status SessionServiceImpl::DoClear(const CallScope& scope, const v1::ClearRequest& request,
                                          v1::ClearResponse* response) {
   return ApplyAndReport(
-      request.id(), {storage::Mutation::Clear()},
+      scope, request.id(), {storage::Mutation::Clear()},
       {.if_version = OptionalVersion(request.has_if_version(), request.if_version()),
        .request_id = request.request_id()},
       response->mutable_session());
 }
 
-absl::Status SessionServiceImpl::DoCommit(const v1::CommitRequest& request,
+absl::Status SessionServiceImpl::DoCommit(const CallScope& scope, const v1::CommitRequest& request,
                                           v1::CommitResponse* response) {
-  absl::StatusOr<std::vector<storage::Mutation>> mutations = ToMutations(request.ops(), limits_);
+  absl::StatusOr<std::vector<storage::Mutation>> mutations =
+      ToMutations(request.ops(), *scope.limits);
   if (!mutations.ok()) return mutations.status();
   return ApplyAndReport(
-      request.id(), *std::move(mutations),
+      scope, request.id(), *std::move(mutations),
       {OptionalVersion(request.has_if_version(), request.if_version()),
        OptionalVersion(request.has_read_version(), request.read_version()), request.request_id()},
       response->mutable_session());
 }
 
-absl::Status SessionServiceImpl::DoTouch(const v1::TouchRequest& request,
+absl::Status SessionServiceImpl::DoTouch(const CallScope& scope, const v1::TouchRequest& request,
                                          v1::TouchResponse* response) {
   if (absl::Status status = ValidateSessionId(request.id(), "id"); !status.ok()) return status;
-  absl::StatusOr<storage::SessionMeta> meta = store_->Touch(request.id());
+  absl::StatusOr<storage::SessionMeta> meta = scope.store->Touch(request.id());
   if (!meta.ok()) return meta.status();
   ToProto(*meta, response->mutable_session());
   return absl::OkStatus();
 }
 
-absl::Status SessionServiceImpl::DoDelete(const v1::DeleteRequest& request,
+absl::Status SessionServiceImpl::DoDelete(const CallScope& scope, const v1::DeleteRequest& request,
                                           v1::DeleteResponse* response) {
   if (absl::Status status = ValidateSessionId(request.id(), "id"); !status.ok()) return status;
   if (absl::Status status = ValidateRequestId(request.request_id()); !status.ok()) return status;
-  absl::StatusOr<bool> deleted =
-      store_->Delete(request.id(), OptionalVersion(request.has_if_version(), request.if_version()),
-                     request.request_id());
+  absl::StatusOr<bool> deleted = scope.store->Delete(
+      request.id(), OptionalVersion(request.has_if_version(), request.if_version()),
+      request.request_id());
   if (!deleted.ok()) return deleted.status();
   response->set_deleted(*deleted);
   return absl::OkStatus();
 }
 
-absl::Status SessionServiceImpl::DoListSessions(const v1::ListSessionsRequest& request,
+absl::Status SessionServiceImpl::DoListSessions(const CallScope& scope,
+                                                const v1::ListSessionsRequest& request,
                                                 v1::ListSessionsResponse* response) {
-  if (absl::Status status = ValidateRequiredPrincipal(request.principal(), limits_); !status.ok()) {
+  if (absl::Status status = ValidateRequiredPrincipal(request.principal(), *scope.limits);
+      !status.ok()) {
     return status;
   }
   if (request.page_size() < 0) {
@@ -421,16 +478,18 @@ absl::Status SessionServiceImpl::DoListSessions(const v1::ListSessionsRequest& r
                                ? kDefaultPageSize
                                : std::min<size_t>(request.page_size(), kMaxPageSize);
   absl::StatusOr<storage::SessionPage> page =
-      store_->ListSessions(request.principal(), page_size, request.page_token());
+      scope.store->ListSessions(request.principal(), page_size, request.page_token());
   if (!page.ok()) return page.status();
   for (const storage::SessionMeta& meta : page->sessions) ToProto(meta, response->add_sessions());
   response->set_next_page_token(page->next_page_token);
   return absl::OkStatus();
 }
 
-absl::Status SessionServiceImpl::DoRevokeSessions(const v1::RevokeSessionsRequest& request,
+absl::Status SessionServiceImpl::DoRevokeSessions(const CallScope& scope,
+                                                  const v1::RevokeSessionsRequest& request,
                                                   v1::RevokeSessionsResponse* response) {
-  if (absl::Status status = ValidateRequiredPrincipal(request.principal(), limits_); !status.ok()) {
+  if (absl::Status status = ValidateRequiredPrincipal(request.principal(), *scope.limits);
+      !status.ok()) {
     return status;
   }
   if (request.except_ids_size() > static_cast<int>(kMaxExceptIds)) {
@@ -445,24 +504,25 @@ absl::Status SessionServiceImpl::DoRevokeSessions(const v1::RevokeSessionsReques
     }
   }
   std::vector<std::string> except(request.except_ids().begin(), request.except_ids().end());
-  absl::StatusOr<size_t> revoked = store_->RevokeSessions(request.principal(), except);
+  absl::StatusOr<size_t> revoked = scope.store->RevokeSessions(request.principal(), except);
   if (!revoked.ok()) return revoked.status();
   response->set_revoked(*revoked);
   return absl::OkStatus();
 }
 
-absl::Status SessionServiceImpl::DoRotateId(const v1::RotateIdRequest& request,
+absl::Status SessionServiceImpl::DoRotateId(const CallScope& scope,
+                                            const v1::RotateIdRequest& request,
                                             v1::RotateIdResponse* response) {
   if (absl::Status status = ValidateSessionId(request.id(), "id"); !status.ok()) return status;
   if (absl::Status status = ValidateRequestId(request.request_id()); !status.ok()) return status;
   std::optional<std::string> principal;
   if (request.has_principal()) {
-    if (absl::Status status = ValidatePrincipal(request.principal(), limits_); !status.ok()) {
+    if (absl::Status status = ValidatePrincipal(request.principal(), *scope.limits); !status.ok()) {
       return status;
     }
     principal = request.principal();
   }
-  absl::StatusOr<storage::SessionMeta> meta = store_->Rotate(
+  absl::StatusOr<storage::SessionMeta> meta = scope.store->Rotate(
       request.id(), NewSessionId(), OptionalVersion(request.has_if_version(), request.if_version()),
       request.request_id(), principal);
   if (!meta.ok()) return IdCollision(meta.status());

@@ -12,6 +12,8 @@
 #include "service/blocking_executor.h"
 #include "service/limits.h"
 #include "service/response_budget.h"
+#include "service/tenant_registry.h"
+#include "service/tenant_session_counts.h"
 #include "service/watch_reactor.h"
 #include "sessiond/v1/session.grpc.pb.h"
 #include "storage/store.h"
@@ -35,13 +37,17 @@ using RawSessionService = v1::SessionService::WithRawCallbackMethod_CreateSessio
 
 class SessionServiceImpl final : public RawSessionService {
  public:
-  explicit SessionServiceImpl(const ServiceLimits& limits);
+  // With `tenants` (not owned; may be null: one default tenant, no authentication), every call is
+  // authenticated first and served in its tenant's view of the store with its tenant's limits.
+  explicit SessionServiceImpl(const ServiceLimits& limits, const TenantRegistry* tenants = nullptr);
 
   // Starts serving sessions from `store` (not owned; must outlive the service). Until then every
   // rpc fails with UNAVAILABLE. With an `executor` (not owned; may be null), handlers run there
   // instead of on gRPC's threads: for stores whose calls block. A call that finds the executor's
-  // queue full fails with RESOURCE_EXHAUSTED saying the server is overloaded. Call once.
-  void AttachStore(storage::Store* store, BlockingExecutor* executor);
+  // queue full fails with RESOURCE_EXHAUSTED saying the server is overloaded. With `live_counts`
+  // (not owned; may be null), tenants' max_live_sessions are enforced. Call once.
+  void AttachStore(storage::Store* store, BlockingExecutor* executor,
+                   TenantSessionCounts* live_counts = nullptr);
 
   grpc::ServerUnaryReactor* CreateSession(grpc::CallbackServerContext* context,
                                           const grpc::ByteBuffer* request,
@@ -84,39 +90,59 @@ class SessionServiceImpl final : public RawSessionService {
   void EndWatches() { watches_.EndAll(); }
 
  private:
-  // Parses the request, runs `handler`, serializes the response and finishes the call; on the
-  // executor if there is one.
-  template <typename Request, typename Response>
-  grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context,
-                                  const grpc::ByteBuffer* raw_request,
-                                  grpc::ByteBuffer* raw_response,
-                                  absl::Status (SessionServiceImpl::*handler)(const Request&,
-                                                                              Response*));
+  // What one call is served with: the store (the caller's tenant's view of it, with tenants) and
+  // the limits (its tenant's).
+  struct CallScope {
+    storage::Store* store;
+    const ServiceLimits* limits;
+    // The tenant's key-space prefix; empty without tenants.
+    absl::string_view tenant_prefix;
+  };
 
-  absl::Status DoCreateSession(const v1::CreateSessionRequest& request,
+  // Authenticates the caller and checks `right` (with tenants), parses the request, runs `handler`,
+  // serializes the response and finishes the call; on the executor if there is one.
+  template <typename Request, typename Response>
+  grpc::ServerUnaryReactor* Serve(
+      grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
+      grpc::ByteBuffer* raw_response, Right right,
+      absl::Status (SessionServiceImpl::*handler)(const CallScope&, const Request&, Response*));
+
+  absl::Status DoCreateSession(const CallScope& scope, const v1::CreateSessionRequest& request,
                                v1::CreateSessionResponse* response);
-  absl::Status DoGet(const v1::GetRequest& request, v1::GetResponse* response);
-  absl::Status DoSet(const v1::SetRequest& request, v1::SetResponse* response);
-  absl::Status DoRemove(const v1::RemoveRequest& request, v1::RemoveResponse* response);
-  absl::Status DoClear(const v1::ClearRequest& request, v1::ClearResponse* response);
-  absl::Status DoTouch(const v1::TouchRequest& request, v1::TouchResponse* response);
-  absl::Status DoDelete(const v1::DeleteRequest& request, v1::DeleteResponse* response);
-  absl::Status DoCommit(const v1::CommitRequest& request, v1::CommitResponse* response);
-  absl::Status DoRotateId(const v1::RotateIdRequest& request, v1::RotateIdResponse* response);
-  absl::Status DoListSessions(const v1::ListSessionsRequest& request,
+  absl::Status DoGet(const CallScope& scope, const v1::GetRequest& request,
+                     v1::GetResponse* response);
+  absl::Status DoSet(const CallScope& scope, const v1::SetRequest& request,
+                     v1::SetResponse* response);
+  absl::Status DoRemove(const CallScope& scope, const v1::RemoveRequest& request,
+                        v1::RemoveResponse* response);
+  absl::Status DoClear(const CallScope& scope, const v1::ClearRequest& request,
+                       v1::ClearResponse* response);
+  absl::Status DoTouch(const CallScope& scope, const v1::TouchRequest& request,
+                       v1::TouchResponse* response);
+  absl::Status DoDelete(const CallScope& scope, const v1::DeleteRequest& request,
+                        v1::DeleteResponse* response);
+  absl::Status DoCommit(const CallScope& scope, const v1::CommitRequest& request,
+                        v1::CommitResponse* response);
+  absl::Status DoRotateId(const CallScope& scope, const v1::RotateIdRequest& request,
+                          v1::RotateIdResponse* response);
+  absl::Status DoListSessions(const CallScope& scope, const v1::ListSessionsRequest& request,
                               v1::ListSessionsResponse* response);
-  absl::Status DoRevokeSessions(const v1::RevokeSessionsRequest& request,
+  absl::Status DoRevokeSessions(const CallScope& scope, const v1::RevokeSessionsRequest& request,
                                 v1::RevokeSessionsResponse* response);
 
   // Validates `id`, applies `mutations` under `conditions` and reports the session in `info`.
-  absl::Status ApplyAndReport(const std::string& id, std::vector<storage::Mutation> mutations,
+  absl::Status ApplyAndReport(const CallScope& scope, const std::string& id,
+                              std::vector<storage::Mutation> mutations,
                               const storage::Conditions& conditions, v1::SessionInfo* info);
 
   const ServiceLimits limits_;
+  const TenantRegistry* const tenants_;
   ResponseBudget response_budget_{limits_.max_pending_response_bytes};
   storage::Store* store_ = nullptr;
   BlockingExecutor* executor_ = nullptr;
-  // Publishes store_ and executor_: set (release) after them, read (acquire) before every call.
+  TenantSessionCounts* live_counts_ = nullptr;
+  // Publishes store_, executor_ and live_counts_: set (release) after them, read (acquire) before
+  // every call.
   std::atomic<bool> store_attached_{false};
   WatchRegistry watches_;
 };

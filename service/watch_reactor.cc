@@ -9,6 +9,7 @@
 #include "service/request_parsing.h"
 #include "service/status_convert.h"
 #include "sessiond/v1/session.pb.h"
+#include "storage/tenant_store.h"
 
 namespace sessiond::service {
 
@@ -44,7 +45,8 @@ void WatchRegistry::Remove(WatchReactor* reactor) {
 
 grpc::ServerWriteReactor<grpc::ByteBuffer>* WatchReactor::Start(const grpc::ByteBuffer& request,
                                                                 storage::EventLog* log,
-                                                                WatchRegistry* registry) {
+                                                                WatchRegistry* registry,
+                                                                std::string tenant_prefix) {
   v1::WatchSessionsRequest parsed;
   absl::Status status = ParseRequest(request, &parsed);
   uint64_t from = log->next_sequence();
@@ -52,7 +54,8 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* WatchReactor::Start(const grpc::Byte
     from = std::max<uint64_t>(parsed.from_sequence(), 1);
     status = log->Read(from, 0).status();
   }
-  std::shared_ptr<WatchReactor> reactor(new WatchReactor(log, registry, from));
+  std::shared_ptr<WatchReactor> reactor(
+      new WatchReactor(log, registry, std::move(tenant_prefix), from));
   WatchReactor* raw = reactor.get();
   {
     absl::MutexLock lock(&raw->mu_);
@@ -85,6 +88,13 @@ void WatchReactor::Pump() {
     if (finished_ || writing_) return;
     for (;;) {
       batch = log_->Read(next_, kMaxEvents);
+      if (batch.ok() && !batch->empty()) next_ = batch->back().sequence + 1;
+      if (batch.ok() && !tenant_prefix_.empty()) {
+        // Another tenant's events are skipped (a batch left empty reads on, or waits).
+        std::erase_if(*batch, [this](storage::SessionEvent& event) {
+          return !storage::ToTenantEvent(tenant_prefix_, &event);
+        });
+      }
       if (!batch.ok() || !batch->empty()) break;
       if (log_->WaitFor(next_, shared_from_this())) return;
     }
@@ -95,9 +105,11 @@ void WatchReactor::Pump() {
         v1::SessionEvent converted;
         ToProto(event, &converted);
         bytes += converted.ByteSizeLong();
-        if (response.events_size() > 0 && bytes > kMaxBytes) break;
+        if (response.events_size() > 0 && bytes > kMaxBytes) {
+          next_ = event.sequence;  // the rest goes in the next message
+          break;
+        }
         *response.add_events() = std::move(converted);
-        next_ = event.sequence + 1;
       }
       pending_.Clear();
       SerializeResponse(response, &pending_);

@@ -13,6 +13,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
@@ -50,9 +52,12 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
   // Starts a stream of `log`'s events for the raw WatchSessionsRequest `request`; ends it at once
   // with the request's error if it is malformed or its sequence is outside the log. `log` and
   // `registry` must outlive every reactor. The reactor owns itself until gRPC is done with it.
+  // With a `tenant_prefix` (storage::TenantPrefix), only that tenant's events are sent, as the
+  // tenant sees them (storage::ToTenantEvent); their sequences then have gaps.
   static grpc::ServerWriteReactor<grpc::ByteBuffer>* Start(const grpc::ByteBuffer& request,
                                                            storage::EventLog* log,
-                                                           WatchRegistry* registry);
+                                                           WatchRegistry* registry,
+                                                           std::string tenant_prefix = {});
 
   // Ends the stream with `status` unless it has ended.
   void End(const grpc::Status& status);
@@ -67,14 +72,16 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
   static constexpr size_t kMaxEvents = 256;
   static constexpr size_t kMaxBytes = 1 << 20;
 
-  WatchReactor(storage::EventLog* log, WatchRegistry* registry, uint64_t next)
-      : log_(log), registry_(registry), next_(next) {}
+  WatchReactor(storage::EventLog* log, WatchRegistry* registry, std::string tenant_prefix,
+               uint64_t next)
+      : log_(log), registry_(registry), tenant_prefix_(std::move(tenant_prefix)), next_(next) {}
 
   // Writes the next message if none is being written, or waits on the log for its events.
   void Pump();
 
   storage::EventLog* const log_;
   WatchRegistry* const registry_;
+  const std::string tenant_prefix_;
   absl::Mutex mu_;
   // The sequence of the next event to read from the log.
   uint64_t next_ ABSL_GUARDED_BY(mu_);

@@ -30,10 +30,6 @@ using ::testing::SizeIs;
 
 constexpr absl::Duration kIdle = absl::Minutes(20);
 constexpr absl::Duration kAbsolute = absl::Hours(12);
-// How long a test waits for events to reach the log (a networked backend delivers them from its
-// engine a little after the call returns).
-constexpr absl::Duration kEventWait = absl::Seconds(10);
-
 std::string SessionId(int n) { return absl::StrCat("us-", n, "-AAAAAAAAAAAAAAAAAAAAAAAAAAAA"); }
 
 NewSession OfPrincipal(int n, std::string principal, absl::Duration idle = kIdle) {
@@ -59,18 +55,6 @@ GoneReason ReasonOf(const absl::Status& status) {
 }
 
 absl::Status TouchStatus(Store& store, absl::string_view id) { return store.Touch(id).status(); }
-
-// The events from `from` on, once there are at least `count` of them (or whatever there is after
-// kEventWait).
-std::vector<SessionEvent> AwaitEvents(Store& store, uint64_t from, size_t count) {
-  const absl::Time deadline = absl::Now() + kEventWait;
-  for (;;) {
-    absl::StatusOr<std::vector<SessionEvent>> events = store.Events().Read(from, 1'000'000);
-    if (!events.ok()) return {};
-    if (events->size() >= count || absl::Now() > deadline) return *std::move(events);
-    absl::SleepFor(absl::Milliseconds(5));
-  }
-}
 
 std::vector<SessionEvent::Kind> KindsOf(const std::vector<SessionEvent>& events) {
   std::vector<SessionEvent::Kind> kinds;
@@ -426,7 +410,7 @@ TEST_P(StoreContractTest, AWaiterIsWokenByTheNextEvent) {
   const uint64_t next = store_->Events().next_sequence();
   ASSERT_TRUE(store_->Events().WaitFor(next, waiter));
   ASSERT_OK(store_->Create(OfPrincipal(1, "alice")));
-  EXPECT_TRUE(waiter->woken.WaitForNotificationWithTimeout(kEventWait));
+  EXPECT_TRUE(waiter->woken.WaitForNotificationWithTimeout(absl::Seconds(10)));
   EXPECT_FALSE(store_->Events().WaitFor(next, waiter));
 }
 

@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "storage/conflict.h"
 #include "tests/support/status_matchers.h"
@@ -68,12 +69,24 @@ std::vector<std::string> PrincipalIndexCases() {
           "ThePrincipalCapRejectsNewSessions",
           "ExpiredSessionsDoNotCountAgainstTheCap",
           "ThePrincipalCapEvictsTheLeastRecentlyUsed",
-          "ConcurrentLoginsLeaveExactlyTheCap"};
+          "ConcurrentLoginsLeaveExactlyTheCap",
+          "TenantsNeverSeeEachOthersListsOrRevokes"};
 }
 
 std::vector<std::string> EventLogCases() {
   return {"EveryChangeIsAnEventInOrder", "RenewalsAreEventsWhenAsked",
-          "TheEventLogKeepsItsRetentionAndRefusesOutsideIt", "AWaiterIsWokenByTheNextEvent"};
+          "TheEventLogKeepsItsRetentionAndRefusesOutsideIt", "AWaiterIsWokenByTheNextEvent",
+          "TenantsNeverSeeEachOthersEvents"};
+}
+
+std::vector<SessionEvent> AwaitEvents(Store& store, uint64_t from, size_t count) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  for (;;) {
+    absl::StatusOr<std::vector<SessionEvent>> events = store.Events().Read(from, 1'000'000);
+    if (!events.ok()) return {};
+    if (events->size() >= count || absl::Now() > deadline) return *std::move(events);
+    absl::SleepFor(absl::Milliseconds(5));
+  }
 }
 
 void StoreContractTest::SetUp() {

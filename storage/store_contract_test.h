@@ -9,6 +9,8 @@
 #ifndef SESSIOND_STORAGE_STORE_CONTRACT_TEST_H_
 #define SESSIOND_STORAGE_STORE_CONTRACT_TEST_H_
 
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <ostream>
@@ -19,6 +21,7 @@
 #include "gtest/gtest.h"
 #include "storage/clock.h"
 #include "storage/session.h"
+#include "storage/session_event.h"
 #include "storage/store.h"
 #include "storage/testing/fake_clock.h"
 
@@ -41,6 +44,11 @@ struct StoreFactory {
 // event log, for StoreFactory::unsupported_cases.
 std::vector<std::string> PrincipalIndexCases();
 std::vector<std::string> EventLogCases();
+
+// The events of `store`'s log from `from` on, once there are at least `count` of them (or whatever
+// there is after 10 s: a networked backend delivers them from its engine a little after the call
+// returns).
+std::vector<SessionEvent> AwaitEvents(Store& store, uint64_t from, size_t count);
 
 // GoogleTest prints a factory as its name (not its bytes) in test listings and failures.
 inline void PrintTo(const StoreFactory& factory, std::ostream* out) { *out << factory.name; }

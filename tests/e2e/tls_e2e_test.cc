@@ -5,10 +5,8 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <thread>
 
@@ -18,61 +16,16 @@
 #include "gtest/gtest.h"
 #include "sessiond/channel.h"
 #include "sessiond/client.h"
+#include "tests/support/command.h"
+#include "tests/support/pki.h"
 #include "tests/support/sessiond_process.h"
-#include "tests/support/temp_dir.h"
 
 namespace sessiond {
 namespace {
 
+using ::sessiond::testing::Pki;
+using ::sessiond::testing::RunCommand;
 using ::sessiond::testing::SessiondProcess;
-using ::sessiond::testing::TempDir;
-
-// Runs `command` in `directory` with a shell; true if it exited 0.
-bool Run(const std::string& directory, const std::string& command) {
-  const std::string line = absl::StrCat("cd '", directory, "' && ", command, " >/dev/null 2>&1");
-  return std::system(line.c_str()) == 0;
-}
-
-// Certificates made with openssl in a temporary directory: CAs, and leaf certificates they sign
-// (valid for a day, or expired in 2020), for 127.0.0.1 and localhost.
-class Pki {
- public:
-  Pki() {
-    std::ofstream(dir_.File("ca.cnf"))
-        << "[ca]\ndefault_ca=d\n[d]\ndatabase=index.txt\nnew_certs_dir=.\nserial=serial\n"
-           "default_md=sha256\npolicy=p\ncopy_extensions=copy\nunique_subject=no\n"
-           "[p]\ncommonName=supplied\n";
-    std::ofstream(dir_.File("san.ext")) << "subjectAltName=IP:127.0.0.1,DNS:localhost\n";
-  }
-
-  // Makes <name>.pem and <name>.key, a self-signed CA.
-  void Ca(const std::string& name) {
-    ASSERT_TRUE(
-        Run(dir_.path(), absl::StrCat("openssl req -x509 -newkey ec -pkeyopt "
-                                      "ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=",
-                                      name, " -keyout ", name, ".key -out ", name, ".pem")));
-  }
-
-  // Makes <name>.pem and <name>.key signed by CA `ca`; expired ones ended in 2020.
-  void Leaf(const std::string& name, const std::string& ca, bool expired = false) {
-    ASSERT_TRUE(
-        Run(dir_.path(), absl::StrCat("openssl req -new -newkey ec -pkeyopt "
-                                      "ec_paramgen_curve:P-256 -nodes -subj /CN=",
-                                      name, " -keyout ", name, ".key -out ", name, ".csr")));
-    const std::string dates = expired ? "-startdate 20200101000000Z -enddate 20200102000000Z"
-                                      : "-startdate 20200101000000Z -days 3650";
-    ASSERT_TRUE(Run(dir_.path(),
-                    absl::StrCat("rm -f index.txt* serial* && touch index.txt && echo 01 > serial "
-                                 "&& openssl ca -batch -config ca.cnf -cert ",
-                                 ca, ".pem -keyfile ", ca, ".key -in ", name, ".csr -out ", name,
-                                 ".pem -extfile san.ext ", dates)));
-  }
-
-  std::string File(const std::string& name) const { return dir_.File(name); }
-
- private:
-  TempDir dir_;
-};
 
 absl::Status CallOnce(const std::shared_ptr<grpc::Channel>& channel) {
   Client client(channel, ClientOptions{.timeout = absl::Seconds(5)});
@@ -207,13 +160,9 @@ TEST_F(TlsTest, GrpcurlWithClientCertificate) {
       grpcurl, " -cacert ", pki_.File("ca.pem"), " -cert ", pki_.File("client.pem"), " -key ",
       pki_.File("client.key"), " -d '{\"entries\":{\"user\":{\"string_value\":\"alice\"}}}' ",
       server_->address(), " sessiond.v1.SessionService/CreateSession");
-  FILE* output = popen(command.c_str(), "r");
-  ASSERT_NE(output, nullptr);
-  std::string text;
-  char buffer[4096];
-  while (size_t n = fread(buffer, 1, sizeof(buffer), output)) text.append(buffer, n);
-  EXPECT_EQ(pclose(output), 0) << text;
-  EXPECT_THAT(text, ::testing::HasSubstr("\"version\": \"1\""));
+  const auto result = RunCommand(command);
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_THAT(result.output, ::testing::HasSubstr("\"version\": \"1\""));
   EXPECT_NE(std::system(absl::StrCat(grpcurl, " -cacert ", pki_.File("ca.pem"), " ",
                                      server_->address(), " list >/dev/null 2>&1")
                             .c_str()),

@@ -7,12 +7,19 @@ namespace sessiond {
 Client::Client(std::shared_ptr<grpc::ChannelInterface> channel, ClientOptions options)
     : stub_(v1::SessionService::NewStub(channel)), options_(options) {}
 
+void Client::Authorize(grpc::ClientContext& context) const {
+  if (!options_.bearer_token.empty()) {
+    context.AddMetadata("authorization", "Bearer " + options_.bearer_token);
+  }
+}
+
 template <typename Request, typename Response>
 absl::StatusOr<Response> Client::Call(StubMethod<Request, Response> method, const Request& request,
                                       const CallOptions& call) const {
   const absl::Time deadline = call.deadline.value_or(absl::Now() + options_.timeout);
   grpc::ClientContext context;
   if (deadline != absl::InfiniteFuture()) context.set_deadline(absl::ToChronoTime(deadline));
+  Authorize(context);
   Response response;
   const grpc::Status status = (stub_.get()->*method)(&context, request, &response);
   if (!status.ok()) return FromGrpcStatus(status);
@@ -80,6 +87,7 @@ std::unique_ptr<EventStream> Client::WatchSessions(const v1::WatchSessionsReques
   if (call.deadline.has_value() && *call.deadline != absl::InfiniteFuture()) {
     context->set_deadline(absl::ToChronoTime(*call.deadline));
   }
+  Authorize(*context);
   auto reader = stub_->WatchSessions(context.get(), request);
   return std::make_unique<EventStream>(std::move(context), std::move(reader));
 }

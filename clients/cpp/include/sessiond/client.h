@@ -17,6 +17,7 @@
 
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -39,6 +40,10 @@ struct ClientOptions {
   // The pause before the second attempt; it doubles for each further one. No attempt starts past
   // CallOptions::deadline.
   absl::Duration retry_backoff = absl::Milliseconds(50);
+  // The tenant's bearer token, for a server with --tenants_file: sent with every call as
+  // `authorization: Bearer <token>` metadata (use TLS: it is a password). Empty: none (a server
+  // with tenants then needs a client certificate, ChannelOptions::cert_file).
+  std::string bearer_token;
 };
 
 // Settings for one call.
@@ -96,6 +101,9 @@ class Client {
   template <typename Request, typename Response>
   absl::StatusOr<Response> Call(StubMethod<Request, Response> method, const Request& request,
                                 const CallOptions& call) const;
+
+  // Adds the bearer token to `context`, if the options carry one.
+  void Authorize(grpc::ClientContext& context) const;
 
   std::unique_ptr<v1::SessionService::Stub> stub_;
   ClientOptions options_;

@@ -1,0 +1,24 @@
+// Who is calling, with --tenants_file: the tenant a call's credentials name (its bearer token in
+// the `authorization` metadata, or the identity of its verified client certificate), checked for
+// the right the rpc needs. Runs before any store access.
+#ifndef SESSIOND_SERVICE_CALLER_TENANT_H_
+#define SESSIOND_SERVICE_CALLER_TENANT_H_
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "grpcpp/server_context.h"
+#include "service/tenant_registry.h"
+
+namespace sessiond::service {
+
+// The caller's tenant in the registry's current snapshot (kept alive by the pointer for the call).
+// UNAUTHENTICATED without a credential or with one no tenant has; PERMISSION_DENIED naming the
+// right and the tenant when its rights lack `right`.
+absl::StatusOr<std::shared_ptr<const Tenant>> CallerTenant(const TenantRegistry& registry,
+                                                           const grpc::ServerContextBase& context,
+                                                           Right right);
+
+}  // namespace sessiond::service
+
+#endif  // SESSIOND_SERVICE_CALLER_TENANT_H_
