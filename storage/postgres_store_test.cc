@@ -208,18 +208,6 @@ NewSession OfPrincipal(int n, std::string principal) {
   return session;
 }
 
-// The events of `store` from `from` on, once there are `count` (or what there is after 10 s).
-std::vector<SessionEvent> AwaitEvents(Store& store, uint64_t from, size_t count) {
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  for (;;) {
-    absl::StatusOr<std::vector<SessionEvent>> events = store.Events().Read(from, 100'000);
-    EXPECT_OK(events);
-    if (!events.ok()) return {};
-    if (events->size() >= count || absl::Now() > deadline) return *std::move(events);
-    absl::SleepFor(absl::Milliseconds(5));
-  }
-}
-
 TEST(PostgresStoreTest, EveryReplicaSeesEveryReplicasEventsInOneOrder) {
   const PostgresStoreOptions options = OptionsFor(SharedServer(), nullptr, {});
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> first, OpenPostgresStore(options));
