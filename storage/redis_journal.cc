@@ -95,7 +95,8 @@ return {'0', 'OK'}
 )lua";
 
 const RedisScript& ApplyScript() {
-  static const RedisScript* script = new RedisScript(MakeRedisScript("apply_journal", std::string(kApply)));
+  static const RedisScript* script =
+      new RedisScript(MakeRedisScript("apply_journal", std::string(kApply)));
   return *script;
 }
 
@@ -132,7 +133,10 @@ RedisSharedKeys::RedisSharedKeys(absl::string_view prefix, bool cluster) {
 
 RedisJournal::RedisJournal(RedisClient* client, std::string prefix, RedisSharedKeys shared,
                            ScriptRunner run)
-    : client_(client), prefix_(std::move(prefix)), run_(std::move(run)), shared_(std::move(shared)) {}
+    : client_(client),
+      prefix_(std::move(prefix)),
+      run_(std::move(run)),
+      shared_(std::move(shared)) {}
 
 std::string RedisJournal::KeyOf(int slot) const {
   return absl::StrCat(prefix_, ":j:{", RedisSlotTag(slot), "}");

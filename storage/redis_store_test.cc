@@ -394,22 +394,23 @@ TEST(RedisStoreTest, ARotationRacingWritesLosesNoAcknowledgedWrite) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> store,
                        OpenRedisStore(OptionsFor(SharedCluster().addresses(), nullptr, {})));
   ASSERT_OK(store->Create(TestSession(Id(1))));
-  std::atomic<bool> rotated{false};
+  // Set before the Rotate call: the old id dies inside it (at its third step, before it returns).
+  std::atomic<bool> rotating{false};
   std::atomic<int> acknowledged{0};
   std::thread writer([&] {
     for (int i = 1; i <= 500; ++i) {
       absl::StatusOr<SessionMeta> written = SetInt(*store, Id(1), absl::StrCat("k", i % 8), i);
       if (!written.ok()) {
         EXPECT_THAT(written, StatusIs(absl::StatusCode::kNotFound)) << "only once rotated";
-        EXPECT_TRUE(rotated.load());
+        EXPECT_TRUE(rotating.load());
         return;
       }
       acknowledged = i;
     }
   });
   absl::SleepFor(absl::Milliseconds(20));
+  rotating = true;
   absl::StatusOr<SessionMeta> meta = store->Rotate(Id(1), Id(2), std::nullopt, "", std::nullopt);
-  rotated = true;
   writer.join();
   ASSERT_OK(meta);
   ASSERT_OK_AND_ASSIGN(auto entries, GetAllEntries(*store, Id(2)));
