@@ -94,28 +94,17 @@ if score and tonumber(score) == tonumber(ARGV[3]) then redis.call('ZREM', KEYS[1
 return {'0', 'OK'}
 )lua";
 
-const RedisScript& ApplyScript() {
-  static const RedisScript* script =
-      new RedisScript(MakeRedisScript("apply_journal", std::string(kApply)));
-  return *script;
-}
+// The scripts on the shared slot, built once.
+struct SharedSlotScripts {
+  RedisScript apply = MakeRedisScript("apply_journal", std::string(kApply));
+  RedisScript reserve = MakeRedisScript("reserve", std::string(kReserve));
+  RedisScript drop_index_entry = MakeRedisScript("drop_index_entry", std::string(kDropIndexEntry));
+  RedisScript drop_deadline = MakeRedisScript("drop_deadline", std::string(kDropDeadline));
+};
 
-const RedisScript& ReserveScript() {
-  static const RedisScript* script =
-      new RedisScript(MakeRedisScript("reserve", std::string(kReserve)));
-  return *script;
-}
-
-const RedisScript& DropIndexEntryScript() {
-  static const RedisScript* script =
-      new RedisScript(MakeRedisScript("drop_index_entry", std::string(kDropIndexEntry)));
-  return *script;
-}
-
-const RedisScript& DropDeadlineScript() {
-  static const RedisScript* script =
-      new RedisScript(MakeRedisScript("drop_deadline", std::string(kDropDeadline)));
-  return *script;
+const SharedSlotScripts& Scripts() {
+  static const SharedSlotScripts* scripts = new SharedSlotScripts();
+  return *scripts;
 }
 
 }  // namespace
@@ -167,7 +156,7 @@ absl::Status RedisJournal::Move(int slot) {
       for (const RedisReply& field : entry.elements[1].elements) args.push_back(field.str);
       remove.push_back(entry.elements[0].str);
     }
-    absl::StatusOr<RedisReply> applied = run_(ApplyScript(), shared, args);
+    absl::StatusOr<RedisReply> applied = run_(Scripts().apply, shared, args);
     if (!applied.ok()) {
       status = applied.status();
       break;
@@ -197,7 +186,7 @@ void RedisJournal::MoveLeftovers(int scan) {
 absl::StatusOr<std::optional<std::vector<std::string>>> RedisJournal::Reserve(
     absl::string_view principal, absl::string_view id, absl::Duration lease) {
   absl::StatusOr<RedisReply> reply =
-      run_(ReserveScript(), {shared_.indexed},
+      run_(Scripts().reserve, {shared_.indexed},
            {shared_.IndexOf(principal), shared_.ReservationsOf(principal), std::string(id),
             absl::StrCat(absl::ToInt64Milliseconds(lease))});
   if (!reply.ok()) return reply.status();
@@ -218,12 +207,12 @@ void RedisJournal::Release(absl::string_view principal, absl::string_view id) {
 }
 
 absl::Status RedisJournal::DropIndexEntry(absl::string_view principal, const std::string& member) {
-  return run_(DropIndexEntryScript(), {shared_.indexed}, {shared_.IndexOf(principal), member})
+  return run_(Scripts().drop_index_entry, {shared_.indexed}, {shared_.IndexOf(principal), member})
       .status();
 }
 
 absl::Status RedisJournal::DropDeadline(const std::string& id, const std::string& score) {
-  return run_(DropDeadlineScript(), {shared_.deadlines}, {id, score}).status();
+  return run_(Scripts().drop_deadline, {shared_.deadlines}, {id, score}).status();
 }
 
 }  // namespace sessiond::storage

@@ -2,6 +2,14 @@
 // the deadline set) exact in a Redis Cluster, where one script may change keys of one slot only
 // and a principal's sessions live in many slots.
 //
+// Why not slot affinity (a principal's sessions under one hash tag): a session is found by its id
+// alone, and ids are drawn by the service, opaque to stores (and arbitrary in the contract
+// suite), so the id would have to encode the principal's slot, which Store's interface cannot
+// ask for without changing every backend; a RotateId binding another principal would still move
+// data between slots; one user's sessions would make one hot slot; and the events would still
+// need one stream in one slot for their one order. So sessions stay spread by id, and what is
+// shared goes through an outbox.
+//
 // The design: a transactional outbox per slot, applied to one shared slot.
 // - A session keeps its keys under the hash tag {id} (redis_scripts.h), as standalone: reads and
 //   renewals stay one script in one slot, however many sessions a principal has.
@@ -42,17 +50,8 @@
 //   (its own slot, without renewing): one round trip per session. An entry whose session is not
 //   live with that principal is dropped (it can only be one whose removal is still to be moved:
 //   an index entry exists only after its session was created, and a session id never returns).
-//   RevokeSessions reads the index in batches and ends each session with RevokeOne in its slot.
-//
-// Costs per call, in round trips (standalone: one script, one round trip): Get, Touch and a
-// write that changes nothing shared: 1; a write with an event (Create, Apply that changes,
-// Delete): 4 (the script, XRANGE, apply, XDEL), Create one more (the deadline) and, under a cap,
-// one more (the reservation; when full, one per member and one per eviction); Rotate 3 + 4 + 1;
-// ListSessions 1 + one per session; RevokeSessions 1 per 100 + 4 per session. Every event
-// and index change passes through the shared slot's node: it orders all events, as the one
-// stream of a standalone Redis does, while the sessions, their reads and renewals spread over
-// the cluster.
-//
+//   RevokeSessions reads the index in batches and ends each session with EndOfPrincipal in its
+//   slot.
 // - The per-principal cap: a Create (or a Rotate binding another principal) first reserves room
 //   (Reserve: one script on the shared slot counts the principal's index entries plus its other
 //   unexpired reservations and, if under the cap, adds a reservation for the id with a 10 s
@@ -66,9 +65,19 @@
 //   could see its room given to another login: the cap can then be exceeded by that one session
 //   until one ends (the lease is ten times the client's default timeouts).
 //
-// Across a rotation, the rotated event (and the new id's index entry) is journaled in the old
-// id's slot, the new id's later events in its own: their order holds when the rotation's move
-// succeeds, as it does unless the shared slot's node fails during the rotation.
+// Costs per call, in round trips (standalone: one script, one round trip): Get, Touch and a
+// write that changes nothing shared: 1; a write with an event (Create, Apply that changes,
+// Delete): 4 (the script, XRANGE, apply, XDEL), Create one more (the deadline) and, under a cap,
+// one more (the reservation; when full, one per member and one per eviction); Rotate 3 + 4 + 1;
+// ListSessions 1 + one per session; RevokeSessions 1 per 100 + 4 per session. Every event
+// and index change passes through the shared slot's node: it orders all events, as the one
+// stream of a standalone Redis does, while the sessions, their reads and renewals spread over
+// the cluster.
+//
+// Limits: across a rotation, the rotated event (and the new id's index entry) is journaled in the
+// old id's slot, the new id's later events in its own: their order holds when the rotation's move
+// succeeds, as it does unless the shared slot's node fails during the rotation. The journals
+// (at most 16384 streams, empty once moved) and the markers stay, a few bytes per slot.
 //
 // Thread-safe.
 #ifndef SESSIOND_STORAGE_REDIS_JOURNAL_H_
