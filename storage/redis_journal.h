@@ -77,7 +77,9 @@
 // Limits: across a rotation, the rotated event (and the new id's index entry) is journaled in the
 // old id's slot, the new id's later events in its own: their order holds when the rotation's move
 // succeeds, as it does unless the shared slot's node fails during the rotation. The journals
-// (at most 16384 streams, empty once moved) and the markers stay, a few bytes per slot.
+// (at most 16384 streams, empty once moved) and the markers stay, a few bytes per slot. Sessions
+// a cluster held before this design (no index entry, no deadline entry) end by their keys' TTL,
+// without an expiry event, as they did then.
 //
 // Thread-safe.
 #ifndef SESSIOND_STORAGE_REDIS_JOURNAL_H_
