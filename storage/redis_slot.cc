@@ -30,7 +30,8 @@ uint16_t Crc16(absl::string_view data) {
 }  // namespace
 
 const std::string& RedisSlotTag(int slot) {
-  // The shortest decimal numbers, in order, until every slot has one (about 170,000 CRCs, once).
+  // The shortest decimal numbers, in order, until every slot has one (about 110,000 CRCs, once; at
+  // most 6 digits).
   static const std::vector<std::string>* tags = [] {
     auto* found = new std::vector<std::string>(kSlotCount);
     int missing = kSlotCount;
