@@ -4,7 +4,8 @@
 // index, the principal cap under 32 parallel logins on two replicas (standalone and cluster),
 // every replica seeing every
 // replica's events in one order (standalone and cluster), a principal's sessions across a
-// cluster's slots, a journal a dead replica left, renewals not WAITing, two stores
+// cluster's slots, one slot's journal moved by two replicas at once, a journal a dead replica
+// left, renewals not WAITing, two stores
 // (replicas) sharing sessions and conflicts, Redis killed and restarted under load, a rotation
 // racing writes, a primary failover with WAIT, and resharding under load. One process for all
 // (ctest runs the binary once), so the servers start once.
@@ -329,6 +330,42 @@ TEST(RedisStoreTest, InAClusterReplicasShareAPrincipalsSessionsAcrossSlotsAndThe
                             return event.kind == SessionEvent::Kind::kRevoked;
                           }),
             kSessions - 1);
+}
+
+TEST(RedisStoreTest, InAClusterTwoReplicasMovingOneSlotsJournalAtOnceApplyEachEntryOnceInOrder) {
+  FakeClock clock;
+  const RedisStoreOptions options = OptionsFor(SharedCluster().addresses(), &clock, {});
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> first, OpenRedisStore(options));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> second, OpenRedisStore(options));
+  // Sessions whose keys are all in one slot: every write of either replica moves that one journal.
+  const auto slot_of = [&](int n) {
+    return RedisKeySlot(absl::StrCat(options.key_prefix, ":{", Id(n), "}"));
+  };
+  std::vector<int> sessions;
+  for (int n = 0; sessions.size() < 8; ++n) {
+    if (slot_of(n) == slot_of(0)) sessions.push_back(n);
+  }
+  constexpr int kWrites = 20;
+  std::vector<std::thread> writers;
+  for (size_t i = 0; i < sessions.size(); ++i) {
+    writers.emplace_back([&, i] {
+      Store& store = i % 2 == 0 ? *first : *second;
+      ASSERT_OK(store.Create(TestSession(Id(sessions[i]))));
+      for (int w = 1; w <= kWrites; ++w) ASSERT_OK(SetInt(store, Id(sessions[i]), "n", w));
+    });
+  }
+  for (std::thread& writer : writers) writer.join();
+
+  const uint64_t total = sessions.size() * (1 + kWrites);
+  AwaitEvents(*first, total);
+  ASSERT_OK(first->SweepExpired());  // moves leftovers, if a move had failed
+  ASSERT_OK_AND_ASSIGN(std::vector<SessionEvent> events, first->Events().Read(1, 10'000));
+  EXPECT_EQ(events.size(), total) << "each journal entry applied once";
+  std::map<std::string, uint64_t> last_version;
+  for (const SessionEvent& event : events) {
+    EXPECT_EQ(event.version, last_version[event.id] + 1) << "a session's events in order";
+    last_version[event.id] = event.version;
+  }
 }
 
 TEST(RedisStoreTest, InAClusterWhatADeadReplicaLeftInAJournalIsAppliedOnceByASweep) {
