@@ -2,13 +2,12 @@
 // and on a 6-node Redis Cluster, then what only a shared, networked store has: the sweep on any
 // replica with Redis's TTL as a backstop, 100 k sessions of one principal expiring out of the
 // index, the principal cap under 32 parallel logins on two replicas (standalone and cluster),
-// every replica seeing every
-// replica's events in one order (standalone and cluster), a principal's sessions across a
-// cluster's slots, one slot's journal moved by two replicas at once, a journal a dead replica
-// left, renewals not WAITing, two stores
-// (replicas) sharing sessions and conflicts, Redis killed and restarted under load, a rotation
-// racing writes, a primary failover with WAIT, and resharding under load. One process for all
-// (ctest runs the binary once), so the servers start once.
+// every replica seeing every replica's events in one order (standalone and cluster), a
+// principal's sessions across a cluster's slots, one slot's journal moved by two replicas at
+// once, a journal a dead replica left, renewals not WAITing, two stores (replicas) sharing
+// sessions and conflicts, Redis killed and restarted under load, a rotation racing writes, a
+// primary failover with WAIT, and resharding under load. One process for all (ctest runs the
+// binary once), so the servers start once.
 #include "storage/redis_store.h"
 
 #include <algorithm>
