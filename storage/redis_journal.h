@@ -48,10 +48,13 @@
 //   (sessions that expired, and renewed ones once per renewal period at most).
 // - ListSessions reads a page of the principal's index from the shared slot, then each session
 //   (its own slot, without renewing): one round trip per session. An entry whose session is not
-//   live with that principal is dropped (it can only be one whose removal is still to be moved:
-//   an index entry exists only after its session was created, and a session id never returns).
+//   live is dropped: its removal is still to be moved, or will never come (keys that Redis's TTL
+//   reclaimed with no sweep running); an index entry exists only after its session was created,
+//   and a session id never returns. Except a rotated session's: the rotation's move replaces it
+//   with the new id's, and until then it holds the principal's room under the cap.
 //   RevokeSessions reads the index in batches and ends each session with EndOfPrincipal in its
-//   slot.
+//   slot, following a rotated session to its new id (whose entry the rotation's move may not have
+//   added yet; found through the old id's stub, so not when --gone_retention is 0).
 // - The per-principal cap: a Create (or a Rotate binding another principal) first reserves room
 //   (Reserve: one script on the shared slot counts the principal's index entries plus its other
 //   unexpired reservations and, if under the cap, adds a reservation for the id with a 10 s

@@ -657,13 +657,15 @@ return {'ENDED'}
 
 // Cluster only, on one session the principal index names. ARGV: config, principal, GoneReason
 // (revoked or evicted). Ends the session for that reason if it is live and the principal's;
-// returns {'OK', '1'} if it did, {'OK', '0'} if not.
+// returns {'OK', '1'} if it did, {'OK', '0'} if not, {'OK', '0', new id} if it was rotated to
+// that id (kept while its stub is).
 constexpr absl::string_view kEndOfPrincipal = R"lua(
 local m = load(SELF, ID)
 if live(m) and m[6] == ARGV[2] then
   end_session(SELF, ID, m, tonumber(ARGV[3]), NOW)
   return {'OK', '1'}
 end
+if present(m) and m[7] and m[7] ~= '' then return {'OK', '0', m[7]} end
 return {'OK', '0'}
 )lua";
 

@@ -333,6 +333,17 @@ class RedisStore final : public Store {
   // (PrincipalCapError) if the cap refuses; UNAVAILABLE if the principal's sessions kept changing
   // for kAdmitAttempts.
   absl::Status Admit(absl::string_view principal, absl::string_view id);
+  // Cluster: what a principal's index entry names, read from its session (Peek).
+  struct IndexEntry {
+    // The session, if it is live and the principal's.
+    std::optional<SessionMeta> live;
+    // Whether the entry was dropped: its session is not live, and its removal may never come
+    // (keys gone by TTL) or is yet to be moved. A session that was rotated keeps its entry: the
+    // rotation's move replaces it with the new id's, and until then it holds the principal's room.
+    bool dropped = false;
+  };
+  absl::StatusOr<IndexEntry> CheckIndexEntry(absl::string_view principal,
+                                             const std::string& member);
   // Cluster (redis_journal.h): puts `id` in the deadline set at `deadline_ms` (Unix ms), unless
   // it is there later already.
   absl::Status AddDeadline(absl::string_view id, int64_t deadline_ms);
@@ -345,6 +356,11 @@ class RedisStore final : public Store {
   absl::StatusOr<size_t> ClusterRevokeSessions(absl::string_view principal,
                                                absl::Span<const std::string> except_ids);
   absl::StatusOr<size_t> ClusterSweepExpired();
+  // Cluster: revokes session `id` of `principal` and, if it was rotated, what it became (its
+  // index entry may still be on its way: the rotation's move adds it), unless kept in
+  // `except_ids`; returns how many sessions it ended.
+  absl::StatusOr<size_t> RevokeFollowingRotations(absl::string_view principal, std::string id,
+                                                  absl::Span<const std::string> except_ids);
 
   std::unique_ptr<RedisClient> client_;
   const std::string prefix_;
@@ -731,19 +747,14 @@ absl::Status RedisStore::Admit(absl::string_view principal, absl::string_view id
     std::optional<SessionMeta> victim;
     bool freed = false;
     for (const std::string& member : **full) {
-      absl::StatusOr<SessionMeta> meta = Peek(member.substr(kIndexIdOffset));
-      if (meta.ok() && meta->principal == principal) {
-        if (!victim.has_value() || meta->last_access_at < victim->last_access_at ||
-            (meta->last_access_at == victim->last_access_at && meta->id < victim->id)) {
-          victim = *std::move(meta);
-        }
-      } else if (meta.ok() || absl::IsNotFound(meta.status())) {
-        if (absl::Status dropped = journal_->DropIndexEntry(principal, member); !dropped.ok()) {
-          return dropped;
-        }
-        freed = true;
-      } else {
-        return meta.status();
+      absl::StatusOr<IndexEntry> entry = CheckIndexEntry(principal, member);
+      if (!entry.ok()) return entry.status();
+      freed = freed || entry->dropped;
+      const std::optional<SessionMeta>& meta = entry->live;
+      if (meta.has_value() &&
+          (!victim.has_value() || meta->last_access_at < victim->last_access_at ||
+           (meta->last_access_at == victim->last_access_at && meta->id < victim->id))) {
+        victim = meta;
       }
     }
     if (freed) continue;
@@ -763,6 +774,18 @@ absl::Status RedisStore::Admit(absl::string_view principal, absl::string_view id
   }
   return absl::UnavailableError(absl::StrCat("the principal's sessions changed during each of ",
                                              kAdmitAttempts, " attempts to make room; retry"));
+}
+
+absl::StatusOr<RedisStore::IndexEntry> RedisStore::CheckIndexEntry(absl::string_view principal,
+                                                                   const std::string& member) {
+  absl::StatusOr<SessionMeta> meta = Peek(member.substr(kIndexIdOffset));
+  if (meta.ok() && meta->principal == principal) return IndexEntry{*std::move(meta), false};
+  if (!meta.ok() && !absl::IsNotFound(meta.status())) return meta.status();
+  const std::optional<GoneDetails> gone = GoneDetailsOf(meta.status());
+  if (gone.has_value() && gone->reason == GoneReason::kRotated) return IndexEntry{};
+  absl::Status dropped = journal_->DropIndexEntry(principal, member);
+  if (!dropped.ok()) return dropped;
+  return IndexEntry{std::nullopt, true};
 }
 
 absl::Status RedisStore::AddDeadline(absl::string_view id, int64_t deadline_ms) {
@@ -802,23 +825,15 @@ absl::StatusOr<SessionPage> RedisStore::ClusterListSessions(absl::string_view pr
     absl::StatusOr<std::vector<std::string>> members = IndexPage(principal, from, wanted);
     if (!members.ok()) return members.status();
     for (const std::string& member : *members) {
-      const std::string id = member.substr(kIndexIdOffset);
-      absl::StatusOr<SessionMeta> meta = Peek(id);
-      if (meta.ok() && meta->principal == principal) {
-        if (page.sessions.size() == page_size) {
-          const SessionMeta& last = page.sessions.back();
-          page.next_page_token = EncodePageToken(PageCursor{last.created_at, last.id});
-          return page;
-        }
-        page.sessions.push_back(*std::move(meta));
-      } else if (meta.ok() || absl::IsNotFound(meta.status())) {
-        // Not live with this principal: an entry whose removal is yet to be moved.
-        if (absl::Status dropped = journal_->DropIndexEntry(principal, member); !dropped.ok()) {
-          return dropped;
-        }
-      } else {
-        return meta.status();
+      absl::StatusOr<IndexEntry> entry = CheckIndexEntry(principal, member);
+      if (!entry.ok()) return entry.status();
+      if (!entry->live.has_value()) continue;
+      if (page.sessions.size() == page_size) {
+        const SessionMeta& last = page.sessions.back();
+        page.next_page_token = EncodePageToken(PageCursor{last.created_at, last.id});
+        return page;
       }
+      page.sessions.push_back(*std::move(entry->live));
     }
     if (members->size() < wanted) return page;
     from = members->back();
@@ -845,11 +860,7 @@ absl::StatusOr<size_t> RedisStore::ClusterRevokeSessions(absl::string_view princ
         ++kept;
         continue;
       }
-      absl::StatusOr<RedisReply> reply = Eval(
-          RedisEndOfPrincipalScript(), KeysOf(id), clock_->Now(),
-          {std::string(principal), absl::StrCat(static_cast<int>(GoneReason::kRevoked))}, true);
-      if (!reply.ok()) return reply.status();
-      absl::StatusOr<uint64_t> ended = NumberAt(*reply, 1);
+      absl::StatusOr<size_t> ended = RevokeFollowingRotations(principal, id, except_ids);
       if (!ended.ok()) return ended.status();
       revoked += *ended;
       // Ended: its move dropped the entry, unless the move failed; not live: a stale entry.
@@ -858,6 +869,23 @@ absl::StatusOr<size_t> RedisStore::ClusterRevokeSessions(absl::string_view princ
       }
     }
   }
+}
+
+absl::StatusOr<size_t> RedisStore::RevokeFollowingRotations(
+    absl::string_view principal, std::string id, absl::Span<const std::string> except_ids) {
+  size_t revoked = 0;
+  for (int hop = 0; hop < kRotateAttempts && !id.empty(); ++hop) {
+    if (hop > 0 && std::find(except_ids.begin(), except_ids.end(), id) != except_ids.end()) break;
+    absl::StatusOr<RedisReply> reply =
+        Eval(RedisEndOfPrincipalScript(), KeysOf(id), clock_->Now(),
+             {std::string(principal), absl::StrCat(static_cast<int>(GoneReason::kRevoked))}, true);
+    if (!reply.ok()) return reply.status();
+    absl::StatusOr<uint64_t> ended = NumberAt(*reply, 1);
+    if (!ended.ok()) return ended.status();
+    revoked += *ended;
+    id = reply->elements.size() > 2 ? reply->elements[2].str : "";
+  }
+  return revoked;
 }
 
 absl::StatusOr<size_t> RedisStore::ClusterSweepExpired() {
