@@ -79,25 +79,31 @@ void WatchReactor::End(const grpc::Status& status) {
 
 void WatchReactor::Pump() {
   absl::StatusOr<std::vector<storage::SessionEvent>> batch;
-  grpc::ByteBuffer* first = nullptr;
+  grpc::ByteBuffer* message = nullptr;
   {
     absl::MutexLock lock(&mu_);
     if (finished_ || writing_) return;
     for (;;) {
-      batch = log_->Read(next_, kBatch);
+      batch = log_->Read(next_, kMaxEvents);
       if (!batch.ok() || !batch->empty()) break;
       if (log_->WaitFor(next_, shared_from_this())) return;
     }
     if (batch.ok()) {
+      v1::WatchSessionsResponse response;
+      size_t bytes = 0;
       for (const storage::SessionEvent& event : *batch) {
-        v1::SessionEvent message;
-        ToProto(event, &message);
-        SerializeResponse(message, &pending_.emplace_back());
+        v1::SessionEvent converted;
+        ToProto(event, &converted);
+        bytes += converted.ByteSizeLong();
+        if (response.events_size() > 0 && bytes > kMaxBytes) break;
+        *response.add_events() = std::move(converted);
+        next_ = event.sequence + 1;
       }
-      next_ = batch->back().sequence + 1;
+      pending_.Clear();
+      SerializeResponse(response, &pending_);
       writing_ = true;
-      // Nothing else touches the queue while writing_: the front buffer stays put for gRPC.
-      first = &pending_.front();
+      // Nothing else touches pending_ while writing_: it stays put for gRPC until OnWriteDone.
+      message = &pending_;
     }
   }
   if (!batch.ok()) {
@@ -107,7 +113,7 @@ void WatchReactor::Pump() {
                                   batch.status().message())));
     return;
   }
-  StartWrite(first);
+  StartWrite(message);
 }
 
 void WatchReactor::OnWriteDone(bool ok) {
@@ -115,22 +121,11 @@ void WatchReactor::OnWriteDone(bool ok) {
     End(grpc::Status(grpc::StatusCode::CANCELLED, "the watcher went away"));
     return;
   }
-  grpc::ByteBuffer* next = nullptr;
   {
     absl::MutexLock lock(&mu_);
-    pending_.pop_front();
-    // Nothing else touches the queue while writing_: the front buffer stays put for gRPC.
-    if (!pending_.empty()) {
-      next = &pending_.front();
-    } else {
-      writing_ = false;
-    }
+    writing_ = false;
   }
-  if (next != nullptr) {
-    StartWrite(next);
-  } else {
-    Pump();
-  }
+  Pump();
 }
 
 void WatchReactor::OnDone() {

@@ -1,16 +1,17 @@
 // WatchSessions: the server stream of session events, one reactor per call, fed from the store's
 // EventLog (storage/event_log.h).
 //
-// A reactor reads the log in batches from the caller's sequence on and writes one SessionEvent per
-// message, one write at a time; once caught up it waits on the log and is woken by the next
-// event. It holds at most one batch, so a slow watcher costs the server no more memory than that:
+// A reactor reads the log from the caller's sequence on and writes what is ready as one
+// WatchSessionsResponse (at most kMaxEvents events and about kMaxBytes), one write at a time, so a
+// busy log costs one message per batch rather than one per event; once caught up it waits on the
+// log and is woken by the next event. It holds at most one message, so a slow watcher costs the
+// server no more memory than that:
 // when it falls behind the log's retention the stream ends with RESOURCE_EXHAUSTED (the caller
 // resumes from its last sequence and learns with OUT_OF_RANGE that it must resynchronise).
 #ifndef SESSIOND_SERVICE_WATCH_REACTOR_H_
 #define SESSIOND_SERVICE_WATCH_REACTOR_H_
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 
 #include "absl/base/thread_annotations.h"
@@ -61,12 +62,15 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
   void OnDone() override;
 
  private:
-  static constexpr size_t kBatch = 64;
+  // What one message carries at most: events, and bytes (passed only by the one event that starts
+  // a message, so any event can be sent).
+  static constexpr size_t kMaxEvents = 256;
+  static constexpr size_t kMaxBytes = 1 << 20;
 
   WatchReactor(storage::EventLog* log, WatchRegistry* registry, uint64_t next)
       : log_(log), registry_(registry), next_(next) {}
 
-  // Writes the next batch if none is being written, or waits on the log for it.
+  // Writes the next message if none is being written, or waits on the log for its events.
   void Pump();
 
   storage::EventLog* const log_;
@@ -74,8 +78,8 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
   absl::Mutex mu_;
   // The sequence of the next event to read from the log.
   uint64_t next_ ABSL_GUARDED_BY(mu_);
-  // Serialized events of the batch being written, the front one in flight.
-  std::deque<grpc::ByteBuffer> pending_ ABSL_GUARDED_BY(mu_);
+  // The serialized message in flight while writing_; gRPC reads it until OnWriteDone.
+  grpc::ByteBuffer pending_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   // Keeps the reactor alive until OnDone; a waker on the log holds its own reference.

@@ -542,6 +542,7 @@ absl::StatusOr<SessionMeta> MemoryStore::Rotate(absl::string_view id, std::strin
                                                 const std::optional<std::string>& bind_principal) {
   Shard& from = ShardFor(id);
   Shard& to = ShardFor(new_id);
+  bool swept_principal = false;
   for (int attempt = 0; attempt < kAdmitAttempts; ++attempt) {
     const absl::Time now = clock_->Now();
     RotateOutcome outcome;
@@ -552,6 +553,12 @@ absl::StatusOr<SessionMeta> MemoryStore::Rotate(absl::string_view id, std::strin
     if (!outcome.evict_id.empty()) {
       EndIfOwned(outcome.evict_id, *bind_principal, GoneReason::kEvicted);
       continue;
+    }
+    // As for Create: expired sessions not swept yet must not count against the cap.
+    if (outcome.meta.status().code() == absl::StatusCode::kResourceExhausted &&
+        bind_principal.has_value() && !bind_principal->empty() && !swept_principal) {
+      swept_principal = true;
+      if (EndExpiredOf(*bind_principal) > 0) continue;
     }
     if (!outcome.replay_id.empty()) return Peek(outcome.replay_id);
     return outcome.meta;

@@ -270,6 +270,24 @@ TEST_P(StoreContractTest, ThePrincipalCapRejectsNewSessions) {
   EXPECT_OK(store->Create(OfPrincipal(3, "alice")));
 }
 
+TEST_P(StoreContractTest, ExpiredSessionsDoNotCountAgainstTheCap) {
+  std::unique_ptr<Store> store =
+      MakeStore(GetParam(), &clock_, Capped(kLimits, 2, PrincipalCapPolicy::kRejectNew));
+  ASSERT_NE(store, nullptr);
+  ASSERT_OK(store->Create(OfPrincipal(1, "alice", absl::Minutes(1))));
+  ASSERT_OK(store->Create(OfPrincipal(2, "alice", absl::Minutes(1))));
+  // Both expire; nothing has swept them yet.
+  clock_.Advance(absl::Minutes(2));
+  // A login that binds alice at rotation, then a new session of hers: both fit.
+  ASSERT_OK(store->Create(OfPrincipal(3, "")));
+  EXPECT_OK(store->Rotate(SessionId(3), SessionId(4), std::nullopt, "", "alice"));
+  EXPECT_OK(store->Create(OfPrincipal(5, "alice")));
+  EXPECT_THAT(store->Create(OfPrincipal(6, "alice")),
+              StatusIs(absl::StatusCode::kResourceExhausted));
+  ASSERT_OK_AND_ASSIGN(SessionPage page, store->ListSessions("alice", 10, ""));
+  EXPECT_THAT(IdsOf(page), ElementsAre(SessionId(5), SessionId(4)));
+}
+
 TEST_P(StoreContractTest, ThePrincipalCapEvictsTheLeastRecentlyUsed) {
   std::unique_ptr<Store> store =
       MakeStore(GetParam(), &clock_, Capped(kLimits, 2, PrincipalCapPolicy::kEvictOldest));

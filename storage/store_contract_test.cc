@@ -66,6 +66,7 @@ std::vector<std::string> PrincipalIndexCases() {
           "TheIndexHoldsNothingOnceAPrincipalsSessionsExpire",
           "RevokeSessionsEndsAllButTheOnesKept",
           "ThePrincipalCapRejectsNewSessions",
+          "ExpiredSessionsDoNotCountAgainstTheCap",
           "ThePrincipalCapEvictsTheLeastRecentlyUsed",
           "ConcurrentLoginsLeaveExactlyTheCap"};
 }

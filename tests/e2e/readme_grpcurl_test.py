@@ -93,9 +93,9 @@ class ReadmeGrpcurlTest(unittest.TestCase):
             self.assertNotIn("entries", session)
         self.assertEqual(json.loads(outputs[3]), {"revoked": "1"})
         decoder, text, events = json.JSONDecoder(), outputs[4].strip(), []
-        while text:
-            event, end = decoder.raw_decode(text)
-            events.append(event)
+        while text:  # one JSON object per message, each a batch of events
+            message, end = decoder.raw_decode(text)
+            events.extend(message["events"])
             text = text[end:].strip()
         self.assertEqual([(e["sequence"], e["kind"]) for e in events],
                          [("1", "CREATED"), ("2", "CREATED"), ("3", "REVOKED")])

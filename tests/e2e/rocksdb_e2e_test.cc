@@ -6,10 +6,10 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <utility>
@@ -364,23 +364,21 @@ struct Seen {
 };
 
 // Watches `channel` from `from_sequence` until it has `count` more events (or 30 s pass), through
-// the generated stub, and returns them.
+// the client's EventStream, and returns them.
 std::vector<Seen> WatchFor(const std::shared_ptr<grpc::Channel>& channel, uint64_t from_sequence,
                            size_t count) {
-  std::unique_ptr<v1::SessionService::Stub> stub = v1::SessionService::NewStub(channel);
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
   v1::WatchSessionsRequest request;
   request.set_from_sequence(from_sequence);
-  std::unique_ptr<grpc::ClientReader<v1::SessionEvent>> reader =
-      stub->WatchSessions(&context, request);
+  CallOptions call;
+  call.deadline = absl::Now() + absl::Seconds(30);
+  Client client(channel);
+  std::unique_ptr<EventStream> stream = client.WatchSessions(request, call);
   std::vector<Seen> seen;
-  v1::SessionEvent event;
-  while (seen.size() < count && reader->Read(&event)) {
-    seen.push_back({event.sequence(), event.kind(), event.id()});
+  while (seen.size() < count) {
+    std::optional<v1::SessionEvent> event = stream->Next();
+    if (!event.has_value()) break;
+    seen.push_back({event->sequence(), event->kind(), event->id()});
   }
-  context.TryCancel();
-  reader->Finish();
   return seen;
 }
 

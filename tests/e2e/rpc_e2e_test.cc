@@ -7,6 +7,7 @@
 #include "sessiond/client.h"
 #include "sessiond/session.h"
 #include "sessiond/status.h"
+#include "tests/support/server_test.h"
 #include "tests/support/sessiond_process.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/values.h"
@@ -27,20 +28,9 @@ absl::Time FromProto(const google::protobuf::Timestamp& timestamp) {
   return absl::FromUnixSeconds(timestamp.seconds()) + absl::Nanoseconds(timestamp.nanos());
 }
 
-class RpcE2eTest : public ::testing::Test {
+class RpcE2eTest : public testing::ServerTest {
  protected:
-  void StartServer(std::vector<std::string> flags = {}) {
-    flags.push_back("--drain_grace=0s");
-    absl::StatusOr<std::unique_ptr<SessiondProcess>> server = SessiondProcess::Start(flags);
-    ASSERT_OK(server);
-    server_ = *std::move(server);
-    client_ = std::make_unique<Client>(server_->NewChannel());
-  }
-
   void SetUp() override { StartServer(); }
-
-  std::unique_ptr<SessiondProcess> server_;
-  std::unique_ptr<Client> client_;
 };
 
 TEST_F(RpcE2eTest, EveryRpcDoesWhatTheApiSays) {

@@ -25,7 +25,7 @@
 #include "gtest/gtest.h"
 #include "sessiond/client.h"
 #include "sessiond/status.h"
-#include "tests/support/sessiond_process.h"
+#include "tests/support/server_test.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/values.h"
 
@@ -34,23 +34,14 @@ extern char** environ;
 namespace sessiond {
 namespace {
 
-using ::sessiond::testing::SessiondProcess;
 using ::sessiond::testing::StatusIs;
 using ::sessiond::testing::Text;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Optional;
 
-class UserSessionsE2eTest : public ::testing::Test {
+class UserSessionsE2eTest : public testing::ServerTest {
  protected:
-  void StartServer(std::vector<std::string> flags = {}) {
-    flags.push_back("--drain_grace=0s");
-    absl::StatusOr<std::unique_ptr<SessiondProcess>> server = SessiondProcess::Start(flags);
-    ASSERT_OK(server);
-    server_ = *std::move(server);
-    client_ = std::make_unique<Client>(server_->NewChannel());
-  }
-
   // A new session of `principal` with `labels`; its id.
   std::string Login(const std::string& principal, std::map<std::string, std::string> labels = {}) {
     v1::CreateSessionRequest create;
@@ -78,9 +69,6 @@ class UserSessionsE2eTest : public ::testing::Test {
     }
     return ids;
   }
-
-  std::unique_ptr<SessiondProcess> server_;
-  std::unique_ptr<Client> client_;
 };
 
 std::optional<v1::NotFoundDetails::Reason> GoneReason(const absl::Status& status) {

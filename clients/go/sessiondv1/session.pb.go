@@ -210,7 +210,7 @@ func (x SessionEvent_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use SessionEvent_Kind.Descriptor instead.
 func (SessionEvent_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{28, 0}
+	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{29, 0}
 }
 
 // A typed session value. Typed so that a number written by one language reads as the same number
@@ -2029,6 +2029,54 @@ func (x *WatchSessionsRequest) GetFromSequence() uint64 {
 	return 0
 }
 
+// One message of a WatchSessions stream.
+type WatchSessionsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One or more events, in sequence order, continuing the previous message's. The server puts in
+	// one message the events that are ready when it writes (at most 256 and about 1 MiB), so a
+	// watcher of a busy server costs one message per batch rather than one per event.
+	Events        []*SessionEvent `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchSessionsResponse) Reset() {
+	*x = WatchSessionsResponse{}
+	mi := &file_sessiond_v1_session_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchSessionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchSessionsResponse) ProtoMessage() {}
+
+func (x *WatchSessionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sessiond_v1_session_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchSessionsResponse.ProtoReflect.Descriptor instead.
+func (*WatchSessionsResponse) Descriptor() ([]byte, []int) {
+	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *WatchSessionsResponse) GetEvents() []*SessionEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
 // One change to one session. Never carries values.
 type SessionEvent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2058,7 +2106,7 @@ type SessionEvent struct {
 
 func (x *SessionEvent) Reset() {
 	*x = SessionEvent{}
-	mi := &file_sessiond_v1_session_proto_msgTypes[28]
+	mi := &file_sessiond_v1_session_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2070,7 +2118,7 @@ func (x *SessionEvent) String() string {
 func (*SessionEvent) ProtoMessage() {}
 
 func (x *SessionEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_proto_msgTypes[28]
+	mi := &file_sessiond_v1_session_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2083,7 +2131,7 @@ func (x *SessionEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionEvent.ProtoReflect.Descriptor instead.
 func (*SessionEvent) Descriptor() ([]byte, []int) {
-	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{28}
+	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *SessionEvent) GetSequence() uint64 {
@@ -2167,7 +2215,7 @@ type Operation_SetOp struct {
 
 func (x *Operation_SetOp) Reset() {
 	*x = Operation_SetOp{}
-	mi := &file_sessiond_v1_session_proto_msgTypes[34]
+	mi := &file_sessiond_v1_session_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2179,7 +2227,7 @@ func (x *Operation_SetOp) String() string {
 func (*Operation_SetOp) ProtoMessage() {}
 
 func (x *Operation_SetOp) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_proto_msgTypes[34]
+	mi := &file_sessiond_v1_session_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2219,7 +2267,7 @@ type Operation_RemoveOp struct {
 
 func (x *Operation_RemoveOp) Reset() {
 	*x = Operation_RemoveOp{}
-	mi := &file_sessiond_v1_session_proto_msgTypes[35]
+	mi := &file_sessiond_v1_session_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2231,7 +2279,7 @@ func (x *Operation_RemoveOp) String() string {
 func (*Operation_RemoveOp) ProtoMessage() {}
 
 func (x *Operation_RemoveOp) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_proto_msgTypes[35]
+	mi := &file_sessiond_v1_session_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2263,7 +2311,7 @@ type Operation_ClearOp struct {
 
 func (x *Operation_ClearOp) Reset() {
 	*x = Operation_ClearOp{}
-	mi := &file_sessiond_v1_session_proto_msgTypes[36]
+	mi := &file_sessiond_v1_session_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2275,7 +2323,7 @@ func (x *Operation_ClearOp) String() string {
 func (*Operation_ClearOp) ProtoMessage() {}
 
 func (x *Operation_ClearOp) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_proto_msgTypes[36]
+	mi := &file_sessiond_v1_session_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2461,7 +2509,9 @@ const file_sessiond_v1_session_proto_rawDesc = "" +
 	"\arevoked\x18\x01 \x01(\x04R\arevoked\"R\n" +
 	"\x14WatchSessionsRequest\x12(\n" +
 	"\rfrom_sequence\x18\x01 \x01(\x04H\x00R\ffromSequence\x88\x01\x01B\x10\n" +
-	"\x0e_from_sequence\"\xea\x03\n" +
+	"\x0e_from_sequence\"J\n" +
+	"\x15WatchSessionsResponse\x121\n" +
+	"\x06events\x18\x01 \x03(\v2\x19.sessiond.v1.SessionEventR\x06events\"\xea\x03\n" +
 	"\fSessionEvent\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\x04R\bsequence\x122\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1e.sessiond.v1.SessionEvent.KindR\x04kind\x12\x0e\n" +
@@ -2483,7 +2533,7 @@ const file_sessiond_v1_session_proto_rawDesc = "" +
 	"\aEXPIRED\x10\x05\x12\v\n" +
 	"\aDELETED\x10\x06\x12\v\n" +
 	"\aREVOKED\x10\a\x12\v\n" +
-	"\aEVICTED\x10\b2\xef\x06\n" +
+	"\aEVICTED\x10\b2\xf8\x06\n" +
 	"\x0eSessionService\x12V\n" +
 	"\rCreateSession\x12!.sessiond.v1.CreateSessionRequest\x1a\".sessiond.v1.CreateSessionResponse\x128\n" +
 	"\x03Get\x12\x17.sessiond.v1.GetRequest\x1a\x18.sessiond.v1.GetResponse\x128\n" +
@@ -2495,8 +2545,8 @@ const file_sessiond_v1_session_proto_rawDesc = "" +
 	"\x06Commit\x12\x1a.sessiond.v1.CommitRequest\x1a\x1b.sessiond.v1.CommitResponse\x12G\n" +
 	"\bRotateId\x12\x1c.sessiond.v1.RotateIdRequest\x1a\x1d.sessiond.v1.RotateIdResponse\x12S\n" +
 	"\fListSessions\x12 .sessiond.v1.ListSessionsRequest\x1a!.sessiond.v1.ListSessionsResponse\x12Y\n" +
-	"\x0eRevokeSessions\x12\".sessiond.v1.RevokeSessionsRequest\x1a#.sessiond.v1.RevokeSessionsResponse\x12O\n" +
-	"\rWatchSessions\x12!.sessiond.v1.WatchSessionsRequest\x1a\x19.sessiond.v1.SessionEvent0\x01B/\n" +
+	"\x0eRevokeSessions\x12\".sessiond.v1.RevokeSessionsRequest\x1a#.sessiond.v1.RevokeSessionsResponse\x12X\n" +
+	"\rWatchSessions\x12!.sessiond.v1.WatchSessionsRequest\x1a\".sessiond.v1.WatchSessionsResponse0\x01B/\n" +
 	"\x0fdev.sessiond.v1B\fSessionProtoP\x01\xaa\x02\vSessiond.V1b\x06proto3"
 
 var (
@@ -2512,7 +2562,7 @@ func file_sessiond_v1_session_proto_rawDescGZIP() []byte {
 }
 
 var file_sessiond_v1_session_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_sessiond_v1_session_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
+var file_sessiond_v1_session_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
 var file_sessiond_v1_session_proto_goTypes = []any{
 	(NotFoundDetails_Reason)(0),    // 0: sessiond.v1.NotFoundDetails.Reason
 	(SessionEvent_Kind)(0),         // 1: sessiond.v1.SessionEvent.Kind
@@ -2544,82 +2594,84 @@ var file_sessiond_v1_session_proto_goTypes = []any{
 	(*RevokeSessionsRequest)(nil),  // 27: sessiond.v1.RevokeSessionsRequest
 	(*RevokeSessionsResponse)(nil), // 28: sessiond.v1.RevokeSessionsResponse
 	(*WatchSessionsRequest)(nil),   // 29: sessiond.v1.WatchSessionsRequest
-	(*SessionEvent)(nil),           // 30: sessiond.v1.SessionEvent
-	nil,                            // 31: sessiond.v1.SessionInfo.LabelsEntry
-	nil,                            // 32: sessiond.v1.CreateSessionRequest.EntriesEntry
-	nil,                            // 33: sessiond.v1.CreateSessionRequest.LabelsEntry
-	nil,                            // 34: sessiond.v1.GetResponse.EntriesEntry
-	nil,                            // 35: sessiond.v1.SetRequest.EntriesEntry
-	(*Operation_SetOp)(nil),        // 36: sessiond.v1.Operation.SetOp
-	(*Operation_RemoveOp)(nil),     // 37: sessiond.v1.Operation.RemoveOp
-	(*Operation_ClearOp)(nil),      // 38: sessiond.v1.Operation.ClearOp
-	(*timestamppb.Timestamp)(nil),  // 39: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),    // 40: google.protobuf.Duration
+	(*WatchSessionsResponse)(nil),  // 30: sessiond.v1.WatchSessionsResponse
+	(*SessionEvent)(nil),           // 31: sessiond.v1.SessionEvent
+	nil,                            // 32: sessiond.v1.SessionInfo.LabelsEntry
+	nil,                            // 33: sessiond.v1.CreateSessionRequest.EntriesEntry
+	nil,                            // 34: sessiond.v1.CreateSessionRequest.LabelsEntry
+	nil,                            // 35: sessiond.v1.GetResponse.EntriesEntry
+	nil,                            // 36: sessiond.v1.SetRequest.EntriesEntry
+	(*Operation_SetOp)(nil),        // 37: sessiond.v1.Operation.SetOp
+	(*Operation_RemoveOp)(nil),     // 38: sessiond.v1.Operation.RemoveOp
+	(*Operation_ClearOp)(nil),      // 39: sessiond.v1.Operation.ClearOp
+	(*timestamppb.Timestamp)(nil),  // 40: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),    // 41: google.protobuf.Duration
 }
 var file_sessiond_v1_session_proto_depIdxs = []int32{
-	39, // 0: sessiond.v1.SessionInfo.created_at:type_name -> google.protobuf.Timestamp
-	39, // 1: sessiond.v1.SessionInfo.idle_expires_at:type_name -> google.protobuf.Timestamp
-	39, // 2: sessiond.v1.SessionInfo.absolute_expires_at:type_name -> google.protobuf.Timestamp
-	40, // 3: sessiond.v1.SessionInfo.idle_timeout:type_name -> google.protobuf.Duration
-	31, // 4: sessiond.v1.SessionInfo.labels:type_name -> sessiond.v1.SessionInfo.LabelsEntry
-	39, // 5: sessiond.v1.SessionInfo.last_access_at:type_name -> google.protobuf.Timestamp
+	40, // 0: sessiond.v1.SessionInfo.created_at:type_name -> google.protobuf.Timestamp
+	40, // 1: sessiond.v1.SessionInfo.idle_expires_at:type_name -> google.protobuf.Timestamp
+	40, // 2: sessiond.v1.SessionInfo.absolute_expires_at:type_name -> google.protobuf.Timestamp
+	41, // 3: sessiond.v1.SessionInfo.idle_timeout:type_name -> google.protobuf.Duration
+	32, // 4: sessiond.v1.SessionInfo.labels:type_name -> sessiond.v1.SessionInfo.LabelsEntry
+	40, // 5: sessiond.v1.SessionInfo.last_access_at:type_name -> google.protobuf.Timestamp
 	0,  // 6: sessiond.v1.NotFoundDetails.reason:type_name -> sessiond.v1.NotFoundDetails.Reason
-	39, // 7: sessiond.v1.NotFoundDetails.ended_at:type_name -> google.protobuf.Timestamp
-	32, // 8: sessiond.v1.CreateSessionRequest.entries:type_name -> sessiond.v1.CreateSessionRequest.EntriesEntry
-	40, // 9: sessiond.v1.CreateSessionRequest.idle_timeout:type_name -> google.protobuf.Duration
-	40, // 10: sessiond.v1.CreateSessionRequest.absolute_timeout:type_name -> google.protobuf.Duration
-	33, // 11: sessiond.v1.CreateSessionRequest.labels:type_name -> sessiond.v1.CreateSessionRequest.LabelsEntry
+	40, // 7: sessiond.v1.NotFoundDetails.ended_at:type_name -> google.protobuf.Timestamp
+	33, // 8: sessiond.v1.CreateSessionRequest.entries:type_name -> sessiond.v1.CreateSessionRequest.EntriesEntry
+	41, // 9: sessiond.v1.CreateSessionRequest.idle_timeout:type_name -> google.protobuf.Duration
+	41, // 10: sessiond.v1.CreateSessionRequest.absolute_timeout:type_name -> google.protobuf.Duration
+	34, // 11: sessiond.v1.CreateSessionRequest.labels:type_name -> sessiond.v1.CreateSessionRequest.LabelsEntry
 	3,  // 12: sessiond.v1.CreateSessionResponse.session:type_name -> sessiond.v1.SessionInfo
 	3,  // 13: sessiond.v1.GetResponse.session:type_name -> sessiond.v1.SessionInfo
-	34, // 14: sessiond.v1.GetResponse.entries:type_name -> sessiond.v1.GetResponse.EntriesEntry
-	35, // 15: sessiond.v1.SetRequest.entries:type_name -> sessiond.v1.SetRequest.EntriesEntry
+	35, // 14: sessiond.v1.GetResponse.entries:type_name -> sessiond.v1.GetResponse.EntriesEntry
+	36, // 15: sessiond.v1.SetRequest.entries:type_name -> sessiond.v1.SetRequest.EntriesEntry
 	3,  // 16: sessiond.v1.SetResponse.session:type_name -> sessiond.v1.SessionInfo
 	3,  // 17: sessiond.v1.RemoveResponse.session:type_name -> sessiond.v1.SessionInfo
 	3,  // 18: sessiond.v1.ClearResponse.session:type_name -> sessiond.v1.SessionInfo
 	3,  // 19: sessiond.v1.TouchResponse.session:type_name -> sessiond.v1.SessionInfo
-	36, // 20: sessiond.v1.Operation.set:type_name -> sessiond.v1.Operation.SetOp
-	37, // 21: sessiond.v1.Operation.remove:type_name -> sessiond.v1.Operation.RemoveOp
-	38, // 22: sessiond.v1.Operation.clear:type_name -> sessiond.v1.Operation.ClearOp
+	37, // 20: sessiond.v1.Operation.set:type_name -> sessiond.v1.Operation.SetOp
+	38, // 21: sessiond.v1.Operation.remove:type_name -> sessiond.v1.Operation.RemoveOp
+	39, // 22: sessiond.v1.Operation.clear:type_name -> sessiond.v1.Operation.ClearOp
 	20, // 23: sessiond.v1.CommitRequest.ops:type_name -> sessiond.v1.Operation
 	3,  // 24: sessiond.v1.CommitResponse.session:type_name -> sessiond.v1.SessionInfo
 	3,  // 25: sessiond.v1.RotateIdResponse.session:type_name -> sessiond.v1.SessionInfo
 	3,  // 26: sessiond.v1.ListSessionsResponse.sessions:type_name -> sessiond.v1.SessionInfo
-	1,  // 27: sessiond.v1.SessionEvent.kind:type_name -> sessiond.v1.SessionEvent.Kind
-	0,  // 28: sessiond.v1.SessionEvent.reason:type_name -> sessiond.v1.NotFoundDetails.Reason
-	39, // 29: sessiond.v1.SessionEvent.at:type_name -> google.protobuf.Timestamp
-	2,  // 30: sessiond.v1.CreateSessionRequest.EntriesEntry.value:type_name -> sessiond.v1.Value
-	2,  // 31: sessiond.v1.GetResponse.EntriesEntry.value:type_name -> sessiond.v1.Value
-	2,  // 32: sessiond.v1.SetRequest.EntriesEntry.value:type_name -> sessiond.v1.Value
-	2,  // 33: sessiond.v1.Operation.SetOp.value:type_name -> sessiond.v1.Value
-	6,  // 34: sessiond.v1.SessionService.CreateSession:input_type -> sessiond.v1.CreateSessionRequest
-	8,  // 35: sessiond.v1.SessionService.Get:input_type -> sessiond.v1.GetRequest
-	10, // 36: sessiond.v1.SessionService.Set:input_type -> sessiond.v1.SetRequest
-	12, // 37: sessiond.v1.SessionService.Remove:input_type -> sessiond.v1.RemoveRequest
-	14, // 38: sessiond.v1.SessionService.Clear:input_type -> sessiond.v1.ClearRequest
-	16, // 39: sessiond.v1.SessionService.Touch:input_type -> sessiond.v1.TouchRequest
-	18, // 40: sessiond.v1.SessionService.Delete:input_type -> sessiond.v1.DeleteRequest
-	21, // 41: sessiond.v1.SessionService.Commit:input_type -> sessiond.v1.CommitRequest
-	23, // 42: sessiond.v1.SessionService.RotateId:input_type -> sessiond.v1.RotateIdRequest
-	25, // 43: sessiond.v1.SessionService.ListSessions:input_type -> sessiond.v1.ListSessionsRequest
-	27, // 44: sessiond.v1.SessionService.RevokeSessions:input_type -> sessiond.v1.RevokeSessionsRequest
-	29, // 45: sessiond.v1.SessionService.WatchSessions:input_type -> sessiond.v1.WatchSessionsRequest
-	7,  // 46: sessiond.v1.SessionService.CreateSession:output_type -> sessiond.v1.CreateSessionResponse
-	9,  // 47: sessiond.v1.SessionService.Get:output_type -> sessiond.v1.GetResponse
-	11, // 48: sessiond.v1.SessionService.Set:output_type -> sessiond.v1.SetResponse
-	13, // 49: sessiond.v1.SessionService.Remove:output_type -> sessiond.v1.RemoveResponse
-	15, // 50: sessiond.v1.SessionService.Clear:output_type -> sessiond.v1.ClearResponse
-	17, // 51: sessiond.v1.SessionService.Touch:output_type -> sessiond.v1.TouchResponse
-	19, // 52: sessiond.v1.SessionService.Delete:output_type -> sessiond.v1.DeleteResponse
-	22, // 53: sessiond.v1.SessionService.Commit:output_type -> sessiond.v1.CommitResponse
-	24, // 54: sessiond.v1.SessionService.RotateId:output_type -> sessiond.v1.RotateIdResponse
-	26, // 55: sessiond.v1.SessionService.ListSessions:output_type -> sessiond.v1.ListSessionsResponse
-	28, // 56: sessiond.v1.SessionService.RevokeSessions:output_type -> sessiond.v1.RevokeSessionsResponse
-	30, // 57: sessiond.v1.SessionService.WatchSessions:output_type -> sessiond.v1.SessionEvent
-	46, // [46:58] is the sub-list for method output_type
-	34, // [34:46] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	31, // 27: sessiond.v1.WatchSessionsResponse.events:type_name -> sessiond.v1.SessionEvent
+	1,  // 28: sessiond.v1.SessionEvent.kind:type_name -> sessiond.v1.SessionEvent.Kind
+	0,  // 29: sessiond.v1.SessionEvent.reason:type_name -> sessiond.v1.NotFoundDetails.Reason
+	40, // 30: sessiond.v1.SessionEvent.at:type_name -> google.protobuf.Timestamp
+	2,  // 31: sessiond.v1.CreateSessionRequest.EntriesEntry.value:type_name -> sessiond.v1.Value
+	2,  // 32: sessiond.v1.GetResponse.EntriesEntry.value:type_name -> sessiond.v1.Value
+	2,  // 33: sessiond.v1.SetRequest.EntriesEntry.value:type_name -> sessiond.v1.Value
+	2,  // 34: sessiond.v1.Operation.SetOp.value:type_name -> sessiond.v1.Value
+	6,  // 35: sessiond.v1.SessionService.CreateSession:input_type -> sessiond.v1.CreateSessionRequest
+	8,  // 36: sessiond.v1.SessionService.Get:input_type -> sessiond.v1.GetRequest
+	10, // 37: sessiond.v1.SessionService.Set:input_type -> sessiond.v1.SetRequest
+	12, // 38: sessiond.v1.SessionService.Remove:input_type -> sessiond.v1.RemoveRequest
+	14, // 39: sessiond.v1.SessionService.Clear:input_type -> sessiond.v1.ClearRequest
+	16, // 40: sessiond.v1.SessionService.Touch:input_type -> sessiond.v1.TouchRequest
+	18, // 41: sessiond.v1.SessionService.Delete:input_type -> sessiond.v1.DeleteRequest
+	21, // 42: sessiond.v1.SessionService.Commit:input_type -> sessiond.v1.CommitRequest
+	23, // 43: sessiond.v1.SessionService.RotateId:input_type -> sessiond.v1.RotateIdRequest
+	25, // 44: sessiond.v1.SessionService.ListSessions:input_type -> sessiond.v1.ListSessionsRequest
+	27, // 45: sessiond.v1.SessionService.RevokeSessions:input_type -> sessiond.v1.RevokeSessionsRequest
+	29, // 46: sessiond.v1.SessionService.WatchSessions:input_type -> sessiond.v1.WatchSessionsRequest
+	7,  // 47: sessiond.v1.SessionService.CreateSession:output_type -> sessiond.v1.CreateSessionResponse
+	9,  // 48: sessiond.v1.SessionService.Get:output_type -> sessiond.v1.GetResponse
+	11, // 49: sessiond.v1.SessionService.Set:output_type -> sessiond.v1.SetResponse
+	13, // 50: sessiond.v1.SessionService.Remove:output_type -> sessiond.v1.RemoveResponse
+	15, // 51: sessiond.v1.SessionService.Clear:output_type -> sessiond.v1.ClearResponse
+	17, // 52: sessiond.v1.SessionService.Touch:output_type -> sessiond.v1.TouchResponse
+	19, // 53: sessiond.v1.SessionService.Delete:output_type -> sessiond.v1.DeleteResponse
+	22, // 54: sessiond.v1.SessionService.Commit:output_type -> sessiond.v1.CommitResponse
+	24, // 55: sessiond.v1.SessionService.RotateId:output_type -> sessiond.v1.RotateIdResponse
+	26, // 56: sessiond.v1.SessionService.ListSessions:output_type -> sessiond.v1.ListSessionsResponse
+	28, // 57: sessiond.v1.SessionService.RevokeSessions:output_type -> sessiond.v1.RevokeSessionsResponse
+	30, // 58: sessiond.v1.SessionService.WatchSessions:output_type -> sessiond.v1.WatchSessionsResponse
+	47, // [47:59] is the sub-list for method output_type
+	35, // [35:47] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_sessiond_v1_session_proto_init() }
@@ -2653,7 +2705,7 @@ func file_sessiond_v1_session_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sessiond_v1_session_proto_rawDesc), len(file_sessiond_v1_session_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   37,
+			NumMessages:   38,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -143,8 +143,9 @@ type SessionServiceClient interface {
 	// by reading the sessions you care about, then watch from the sequence this error names),
 	// RESOURCE_EXHAUSTED (the watcher fell more than the retained log behind: the stream ends rather
 	// than the server buffering for it; reconnect from the last sequence seen, which then gets
-	// OUT_OF_RANGE), UNAVAILABLE (the server is draining).
-	WatchSessions(ctx context.Context, in *WatchSessionsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[SessionEvent], error)
+	// OUT_OF_RANGE), UNAVAILABLE (the server is draining). Events come in batches
+	// (WatchSessionsResponse), so a busy server sends one message for many events.
+	WatchSessions(ctx context.Context, in *WatchSessionsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchSessionsResponse], error)
 }
 
 type sessionServiceClient struct {
@@ -265,13 +266,13 @@ func (c *sessionServiceClient) RevokeSessions(ctx context.Context, in *RevokeSes
 	return out, nil
 }
 
-func (c *sessionServiceClient) WatchSessions(ctx context.Context, in *WatchSessionsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[SessionEvent], error) {
+func (c *sessionServiceClient) WatchSessions(ctx context.Context, in *WatchSessionsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchSessionsResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	stream, err := c.cc.NewStream(ctx, &SessionService_ServiceDesc.Streams[0], SessionService_WatchSessions_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
-	x := &grpc.GenericClientStream[WatchSessionsRequest, SessionEvent]{ClientStream: stream}
+	x := &grpc.GenericClientStream[WatchSessionsRequest, WatchSessionsResponse]{ClientStream: stream}
 	if err := x.ClientStream.SendMsg(in); err != nil {
 		return nil, err
 	}
@@ -282,7 +283,7 @@ func (c *sessionServiceClient) WatchSessions(ctx context.Context, in *WatchSessi
 }
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type SessionService_WatchSessionsClient = grpc.ServerStreamingClient[SessionEvent]
+type SessionService_WatchSessionsClient = grpc.ServerStreamingClient[WatchSessionsResponse]
 
 // SessionServiceServer is the server API for SessionService service.
 // All implementations must embed UnimplementedSessionServiceServer
@@ -347,8 +348,9 @@ type SessionServiceServer interface {
 	// by reading the sessions you care about, then watch from the sequence this error names),
 	// RESOURCE_EXHAUSTED (the watcher fell more than the retained log behind: the stream ends rather
 	// than the server buffering for it; reconnect from the last sequence seen, which then gets
-	// OUT_OF_RANGE), UNAVAILABLE (the server is draining).
-	WatchSessions(*WatchSessionsRequest, grpc.ServerStreamingServer[SessionEvent]) error
+	// OUT_OF_RANGE), UNAVAILABLE (the server is draining). Events come in batches
+	// (WatchSessionsResponse), so a busy server sends one message for many events.
+	WatchSessions(*WatchSessionsRequest, grpc.ServerStreamingServer[WatchSessionsResponse]) error
 	mustEmbedUnimplementedSessionServiceServer()
 }
 
@@ -392,7 +394,7 @@ func (UnimplementedSessionServiceServer) ListSessions(context.Context, *ListSess
 func (UnimplementedSessionServiceServer) RevokeSessions(context.Context, *RevokeSessionsRequest) (*RevokeSessionsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RevokeSessions not implemented")
 }
-func (UnimplementedSessionServiceServer) WatchSessions(*WatchSessionsRequest, grpc.ServerStreamingServer[SessionEvent]) error {
+func (UnimplementedSessionServiceServer) WatchSessions(*WatchSessionsRequest, grpc.ServerStreamingServer[WatchSessionsResponse]) error {
 	return status.Error(codes.Unimplemented, "method WatchSessions not implemented")
 }
 func (UnimplementedSessionServiceServer) mustEmbedUnimplementedSessionServiceServer() {}
@@ -619,11 +621,11 @@ func _SessionService_WatchSessions_Handler(srv interface{}, stream grpc.ServerSt
 	if err := stream.RecvMsg(m); err != nil {
 		return err
 	}
-	return srv.(SessionServiceServer).WatchSessions(m, &grpc.GenericServerStream[WatchSessionsRequest, SessionEvent]{ServerStream: stream})
+	return srv.(SessionServiceServer).WatchSessions(m, &grpc.GenericServerStream[WatchSessionsRequest, WatchSessionsResponse]{ServerStream: stream})
 }
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type SessionService_WatchSessionsServer = grpc.ServerStreamingServer[SessionEvent]
+type SessionService_WatchSessionsServer = grpc.ServerStreamingServer[WatchSessionsResponse]
 
 // SessionService_ServiceDesc is the grpc.ServiceDesc for SessionService service.
 // It's only intended for direct use with grpc.RegisterService,

@@ -13,15 +13,22 @@ import {
   DeleteResponse,
   GetRequest,
   GetResponse,
+  ListSessionsRequest,
+  ListSessionsResponse,
   RemoveRequest,
   RemoveResponse,
+  RevokeSessionsRequest,
+  RevokeSessionsResponse,
   RotateIdRequest,
   RotateIdResponse,
+  SessionEvent,
   SessionServiceClient,
   SetRequest,
   SetResponse,
   TouchRequest,
   TouchResponse,
+  WatchSessionsRequest,
+  WatchSessionsResponse,
 } from "./gen/sessiond/v1/session.pb.js";
 
 /** How a Client connects and how long its calls may take. */
@@ -119,6 +126,50 @@ export class Client {
 
   rotateId(request: Partial<RotateIdRequest>, call?: CallOptions): Promise<RotateIdResponse> {
     return this.unary("RotateId", this.stub.rotateId.bind(this.stub), RotateIdRequest.fromPartial(request), call);
+  }
+
+  /** A principal's live sessions (labels and last access, never entries), newest first, one page. */
+  listSessions(request: Partial<ListSessionsRequest>, call?: CallOptions): Promise<ListSessionsResponse> {
+    return this.unary(
+      "ListSessions",
+      this.stub.listSessions.bind(this.stub),
+      ListSessionsRequest.fromPartial(request),
+      call,
+    );
+  }
+
+  /** Ends every session of a principal but `exceptIds` ("log out everywhere else"); how many ended. */
+  revokeSessions(request: Partial<RevokeSessionsRequest>, call?: CallOptions): Promise<RevokeSessionsResponse> {
+    return this.unary(
+      "RevokeSessions",
+      this.stub.revokeSessions.bind(this.stub),
+      RevokeSessionsRequest.fromPartial(request),
+      call,
+    );
+  }
+
+  /**
+   * The session events from `fromSequence` on (absent: from now), one by one, for as long as the
+   * caller iterates (`for await`); leaving the loop ends the stream. No deadline unless `call` sets
+   * one. Throws OutOfRangeError when the sequence is outside the server's log (resynchronise),
+   * SessiondError RESOURCE_EXHAUSTED when this watcher fell behind, UnavailableError when the
+   * server drains: resume from the last `sequence` seen + 1.
+   */
+  async *watchSessions(request: Partial<WatchSessionsRequest>, call?: CallOptions): AsyncGenerator<SessionEvent> {
+    const stream = this.stub.watchSessions(
+      WatchSessionsRequest.fromPartial(request),
+      new Metadata(),
+      call?.deadline ? { deadline: call.deadline } : {},
+    );
+    try {
+      for await (const message of stream as AsyncIterable<WatchSessionsResponse>) {
+        yield* message.events;
+      }
+    } catch (error) {
+      throw fromServiceError(error as ServiceError, "WatchSessions", this.address);
+    } finally {
+      stream.cancel();
+    }
   }
 
   /** Closes the channel; calls after this fail. */

@@ -2,7 +2,7 @@
 // subclasses), converted once from the gRPC status by fromServiceError.
 import { Metadata, ServiceError, status } from "@grpc/grpc-js";
 import { BinaryReader } from "@bufbuild/protobuf/wire";
-import { ConflictDetails } from "./gen/sessiond/v1/session.pb.js";
+import { ConflictDetails, NotFoundDetails, NotFoundDetails_Reason } from "./gen/sessiond/v1/session.pb.js";
 
 /** Any failed sessiond call: `code` is the gRPC status code, `rpc` the method, `address` the server. */
 export class SessiondError extends Error {
@@ -17,8 +17,28 @@ export class SessiondError extends Error {
   }
 }
 
-/** The session is unknown, expired or deleted (NOT_FOUND). */
-export class NotFoundError extends SessiondError {}
+/**
+ * The session is unknown, expired or deleted (NOT_FOUND). `reason` says why it is gone while the
+ * server remembers (its --gone_retention): EXPIRED_IDLE, EXPIRED_ABSOLUTE, DELETED, REVOKED,
+ * EVICTED or ROTATED, with `endedAt`; UNKNOWN otherwise (never existed, or ended long ago).
+ */
+export class NotFoundError extends SessiondError {
+  constructor(
+    message: string,
+    rpc: string,
+    address: string,
+    readonly reason: NotFoundDetails_Reason = NotFoundDetails_Reason.UNKNOWN,
+    readonly endedAt?: Date,
+  ) {
+    super(message, status.NOT_FOUND, rpc, address);
+  }
+}
+
+/**
+ * WatchSessions asked for a sequence the server's event log no longer (or does not yet) hold
+ * (OUT_OF_RANGE): re-read the sessions you track, then watch from the sequence the message names.
+ */
+export class OutOfRangeError extends SessiondError {}
 
 /** The request was malformed: bad id, key, value or timeout (INVALID_ARGUMENT). */
 export class InvalidArgumentError extends SessiondError {}
@@ -49,14 +69,13 @@ export class ConflictError extends SessiondError {
   }
 }
 
-const conflictDetailsType = "type.googleapis.com/sessiond.v1.ConflictDetails";
-
 /**
- * The ConflictDetails inside the google.rpc.Status of the `grpc-status-details-bin` trailer, if
- * any. google.rpc.Status is { int32 code = 1; string message = 2; repeated Any details = 3; } and
- * Any is { string type_url = 1; bytes value = 2; }: decoded by hand to avoid vendoring its proto.
+ * The value of the detail of type `typeName` inside the google.rpc.Status of the
+ * `grpc-status-details-bin` trailer, if any. google.rpc.Status is { int32 code = 1; string message
+ * = 2; repeated Any details = 3; } and Any is { string type_url = 1; bytes value = 2; }: decoded by
+ * hand to avoid vendoring their protos.
  */
-export function conflictDetailsOf(metadata: Metadata | undefined): ConflictDetails | undefined {
+function statusDetail(metadata: Metadata | undefined, typeName: string): Uint8Array | undefined {
   const [trailer] = metadata?.get("grpc-status-details-bin") ?? [];
   if (!(trailer instanceof Buffer)) return undefined;
   const reader = new BinaryReader(trailer);
@@ -75,17 +94,33 @@ export function conflictDetailsOf(metadata: Metadata | undefined): ConflictDetai
       else if (anyField === 2) value = any.bytes();
       else any.skip(anyWireType);
     }
-    if (typeUrl === conflictDetailsType) return ConflictDetails.decode(value);
+    if (typeUrl === `type.googleapis.com/${typeName}`) return value;
   }
   return undefined;
+}
+
+/** The ConflictDetails an ABORTED status carries, if any. */
+export function conflictDetailsOf(metadata: Metadata | undefined): ConflictDetails | undefined {
+  const value = statusDetail(metadata, "sessiond.v1.ConflictDetails");
+  return value && ConflictDetails.decode(value);
+}
+
+/** The NotFoundDetails a NOT_FOUND status carries, if any. */
+export function notFoundDetailsOf(metadata: Metadata | undefined): NotFoundDetails | undefined {
+  const value = statusDetail(metadata, "sessiond.v1.NotFoundDetails");
+  return value && NotFoundDetails.decode(value);
 }
 
 /** Converts a failed call of `rpc` on the server at `address` into the matching typed error. */
 export function fromServiceError(error: ServiceError, rpc: string, address: string): SessiondError {
   const message = `sessiond ${rpc} at ${address}: ${error.details || error.message}`;
   switch (error.code) {
-    case status.NOT_FOUND:
-      return new NotFoundError(message, error.code, rpc, address);
+    case status.NOT_FOUND: {
+      const details = notFoundDetailsOf(error.metadata);
+      return new NotFoundError(message, rpc, address, details?.reason, details?.endedAt);
+    }
+    case status.OUT_OF_RANGE:
+      return new OutOfRangeError(message, error.code, rpc, address);
     case status.INVALID_ARGUMENT:
       return new InvalidArgumentError(message, error.code, rpc, address);
     case status.ALREADY_EXISTS:

@@ -8,6 +8,7 @@ export {
   DeadlineExceededError,
   InvalidArgumentError,
   NotFoundError,
+  OutOfRangeError,
   SessiondError,
   UnavailableError,
 } from "./errors.js";

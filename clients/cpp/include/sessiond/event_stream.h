@@ -1,4 +1,5 @@
-// EventStream: one WatchSessions stream (Client::WatchSessions), read event by event.
+// EventStream: one WatchSessions stream (Client::WatchSessions), read event by event (the server
+// sends events in batches; this unpacks them).
 //
 // Next blocks until the next event arrives or the stream ends; after it returns nullopt, Finish
 // says why (OUT_OF_RANGE: the sequence asked for is not in the server's log, resynchronise;
@@ -10,6 +11,7 @@
 
 #include <memory>
 #include <optional>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "grpcpp/client_context.h"
@@ -23,7 +25,7 @@ class EventStream {
  public:
   // Takes over a started call: its context and reader.
   EventStream(std::unique_ptr<grpc::ClientContext> context,
-              std::unique_ptr<grpc::ClientReader<v1::SessionEvent>> reader);
+              std::unique_ptr<grpc::ClientReader<v1::WatchSessionsResponse>> reader);
   // Cancels the stream if it has not ended.
   ~EventStream();
 
@@ -41,7 +43,10 @@ class EventStream {
 
  private:
   std::unique_ptr<grpc::ClientContext> context_;
-  std::unique_ptr<grpc::ClientReader<v1::SessionEvent>> reader_;
+  std::unique_ptr<grpc::ClientReader<v1::WatchSessionsResponse>> reader_;
+  // The message being unpacked, and the index of the next event in it to return.
+  v1::WatchSessionsResponse batch_;
+  int next_in_batch_ = 0;
   bool finished_ = false;
 };
 

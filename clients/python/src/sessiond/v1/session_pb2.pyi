@@ -1152,6 +1152,33 @@ class WatchSessionsRequest(_message.Message):
 Global___WatchSessionsRequest: _TypeAlias = WatchSessionsRequest  # noqa: Y015
 
 @_typing.final
+class WatchSessionsResponse(_message.Message):
+    """One message of a WatchSessions stream."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVENTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def events(self) -> _containers.RepeatedCompositeFieldContainer[Global___SessionEvent]:
+        """One or more events, in sequence order, continuing the previous message's. The server puts in
+        one message the events that are ready when it writes (at most 256 and about 1 MiB), so a
+        watcher of a busy server costs one message per batch rather than one per event.
+        """
+
+    def __init__(
+        self,
+        *,
+        events: _abc.Iterable[Global___SessionEvent] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["events", b"events"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchSessionsResponse: _TypeAlias = WatchSessionsResponse  # noqa: Y015
+
+@_typing.final
 class SessionEvent(_message.Message):
     """One change to one session. Never carries values."""
 

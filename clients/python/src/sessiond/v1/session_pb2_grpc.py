@@ -94,7 +94,7 @@ class SessionServiceStub:
         self.WatchSessions = channel.unary_stream(
                 '/sessiond.v1.SessionService/WatchSessions',
                 request_serializer=sessiond_dot_v1_dot_session__pb2.WatchSessionsRequest.SerializeToString,
-                response_deserializer=sessiond_dot_v1_dot_session__pb2.SessionEvent.FromString,
+                response_deserializer=sessiond_dot_v1_dot_session__pb2.WatchSessionsResponse.FromString,
                 _registered_method=True)
 
 
@@ -215,7 +215,8 @@ class SessionServiceServicer:
         by reading the sessions you care about, then watch from the sequence this error names),
         RESOURCE_EXHAUSTED (the watcher fell more than the retained log behind: the stream ends rather
         than the server buffering for it; reconnect from the last sequence seen, which then gets
-        OUT_OF_RANGE), UNAVAILABLE (the server is draining).
+        OUT_OF_RANGE), UNAVAILABLE (the server is draining). Events come in batches
+        (WatchSessionsResponse), so a busy server sends one message for many events.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -282,7 +283,7 @@ def add_SessionServiceServicer_to_server(servicer, server):
             'WatchSessions': grpc.unary_stream_rpc_method_handler(
                     servicer.WatchSessions,
                     request_deserializer=sessiond_dot_v1_dot_session__pb2.WatchSessionsRequest.FromString,
-                    response_serializer=sessiond_dot_v1_dot_session__pb2.SessionEvent.SerializeToString,
+                    response_serializer=sessiond_dot_v1_dot_session__pb2.WatchSessionsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -609,7 +610,7 @@ class SessionService:
             target,
             '/sessiond.v1.SessionService/WatchSessions',
             sessiond_dot_v1_dot_session__pb2.WatchSessionsRequest.SerializeToString,
-            sessiond_dot_v1_dot_session__pb2.SessionEvent.FromString,
+            sessiond_dot_v1_dot_session__pb2.WatchSessionsResponse.FromString,
             options,
             channel_credentials,
             insecure,

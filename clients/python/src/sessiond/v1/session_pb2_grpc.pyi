@@ -138,7 +138,7 @@ class SessionServiceStub:
     runs may survive it; every session ended can no longer be read or written once the call
     returns (NOT_FOUND with reason REVOKED). Errors: INVALID_ARGUMENT.
     """
-    WatchSessions: _grpc.UnaryStreamMultiCallable[_session_pb2.WatchSessionsRequest, _session_pb2.SessionEvent]
+    WatchSessions: _grpc.UnaryStreamMultiCallable[_session_pb2.WatchSessionsRequest, _session_pb2.WatchSessionsResponse]
     """A stream of session events (created, updated, rotated, touched, expired, deleted, revoked,
     evicted) in the order they happened, each with a sequence number that only grows. Resumable:
     pass the sequence after the last one seen, and the events missed are replayed from the
@@ -149,7 +149,8 @@ class SessionServiceStub:
     by reading the sessions you care about, then watch from the sequence this error names),
     RESOURCE_EXHAUSTED (the watcher fell more than the retained log behind: the stream ends rather
     than the server buffering for it; reconnect from the last sequence seen, which then gets
-    OUT_OF_RANGE), UNAVAILABLE (the server is draining).
+    OUT_OF_RANGE), UNAVAILABLE (the server is draining). Events come in batches
+    (WatchSessionsResponse), so a busy server sends one message for many events.
     """
 
 @_typing.type_check_only
@@ -215,7 +216,7 @@ class SessionServiceAsyncStub(SessionServiceStub):
     runs may survive it; every session ended can no longer be read or written once the call
     returns (NOT_FOUND with reason REVOKED). Errors: INVALID_ARGUMENT.
     """
-    WatchSessions: _aio.UnaryStreamMultiCallable[_session_pb2.WatchSessionsRequest, _session_pb2.SessionEvent]  # type: ignore[assignment]
+    WatchSessions: _aio.UnaryStreamMultiCallable[_session_pb2.WatchSessionsRequest, _session_pb2.WatchSessionsResponse]  # type: ignore[assignment]
     """A stream of session events (created, updated, rotated, touched, expired, deleted, revoked,
     evicted) in the order they happened, each with a sequence number that only grows. Resumable:
     pass the sequence after the last one seen, and the events missed are replayed from the
@@ -226,7 +227,8 @@ class SessionServiceAsyncStub(SessionServiceStub):
     by reading the sessions you care about, then watch from the sequence this error names),
     RESOURCE_EXHAUSTED (the watcher fell more than the retained log behind: the stream ends rather
     than the server buffering for it; reconnect from the last sequence seen, which then gets
-    OUT_OF_RANGE), UNAVAILABLE (the server is draining).
+    OUT_OF_RANGE), UNAVAILABLE (the server is draining). Events come in batches
+    (WatchSessionsResponse), so a busy server sends one message for many events.
     """
 
 class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -361,7 +363,7 @@ class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _session_pb2.WatchSessionsRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_abc.Iterator[_session_pb2.SessionEvent], _abc.AsyncIterator[_session_pb2.SessionEvent]]:
+    ) -> _typing.Union[_abc.Iterator[_session_pb2.WatchSessionsResponse], _abc.AsyncIterator[_session_pb2.WatchSessionsResponse]]:
         """A stream of session events (created, updated, rotated, touched, expired, deleted, revoked,
         evicted) in the order they happened, each with a sequence number that only grows. Resumable:
         pass the sequence after the last one seen, and the events missed are replayed from the
@@ -372,7 +374,8 @@ class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
         by reading the sessions you care about, then watch from the sequence this error names),
         RESOURCE_EXHAUSTED (the watcher fell more than the retained log behind: the stream ends rather
         than the server buffering for it; reconnect from the last sequence seen, which then gets
-        OUT_OF_RANGE), UNAVAILABLE (the server is draining).
+        OUT_OF_RANGE), UNAVAILABLE (the server is draining). Events come in batches
+        (WatchSessionsResponse), so a busy server sends one message for many events.
         """
 
 def add_SessionServiceServicer_to_server(servicer: SessionServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

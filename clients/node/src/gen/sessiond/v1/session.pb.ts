@@ -527,6 +527,16 @@ export interface WatchSessionsRequest {
   fromSequence?: bigint | undefined;
 }
 
+/** One message of a WatchSessions stream. */
+export interface WatchSessionsResponse {
+  /**
+   * One or more events, in sequence order, continuing the previous message's. The server puts in
+   * one message the events that are ready when it writes (at most 256 and about 1 MiB), so a
+   * watcher of a busy server costs one message per batch rather than one per event.
+   */
+  events: SessionEvent[];
+}
+
 /** One change to one session. Never carries values. */
 export interface SessionEvent {
   /**
@@ -4372,6 +4382,75 @@ export const WatchSessionsRequest: MessageFns<WatchSessionsRequest> = {
   },
 };
 
+function createBaseWatchSessionsResponse(): WatchSessionsResponse {
+  return { events: [] };
+}
+
+export const WatchSessionsResponse: MessageFns<WatchSessionsResponse> = {
+  encode(message: WatchSessionsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.events) {
+      SessionEvent.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchSessionsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchSessionsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.events.push(SessionEvent.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchSessionsResponse {
+    return {
+      events: globalThis.Array.isArray(object?.events) ? object.events.map((e: any) => SessionEvent.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: WatchSessionsResponse): unknown {
+    const obj: any = {};
+    if (message.events?.length) {
+      obj.events = message.events.map((e) => SessionEvent.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WatchSessionsResponse>, I>>(base?: I): WatchSessionsResponse {
+    return WatchSessionsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WatchSessionsResponse>, I>>(object: I): WatchSessionsResponse {
+    const message = createBaseWatchSessionsResponse();
+    message.events = object.events?.map((e) => SessionEvent.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 function createBaseSessionEvent(): SessionEvent {
   return {
     sequence: 0n,
@@ -4785,7 +4864,8 @@ export const SessionServiceService = {
    * by reading the sessions you care about, then watch from the sequence this error names),
    * RESOURCE_EXHAUSTED (the watcher fell more than the retained log behind: the stream ends rather
    * than the server buffering for it; reconnect from the last sequence seen, which then gets
-   * OUT_OF_RANGE), UNAVAILABLE (the server is draining).
+   * OUT_OF_RANGE), UNAVAILABLE (the server is draining). Events come in batches
+   * (WatchSessionsResponse), so a busy server sends one message for many events.
    */
   watchSessions: {
     path: "/sessiond.v1.SessionService/WatchSessions" as const,
@@ -4793,8 +4873,9 @@ export const SessionServiceService = {
     responseStream: true as const,
     requestSerialize: (value: WatchSessionsRequest): Buffer => Buffer.from(WatchSessionsRequest.encode(value).finish()),
     requestDeserialize: (value: Buffer): WatchSessionsRequest => WatchSessionsRequest.decode(value),
-    responseSerialize: (value: SessionEvent): Buffer => Buffer.from(SessionEvent.encode(value).finish()),
-    responseDeserialize: (value: Buffer): SessionEvent => SessionEvent.decode(value),
+    responseSerialize: (value: WatchSessionsResponse): Buffer =>
+      Buffer.from(WatchSessionsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): WatchSessionsResponse => WatchSessionsResponse.decode(value),
   },
 } as const;
 
@@ -4879,9 +4960,10 @@ export interface SessionServiceServer extends UntypedServiceImplementation {
    * by reading the sessions you care about, then watch from the sequence this error names),
    * RESOURCE_EXHAUSTED (the watcher fell more than the retained log behind: the stream ends rather
    * than the server buffering for it; reconnect from the last sequence seen, which then gets
-   * OUT_OF_RANGE), UNAVAILABLE (the server is draining).
+   * OUT_OF_RANGE), UNAVAILABLE (the server is draining). Events come in batches
+   * (WatchSessionsResponse), so a busy server sends one message for many events.
    */
-  watchSessions: handleServerStreamingCall<WatchSessionsRequest, SessionEvent>;
+  watchSessions: handleServerStreamingCall<WatchSessionsRequest, WatchSessionsResponse>;
 }
 
 export interface SessionServiceClient extends Client {
@@ -5113,14 +5195,18 @@ export interface SessionServiceClient extends Client {
    * by reading the sessions you care about, then watch from the sequence this error names),
    * RESOURCE_EXHAUSTED (the watcher fell more than the retained log behind: the stream ends rather
    * than the server buffering for it; reconnect from the last sequence seen, which then gets
-   * OUT_OF_RANGE), UNAVAILABLE (the server is draining).
+   * OUT_OF_RANGE), UNAVAILABLE (the server is draining). Events come in batches
+   * (WatchSessionsResponse), so a busy server sends one message for many events.
    */
-  watchSessions(request: WatchSessionsRequest, options?: Partial<CallOptions>): ClientReadableStream<SessionEvent>;
+  watchSessions(
+    request: WatchSessionsRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<WatchSessionsResponse>;
   watchSessions(
     request: WatchSessionsRequest,
     metadata?: Metadata,
     options?: Partial<CallOptions>,
-  ): ClientReadableStream<SessionEvent>;
+  ): ClientReadableStream<WatchSessionsResponse>;
 }
 
 export const SessionServiceClient = makeGenericClientConstructor(
