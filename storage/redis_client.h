@@ -127,6 +127,10 @@ class RedisClient {
 // first '{' and the next '}', if non-empty) or of the whole key, mod 16384.
 int RedisKeySlot(absl::string_view key);
 
+// A hash tag whose slot is `slot` (0..16383): RedisKeySlot("x{" + tag + "}") == slot. The same
+// for every process, so that replicas name a slot's keys alike.
+const std::string& RedisSlotTag(int slot);
+
 }  // namespace sessiond::storage
 
 #endif  // SESSIOND_STORAGE_REDIS_CLIENT_H_

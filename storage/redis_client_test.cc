@@ -88,6 +88,14 @@ TEST(RedisKeySlotTest, KnownValues) {
   EXPECT_EQ(RedisKeySlot("{}"), RedisKeySlot(std::string("{}")));
 }
 
+TEST(RedisKeySlotTest, EverySlotHasAShortTagOfItsOwn) {
+  for (int slot = 0; slot < 16384; ++slot) {
+    const std::string& tag = RedisSlotTag(slot);
+    ASSERT_EQ(RedisKeySlot(absl::StrCat("sd:j:{", tag, "}")), slot) << tag;
+    ASSERT_LE(tag.size(), 6u);
+  }
+}
+
 TEST(RedisKeySlotTest, AgreesWithClusterKeyslot) {
   ASSERT_OK_AND_ASSIGN(auto server, testing::RedisServer::Start({"--cluster-enabled", "yes"}));
   std::unique_ptr<RedisClient> node = NodeClient(server->address());

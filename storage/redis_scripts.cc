@@ -2,6 +2,8 @@
 
 #include <openssl/sha.h>
 
+#include <utility>
+
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -10,8 +12,10 @@ namespace sessiond::storage {
 namespace {
 
 // Helpers every script starts with; the script's own code then runs as the body of run(), and
-// kEpilogue puts the sequence of the last event it appended in front of its reply. KEYS are the
-// session's three keys (main, tombstones, request ids) and, standalone, the shared keys. ARGV[1]
+// kEpilogue puts the sequence of the last event it appended in front of its reply (in a cluster,
+// '1' if it appended to the slot's journal). KEYS are the session's three keys (main, tombstones,
+// request ids) and, standalone, the shared keys; in a cluster, the journal of the session's slot
+// (redis_journal.h). ARGV[1]
 // is the config: the caller's clock in Unix ms, the gone retention ms, the event retention, the
 // TTL slack ms, '1' to record touches, the principal cap (0: none) and its policy ('reject' or
 // 'evict'), separated by spaces. Numbers stay below 2^53, so Lua's doubles hold them exactly;
@@ -19,8 +23,10 @@ namespace {
 constexpr absl::string_view kPrelude = R"lua(
 local MAIN, TOMBS, REQS = KEYS[1], KEYS[2], KEYS[3]
 -- Standalone: the shared keys follow (deadlines, event sequence, event stream, index entry
--- count), and every script keeps them exact. Cluster: absent (they would be in other slots).
-local GLOBAL = #KEYS > 3
+-- count), and every script keeps them exact. Cluster: the slot's journal follows instead, and
+-- each change to the shared keys is appended to it, to be applied by the journal's mover.
+local GLOBAL = #KEYS > 4
+local JOURNAL = #KEYS == 4 and KEYS[4]
 local DEADLINES, SEQ, EVENTS, INDEXED = KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local config = {}
 for field in string.gmatch(ARGV[1], '%S+') do config[#config + 1] = field end
@@ -65,12 +71,24 @@ local function not_found(m)
 end
 
 -- The event stream: one entry per change, id 0-<sequence>, appended in the script that changes.
+-- In a cluster, the change goes to the slot's journal: field 'o' says what to apply ('e' an
+-- event, whose fields follow; '+' or '-' an index member 'm' of principal 'p'; 'd' the deadline
+-- entry of session 'i' goes).
 local LAST_SEQ = 0
+local function journal(fields)
+  redis.call('XADD', JOURNAL, '*', unpack(fields))
+  LAST_SEQ = 1
+end
 local function emit(kind, id, principal, version, at, extra)
-  if not GLOBAL then return end
-  LAST_SEQ = redis.call('INCR', SEQ)
+  if not GLOBAL and not JOURNAL then return end
   local fields = {'k', kind, 'i', id, 'p', principal or '', 'v', version, 't', int(at)}
   for _, field in ipairs(extra or {}) do fields[#fields + 1] = field end
+  if JOURNAL then
+    table.insert(fields, 1, 'o')
+    table.insert(fields, 2, 'e')
+    return journal(fields)
+  end
+  LAST_SEQ = redis.call('INCR', SEQ)
   redis.call('XADD', EVENTS, 'MAXLEN', '~', RETENTION, '0-' .. LAST_SEQ, unpack(fields))
 end
 local function touched(m)
@@ -82,13 +100,17 @@ end
 local function index_key(principal) return PREFIX .. ':i:' .. principal end
 local function member(created, id) return string.format('%015d', tonumber(created)) .. ':' .. id end
 local function index_add(principal, created, id)
-  if GLOBAL and principal ~= '' and
+  if JOURNAL and principal ~= '' then
+    journal({'o', '+', 'p', principal, 'm', member(created, id)})
+  elseif GLOBAL and principal ~= '' and
       redis.call('ZADD', index_key(principal), 0, member(created, id)) == 1 then
     redis.call('INCR', INDEXED)
   end
 end
 local function index_remove(principal, entry)
-  if GLOBAL and principal and principal ~= '' and
+  if JOURNAL and principal and principal ~= '' then
+    journal({'o', '-', 'p', principal, 'm', entry})
+  elseif GLOBAL and principal and principal ~= '' and
       redis.call('ZREM', index_key(principal), entry) == 1 then
     redis.call('DECR', INDEXED)
   end
@@ -100,6 +122,7 @@ end
 -- version is `version`, its successor the id a rotation gave the session ('' otherwise).
 local function finish(k, id, m, reason, ended, successor, version, request_id, window)
   if GLOBAL then redis.call('ZREM', DEADLINES, id) end
+  if JOURNAL then journal({'o', 'd', 'i', id}) end
   index_remove(m[6], member(m[2], id))
   redis.call('DEL', k[1], k[2], k[3])
   local keep = GONE_MS
@@ -621,6 +644,31 @@ end
 return {'OK', int(revoked), '1'}
 )lua";
 
+// Cluster only (redis_journal.h), on a session the deadline set says may be due. ARGV: config.
+// Ends it, recording the expiry, if its idle deadline has passed; returns {'ENDED'}, {'LIVE',
+// idle deadline} or {'GONE'} (no live session: it ended already, or was never created).
+constexpr absl::string_view kSweepOne = R"lua(
+local m = meta_of(MAIN)
+if not m[1] or m[7] then return {'GONE'} end
+if tonumber(m[3]) > NOW then return {'LIVE', m[3]} end
+expire(SELF, ID, m)
+return {'ENDED'}
+)lua";
+
+// Cluster only, on one session the principal index names. ARGV: config, principal, GoneReason
+// (revoked or evicted). Ends the session for that reason if it is live and the principal's;
+// returns {'OK', '1'} if it did, {'OK', '0'} if not, {'OK', '0', new id} if it was rotated to
+// that id (kept while its stub is).
+constexpr absl::string_view kEndOfPrincipal = R"lua(
+local m = load(SELF, ID)
+if live(m) and m[6] == ARGV[2] then
+  end_session(SELF, ID, m, tonumber(ARGV[3]), NOW)
+  return {'OK', '1'}
+end
+if present(m) and m[7] and m[7] ~= '' then return {'OK', '0', m[7]} end
+return {'OK', '0'}
+)lua";
+
 // Deletes KEYS[1] (a Create's claim of its request_id) if it still names ARGV[2] (ARGV[1] is the
 // caller's config, unused).
 constexpr absl::string_view kReleaseClaim = R"lua(
@@ -629,16 +677,20 @@ return {'0', 'OK'}
 )lua";
 
 RedisScript Build(absl::string_view name, absl::string_view body, bool with_prelude) {
-  RedisScript script{
-      name, with_prelude ? absl::StrCat(kPrelude, body, kEpilogue) : std::string(body), ""};
+  return MakeRedisScript(
+      name, with_prelude ? absl::StrCat(kPrelude, body, kEpilogue) : std::string(body));
+}
+
+}  // namespace
+
+RedisScript MakeRedisScript(absl::string_view name, std::string body) {
+  RedisScript script{name, std::move(body), ""};
   unsigned char digest[SHA_DIGEST_LENGTH];
   SHA1(reinterpret_cast<const unsigned char*>(script.body.data()), script.body.size(), digest);
   script.sha1 = absl::BytesToHexString(
       absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
   return script;
 }
-
-}  // namespace
 
 std::string RedisEncodeList(absl::Span<const std::string> strings) {
   std::string out;
@@ -708,6 +760,17 @@ const RedisScript& RedisListScript() {
 
 const RedisScript& RedisRevokeScript() {
   static const RedisScript* script = new RedisScript(Build("revoke", kRevoke, true));
+  return *script;
+}
+
+const RedisScript& RedisSweepOneScript() {
+  static const RedisScript* script = new RedisScript(Build("sweep_one", kSweepOne, true));
+  return *script;
+}
+
+const RedisScript& RedisEndOfPrincipalScript() {
+  static const RedisScript* script =
+      new RedisScript(Build("end_of_principal", kEndOfPrincipal, true));
   return *script;
 }
 

@@ -17,7 +17,12 @@
 // passed in by the caller, so expiry follows the Store's Clock; the keys' Redis TTL is the idle
 // deadline plus a slack, a backstop that reclaims them if no sweep does.
 //
-// Shared keys, standalone only (a script may touch one slot only in a cluster):
+// In a Redis Cluster, P:j:{<slot tag>} is the journal of a slot (redis_journal.h): the scripts
+// append there each change of the shared keys below, which live in one other slot.
+//
+// Shared keys, standalone (a script may touch one slot only in a cluster, so there they are
+// named {P}:d, {P}:i:<principal>, {P}:ic, {P}:n and {P}:events, in one slot, and changed by the
+// journal's mover):
 //   P:d       sorted set: every session's id at the score of its idle deadline (ms); the sweep
 //             ends the due ones, so expiries are recorded and indexes exact without waiting for
 //             a read
@@ -28,12 +33,12 @@
 //             0-<sequence>, trimmed to about the event retention (MAXLEN ~)
 //
 // Replies: a table whose first element is the sequence of the last event the script appended
-// ("0": none), the second the outcome: "OK" followed by the metadata (version, created, idle
-// deadline, absolute expiry, idle timeout, principal, last access, labels, all as text) and, for
-// reads, field/value pairs of entries; or "NOT_FOUND" (then, for a stub, the GoneReason and when
-// it ended), "ALREADY_EXISTS", "ABORTED" (version, then the conflicting keys),
-// "FAILED_PRECONDITION" (version), "PRINCIPAL_CAP", and the script-specific outcomes documented
-// in redis_scripts.cc.
+// ("0": none; in a cluster "1" if it appended to its slot's journal), the second the outcome: "OK"
+// followed by the metadata (version, created, idle deadline, absolute expiry, idle timeout,
+// principal, last access, labels, all as text) and, for reads, field/value pairs of entries; or
+// "NOT_FOUND" (then, for a stub, the GoneReason and when it ended), "ALREADY_EXISTS", "ABORTED"
+// (version, then the conflicting keys), "FAILED_PRECONDITION" (version), "PRINCIPAL_CAP", and the
+// script-specific outcomes documented in redis_scripts.cc.
 #ifndef SESSIOND_STORAGE_REDIS_SCRIPTS_H_
 #define SESSIOND_STORAGE_REDIS_SCRIPTS_H_
 
@@ -54,6 +59,9 @@ struct RedisScript {
   std::string sha1;
 };
 
+// A script named `name` with the Lua source `body`, its SHA1 computed.
+RedisScript MakeRedisScript(absl::string_view name, std::string body);
+
 // The scripts, built once (thread-safe).
 const RedisScript& RedisCreateScript();
 const RedisScript& RedisGetScript();
@@ -67,6 +75,11 @@ const RedisScript& RedisRotateEndScript();
 std::string RedisEncodeList(absl::Span<const std::string> strings);
 // DATA_LOSS if `encoded` is not what RedisEncodeList makes.
 absl::StatusOr<std::vector<std::string>> RedisDecodeList(absl::string_view encoded);
+
+// Cluster only, on one session with its slot's journal: SweepOne ends it if its deadline has
+// passed; EndOfPrincipal ends it (revoked or evicted) if it is the given principal's.
+const RedisScript& RedisSweepOneScript();
+const RedisScript& RedisEndOfPrincipalScript();
 
 // Standalone only: they reach the keys of many sessions.
 const RedisScript& RedisSweepScript();

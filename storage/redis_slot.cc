@@ -1,7 +1,11 @@
 // RedisKeySlot: the cluster's key-to-slot function (CRC16/XMODEM of the hash tag, mod 16384), as
-// Redis's cluster.c keyHashSlot computes it.
+// Redis's cluster.c keyHashSlot computes it; RedisSlotTag: a short hash tag for each slot.
 #include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "storage/redis_client.h"
 
@@ -24,6 +28,25 @@ uint16_t Crc16(absl::string_view data) {
 }
 
 }  // namespace
+
+const std::string& RedisSlotTag(int slot) {
+  // The shortest decimal numbers, in order, until every slot has one (about 110,000 CRCs, once; at
+  // most 6 digits).
+  static const std::vector<std::string>* tags = [] {
+    auto* found = new std::vector<std::string>(kSlotCount);
+    int missing = kSlotCount;
+    for (uint64_t n = 0; missing > 0; ++n) {
+      std::string tag = absl::StrCat(n);
+      std::string& entry = (*found)[Crc16(tag) % kSlotCount];
+      if (entry.empty()) {
+        entry = std::move(tag);
+        --missing;
+      }
+    }
+    return found;
+  }();
+  return (*tags)[slot];
+}
 
 int RedisKeySlot(absl::string_view key) {
   const size_t open = key.find('{');

@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -13,6 +14,7 @@
 #include "storage/page_token.h"
 #include "storage/reachability.h"
 #include "storage/redis_event_tail.h"
+#include "storage/redis_journal.h"
 #include "storage/redis_scripts.h"
 #include "storage/session_event.h"
 #include "storage/session_gone.h"
@@ -33,15 +35,14 @@ constexpr int kRevokeBatch = 500;
 // only reclaims what no sweep reached.
 constexpr absl::Duration kMinTtlSlack = absl::Minutes(1);
 
-// The status for a feature that needs the shared keys (redis_scripts.h), which a cluster cannot
-// keep atomically with the sessions.
-absl::Status NeedsStandalone(absl::string_view feature) {
-  return absl::FailedPreconditionError(absl::StrCat(
-      feature,
-      " needs a standalone Redis: in a Redis Cluster a principal's sessions live in many slots, "
-      "and a script may change one slot only, so the principal index cannot be kept exact "
-      "(--redis_addrs names a cluster)"));
-}
+// Cluster: index entries a revocation reads per round trip; journal slots each sweep moves
+// (redis_journal.h: all 16384 every 64 sweeps).
+constexpr int kClusterRevokeBatch = 100;
+constexpr int kJournalScan = 256;
+// Cluster: how long room reserved under a principal cap waits for its session, and how often a
+// Create tries to make room while other logins of the principal take it.
+constexpr absl::Duration kReservationLease = absl::Seconds(10);
+constexpr int kAdmitAttempts = 100;
 
 int64_t Millis(absl::Duration duration) { return absl::ToInt64Milliseconds(duration); }
 
@@ -139,6 +140,7 @@ std::string EncodeLabels(const Labels& labels) {
 }
 
 // The index member (redis_scripts.h) of a page cursor: "<created ms, 15 digits>:<id>".
+constexpr size_t kIndexIdOffset = 16;
 std::string IndexMember(const PageCursor& cursor) {
   return absl::StrFormat("%015d:%s", absl::ToUnixMillis(cursor.created_at), cursor.id);
 }
@@ -211,43 +213,42 @@ std::string KindAndPayload(const Value& value) {
   return out;
 }
 
+// The value of `field` in a flat field/value list (a session's main hash), or "".
+std::string FieldOf(const std::vector<RedisReply>& fields, absl::string_view field) {
+  for (size_t i = 0; i + 1 < fields.size(); i += 2) {
+    if (fields[i].str == field) return fields[i + 1].str;
+  }
+  return "";
+}
+
 std::string OptionalNumber(std::optional<uint64_t> number) {
   return number.has_value() ? absl::StrCat(*number) : std::string();
 }
 
-// The key prefix's shared keys (redis_scripts.h), standalone only.
-struct SharedKeys {
-  explicit SharedKeys(absl::string_view prefix)
-      : deadlines(absl::StrCat(prefix, ":d")),
-        sequence(absl::StrCat(prefix, ":n")),
-        events(absl::StrCat(prefix, ":events")),
-        indexed(absl::StrCat(prefix, ":ic")) {}
-  std::string deadlines;
-  std::string sequence;
-  std::string events;
-  std::string indexed;
-};
-
 class RedisStore final : public Store {
  public:
-  // `tail` is null in a cluster (no event stream).
   RedisStore(std::unique_ptr<RedisClient> client, const RedisStoreOptions& options, bool cluster,
              std::unique_ptr<RedisEventTail> tail)
       : client_(std::move(client)),
         prefix_(options.key_prefix),
-        shared_(options.key_prefix),
+        shared_(options.key_prefix, cluster),
         cluster_(cluster),
         clock_(options.clock != nullptr ? options.clock : RealClock()),
         limits_(options.limits),
         config_(absl::StrCat(
             " ", Millis(limits_.gone_retention), " ", std::max<size_t>(limits_.event_retention, 1),
-            " ",
-            Millis(cluster ? limits_.gone_retention
-                           : std::max(limits_.gone_retention, kMinTtlSlack)),
-            " ", limits_.record_touches ? "1" : "0", " ", limits_.max_sessions_per_principal, " ",
+            " ", Millis(std::max(limits_.gone_retention, kMinTtlSlack)), " ",
+            limits_.record_touches ? "1" : "0", " ", limits_.max_sessions_per_principal, " ",
             limits_.principal_cap_policy == PrincipalCapPolicy::kEvictOldest ? "evict" : "reject")),
         tail_(std::move(tail)),
-        no_events_(limits_.event_retention),
+        journal_(cluster
+                     ? std::make_unique<RedisJournal>(
+                           client_.get(), prefix_, shared_,
+                           [this](const RedisScript& script, const std::vector<std::string>& keys,
+                                  const std::vector<std::string>& args) {
+                             return Eval(script, keys, clock_->Now(), args, true);
+                           })
+                     : nullptr),
         reachability_(options.unhealthy_after, options.probe_interval, [this] {
           const std::vector<absl::string_view> ping = {"PING"};
           return client_->RunOnEveryPrimary(ping).status();
@@ -269,7 +270,7 @@ class RedisStore final : public Store {
                                            absl::string_view page_token) override;
   absl::StatusOr<size_t> RevokeSessions(absl::string_view principal,
                                         absl::Span<const std::string> except_ids) override;
-  EventLog& Events() override { return tail_ != nullptr ? tail_->log() : no_events_; }
+  EventLog& Events() override { return tail_->log(); }
   absl::StatusOr<size_t> SweepExpired() override;
   StoreStats Stats() const override;
   bool MayBlock() const override { return true; }
@@ -277,11 +278,13 @@ class RedisStore final : public Store {
 
  private:
   // A script's KEYS: the session's three keys (sharing the hash tag {id}), then, standalone, the
-  // shared keys.
+  // shared keys; in a cluster, the journal of the session's slot.
   std::vector<std::string> KeysOf(absl::string_view id) const {
     std::string main = absl::StrCat(prefix_, ":{", id, "}");
     std::vector<std::string> keys = {main, absl::StrCat(main, ":t"), absl::StrCat(main, ":r")};
-    if (!cluster_) {
+    if (cluster_) {
+      keys.push_back(journal_->KeyOf(RedisKeySlot(main)));
+    } else {
       keys.insert(keys.end(),
                   {shared_.deadlines, shared_.sequence, shared_.events, shared_.indexed});
     }
@@ -298,7 +301,8 @@ class RedisStore final : public Store {
   // (redis_scripts.h), then `args`; on NOSCRIPT sends the source (which also caches it). A Redis
   // error reply becomes its status (RedisErrorStatus). `write`: WAIT for replicas if configured.
   // Returns the script's reply without the event sequence in front (this replica's log gets the
-  // event from the stream a moment later).
+  // event from the stream a moment later). In a cluster, a script that appended to its slot's
+  // journal has it moved first (RedisJournal::Move; a failed move is retried later).
   absl::StatusOr<RedisReply> Eval(const RedisScript& script, const std::vector<std::string>& keys,
                                   absl::Time now, const std::vector<std::string>& args, bool write);
   // Eval with the clock's time, again (after 1 ms, doubling to 64 ms) while the script answers
@@ -320,18 +324,55 @@ class RedisStore final : public Store {
   // with `args` until nothing remains; returns how many sessions it ended.
   absl::StatusOr<size_t> RunInBatches(const RedisScript& script,
                                       const std::vector<std::string>& args);
+  // Whether the principal cap applies to sessions of `principal`.
+  bool Capped(absl::string_view principal) const {
+    return limits_.max_sessions_per_principal > 0 && !principal.empty();
+  }
+  // Cluster (redis_journal.h): reserves room for session `id` under `principal`'s cap, ending
+  // the least recently used sessions first with policy evict_oldest. RESOURCE_EXHAUSTED
+  // (PrincipalCapError) if the cap refuses; UNAVAILABLE if the principal's sessions kept changing
+  // for kAdmitAttempts.
+  absl::Status Admit(absl::string_view principal, absl::string_view id);
+  // Cluster: what a principal's index entry names, read from its session (Peek).
+  struct IndexEntry {
+    // The session, if it is live and the principal's.
+    std::optional<SessionMeta> live;
+    // Whether the entry was dropped: its session is not live, and its removal may never come
+    // (keys gone by TTL) or is yet to be moved. A session that was rotated keeps its entry: the
+    // rotation's move replaces it with the new id's, and until then it holds the principal's room.
+    bool dropped = false;
+  };
+  absl::StatusOr<IndexEntry> CheckIndexEntry(absl::string_view principal,
+                                             const std::string& member);
+  // Cluster (redis_journal.h): puts `id` in the deadline set at `deadline_ms` (Unix ms), unless
+  // it is there later already.
+  absl::Status AddDeadline(absl::string_view id, int64_t deadline_ms);
+  // Cluster: the members of `principal`'s index after `after` ('' for the newest) in the list
+  // order, at most `count`.
+  absl::StatusOr<std::vector<std::string>> IndexPage(absl::string_view principal,
+                                                     const std::string& after, size_t count);
+  absl::StatusOr<SessionPage> ClusterListSessions(absl::string_view principal, size_t page_size,
+                                                  const std::string& after);
+  absl::StatusOr<size_t> ClusterRevokeSessions(absl::string_view principal,
+                                               absl::Span<const std::string> except_ids);
+  absl::StatusOr<size_t> ClusterSweepExpired();
+  // Cluster: revokes session `id` of `principal` and, if it was rotated, what it became (its
+  // index entry may still be on its way: the rotation's move adds it), unless kept in
+  // `except_ids`; returns how many sessions it ended.
+  absl::StatusOr<size_t> RevokeFollowingRotations(absl::string_view principal, std::string id,
+                                                  absl::Span<const std::string> except_ids);
 
   std::unique_ptr<RedisClient> client_;
   const std::string prefix_;
-  const SharedKeys shared_;
+  const RedisSharedKeys shared_;
   const bool cluster_;
   Clock* const clock_;
   const SessionLimits limits_;
   // ARGV[1] after the clock's time.
   const std::string config_;
   const std::unique_ptr<RedisEventTail> tail_;
-  // A cluster's event log, which stays empty.
-  EventLog no_events_;
+  // Cluster only.
+  const std::unique_ptr<RedisJournal> journal_;
   // PINGs every primary each probe_interval; declared last, so it stops first.
   Reachability reachability_;
 };
@@ -356,6 +397,9 @@ absl::StatusOr<RedisReply> RedisStore::Eval(const RedisScript& script,
   if (reply->IsError()) return RedisErrorStatus(*reply);
   if (reply->type != RedisReply::Type::kArray || reply->elements.empty()) {
     return absl::InternalError("a sessiond script returned a reply of an unexpected shape");
+  }
+  if (journal_ != nullptr && reply->elements[0].str == "1") {
+    (void)journal_->Move(RedisKeySlot(keys.front()));
   }
   reply->elements.erase(reply->elements.begin());
   return reply;
@@ -418,11 +462,22 @@ absl::StatusOr<SessionMeta> RedisStore::Create(NewSession session) {
       return Peek(first->str);
     }
   }
-  absl::StatusOr<RedisReply> reply = Eval(RedisCreateScript(), KeysOf(session.id), now, args, true);
+  // In a cluster, the cap's reservation and the deadline entry come before the session can be
+  // live (redis_journal.h).
+  const bool reserve = cluster_ && Capped(session.principal);
+  absl::Status ready = reserve ? Admit(session.principal, session.id) : absl::OkStatus();
+  if (ready.ok() && cluster_) {
+    ready = AddDeadline(
+        session.id, absl::ToUnixMillis(now) +
+                        std::min(Millis(session.idle_timeout), Millis(session.absolute_timeout)));
+  }
+  absl::StatusOr<RedisReply> reply =
+      ready.ok() ? Eval(RedisCreateScript(), KeysOf(session.id), now, args, true) : ready;
   absl::StatusOr<SessionMeta> meta = !reply.ok() ? reply.status()
                                      : OutcomeOf(*reply) == "OK"
                                          ? ParseMeta(*reply, session.id)
                                          : FailureOf(*reply, {}, {}, limits_);
+  if (!meta.ok() && reserve) journal_->Release(session.principal, session.id);
   if (!meta.ok() && !claim.empty()) {
     // Not created: a retry must run afresh. Best effort; the claim expires with the window anyway.
     (void)Eval(RedisReleaseClaimScript(), {claim}, now, {session.id}, false);
@@ -567,6 +622,22 @@ absl::StatusOr<std::optional<SessionMeta>> RedisStore::TryRotate(absl::string_vi
   std::vector<std::string> end = {version,  std::string(request_id),
                                   new_id,   absl::StrCat(Millis(limits_.idempotency_window)),
                                   "commit", bind};
+  // In a cluster, binding another principal first reserves room under its cap (redis_journal.h),
+  // given back unless the rotation commits.
+  std::string reserved;
+  bool committed = false;
+  absl::Cleanup release = [&] {
+    if (!committed && !reserved.empty()) journal_->Release(reserved, new_id);
+  };
+  if (cluster_ && bind.size() > 1 && Capped(bind.substr(1)) &&
+      bind.substr(1) != FieldOf(main, "#p")) {
+    if (absl::Status admitted = Admit(bind.substr(1), new_id); !admitted.ok()) {
+      end[4] = "abort";
+      (void)Eval(RedisRotateEndScript(), old_keys, clock_->Now(), end, false);
+      return admitted;
+    }
+    reserved = bind.substr(1);
+  }
   absl::StatusOr<RedisReply> placed =
       Eval(RedisRotatePlaceScript(), new_keys, clock_->Now(), copy, true);
   absl::StatusOr<SessionMeta> meta =
@@ -575,6 +646,15 @@ absl::StatusOr<std::optional<SessionMeta>> RedisStore::TryRotate(absl::string_vi
       : OutcomeOf(*placed) == "ALREADY_EXISTS"
           ? absl::AlreadyExistsError("a session with the new id exists")
           : FailureOf(*placed, {}, {}, limits_);
+  const std::vector<absl::string_view> discard = {"DEL", new_keys[0], new_keys[1], new_keys[2]};
+  if (meta.ok() && cluster_) {
+    // The copy goes in the deadline set before it can be the session (redis_journal.h).
+    if (absl::Status listed = AddDeadline(new_id, absl::ToUnixMillis(meta->idle_expires_at));
+        !listed.ok()) {
+      (void)client_->Run(new_keys[0], discard, true);
+      meta = listed;
+    }
+  }
   if (!meta.ok()) {
     // No copy: give the lease back so that writers need not wait for it to run out.
     end[4] = "abort";
@@ -584,10 +664,12 @@ absl::StatusOr<std::optional<SessionMeta>> RedisStore::TryRotate(absl::string_vi
 
   absl::StatusOr<RedisReply> ended =
       Eval(RedisRotateEndScript(), old_keys, clock_->Now(), end, true);
-  if (ended.ok() && OutcomeOf(*ended) == "OK") return std::optional<SessionMeta>(*std::move(meta));
+  if (ended.ok() && OutcomeOf(*ended) == "OK") {
+    committed = true;
+    return std::optional<SessionMeta>(*std::move(meta));
+  }
   // The old session changed or ended after step 1, the principal cap refused the binding, or
   // step 3 failed: the copy must not live on.
-  const std::vector<absl::string_view> discard = {"DEL", new_keys[0], new_keys[1], new_keys[2]};
   absl::StatusOr<RedisReply> discarded = client_->Run(new_keys[0], discard, true);
   if (!ended.ok()) return ended.status();
   if (OutcomeOf(*ended) == "PRINCIPAL_CAP") return FailureOf(*ended, {}, {}, limits_);
@@ -597,13 +679,13 @@ absl::StatusOr<std::optional<SessionMeta>> RedisStore::TryRotate(absl::string_vi
 
 absl::StatusOr<SessionPage> RedisStore::ListSessions(absl::string_view principal, size_t page_size,
                                                      absl::string_view page_token) {
-  if (cluster_) return NeedsStandalone("ListSessions");
   std::string after;
   if (!page_token.empty()) {
     absl::StatusOr<PageCursor> cursor = DecodePageToken(page_token);
     if (!cursor.ok()) return cursor.status();
     after = IndexMember(*cursor);
   }
+  if (cluster_) return ClusterListSessions(principal, page_size, after);
   // One more than asked, to know whether another page follows.
   absl::StatusOr<RedisReply> reply =
       Eval(RedisListScript(), SharedKeysOnly(), clock_->Now(),
@@ -627,15 +709,14 @@ absl::StatusOr<SessionPage> RedisStore::ListSessions(absl::string_view principal
 
 absl::StatusOr<size_t> RedisStore::RevokeSessions(absl::string_view principal,
                                                   absl::Span<const std::string> except_ids) {
-  if (cluster_) return NeedsStandalone("RevokeSessions");
+  if (cluster_) return ClusterRevokeSessions(principal, except_ids);
   std::vector<std::string> args = {std::string(principal), absl::StrCat(kRevokeBatch)};
   args.insert(args.end(), except_ids.begin(), except_ids.end());
   return RunInBatches(RedisRevokeScript(), args);
 }
 
 absl::StatusOr<size_t> RedisStore::SweepExpired() {
-  // A cluster has no deadline index: Redis's TTLs reclaim its keys.
-  if (cluster_) return 0;
+  if (cluster_) return ClusterSweepExpired();
   return RunInBatches(RedisSweepScript(), {absl::StrCat(kSweepBatch)});
 }
 
@@ -655,26 +736,203 @@ absl::StatusOr<size_t> RedisStore::RunInBatches(const RedisScript& script,
   }
 }
 
-StoreStats RedisStore::Stats() const {
-  StoreStats stats;
-  if (cluster_) {
-    const std::vector<absl::string_view> dbsize = {"DBSIZE"};
-    if (absl::StatusOr<std::vector<RedisReply>> sizes = client_->RunOnEveryPrimary(dbsize);
-        sizes.ok()) {
-      for (const RedisReply& size : *sizes) {
-        stats.live_sessions += static_cast<size_t>(size.integer);
+absl::Status RedisStore::Admit(absl::string_view principal, absl::string_view id) {
+  absl::Duration pause = absl::Milliseconds(1);
+  for (int attempt = 0; attempt < kAdmitAttempts; ++attempt) {
+    absl::StatusOr<std::optional<std::vector<std::string>>> full =
+        journal_->Reserve(principal, id, kReservationLease);
+    if (!full.ok()) return full.status();
+    if (!full->has_value()) return absl::OkStatus();
+    // Full: a member that is not live frees its room; else the least recently used may go.
+    std::optional<SessionMeta> victim;
+    bool freed = false;
+    for (const std::string& member : **full) {
+      absl::StatusOr<IndexEntry> entry = CheckIndexEntry(principal, member);
+      if (!entry.ok()) return entry.status();
+      freed = freed || entry->dropped;
+      const std::optional<SessionMeta>& meta = entry->live;
+      if (meta.has_value() &&
+          (!victim.has_value() || meta->last_access_at < victim->last_access_at ||
+           (meta->last_access_at == victim->last_access_at && meta->id < victim->id))) {
+        victim = meta;
       }
     }
-  } else {
-    const std::vector<absl::string_view> sessions = {"ZCARD", shared_.deadlines};
-    if (absl::StatusOr<RedisReply> count = client_->Run(shared_.deadlines, sessions); count.ok()) {
-      stats.live_sessions = static_cast<size_t>(count->integer);
+    if (freed) continue;
+    if (limits_.principal_cap_policy != PrincipalCapPolicy::kEvictOldest) {
+      return PrincipalCapError(limits_);
     }
-    const std::vector<absl::string_view> indexed = {"GET", shared_.indexed};
-    if (absl::StatusOr<RedisReply> count = client_->Run(shared_.indexed, indexed); count.ok()) {
-      size_t entries = 0;
-      if (absl::SimpleAtoi(count->str, &entries)) stats.principal_index_entries = entries;
+    if (!victim.has_value()) {
+      // The room is held by reservations of sessions being created: wait for them.
+      absl::SleepFor(pause);
+      pause = std::min(2 * pause, absl::Milliseconds(16));
+      continue;
     }
+    absl::StatusOr<RedisReply> evicted =
+        Eval(RedisEndOfPrincipalScript(), KeysOf(victim->id), clock_->Now(),
+             {std::string(principal), absl::StrCat(static_cast<int>(GoneReason::kEvicted))}, true);
+    if (!evicted.ok()) return evicted.status();
+  }
+  return absl::UnavailableError(absl::StrCat("the principal's sessions changed during each of ",
+                                             kAdmitAttempts, " attempts to make room; retry"));
+}
+
+absl::StatusOr<RedisStore::IndexEntry> RedisStore::CheckIndexEntry(absl::string_view principal,
+                                                                   const std::string& member) {
+  absl::StatusOr<SessionMeta> meta = Peek(member.substr(kIndexIdOffset));
+  if (meta.ok() && meta->principal == principal) return IndexEntry{*std::move(meta), false};
+  if (!meta.ok() && !absl::IsNotFound(meta.status())) return meta.status();
+  const std::optional<GoneDetails> gone = GoneDetailsOf(meta.status());
+  if (gone.has_value() && gone->reason == GoneReason::kRotated) return IndexEntry{};
+  absl::Status dropped = journal_->DropIndexEntry(principal, member);
+  if (!dropped.ok()) return dropped;
+  return IndexEntry{std::nullopt, true};
+}
+
+absl::Status RedisStore::AddDeadline(absl::string_view id, int64_t deadline_ms) {
+  const std::string score = absl::StrCat(deadline_ms);
+  const std::vector<absl::string_view> add = {"ZADD", shared_.deadlines, "GT", score, id};
+  absl::StatusOr<RedisReply> added = client_->Run(shared_.deadlines, add, true);
+  reachability_.Track(added.status());
+  if (!added.ok()) return added.status();
+  return added->IsError() ? RedisErrorStatus(*added) : absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> RedisStore::IndexPage(absl::string_view principal,
+                                                               const std::string& after,
+                                                               size_t count) {
+  const std::string index = shared_.IndexOf(principal);
+  const std::string from = after.empty() ? "+" : absl::StrCat("(", after);
+  const std::string limit = absl::StrCat(count);
+  const std::vector<absl::string_view> range = {"ZRANGE", index,   from, "-",  "BYLEX",
+                                                "REV",    "LIMIT", "0",  limit};
+  absl::StatusOr<RedisReply> page = client_->Run(index, range);
+  reachability_.Track(page.status());
+  if (!page.ok()) return page.status();
+  if (page->IsError()) return RedisErrorStatus(*page);
+  std::vector<std::string> members;
+  for (RedisReply& member : page->elements) members.push_back(std::move(member.str));
+  return members;
+}
+
+absl::StatusOr<SessionPage> RedisStore::ClusterListSessions(absl::string_view principal,
+                                                            size_t page_size,
+                                                            const std::string& after) {
+  SessionPage page;
+  std::string from = after;
+  while (true) {
+    // One more than asked, to know whether another page follows.
+    const size_t wanted = page_size + 1 - page.sessions.size();
+    absl::StatusOr<std::vector<std::string>> members = IndexPage(principal, from, wanted);
+    if (!members.ok()) return members.status();
+    for (const std::string& member : *members) {
+      absl::StatusOr<IndexEntry> entry = CheckIndexEntry(principal, member);
+      if (!entry.ok()) return entry.status();
+      if (!entry->live.has_value()) continue;
+      if (page.sessions.size() == page_size) {
+        const SessionMeta& last = page.sessions.back();
+        page.next_page_token = EncodePageToken(PageCursor{last.created_at, last.id});
+        return page;
+      }
+      page.sessions.push_back(*std::move(entry->live));
+    }
+    if (members->size() < wanted) return page;
+    from = members->back();
+  }
+}
+
+absl::StatusOr<size_t> RedisStore::ClusterRevokeSessions(absl::string_view principal,
+                                                         absl::Span<const std::string> except_ids) {
+  const std::string index = shared_.IndexOf(principal);
+  size_t revoked = 0;
+  size_t kept = 0;
+  while (true) {
+    const std::string first = absl::StrCat(kept);
+    const std::string last = absl::StrCat(kept + kClusterRevokeBatch - 1);
+    const std::vector<absl::string_view> range = {"ZRANGE", index, first, last};
+    absl::StatusOr<RedisReply> batch = client_->Run(index, range);
+    reachability_.Track(batch.status());
+    if (!batch.ok()) return batch.status();
+    if (batch->IsError()) return RedisErrorStatus(*batch);
+    if (batch->elements.empty()) return revoked;
+    for (const RedisReply& member : batch->elements) {
+      const std::string id = member.str.substr(kIndexIdOffset);
+      if (std::find(except_ids.begin(), except_ids.end(), id) != except_ids.end()) {
+        ++kept;
+        continue;
+      }
+      absl::StatusOr<size_t> ended = RevokeFollowingRotations(principal, id, except_ids);
+      if (!ended.ok()) return ended.status();
+      revoked += *ended;
+      // Ended: its move dropped the entry, unless the move failed; not live: a stale entry.
+      if (absl::Status dropped = journal_->DropIndexEntry(principal, member.str); !dropped.ok()) {
+        return dropped;
+      }
+    }
+  }
+}
+
+absl::StatusOr<size_t> RedisStore::RevokeFollowingRotations(
+    absl::string_view principal, std::string id, absl::Span<const std::string> except_ids) {
+  size_t revoked = 0;
+  for (int hop = 0; hop < kRotateAttempts && !id.empty(); ++hop) {
+    if (hop > 0 && std::find(except_ids.begin(), except_ids.end(), id) != except_ids.end()) break;
+    absl::StatusOr<RedisReply> reply =
+        Eval(RedisEndOfPrincipalScript(), KeysOf(id), clock_->Now(),
+             {std::string(principal), absl::StrCat(static_cast<int>(GoneReason::kRevoked))}, true);
+    if (!reply.ok()) return reply.status();
+    absl::StatusOr<uint64_t> ended = NumberAt(*reply, 1);
+    if (!ended.ok()) return ended.status();
+    revoked += *ended;
+    id = reply->elements.size() > 2 ? reply->elements[2].str : "";
+  }
+  return revoked;
+}
+
+absl::StatusOr<size_t> RedisStore::ClusterSweepExpired() {
+  journal_->MoveLeftovers(kJournalScan);
+  size_t ended = 0;
+  while (true) {
+    const absl::Time now = clock_->Now();
+    const std::string until = absl::StrCat(absl::ToUnixMillis(now));
+    const std::string batch = absl::StrCat(kSweepBatch);
+    const std::vector<absl::string_view> due = {"ZRANGEBYSCORE", shared_.deadlines, "-inf", until,
+                                                "WITHSCORES",    "LIMIT",           "0",    batch};
+    absl::StatusOr<RedisReply> entries = client_->Run(shared_.deadlines, due);
+    reachability_.Track(entries.status());
+    if (!entries.ok()) return entries.status();
+    if (entries->IsError()) return RedisErrorStatus(*entries);
+    for (size_t i = 0; i + 1 < entries->elements.size(); i += 2) {
+      const std::string& id = entries->elements[i].str;
+      const std::string& score = entries->elements[i + 1].str;
+      absl::StatusOr<RedisReply> swept = Eval(RedisSweepOneScript(), KeysOf(id), now, {}, true);
+      if (!swept.ok()) return swept.status();
+      const absl::string_view outcome = OutcomeOf(*swept);
+      absl::Status status;
+      if (outcome == "ENDED") {
+        ++ended;
+      } else if (outcome == "LIVE" && swept->elements.size() == 2) {
+        const std::vector<absl::string_view> later = {"ZADD", shared_.deadlines,      "XX",
+                                                      "GT",   swept->elements[1].str, id};
+        status = client_->Run(shared_.deadlines, later, true).status();
+      } else {
+        status = journal_->DropDeadline(id, score);
+      }
+      if (!status.ok()) return status;
+    }
+    if (entries->elements.size() < 2 * static_cast<size_t>(kSweepBatch)) return ended;
+  }
+}
+
+StoreStats RedisStore::Stats() const {
+  StoreStats stats;
+  const std::vector<absl::string_view> sessions = {"ZCARD", shared_.deadlines};
+  if (absl::StatusOr<RedisReply> count = client_->Run(shared_.deadlines, sessions); count.ok()) {
+    stats.live_sessions = static_cast<size_t>(count->integer);
+  }
+  const std::vector<absl::string_view> indexed = {"GET", shared_.indexed};
+  if (absl::StatusOr<RedisReply> count = client_->Run(shared_.indexed, indexed); count.ok()) {
+    size_t entries = 0;
+    if (absl::SimpleAtoi(count->str, &entries)) stats.principal_index_entries = entries;
   }
   const std::vector<absl::string_view> memory = {"INFO", "memory"};
   if (absl::StatusOr<std::vector<RedisReply>> infos = client_->RunOnEveryPrimary(memory);
@@ -695,20 +953,13 @@ StoreStats RedisStore::Stats() const {
 
 absl::StatusOr<std::unique_ptr<Store>> OpenRedisStore(const RedisStoreOptions& options) {
   const bool cluster = options.redis.cluster || options.redis.addresses.size() > 1;
-  if (cluster && options.limits.max_sessions_per_principal > 0) {
-    return NeedsStandalone("--max_sessions_per_principal");
-  }
   absl::StatusOr<std::unique_ptr<RedisClient>> client = RedisClient::Connect(options.redis);
   if (!client.ok()) return client.status();
-  std::unique_ptr<RedisEventTail> tail;
-  if (!cluster) {
-    const SharedKeys shared(options.key_prefix);
-    absl::StatusOr<std::unique_ptr<RedisEventTail>> started = RedisEventTail::Start(
-        client->get(), shared.events, shared.sequence, options.limits.event_retention);
-    if (!started.ok()) return started.status();
-    tail = *std::move(started);
-  }
-  return std::make_unique<RedisStore>(*std::move(client), options, cluster, std::move(tail));
+  const RedisSharedKeys shared(options.key_prefix, cluster);
+  absl::StatusOr<std::unique_ptr<RedisEventTail>> tail = RedisEventTail::Start(
+      client->get(), shared.events, shared.sequence, options.limits.event_retention);
+  if (!tail.ok()) return tail.status();
+  return std::make_unique<RedisStore>(*std::move(client), options, cluster, *std::move(tail));
 }
 
 }  // namespace sessiond::storage

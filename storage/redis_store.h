@@ -18,11 +18,12 @@
 // Expiry: each call passes this replica's clock (options.clock), and every script checks expiry
 // itself, so an expired session is NOT_FOUND at its exact deadline whatever Redis's TTL says;
 // replicas need synchronised clocks (NTP) like any distributed expiry. A call that finds its
-// session expired ends it there (event, index, gone reason). Standalone, every session's idle
-// deadline is also in one sorted set, and SweepExpired (on any replica; the Sweeper calls it)
-// ends the due sessions in batches of 256 per script, so the expiry events, the principal index
-// and the gone reasons do not wait for a read. The keys' Redis TTL is the idle deadline plus a
-// slack (the gone retention, at least a minute standalone), a backstop if no sweep runs.
+// session expired ends it there (event, index, gone reason). Every session's idle deadline is
+// also in one sorted set, and SweepExpired (on any replica; the Sweeper calls it) ends the due
+// sessions (standalone in batches of 256 per script; in a cluster one script each), so the expiry
+// events, the principal index and the gone reasons do not wait for a read. The keys' Redis TTL is
+// the idle deadline plus a slack (the gone retention, at least a minute), a backstop if no sweep
+// runs.
 //
 // Principals, events, gone reasons (store.h): standalone, all of it lives in Redis and changes in
 // the same script as the session (layout in redis_scripts.h): the principal index is a sorted
@@ -36,12 +37,12 @@
 // retention (and, if ended with a request_id, its idempotency window), like the memory store.
 //
 // Redis Cluster: a script may touch one slot, and a principal's sessions (and the event stream)
-// live in other slots than a session's keys. Session ids are drawn by the service, so the store
-// cannot put a principal's sessions in one slot; the shared keys are therefore standalone only.
-// In a cluster, ListSessions and RevokeSessions are FAILED_PRECONDITION, a principal cap makes
-// OpenRedisStore FAILED_PRECONDITION, Events() stays empty and SweepExpired returns 0 (Redis's
-// TTLs reclaim keys); gone reasons work (they are in the session's own slot), expiry reasons
-// while the expired keys outlive their deadline (the gone retention).
+// live in other slots than a session's keys. The shared keys live in one slot there, and each
+// script appends its changes to them to a journal in its own slot, which the replica applies to
+// the shared slot exactly once and in order before the call returns (redis_journal.h: the
+// design, its costs, its limits). ListSessions, RevokeSessions, the principal cap (a
+// reservation in the shared slot before the create), the events and the sweep work as
+// standalone.
 //
 // Durability: what the Redis deployment gives (its AOF/RDB settings). An acknowledged write is on
 // the primary; with options.redis.wait_replicas = N each write also WAITs until N replicas have
@@ -55,9 +56,9 @@
 // probe_interval), AcceptsWrites() is false (health NOT_SERVING) until a call or probe succeeds.
 // MayBlock() is true: calls wait on the network, so the server runs them on its blocking threads.
 //
-// Stats: standalone, live_sessions is the number of sessions in the deadline set (live, or
-// expired and not yet swept) and principal_index_entries the index's size; in a cluster,
-// live_sessions is the number of keys on the primaries (DBSIZE, an upper bound). approximate_bytes
+// Stats: live_sessions is the number of sessions in the deadline set (live, or expired and not yet
+// swept; in a cluster also a failed Create's entry until its deadline) and
+// principal_index_entries the index's size. approximate_bytes
 // is the primaries' used_memory (keys of other applications sharing the Redis count too).
 #ifndef SESSIOND_STORAGE_REDIS_STORE_H_
 #define SESSIOND_STORAGE_REDIS_STORE_H_

@@ -3,7 +3,8 @@
 // other, per-key conflicts across replicas are exact, a watcher on one sees the writes made
 // through the other and a revocation through one ends sessions for both, and health follows the
 // backend going down and coming back. Then sessiond on a backend that requires a password: it
-// authenticates with the password file, and a wrong one stops the start.
+// authenticates with the password file, and a wrong one stops the start. Last, two replicas over
+// a Redis Cluster share a user's sessions (list, revoke, the cap) and one order of events.
 #include <fstream>
 #include <functional>
 #include <memory>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -276,6 +278,70 @@ TEST_P(PasswordE2eTest, SessiondAuthenticatesWithThePasswordFileAndRefusesToStar
 }
 
 INSTANTIATE_TEST_SUITE_P(SharedBackends, PasswordE2eTest, ::testing::ValuesIn(Backends()), NameOf);
+
+#ifdef SESSIOND_WITH_REDIS
+TEST(RedisClusterE2eTest, TwoReplicasShareAUsersSessionsTheCapAndOneOrderOfEvents) {
+  using ::sessiond::storage::testing::RedisCluster;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RedisCluster> cluster, RedisCluster::Start());
+  std::unique_ptr<SessiondProcess> replicas[2];
+  std::unique_ptr<Client> clients[2];
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_OK_AND_ASSIGN(
+        replicas[i],
+        SessiondProcess::Start({"--store=redis",
+                                "--redis_addrs=" + absl::StrJoin(cluster->addresses(), ","),
+                                "--max_sessions_per_principal=4",
+                                "--principal_cap_policy=reject_new", "--drain_grace=0s"}));
+    clients[i] = std::make_unique<Client>(replicas[i]->NewChannel());
+  }
+  v1::WatchSessionsRequest watch;
+  watch.set_from_sequence(1);
+  CallOptions call;
+  call.deadline = absl::Now() + absl::Seconds(20);
+  std::unique_ptr<EventStream> stream = clients[1]->WatchSessions(watch, call);
+
+  // Logins through both replicas; the fifth is refused by the cap, whichever replica takes it.
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) {
+    v1::CreateSessionRequest login;
+    login.set_principal("alice");
+    absl::StatusOr<v1::CreateSessionResponse> created = clients[i % 2]->CreateSession(login);
+    if (i < 4) {
+      ASSERT_OK(created);
+      ids.push_back(created->session().id());
+    } else {
+      EXPECT_THAT(created, StatusIs(absl::StatusCode::kResourceExhausted));
+    }
+  }
+  v1::ListSessionsRequest list;
+  list.set_principal("alice");
+  ASSERT_OK_AND_ASSIGN(v1::ListSessionsResponse listed, clients[1]->ListSessions(list));
+  EXPECT_EQ(listed.sessions_size(), 4);
+  v1::RevokeSessionsRequest revoke;
+  revoke.set_principal("alice");
+  revoke.add_except_ids(ids[0]);
+  ASSERT_OK_AND_ASSIGN(v1::RevokeSessionsResponse revoked, clients[0]->RevokeSessions(revoke));
+  EXPECT_EQ(revoked.revoked(), 3u);
+  Session kept(*clients[1], ids[0]);
+  EXPECT_OK(kept.Load());
+  Session ended(*clients[1], ids[1]);
+  EXPECT_THAT(ended.Load(), StatusIs(absl::StatusCode::kNotFound));
+
+  // The watcher on the second replica sees both replicas' changes, numbered 1, 2, 3, ...
+  std::vector<v1::SessionEvent::Kind> kinds;
+  for (uint64_t sequence = 1; sequence <= 7; ++sequence) {
+    std::optional<v1::SessionEvent> event = stream->Next();
+    ASSERT_TRUE(event.has_value()) << "event " << sequence;
+    EXPECT_EQ(event->sequence(), sequence);
+    kinds.push_back(event->kind());
+  }
+  stream->Cancel();
+  EXPECT_THAT(kinds, ElementsAre(v1::SessionEvent::CREATED, v1::SessionEvent::CREATED,
+                                 v1::SessionEvent::CREATED, v1::SessionEvent::CREATED,
+                                 v1::SessionEvent::REVOKED, v1::SessionEvent::REVOKED,
+                                 v1::SessionEvent::REVOKED));
+}
+#endif
 
 }  // namespace
 }  // namespace sessiond
