@@ -78,8 +78,7 @@ INSTANTIATE_TEST_SUITE_P(Postgres, StoreContractTest,
                              "postgres",
                              [](Clock* clock, const SessionLimits& limits) {
                                return OpenPostgresStore(OptionsFor(SharedServer(), clock, limits));
-                             },
-                             false}),
+                             }}),
                          [](const ::testing::TestParamInfo<StoreFactory>& info) {
                            return info.param.name;
                          });

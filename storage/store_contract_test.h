@@ -31,19 +31,7 @@ struct StoreFactory {
   std::string name;
   std::function<absl::StatusOr<std::unique_ptr<Store>>(Clock* clock, const SessionLimits& limits)>
       make;
-  // The backend's engine reclaims expired sessions itself (Redis TTLs), so SweepExpired reclaims
-  // none; its own tests prove the engine does.
-  bool engine_expires = false;
-  // Contract cases this backend does not support yet (names without the "/<param>" suffix), each
-  // skipped with `unsupported_reason`, so that what is missing shows in every run.
-  std::vector<std::string> unsupported_cases = {};
-  std::string unsupported_reason = {};
 };
-
-// The contract cases of the principal index (ListSessions, RevokeSessions, the cap) and of the
-// event log, for StoreFactory::unsupported_cases.
-std::vector<std::string> PrincipalIndexCases();
-std::vector<std::string> EventLogCases();
 
 // The events of `store`'s log from `from` on, once there are at least `count` of them (or whatever
 // there is after 10 s: a networked backend delivers them from its engine a little after the call
