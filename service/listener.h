@@ -6,7 +6,8 @@
 // when descriptors run out), and it has no connection cap. This loop caps open connections
 // (`max_connections`: one past the cap is accepted and closed at once), and when accept fails for
 // want of descriptors or memory it retries every 25 ms, so the server accepts again as soon as
-// descriptors are free.
+// descriptors are free. It hands each connection it accepts to a ConnectionGuard (if given), which
+// closes connections that abuse HTTP/2 stream resets.
 //
 // Thread-safety: Start and Stop from one thread; the loop runs on its own thread.
 #ifndef SESSIOND_SERVICE_LISTENER_H_

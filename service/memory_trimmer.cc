@@ -24,17 +24,22 @@ MemoryTrimmer::~MemoryTrimmer() {
   thread_.join();
 }
 
+uint64_t IdleResidentBytes() {
+  const uint64_t resident = ResidentBytes();
+  const struct mallinfo2 info = mallinfo2();
+  const uint64_t in_use = info.uordblks + info.hblkhd;
+  return resident > in_use ? resident - in_use : 0;
+}
+
 void MemoryTrimmer::Run(uint64_t growth, absl::Duration interval) {
-  uint64_t baseline = ResidentBytes();
+  uint64_t baseline = IdleResidentBytes();
   while (!stop_.WaitForNotificationWithTimeout(interval)) {
-    const uint64_t resident = ResidentBytes();
-    if (resident == 0) continue;
-    baseline = std::min(baseline, resident);
-    if (resident <= baseline + growth + baseline / 8) continue;
+    const uint64_t idle = IdleResidentBytes();
+    baseline = std::min(baseline, idle);
+    if (idle <= baseline + growth) continue;
     malloc_trim(0);
-    const uint64_t trimmed = ResidentBytes();
-    // Little came back: the memory is in use (a store that grew, a burst still being served).
-    if (resident < trimmed + growth / 4) baseline = trimmed;
+    // What a trim cannot give back (thread stacks, gRPC's own mappings) becomes the baseline.
+    baseline = std::max(baseline, IdleResidentBytes());
   }
 }
 
