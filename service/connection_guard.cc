@@ -7,10 +7,12 @@
 
 #include <iostream>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "grpcpp/server_context.h"
+#include "prometheus/metric_family.h"
 
 namespace sessiond::service {
 namespace {
@@ -55,6 +57,25 @@ class CancelCountingFactory : public grpc::experimental::ServerInterceptorFactor
 
 }  // namespace
 
+class ConnectionGuard::ClosedCounter : public prometheus::Collectable {
+ public:
+  void Add() { closed_.fetch_add(1, std::memory_order_relaxed); }
+  uint64_t value() const { return closed_.load(std::memory_order_relaxed); }
+
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    prometheus::ClientMetric metric;
+    metric.label.push_back({"reason", "cancelled_calls"});
+    metric.counter.value = static_cast<double>(value());
+    return {{"sessiond_connections_closed_total",
+             "client connections sessiond closed for abuse (reason: the rule that closed them)",
+             prometheus::MetricType::Counter,
+             {metric}}};
+  }
+
+ private:
+  std::atomic<uint64_t> closed_{0};
+};
+
 std::string GrpcPeerString(const sockaddr* address) {
   char text[INET6_ADDRSTRLEN] = {};
   if (address->sa_family == AF_INET) {
@@ -75,7 +96,13 @@ std::string GrpcPeerString(const sockaddr* address) {
 }
 
 ConnectionGuard::ConnectionGuard(uint64_t max_cancelled, absl::Duration interval)
-    : max_cancelled_(max_cancelled), thread_([this, interval] { Run(interval); }) {}
+    : max_cancelled_(max_cancelled),
+      closed_(std::make_shared<ClosedCounter>()),
+      thread_([this, interval] { Run(interval); }) {}
+
+uint64_t ConnectionGuard::closed() const { return closed_->value(); }
+
+std::shared_ptr<prometheus::Collectable> ConnectionGuard::Collector() const { return closed_; }
 
 ConnectionGuard::~ConnectionGuard() {
   stop_.Notify();
@@ -138,7 +165,7 @@ bool ConnectionGuard::Check(Watched& connection, absl::Duration elapsed) {
     return true;
   }
   shutdown(connection.fd, SHUT_RDWR);
-  closed_.fetch_add(1, std::memory_order_relaxed);
+  closed_->Add();
   std::cerr << "sessiond: closed the connection from " << connection.peer
             << ": its client cancelled more calls than --max_cancelled_calls allows (HTTP/2 rapid "
                "reset?)"

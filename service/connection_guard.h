@@ -17,6 +17,9 @@
 // cancelled call also takes gRPC's peer string and a hash lookup under a shared lock. Per interval:
 // one fstat per watched connection (to forget those gRPC closed).
 //
+// Closed connections are counted in sessiond_connections_closed_total{reason="cancelled_calls"}
+// (Collector) and logged (peer address only).
+//
 // Thread-safety: Watch, RecordCancelled and closed() from any thread.
 #ifndef SESSIOND_SERVICE_CONNECTION_GUARD_H_
 #define SESSIOND_SERVICE_CONNECTION_GUARD_H_
@@ -38,6 +41,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "grpcpp/support/server_interceptor.h"
+#include "prometheus/collectable.h"
 #include "service/cancel_account.h"
 
 namespace sessiond::service {
@@ -65,9 +69,14 @@ class ConnectionGuard {
   std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> InterceptorFactory();
 
   // Connections shut down as abusive so far.
-  uint64_t closed() const { return closed_.load(std::memory_order_relaxed); }
+  uint64_t closed() const;
+
+  // Reports closed() as sessiond_connections_closed_total{reason="cancelled_calls"}; it may outlive
+  // the guard (it then reports the last count).
+  std::shared_ptr<prometheus::Collectable> Collector() const;
 
  private:
+  class ClosedCounter;
   struct Counter {
     std::atomic<uint64_t> cancelled{0};
   };
@@ -88,7 +97,7 @@ class ConnectionGuard {
   void Forget(const Watched& connection);
 
   const uint64_t max_cancelled_;
-  std::atomic<uint64_t> closed_{0};
+  const std::shared_ptr<ClosedCounter> closed_;
   absl::Mutex mu_;
   // Cancelled calls per peer, for the peers being watched.
   absl::flat_hash_map<std::string, std::shared_ptr<Counter>> counters_ ABSL_GUARDED_BY(mu_);

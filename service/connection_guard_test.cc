@@ -6,9 +6,11 @@
 #include <unistd.h>
 
 #include <string>
+#include <vector>
 
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "prometheus/metric_family.h"
 
 namespace sessiond::service {
 namespace {
@@ -73,6 +75,11 @@ TEST(ConnectionGuardTest, ShutsDownAConnectionWhoseClientCancelsTooManyCalls) {
   Cancel(guard, connection, PeerOf(connection), 2 * kMaxCancelled);
   EXPECT_TRUE(ShutDown(connection));
   EXPECT_EQ(guard.closed(), 1u);
+  const std::vector<prometheus::MetricFamily> families = guard.Collector()->Collect();
+  ASSERT_EQ(families.size(), 1u);
+  EXPECT_EQ(families[0].name, "sessiond_connections_closed_total");
+  ASSERT_EQ(families[0].metric.size(), 1u);
+  EXPECT_EQ(families[0].metric[0].counter.value, 1.0);
 }
 
 TEST(ConnectionGuardTest, KeepsAConnectionWithinTheLimit) {

@@ -87,6 +87,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const Options& opt
     server->guard_ = std::make_unique<ConnectionGuard>(options.transport.max_cancelled_calls,
                                                        options.transport.cancel_check_interval);
     interceptors.push_back(server->guard_->InterceptorFactory());
+    if (options.metrics != nullptr) options.metrics->AddCollectable(server->guard_->Collector());
   }
   if (!interceptors.empty()) builder.experimental().SetInterceptorCreators(std::move(interceptors));
   server->grpc_server_ = builder.BuildAndStart();
@@ -124,6 +125,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const Options& opt
 }
 
 Server::~Server() {
+  if (options_.metrics != nullptr && guard_ != nullptr) {
+    options_.metrics->RemoveCollectable(guard_->Collector());
+  }
   if (listener_ != nullptr) listener_->Stop();
   if (grpc_server_ == nullptr) return;
   // Watch streams never end by themselves; gRPC's shutdown would wait for them.
