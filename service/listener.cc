@@ -125,8 +125,9 @@ Listener::~Listener() {
 }
 
 void Listener::Start(grpc::experimental::ExternalConnectionAcceptor* acceptor,
-                     size_t max_connections) {
-  thread_ = std::thread([this, acceptor, max_connections] { Run(acceptor, max_connections); });
+                     size_t max_connections, ConnectionGuard* guard) {
+  thread_ = std::thread(
+      [this, acceptor, max_connections, guard] { Run(acceptor, max_connections, guard); });
 }
 
 void Listener::Stop() {
@@ -138,8 +139,8 @@ void Listener::Stop() {
   thread_.join();
 }
 
-void Listener::Run(grpc::experimental::ExternalConnectionAcceptor* acceptor,
-                   size_t max_connections) {
+void Listener::Run(grpc::experimental::ExternalConnectionAcceptor* acceptor, size_t max_connections,
+                   ConnectionGuard* guard) {
   OpenConnections open(max_connections);
   bool starved = false;  // accept4 is failing for want of descriptors or memory
   bool at_cap = false;
@@ -152,7 +153,10 @@ void Listener::Run(grpc::experimental::ExternalConnectionAcceptor* acceptor,
     }
     if (watched[0].revents != 0) return;
     for (;;) {
-      const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      sockaddr_storage peer{};
+      socklen_t peer_length = sizeof(peer);
+      const int fd = accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer), &peer_length,
+                             SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
         if (errno == EINTR || errno == ECONNABORTED) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -182,6 +186,7 @@ void Listener::Run(grpc::experimental::ExternalConnectionAcceptor* acceptor,
       at_cap = false;
       const int one = 1;
       setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+      if (guard != nullptr) guard->Watch(fd, reinterpret_cast<const sockaddr*>(&peer));
       grpc::experimental::ExternalConnectionAcceptor::NewConnectionParameters connection;
       connection.listener_fd = listen_fd_;
       connection.fd = fd;

@@ -6,7 +6,8 @@
 // when descriptors run out), and it has no connection cap. This loop caps open connections
 // (`max_connections`: one past the cap is accepted and closed at once), and when accept fails for
 // want of descriptors or memory it retries every 25 ms, so the server accepts again as soon as
-// descriptors are free.
+// descriptors are free. It hands each connection it accepts to a ConnectionGuard (if given), which
+// closes connections that abuse HTTP/2 stream resets.
 //
 // Thread-safety: Start and Stop from one thread; the loop runs on its own thread.
 #ifndef SESSIOND_SERVICE_LISTENER_H_
@@ -24,6 +25,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "grpcpp/server_builder.h"
+#include "service/connection_guard.h"
 
 namespace sessiond::service {
 
@@ -44,8 +46,10 @@ class Listener {
   bool loopback() const { return loopback_; }
 
   // Starts accepting on a thread of its own, handing connections to `acceptor` (which must outlive
-  // Stop) while fewer than `max_connections` handed over are still open. Call once.
-  void Start(grpc::experimental::ExternalConnectionAcceptor* acceptor, size_t max_connections);
+  // Stop) while fewer than `max_connections` handed over are still open, and to `guard` (if not
+  // null; it must outlive Stop) to watch. Call once.
+  void Start(grpc::experimental::ExternalConnectionAcceptor* acceptor, size_t max_connections,
+             ConnectionGuard* guard);
 
   // Stops accepting (the socket stays bound until destruction; connections already handed over
   // are gRPC's). Idempotent.
@@ -55,7 +59,8 @@ class Listener {
   Listener(int listen_fd, int stop_fd, int port, bool loopback)
       : listen_fd_(listen_fd), stop_fd_(stop_fd), port_(port), loopback_(loopback) {}
 
-  void Run(grpc::experimental::ExternalConnectionAcceptor* acceptor, size_t max_connections);
+  void Run(grpc::experimental::ExternalConnectionAcceptor* acceptor, size_t max_connections,
+           ConnectionGuard* guard);
 
   const int listen_fd_;
   const int stop_fd_;  // an eventfd written by Stop

@@ -14,6 +14,9 @@
 //   sessiond_store_errors_total{code}          store failures: UNAVAILABLE, DATA_LOSS, INTERNAL,
 //                                              ... (not the normal outcomes NOT_FOUND, ABORTED,
 //                                              ALREADY_EXISTS, FAILED_PRECONDITION, and limits)
+//   sessiond_connections_closed_total{reason}  connections closed for abuse:
+//   reason="cancelled_calls"
+//                                              (HTTP/2 rapid reset, connection_guard.h)
 //   sessiond_sweeps_total, sessiond_sweep_duration_seconds   sweeper runs and how long they took
 //   sessiond_sessions_live, sessiond_sessions_bytes          the store's Stats() at scrape time
 //   sessiond_rocksdb_wal_bytes, sessiond_rocksdb_sst_bytes   files in --data_dir (rocksdb only)

@@ -22,6 +22,9 @@ ABSL_FLAG(sessiond::storage::ByteSize, max_pending_response_bytes,
           {sessiond::service::ServiceLimits{}.max_pending_response_bytes},
           "responses held for clients that do not read them, at most (an eighth per connection); "
           "past it calls get RESOURCE_EXHAUSTED");
+ABSL_FLAG(uint64_t, max_cancelled_calls, kTransport.max_cancelled_calls,
+          "calls one connection's client may cancel in a burst (a tenth of it per second are "
+          "forgiven); past it the connection is closed (HTTP/2 rapid reset). 0: no limit");
 ABSL_FLAG(std::string, tls_cert_file, kTls.cert_file,
           "PEM certificate chain: serve TLS (with --tls_key_file); plaintext without it");
 ABSL_FLAG(std::string, tls_key_file, kTls.key_file, "PEM private key of --tls_cert_file");
@@ -44,6 +47,7 @@ void ApplySecurityFlags(Server::Options& options) {
   options.transport.max_connections = absl::GetFlag(FLAGS_max_connections);
   options.transport.max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);
   options.transport.memory_quota_bytes = absl::GetFlag(FLAGS_grpc_memory_quota).bytes;
+  options.transport.max_cancelled_calls = absl::GetFlag(FLAGS_max_cancelled_calls);
   options.limits.max_pending_response_bytes = absl::GetFlag(FLAGS_max_pending_response_bytes).bytes;
   options.tls.cert_file = absl::GetFlag(FLAGS_tls_cert_file);
   options.tls.key_file = absl::GetFlag(FLAGS_tls_key_file);

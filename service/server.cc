@@ -1,7 +1,9 @@
 #include "service/server.h"
 
+#include <cstdint>
 #include <iostream>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -20,6 +22,9 @@ namespace {
 
 // How often health is brought in step with the store (see HealthReporter).
 constexpr absl::Duration kHealthInterval = absl::Seconds(1);
+// Freed memory is handed back to the kernel past this growth, checked this often (MemoryTrimmer).
+constexpr uint64_t kTrimGrowthBytes = uint64_t{16} << 20;
+constexpr absl::Duration kTrimInterval = absl::Seconds(1);
 
 void SetServing(grpc::Server& server, bool serving) {
   grpc::HealthCheckServiceInterface* health = server.GetHealthCheckService();
@@ -84,12 +89,18 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const Options& opt
                        builder);
   // Channelz keeps per-call statistics for a debugging service sessiond does not register.
   builder.AddChannelArgument(GRPC_ARG_ENABLE_CHANNELZ, 0);
-  if (options.metrics != nullptr) {
-    builder.experimental().SetInterceptorCreators(options.metrics->InterceptorFactories());
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  if (options.metrics != nullptr) interceptors = options.metrics->InterceptorFactories();
+  if (options.transport.max_cancelled_calls != 0) {
+    server->guard_ = std::make_unique<ConnectionGuard>(options.transport.max_cancelled_calls,
+                                                       options.transport.cancel_check_interval);
+    interceptors.push_back(server->guard_->InterceptorFactory());
+    if (options.metrics != nullptr) options.metrics->AddCollectable(server->guard_->Collector());
   }
+  if (!interceptors.empty()) builder.experimental().SetInterceptorCreators(std::move(interceptors));
   server->grpc_server_ = builder.BuildAndStart();
   if (server->grpc_server_ == nullptr) return absl::UnavailableError("gRPC did not start");
-  server->listener_->Start(server->acceptor_.get(), max_connections);
+  server->listener_->Start(server->acceptor_.get(), max_connections, server->guard_.get());
   std::cerr << "sessiond: at most " << max_connections << " connections (--max_connections; "
             << *descriptors << " descriptors)" << std::endl;
   // Health answers NOT_SERVING (and sessions UNAVAILABLE) while a durable store recovers, so
@@ -112,6 +123,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const Options& opt
     server->live_counts_ = std::make_unique<TenantSessionCounts>(&server->store_->Events());
   }
   server->service_->AttachStore(serving_store, server->executor_.get(), server->live_counts_.get());
+  server->trimmer_ = std::make_unique<MemoryTrimmer>(kTrimGrowthBytes, kTrimInterval);
   server->sweeper_ = std::make_unique<storage::Sweeper>(serving_store, options.sweep_interval);
   server->health_ = std::make_unique<HealthReporter>(server->grpc_server_->GetHealthCheckService(),
                                                      serving_store, kHealthInterval);
@@ -124,6 +136,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const Options& opt
 }
 
 Server::~Server() {
+  if (options_.metrics != nullptr && guard_ != nullptr) {
+    options_.metrics->RemoveCollectable(guard_->Collector());
+  }
   if (listener_ != nullptr) listener_->Stop();
   if (grpc_server_ == nullptr) return;
   // Watch streams never end by themselves; gRPC's shutdown would wait for them.

@@ -19,9 +19,11 @@
 #include "absl/time/time.h"
 #include "grpcpp/server.h"
 #include "service/blocking_executor.h"
+#include "service/connection_guard.h"
 #include "service/health_reporter.h"
 #include "service/limits.h"
 #include "service/listener.h"
+#include "service/memory_trimmer.h"
 #include "service/metrics.h"
 #include "service/tenant_registry.h"
 #include "service/tenant_session_counts.h"
@@ -97,11 +99,13 @@ class Server {
   std::unique_ptr<TenantSessionCounts> live_counts_;  // with tenants over the memory store
   std::unique_ptr<BlockingExecutor> executor_;
   std::unique_ptr<SessionServiceImpl> service_;
+  std::unique_ptr<ConnectionGuard> guard_;  // outlives the listener and gRPC's server
   std::unique_ptr<Listener> listener_;
   std::unique_ptr<grpc::experimental::ExternalConnectionAcceptor> acceptor_;
   std::unique_ptr<grpc::Server> grpc_server_;
   std::unique_ptr<storage::Sweeper> sweeper_;
   std::unique_ptr<HealthReporter> health_;
+  std::unique_ptr<MemoryTrimmer> trimmer_;
   int port_ = 0;
 };
 

@@ -30,6 +30,11 @@ struct TransportLimits {
   // A client may ping at most once per this interval; the third ping sooner (gRPC's ping strikes)
   // gets GOAWAY ENHANCE_YOUR_CALM and the connection is closed.
   absl::Duration min_client_ping_interval = absl::Seconds(10);
+  // Calls a connection's client may cancel in a burst, a tenth of it forgiven per second; past it
+  // the connection is closed (ConnectionGuard, against HTTP/2 rapid reset). 0 turns the check off.
+  uint64_t max_cancelled_calls = 1000;
+  // How often ConnectionGuard checks each connection.
+  absl::Duration cancel_check_interval = absl::Milliseconds(100);
 };
 
 // Sets on `builder` the resource quota and the channel arguments for `limits`, the largest request
