@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "grpcpp/server_context.h"
@@ -46,8 +47,12 @@ class CancelCountingFactory : public grpc::experimental::ServerInterceptorFactor
  public:
   explicit CancelCountingFactory(ConnectionGuard* guard) : guard_(guard) {}
 
+  // Only sessiond.v1.SessionService's calls, which run on the callback API: on a synchronous
+  // service (health, reflection) IsCancelled at POST_RECV_CLOSE finalizes the call's completion
+  // op, which runs the interceptors again, without end (gRPC 1.51). nullptr: not intercepted.
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override {
+    if (!absl::StartsWith(info->method(), "/sessiond.v1.SessionService/")) return nullptr;
     return new CancelCountingInterceptor(guard_, info->server_context());
   }
 
