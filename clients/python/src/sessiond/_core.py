@@ -39,6 +39,11 @@ class ClientOptions:
     commit_attempts: int = 3
     retry_backoff: float = 0.05
 
+    def call_timeout(self, timeout: float | None) -> float:
+        """The deadline of one call in seconds: `timeout` if the caller gave one, else the
+        default."""
+        return self.timeout if timeout is None else timeout
+
 
 def new_session_id() -> str:
     """A fresh id to propose for a new session: 24 bytes from the OS's CSPRNG in base64url (32
@@ -322,16 +327,13 @@ class SessionCore(ABC):
         self._changes = {}
         self._request_id = ""
 
-    def _timeout(self, timeout: float | None) -> float:
-        return self._options.timeout if timeout is None else timeout
-
     def _load_steps(self, timeout: float | None) -> Steps[None]:
         """Load every entry with one Get unless loaded; keeps pending changes. NotFoundError: the
         session is unknown, expired or deleted."""
         if self._loaded:
             return
         response: pb.GetResponse = yield Rpc(
-            "Get", pb.GetRequest(id=self._id), self._timeout(timeout)
+            "Get", pb.GetRequest(id=self._id), self._options.call_timeout(timeout)
         )
         self._adopt(response.session, dict(response.entries))
 
@@ -350,7 +352,7 @@ class SessionCore(ABC):
         attempt = 1
         while True:
             try:
-                response: T = yield Rpc(method, request, self._timeout(timeout))
+                response: T = yield Rpc(method, request, self._options.call_timeout(timeout))
                 return response
             except LOST_REPLY:
                 if attempt >= self._options.commit_attempts:
@@ -519,7 +521,7 @@ class ClientCore(ABC, Generic[S]):
             principal=principal, page_size=page_size, page_token=page_token
         )
         response: pb.ListSessionsResponse = yield Rpc(
-            "ListSessions", request, self._call_timeout(timeout)
+            "ListSessions", request, self.options.call_timeout(timeout)
         )
         return SessionPage(
             [SessionInfo.from_proto(info) for info in response.sessions],
@@ -532,12 +534,9 @@ class ClientCore(ABC, Generic[S]):
         """RevokeSessions: end every session of `principal` but `except_ids`; how many ended."""
         request = pb.RevokeSessionsRequest(principal=principal, except_ids=list(except_ids))
         response: pb.RevokeSessionsResponse = yield Rpc(
-            "RevokeSessions", request, self._call_timeout(timeout)
+            "RevokeSessions", request, self.options.call_timeout(timeout)
         )
         return response.revoked
-
-    def _call_timeout(self, timeout: float | None) -> float:
-        return self.options.timeout if timeout is None else timeout
 
     def _to_create(
         self, entries: Mapping[str, SessionValue] | None, settings: SessionSettings
