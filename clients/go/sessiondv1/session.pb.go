@@ -2204,6 +2204,591 @@ func (x *SessionEvent) GetAt() *timestamppb.Timestamp {
 	return nil
 }
 
+type BatchRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The operations, at least one and at most --max_batch_operations (default 256). The request
+	// as a whole is bounded by --max_message_bytes like any other.
+	Operations    []*BatchOperation `protobuf:"bytes,1,rep,name=operations,proto3" json:"operations,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchRequest) Reset() {
+	*x = BatchRequest{}
+	mi := &file_sessiond_v1_session_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchRequest) ProtoMessage() {}
+
+func (x *BatchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sessiond_v1_session_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchRequest.ProtoReflect.Descriptor instead.
+func (*BatchRequest) Descriptor() ([]byte, []int) {
+	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *BatchRequest) GetOperations() []*BatchOperation {
+	if x != nil {
+		return x.Operations
+	}
+	return nil
+}
+
+// One operation of a Batch: the request of one unary rpc.
+type BatchOperation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Request:
+	//
+	//	*BatchOperation_CreateSession
+	//	*BatchOperation_Get
+	//	*BatchOperation_Set
+	//	*BatchOperation_Remove
+	//	*BatchOperation_Clear
+	//	*BatchOperation_Touch
+	//	*BatchOperation_Delete
+	//	*BatchOperation_Commit
+	//	*BatchOperation_RotateId
+	//	*BatchOperation_ListSessions
+	//	*BatchOperation_RevokeSessions
+	Request       isBatchOperation_Request `protobuf_oneof:"request"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchOperation) Reset() {
+	*x = BatchOperation{}
+	mi := &file_sessiond_v1_session_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchOperation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchOperation) ProtoMessage() {}
+
+func (x *BatchOperation) ProtoReflect() protoreflect.Message {
+	mi := &file_sessiond_v1_session_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchOperation.ProtoReflect.Descriptor instead.
+func (*BatchOperation) Descriptor() ([]byte, []int) {
+	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *BatchOperation) GetRequest() isBatchOperation_Request {
+	if x != nil {
+		return x.Request
+	}
+	return nil
+}
+
+func (x *BatchOperation) GetCreateSession() *CreateSessionRequest {
+	if x != nil {
+		if x, ok := x.Request.(*BatchOperation_CreateSession); ok {
+			return x.CreateSession
+		}
+	}
+	return nil
+}
+
+func (x *BatchOperation) GetGet() *GetRequest {
+	if x != nil {
+		if x, ok := x.Request.(*BatchOperation_Get); ok {
+			return x.Get
+		}
+	}
+	return nil
+}
+
+func (x *BatchOperation) GetSet() *SetRequest {
+	if x != nil {
+		if x, ok := x.Request.(*BatchOperation_Set); ok {
+			return x.Set
+		}
+	}
+	return nil
+}
+
+func (x *BatchOperation) GetRemove() *RemoveRequest {
+	if x != nil {
+		if x, ok := x.Request.(*BatchOperation_Remove); ok {
+			return x.Remove
+		}
+	}
+	return nil
+}
+
+func (x *BatchOperation) GetClear() *ClearRequest {
+	if x != nil {
+		if x, ok := x.Request.(*BatchOperation_Clear); ok {
+			return x.Clear
+		}
+	}
+	return nil
+}
+
+func (x *BatchOperation) GetTouch() *TouchRequest {
+	if x != nil {
+		if x, ok := x.Request.(*BatchOperation_Touch); ok {
+			return x.Touch
+		}
+	}
+	return nil
+}
+
+func (x *BatchOperation) GetDelete() *DeleteRequest {
+	if x != nil {
+		if x, ok := x.Request.(*BatchOperation_Delete); ok {
+			return x.Delete
+		}
+	}
+	return nil
+}
+
+func (x *BatchOperation) GetCommit() *CommitRequest {
+	if x != nil {
+		if x, ok := x.Request.(*BatchOperation_Commit); ok {
+			return x.Commit
+		}
+	}
+	return nil
+}
+
+func (x *BatchOperation) GetRotateId() *RotateIdRequest {
+	if x != nil {
+		if x, ok := x.Request.(*BatchOperation_RotateId); ok {
+			return x.RotateId
+		}
+	}
+	return nil
+}
+
+func (x *BatchOperation) GetListSessions() *ListSessionsRequest {
+	if x != nil {
+		if x, ok := x.Request.(*BatchOperation_ListSessions); ok {
+			return x.ListSessions
+		}
+	}
+	return nil
+}
+
+func (x *BatchOperation) GetRevokeSessions() *RevokeSessionsRequest {
+	if x != nil {
+		if x, ok := x.Request.(*BatchOperation_RevokeSessions); ok {
+			return x.RevokeSessions
+		}
+	}
+	return nil
+}
+
+type isBatchOperation_Request interface {
+	isBatchOperation_Request()
+}
+
+type BatchOperation_CreateSession struct {
+	CreateSession *CreateSessionRequest `protobuf:"bytes,1,opt,name=create_session,json=createSession,proto3,oneof"`
+}
+
+type BatchOperation_Get struct {
+	Get *GetRequest `protobuf:"bytes,2,opt,name=get,proto3,oneof"`
+}
+
+type BatchOperation_Set struct {
+	Set *SetRequest `protobuf:"bytes,3,opt,name=set,proto3,oneof"`
+}
+
+type BatchOperation_Remove struct {
+	Remove *RemoveRequest `protobuf:"bytes,4,opt,name=remove,proto3,oneof"`
+}
+
+type BatchOperation_Clear struct {
+	Clear *ClearRequest `protobuf:"bytes,5,opt,name=clear,proto3,oneof"`
+}
+
+type BatchOperation_Touch struct {
+	Touch *TouchRequest `protobuf:"bytes,6,opt,name=touch,proto3,oneof"`
+}
+
+type BatchOperation_Delete struct {
+	Delete *DeleteRequest `protobuf:"bytes,7,opt,name=delete,proto3,oneof"`
+}
+
+type BatchOperation_Commit struct {
+	Commit *CommitRequest `protobuf:"bytes,8,opt,name=commit,proto3,oneof"`
+}
+
+type BatchOperation_RotateId struct {
+	RotateId *RotateIdRequest `protobuf:"bytes,9,opt,name=rotate_id,json=rotateId,proto3,oneof"`
+}
+
+type BatchOperation_ListSessions struct {
+	ListSessions *ListSessionsRequest `protobuf:"bytes,10,opt,name=list_sessions,json=listSessions,proto3,oneof"`
+}
+
+type BatchOperation_RevokeSessions struct {
+	RevokeSessions *RevokeSessionsRequest `protobuf:"bytes,11,opt,name=revoke_sessions,json=revokeSessions,proto3,oneof"`
+}
+
+func (*BatchOperation_CreateSession) isBatchOperation_Request() {}
+
+func (*BatchOperation_Get) isBatchOperation_Request() {}
+
+func (*BatchOperation_Set) isBatchOperation_Request() {}
+
+func (*BatchOperation_Remove) isBatchOperation_Request() {}
+
+func (*BatchOperation_Clear) isBatchOperation_Request() {}
+
+func (*BatchOperation_Touch) isBatchOperation_Request() {}
+
+func (*BatchOperation_Delete) isBatchOperation_Request() {}
+
+func (*BatchOperation_Commit) isBatchOperation_Request() {}
+
+func (*BatchOperation_RotateId) isBatchOperation_Request() {}
+
+func (*BatchOperation_ListSessions) isBatchOperation_Request() {}
+
+func (*BatchOperation_RevokeSessions) isBatchOperation_Request() {}
+
+type BatchResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One result per operation, in the order of BatchRequest.operations.
+	Results       []*BatchResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchResponse) Reset() {
+	*x = BatchResponse{}
+	mi := &file_sessiond_v1_session_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchResponse) ProtoMessage() {}
+
+func (x *BatchResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sessiond_v1_session_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchResponse.ProtoReflect.Descriptor instead.
+func (*BatchResponse) Descriptor() ([]byte, []int) {
+	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *BatchResponse) GetResults() []*BatchResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+// One operation's outcome, exactly as its single call would have ended.
+type BatchResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The gRPC status code (google.rpc.Code): 0 (OK) on success, else the code the single call
+	// would have failed with.
+	Code int32 `protobuf:"varint,1,opt,name=code,proto3" json:"code,omitempty"`
+	// The single call's error message; empty on success.
+	Message string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	// On ABORTED for a version conflict: what the single call carries in its status details.
+	Conflict *ConflictDetails `protobuf:"bytes,3,opt,name=conflict,proto3" json:"conflict,omitempty"`
+	// On NOT_FOUND while the server remembers why the session is gone: what the single call carries
+	// in its status details.
+	NotFound *NotFoundDetails `protobuf:"bytes,4,opt,name=not_found,json=notFound,proto3" json:"not_found,omitempty"`
+	// On success: the response, in the case of the operation's request.
+	//
+	// Types that are valid to be assigned to Response:
+	//
+	//	*BatchResult_CreateSession
+	//	*BatchResult_Get
+	//	*BatchResult_Set
+	//	*BatchResult_Remove
+	//	*BatchResult_Clear
+	//	*BatchResult_Touch
+	//	*BatchResult_Delete
+	//	*BatchResult_Commit
+	//	*BatchResult_RotateId
+	//	*BatchResult_ListSessions
+	//	*BatchResult_RevokeSessions
+	Response      isBatchResult_Response `protobuf_oneof:"response"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchResult) Reset() {
+	*x = BatchResult{}
+	mi := &file_sessiond_v1_session_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchResult) ProtoMessage() {}
+
+func (x *BatchResult) ProtoReflect() protoreflect.Message {
+	mi := &file_sessiond_v1_session_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchResult.ProtoReflect.Descriptor instead.
+func (*BatchResult) Descriptor() ([]byte, []int) {
+	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *BatchResult) GetCode() int32 {
+	if x != nil {
+		return x.Code
+	}
+	return 0
+}
+
+func (x *BatchResult) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *BatchResult) GetConflict() *ConflictDetails {
+	if x != nil {
+		return x.Conflict
+	}
+	return nil
+}
+
+func (x *BatchResult) GetNotFound() *NotFoundDetails {
+	if x != nil {
+		return x.NotFound
+	}
+	return nil
+}
+
+func (x *BatchResult) GetResponse() isBatchResult_Response {
+	if x != nil {
+		return x.Response
+	}
+	return nil
+}
+
+func (x *BatchResult) GetCreateSession() *CreateSessionResponse {
+	if x != nil {
+		if x, ok := x.Response.(*BatchResult_CreateSession); ok {
+			return x.CreateSession
+		}
+	}
+	return nil
+}
+
+func (x *BatchResult) GetGet() *GetResponse {
+	if x != nil {
+		if x, ok := x.Response.(*BatchResult_Get); ok {
+			return x.Get
+		}
+	}
+	return nil
+}
+
+func (x *BatchResult) GetSet() *SetResponse {
+	if x != nil {
+		if x, ok := x.Response.(*BatchResult_Set); ok {
+			return x.Set
+		}
+	}
+	return nil
+}
+
+func (x *BatchResult) GetRemove() *RemoveResponse {
+	if x != nil {
+		if x, ok := x.Response.(*BatchResult_Remove); ok {
+			return x.Remove
+		}
+	}
+	return nil
+}
+
+func (x *BatchResult) GetClear() *ClearResponse {
+	if x != nil {
+		if x, ok := x.Response.(*BatchResult_Clear); ok {
+			return x.Clear
+		}
+	}
+	return nil
+}
+
+func (x *BatchResult) GetTouch() *TouchResponse {
+	if x != nil {
+		if x, ok := x.Response.(*BatchResult_Touch); ok {
+			return x.Touch
+		}
+	}
+	return nil
+}
+
+func (x *BatchResult) GetDelete() *DeleteResponse {
+	if x != nil {
+		if x, ok := x.Response.(*BatchResult_Delete); ok {
+			return x.Delete
+		}
+	}
+	return nil
+}
+
+func (x *BatchResult) GetCommit() *CommitResponse {
+	if x != nil {
+		if x, ok := x.Response.(*BatchResult_Commit); ok {
+			return x.Commit
+		}
+	}
+	return nil
+}
+
+func (x *BatchResult) GetRotateId() *RotateIdResponse {
+	if x != nil {
+		if x, ok := x.Response.(*BatchResult_RotateId); ok {
+			return x.RotateId
+		}
+	}
+	return nil
+}
+
+func (x *BatchResult) GetListSessions() *ListSessionsResponse {
+	if x != nil {
+		if x, ok := x.Response.(*BatchResult_ListSessions); ok {
+			return x.ListSessions
+		}
+	}
+	return nil
+}
+
+func (x *BatchResult) GetRevokeSessions() *RevokeSessionsResponse {
+	if x != nil {
+		if x, ok := x.Response.(*BatchResult_RevokeSessions); ok {
+			return x.RevokeSessions
+		}
+	}
+	return nil
+}
+
+type isBatchResult_Response interface {
+	isBatchResult_Response()
+}
+
+type BatchResult_CreateSession struct {
+	CreateSession *CreateSessionResponse `protobuf:"bytes,10,opt,name=create_session,json=createSession,proto3,oneof"`
+}
+
+type BatchResult_Get struct {
+	Get *GetResponse `protobuf:"bytes,11,opt,name=get,proto3,oneof"`
+}
+
+type BatchResult_Set struct {
+	Set *SetResponse `protobuf:"bytes,12,opt,name=set,proto3,oneof"`
+}
+
+type BatchResult_Remove struct {
+	Remove *RemoveResponse `protobuf:"bytes,13,opt,name=remove,proto3,oneof"`
+}
+
+type BatchResult_Clear struct {
+	Clear *ClearResponse `protobuf:"bytes,14,opt,name=clear,proto3,oneof"`
+}
+
+type BatchResult_Touch struct {
+	Touch *TouchResponse `protobuf:"bytes,15,opt,name=touch,proto3,oneof"`
+}
+
+type BatchResult_Delete struct {
+	Delete *DeleteResponse `protobuf:"bytes,16,opt,name=delete,proto3,oneof"`
+}
+
+type BatchResult_Commit struct {
+	Commit *CommitResponse `protobuf:"bytes,17,opt,name=commit,proto3,oneof"`
+}
+
+type BatchResult_RotateId struct {
+	RotateId *RotateIdResponse `protobuf:"bytes,18,opt,name=rotate_id,json=rotateId,proto3,oneof"`
+}
+
+type BatchResult_ListSessions struct {
+	ListSessions *ListSessionsResponse `protobuf:"bytes,19,opt,name=list_sessions,json=listSessions,proto3,oneof"`
+}
+
+type BatchResult_RevokeSessions struct {
+	RevokeSessions *RevokeSessionsResponse `protobuf:"bytes,20,opt,name=revoke_sessions,json=revokeSessions,proto3,oneof"`
+}
+
+func (*BatchResult_CreateSession) isBatchResult_Response() {}
+
+func (*BatchResult_Get) isBatchResult_Response() {}
+
+func (*BatchResult_Set) isBatchResult_Response() {}
+
+func (*BatchResult_Remove) isBatchResult_Response() {}
+
+func (*BatchResult_Clear) isBatchResult_Response() {}
+
+func (*BatchResult_Touch) isBatchResult_Response() {}
+
+func (*BatchResult_Delete) isBatchResult_Response() {}
+
+func (*BatchResult_Commit) isBatchResult_Response() {}
+
+func (*BatchResult_RotateId) isBatchResult_Response() {}
+
+func (*BatchResult_ListSessions) isBatchResult_Response() {}
+
+func (*BatchResult_RevokeSessions) isBatchResult_Response() {}
+
 // Insert or replace one entry.
 type Operation_SetOp struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -2215,7 +2800,7 @@ type Operation_SetOp struct {
 
 func (x *Operation_SetOp) Reset() {
 	*x = Operation_SetOp{}
-	mi := &file_sessiond_v1_session_proto_msgTypes[35]
+	mi := &file_sessiond_v1_session_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2227,7 +2812,7 @@ func (x *Operation_SetOp) String() string {
 func (*Operation_SetOp) ProtoMessage() {}
 
 func (x *Operation_SetOp) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_proto_msgTypes[35]
+	mi := &file_sessiond_v1_session_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2267,7 +2852,7 @@ type Operation_RemoveOp struct {
 
 func (x *Operation_RemoveOp) Reset() {
 	*x = Operation_RemoveOp{}
-	mi := &file_sessiond_v1_session_proto_msgTypes[36]
+	mi := &file_sessiond_v1_session_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2279,7 +2864,7 @@ func (x *Operation_RemoveOp) String() string {
 func (*Operation_RemoveOp) ProtoMessage() {}
 
 func (x *Operation_RemoveOp) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_proto_msgTypes[36]
+	mi := &file_sessiond_v1_session_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2311,7 +2896,7 @@ type Operation_ClearOp struct {
 
 func (x *Operation_ClearOp) Reset() {
 	*x = Operation_ClearOp{}
-	mi := &file_sessiond_v1_session_proto_msgTypes[37]
+	mi := &file_sessiond_v1_session_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2323,7 +2908,7 @@ func (x *Operation_ClearOp) String() string {
 func (*Operation_ClearOp) ProtoMessage() {}
 
 func (x *Operation_ClearOp) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_proto_msgTypes[37]
+	mi := &file_sessiond_v1_session_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2533,7 +3118,46 @@ const file_sessiond_v1_session_proto_rawDesc = "" +
 	"\aEXPIRED\x10\x05\x12\v\n" +
 	"\aDELETED\x10\x06\x12\v\n" +
 	"\aREVOKED\x10\a\x12\v\n" +
-	"\aEVICTED\x10\b2\xf8\x06\n" +
+	"\aEVICTED\x10\b\"K\n" +
+	"\fBatchRequest\x12;\n" +
+	"\n" +
+	"operations\x18\x01 \x03(\v2\x1b.sessiond.v1.BatchOperationR\n" +
+	"operations\"\x9e\x05\n" +
+	"\x0eBatchOperation\x12J\n" +
+	"\x0ecreate_session\x18\x01 \x01(\v2!.sessiond.v1.CreateSessionRequestH\x00R\rcreateSession\x12+\n" +
+	"\x03get\x18\x02 \x01(\v2\x17.sessiond.v1.GetRequestH\x00R\x03get\x12+\n" +
+	"\x03set\x18\x03 \x01(\v2\x17.sessiond.v1.SetRequestH\x00R\x03set\x124\n" +
+	"\x06remove\x18\x04 \x01(\v2\x1a.sessiond.v1.RemoveRequestH\x00R\x06remove\x121\n" +
+	"\x05clear\x18\x05 \x01(\v2\x19.sessiond.v1.ClearRequestH\x00R\x05clear\x121\n" +
+	"\x05touch\x18\x06 \x01(\v2\x19.sessiond.v1.TouchRequestH\x00R\x05touch\x124\n" +
+	"\x06delete\x18\a \x01(\v2\x1a.sessiond.v1.DeleteRequestH\x00R\x06delete\x124\n" +
+	"\x06commit\x18\b \x01(\v2\x1a.sessiond.v1.CommitRequestH\x00R\x06commit\x12;\n" +
+	"\trotate_id\x18\t \x01(\v2\x1c.sessiond.v1.RotateIdRequestH\x00R\brotateId\x12G\n" +
+	"\rlist_sessions\x18\n" +
+	" \x01(\v2 .sessiond.v1.ListSessionsRequestH\x00R\flistSessions\x12M\n" +
+	"\x0frevoke_sessions\x18\v \x01(\v2\".sessiond.v1.RevokeSessionsRequestH\x00R\x0erevokeSessionsB\t\n" +
+	"\arequest\"C\n" +
+	"\rBatchResponse\x122\n" +
+	"\aresults\x18\x01 \x03(\v2\x18.sessiond.v1.BatchResultR\aresults\"\xca\x06\n" +
+	"\vBatchResult\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\x05R\x04code\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\x128\n" +
+	"\bconflict\x18\x03 \x01(\v2\x1c.sessiond.v1.ConflictDetailsR\bconflict\x129\n" +
+	"\tnot_found\x18\x04 \x01(\v2\x1c.sessiond.v1.NotFoundDetailsR\bnotFound\x12K\n" +
+	"\x0ecreate_session\x18\n" +
+	" \x01(\v2\".sessiond.v1.CreateSessionResponseH\x00R\rcreateSession\x12,\n" +
+	"\x03get\x18\v \x01(\v2\x18.sessiond.v1.GetResponseH\x00R\x03get\x12,\n" +
+	"\x03set\x18\f \x01(\v2\x18.sessiond.v1.SetResponseH\x00R\x03set\x125\n" +
+	"\x06remove\x18\r \x01(\v2\x1b.sessiond.v1.RemoveResponseH\x00R\x06remove\x122\n" +
+	"\x05clear\x18\x0e \x01(\v2\x1a.sessiond.v1.ClearResponseH\x00R\x05clear\x122\n" +
+	"\x05touch\x18\x0f \x01(\v2\x1a.sessiond.v1.TouchResponseH\x00R\x05touch\x125\n" +
+	"\x06delete\x18\x10 \x01(\v2\x1b.sessiond.v1.DeleteResponseH\x00R\x06delete\x125\n" +
+	"\x06commit\x18\x11 \x01(\v2\x1b.sessiond.v1.CommitResponseH\x00R\x06commit\x12<\n" +
+	"\trotate_id\x18\x12 \x01(\v2\x1d.sessiond.v1.RotateIdResponseH\x00R\brotateId\x12H\n" +
+	"\rlist_sessions\x18\x13 \x01(\v2!.sessiond.v1.ListSessionsResponseH\x00R\flistSessions\x12N\n" +
+	"\x0frevoke_sessions\x18\x14 \x01(\v2#.sessiond.v1.RevokeSessionsResponseH\x00R\x0erevokeSessionsB\n" +
+	"\n" +
+	"\bresponse2\xb8\a\n" +
 	"\x0eSessionService\x12V\n" +
 	"\rCreateSession\x12!.sessiond.v1.CreateSessionRequest\x1a\".sessiond.v1.CreateSessionResponse\x128\n" +
 	"\x03Get\x12\x17.sessiond.v1.GetRequest\x1a\x18.sessiond.v1.GetResponse\x128\n" +
@@ -2546,7 +3170,8 @@ const file_sessiond_v1_session_proto_rawDesc = "" +
 	"\bRotateId\x12\x1c.sessiond.v1.RotateIdRequest\x1a\x1d.sessiond.v1.RotateIdResponse\x12S\n" +
 	"\fListSessions\x12 .sessiond.v1.ListSessionsRequest\x1a!.sessiond.v1.ListSessionsResponse\x12Y\n" +
 	"\x0eRevokeSessions\x12\".sessiond.v1.RevokeSessionsRequest\x1a#.sessiond.v1.RevokeSessionsResponse\x12X\n" +
-	"\rWatchSessions\x12!.sessiond.v1.WatchSessionsRequest\x1a\".sessiond.v1.WatchSessionsResponse0\x01B/\n" +
+	"\rWatchSessions\x12!.sessiond.v1.WatchSessionsRequest\x1a\".sessiond.v1.WatchSessionsResponse0\x01\x12>\n" +
+	"\x05Batch\x12\x19.sessiond.v1.BatchRequest\x1a\x1a.sessiond.v1.BatchResponseB/\n" +
 	"\x0fdev.sessiond.v1B\fSessionProtoP\x01\xaa\x02\vSessiond.V1b\x06proto3"
 
 var (
@@ -2562,7 +3187,7 @@ func file_sessiond_v1_session_proto_rawDescGZIP() []byte {
 }
 
 var file_sessiond_v1_session_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_sessiond_v1_session_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
+var file_sessiond_v1_session_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
 var file_sessiond_v1_session_proto_goTypes = []any{
 	(NotFoundDetails_Reason)(0),    // 0: sessiond.v1.NotFoundDetails.Reason
 	(SessionEvent_Kind)(0),         // 1: sessiond.v1.SessionEvent.Kind
@@ -2596,41 +3221,45 @@ var file_sessiond_v1_session_proto_goTypes = []any{
 	(*WatchSessionsRequest)(nil),   // 29: sessiond.v1.WatchSessionsRequest
 	(*WatchSessionsResponse)(nil),  // 30: sessiond.v1.WatchSessionsResponse
 	(*SessionEvent)(nil),           // 31: sessiond.v1.SessionEvent
-	nil,                            // 32: sessiond.v1.SessionInfo.LabelsEntry
-	nil,                            // 33: sessiond.v1.CreateSessionRequest.EntriesEntry
-	nil,                            // 34: sessiond.v1.CreateSessionRequest.LabelsEntry
-	nil,                            // 35: sessiond.v1.GetResponse.EntriesEntry
-	nil,                            // 36: sessiond.v1.SetRequest.EntriesEntry
-	(*Operation_SetOp)(nil),        // 37: sessiond.v1.Operation.SetOp
-	(*Operation_RemoveOp)(nil),     // 38: sessiond.v1.Operation.RemoveOp
-	(*Operation_ClearOp)(nil),      // 39: sessiond.v1.Operation.ClearOp
-	(*timestamppb.Timestamp)(nil),  // 40: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),    // 41: google.protobuf.Duration
+	(*BatchRequest)(nil),           // 32: sessiond.v1.BatchRequest
+	(*BatchOperation)(nil),         // 33: sessiond.v1.BatchOperation
+	(*BatchResponse)(nil),          // 34: sessiond.v1.BatchResponse
+	(*BatchResult)(nil),            // 35: sessiond.v1.BatchResult
+	nil,                            // 36: sessiond.v1.SessionInfo.LabelsEntry
+	nil,                            // 37: sessiond.v1.CreateSessionRequest.EntriesEntry
+	nil,                            // 38: sessiond.v1.CreateSessionRequest.LabelsEntry
+	nil,                            // 39: sessiond.v1.GetResponse.EntriesEntry
+	nil,                            // 40: sessiond.v1.SetRequest.EntriesEntry
+	(*Operation_SetOp)(nil),        // 41: sessiond.v1.Operation.SetOp
+	(*Operation_RemoveOp)(nil),     // 42: sessiond.v1.Operation.RemoveOp
+	(*Operation_ClearOp)(nil),      // 43: sessiond.v1.Operation.ClearOp
+	(*timestamppb.Timestamp)(nil),  // 44: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),    // 45: google.protobuf.Duration
 }
 var file_sessiond_v1_session_proto_depIdxs = []int32{
-	40, // 0: sessiond.v1.SessionInfo.created_at:type_name -> google.protobuf.Timestamp
-	40, // 1: sessiond.v1.SessionInfo.idle_expires_at:type_name -> google.protobuf.Timestamp
-	40, // 2: sessiond.v1.SessionInfo.absolute_expires_at:type_name -> google.protobuf.Timestamp
-	41, // 3: sessiond.v1.SessionInfo.idle_timeout:type_name -> google.protobuf.Duration
-	32, // 4: sessiond.v1.SessionInfo.labels:type_name -> sessiond.v1.SessionInfo.LabelsEntry
-	40, // 5: sessiond.v1.SessionInfo.last_access_at:type_name -> google.protobuf.Timestamp
+	44, // 0: sessiond.v1.SessionInfo.created_at:type_name -> google.protobuf.Timestamp
+	44, // 1: sessiond.v1.SessionInfo.idle_expires_at:type_name -> google.protobuf.Timestamp
+	44, // 2: sessiond.v1.SessionInfo.absolute_expires_at:type_name -> google.protobuf.Timestamp
+	45, // 3: sessiond.v1.SessionInfo.idle_timeout:type_name -> google.protobuf.Duration
+	36, // 4: sessiond.v1.SessionInfo.labels:type_name -> sessiond.v1.SessionInfo.LabelsEntry
+	44, // 5: sessiond.v1.SessionInfo.last_access_at:type_name -> google.protobuf.Timestamp
 	0,  // 6: sessiond.v1.NotFoundDetails.reason:type_name -> sessiond.v1.NotFoundDetails.Reason
-	40, // 7: sessiond.v1.NotFoundDetails.ended_at:type_name -> google.protobuf.Timestamp
-	33, // 8: sessiond.v1.CreateSessionRequest.entries:type_name -> sessiond.v1.CreateSessionRequest.EntriesEntry
-	41, // 9: sessiond.v1.CreateSessionRequest.idle_timeout:type_name -> google.protobuf.Duration
-	41, // 10: sessiond.v1.CreateSessionRequest.absolute_timeout:type_name -> google.protobuf.Duration
-	34, // 11: sessiond.v1.CreateSessionRequest.labels:type_name -> sessiond.v1.CreateSessionRequest.LabelsEntry
+	44, // 7: sessiond.v1.NotFoundDetails.ended_at:type_name -> google.protobuf.Timestamp
+	37, // 8: sessiond.v1.CreateSessionRequest.entries:type_name -> sessiond.v1.CreateSessionRequest.EntriesEntry
+	45, // 9: sessiond.v1.CreateSessionRequest.idle_timeout:type_name -> google.protobuf.Duration
+	45, // 10: sessiond.v1.CreateSessionRequest.absolute_timeout:type_name -> google.protobuf.Duration
+	38, // 11: sessiond.v1.CreateSessionRequest.labels:type_name -> sessiond.v1.CreateSessionRequest.LabelsEntry
 	3,  // 12: sessiond.v1.CreateSessionResponse.session:type_name -> sessiond.v1.SessionInfo
 	3,  // 13: sessiond.v1.GetResponse.session:type_name -> sessiond.v1.SessionInfo
-	35, // 14: sessiond.v1.GetResponse.entries:type_name -> sessiond.v1.GetResponse.EntriesEntry
-	36, // 15: sessiond.v1.SetRequest.entries:type_name -> sessiond.v1.SetRequest.EntriesEntry
+	39, // 14: sessiond.v1.GetResponse.entries:type_name -> sessiond.v1.GetResponse.EntriesEntry
+	40, // 15: sessiond.v1.SetRequest.entries:type_name -> sessiond.v1.SetRequest.EntriesEntry
 	3,  // 16: sessiond.v1.SetResponse.session:type_name -> sessiond.v1.SessionInfo
 	3,  // 17: sessiond.v1.RemoveResponse.session:type_name -> sessiond.v1.SessionInfo
 	3,  // 18: sessiond.v1.ClearResponse.session:type_name -> sessiond.v1.SessionInfo
 	3,  // 19: sessiond.v1.TouchResponse.session:type_name -> sessiond.v1.SessionInfo
-	37, // 20: sessiond.v1.Operation.set:type_name -> sessiond.v1.Operation.SetOp
-	38, // 21: sessiond.v1.Operation.remove:type_name -> sessiond.v1.Operation.RemoveOp
-	39, // 22: sessiond.v1.Operation.clear:type_name -> sessiond.v1.Operation.ClearOp
+	41, // 20: sessiond.v1.Operation.set:type_name -> sessiond.v1.Operation.SetOp
+	42, // 21: sessiond.v1.Operation.remove:type_name -> sessiond.v1.Operation.RemoveOp
+	43, // 22: sessiond.v1.Operation.clear:type_name -> sessiond.v1.Operation.ClearOp
 	20, // 23: sessiond.v1.CommitRequest.ops:type_name -> sessiond.v1.Operation
 	3,  // 24: sessiond.v1.CommitResponse.session:type_name -> sessiond.v1.SessionInfo
 	3,  // 25: sessiond.v1.RotateIdResponse.session:type_name -> sessiond.v1.SessionInfo
@@ -2638,40 +3267,68 @@ var file_sessiond_v1_session_proto_depIdxs = []int32{
 	31, // 27: sessiond.v1.WatchSessionsResponse.events:type_name -> sessiond.v1.SessionEvent
 	1,  // 28: sessiond.v1.SessionEvent.kind:type_name -> sessiond.v1.SessionEvent.Kind
 	0,  // 29: sessiond.v1.SessionEvent.reason:type_name -> sessiond.v1.NotFoundDetails.Reason
-	40, // 30: sessiond.v1.SessionEvent.at:type_name -> google.protobuf.Timestamp
-	2,  // 31: sessiond.v1.CreateSessionRequest.EntriesEntry.value:type_name -> sessiond.v1.Value
-	2,  // 32: sessiond.v1.GetResponse.EntriesEntry.value:type_name -> sessiond.v1.Value
-	2,  // 33: sessiond.v1.SetRequest.EntriesEntry.value:type_name -> sessiond.v1.Value
-	2,  // 34: sessiond.v1.Operation.SetOp.value:type_name -> sessiond.v1.Value
-	6,  // 35: sessiond.v1.SessionService.CreateSession:input_type -> sessiond.v1.CreateSessionRequest
-	8,  // 36: sessiond.v1.SessionService.Get:input_type -> sessiond.v1.GetRequest
-	10, // 37: sessiond.v1.SessionService.Set:input_type -> sessiond.v1.SetRequest
-	12, // 38: sessiond.v1.SessionService.Remove:input_type -> sessiond.v1.RemoveRequest
-	14, // 39: sessiond.v1.SessionService.Clear:input_type -> sessiond.v1.ClearRequest
-	16, // 40: sessiond.v1.SessionService.Touch:input_type -> sessiond.v1.TouchRequest
-	18, // 41: sessiond.v1.SessionService.Delete:input_type -> sessiond.v1.DeleteRequest
-	21, // 42: sessiond.v1.SessionService.Commit:input_type -> sessiond.v1.CommitRequest
-	23, // 43: sessiond.v1.SessionService.RotateId:input_type -> sessiond.v1.RotateIdRequest
-	25, // 44: sessiond.v1.SessionService.ListSessions:input_type -> sessiond.v1.ListSessionsRequest
-	27, // 45: sessiond.v1.SessionService.RevokeSessions:input_type -> sessiond.v1.RevokeSessionsRequest
-	29, // 46: sessiond.v1.SessionService.WatchSessions:input_type -> sessiond.v1.WatchSessionsRequest
-	7,  // 47: sessiond.v1.SessionService.CreateSession:output_type -> sessiond.v1.CreateSessionResponse
-	9,  // 48: sessiond.v1.SessionService.Get:output_type -> sessiond.v1.GetResponse
-	11, // 49: sessiond.v1.SessionService.Set:output_type -> sessiond.v1.SetResponse
-	13, // 50: sessiond.v1.SessionService.Remove:output_type -> sessiond.v1.RemoveResponse
-	15, // 51: sessiond.v1.SessionService.Clear:output_type -> sessiond.v1.ClearResponse
-	17, // 52: sessiond.v1.SessionService.Touch:output_type -> sessiond.v1.TouchResponse
-	19, // 53: sessiond.v1.SessionService.Delete:output_type -> sessiond.v1.DeleteResponse
-	22, // 54: sessiond.v1.SessionService.Commit:output_type -> sessiond.v1.CommitResponse
-	24, // 55: sessiond.v1.SessionService.RotateId:output_type -> sessiond.v1.RotateIdResponse
-	26, // 56: sessiond.v1.SessionService.ListSessions:output_type -> sessiond.v1.ListSessionsResponse
-	28, // 57: sessiond.v1.SessionService.RevokeSessions:output_type -> sessiond.v1.RevokeSessionsResponse
-	30, // 58: sessiond.v1.SessionService.WatchSessions:output_type -> sessiond.v1.WatchSessionsResponse
-	47, // [47:59] is the sub-list for method output_type
-	35, // [35:47] is the sub-list for method input_type
-	35, // [35:35] is the sub-list for extension type_name
-	35, // [35:35] is the sub-list for extension extendee
-	0,  // [0:35] is the sub-list for field type_name
+	44, // 30: sessiond.v1.SessionEvent.at:type_name -> google.protobuf.Timestamp
+	33, // 31: sessiond.v1.BatchRequest.operations:type_name -> sessiond.v1.BatchOperation
+	6,  // 32: sessiond.v1.BatchOperation.create_session:type_name -> sessiond.v1.CreateSessionRequest
+	8,  // 33: sessiond.v1.BatchOperation.get:type_name -> sessiond.v1.GetRequest
+	10, // 34: sessiond.v1.BatchOperation.set:type_name -> sessiond.v1.SetRequest
+	12, // 35: sessiond.v1.BatchOperation.remove:type_name -> sessiond.v1.RemoveRequest
+	14, // 36: sessiond.v1.BatchOperation.clear:type_name -> sessiond.v1.ClearRequest
+	16, // 37: sessiond.v1.BatchOperation.touch:type_name -> sessiond.v1.TouchRequest
+	18, // 38: sessiond.v1.BatchOperation.delete:type_name -> sessiond.v1.DeleteRequest
+	21, // 39: sessiond.v1.BatchOperation.commit:type_name -> sessiond.v1.CommitRequest
+	23, // 40: sessiond.v1.BatchOperation.rotate_id:type_name -> sessiond.v1.RotateIdRequest
+	25, // 41: sessiond.v1.BatchOperation.list_sessions:type_name -> sessiond.v1.ListSessionsRequest
+	27, // 42: sessiond.v1.BatchOperation.revoke_sessions:type_name -> sessiond.v1.RevokeSessionsRequest
+	35, // 43: sessiond.v1.BatchResponse.results:type_name -> sessiond.v1.BatchResult
+	5,  // 44: sessiond.v1.BatchResult.conflict:type_name -> sessiond.v1.ConflictDetails
+	4,  // 45: sessiond.v1.BatchResult.not_found:type_name -> sessiond.v1.NotFoundDetails
+	7,  // 46: sessiond.v1.BatchResult.create_session:type_name -> sessiond.v1.CreateSessionResponse
+	9,  // 47: sessiond.v1.BatchResult.get:type_name -> sessiond.v1.GetResponse
+	11, // 48: sessiond.v1.BatchResult.set:type_name -> sessiond.v1.SetResponse
+	13, // 49: sessiond.v1.BatchResult.remove:type_name -> sessiond.v1.RemoveResponse
+	15, // 50: sessiond.v1.BatchResult.clear:type_name -> sessiond.v1.ClearResponse
+	17, // 51: sessiond.v1.BatchResult.touch:type_name -> sessiond.v1.TouchResponse
+	19, // 52: sessiond.v1.BatchResult.delete:type_name -> sessiond.v1.DeleteResponse
+	22, // 53: sessiond.v1.BatchResult.commit:type_name -> sessiond.v1.CommitResponse
+	24, // 54: sessiond.v1.BatchResult.rotate_id:type_name -> sessiond.v1.RotateIdResponse
+	26, // 55: sessiond.v1.BatchResult.list_sessions:type_name -> sessiond.v1.ListSessionsResponse
+	28, // 56: sessiond.v1.BatchResult.revoke_sessions:type_name -> sessiond.v1.RevokeSessionsResponse
+	2,  // 57: sessiond.v1.CreateSessionRequest.EntriesEntry.value:type_name -> sessiond.v1.Value
+	2,  // 58: sessiond.v1.GetResponse.EntriesEntry.value:type_name -> sessiond.v1.Value
+	2,  // 59: sessiond.v1.SetRequest.EntriesEntry.value:type_name -> sessiond.v1.Value
+	2,  // 60: sessiond.v1.Operation.SetOp.value:type_name -> sessiond.v1.Value
+	6,  // 61: sessiond.v1.SessionService.CreateSession:input_type -> sessiond.v1.CreateSessionRequest
+	8,  // 62: sessiond.v1.SessionService.Get:input_type -> sessiond.v1.GetRequest
+	10, // 63: sessiond.v1.SessionService.Set:input_type -> sessiond.v1.SetRequest
+	12, // 64: sessiond.v1.SessionService.Remove:input_type -> sessiond.v1.RemoveRequest
+	14, // 65: sessiond.v1.SessionService.Clear:input_type -> sessiond.v1.ClearRequest
+	16, // 66: sessiond.v1.SessionService.Touch:input_type -> sessiond.v1.TouchRequest
+	18, // 67: sessiond.v1.SessionService.Delete:input_type -> sessiond.v1.DeleteRequest
+	21, // 68: sessiond.v1.SessionService.Commit:input_type -> sessiond.v1.CommitRequest
+	23, // 69: sessiond.v1.SessionService.RotateId:input_type -> sessiond.v1.RotateIdRequest
+	25, // 70: sessiond.v1.SessionService.ListSessions:input_type -> sessiond.v1.ListSessionsRequest
+	27, // 71: sessiond.v1.SessionService.RevokeSessions:input_type -> sessiond.v1.RevokeSessionsRequest
+	29, // 72: sessiond.v1.SessionService.WatchSessions:input_type -> sessiond.v1.WatchSessionsRequest
+	32, // 73: sessiond.v1.SessionService.Batch:input_type -> sessiond.v1.BatchRequest
+	7,  // 74: sessiond.v1.SessionService.CreateSession:output_type -> sessiond.v1.CreateSessionResponse
+	9,  // 75: sessiond.v1.SessionService.Get:output_type -> sessiond.v1.GetResponse
+	11, // 76: sessiond.v1.SessionService.Set:output_type -> sessiond.v1.SetResponse
+	13, // 77: sessiond.v1.SessionService.Remove:output_type -> sessiond.v1.RemoveResponse
+	15, // 78: sessiond.v1.SessionService.Clear:output_type -> sessiond.v1.ClearResponse
+	17, // 79: sessiond.v1.SessionService.Touch:output_type -> sessiond.v1.TouchResponse
+	19, // 80: sessiond.v1.SessionService.Delete:output_type -> sessiond.v1.DeleteResponse
+	22, // 81: sessiond.v1.SessionService.Commit:output_type -> sessiond.v1.CommitResponse
+	24, // 82: sessiond.v1.SessionService.RotateId:output_type -> sessiond.v1.RotateIdResponse
+	26, // 83: sessiond.v1.SessionService.ListSessions:output_type -> sessiond.v1.ListSessionsResponse
+	28, // 84: sessiond.v1.SessionService.RevokeSessions:output_type -> sessiond.v1.RevokeSessionsResponse
+	30, // 85: sessiond.v1.SessionService.WatchSessions:output_type -> sessiond.v1.WatchSessionsResponse
+	34, // 86: sessiond.v1.SessionService.Batch:output_type -> sessiond.v1.BatchResponse
+	74, // [74:87] is the sub-list for method output_type
+	61, // [61:74] is the sub-list for method input_type
+	61, // [61:61] is the sub-list for extension type_name
+	61, // [61:61] is the sub-list for extension extendee
+	0,  // [0:61] is the sub-list for field type_name
 }
 
 func init() { file_sessiond_v1_session_proto_init() }
@@ -2699,13 +3356,39 @@ func file_sessiond_v1_session_proto_init() {
 	file_sessiond_v1_session_proto_msgTypes[19].OneofWrappers = []any{}
 	file_sessiond_v1_session_proto_msgTypes[21].OneofWrappers = []any{}
 	file_sessiond_v1_session_proto_msgTypes[27].OneofWrappers = []any{}
+	file_sessiond_v1_session_proto_msgTypes[31].OneofWrappers = []any{
+		(*BatchOperation_CreateSession)(nil),
+		(*BatchOperation_Get)(nil),
+		(*BatchOperation_Set)(nil),
+		(*BatchOperation_Remove)(nil),
+		(*BatchOperation_Clear)(nil),
+		(*BatchOperation_Touch)(nil),
+		(*BatchOperation_Delete)(nil),
+		(*BatchOperation_Commit)(nil),
+		(*BatchOperation_RotateId)(nil),
+		(*BatchOperation_ListSessions)(nil),
+		(*BatchOperation_RevokeSessions)(nil),
+	}
+	file_sessiond_v1_session_proto_msgTypes[33].OneofWrappers = []any{
+		(*BatchResult_CreateSession)(nil),
+		(*BatchResult_Get)(nil),
+		(*BatchResult_Set)(nil),
+		(*BatchResult_Remove)(nil),
+		(*BatchResult_Clear)(nil),
+		(*BatchResult_Touch)(nil),
+		(*BatchResult_Delete)(nil),
+		(*BatchResult_Commit)(nil),
+		(*BatchResult_RotateId)(nil),
+		(*BatchResult_ListSessions)(nil),
+		(*BatchResult_RevokeSessions)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sessiond_v1_session_proto_rawDesc), len(file_sessiond_v1_session_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   38,
+			NumMessages:   42,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

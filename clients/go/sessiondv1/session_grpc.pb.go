@@ -78,6 +78,7 @@ const (
 	SessionService_ListSessions_FullMethodName   = "/sessiond.v1.SessionService/ListSessions"
 	SessionService_RevokeSessions_FullMethodName = "/sessiond.v1.SessionService/RevokeSessions"
 	SessionService_WatchSessions_FullMethodName  = "/sessiond.v1.SessionService/WatchSessions"
+	SessionService_Batch_FullMethodName          = "/sessiond.v1.SessionService/Batch"
 )
 
 // SessionServiceClient is the client API for SessionService service.
@@ -146,6 +147,18 @@ type SessionServiceClient interface {
 	// OUT_OF_RANGE), UNAVAILABLE (the server is draining). Events come in batches
 	// (WatchSessionsResponse), so a busy server sends one message for many events.
 	WatchSessions(ctx context.Context, in *WatchSessionsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchSessionsResponse], error)
+	// Runs many independent operations in one call: any of the unary rpcs above, on any sessions.
+	// Each operation keeps exactly its single call's semantics: validation, atomicity, idempotency
+	// (request_id), limits, tenant rights and errors. A batch is not a transaction: operations may
+	// run concurrently and in any order, and one failing changes nothing about another; send two
+	// operations on one session in one batch only if their order does not matter. Results come back
+	// in the order of the operations, each with its own status. Clients send the calls their
+	// process makes concurrently as one Batch (automatic batching), which costs the server far less
+	// than one rpc each. The call itself fails only when the whole batch is refused:
+	// INVALID_ARGUMENT (no operations, more than --max_batch_operations, or an operation with
+	// nothing set), UNAUTHENTICATED, UNAVAILABLE, RESOURCE_EXHAUSTED (the request over
+	// --max_message_bytes, the responses over the pending-response budget, the server overloaded).
+	Batch(ctx context.Context, in *BatchRequest, opts ...grpc.CallOption) (*BatchResponse, error)
 }
 
 type sessionServiceClient struct {
@@ -285,6 +298,16 @@ func (c *sessionServiceClient) WatchSessions(ctx context.Context, in *WatchSessi
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type SessionService_WatchSessionsClient = grpc.ServerStreamingClient[WatchSessionsResponse]
 
+func (c *sessionServiceClient) Batch(ctx context.Context, in *BatchRequest, opts ...grpc.CallOption) (*BatchResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BatchResponse)
+	err := c.cc.Invoke(ctx, SessionService_Batch_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SessionServiceServer is the server API for SessionService service.
 // All implementations must embed UnimplementedSessionServiceServer
 // for forward compatibility.
@@ -351,6 +374,18 @@ type SessionServiceServer interface {
 	// OUT_OF_RANGE), UNAVAILABLE (the server is draining). Events come in batches
 	// (WatchSessionsResponse), so a busy server sends one message for many events.
 	WatchSessions(*WatchSessionsRequest, grpc.ServerStreamingServer[WatchSessionsResponse]) error
+	// Runs many independent operations in one call: any of the unary rpcs above, on any sessions.
+	// Each operation keeps exactly its single call's semantics: validation, atomicity, idempotency
+	// (request_id), limits, tenant rights and errors. A batch is not a transaction: operations may
+	// run concurrently and in any order, and one failing changes nothing about another; send two
+	// operations on one session in one batch only if their order does not matter. Results come back
+	// in the order of the operations, each with its own status. Clients send the calls their
+	// process makes concurrently as one Batch (automatic batching), which costs the server far less
+	// than one rpc each. The call itself fails only when the whole batch is refused:
+	// INVALID_ARGUMENT (no operations, more than --max_batch_operations, or an operation with
+	// nothing set), UNAUTHENTICATED, UNAVAILABLE, RESOURCE_EXHAUSTED (the request over
+	// --max_message_bytes, the responses over the pending-response budget, the server overloaded).
+	Batch(context.Context, *BatchRequest) (*BatchResponse, error)
 	mustEmbedUnimplementedSessionServiceServer()
 }
 
@@ -396,6 +431,9 @@ func (UnimplementedSessionServiceServer) RevokeSessions(context.Context, *Revoke
 }
 func (UnimplementedSessionServiceServer) WatchSessions(*WatchSessionsRequest, grpc.ServerStreamingServer[WatchSessionsResponse]) error {
 	return status.Error(codes.Unimplemented, "method WatchSessions not implemented")
+}
+func (UnimplementedSessionServiceServer) Batch(context.Context, *BatchRequest) (*BatchResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Batch not implemented")
 }
 func (UnimplementedSessionServiceServer) mustEmbedUnimplementedSessionServiceServer() {}
 func (UnimplementedSessionServiceServer) testEmbeddedByValue()                        {}
@@ -627,6 +665,24 @@ func _SessionService_WatchSessions_Handler(srv interface{}, stream grpc.ServerSt
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type SessionService_WatchSessionsServer = grpc.ServerStreamingServer[WatchSessionsResponse]
 
+func _SessionService_Batch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BatchRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SessionServiceServer).Batch(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SessionService_Batch_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SessionServiceServer).Batch(ctx, req.(*BatchRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // SessionService_ServiceDesc is the grpc.ServiceDesc for SessionService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -677,6 +733,10 @@ var SessionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RevokeSessions",
 			Handler:    _SessionService_RevokeSessions_Handler,
+		},
+		{
+			MethodName: "Batch",
+			Handler:    _SessionService_Batch_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -1283,3 +1283,201 @@ class SessionEvent(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SessionEvent: _TypeAlias = SessionEvent  # noqa: Y015
+
+@_typing.final
+class BatchRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OPERATIONS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def operations(self) -> _containers.RepeatedCompositeFieldContainer[Global___BatchOperation]:
+        """The operations, at least one and at most --max_batch_operations (default 256). The request
+        as a whole is bounded by --max_message_bytes like any other.
+        """
+
+    def __init__(
+        self,
+        *,
+        operations: _abc.Iterable[Global___BatchOperation] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["operations", b"operations"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BatchRequest: _TypeAlias = BatchRequest  # noqa: Y015
+
+@_typing.final
+class BatchOperation(_message.Message):
+    """One operation of a Batch: the request of one unary rpc."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CREATE_SESSION_FIELD_NUMBER: _builtins.int
+    GET_FIELD_NUMBER: _builtins.int
+    SET_FIELD_NUMBER: _builtins.int
+    REMOVE_FIELD_NUMBER: _builtins.int
+    CLEAR_FIELD_NUMBER: _builtins.int
+    TOUCH_FIELD_NUMBER: _builtins.int
+    DELETE_FIELD_NUMBER: _builtins.int
+    COMMIT_FIELD_NUMBER: _builtins.int
+    ROTATE_ID_FIELD_NUMBER: _builtins.int
+    LIST_SESSIONS_FIELD_NUMBER: _builtins.int
+    REVOKE_SESSIONS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def create_session(self) -> Global___CreateSessionRequest: ...
+    @_builtins.property
+    def get(self) -> Global___GetRequest: ...
+    @_builtins.property
+    def set(self) -> Global___SetRequest: ...
+    @_builtins.property
+    def remove(self) -> Global___RemoveRequest: ...
+    @_builtins.property
+    def clear(self) -> Global___ClearRequest: ...
+    @_builtins.property
+    def touch(self) -> Global___TouchRequest: ...
+    @_builtins.property
+    def delete(self) -> Global___DeleteRequest: ...
+    @_builtins.property
+    def commit(self) -> Global___CommitRequest: ...
+    @_builtins.property
+    def rotate_id(self) -> Global___RotateIdRequest: ...
+    @_builtins.property
+    def list_sessions(self) -> Global___ListSessionsRequest: ...
+    @_builtins.property
+    def revoke_sessions(self) -> Global___RevokeSessionsRequest: ...
+    def __init__(
+        self,
+        *,
+        create_session: Global___CreateSessionRequest | None = ...,
+        get: Global___GetRequest | None = ...,
+        set: Global___SetRequest | None = ...,
+        remove: Global___RemoveRequest | None = ...,
+        clear: Global___ClearRequest | None = ...,
+        touch: Global___TouchRequest | None = ...,
+        delete: Global___DeleteRequest | None = ...,
+        commit: Global___CommitRequest | None = ...,
+        rotate_id: Global___RotateIdRequest | None = ...,
+        list_sessions: Global___ListSessionsRequest | None = ...,
+        revoke_sessions: Global___RevokeSessionsRequest | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["clear", b"clear", "commit", b"commit", "create_session", b"create_session", "delete", b"delete", "get", b"get", "list_sessions", b"list_sessions", "remove", b"remove", "request", b"request", "revoke_sessions", b"revoke_sessions", "rotate_id", b"rotate_id", "set", b"set", "touch", b"touch"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["clear", b"clear", "commit", b"commit", "create_session", b"create_session", "delete", b"delete", "get", b"get", "list_sessions", b"list_sessions", "remove", b"remove", "request", b"request", "revoke_sessions", b"revoke_sessions", "rotate_id", b"rotate_id", "set", b"set", "touch", b"touch"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_request: _TypeAlias = _typing.Literal["create_session", "get", "set", "remove", "clear", "touch", "delete", "commit", "rotate_id", "list_sessions", "revoke_sessions"]  # noqa: Y015
+    _WhichOneofArgType_request: _TypeAlias = _typing.Literal["request", b"request"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_request) -> _WhichOneofReturnType_request | None: ...
+
+Global___BatchOperation: _TypeAlias = BatchOperation  # noqa: Y015
+
+@_typing.final
+class BatchResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESULTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def results(self) -> _containers.RepeatedCompositeFieldContainer[Global___BatchResult]:
+        """One result per operation, in the order of BatchRequest.operations."""
+
+    def __init__(
+        self,
+        *,
+        results: _abc.Iterable[Global___BatchResult] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["results", b"results"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BatchResponse: _TypeAlias = BatchResponse  # noqa: Y015
+
+@_typing.final
+class BatchResult(_message.Message):
+    """One operation's outcome, exactly as its single call would have ended."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CODE_FIELD_NUMBER: _builtins.int
+    MESSAGE_FIELD_NUMBER: _builtins.int
+    CONFLICT_FIELD_NUMBER: _builtins.int
+    NOT_FOUND_FIELD_NUMBER: _builtins.int
+    CREATE_SESSION_FIELD_NUMBER: _builtins.int
+    GET_FIELD_NUMBER: _builtins.int
+    SET_FIELD_NUMBER: _builtins.int
+    REMOVE_FIELD_NUMBER: _builtins.int
+    CLEAR_FIELD_NUMBER: _builtins.int
+    TOUCH_FIELD_NUMBER: _builtins.int
+    DELETE_FIELD_NUMBER: _builtins.int
+    COMMIT_FIELD_NUMBER: _builtins.int
+    ROTATE_ID_FIELD_NUMBER: _builtins.int
+    LIST_SESSIONS_FIELD_NUMBER: _builtins.int
+    REVOKE_SESSIONS_FIELD_NUMBER: _builtins.int
+    code: _builtins.int
+    """The gRPC status code (google.rpc.Code): 0 (OK) on success, else the code the single call
+    would have failed with.
+    """
+    message: _builtins.str
+    """The single call's error message; empty on success."""
+    @_builtins.property
+    def conflict(self) -> Global___ConflictDetails:
+        """On ABORTED for a version conflict: what the single call carries in its status details."""
+
+    @_builtins.property
+    def not_found(self) -> Global___NotFoundDetails:
+        """On NOT_FOUND while the server remembers why the session is gone: what the single call carries
+        in its status details.
+        """
+
+    @_builtins.property
+    def create_session(self) -> Global___CreateSessionResponse: ...
+    @_builtins.property
+    def get(self) -> Global___GetResponse: ...
+    @_builtins.property
+    def set(self) -> Global___SetResponse: ...
+    @_builtins.property
+    def remove(self) -> Global___RemoveResponse: ...
+    @_builtins.property
+    def clear(self) -> Global___ClearResponse: ...
+    @_builtins.property
+    def touch(self) -> Global___TouchResponse: ...
+    @_builtins.property
+    def delete(self) -> Global___DeleteResponse: ...
+    @_builtins.property
+    def commit(self) -> Global___CommitResponse: ...
+    @_builtins.property
+    def rotate_id(self) -> Global___RotateIdResponse: ...
+    @_builtins.property
+    def list_sessions(self) -> Global___ListSessionsResponse: ...
+    @_builtins.property
+    def revoke_sessions(self) -> Global___RevokeSessionsResponse: ...
+    def __init__(
+        self,
+        *,
+        code: _builtins.int = ...,
+        message: _builtins.str = ...,
+        conflict: Global___ConflictDetails | None = ...,
+        not_found: Global___NotFoundDetails | None = ...,
+        create_session: Global___CreateSessionResponse | None = ...,
+        get: Global___GetResponse | None = ...,
+        set: Global___SetResponse | None = ...,
+        remove: Global___RemoveResponse | None = ...,
+        clear: Global___ClearResponse | None = ...,
+        touch: Global___TouchResponse | None = ...,
+        delete: Global___DeleteResponse | None = ...,
+        commit: Global___CommitResponse | None = ...,
+        rotate_id: Global___RotateIdResponse | None = ...,
+        list_sessions: Global___ListSessionsResponse | None = ...,
+        revoke_sessions: Global___RevokeSessionsResponse | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["clear", b"clear", "commit", b"commit", "conflict", b"conflict", "create_session", b"create_session", "delete", b"delete", "get", b"get", "list_sessions", b"list_sessions", "not_found", b"not_found", "remove", b"remove", "response", b"response", "revoke_sessions", b"revoke_sessions", "rotate_id", b"rotate_id", "set", b"set", "touch", b"touch"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["clear", b"clear", "code", b"code", "commit", b"commit", "conflict", b"conflict", "create_session", b"create_session", "delete", b"delete", "get", b"get", "list_sessions", b"list_sessions", "message", b"message", "not_found", b"not_found", "remove", b"remove", "response", b"response", "revoke_sessions", b"revoke_sessions", "rotate_id", b"rotate_id", "set", b"set", "touch", b"touch"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_response: _TypeAlias = _typing.Literal["create_session", "get", "set", "remove", "clear", "touch", "delete", "commit", "rotate_id", "list_sessions", "revoke_sessions"]  # noqa: Y015
+    _WhichOneofArgType_response: _TypeAlias = _typing.Literal["response", b"response"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_response) -> _WhichOneofReturnType_response | None: ...
+
+Global___BatchResult: _TypeAlias = BatchResult  # noqa: Y015

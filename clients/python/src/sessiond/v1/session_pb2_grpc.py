@@ -96,6 +96,11 @@ class SessionServiceStub:
                 request_serializer=sessiond_dot_v1_dot_session__pb2.WatchSessionsRequest.SerializeToString,
                 response_deserializer=sessiond_dot_v1_dot_session__pb2.WatchSessionsResponse.FromString,
                 _registered_method=True)
+        self.Batch = channel.unary_unary(
+                '/sessiond.v1.SessionService/Batch',
+                request_serializer=sessiond_dot_v1_dot_session__pb2.BatchRequest.SerializeToString,
+                response_deserializer=sessiond_dot_v1_dot_session__pb2.BatchResponse.FromString,
+                _registered_method=True)
 
 
 class SessionServiceServicer:
@@ -222,6 +227,23 @@ class SessionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Batch(self, request, context):
+        """Runs many independent operations in one call: any of the unary rpcs above, on any sessions.
+        Each operation keeps exactly its single call's semantics: validation, atomicity, idempotency
+        (request_id), limits, tenant rights and errors. A batch is not a transaction: operations may
+        run concurrently and in any order, and one failing changes nothing about another; send two
+        operations on one session in one batch only if their order does not matter. Results come back
+        in the order of the operations, each with its own status. Clients send the calls their
+        process makes concurrently as one Batch (automatic batching), which costs the server far less
+        than one rpc each. The call itself fails only when the whole batch is refused:
+        INVALID_ARGUMENT (no operations, more than --max_batch_operations, or an operation with
+        nothing set), UNAUTHENTICATED, UNAVAILABLE, RESOURCE_EXHAUSTED (the request over
+        --max_message_bytes, the responses over the pending-response budget, the server overloaded).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SessionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -284,6 +306,11 @@ def add_SessionServiceServicer_to_server(servicer, server):
                     servicer.WatchSessions,
                     request_deserializer=sessiond_dot_v1_dot_session__pb2.WatchSessionsRequest.FromString,
                     response_serializer=sessiond_dot_v1_dot_session__pb2.WatchSessionsResponse.SerializeToString,
+            ),
+            'Batch': grpc.unary_unary_rpc_method_handler(
+                    servicer.Batch,
+                    request_deserializer=sessiond_dot_v1_dot_session__pb2.BatchRequest.FromString,
+                    response_serializer=sessiond_dot_v1_dot_session__pb2.BatchResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -611,6 +638,33 @@ class SessionService:
             '/sessiond.v1.SessionService/WatchSessions',
             sessiond_dot_v1_dot_session__pb2.WatchSessionsRequest.SerializeToString,
             sessiond_dot_v1_dot_session__pb2.WatchSessionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Batch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sessiond.v1.SessionService/Batch',
+            sessiond_dot_v1_dot_session__pb2.BatchRequest.SerializeToString,
+            sessiond_dot_v1_dot_session__pb2.BatchResponse.FromString,
             options,
             channel_credentials,
             insecure,

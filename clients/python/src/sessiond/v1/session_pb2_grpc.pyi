@@ -152,6 +152,19 @@ class SessionServiceStub:
     OUT_OF_RANGE), UNAVAILABLE (the server is draining). Events come in batches
     (WatchSessionsResponse), so a busy server sends one message for many events.
     """
+    Batch: _grpc.UnaryUnaryMultiCallable[_session_pb2.BatchRequest, _session_pb2.BatchResponse]
+    """Runs many independent operations in one call: any of the unary rpcs above, on any sessions.
+    Each operation keeps exactly its single call's semantics: validation, atomicity, idempotency
+    (request_id), limits, tenant rights and errors. A batch is not a transaction: operations may
+    run concurrently and in any order, and one failing changes nothing about another; send two
+    operations on one session in one batch only if their order does not matter. Results come back
+    in the order of the operations, each with its own status. Clients send the calls their
+    process makes concurrently as one Batch (automatic batching), which costs the server far less
+    than one rpc each. The call itself fails only when the whole batch is refused:
+    INVALID_ARGUMENT (no operations, more than --max_batch_operations, or an operation with
+    nothing set), UNAUTHENTICATED, UNAVAILABLE, RESOURCE_EXHAUSTED (the request over
+    --max_message_bytes, the responses over the pending-response budget, the server overloaded).
+    """
 
 @_typing.type_check_only
 class SessionServiceAsyncStub(SessionServiceStub):
@@ -229,6 +242,19 @@ class SessionServiceAsyncStub(SessionServiceStub):
     than the server buffering for it; reconnect from the last sequence seen, which then gets
     OUT_OF_RANGE), UNAVAILABLE (the server is draining). Events come in batches
     (WatchSessionsResponse), so a busy server sends one message for many events.
+    """
+    Batch: _aio.UnaryUnaryMultiCallable[_session_pb2.BatchRequest, _session_pb2.BatchResponse]  # type: ignore[assignment]
+    """Runs many independent operations in one call: any of the unary rpcs above, on any sessions.
+    Each operation keeps exactly its single call's semantics: validation, atomicity, idempotency
+    (request_id), limits, tenant rights and errors. A batch is not a transaction: operations may
+    run concurrently and in any order, and one failing changes nothing about another; send two
+    operations on one session in one batch only if their order does not matter. Results come back
+    in the order of the operations, each with its own status. Clients send the calls their
+    process makes concurrently as one Batch (automatic batching), which costs the server far less
+    than one rpc each. The call itself fails only when the whole batch is refused:
+    INVALID_ARGUMENT (no operations, more than --max_batch_operations, or an operation with
+    nothing set), UNAUTHENTICATED, UNAVAILABLE, RESOURCE_EXHAUSTED (the request over
+    --max_message_bytes, the responses over the pending-response budget, the server overloaded).
     """
 
 class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -376,6 +402,25 @@ class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
         than the server buffering for it; reconnect from the last sequence seen, which then gets
         OUT_OF_RANGE), UNAVAILABLE (the server is draining). Events come in batches
         (WatchSessionsResponse), so a busy server sends one message for many events.
+        """
+
+    @_abc_1.abstractmethod
+    def Batch(
+        self,
+        request: _session_pb2.BatchRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_session_pb2.BatchResponse, _abc.Awaitable[_session_pb2.BatchResponse]]:
+        """Runs many independent operations in one call: any of the unary rpcs above, on any sessions.
+        Each operation keeps exactly its single call's semantics: validation, atomicity, idempotency
+        (request_id), limits, tenant rights and errors. A batch is not a transaction: operations may
+        run concurrently and in any order, and one failing changes nothing about another; send two
+        operations on one session in one batch only if their order does not matter. Results come back
+        in the order of the operations, each with its own status. Clients send the calls their
+        process makes concurrently as one Batch (automatic batching), which costs the server far less
+        than one rpc each. The call itself fails only when the whole batch is refused:
+        INVALID_ARGUMENT (no operations, more than --max_batch_operations, or an operation with
+        nothing set), UNAUTHENTICATED, UNAVAILABLE, RESOURCE_EXHAUSTED (the request over
+        --max_message_bytes, the responses over the pending-response budget, the server overloaded).
         """
 
 def add_SessionServiceServicer_to_server(servicer: SessionServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

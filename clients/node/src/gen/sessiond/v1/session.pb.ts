@@ -646,6 +646,72 @@ export function sessionEvent_KindToJSON(object: SessionEvent_Kind): string {
   }
 }
 
+export interface BatchRequest {
+  /**
+   * The operations, at least one and at most --max_batch_operations (default 256). The request
+   * as a whole is bounded by --max_message_bytes like any other.
+   */
+  operations: BatchOperation[];
+}
+
+/** One operation of a Batch: the request of one unary rpc. */
+export interface BatchOperation {
+  request?:
+    | { $case: "createSession"; value: CreateSessionRequest }
+    | { $case: "get"; value: GetRequest }
+    | { $case: "set"; value: SetRequest }
+    | { $case: "remove"; value: RemoveRequest }
+    | { $case: "clear"; value: ClearRequest }
+    | { $case: "touch"; value: TouchRequest }
+    | { $case: "delete"; value: DeleteRequest }
+    | { $case: "commit"; value: CommitRequest }
+    | { $case: "rotateId"; value: RotateIdRequest }
+    | { $case: "listSessions"; value: ListSessionsRequest }
+    | { $case: "revokeSessions"; value: RevokeSessionsRequest }
+    | undefined;
+}
+
+export interface BatchResponse {
+  /** One result per operation, in the order of BatchRequest.operations. */
+  results: BatchResult[];
+}
+
+/** One operation's outcome, exactly as its single call would have ended. */
+export interface BatchResult {
+  /**
+   * The gRPC status code (google.rpc.Code): 0 (OK) on success, else the code the single call
+   * would have failed with.
+   */
+  code: number;
+  /** The single call's error message; empty on success. */
+  message: string;
+  /** On ABORTED for a version conflict: what the single call carries in its status details. */
+  conflict?:
+    | ConflictDetails
+    | undefined;
+  /**
+   * On NOT_FOUND while the server remembers why the session is gone: what the single call carries
+   * in its status details.
+   */
+  notFound?:
+    | NotFoundDetails
+    | undefined;
+  /** On success: the response, in the case of the operation's request. */
+  response?:
+    | { $case: "createSession"; value: CreateSessionResponse }
+    | { $case: "get"; value: GetResponse }
+    | { $case: "set"; value: SetResponse }
+    | { $case: "remove"; value: RemoveResponse }
+    | { $case: "clear"; value: ClearResponse }
+    | { $case: "touch"; value: TouchResponse }
+    | { $case: "delete"; value: DeleteResponse }
+    | { $case: "commit"; value: CommitResponse }
+    | { $case: "rotateId"; value: RotateIdResponse }
+    | { $case: "listSessions"; value: ListSessionsResponse }
+    | { $case: "revokeSessions"; value: RevokeSessionsResponse }
+    | undefined;
+}
+
 function createBaseValue(): Value {
   return { kind: undefined };
 }
@@ -4689,6 +4755,823 @@ export const SessionEvent: MessageFns<SessionEvent> = {
   },
 };
 
+function createBaseBatchRequest(): BatchRequest {
+  return { operations: [] };
+}
+
+export const BatchRequest: MessageFns<BatchRequest> = {
+  encode(message: BatchRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.operations) {
+      BatchOperation.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BatchRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatchRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.operations.push(BatchOperation.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BatchRequest {
+    return {
+      operations: globalThis.Array.isArray(object?.operations)
+        ? object.operations.map((e: any) => BatchOperation.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: BatchRequest): unknown {
+    const obj: any = {};
+    if (message.operations?.length) {
+      obj.operations = message.operations.map((e) => BatchOperation.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BatchRequest>, I>>(base?: I): BatchRequest {
+    return BatchRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BatchRequest>, I>>(object: I): BatchRequest {
+    const message = createBaseBatchRequest();
+    message.operations = object.operations?.map((e) => BatchOperation.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseBatchOperation(): BatchOperation {
+  return { request: undefined };
+}
+
+export const BatchOperation: MessageFns<BatchOperation> = {
+  encode(message: BatchOperation, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.request?.$case) {
+      case "createSession":
+        CreateSessionRequest.encode(message.request.value, writer.uint32(10).fork()).join();
+        break;
+      case "get":
+        GetRequest.encode(message.request.value, writer.uint32(18).fork()).join();
+        break;
+      case "set":
+        SetRequest.encode(message.request.value, writer.uint32(26).fork()).join();
+        break;
+      case "remove":
+        RemoveRequest.encode(message.request.value, writer.uint32(34).fork()).join();
+        break;
+      case "clear":
+        ClearRequest.encode(message.request.value, writer.uint32(42).fork()).join();
+        break;
+      case "touch":
+        TouchRequest.encode(message.request.value, writer.uint32(50).fork()).join();
+        break;
+      case "delete":
+        DeleteRequest.encode(message.request.value, writer.uint32(58).fork()).join();
+        break;
+      case "commit":
+        CommitRequest.encode(message.request.value, writer.uint32(66).fork()).join();
+        break;
+      case "rotateId":
+        RotateIdRequest.encode(message.request.value, writer.uint32(74).fork()).join();
+        break;
+      case "listSessions":
+        ListSessionsRequest.encode(message.request.value, writer.uint32(82).fork()).join();
+        break;
+      case "revokeSessions":
+        RevokeSessionsRequest.encode(message.request.value, writer.uint32(90).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BatchOperation {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatchOperation();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.request = { $case: "createSession", value: CreateSessionRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.request = { $case: "get", value: GetRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.request = { $case: "set", value: SetRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.request = { $case: "remove", value: RemoveRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.request = { $case: "clear", value: ClearRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.request = { $case: "touch", value: TouchRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.request = { $case: "delete", value: DeleteRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.request = { $case: "commit", value: CommitRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.request = { $case: "rotateId", value: RotateIdRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.request = { $case: "listSessions", value: ListSessionsRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.request = { $case: "revokeSessions", value: RevokeSessionsRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BatchOperation {
+    return {
+      request: isSet(object.createSession)
+        ? { $case: "createSession", value: CreateSessionRequest.fromJSON(object.createSession) }
+        : isSet(object.create_session)
+        ? { $case: "createSession", value: CreateSessionRequest.fromJSON(object.create_session) }
+        : isSet(object.get)
+        ? { $case: "get", value: GetRequest.fromJSON(object.get) }
+        : isSet(object.set)
+        ? { $case: "set", value: SetRequest.fromJSON(object.set) }
+        : isSet(object.remove)
+        ? { $case: "remove", value: RemoveRequest.fromJSON(object.remove) }
+        : isSet(object.clear)
+        ? { $case: "clear", value: ClearRequest.fromJSON(object.clear) }
+        : isSet(object.touch)
+        ? { $case: "touch", value: TouchRequest.fromJSON(object.touch) }
+        : isSet(object.delete)
+        ? { $case: "delete", value: DeleteRequest.fromJSON(object.delete) }
+        : isSet(object.commit)
+        ? { $case: "commit", value: CommitRequest.fromJSON(object.commit) }
+        : isSet(object.rotateId)
+        ? { $case: "rotateId", value: RotateIdRequest.fromJSON(object.rotateId) }
+        : isSet(object.rotate_id)
+        ? { $case: "rotateId", value: RotateIdRequest.fromJSON(object.rotate_id) }
+        : isSet(object.listSessions)
+        ? { $case: "listSessions", value: ListSessionsRequest.fromJSON(object.listSessions) }
+        : isSet(object.list_sessions)
+        ? { $case: "listSessions", value: ListSessionsRequest.fromJSON(object.list_sessions) }
+        : isSet(object.revokeSessions)
+        ? { $case: "revokeSessions", value: RevokeSessionsRequest.fromJSON(object.revokeSessions) }
+        : isSet(object.revoke_sessions)
+        ? { $case: "revokeSessions", value: RevokeSessionsRequest.fromJSON(object.revoke_sessions) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: BatchOperation): unknown {
+    const obj: any = {};
+    if (message.request?.$case === "createSession") {
+      obj.createSession = CreateSessionRequest.toJSON(message.request.value);
+    } else if (message.request?.$case === "get") {
+      obj.get = GetRequest.toJSON(message.request.value);
+    } else if (message.request?.$case === "set") {
+      obj.set = SetRequest.toJSON(message.request.value);
+    } else if (message.request?.$case === "remove") {
+      obj.remove = RemoveRequest.toJSON(message.request.value);
+    } else if (message.request?.$case === "clear") {
+      obj.clear = ClearRequest.toJSON(message.request.value);
+    } else if (message.request?.$case === "touch") {
+      obj.touch = TouchRequest.toJSON(message.request.value);
+    } else if (message.request?.$case === "delete") {
+      obj.delete = DeleteRequest.toJSON(message.request.value);
+    } else if (message.request?.$case === "commit") {
+      obj.commit = CommitRequest.toJSON(message.request.value);
+    } else if (message.request?.$case === "rotateId") {
+      obj.rotateId = RotateIdRequest.toJSON(message.request.value);
+    } else if (message.request?.$case === "listSessions") {
+      obj.listSessions = ListSessionsRequest.toJSON(message.request.value);
+    } else if (message.request?.$case === "revokeSessions") {
+      obj.revokeSessions = RevokeSessionsRequest.toJSON(message.request.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BatchOperation>, I>>(base?: I): BatchOperation {
+    return BatchOperation.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BatchOperation>, I>>(object: I): BatchOperation {
+    const message = createBaseBatchOperation();
+    switch (object.request?.$case) {
+      case "createSession": {
+        if (object.request?.value !== undefined && object.request?.value !== null) {
+          message.request = { $case: "createSession", value: CreateSessionRequest.fromPartial(object.request.value) };
+        }
+        break;
+      }
+      case "get": {
+        if (object.request?.value !== undefined && object.request?.value !== null) {
+          message.request = { $case: "get", value: GetRequest.fromPartial(object.request.value) };
+        }
+        break;
+      }
+      case "set": {
+        if (object.request?.value !== undefined && object.request?.value !== null) {
+          message.request = { $case: "set", value: SetRequest.fromPartial(object.request.value) };
+        }
+        break;
+      }
+      case "remove": {
+        if (object.request?.value !== undefined && object.request?.value !== null) {
+          message.request = { $case: "remove", value: RemoveRequest.fromPartial(object.request.value) };
+        }
+        break;
+      }
+      case "clear": {
+        if (object.request?.value !== undefined && object.request?.value !== null) {
+          message.request = { $case: "clear", value: ClearRequest.fromPartial(object.request.value) };
+        }
+        break;
+      }
+      case "touch": {
+        if (object.request?.value !== undefined && object.request?.value !== null) {
+          message.request = { $case: "touch", value: TouchRequest.fromPartial(object.request.value) };
+        }
+        break;
+      }
+      case "delete": {
+        if (object.request?.value !== undefined && object.request?.value !== null) {
+          message.request = { $case: "delete", value: DeleteRequest.fromPartial(object.request.value) };
+        }
+        break;
+      }
+      case "commit": {
+        if (object.request?.value !== undefined && object.request?.value !== null) {
+          message.request = { $case: "commit", value: CommitRequest.fromPartial(object.request.value) };
+        }
+        break;
+      }
+      case "rotateId": {
+        if (object.request?.value !== undefined && object.request?.value !== null) {
+          message.request = { $case: "rotateId", value: RotateIdRequest.fromPartial(object.request.value) };
+        }
+        break;
+      }
+      case "listSessions": {
+        if (object.request?.value !== undefined && object.request?.value !== null) {
+          message.request = { $case: "listSessions", value: ListSessionsRequest.fromPartial(object.request.value) };
+        }
+        break;
+      }
+      case "revokeSessions": {
+        if (object.request?.value !== undefined && object.request?.value !== null) {
+          message.request = { $case: "revokeSessions", value: RevokeSessionsRequest.fromPartial(object.request.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseBatchResponse(): BatchResponse {
+  return { results: [] };
+}
+
+export const BatchResponse: MessageFns<BatchResponse> = {
+  encode(message: BatchResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.results) {
+      BatchResult.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BatchResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatchResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.results.push(BatchResult.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BatchResponse {
+    return {
+      results: globalThis.Array.isArray(object?.results) ? object.results.map((e: any) => BatchResult.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: BatchResponse): unknown {
+    const obj: any = {};
+    if (message.results?.length) {
+      obj.results = message.results.map((e) => BatchResult.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BatchResponse>, I>>(base?: I): BatchResponse {
+    return BatchResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BatchResponse>, I>>(object: I): BatchResponse {
+    const message = createBaseBatchResponse();
+    message.results = object.results?.map((e) => BatchResult.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseBatchResult(): BatchResult {
+  return { code: 0, message: "", conflict: undefined, notFound: undefined, response: undefined };
+}
+
+export const BatchResult: MessageFns<BatchResult> = {
+  encode(message: BatchResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.code !== 0) {
+      writer.uint32(8).int32(message.code);
+    }
+    if (message.message !== "") {
+      writer.uint32(18).string(message.message);
+    }
+    if (message.conflict !== undefined) {
+      ConflictDetails.encode(message.conflict, writer.uint32(26).fork()).join();
+    }
+    if (message.notFound !== undefined) {
+      NotFoundDetails.encode(message.notFound, writer.uint32(34).fork()).join();
+    }
+    switch (message.response?.$case) {
+      case "createSession":
+        CreateSessionResponse.encode(message.response.value, writer.uint32(82).fork()).join();
+        break;
+      case "get":
+        GetResponse.encode(message.response.value, writer.uint32(90).fork()).join();
+        break;
+      case "set":
+        SetResponse.encode(message.response.value, writer.uint32(98).fork()).join();
+        break;
+      case "remove":
+        RemoveResponse.encode(message.response.value, writer.uint32(106).fork()).join();
+        break;
+      case "clear":
+        ClearResponse.encode(message.response.value, writer.uint32(114).fork()).join();
+        break;
+      case "touch":
+        TouchResponse.encode(message.response.value, writer.uint32(122).fork()).join();
+        break;
+      case "delete":
+        DeleteResponse.encode(message.response.value, writer.uint32(130).fork()).join();
+        break;
+      case "commit":
+        CommitResponse.encode(message.response.value, writer.uint32(138).fork()).join();
+        break;
+      case "rotateId":
+        RotateIdResponse.encode(message.response.value, writer.uint32(146).fork()).join();
+        break;
+      case "listSessions":
+        ListSessionsResponse.encode(message.response.value, writer.uint32(154).fork()).join();
+        break;
+      case "revokeSessions":
+        RevokeSessionsResponse.encode(message.response.value, writer.uint32(162).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BatchResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatchResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.code = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.conflict = ConflictDetails.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.notFound = NotFoundDetails.decode(reader, reader.uint32());
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.response = { $case: "createSession", value: CreateSessionResponse.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.response = { $case: "get", value: GetResponse.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.response = { $case: "set", value: SetResponse.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.response = { $case: "remove", value: RemoveResponse.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.response = { $case: "clear", value: ClearResponse.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.response = { $case: "touch", value: TouchResponse.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.response = { $case: "delete", value: DeleteResponse.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.response = { $case: "commit", value: CommitResponse.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.response = { $case: "rotateId", value: RotateIdResponse.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.response = { $case: "listSessions", value: ListSessionsResponse.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.response = {
+              $case: "revokeSessions",
+              value: RevokeSessionsResponse.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BatchResult {
+    return {
+      code: isSet(object.code) ? globalThis.Number(object.code) : 0,
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+      conflict: isSet(object.conflict) ? ConflictDetails.fromJSON(object.conflict) : undefined,
+      notFound: isSet(object.notFound)
+        ? NotFoundDetails.fromJSON(object.notFound)
+        : isSet(object.not_found)
+        ? NotFoundDetails.fromJSON(object.not_found)
+        : undefined,
+      response: isSet(object.createSession)
+        ? { $case: "createSession", value: CreateSessionResponse.fromJSON(object.createSession) }
+        : isSet(object.create_session)
+        ? { $case: "createSession", value: CreateSessionResponse.fromJSON(object.create_session) }
+        : isSet(object.get)
+        ? { $case: "get", value: GetResponse.fromJSON(object.get) }
+        : isSet(object.set)
+        ? { $case: "set", value: SetResponse.fromJSON(object.set) }
+        : isSet(object.remove)
+        ? { $case: "remove", value: RemoveResponse.fromJSON(object.remove) }
+        : isSet(object.clear)
+        ? { $case: "clear", value: ClearResponse.fromJSON(object.clear) }
+        : isSet(object.touch)
+        ? { $case: "touch", value: TouchResponse.fromJSON(object.touch) }
+        : isSet(object.delete)
+        ? { $case: "delete", value: DeleteResponse.fromJSON(object.delete) }
+        : isSet(object.commit)
+        ? { $case: "commit", value: CommitResponse.fromJSON(object.commit) }
+        : isSet(object.rotateId)
+        ? { $case: "rotateId", value: RotateIdResponse.fromJSON(object.rotateId) }
+        : isSet(object.rotate_id)
+        ? { $case: "rotateId", value: RotateIdResponse.fromJSON(object.rotate_id) }
+        : isSet(object.listSessions)
+        ? { $case: "listSessions", value: ListSessionsResponse.fromJSON(object.listSessions) }
+        : isSet(object.list_sessions)
+        ? { $case: "listSessions", value: ListSessionsResponse.fromJSON(object.list_sessions) }
+        : isSet(object.revokeSessions)
+        ? { $case: "revokeSessions", value: RevokeSessionsResponse.fromJSON(object.revokeSessions) }
+        : isSet(object.revoke_sessions)
+        ? { $case: "revokeSessions", value: RevokeSessionsResponse.fromJSON(object.revoke_sessions) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: BatchResult): unknown {
+    const obj: any = {};
+    if (message.code !== 0) {
+      obj.code = Math.round(message.code);
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    if (message.conflict !== undefined) {
+      obj.conflict = ConflictDetails.toJSON(message.conflict);
+    }
+    if (message.notFound !== undefined) {
+      obj.notFound = NotFoundDetails.toJSON(message.notFound);
+    }
+    if (message.response?.$case === "createSession") {
+      obj.createSession = CreateSessionResponse.toJSON(message.response.value);
+    } else if (message.response?.$case === "get") {
+      obj.get = GetResponse.toJSON(message.response.value);
+    } else if (message.response?.$case === "set") {
+      obj.set = SetResponse.toJSON(message.response.value);
+    } else if (message.response?.$case === "remove") {
+      obj.remove = RemoveResponse.toJSON(message.response.value);
+    } else if (message.response?.$case === "clear") {
+      obj.clear = ClearResponse.toJSON(message.response.value);
+    } else if (message.response?.$case === "touch") {
+      obj.touch = TouchResponse.toJSON(message.response.value);
+    } else if (message.response?.$case === "delete") {
+      obj.delete = DeleteResponse.toJSON(message.response.value);
+    } else if (message.response?.$case === "commit") {
+      obj.commit = CommitResponse.toJSON(message.response.value);
+    } else if (message.response?.$case === "rotateId") {
+      obj.rotateId = RotateIdResponse.toJSON(message.response.value);
+    } else if (message.response?.$case === "listSessions") {
+      obj.listSessions = ListSessionsResponse.toJSON(message.response.value);
+    } else if (message.response?.$case === "revokeSessions") {
+      obj.revokeSessions = RevokeSessionsResponse.toJSON(message.response.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BatchResult>, I>>(base?: I): BatchResult {
+    return BatchResult.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BatchResult>, I>>(object: I): BatchResult {
+    const message = createBaseBatchResult();
+    message.code = object.code ?? 0;
+    message.message = object.message ?? "";
+    message.conflict = (object.conflict !== undefined && object.conflict !== null)
+      ? ConflictDetails.fromPartial(object.conflict)
+      : undefined;
+    message.notFound = (object.notFound !== undefined && object.notFound !== null)
+      ? NotFoundDetails.fromPartial(object.notFound)
+      : undefined;
+    switch (object.response?.$case) {
+      case "createSession": {
+        if (object.response?.value !== undefined && object.response?.value !== null) {
+          message.response = {
+            $case: "createSession",
+            value: CreateSessionResponse.fromPartial(object.response.value),
+          };
+        }
+        break;
+      }
+      case "get": {
+        if (object.response?.value !== undefined && object.response?.value !== null) {
+          message.response = { $case: "get", value: GetResponse.fromPartial(object.response.value) };
+        }
+        break;
+      }
+      case "set": {
+        if (object.response?.value !== undefined && object.response?.value !== null) {
+          message.response = { $case: "set", value: SetResponse.fromPartial(object.response.value) };
+        }
+        break;
+      }
+      case "remove": {
+        if (object.response?.value !== undefined && object.response?.value !== null) {
+          message.response = { $case: "remove", value: RemoveResponse.fromPartial(object.response.value) };
+        }
+        break;
+      }
+      case "clear": {
+        if (object.response?.value !== undefined && object.response?.value !== null) {
+          message.response = { $case: "clear", value: ClearResponse.fromPartial(object.response.value) };
+        }
+        break;
+      }
+      case "touch": {
+        if (object.response?.value !== undefined && object.response?.value !== null) {
+          message.response = { $case: "touch", value: TouchResponse.fromPartial(object.response.value) };
+        }
+        break;
+      }
+      case "delete": {
+        if (object.response?.value !== undefined && object.response?.value !== null) {
+          message.response = { $case: "delete", value: DeleteResponse.fromPartial(object.response.value) };
+        }
+        break;
+      }
+      case "commit": {
+        if (object.response?.value !== undefined && object.response?.value !== null) {
+          message.response = { $case: "commit", value: CommitResponse.fromPartial(object.response.value) };
+        }
+        break;
+      }
+      case "rotateId": {
+        if (object.response?.value !== undefined && object.response?.value !== null) {
+          message.response = { $case: "rotateId", value: RotateIdResponse.fromPartial(object.response.value) };
+        }
+        break;
+      }
+      case "listSessions": {
+        if (object.response?.value !== undefined && object.response?.value !== null) {
+          message.response = { $case: "listSessions", value: ListSessionsResponse.fromPartial(object.response.value) };
+        }
+        break;
+      }
+      case "revokeSessions": {
+        if (object.response?.value !== undefined && object.response?.value !== null) {
+          message.response = {
+            $case: "revokeSessions",
+            value: RevokeSessionsResponse.fromPartial(object.response.value),
+          };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
 /** The session service. All rpcs are unary but WatchSessions, a server stream. */
 export type SessionServiceService = typeof SessionServiceService;
 export const SessionServiceService = {
@@ -4877,6 +5760,28 @@ export const SessionServiceService = {
       Buffer.from(WatchSessionsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): WatchSessionsResponse => WatchSessionsResponse.decode(value),
   },
+  /**
+   * Runs many independent operations in one call: any of the unary rpcs above, on any sessions.
+   * Each operation keeps exactly its single call's semantics: validation, atomicity, idempotency
+   * (request_id), limits, tenant rights and errors. A batch is not a transaction: operations may
+   * run concurrently and in any order, and one failing changes nothing about another; send two
+   * operations on one session in one batch only if their order does not matter. Results come back
+   * in the order of the operations, each with its own status. Clients send the calls their
+   * process makes concurrently as one Batch (automatic batching), which costs the server far less
+   * than one rpc each. The call itself fails only when the whole batch is refused:
+   * INVALID_ARGUMENT (no operations, more than --max_batch_operations, or an operation with
+   * nothing set), UNAUTHENTICATED, UNAVAILABLE, RESOURCE_EXHAUSTED (the request over
+   * --max_message_bytes, the responses over the pending-response budget, the server overloaded).
+   */
+  batch: {
+    path: "/sessiond.v1.SessionService/Batch" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: BatchRequest): Buffer => Buffer.from(BatchRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): BatchRequest => BatchRequest.decode(value),
+    responseSerialize: (value: BatchResponse): Buffer => Buffer.from(BatchResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): BatchResponse => BatchResponse.decode(value),
+  },
 } as const;
 
 export interface SessionServiceServer extends UntypedServiceImplementation {
@@ -4964,6 +5869,20 @@ export interface SessionServiceServer extends UntypedServiceImplementation {
    * (WatchSessionsResponse), so a busy server sends one message for many events.
    */
   watchSessions: handleServerStreamingCall<WatchSessionsRequest, WatchSessionsResponse>;
+  /**
+   * Runs many independent operations in one call: any of the unary rpcs above, on any sessions.
+   * Each operation keeps exactly its single call's semantics: validation, atomicity, idempotency
+   * (request_id), limits, tenant rights and errors. A batch is not a transaction: operations may
+   * run concurrently and in any order, and one failing changes nothing about another; send two
+   * operations on one session in one batch only if their order does not matter. Results come back
+   * in the order of the operations, each with its own status. Clients send the calls their
+   * process makes concurrently as one Batch (automatic batching), which costs the server far less
+   * than one rpc each. The call itself fails only when the whole batch is refused:
+   * INVALID_ARGUMENT (no operations, more than --max_batch_operations, or an operation with
+   * nothing set), UNAUTHENTICATED, UNAVAILABLE, RESOURCE_EXHAUSTED (the request over
+   * --max_message_bytes, the responses over the pending-response budget, the server overloaded).
+   */
+  batch: handleUnaryCall<BatchRequest, BatchResponse>;
 }
 
 export interface SessionServiceClient extends Client {
@@ -5207,6 +6126,34 @@ export interface SessionServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<WatchSessionsResponse>;
+  /**
+   * Runs many independent operations in one call: any of the unary rpcs above, on any sessions.
+   * Each operation keeps exactly its single call's semantics: validation, atomicity, idempotency
+   * (request_id), limits, tenant rights and errors. A batch is not a transaction: operations may
+   * run concurrently and in any order, and one failing changes nothing about another; send two
+   * operations on one session in one batch only if their order does not matter. Results come back
+   * in the order of the operations, each with its own status. Clients send the calls their
+   * process makes concurrently as one Batch (automatic batching), which costs the server far less
+   * than one rpc each. The call itself fails only when the whole batch is refused:
+   * INVALID_ARGUMENT (no operations, more than --max_batch_operations, or an operation with
+   * nothing set), UNAUTHENTICATED, UNAVAILABLE, RESOURCE_EXHAUSTED (the request over
+   * --max_message_bytes, the responses over the pending-response budget, the server overloaded).
+   */
+  batch(
+    request: BatchRequest,
+    callback: (error: ServiceError | null, response: BatchResponse) => void,
+  ): ClientUnaryCall;
+  batch(
+    request: BatchRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: BatchResponse) => void,
+  ): ClientUnaryCall;
+  batch(
+    request: BatchRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: BatchResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const SessionServiceClient = makeGenericClientConstructor(
