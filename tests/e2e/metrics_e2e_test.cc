@@ -7,6 +7,7 @@
 
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/numbers.h"
@@ -178,6 +179,52 @@ TEST_F(MetricsE2eTest, KnownTrafficIsCountedByMethodCodeAndLimit) {
   EXPECT_GT(samples["process_open_fds"], 3);
   EXPECT_GT(samples["process_max_fds"], 0);
   EXPECT_EQ(samples.count("process_cpu_seconds_total"), 1u);
+}
+
+// Automatic batching, seen from the server: threads sharing one client make far fewer rpcs than
+// calls, most of them Batch, and every call still gets its own result; with batching off, none.
+TEST_F(MetricsE2eTest, ConcurrentCallsOfOneClientGoOutAsBatches) {
+  ASSERT_NO_FATAL_FAILURE(Start({}));
+  constexpr int kThreads = 16, kRounds = 50;
+  auto run_web_requests = [&](const Client& client) {
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&client, t] {
+        absl::StatusOr<v1::CreateSessionResponse> created = client.CreateSession({});
+        ASSERT_OK(created);
+        for (int round = 1; round <= kRounds; ++round) {
+          v1::GetRequest get;
+          get.set_id(created->session().id());
+          absl::StatusOr<v1::GetResponse> read = client.Get(get);
+          ASSERT_OK(read);
+          ASSERT_EQ(read->session().version(), round);
+          v1::SetRequest set;
+          set.set_id(created->session().id());
+          set.set_if_version(read->session().version());
+          (*set.mutable_entries())["thread"].set_int64_value(t);
+          ASSERT_OK(client.Set(set));
+        }
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
+  };
+  constexpr double kCalls = kThreads * (1 + 2 * kRounds);
+  auto rpcs = [](std::map<std::string, double>& samples) {
+    return samples[Rpcs("CreateSession", "OK")] + samples[Rpcs("Get", "OK")] +
+           samples[Rpcs("Set", "OK")] + samples[Rpcs("Batch", "OK")];
+  };
+
+  run_web_requests(*client_);
+  std::map<std::string, double> batched = Samples(ScrapeText());
+  EXPECT_GT(batched[Rpcs("Batch", "OK")], 0);
+  EXPECT_LT(rpcs(batched), kCalls * 0.75) << "batching saved under a quarter of the rpcs";
+
+  ClientOptions options;
+  options.batching = false;
+  run_web_requests(Client(server_->NewChannel(), options));
+  std::map<std::string, double> unbatched = Samples(ScrapeText());
+  EXPECT_EQ(unbatched[Rpcs("Batch", "OK")], batched[Rpcs("Batch", "OK")]);
+  EXPECT_EQ(rpcs(unbatched) - rpcs(batched), kCalls);
 }
 
 TEST_F(MetricsE2eTest, LabelsStayBoundedAndNeverHoldSessionIds) {

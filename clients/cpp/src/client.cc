@@ -1,11 +1,22 @@
 #include "sessiond/client.h"
 
+#include "batcher.h"
 #include "grpcpp/client_context.h"
 
 namespace sessiond {
 
 Client::Client(std::shared_ptr<grpc::ChannelInterface> channel, ClientOptions options)
-    : stub_(v1::SessionService::NewStub(channel)), options_(options) {}
+    : stub_(v1::SessionService::NewStub(channel)), options_(options) {
+  if (options_.batching) {
+    batcher_ = std::make_unique<internal::Batcher>(
+        stub_.get(), options_.bearer_token,
+        internal::Batcher::Limits{options_.max_batch_operations, options_.max_batch_bytes});
+  }
+}
+
+Client::Client(Client&&) noexcept = default;
+Client& Client::operator=(Client&&) noexcept = default;
+Client::~Client() = default;
 
 void Client::Authorize(grpc::ClientContext& context) const {
   if (!options_.bearer_token.empty()) {
@@ -17,6 +28,27 @@ template <typename Request, typename Response>
 absl::StatusOr<Response> Client::Call(StubMethod<Request, Response> method, const Request& request,
                                       const CallOptions& call) const {
   const absl::Time deadline = call.deadline.value_or(absl::Now() + options_.timeout);
+  if (batcher_ == nullptr || request.ByteSizeLong() > options_.max_batch_bytes) {
+    return CallAlone(method, request, deadline);
+  }
+  internal::Batcher::Turn turn = batcher_->Await(internal::ToOperation(request), deadline);
+  if (turn.send_alone) {
+    absl::StatusOr<Response> response = CallAlone(method, request, deadline);
+    batcher_->AloneDone();
+    return response;
+  }
+  if (!turn.result.ok()) return turn.result.status();
+  if (absl::Status status = FromBatchResult(*turn.result); !status.ok()) return status;
+  Response response;
+  if (absl::Status status = internal::TakeResponse(*turn.result, &response); !status.ok()) {
+    return status;
+  }
+  return response;
+}
+
+template <typename Request, typename Response>
+absl::StatusOr<Response> Client::CallAlone(StubMethod<Request, Response> method,
+                                           const Request& request, absl::Time deadline) const {
   grpc::ClientContext context;
   if (deadline != absl::InfiniteFuture()) context.set_deadline(absl::ToChronoTime(deadline));
   Authorize(context);
@@ -79,6 +111,12 @@ absl::StatusOr<v1::ListSessionsResponse> Client::ListSessions(
 absl::StatusOr<v1::RevokeSessionsResponse> Client::RevokeSessions(
     const v1::RevokeSessionsRequest& request, const CallOptions& call) const {
   return Call(&v1::SessionService::Stub::RevokeSessions, request, call);
+}
+
+absl::StatusOr<v1::BatchResponse> Client::Batch(const v1::BatchRequest& request,
+                                                const CallOptions& call) const {
+  return CallAlone(&v1::SessionService::Stub::Batch, request,
+                   call.deadline.value_or(absl::Now() + options_.timeout));
 }
 
 std::unique_ptr<EventStream> Client::WatchSessions(const v1::WatchSessionsRequest& request,

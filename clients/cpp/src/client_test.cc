@@ -5,8 +5,10 @@
 #include <unistd.h>
 
 #include <string>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
@@ -75,6 +77,23 @@ TEST(ClientTest, CallDeadlineOverridesTheDefaultTimeout) {
   EXPECT_THAT(client.Commit(v1::CommitRequest(), {.deadline = start + absl::Milliseconds(300)}),
               StatusIs(absl::StatusCode::kDeadlineExceeded));
   EXPECT_LT(absl::Now() - start, absl::Seconds(10));
+}
+
+TEST(ClientTest, ACallQueuedBehindAnotherKeepsItsOwnDeadline) {
+  const SilentListener server;
+  const Client client(Channel(server.Target()), {.timeout = absl::Seconds(5)});
+  // The first call goes out alone and hangs until its deadline; the second queues behind it.
+  absl::Notification first_returned;
+  std::thread first([&] {
+    EXPECT_THAT(client.Touch(v1::TouchRequest()), StatusIs(absl::StatusCode::kDeadlineExceeded));
+    first_returned.Notify();
+  });
+  absl::SleepFor(absl::Milliseconds(200));
+
+  EXPECT_THAT(client.Touch(v1::TouchRequest(), {.deadline = absl::Now() + absl::Milliseconds(300)}),
+              StatusIs(absl::StatusCode::kDeadlineExceeded));
+  EXPECT_FALSE(first_returned.HasBeenNotified());
+  first.join();
 }
 
 }  // namespace

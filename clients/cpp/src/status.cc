@@ -45,6 +45,18 @@ absl::Status FromGrpcStatus(const grpc::Status& status) {
   return result;
 }
 
+absl::Status FromBatchResult(const v1::BatchResult& result) {
+  if (result.code() == 0) return absl::OkStatus();
+  absl::Status status(static_cast<absl::StatusCode>(result.code()), result.message());
+  if (result.has_conflict()) {
+    status.SetPayload(kConflictDetailsTypeUrl, absl::Cord(result.conflict().SerializeAsString()));
+  }
+  if (result.has_not_found()) {
+    status.SetPayload(kNotFoundDetailsTypeUrl, absl::Cord(result.not_found().SerializeAsString()));
+  }
+  return status;
+}
+
 // The detail of type `Details` under `type_url` in `status`, if present and parseable.
 template <typename Details>
 std::optional<Details> GetDetails(const absl::Status& status, absl::string_view type_url) {

@@ -15,6 +15,7 @@
 #ifndef SESSIOND_CLIENTS_CPP_INCLUDE_SESSIOND_CLIENT_H_
 #define SESSIOND_CLIENTS_CPP_INCLUDE_SESSIOND_CLIENT_H_
 
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,6 +29,9 @@
 #include "sessiond/v1/session.pb.h"
 
 namespace sessiond {
+namespace internal {
+class Batcher;
+}  // namespace internal
 
 // Settings for every call a Client makes.
 struct ClientOptions {
@@ -44,6 +48,16 @@ struct ClientOptions {
   // `authorization: Bearer <token>` metadata (use TLS: it is a password). Empty: none (a server
   // with tenants then needs a client certificate, ChannelOptions::cert_file).
   std::string bearer_token;
+  // Automatic batching: calls made concurrently from several threads go out together as one Batch
+  // rpc, which costs the server far less than one rpc each. A call goes out at once, as its own
+  // rpc, while nothing else is in flight; otherwise it waits for the flight in progress to return
+  // (or for the queue to fill) and goes out with every call queued meanwhile. Results, errors and
+  // deadlines are each call's own, exactly as without batching. false: every call is its own rpc.
+  bool batching = true;
+  // The most calls in one Batch, and the most bytes of their requests; a call larger than
+  // max_batch_bytes goes out alone.
+  size_t max_batch_operations = 128;
+  size_t max_batch_bytes = 512 * 1024;
 };
 
 // Settings for one call.
@@ -57,6 +71,10 @@ class Client {
  public:
   // A client whose calls go over `channel` with `options`.
   explicit Client(std::shared_ptr<grpc::ChannelInterface> channel, ClientOptions options = {});
+  Client(Client&&) noexcept;
+  Client& operator=(Client&&) noexcept;
+  // Waits for the Batch rpcs in flight; no call may be running.
+  ~Client();
 
   // The rpcs of sessiond.v1.SessionService. Each returns the server's response, or the error the
   // rpc's comment in session.proto lists, or UNAVAILABLE / DEADLINE_EXCEEDED from the transport.
@@ -83,6 +101,12 @@ class Client {
   absl::StatusOr<v1::RevokeSessionsResponse> RevokeSessions(
       const v1::RevokeSessionsRequest& request, const CallOptions& call = {}) const;
 
+  // Sends `request` as one Batch rpc, as it is (never merged with other calls). The call fails only
+  // if the server refuses the whole batch; each operation's outcome is in its result
+  // (FromBatchResult in sessiond/status.h turns one into the error its own call would give).
+  absl::StatusOr<v1::BatchResponse> Batch(const v1::BatchRequest& request,
+                                          const CallOptions& call = {}) const;
+
   // Opens a WatchSessions stream. It has no deadline unless `call` sets one; end it early with
   // EventStream::Cancel.
   std::unique_ptr<EventStream> WatchSessions(const v1::WatchSessionsRequest& request,
@@ -97,16 +121,24 @@ class Client {
   using StubMethod = grpc::Status (v1::SessionService::Stub::*)(grpc::ClientContext*,
                                                                 const Request&, Response*);
 
-  // Calls `method` with `request` under the deadline `call` implies and converts the result.
+  // Calls `method` with `request` under the deadline `call` implies and converts the result; in a
+  // Batch with other threads' calls when batching is on.
   template <typename Request, typename Response>
   absl::StatusOr<Response> Call(StubMethod<Request, Response> method, const Request& request,
                                 const CallOptions& call) const;
+
+  // Calls `method` with `request` as its own rpc with `deadline`.
+  template <typename Request, typename Response>
+  absl::StatusOr<Response> CallAlone(StubMethod<Request, Response> method, const Request& request,
+                                     absl::Time deadline) const;
 
   // Adds the bearer token to `context`, if the options carry one.
   void Authorize(grpc::ClientContext& context) const;
 
   std::unique_ptr<v1::SessionService::Stub> stub_;
   ClientOptions options_;
+  // Null without batching.
+  std::unique_ptr<internal::Batcher> batcher_;
 };
 
 }  // namespace sessiond

@@ -25,6 +25,11 @@ namespace sessiond {
 // are dropped; the code and message are kept.
 absl::Status FromGrpcStatus(const grpc::Status& status);
 
+// The outcome of one operation of a Batch as a Client method would report it: OK for success,
+// else the code and message, with its ConflictDetails or NotFoundDetails as the same payloads
+// FromGrpcStatus makes of the unary call's trailer.
+absl::Status FromBatchResult(const v1::BatchResult& result);
+
 // The ConflictDetails carried by `status` (an ABORTED status returned by a Client method), or
 // nullopt if it carries none or they do not parse.
 std::optional<v1::ConflictDetails> GetConflictDetails(const absl::Status& status);
