@@ -114,6 +114,13 @@ func (c *Client) wrap(op string, err error) error {
 	return c.failure(op, st.Code(), st.Message(), conflict, notFound)
 }
 
+// resultError converts a failed Batch result into exactly the error wrap makes of the same
+// operation's unary rpc failing (the result carries the status details as fields).
+func (c *Client) resultError(op string, result *sessiondv1.BatchResult) error {
+	return c.failure(op, codes.Code(result.GetCode()), result.GetMessage(), result.GetConflict(),
+		result.GetNotFound())
+}
+
 // failure is the error of op failing with code and message: a *ConflictError for ABORTED (with
 // conflict's keys and version, if any), a *GoneError for a NOT_FOUND whose notFound gives a
 // reason, else an *Error. conflict and notFound may be nil.
