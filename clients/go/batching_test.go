@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 
 	sessiond "sessiond.dev/client/go"
 	"sessiond.dev/client/go/internal/testserver"
@@ -280,5 +281,23 @@ func TestCallOverTheByteLimitGoesAlone(t *testing.T) {
 	batches, methods := gate.sent()
 	if len(batches) != 0 || methods[len(methods)-1] != "/sessiond.v1.SessionService/CreateSession" {
 		t.Errorf("sent %v (Batch sizes %v); want the large CreateSession alone", methods, batches)
+	}
+}
+
+// A call whose context carries outgoing gRPC metadata is sent at once as its own rpc (with its
+// metadata), even while another rpc is in flight: a shared Batch could not carry it.
+func TestCallWithMetadataGoesAlone(t *testing.T) {
+	gate := newGate(t, testserver.Start(t), sessiond.Options{})
+	held := gate.hold(t)
+	ctx := metadata.AppendToOutgoingContext(context.Background(), "x-request-source", "test")
+	if err := gate.client.Open(sessiond.NewID()).Load(ctx); !errors.Is(err, sessiond.ErrNotFound) {
+		t.Errorf("Load of an unknown id with metadata = %v, want ErrNotFound", err)
+	}
+	close(gate.release)
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+	if batches, _ := gate.sent(); len(batches) != 0 {
+		t.Errorf("Batch rpcs sent with %v operations; want none", batches)
 	}
 }
