@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -299,5 +300,30 @@ func TestCallWithMetadataGoesAlone(t *testing.T) {
 	}
 	if batches, _ := gate.sent(); len(batches) != 0 {
 		t.Errorf("Batch rpcs sent with %v operations; want none", batches)
+	}
+}
+
+// When the server refuses a Batch as a whole (here: more operations than its
+// --max_batch_operations), every call in it fails with that error.
+func TestRefusedBatchFailsEveryCallInIt(t *testing.T) {
+	gate := newGate(t, testserver.Start(t, "--max_batch_operations=1"),
+		sessiond.Options{MaxBatchOperations: 2})
+	held := gate.hold(t)
+	loaded := make([]error, 2)
+	var wg sync.WaitGroup
+	for i := range loaded {
+		wg.Go(func() { loaded[i] = gate.client.Open(sessiond.NewID()).Load(context.Background()) })
+	}
+	wg.Wait()
+	close(gate.release)
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+	for i, err := range loaded {
+		var e *sessiond.Error
+		if !errors.As(err, &e) || e.Code != codes.InvalidArgument || e.Op != "Get" ||
+			!strings.Contains(e.Message, "max_batch_operations") {
+			t.Errorf("call %d of a refused Batch = %v, want its INVALID_ARGUMENT", i, err)
+		}
 	}
 }
