@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	sessiond "sessiond.dev/client/go"
+	"sessiond.dev/client/go/internal/testserver"
 )
 
 // BenchmarkReadModifyCommit is one web request's session work: open by id, read (one Get), change,
@@ -41,5 +42,33 @@ func BenchmarkRead(b *testing.B) {
 		if _, ok := client.Open(s.ID()).GetString(ctx, "user"); !ok {
 			b.Fatal("user not found")
 		}
+	}
+}
+
+// BenchmarkReadConcurrently is BenchmarkRead from 64 goroutines per CPU, with automatic batching
+// and without: what batching changes for a busy web tier.
+func BenchmarkReadConcurrently(b *testing.B) {
+	for _, mode := range []struct {
+		name string
+		opts sessiond.Options
+	}{{"batching", sessiond.Options{}}, {"unbatched", sessiond.Options{DisableBatching: true}}} {
+		b.Run(mode.name, func(b *testing.B) {
+			ctx := context.Background()
+			client := testserver.Start(b).Client(b, mode.opts)
+			s, err := client.Create(ctx, sessiond.CreateOptions{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetParallelism(64)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if err := client.Open(s.ID()).Load(ctx); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
 	}
 }

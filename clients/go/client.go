@@ -8,7 +8,10 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/proto"
 
 	"sessiond.dev/client/go/sessiondv1"
 )
@@ -28,6 +31,17 @@ type Options struct {
 	// ConflictAttempts is how many times Update runs its work when commits keep conflicting.
 	// Default 3.
 	ConflictAttempts int
+	// DisableBatching sends every call as its own rpc. By default the calls goroutines make
+	// concurrently are coalesced into Batch rpcs (group commit): a call is sent at once when no
+	// rpc of the client is in flight; otherwise it waits for the one in flight to return and goes
+	// with the others that queued meanwhile. Results and errors are the same either way.
+	DisableBatching bool
+	// MaxBatchOperations caps the calls in one Batch (the server's --max_batch_operations must
+	// allow it); a queue that reaches it is sent at once. Default 128.
+	MaxBatchOperations int
+	// MaxBatchBytes caps the serialized requests in one Batch: a call that would go over it starts
+	// the next batch, and a call over it on its own is sent as its own rpc. Default 512 KiB.
+	MaxBatchBytes int
 }
 
 func (o Options) withDefaults() Options {
@@ -43,6 +57,12 @@ func (o Options) withDefaults() Options {
 	if o.ConflictAttempts <= 0 {
 		o.ConflictAttempts = 3
 	}
+	if o.MaxBatchOperations <= 0 {
+		o.MaxBatchOperations = 128
+	}
+	if o.MaxBatchBytes <= 0 {
+		o.MaxBatchBytes = 512 * 1024
+	}
 	return o
 }
 
@@ -53,6 +73,7 @@ type Client struct {
 	conn    *grpc.ClientConn // Owned by the client (Dial), or nil (NewClient).
 	address string
 	opts    Options
+	batcher *batcher // nil when Options.DisableBatching.
 }
 
 // Dial returns a Client of the sessiond at address ("host:port"). Without dial options the
@@ -67,15 +88,21 @@ func Dial(address string, opts Options, dial ...grpc.DialOption) (*Client, error
 	if err != nil {
 		return nil, err
 	}
-	return &Client{rpc: sessiondv1.NewSessionServiceClient(conn), conn: conn, address: address,
-		opts: opts.withDefaults()}, nil
+	client := NewClient(conn, address, opts)
+	client.conn = conn
+	return client, nil
 }
 
 // NewClient returns a Client over a connection the caller owns (and closes); address only names
 // the server in error messages.
 func NewClient(conn grpc.ClientConnInterface, address string, opts Options) *Client {
-	return &Client{rpc: sessiondv1.NewSessionServiceClient(conn), address: address,
+	c := &Client{rpc: sessiondv1.NewSessionServiceClient(conn), address: address,
 		opts: opts.withDefaults()}
+	if !c.opts.DisableBatching {
+		c.batcher = &batcher{rpc: c.rpc, maxOperations: c.opts.MaxBatchOperations,
+			maxBytes: c.opts.MaxBatchBytes}
+	}
+	return c
 }
 
 // Close closes the connection Dial opened; a no-op for NewClient's.
@@ -91,17 +118,33 @@ func (c *Client) Close() error {
 func (c *Client) RPC() sessiondv1.SessionServiceClient { return c.rpc }
 
 // call runs one rpc under ctx's deadline, or the client's timeout if ctx has none, converting its
-// error.
-func call[Req, Resp any](ctx context.Context, c *Client, op string,
-	rpc func(context.Context, Req, ...grpc.CallOption) (Resp, error), request Req) (Resp, error) {
+// error. It goes through the batcher unless batching is off or ctx carries outgoing metadata
+// (which a Batch shared with other callers could not carry).
+func call[Req, Resp proto.Message](ctx context.Context, c *Client, m method[Req, Resp],
+	request Req) (Resp, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.opts.Timeout)
 		defer cancel()
 	}
-	response, err := rpc(ctx, request)
-	if err != nil {
-		return response, c.wrap(op, err)
+	var none Resp
+	if _, hasMetadata := metadata.FromOutgoingContext(ctx); c.batcher == nil || hasMetadata {
+		response, err := m.unary(c.rpc, ctx, request)
+		if err != nil {
+			return none, c.wrap(m.name, err)
+		}
+		return response, nil
 	}
-	return response, nil
+	o := c.batcher.do(ctx, m.operation(request), func(ctx context.Context) (proto.Message, error) {
+		return m.unary(c.rpc, ctx, request)
+	})
+	switch {
+	case o.err != nil:
+		return none, c.wrap(m.name, o.err)
+	case o.result == nil:
+		return o.response.(Resp), nil
+	case codes.Code(o.result.GetCode()) != codes.OK:
+		return none, c.resultError(m.name, o.result)
+	}
+	return m.response(o.result), nil
 }

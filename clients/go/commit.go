@@ -43,7 +43,7 @@ func (s *Session) Commit(ctx context.Context) error {
 		request.ReadVersion = proto.Uint64(s.readVersion)
 	}
 	response, err := retry(ctx, s.client, func(ctx context.Context) (*sessiondv1.CommitResponse, error) {
-		return call(ctx, s.client, "Commit", s.client.rpc.Commit, request)
+		return call(ctx, s.client, commitMethod, request)
 	})
 	if s.resume && errors.Is(err, ErrNotFound) { // Gone: Resume makes it a new session.
 		s.becomeGone()
@@ -118,7 +118,7 @@ func (s *Session) createNow(ctx context.Context) error {
 		request.AbsoluteTimeout = durationpb.New(s.opts.AbsoluteTimeout)
 	}
 	response, err := retry(ctx, s.client, func(ctx context.Context) (*sessiondv1.CreateSessionResponse, error) {
-		return call(ctx, s.client, "CreateSession", s.client.rpc.CreateSession, request)
+		return call(ctx, s.client, createSessionMethod, request)
 	})
 	if err != nil {
 		return err
@@ -140,7 +140,7 @@ func (s *Session) RotateID(ctx context.Context) error {
 	}
 	request := &sessiondv1.RotateIdRequest{Id: s.id, RequestId: newRequestID()}
 	response, err := retry(ctx, s.client, func(ctx context.Context) (*sessiondv1.RotateIdResponse, error) {
-		return call(ctx, s.client, "RotateId", s.client.rpc.RotateId, request)
+		return call(ctx, s.client, rotateIDMethod, request)
 	})
 	if s.resume && errors.Is(err, ErrNotFound) { // Gone: it will be created with a new id.
 		s.becomeGone()
@@ -163,7 +163,7 @@ func (s *Session) Delete(ctx context.Context) error {
 	if !s.isNew {
 		request := &sessiondv1.DeleteRequest{Id: s.id, RequestId: newRequestID()}
 		_, err := retry(ctx, s.client, func(ctx context.Context) (*sessiondv1.DeleteResponse, error) {
-			return call(ctx, s.client, "Delete", s.client.rpc.Delete, request)
+			return call(ctx, s.client, deleteMethod, request)
 		})
 		if err != nil {
 			return err

@@ -101,24 +101,38 @@ func (e *GoneError) Unwrap() error { return e.Err }
 // trailer, a *ConflictError for ABORTED or a *GoneError for a NOT_FOUND that says why.
 func (c *Client) wrap(op string, err error) error {
 	st := status.Convert(err)
-	e := &Error{Op: op, Address: c.address, Code: st.Code(), Message: st.Message()}
-	switch st.Code() {
-	case codes.Aborted:
-		conflict := &ConflictError{Err: e}
-		for _, detail := range st.Details() {
-			if details, ok := detail.(*sessiondv1.ConflictDetails); ok {
-				conflict.Keys = details.GetConflictingKeys()
-				conflict.CurrentVersion = details.GetCurrentVersion()
-			}
+	var conflict *sessiondv1.ConflictDetails
+	var notFound *sessiondv1.NotFoundDetails
+	for _, detail := range st.Details() {
+		switch details := detail.(type) {
+		case *sessiondv1.ConflictDetails:
+			conflict = details
+		case *sessiondv1.NotFoundDetails:
+			notFound = details
 		}
-		return conflict
-	case codes.NotFound:
-		for _, detail := range st.Details() {
-			if details, ok := detail.(*sessiondv1.NotFoundDetails); ok &&
-				details.GetReason() != sessiondv1.NotFoundDetails_UNKNOWN {
-				return &GoneError{Err: e, Reason: details.GetReason(), EndedAt: details.GetEndedAt().AsTime()}
-			}
-		}
+	}
+	return c.failure(op, st.Code(), st.Message(), conflict, notFound)
+}
+
+// resultError converts a failed Batch result into exactly the error wrap makes of the same
+// operation's unary rpc failing (the result carries the status details as fields).
+func (c *Client) resultError(op string, result *sessiondv1.BatchResult) error {
+	return c.failure(op, codes.Code(result.GetCode()), result.GetMessage(), result.GetConflict(),
+		result.GetNotFound())
+}
+
+// failure is the error of op failing with code and message: a *ConflictError for ABORTED (with
+// conflict's keys and version, if any), a *GoneError for a NOT_FOUND whose notFound gives a
+// reason, else an *Error. conflict and notFound may be nil.
+func (c *Client) failure(op string, code codes.Code, message string,
+	conflict *sessiondv1.ConflictDetails, notFound *sessiondv1.NotFoundDetails) error {
+	e := &Error{Op: op, Address: c.address, Code: code, Message: message}
+	switch {
+	case code == codes.Aborted:
+		return &ConflictError{Err: e, Keys: conflict.GetConflictingKeys(),
+			CurrentVersion: conflict.GetCurrentVersion()}
+	case code == codes.NotFound && notFound.GetReason() != sessiondv1.NotFoundDetails_UNKNOWN:
+		return &GoneError{Err: e, Reason: notFound.GetReason(), EndedAt: notFound.GetEndedAt().AsTime()}
 	}
 	return e
 }

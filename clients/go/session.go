@@ -168,7 +168,7 @@ func (s *Session) load(ctx context.Context) error {
 	if s.loadDone {
 		return s.loadErr
 	}
-	response, err := call(ctx, s.client, "Get", s.client.rpc.Get, &sessiondv1.GetRequest{Id: s.id})
+	response, err := call(ctx, s.client, getMethod, &sessiondv1.GetRequest{Id: s.id})
 	s.loadDone = true
 	switch {
 	case err == nil:

@@ -27,7 +27,7 @@ type SessionPage struct {
 // first page).
 func (c *Client) ListSessions(ctx context.Context, principal string, pageSize int,
 	pageToken string) (SessionPage, error) {
-	response, err := call(ctx, c, "ListSessions", c.rpc.ListSessions, &sessiondv1.ListSessionsRequest{
+	response, err := call(ctx, c, listSessionsMethod, &sessiondv1.ListSessionsRequest{
 		Principal: principal, PageSize: int32(pageSize), PageToken: pageToken})
 	if err != nil {
 		return SessionPage{}, err
@@ -42,7 +42,7 @@ func (c *Client) ListSessions(ctx context.Context, principal string, pageSize in
 // RevokeSessions ends every session of principal but exceptIDs ("log out everywhere else"), each
 // atomically, and returns how many it ended.
 func (c *Client) RevokeSessions(ctx context.Context, principal string, exceptIDs ...string) (uint64, error) {
-	response, err := call(ctx, c, "RevokeSessions", c.rpc.RevokeSessions, &sessiondv1.RevokeSessionsRequest{
+	response, err := call(ctx, c, revokeSessionsMethod, &sessiondv1.RevokeSessionsRequest{
 		Principal: principal, ExceptIds: exceptIDs})
 	if err != nil {
 		return 0, err

@@ -3,9 +3,13 @@
 package testserver
 
 import (
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,6 +23,7 @@ type Server struct {
 	Address string // 127.0.0.1:PORT
 	cmd     *exec.Cmd
 	exited  chan struct{}
+	logFile string
 }
 
 // Start runs $SESSIOND_BIN with flags (plus --listen, --port_file, --store=memory and no drain
@@ -62,7 +67,7 @@ func Start(t testing.TB, flags ...string) *Server {
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
 		if port, err := os.ReadFile(portFile); err == nil && len(port) > 0 {
 			return &Server{Address: "127.0.0.1:" + strings.TrimSpace(string(port)), cmd: cmd,
-				exited: exited}
+				exited: exited, logFile: logFile}
 		}
 		select {
 		case <-exited:
@@ -100,3 +105,38 @@ func (s *Server) Stop() { _ = s.cmd.Process.Signal(syscall.SIGTERM) }
 
 // Wait waits until the server has exited.
 func (s *Server) Wait() { <-s.exited }
+
+// RPCs returns how many rpcs of method (e.g. "Batch") the server counted, whatever their code, from
+// its /metrics page. The server must have been started with --metrics_listen=127.0.0.1:0 (its
+// startup line names the port).
+func (s *Server) RPCs(t testing.TB, method string) int {
+	t.Helper()
+	output, err := os.ReadFile(s.logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := regexp.MustCompile(`metrics_port=(\d+)`).FindSubmatch(output)
+	if port == nil {
+		t.Fatal("sessiond names no metrics_port: start it with --metrics_listen=127.0.0.1:0")
+	}
+	response, err := http.Get("http://127.0.0.1:" + string(port[1]) + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer response.Body.Close()
+	page, err := io.ReadAll(response.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sample := regexp.MustCompile(`(?m)^sessiond_rpcs_total\{[^}]*method="/sessiond\.v1\.SessionService/` +
+		regexp.QuoteMeta(method) + `"[^}]*\} (\d+)$`)
+	total := 0
+	for _, match := range sample.FindAllSubmatch(page, -1) {
+		n, err := strconv.Atoi(string(match[1]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += n
+	}
+	return total
+}
