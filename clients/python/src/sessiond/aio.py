@@ -17,6 +17,7 @@ import grpc.aio
 
 from sessiond._core import ClientCore, SessionCore, SessionSettings, watch_request
 from sessiond._steps import Rpc, Sleep, Steps, T, advance
+from sessiond._turn_batching import TurnBatching
 from sessiond._values import SessionValue
 from sessiond.errors import SessiondError, from_call
 from sessiond.info import SessionPage
@@ -29,7 +30,13 @@ class NotLoadedError(RuntimeError):
 
 class Client(ClientCore["Session"]):
     """A connection to sessiond at `address` over one grpc.aio channel, for one event loop; see
-    sessiond.Client for the options and errors."""
+    sessiond.Client for the options and errors. The calls made in one turn of the loop are sent
+    together in one Batch rpc at its end (see TurnBatching) unless `batching=False`."""
+
+    _batcher: TurnBatching
+
+    def _open_batcher(self) -> TurnBatching:
+        return TurnBatching(self._stub, self.options)
 
     def _open_channel(
         self, address: str, credentials: grpc.ChannelCredentials | None
@@ -110,11 +117,9 @@ class Client(ClientCore["Session"]):
             outcome, error = None, None
             if isinstance(step, Rpc):
                 try:
-                    outcome = await getattr(self._stub, step.method)(
-                        step.request, timeout=step.timeout
-                    )
-                except grpc.aio.AioRpcError as rpc_error:
-                    error = from_call(self.options.address, rpc_error)
+                    outcome = await self._batcher.call(step.method, step.request, step.timeout)
+                except SessiondError as failed:
+                    error = failed
             elif isinstance(step, Sleep):
                 await asyncio.sleep(step.seconds)
             else:
