@@ -85,9 +85,9 @@ class Coalescer:
         self._queue: deque[Call] = deque()
         self._bytes = 0
 
-    def __bool__(self) -> bool:
-        """Whether a call is queued."""
-        return bool(self._queue)
+    def __len__(self) -> int:
+        """How many calls are queued."""
+        return len(self._queue)
 
     def add(self, call: Call) -> list[list[Call]]:
         """Queues `call` and returns the batches to send at once: `call` alone if it is over the
