@@ -202,6 +202,19 @@ def test_each_caller_in_a_batch_gets_exactly_the_error_its_unary_call_gives(vari
     assert unary_loaded.get_string("user") == "ada"
 
 
+def test_a_batch_of_large_sessions_loads_as_each_one_does(variant: str) -> None:
+    """Seven sessions of 750 kB: the Batch response is larger than gRPC's default 4 MiB."""
+    value = "x" * 250_000
+    with metered_sessiond() as (address, process, rpcs), make_client(variant, address) as client:
+        ids = [client.create({"a": value, "b": value, "c": value}).id for _ in range(7)]
+        sessions = [native(client).session(session_id) for session_id in ids]
+        before = rpcs()
+        succeeded(in_one_batch(client, process, [session.load for session in sessions]))
+        sent = rpc_counts_of(rpcs() - before)
+    assert sent["Batch"] == 1
+    assert all(session.get_string("c") == value for session in sessions)
+
+
 def test_a_call_stops_waiting_at_its_own_deadline_while_its_batch_is_in_flight(
     variant: str,
 ) -> None:

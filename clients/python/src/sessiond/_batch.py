@@ -2,9 +2,10 @@
 
 A unary call the client makes becomes a Call. A Coalescer queues calls and hands out the batches
 to send, within the limits of ClientOptions (max_batch_operations, max_batch_bytes); when a queue
-is sent is the client's business (sessiond.client: group commit; sessiond.aio: the end of the
-event-loop turn). A batch of one call is sent as that call's own unary rpc; a larger one as one
-Batch rpc, whose results settle() gives each caller, as the unary call would have ended.
+is sent is the client's business (sessiond._group_commit: group commit; sessiond._turn_batching:
+the end of the event-loop turn). outgoing() says how a batch is sent: one call as its own unary
+rpc, more as one Batch rpc, whose results deliver() gives each caller as its unary call would
+have ended; fail() ends the calls of an rpc that failed.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import grpc
 from google.protobuf.message import Message
@@ -33,6 +34,11 @@ _FIELDS = {
 }
 """The BatchOperation (and BatchResult) field of each batchable method, e.g. "RotateId":
 "rotate_id"."""
+
+CHANNEL_OPTIONS = (("grpc.max_receive_message_length", -1),)
+"""The options of a client's channel: no limit on the size of a response, since a Batch's holds
+up to max_batch_operations responses (each within the server's limits) and may well be larger than
+gRPC's default of 4 MiB."""
 
 Settle = Callable[[Any, Exception | None], None]
 """Ends a call with its response, or with None and the error its caller raises."""
@@ -150,11 +156,15 @@ def deliver(address: str, calls: list[Call], response: Any) -> None:
             call.settle(getattr(result, case), None)
 
 
-def fail(address: str, calls: list[Call], failed: FailedCall) -> None:
-    """Ends each of `calls` with the error of the rpc outgoing(calls) named, which failed as
-    `failed` did: a Batch that failed as a whole fails every call in it."""
+def fail(address: str, calls: list[Call], error: Exception) -> None:
+    """Ends each of `calls` with the error of the rpc outgoing(calls) named, as its unary call
+    raises it: a failed rpc's typed SessiondError (a Batch that failed as a whole fails every
+    call in it), anything else (a closed channel's refusal) as it is."""
     for call in calls:
-        call.settle(None, from_call(address, failed))
+        if isinstance(error, grpc.RpcError):
+            call.settle(None, from_call(address, cast(FailedCall, error)))
+        else:
+            call.settle(None, error)
 
 
 def _malformed(what: str) -> SessiondError:

@@ -59,10 +59,9 @@ class GroupCommit:
         method, request, timeout = outgoing(calls)
         try:
             future = getattr(self._stub, method).future(request, timeout=timeout)
-        except Exception as refused:  # a closed channel: each caller gets what a unary call raises
+        except Exception as refused:  # a closed channel
             self._next()
-            for call in calls:
-                call.settle(None, refused)
+            fail(self._options.address, calls, refused)
             return
         future.add_done_callback(lambda done: self._returned(calls, done))
 
@@ -71,8 +70,8 @@ class GroupCommit:
         self._next()
         try:
             response = future.result()
-        except grpc.RpcError as rpc_error:
-            fail(self._options.address, calls, cast(grpc.Call, rpc_error))
+        except Exception as error:
+            fail(self._options.address, calls, error)
         else:
             deliver(self._options.address, calls, response)
 

@@ -70,11 +70,8 @@ class TurnBatching:
         method, request, timeout = outgoing(calls)
         try:
             response = await getattr(self._stub, method)(request, timeout=timeout)
-        except grpc.aio.AioRpcError as rpc_error:
-            fail(self._options.address, calls, rpc_error)
-        except Exception as refused:  # a closed channel: each caller gets what a unary call raises
-            for call in calls:
-                call.settle(None, refused)
+        except Exception as error:
+            fail(self._options.address, calls, error)
         else:
             deliver(self._options.address, calls, response)
 

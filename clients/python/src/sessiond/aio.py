@@ -15,6 +15,7 @@ from typing import Any, Unpack, cast
 import grpc
 import grpc.aio
 
+from sessiond._batch import CHANNEL_OPTIONS
 from sessiond._core import ClientCore, SessionCore, SessionSettings, watch_request
 from sessiond._steps import Rpc, Sleep, Steps, T, advance
 from sessiond._turn_batching import TurnBatching
@@ -42,8 +43,8 @@ class Client(ClientCore["Session"]):
         self, address: str, credentials: grpc.ChannelCredentials | None
     ) -> grpc.aio.Channel:
         if credentials is not None:
-            return grpc.aio.secure_channel(address, credentials)
-        return grpc.aio.insecure_channel(address)
+            return grpc.aio.secure_channel(address, credentials, CHANNEL_OPTIONS)
+        return grpc.aio.insecure_channel(address, CHANNEL_OPTIONS)
 
     def _make_session(self, session_id: str, create: pb.CreateSessionRequest | None) -> Session:
         return Session(self, session_id, create)

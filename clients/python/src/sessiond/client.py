@@ -9,6 +9,7 @@ from typing import Any, Unpack, cast
 
 import grpc
 
+from sessiond._batch import CHANNEL_OPTIONS
 from sessiond._core import ClientCore, SessionCore, SessionSettings, watch_request
 from sessiond._group_commit import GroupCommit
 from sessiond._steps import Rpc, Sleep, Steps, T, advance
@@ -36,8 +37,8 @@ class Client(ClientCore["Session"]):
         self, address: str, credentials: grpc.ChannelCredentials | None
     ) -> grpc.Channel:
         if credentials is not None:
-            return grpc.secure_channel(address, credentials)
-        return grpc.insecure_channel(address)
+            return grpc.secure_channel(address, credentials, CHANNEL_OPTIONS)
+        return grpc.insecure_channel(address, CHANNEL_OPTIONS)
 
     def _make_session(self, session_id: str, create: pb.CreateSessionRequest | None) -> Session:
         return Session(self, session_id, create)
