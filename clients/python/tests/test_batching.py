@@ -50,13 +50,15 @@ def rpc_counts(metrics_port: int) -> Counter[str]:
 
 
 @contextmanager
-def metered_sessiond() -> Iterator[tuple[str, subprocess.Popen[bytes], Callable[[], Counter[str]]]]:
-    """A sessiond of its own with metrics on a free loopback port: its address, its process, and
-    a function that reads its rpc counts."""
+def metered_sessiond(
+    *flags: str,
+) -> Iterator[tuple[str, subprocess.Popen[bytes], Callable[[], Counter[str]]]]:
+    """A sessiond of its own with `flags` and metrics on a free loopback port: its address, its
+    process, and a function that reads its rpc counts."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         metrics_port = probe.getsockname()[1]
-    with run_sessiond(f"--metrics_listen=127.0.0.1:{metrics_port}") as (address, process):
+    with run_sessiond(f"--metrics_listen=127.0.0.1:{metrics_port}", *flags) as (address, process):
         yield address, process, partial(rpc_counts, metrics_port)
 
 
@@ -213,6 +215,21 @@ def test_a_batch_of_large_sessions_loads_as_each_one_does(variant: str) -> None:
         sent = rpc_counts_of(rpcs() - before)
     assert sent["Batch"] == 1
     assert all(session.get_string("c") == value for session in sessions)
+
+
+def test_when_the_batch_rpc_fails_every_call_in_it_raises_its_error(variant: str) -> None:
+    with (
+        metered_sessiond("--max_batch_operations=4") as (address, process, rpcs),
+        make_client(variant, address) as client,
+    ):
+        ids = [client.create({"n": i}).id for i in range(5)]
+        sessions = [native(client).session(session_id) for session_id in ids]
+        before = rpcs()
+        refused = in_one_batch(client, process, [session.load for session in sessions])
+        assert rpc_counts_of(rpcs() - before).get("Batch") == 1
+    assert all(isinstance(error, InvalidArgumentError) for error in refused)
+    assert len({error.details for error in refused}) == 1
+    assert not any(session.is_loaded for session in sessions)
 
 
 def test_a_call_stops_waiting_at_its_own_deadline_while_its_batch_is_in_flight(
