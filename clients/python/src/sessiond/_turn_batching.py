@@ -50,8 +50,9 @@ class TurnBatching:
         try:
             return await asyncio.wait_for(outcome, max(timeout, 0.0))
         except TimeoutError:
-            self._queue.discard(call)
             raise deadline_exceeded() from None
+        finally:  # a caller that stopped waiting (deadline, cancelled) is not sent
+            self._queue.discard(call)
 
     def _flush(self) -> None:
         """The end of the turn the first queued call was made in: sends the queue."""
