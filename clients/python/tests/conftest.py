@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -64,6 +68,49 @@ class Blocking:
             return Blocking(result, self._loop) if isinstance(result, aio.Session) else result
 
         return call
+
+
+def native(target: Any) -> Any:
+    """The sessiond.aio object a Blocking wraps (its methods return awaitables), else `target`."""
+    return target._target if isinstance(target, Blocking) else target
+
+
+def together(client: Any, calls: list[Callable[[], Any]]) -> list[Any]:
+    """Runs `calls` at once on `client`'s side and returns what each returned or raised, in order.
+    For a Blocking (asyncio) client each call returns an awaitable (use native()); they are
+    awaited together, so each makes its first rpc in the same loop turn. For a blocking client
+    each runs in a thread of its own, all released at once."""
+    if isinstance(client, Blocking):
+
+        async def gathered() -> list[Any]:
+            return await asyncio.gather(*(call() for call in calls), return_exceptions=True)
+
+        return client._loop.run_until_complete(gathered())
+    start = threading.Barrier(len(calls))
+
+    def run(call: Callable[[], Any]) -> Any:
+        start.wait()
+        try:
+            return call()
+        except Exception as error:
+            return error
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(run, calls))
+
+
+def wait_until_stopped(pid: int) -> None:
+    """Waits (bounded) until every thread of process `pid` is stopped."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        states = [
+            (task / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            for task in Path(f"/proc/{pid}/task").iterdir()
+        ]
+        if all(state == "T" for state in states):
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"process {pid} did not stop")
 
 
 @contextmanager

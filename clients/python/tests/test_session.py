@@ -6,12 +6,11 @@ import signal
 import socket
 import time
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import make_client
+from conftest import make_client, wait_until_stopped
 from sessiond import (
     AlreadyExistsError,
     Client,
@@ -177,20 +176,6 @@ def test_an_unreachable_server_fails_at_once_naming_its_address(variant: str) ->
         with pytest.raises(UnavailableError):
             client.session("A" * 32).load()
         assert time.monotonic() - started < 2
-
-
-def wait_until_stopped(pid: int) -> None:
-    """Waits (bounded) until every thread of process `pid` is stopped."""
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        states = [
-            (task / "stat").read_text().rsplit(")", 1)[1].split()[0]
-            for task in Path(f"/proc/{pid}/task").iterdir()
-        ]
-        if all(state == "T" for state in states):
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"process {pid} did not stop")
 
 
 def test_deadlines_and_a_lost_reply_retried_once_applied(variant: str) -> None:

@@ -32,12 +32,17 @@ from sessiond.v1 import session_pb2_grpc
 class ClientOptions:
     """How a client reaches sessiond: `address` (host:port), the default deadline of each call in
     seconds, how many times in all a mutation whose reply was lost is sent (with one request_id),
-    and the pause before the first resend (doubling after each)."""
+    the pause before the first resend (doubling after each), and automatic batching: whether
+    unary calls made concurrently are sent together as one Batch rpc, and the most operations and
+    serialized request bytes one Batch carries (see sessiond._batch)."""
 
     address: str
     timeout: float = 2.0
     commit_attempts: int = 3
     retry_backoff: float = 0.05
+    batching: bool = True
+    max_batch_operations: int = 128
+    max_batch_bytes: int = 512 * 1024
 
     def call_timeout(self, timeout: float | None) -> float:
         """The deadline of one call in seconds: `timeout` if the caller gave one, else the
@@ -466,13 +471,18 @@ S = TypeVar("S", bound=SessionCore)
 class ClientSettings(TypedDict, total=False):
     """How a client calls sessiond: the default deadline of each call in seconds (2), how many
     times in all a mutation whose reply was lost is sent with one request_id (3), the pause before
-    the first resend in seconds (0.05, doubling after each), and `credentials` for TLS (none: a
-    plaintext channel)."""
+    the first resend in seconds (0.05, doubling after each), `credentials` for TLS (none: a
+    plaintext channel), and automatic batching: `batching` (True: calls made concurrently go
+    together in one Batch rpc; False: each call is its own rpc), `max_batch_operations` (128) and
+    `max_batch_bytes` (512 KiB of serialized requests) per Batch."""
 
     timeout: float
     commit_attempts: int
     retry_backoff: float
     credentials: grpc.ChannelCredentials | None
+    batching: bool
+    max_batch_operations: int
+    max_batch_bytes: int
 
 
 def watch_request(from_sequence: int | None) -> pb.WatchSessionsRequest:
@@ -483,22 +493,31 @@ def watch_request(from_sequence: int | None) -> pb.WatchSessionsRequest:
 
 
 class ClientCore(ABC, Generic[S]):
-    """What the blocking and the asyncio client share: their options, channel and stub, and making
-    sessions."""
+    """What the blocking and the asyncio client share: their options, channel, stub and batcher,
+    and making sessions."""
 
     def __init__(self, address: str, **settings: Unpack[ClientSettings]) -> None:
+        defaults = ClientOptions(address)
         self.options = ClientOptions(
             address,
-            settings.get("timeout", 2.0),
-            settings.get("commit_attempts", 3),
-            settings.get("retry_backoff", 0.05),
+            settings.get("timeout", defaults.timeout),
+            settings.get("commit_attempts", defaults.commit_attempts),
+            settings.get("retry_backoff", defaults.retry_backoff),
+            settings.get("batching", defaults.batching),
+            settings.get("max_batch_operations", defaults.max_batch_operations),
+            settings.get("max_batch_bytes", defaults.max_batch_bytes),
         )
         self._channel = self._open_channel(address, settings.get("credentials"))
         self._stub: Any = session_pb2_grpc.SessionServiceStub(self._channel)
+        self._batcher = self._open_batcher()
 
     @abstractmethod
     def _open_channel(self, address: str, credentials: grpc.ChannelCredentials | None) -> Any:
         """A channel of this client's kind to `address`: TLS with `credentials`, else plaintext."""
+
+    @abstractmethod
+    def _open_batcher(self) -> Any:
+        """What sends this client's unary calls on its stub, batched as its options say."""
 
     @abstractmethod
     def _make_session(self, session_id: str, create: pb.CreateSessionRequest | None) -> S:

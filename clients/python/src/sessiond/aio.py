@@ -15,8 +15,10 @@ from typing import Any, Unpack, cast
 import grpc
 import grpc.aio
 
+from sessiond._batch import CHANNEL_OPTIONS
 from sessiond._core import ClientCore, SessionCore, SessionSettings, watch_request
 from sessiond._steps import Rpc, Sleep, Steps, T, advance
+from sessiond._turn_batching import TurnBatching
 from sessiond._values import SessionValue
 from sessiond.errors import SessiondError, from_call
 from sessiond.info import SessionPage
@@ -29,14 +31,20 @@ class NotLoadedError(RuntimeError):
 
 class Client(ClientCore["Session"]):
     """A connection to sessiond at `address` over one grpc.aio channel, for one event loop; see
-    sessiond.Client for the options and errors."""
+    sessiond.Client for the options and errors. The calls made in one turn of the loop are sent
+    together in one Batch rpc at its end (see TurnBatching) unless `batching=False`."""
+
+    _batcher: TurnBatching
+
+    def _open_batcher(self) -> TurnBatching:
+        return TurnBatching(self._stub, self.options)
 
     def _open_channel(
         self, address: str, credentials: grpc.ChannelCredentials | None
     ) -> grpc.aio.Channel:
         if credentials is not None:
-            return grpc.aio.secure_channel(address, credentials)
-        return grpc.aio.insecure_channel(address)
+            return grpc.aio.secure_channel(address, credentials, CHANNEL_OPTIONS)
+        return grpc.aio.insecure_channel(address, CHANNEL_OPTIONS)
 
     def _make_session(self, session_id: str, create: pb.CreateSessionRequest | None) -> Session:
         return Session(self, session_id, create)
@@ -110,11 +118,9 @@ class Client(ClientCore["Session"]):
             outcome, error = None, None
             if isinstance(step, Rpc):
                 try:
-                    outcome = await getattr(self._stub, step.method)(
-                        step.request, timeout=step.timeout
-                    )
-                except grpc.aio.AioRpcError as rpc_error:
-                    error = from_call(self.options.address, rpc_error)
+                    outcome = await self._batcher.call(step.method, step.request, step.timeout)
+                except SessiondError as failed:
+                    error = failed
             elif isinstance(step, Sleep):
                 await asyncio.sleep(step.seconds)
             else:

@@ -9,7 +9,9 @@ from typing import Any, Unpack, cast
 
 import grpc
 
+from sessiond._batch import CHANNEL_OPTIONS
 from sessiond._core import ClientCore, SessionCore, SessionSettings, watch_request
+from sessiond._group_commit import GroupCommit
 from sessiond._steps import Rpc, Sleep, Steps, T, advance
 from sessiond._values import SessionValue
 from sessiond.errors import SessiondError, from_call
@@ -19,17 +21,24 @@ from sessiond.v1 import session_pb2 as pb
 
 class Client(ClientCore["Session"]):
     """A connection to sessiond at `address` (host:port) over one gRPC channel, configured by
-    ClientSettings (`timeout`, `commit_attempts`, `retry_backoff`, `credentials`): create one per
-    process and share it between threads. Every call has a deadline: `timeout` seconds unless the
-    call says otherwise. A server that cannot be reached fails calls at once with UnavailableError
-    naming the address."""
+    ClientSettings (`timeout`, `commit_attempts`, `retry_backoff`, `credentials`, `batching`,
+    `max_batch_operations`, `max_batch_bytes`): create one per process and share it between
+    threads. Every call has a deadline: `timeout` seconds unless the call says otherwise. Calls
+    made while another is in flight are sent together in one Batch rpc (group commit; see
+    GroupCommit) unless `batching=False`. A server that cannot be reached fails calls at once with
+    UnavailableError naming the address."""
+
+    _batcher: GroupCommit
+
+    def _open_batcher(self) -> GroupCommit:
+        return GroupCommit(self._stub, self.options)
 
     def _open_channel(
         self, address: str, credentials: grpc.ChannelCredentials | None
     ) -> grpc.Channel:
         if credentials is not None:
-            return grpc.secure_channel(address, credentials)
-        return grpc.insecure_channel(address)
+            return grpc.secure_channel(address, credentials, CHANNEL_OPTIONS)
+        return grpc.insecure_channel(address, CHANNEL_OPTIONS)
 
     def _make_session(self, session_id: str, create: pb.CreateSessionRequest | None) -> Session:
         return Session(self, session_id, create)
@@ -112,9 +121,9 @@ class Client(ClientCore["Session"]):
             outcome, error = None, None
             if isinstance(step, Rpc):
                 try:
-                    outcome = getattr(self._stub, step.method)(step.request, timeout=step.timeout)
-                except grpc.RpcError as rpc_error:
-                    error = from_call(self.options.address, cast(grpc.Call, rpc_error))
+                    outcome = self._batcher.call(step.method, step.request, step.timeout)
+                except SessiondError as failed:
+                    error = failed
             elif isinstance(step, Sleep):
                 time.sleep(step.seconds)
             else:

@@ -49,10 +49,12 @@ _EPOCH = "Thu, 01 Jan 1970 00:00:00 GMT"
 
 def settings() -> dict[str, Any]:
     """The SESSIOND setting with its defaults: ADDRESS (host:port, required), TIMEOUT (seconds
-    per call, 2), COOKIE_NAME ("sessiond"), SECURE (True), SAME_SITE ("Lax"), PATH ("/"), DOMAIN
-    (None), MAX_AGE (None: a browser-session cookie)."""
+    per call, 2), BATCHING (True: concurrent requests' calls go together in Batch rpcs; see
+    ClientSettings), COOKIE_NAME ("sessiond"), SECURE (True), SAME_SITE ("Lax"), PATH ("/"),
+    DOMAIN (None), MAX_AGE (None: a browser-session cookie)."""
     defaults: dict[str, Any] = {
         "TIMEOUT": 2.0,
+        "BATCHING": True,
         "COOKIE_NAME": "sessiond",
         "SECURE": True,
         "SAME_SITE": "Lax",
@@ -64,14 +66,16 @@ def settings() -> dict[str, Any]:
 
 
 @functools.cache
-def _client(address: str, timeout: float) -> Client:
-    return Client(address, timeout=timeout)
+def _client(address: str, timeout: float, batching: bool) -> Client:
+    return Client(address, timeout=timeout, batching=batching)
 
 
 def client() -> Client:
     """The process's sessiond client for the SESSIOND setting."""
     configured = settings()
-    return _client(configured["ADDRESS"], float(configured["TIMEOUT"]))
+    return _client(
+        configured["ADDRESS"], float(configured["TIMEOUT"]), bool(configured["BATCHING"])
+    )
 
 
 def cookie_options() -> CookieOptions:

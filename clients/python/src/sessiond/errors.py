@@ -127,27 +127,51 @@ class FailedCall(Protocol):
 
 def from_call(address: str, call: FailedCall) -> SessiondError:
     """The typed error for the rpc `call` to `address` that failed, caused by it."""
-    error = _from_status(address, call.code(), call.details() or "", call.trailing_metadata())
+    trailer = tuple(call.trailing_metadata() or ())
+    error = _from_status(
+        address,
+        call.code(),
+        call.details() or "",
+        _detail(trailer, pb.ConflictDetails),
+        _detail(trailer, pb.NotFoundDetails),
+    )
     if isinstance(call, BaseException):
         error.__cause__ = call
     return error
+
+
+def from_result(address: str, result: pb.BatchResult) -> SessiondError:
+    """The typed error for the failed operation of a Batch to `address` whose outcome is `result`
+    (code not 0): the same error as its unary call raises."""
+    return _from_status(
+        address,
+        _CODES.get(result.code, grpc.StatusCode.UNKNOWN),
+        result.message,
+        result.conflict if result.HasField("conflict") else None,
+        result.not_found if result.HasField("not_found") else None,
+    )
+
+
+_CODES = {code.value[0]: code for code in grpc.StatusCode}
+"""Each grpc.StatusCode by its number (google.rpc.Code)."""
 
 
 def _from_status(
     address: str,
     code: grpc.StatusCode,
     details: str,
-    trailing_metadata: Iterable[tuple[str, str | bytes]] | None,
+    conflict: pb.ConflictDetails | None,
+    gone: pb.NotFoundDetails | None,
 ) -> SessiondError:
+    """The typed error for a call to `address` that failed with `code` and the message `details`,
+    carrying `conflict` (on ABORTED) or `gone` (on NOT_FOUND) as its status details if any."""
     if code == grpc.StatusCode.UNAVAILABLE:
         return UnavailableError(address, details)
     if code == grpc.StatusCode.ABORTED:
-        conflict = _detail(trailing_metadata or (), pb.ConflictDetails)
         if conflict is None:
             return ConflictError(details, (), None)
         return ConflictError(details, tuple(conflict.conflicting_keys), conflict.current_version)
     if code == grpc.StatusCode.NOT_FOUND:
-        gone = _detail(trailing_metadata or (), pb.NotFoundDetails)
         if gone is None or gone.reason == pb.NotFoundDetails.UNKNOWN:
             return NotFoundError(code, details)
         reason = pb.NotFoundDetails.Reason.Name(gone.reason)
