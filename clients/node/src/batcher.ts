@@ -20,7 +20,7 @@ interface Call {
   operation: Operation;
   deadline: Date;
   resolve: (response: unknown) => void;
-  reject: (error: SessiondError) => void;
+  reject: (error: unknown) => void;
 }
 
 /**
@@ -90,8 +90,10 @@ export class Batcher {
     void sendBatch(this.stub, request, new Date(latest))
       .then(
         (response) => calls.forEach((c, i) => this.settle(c, response.results[i])),
-        (error: ServiceError) =>
-          calls.forEach((c) => c.reject(fromServiceError(error, rpcNames[c.operation.$case], this.address))),
+        (error: ServiceError | Error) =>
+          calls.forEach((c) =>
+            c.reject("code" in error ? fromServiceError(error, rpcNames[c.operation.$case], this.address) : error),
+          ),
       )
       .finally(() => timers.forEach((timer) => clearTimeout(timer)));
   }

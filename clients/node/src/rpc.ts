@@ -45,12 +45,21 @@ type UnaryMethod<Req, Res> = (
   callback: (error: ServiceError | null, response: Res) => void,
 ) => unknown;
 
-/** Calls `method` of `stub`; rejects with the ServiceError as grpc-js reports it. */
-function call<Req, Res>(stub: SessionServiceClient, method: string, request: Req, deadline: Date): Promise<Res> {
+/**
+ * Calls `method` of `stub`; rejects with `onError` of the ServiceError grpc-js reports, or with what
+ * grpc-js throws (a closed channel) as it is.
+ */
+function call<Req, Res>(
+  stub: SessionServiceClient,
+  method: string,
+  request: Req,
+  deadline: Date,
+  onError: (error: ServiceError) => Error,
+): Promise<Res> {
   const send = (stub as unknown as Record<string, UnaryMethod<Req, Res>>)[method].bind(stub);
   return new Promise((resolve, reject) => {
     send(request, new Metadata(), { deadline }, (error, response) => {
-      if (error) reject(error);
+      if (error) reject(onError(error));
       else resolve(response);
     });
   });
@@ -60,17 +69,14 @@ function call<Req, Res>(stub: SessionServiceClient, method: string, request: Req
  * Sends `operation` as its own rpc with `deadline`, to the server at `address`: resolves to its
  * response, rejects with the typed error of errors.ts.
  */
-export async function sendUnary(
+export function sendUnary(
   stub: SessionServiceClient,
   address: string,
   operation: Operation,
   deadline: Date,
 ): Promise<unknown> {
-  try {
-    return await call(stub, operation.$case, operation.value, deadline);
-  } catch (error) {
-    throw fromServiceError(error as ServiceError, rpcNames[operation.$case], address);
-  }
+  const rpc = rpcNames[operation.$case];
+  return call(stub, operation.$case, operation.value, deadline, (error) => fromServiceError(error, rpc, address));
 }
 
 /**
@@ -78,5 +84,5 @@ export async function sendUnary(
  * ServiceError of the Batch rpc itself (each caller converts it for its own rpc).
  */
 export function sendBatch(stub: SessionServiceClient, request: BatchRequest, deadline: Date): Promise<BatchResponse> {
-  return call(stub, "batch", request, deadline);
+  return call(stub, "batch", request, deadline, (error) => error);
 }
