@@ -1,5 +1,5 @@
 // Client: one channel to sessiond, one promise-returning method per rpc, a deadline on every call,
-// and failures converted to the typed errors of errors.ts.
+// calls batched automatically (batcher.ts), and failures converted to the typed errors of errors.ts.
 import { ChannelCredentials, ChannelOptions, Metadata, ServiceError, credentials } from "@grpc/grpc-js";
 import { Batcher } from "./batcher.js";
 import { fromServiceError } from "./errors.js";
@@ -67,8 +67,8 @@ export interface CallOptions {
  * A connection to one sessiond server. Create one per process and reuse it: it is safe to share
  * between concurrent requests. Every method is one rpc (see proto/sessiond/v1/session.proto for
  * each one's contract), sent inside a Batch with the other calls of its event-loop turn unless
- * ClientOptions.batching is false, and rejects with a SessiondError subclass: NotFoundError, ConflictError,
- * UnavailableError (naming the address; also when the server cannot be reached at all),
+ * ClientOptions.batching is false, and rejects with a SessiondError subclass: NotFoundError,
+ * ConflictError, UnavailableError (naming the address; also when the server cannot be reached at all),
  * DeadlineExceededError, InvalidArgumentError, AlreadyExistsError, or SessiondError for others.
  */
 export class Client {
