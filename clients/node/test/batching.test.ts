@@ -108,6 +108,30 @@ describe("automatic batching", () => {
       small.close();
     }
   });
+
+  test("maxBatchBytes bounds a batch: a call that would pass it starts the next, a bigger one goes alone", async () => {
+    const small = new Client(server.address, { maxBatchBytes: 1000 });
+    const text = (length: number) => ({ t: { kind: { $case: "stringValue" as const, value: "x".repeat(length) } } });
+    try {
+      const before = await server.rpcCounts();
+      const created = await Promise.all([
+        small.createSession({ entries: text(400) }),
+        small.createSession({ entries: text(2000) }),
+        small.createSession({ entries: text(400) }),
+        small.createSession({ entries: text(400) }),
+      ]);
+      assert.deepEqual(
+        created.map((response) => response.session?.version),
+        [1n, 1n, 1n, 1n],
+      );
+      const served = await rpcsSince(before);
+      // The 2000-byte call alone; the first two 400-byte ones in a Batch; the third alone (its turn's rest).
+      assert.equal(served.get("Batch"), 1);
+      assert.equal(served.get("CreateSession"), 2);
+    } finally {
+      small.close();
+    }
+  });
 });
 
 /** The outcome of `call`: its response, or the error it threw. */
