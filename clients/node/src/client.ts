@@ -1,6 +1,7 @@
 // Client: one channel to sessiond, one promise-returning method per rpc, a deadline on every call,
-// and failures converted to the typed errors of errors.ts.
+// calls batched automatically (batcher.ts), and failures converted to the typed errors of errors.ts.
 import { ChannelCredentials, ChannelOptions, Metadata, ServiceError, credentials } from "@grpc/grpc-js";
+import { Batcher } from "./batcher.js";
 import { fromServiceError } from "./errors.js";
 import {
   ClearRequest,
@@ -30,6 +31,7 @@ import {
   WatchSessionsRequest,
   WatchSessionsResponse,
 } from "./gen/sessiond/v1/session.pb.js";
+import { Operation, OperationKind, RequestOf, ResponseOf, sendUnary } from "./rpc.js";
 
 /** How a Client connects and how long its calls may take. */
 export interface ClientOptions {
@@ -43,6 +45,16 @@ export interface ClientOptions {
   credentials?: ChannelCredentials;
   /** grpc-js channel options. */
   channelOptions?: ChannelOptions;
+  /**
+   * Automatic batching: the calls started in the same event-loop turn are sent as one Batch rpc
+   * (a lone call as its own rpc); results and errors are the same as without. Default true; false
+   * sends every call as its own rpc.
+   */
+  batching?: boolean;
+  /** At most this many calls per Batch (the server accepts 256 by default). Default 128. */
+  maxBatchOperations?: number;
+  /** At most this many bytes of serialized requests per Batch; a larger call goes alone. Default 512 KiB. */
+  maxBatchBytes?: number;
 }
 
 /** Options of one call. */
@@ -51,19 +63,12 @@ export interface CallOptions {
   deadline?: Date;
 }
 
-type Callback<Res> = (error: ServiceError | null, response: Res) => void;
-type Method<Req, Res> = (
-  request: Req,
-  metadata: Metadata,
-  options: { deadline: Date },
-  callback: Callback<Res>,
-) => unknown;
-
 /**
  * A connection to one sessiond server. Create one per process and reuse it: it is safe to share
- * between concurrent requests. Every method sends one rpc (see proto/sessiond/v1/session.proto for
- * each one's contract) and rejects with a SessiondError subclass: NotFoundError, ConflictError,
- * UnavailableError (naming the address; also when the server cannot be reached at all),
+ * between concurrent requests. Every method is one rpc (see proto/sessiond/v1/session.proto for
+ * each one's contract), sent inside a Batch with the other calls of its event-loop turn unless
+ * ClientOptions.batching is false, and rejects with a SessiondError subclass: NotFoundError,
+ * ConflictError, UnavailableError (naming the address; also when the server cannot be reached at all),
  * DeadlineExceededError, InvalidArgumentError, AlreadyExistsError, or SessiondError for others.
  */
 export class Client {
@@ -71,6 +76,7 @@ export class Client {
   readonly commitAttempts: number;
   readonly retryBackoffMs: number;
   private readonly stub: SessionServiceClient;
+  private readonly batcher?: Batcher;
 
   /** A client of the server at `address` ("host:port"); connects on the first call. */
   constructor(
@@ -85,67 +91,58 @@ export class Client {
       options.credentials ?? credentials.createInsecure(),
       options.channelOptions,
     );
+    if (options.batching ?? true) {
+      this.batcher = new Batcher(this.stub, address, {
+        maxOperations: positive("maxBatchOperations", options.maxBatchOperations ?? 128),
+        maxBytes: positive("maxBatchBytes", options.maxBatchBytes ?? 512 * 1024),
+      });
+    }
   }
 
   createSession(request: Partial<CreateSessionRequest>, call?: CallOptions): Promise<CreateSessionResponse> {
-    return this.unary(
-      "CreateSession",
-      this.stub.createSession.bind(this.stub),
-      CreateSessionRequest.fromPartial(request),
-      call,
-    );
+    return this.send("createSession", CreateSessionRequest.fromPartial(request), call);
   }
 
   get(request: Partial<GetRequest>, call?: CallOptions): Promise<GetResponse> {
-    return this.unary("Get", this.stub.get.bind(this.stub), GetRequest.fromPartial(request), call);
+    return this.send("get", GetRequest.fromPartial(request), call);
   }
 
   set(request: Partial<SetRequest>, call?: CallOptions): Promise<SetResponse> {
-    return this.unary("Set", this.stub.set.bind(this.stub), SetRequest.fromPartial(request), call);
+    return this.send("set", SetRequest.fromPartial(request), call);
   }
 
   remove(request: Partial<RemoveRequest>, call?: CallOptions): Promise<RemoveResponse> {
-    return this.unary("Remove", this.stub.remove.bind(this.stub), RemoveRequest.fromPartial(request), call);
+    return this.send("remove", RemoveRequest.fromPartial(request), call);
   }
 
   clear(request: Partial<ClearRequest>, call?: CallOptions): Promise<ClearResponse> {
-    return this.unary("Clear", this.stub.clear.bind(this.stub), ClearRequest.fromPartial(request), call);
+    return this.send("clear", ClearRequest.fromPartial(request), call);
   }
 
   touch(request: Partial<TouchRequest>, call?: CallOptions): Promise<TouchResponse> {
-    return this.unary("Touch", this.stub.touch.bind(this.stub), TouchRequest.fromPartial(request), call);
+    return this.send("touch", TouchRequest.fromPartial(request), call);
   }
 
   delete(request: Partial<DeleteRequest>, call?: CallOptions): Promise<DeleteResponse> {
-    return this.unary("Delete", this.stub.delete.bind(this.stub), DeleteRequest.fromPartial(request), call);
+    return this.send("delete", DeleteRequest.fromPartial(request), call);
   }
 
   commit(request: Partial<CommitRequest>, call?: CallOptions): Promise<CommitResponse> {
-    return this.unary("Commit", this.stub.commit.bind(this.stub), CommitRequest.fromPartial(request), call);
+    return this.send("commit", CommitRequest.fromPartial(request), call);
   }
 
   rotateId(request: Partial<RotateIdRequest>, call?: CallOptions): Promise<RotateIdResponse> {
-    return this.unary("RotateId", this.stub.rotateId.bind(this.stub), RotateIdRequest.fromPartial(request), call);
+    return this.send("rotateId", RotateIdRequest.fromPartial(request), call);
   }
 
   /** A principal's live sessions (labels and last access, never entries), newest first, one page. */
   listSessions(request: Partial<ListSessionsRequest>, call?: CallOptions): Promise<ListSessionsResponse> {
-    return this.unary(
-      "ListSessions",
-      this.stub.listSessions.bind(this.stub),
-      ListSessionsRequest.fromPartial(request),
-      call,
-    );
+    return this.send("listSessions", ListSessionsRequest.fromPartial(request), call);
   }
 
   /** Ends every session of a principal but `exceptIds` ("log out everywhere else"); how many ended. */
   revokeSessions(request: Partial<RevokeSessionsRequest>, call?: CallOptions): Promise<RevokeSessionsResponse> {
-    return this.unary(
-      "RevokeSessions",
-      this.stub.revokeSessions.bind(this.stub),
-      RevokeSessionsRequest.fromPartial(request),
-      call,
-    );
+    return this.send("revokeSessions", RevokeSessionsRequest.fromPartial(request), call);
   }
 
   /**
@@ -172,18 +169,26 @@ export class Client {
     }
   }
 
-  /** Closes the channel; calls after this fail. */
+  /** Sends the calls already made, then closes the channel; calls after this fail. */
   close(): void {
+    this.batcher?.flush();
     this.stub.close();
   }
 
-  private unary<Req, Res>(name: string, method: Method<Req, Res>, request: Req, call?: CallOptions): Promise<Res> {
+  private send<K extends OperationKind>(kind: K, request: RequestOf<K>, call?: CallOptions): Promise<ResponseOf<K>> {
     const deadline = call?.deadline ?? new Date(Date.now() + this.timeoutMs);
-    return new Promise((resolve, reject) => {
-      method(request, new Metadata(), { deadline }, (error, response) => {
-        if (error) reject(fromServiceError(error, name, this.address));
-        else resolve(response);
-      });
-    });
+    const operation = { $case: kind, value: request } as Operation;
+    const sent = this.batcher
+      ? this.batcher.submit(operation, deadline)
+      : sendUnary(this.stub, this.address, operation, deadline);
+    return sent as Promise<ResponseOf<K>>;
   }
+}
+
+/** `value` if it is a positive integer; else a RangeError naming the option. */
+function positive(option: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new RangeError(`ClientOptions.${option} must be a positive integer, got ${value}`);
+  }
+  return value;
 }

@@ -1,5 +1,6 @@
 // Typed errors of the sessiond client: every failed rpc is thrown as a SessiondError (or one of its
-// subclasses), converted once from the gRPC status by fromServiceError.
+// subclasses), converted once by fromFailure from the gRPC status (fromServiceError) or from a
+// Batch result.
 import { Metadata, ServiceError, status } from "@grpc/grpc-js";
 import { BinaryReader } from "@bufbuild/protobuf/wire";
 import { ConflictDetails, NotFoundDetails, NotFoundDetails_Reason } from "./gen/sessiond/v1/session.pb.js";
@@ -111,35 +112,59 @@ export function notFoundDetailsOf(metadata: Metadata | undefined): NotFoundDetai
   return value && NotFoundDetails.decode(value);
 }
 
+/** A failed call as the server ended it: status code, message and the details sessiond sends. */
+export interface Failure {
+  code: status;
+  message: string;
+  /** On ABORTED for a version conflict. */
+  conflict?: ConflictDetails;
+  /** On NOT_FOUND while the server remembers why the session is gone. */
+  notFound?: NotFoundDetails;
+}
+
 /** Converts a failed call of `rpc` on the server at `address` into the matching typed error. */
 export function fromServiceError(error: ServiceError, rpc: string, address: string): SessiondError {
-  const message = `sessiond ${rpc} at ${address}: ${error.details || error.message}`;
-  switch (error.code) {
-    case status.NOT_FOUND: {
-      const details = notFoundDetailsOf(error.metadata);
-      return new NotFoundError(message, rpc, address, details?.reason, details?.endedAt);
-    }
+  const failure: Failure = { code: error.code, message: error.details || error.message };
+  if (error.code === status.NOT_FOUND) failure.notFound = notFoundDetailsOf(error.metadata);
+  if (error.code === status.ABORTED) failure.conflict = conflictDetailsOf(error.metadata);
+  return fromFailure(failure, rpc, address);
+}
+
+/**
+ * Converts `failure`, a call of `rpc` on the server at `address` (its own rpc's status, or its
+ * result inside a Batch), into the matching typed error: the one conversion both paths share.
+ */
+export function fromFailure(failure: Failure, rpc: string, address: string): SessiondError {
+  const { code } = failure;
+  const message = `sessiond ${rpc} at ${address}: ${failure.message}`;
+  switch (code) {
+    case status.NOT_FOUND:
+      return new NotFoundError(message, rpc, address, failure.notFound?.reason, failure.notFound?.endedAt);
     case status.OUT_OF_RANGE:
-      return new OutOfRangeError(message, error.code, rpc, address);
+      return new OutOfRangeError(message, code, rpc, address);
     case status.INVALID_ARGUMENT:
-      return new InvalidArgumentError(message, error.code, rpc, address);
+      return new InvalidArgumentError(message, code, rpc, address);
     case status.ALREADY_EXISTS:
-      return new AlreadyExistsError(message, error.code, rpc, address);
+      return new AlreadyExistsError(message, code, rpc, address);
     case status.UNAVAILABLE:
       return new UnavailableError(
-        `sessiond at ${address} is unavailable (${rpc}): ${error.details || error.message}`,
-        error.code,
+        `sessiond at ${address} is unavailable (${rpc}): ${failure.message}`,
+        code,
         rpc,
         address,
       );
     case status.DEADLINE_EXCEEDED:
-      return new DeadlineExceededError(message, error.code, rpc, address);
-    case status.ABORTED: {
-      const details = conflictDetailsOf(error.metadata);
-      return new ConflictError(message, rpc, address, details?.conflictingKeys ?? [], details?.currentVersion ?? 0n);
-    }
+      return new DeadlineExceededError(message, code, rpc, address);
+    case status.ABORTED:
+      return new ConflictError(
+        message,
+        rpc,
+        address,
+        failure.conflict?.conflictingKeys ?? [],
+        failure.conflict?.currentVersion ?? 0n,
+      );
     default:
-      return new SessiondError(message, error.code, rpc, address);
+      return new SessiondError(message, code, rpc, address);
   }
 }
 

@@ -1,6 +1,6 @@
-// The sessiond Node client: Client (one rpc per method), Session (typed, lazy, one commit per
-// request), typed errors and id helpers. Express glue: "sessiond/express" (sessiond's own
-// middleware) and "sessiond/express-session" (a Store for express-session).
+// The sessiond Node client: Client (one rpc per method, batched automatically), Session (typed,
+// lazy, one commit per request), typed errors and id helpers. Express glue: "sessiond/express"
+// (sessiond's own middleware) and "sessiond/express-session" (a Store for express-session).
 export { Client, type CallOptions, type ClientOptions } from "./client.js";
 export {
   AlreadyExistsError,

@@ -26,10 +26,16 @@ export class SessiondServer {
     private readonly process: ChildProcess,
     private readonly dir: string,
     readonly address: string,
+    private readonly metricsAddress?: string,
   ) {}
 
-  /** Starts sessiond with `flags` besides the listen, port file and store ones; waits for its port (10 s at most). */
-  static async start(flags: string[] = []): Promise<SessiondServer> {
+  /**
+   * Starts sessiond with `flags` besides the listen, port file and store ones, and with metrics on
+   * a free loopback port if `metrics`; waits for its port (10 s at most).
+   */
+  static async start(flags: string[] = [], metrics = false): Promise<SessiondServer> {
+    const metricsAddress = metrics ? await unusedAddress() : undefined;
+    if (metricsAddress) flags = [...flags, `--metrics_listen=${metricsAddress}`];
     const dir = mkdtempSync(join(tmpdir(), "sessiond-node-test-"));
     const portFile = join(dir, "port");
     const child = spawn(
@@ -42,12 +48,27 @@ export class SessiondServer {
     for (let waited = 0; waited < 10_000; waited += 20) {
       if (child.exitCode !== null) break;
       const port = readPort(portFile);
-      if (port) return new SessiondServer(child, dir, `127.0.0.1:${port}`);
+      if (port) return new SessiondServer(child, dir, `127.0.0.1:${port}`, metricsAddress);
       await sleep(20);
     }
     child.kill("SIGKILL");
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`${sessiondBin} did not report its port within 10 s`);
+  }
+
+  /**
+   * The finished rpcs of each SessionService method ("Get", "Batch", ...), all codes summed, from
+   * sessiond_rpcs_total on the /metrics page (started with `metrics` only).
+   */
+  async rpcCounts(): Promise<Map<string, number>> {
+    const response = await fetch(`http://${this.metricsAddress}/metrics`);
+    const counts = new Map<string, number>();
+    for (const [, method, count] of (await response.text()).matchAll(
+      /^sessiond_rpcs_total\{[^}]*method="\/sessiond\.v1\.SessionService\/(\w+)"[^}]*\} (\S+)$/gm,
+    )) {
+      counts.set(method, (counts.get(method) ?? 0) + Number(count));
+    }
+    return counts;
   }
 
   /** Freezes (SIGSTOP) the server so that calls hang, until resume; resolves once it is stopped. */
