@@ -58,9 +58,12 @@ final class BatchCall<Q, R> {
     return result;
   }
 
-  /** Whether nobody waits for the call any more (its deadline passed, or it was cancelled). */
+  /**
+   * Whether nobody waits for the call any more: it ended before being sent (its caller's deadline
+   * passed while it was queued, or the caller cancelled it).
+   */
   boolean abandoned() {
-    return result.isDone() || deadline.isExpired();
+    return result.isDone();
   }
 
   /**
