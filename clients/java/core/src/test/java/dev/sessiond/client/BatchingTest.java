@@ -14,6 +14,7 @@ import dev.sessiond.v1.GetRequest;
 import dev.sessiond.v1.GetResponse;
 import dev.sessiond.v1.NotFoundDetails;
 import dev.sessiond.v1.Operation;
+import dev.sessiond.v1.Value;
 import io.grpc.Status;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -102,6 +103,15 @@ class BatchingTest {
     }
   }
 
+  /** A Commit of session {@code id} setting {@code key} to {@code value}. */
+  private static CommitRequest setting(String id, String key, Value value) {
+    return CommitRequest.newBuilder()
+        .setId(id)
+        .addOps(
+            Operation.newBuilder().setSet(Operation.SetOp.newBuilder().setKey(key).setValue(value)))
+        .build();
+  }
+
   /** The rpcs sessiond finished for Get, Commit and Batch together. */
   private static long getCommitAndBatchRpcs() throws Exception {
     return server.rpcs("Get") + server.rpcs("Commit") + server.rpcs("Batch");
@@ -149,13 +159,7 @@ class BatchingTest {
               return null;
             });
     CommitRequest stale =
-        CommitRequest.newBuilder()
-            .setId(changed)
-            .setReadVersion(1)
-            .addOps(
-                Operation.newBuilder()
-                    .setSet(Operation.SetOp.newBuilder().setKey("n").setValue(Values.int64(8))))
-            .build();
+        setting(changed, "n", Values.int64(8)).toBuilder().setReadVersion(1).build();
     String live = sessions(1).get(0);
     List<Function<Client, CompletableFuture<?>>> calls =
         List.of(
@@ -200,6 +204,24 @@ class BatchingTest {
     assertEquals(gone.endedAt(), ((SessionNotFoundException) alone.get(0)).endedAt());
     assertEquals(conflict.conflictingKeys(), ((ConflictException) alone.get(1)).conflictingKeys());
     assertEquals(conflict.currentVersion(), ((ConflictException) alone.get(1)).currentVersion());
+  }
+
+  @Test
+  void aCallOverTheByteLimitIsItsOwnRpc() throws Exception {
+    String id = sessions(1).get(0);
+    CommitRequest large = setting(id, "large", Values.string("x".repeat(4096)));
+    try (Client small =
+        Client.connect(server.address(), ClientOptions.defaults().withBatchLimits(128, 1024))) {
+      long commitsBefore = server.rpcs("Commit");
+      List<CompletableFuture<?>> calls = new ArrayList<>();
+      for (int i = 0; i < 8; i++) {
+        calls.add(small.getAsync(GetRequest.newBuilder().setId(id).build()));
+      }
+      calls.add(small.commitAsync(large));
+      calls.forEach(CompletableFuture::join);
+      assertEquals(commitsBefore + 1, server.rpcs("Commit"));
+    }
+    assertEquals(4096, Session.open(unbatched, id).getString("large").length());
   }
 
   @Test
