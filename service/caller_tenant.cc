@@ -10,7 +10,7 @@ namespace sessiond::service {
 
 absl::StatusOr<std::shared_ptr<const Tenant>> CallerTenant(const TenantRegistry& registry,
                                                            const grpc::ServerContextBase& context,
-                                                           Right right) {
+                                                           std::optional<Right> right) {
   std::shared_ptr<const TenantSet> set = registry.Current();
   absl::string_view authorization;
   const auto& metadata = context.client_metadata();
@@ -26,12 +26,17 @@ absl::StatusOr<std::shared_ptr<const Tenant>> CallerTenant(const TenantRegistry&
   }
   absl::StatusOr<const Tenant*> tenant = set->Authenticate(authorization, identities);
   if (!tenant.ok()) return tenant.status();
-  if (!(*tenant)->config.Has(right)) {
-    return absl::PermissionDeniedError(absl::StrCat("tenant \"", (*tenant)->config.name,
-                                                    "\" lacks the right \"", RightName(right),
-                                                    "\" this rpc needs (--tenants_file)"));
+  if (right.has_value()) {
+    if (absl::Status status = CheckRight(**tenant, *right); !status.ok()) return status;
   }
   return std::shared_ptr<const Tenant>(std::move(set), *tenant);
+}
+
+absl::Status CheckRight(const Tenant& tenant, Right right) {
+  if (tenant.config.Has(right)) return absl::OkStatus();
+  return absl::PermissionDeniedError(absl::StrCat("tenant \"", tenant.config.name,
+                                                  "\" lacks the right \"", RightName(right),
+                                                  "\" this rpc needs (--tenants_file)"));
 }
 
 }  // namespace sessiond::service

@@ -5,6 +5,7 @@
 #define SESSIOND_SERVICE_CALLER_TENANT_H_
 
 #include <memory>
+#include <optional>
 
 #include "absl/status/statusor.h"
 #include "grpcpp/server_context.h"
@@ -14,10 +15,14 @@ namespace sessiond::service {
 
 // The caller's tenant in the registry's current snapshot (kept alive by the pointer for the call).
 // UNAUTHENTICATED without a credential or with one no tenant has; PERMISSION_DENIED naming the
-// right and the tenant when its rights lack `right`.
+// right and the tenant when `right` is given and the tenant's rights lack it (a Batch checks each
+// operation's right itself, with CheckRight).
 absl::StatusOr<std::shared_ptr<const Tenant>> CallerTenant(const TenantRegistry& registry,
                                                            const grpc::ServerContextBase& context,
-                                                           Right right);
+                                                           std::optional<Right> right);
+
+// OK if `tenant` has `right`; else PERMISSION_DENIED naming the right and the tenant.
+absl::Status CheckRight(const Tenant& tenant, Right right);
 
 }  // namespace sessiond::service
 

@@ -18,6 +18,8 @@ struct ServiceLimits {
   size_t max_labels = 16;
   // Applies to each label key and each label value.
   size_t max_label_bytes = 256;
+  // The most operations one Batch call may carry.
+  size_t max_batch_operations = 256;
   // Per-session limits, enforced by the store on the state after each mutation.
   storage::SessionLimits session;
   // Used when a CreateSession request leaves a timeout unset or zero.

@@ -41,6 +41,8 @@ ABSL_FLAG(ByteSize, max_value_bytes, {kLimits.max_value_bytes}, "largest value")
 ABSL_FLAG(uint64_t, max_keys, kLimits.session.max_keys, "most keys in one session");
 ABSL_FLAG(ByteSize, max_principal_bytes, {kLimits.max_principal_bytes}, "longest principal");
 ABSL_FLAG(uint64_t, max_labels, kLimits.max_labels, "most labels on one session");
+ABSL_FLAG(uint64_t, max_batch_operations, kLimits.max_batch_operations,
+          "most operations in one Batch call");
 ABSL_FLAG(ByteSize, max_label_bytes, {kLimits.max_label_bytes},
           "longest label key, and longest label value");
 ABSL_FLAG(uint64_t, max_sessions_per_principal, kLimits.session.max_sessions_per_principal,
@@ -154,6 +156,7 @@ absl::StatusOr<Server::Options> ServerOptionsFromCommandLine(int argc, char** ar
   limits.max_value_bytes = absl::GetFlag(FLAGS_max_value_bytes).bytes;
   limits.max_principal_bytes = absl::GetFlag(FLAGS_max_principal_bytes).bytes;
   limits.max_labels = absl::GetFlag(FLAGS_max_labels);
+  limits.max_batch_operations = absl::GetFlag(FLAGS_max_batch_operations);
   limits.max_label_bytes = absl::GetFlag(FLAGS_max_label_bytes).bytes;
   limits.session.max_sessions_per_principal = absl::GetFlag(FLAGS_max_sessions_per_principal);
   const std::string policy = absl::GetFlag(FLAGS_principal_cap_policy);
@@ -201,6 +204,9 @@ absl::StatusOr<Server::Options> ServerOptionsFromCommandLine(int argc, char** ar
   }
   if (limits.session.gone_retention < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--gone_retention must not be negative");
+  }
+  if (limits.max_batch_operations == 0) {
+    return absl::InvalidArgumentError("--max_batch_operations must be at least 1");
   }
   if (options.max_queued_requests == 0) {
     return absl::InvalidArgumentError("--max_queued_requests must be at least 1");

@@ -163,10 +163,11 @@ void SessionServiceImpl::AttachStore(storage::Store* store, BlockingExecutor* ex
 }
 
 template <typename Request, typename Response>
-grpc::ServerUnaryReactor* SessionServiceImpl::Serve(
-    grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
-    grpc::ByteBuffer* raw_response, Right right,
-    absl::Status (SessionServiceImpl::*handler)(const CallScope&, const Request&, Response*)) {
+grpc::ServerUnaryReactor* SessionServiceImpl::Serve(grpc::CallbackServerContext* context,
+                                                    const grpc::ByteBuffer* raw_request,
+                                                    grpc::ByteBuffer* raw_response,
+                                                    std::optional<Right> right,
+                                                    Handler<Request, Response> handler) {
   auto* reactor = new BudgetedReactor(&response_budget_, context->peer());
   // Without tenants: no authentication, the whole store (no prefix, no cost).
   std::shared_ptr<const Tenant> tenant;
@@ -192,7 +193,7 @@ grpc::ServerUnaryReactor* SessionServiceImpl::Serve(
     CallScope scope{store_, &limits_};
     if (tenant != nullptr) {
       view.emplace(store_, tenant->prefix);
-      scope = {&*view, &tenant->limits, tenant->prefix};
+      scope = {&*view, &tenant->limits, tenant->prefix, tenant.get()};
     }
     absl::Status status = ParseRequest(*raw_request, request);
     if (status.ok()) status = (this->*handler)(scope, *request, response);
@@ -295,6 +296,13 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* SessionServiceImpl::WatchSessions(
     return reactor;
   }
   return WatchReactor::Start(*request, &store_->Events(), &watches_, std::move(prefix));
+}
+
+grpc::ServerUnaryReactor* SessionServiceImpl::Batch(grpc::CallbackServerContext* context,
+                                                    const grpc::ByteBuffer* request,
+                                                    grpc::ByteBuffer* response) {
+  // Each operation's right is checked by RunOperation.
+  return Serve(context, request, response, std::nullopt, &SessionServiceImpl::DoBatch);
 }
 
 grpc::ServerUnaryReactor* SessionServiceImpl::RotateId(grpc::CallbackServerContext* context,

@@ -7,6 +7,7 @@
 #define SESSIOND_SERVICE_SESSION_SERVICE_H_
 
 #include <atomic>
+#include <optional>
 
 #include "absl/status/status.h"
 #include "service/blocking_executor.h"
@@ -33,7 +34,8 @@ using RawSessionService = v1::SessionService::WithRawCallbackMethod_CreateSessio
                                 v1::SessionService::WithRawCallbackMethod_ListSessions<
                                     v1::SessionService::WithRawCallbackMethod_RevokeSessions<
                                         v1::SessionService::WithRawCallbackMethod_WatchSessions<
-                                            v1::SessionService::Service>>>>>>>>>>>>;
+                                            v1::SessionService::WithRawCallbackMethod_Batch<
+                                                v1::SessionService::Service>>>>>>>>>>>>>;
 
 class SessionServiceImpl final : public RawSessionService {
  public:
@@ -84,6 +86,9 @@ class SessionServiceImpl final : public RawSessionService {
                                            grpc::ByteBuffer* response) override;
   grpc::ServerWriteReactor<grpc::ByteBuffer>* WatchSessions(
       grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) override;
+  grpc::ServerUnaryReactor* Batch(grpc::CallbackServerContext* context,
+                                  const grpc::ByteBuffer* request,
+                                  grpc::ByteBuffer* response) override;
 
   // Ends every WatchSessions stream with UNAVAILABLE, and refuses new ones: for a draining server,
   // before it shuts gRPC down.
@@ -97,15 +102,21 @@ class SessionServiceImpl final : public RawSessionService {
     const ServiceLimits* limits;
     // The tenant's key-space prefix; empty without tenants.
     absl::string_view tenant_prefix;
+    // The caller's tenant, for a Batch to check each operation's right; null without tenants.
+    const Tenant* tenant = nullptr;
   };
 
-  // Authenticates the caller and checks `right` (with tenants), parses the request, runs `handler`,
-  // serializes the response and finishes the call; on the executor if there is one.
+  // A handler of one unary rpc.
   template <typename Request, typename Response>
-  grpc::ServerUnaryReactor* Serve(
-      grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
-      grpc::ByteBuffer* raw_response, Right right,
-      absl::Status (SessionServiceImpl::*handler)(const CallScope&, const Request&, Response*));
+  using Handler = absl::Status (SessionServiceImpl::*)(const CallScope&, const Request&, Response*);
+
+  // Authenticates the caller and checks `right` if given (with tenants), parses the request, runs
+  // `handler`, serializes the response and finishes the call; on the executor if there is one.
+  template <typename Request, typename Response>
+  grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context,
+                                  const grpc::ByteBuffer* raw_request,
+                                  grpc::ByteBuffer* raw_response, std::optional<Right> right,
+                                  Handler<Request, Response> handler);
 
   absl::Status DoCreateSession(const CallScope& scope, const v1::CreateSessionRequest& request,
                                v1::CreateSessionResponse* response);
@@ -129,6 +140,18 @@ class SessionServiceImpl final : public RawSessionService {
                               v1::ListSessionsResponse* response);
   absl::Status DoRevokeSessions(const CallScope& scope, const v1::RevokeSessionsRequest& request,
                                 v1::RevokeSessionsResponse* response);
+
+  // Batch (session_service_batch.cc): runs each operation as its own call would run, on the
+  // executor's threads in parallel when there is one, and reports each in its result.
+  absl::Status DoBatch(const CallScope& scope, const v1::BatchRequest& request,
+                       v1::BatchResponse* response);
+  // One operation of a Batch, with its right checked, into `result`.
+  void RunOperation(const CallScope& scope, const v1::BatchOperation& operation,
+                    v1::BatchResult* result);
+  // Checks `right`, then runs `handler`.
+  template <typename Request, typename Response>
+  absl::Status RunWithRight(const CallScope& scope, Right right, Handler<Request, Response> handler,
+                            const Request& request, Response* response);
 
   // Validates `id`, applies `mutations` under `conditions` and reports the session in `info`.
   absl::Status ApplyAndReport(const CallScope& scope, const std::string& id,
