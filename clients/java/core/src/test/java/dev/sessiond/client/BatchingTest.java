@@ -225,6 +225,35 @@ class BatchingTest {
   }
 
   @Test
+  void aRefusedBatchFailsEveryCallInItWithItsError() throws Exception {
+    try (SessiondServer strict = SessiondServer.start("--max_batch_operations=2");
+        Client client = Client.connect(strict.address())) {
+      String id =
+          client.createSession(CreateSessionRequest.getDefaultInstance()).getSession().getId();
+      GetRequest get = GetRequest.newBuilder().setId(id).build();
+      List<CompletableFuture<?>> queued = new ArrayList<>();
+      strict.pause();
+      CompletableFuture<?> inFlight;
+      try {
+        inFlight = client.getAsync(get);
+        for (int i = 0; i < 3; i++) {
+          queued.add(client.getAsync(get));
+        }
+      } finally {
+        strict.resume();
+      }
+
+      // The 3 queued calls go as one Batch when inFlight returns; the server refuses it whole.
+      assertNull(failure(inFlight));
+      for (CompletableFuture<?> call : queued) {
+        InvalidArgumentException refused =
+            assertInstanceOf(InvalidArgumentException.class, failure(call));
+        assertTrue(refused.getMessage().contains("max_batch_operations"), refused.getMessage());
+      }
+    }
+  }
+
+  @Test
   void aQueuedCallWaitsOnlyUntilItsOwnDeadline() throws Exception {
     try (SessiondServer frozen = SessiondServer.start();
         Client hurried =
