@@ -1,9 +1,5 @@
 package dev.sessiond.client;
 
-import com.google.common.util.concurrent.FutureCallback;
-import com.google.common.util.concurrent.Futures;
-import com.google.common.util.concurrent.ListenableFuture;
-import com.google.common.util.concurrent.MoreExecutors;
 import dev.sessiond.v1.CommitRequest;
 import dev.sessiond.v1.CommitResponse;
 import dev.sessiond.v1.CreateSessionRequest;
@@ -23,18 +19,23 @@ import dev.sessiond.v1.SessionServiceGrpc.SessionServiceFutureStub;
 import dev.sessiond.v1.TouchRequest;
 import dev.sessiond.v1.TouchResponse;
 import dev.sessiond.v1.WatchSessionsRequest;
+import io.grpc.Deadline;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BiFunction;
 
 /**
  * The thin typed client of {@code sessiond.v1.SessionService}: one blocking and one future-based
  * method per rpc the web tiers use, each sending the generated request as it is. The rpc contracts
  * (what each error means) are the comments of {@code proto/sessiond/v1/session.proto}; for the
  * ISession-style API that loads lazily and commits once, see {@link Session}.
+ *
+ * <p>Calls made concurrently are sent together as one Batch rpc unless {@link
+ * ClientOptions#batching()} is off: a call goes at once when no rpc of this client is in flight,
+ * otherwise with the others that came meanwhile as soon as one returns (group commit; see {@link
+ * Batcher}). Each call's result and errors are exactly those of its own rpc.
  *
  * <p>Every call gets a deadline of {@link ClientOptions#timeout()}. Failures are {@link
  * SessiondException}s: thrown by the blocking methods, completing the futures exceptionally
@@ -49,6 +50,7 @@ public final class Client implements AutoCloseable {
   private final String address;
   private final SessionServiceFutureStub stub;
   private final ClientOptions options;
+  private final Batcher batcher; // null: batching off
 
   private Client(ManagedChannel channel, boolean ownsChannel, ClientOptions options) {
     this.channel = channel;
@@ -56,6 +58,7 @@ public final class Client implements AutoCloseable {
     this.address = channel.authority();
     this.stub = SessionServiceGrpc.newFutureStub(channel);
     this.options = options;
+    this.batcher = options.batching() ? new Batcher(stub, address, options) : null;
   }
 
   /** A client of sessiond at {@code target} ("host:port") over plaintext, with default options. */
@@ -89,43 +92,43 @@ public final class Client implements AutoCloseable {
 
   /** CreateSession. */
   public CompletableFuture<CreateSessionResponse> createSessionAsync(CreateSessionRequest request) {
-    return call(SessionServiceFutureStub::createSession, request);
+    return call(Rpc.CREATE_SESSION, request);
   }
 
   /** Get. */
   public CompletableFuture<GetResponse> getAsync(GetRequest request) {
-    return call(SessionServiceFutureStub::get, request);
+    return call(Rpc.GET, request);
   }
 
   /** Touch. */
   public CompletableFuture<TouchResponse> touchAsync(TouchRequest request) {
-    return call(SessionServiceFutureStub::touch, request);
+    return call(Rpc.TOUCH, request);
   }
 
   /** Delete. */
   public CompletableFuture<DeleteResponse> deleteAsync(DeleteRequest request) {
-    return call(SessionServiceFutureStub::delete, request);
+    return call(Rpc.DELETE, request);
   }
 
   /** Commit. */
   public CompletableFuture<CommitResponse> commitAsync(CommitRequest request) {
-    return call(SessionServiceFutureStub::commit, request);
+    return call(Rpc.COMMIT, request);
   }
 
   /** RotateId. */
   public CompletableFuture<RotateIdResponse> rotateIdAsync(RotateIdRequest request) {
-    return call(SessionServiceFutureStub::rotateId, request);
+    return call(Rpc.ROTATE_ID, request);
   }
 
   /** ListSessions: one page of a principal's live sessions, newest first. */
   public CompletableFuture<ListSessionsResponse> listSessionsAsync(ListSessionsRequest request) {
-    return call(SessionServiceFutureStub::listSessions, request);
+    return call(Rpc.LIST_SESSIONS, request);
   }
 
   /** RevokeSessions: ends every session of a principal but the ones kept. */
   public CompletableFuture<RevokeSessionsResponse> revokeSessionsAsync(
       RevokeSessionsRequest request) {
-    return call(SessionServiceFutureStub::revokeSessions, request);
+    return call(Rpc.REVOKE_SESSIONS, request);
   }
 
   /** CreateSession, blocking. */
@@ -210,27 +213,14 @@ public final class Client implements AutoCloseable {
     }
   }
 
-  /** Sends {@code request} with {@code method} under the default deadline. */
-  private <Q, R> CompletableFuture<R> call(
-      BiFunction<SessionServiceFutureStub, Q, ListenableFuture<R>> method, Q request) {
-    ListenableFuture<R> pending =
-        method.apply(
-            stub.withDeadlineAfter(options.timeout().toNanos(), TimeUnit.NANOSECONDS), request);
-    CompletableFuture<R> result = new CompletableFuture<>();
-    Futures.addCallback(
-        pending,
-        new FutureCallback<R>() {
-          @Override
-          public void onSuccess(R response) {
-            result.complete(response);
-          }
-
-          @Override
-          public void onFailure(Throwable failure) {
-            result.completeExceptionally(Errors.from(failure, address));
-          }
-        },
-        MoreExecutors.directExecutor());
-    return result;
+  /**
+   * Sends {@code request} with {@code rpc} under the default deadline: through the batcher when
+   * batching is on, else as its own rpc.
+   */
+  private <Q, R> CompletableFuture<R> call(Rpc<Q, R> rpc, Q request) {
+    Deadline deadline = Deadline.after(options.timeout().toNanos(), TimeUnit.NANOSECONDS);
+    return batcher == null
+        ? rpc.sendAlone(stub, request, deadline, address)
+        : batcher.submit(rpc, request, deadline);
   }
 }

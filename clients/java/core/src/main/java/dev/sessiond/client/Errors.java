@@ -3,6 +3,7 @@ package dev.sessiond.client;
 import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
+import dev.sessiond.v1.BatchResult;
 import dev.sessiond.v1.ConflictDetails;
 import dev.sessiond.v1.NotFoundDetails;
 import io.grpc.Status;
@@ -14,7 +15,10 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 
-/** Converts what gRPC throws into the typed {@link SessiondException}s, in one place. */
+/**
+ * Converts what gRPC throws, and the failed results of a Batch, into the typed {@link
+ * SessiondException}s, in one place.
+ */
 final class Errors {
   private Errors() {}
 
@@ -48,6 +52,25 @@ final class Errors {
       default:
         return new SessiondException(status.getCode(), message, cause);
     }
+  }
+
+  /**
+   * The typed error for a failed operation of a Batch: exactly what its single call would have
+   * thrown (same class, code, message and details), made by the conversion above from the status
+   * the single call would have carried.
+   */
+  static SessiondException from(BatchResult result, String address) {
+    com.google.rpc.Status.Builder status =
+        com.google.rpc.Status.newBuilder()
+            .setCode(result.getCode())
+            .setMessage(result.getMessage());
+    if (result.hasConflict()) {
+      status.addDetails(Any.pack(result.getConflict()));
+    }
+    if (result.hasNotFound()) {
+      status.addDetails(Any.pack(result.getNotFound()));
+    }
+    return from(StatusProto.toStatusRuntimeException(status.build()), address);
   }
 
   /** Whether a mutation that failed with {@code e} may have been lost in transit and is retried. */

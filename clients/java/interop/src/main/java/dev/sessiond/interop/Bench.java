@@ -1,6 +1,7 @@
 package dev.sessiond.interop;
 
 import dev.sessiond.client.Client;
+import dev.sessiond.client.ClientOptions;
 import dev.sessiond.client.CreateOptions;
 import dev.sessiond.client.Session;
 import java.util.ArrayList;
@@ -15,7 +16,8 @@ import java.util.concurrent.Future;
  * request's cycle (open, load with one Get, set one key, one Commit) run {@code REQUESTS} times by
  * each of {@code THREADS} threads over one shared Client, after a warm-up. Prints requests per
  * second and latency percentiles. Usage: {@code java -cp sessiond-interop.jar
- * dev.sessiond.interop.Bench THREADS REQUESTS}.
+ * dev.sessiond.interop.Bench THREADS REQUESTS [unbatched]}; {@code unbatched} turns automatic
+ * batching off, so that every call is its own rpc.
  */
 public final class Bench {
   private Bench() {}
@@ -24,7 +26,10 @@ public final class Bench {
   public static void main(String[] args) throws Exception {
     int threads = Integer.parseInt(args[0]);
     int requests = Integer.parseInt(args[1]);
-    try (Client client = Client.connect(System.getenv("SESSIOND_ADDR"))) {
+    boolean batching = args.length < 3 || !args[2].equals("unbatched");
+    try (Client client =
+        Client.connect(
+            System.getenv("SESSIOND_ADDR"), ClientOptions.defaults().withBatching(batching))) {
       run(client, threads, Math.min(requests, 500), "warm-up");
       run(client, threads, requests, "measured");
     }

@@ -12,6 +12,8 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  *
  * @param address sessiond's "host:port"
  * @param timeout the deadline of every rpc
+ * @param batching whether concurrent calls are sent together as Batch rpcs (automatic batching, on
+ *     by default; false: each call is its own rpc)
  * @param idleTimeout the idle timeout of new sessions (unset: the server's default)
  * @param absoluteTimeout the absolute lifetime of new sessions (unset: the server's default)
  * @param cookie the session cookie (docs/COOKIES.md)
@@ -22,6 +24,7 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
 public record SessiondProperties(
     String address,
     @DefaultValue("2s") Duration timeout,
+    @DefaultValue("true") boolean batching,
     Duration idleTimeout,
     Duration absoluteTimeout,
     @DefaultValue Cookie cookie,

@@ -42,7 +42,10 @@ public class SessiondSessionAutoConfiguration {
   @ConditionalOnMissingBean
   public Client sessiondClient(SessiondProperties properties) {
     return Client.connect(
-        properties.address(), ClientOptions.defaults().withTimeout(properties.timeout()));
+        properties.address(),
+        ClientOptions.defaults()
+            .withTimeout(properties.timeout())
+            .withBatching(properties.batching()));
   }
 
   /**
