@@ -161,6 +161,18 @@ def targets_table(records):
         f"({fmt(R('redis-web', 'run.server_cpu_us_per_op'))}); throughput "
         f"{fmt(R('sessiond-web', 'run.ops_per_s'), 0)} vs "
         f"{fmt(R('redis-web', 'run.ops_per_s'), 0)} web/s", p1, "≤ 1.0", lambda v: v <= 1.0)
+    b1 = ratio(R("sessiond-web-batched", "run.server_cpu_us_per_op"),
+               R("redis-web", "run.server_cpu_us_per_op"))
+    add("B1 batched web CPU", "sessiond server µs per web request through the C++ client with "
+        f"batching ({fmt(R('sessiond-web-batched', 'run.server_cpu_us_per_op'))}) ÷ Redis "
+        f"unpipelined ({fmt(R('redis-web', 'run.server_cpu_us_per_op'))}); throughput "
+        f"{fmt(R('sessiond-web-batched', 'run.ops_per_s'), 0)} web/s", b1, "≤ 1.0",
+        lambda v: v <= 1.0)
+    b1_p99 = ratio(R("sessiond-web-batched", "run.p99_us"), R("sessiond-web-client", "run.p99_us"))
+    add("B1 batched p99", "web p99 through the C++ client with batching "
+        f"({fmt(R('sessiond-web-batched', 'run.p99_us'), 0)} µs) ÷ without "
+        f"({fmt(R('sessiond-web-client', 'run.p99_us'), 0)} µs), 64 in flight", b1_p99, "≤ 1.0",
+        lambda v: v <= 1.0)
     p2 = ratio(R("sessiond-get", "run.ops_per_s"), R("echo", "run.ops_per_s"))
     add("P2 get vs echo", f"get ops/s ({fmt(R('sessiond-get', 'run.ops_per_s'), 0)}) ÷ echo "
         f"ops/s ({fmt(R('echo', 'run.ops_per_s'), 0)}), 64 in flight", p2, "≥ 0.9",
@@ -200,6 +212,9 @@ def ratios_table(records):
     R = figures(records)
     pairs = [("sessiond-get", "redis-get", "get: sessiond ÷ Redis"),
              ("sessiond-web", "redis-web", "web: sessiond ÷ Redis"),
+             ("sessiond-web-batched", "redis-web-pipelined",
+              "web: sessiond, client batching ÷ Redis pipelined (4 connections)"),
+             ("sessiond-web-batched", "sessiond-web-client", "web: client batching on ÷ off"),
              ("sessiond-get", "echo", "get ÷ empty echo rpc"),
              ("sessiond-web", "echo", "web ÷ empty echo rpc"),
              ("ghz-get", "sessiond-get", "ghz get ÷ loadgen get (cross-check)")]

@@ -160,6 +160,11 @@ start_sessiond sessiond
 for scenario in web get commit touch churn; do
   loadgen "sessiond-$scenario" "$(allowed)" --scenario=$scenario
 done
+# Automatic batching: web through the C++ client as one threaded web-tier process uses it (a
+# thread per request, one client on one connection), with its batching on, then off.
+loadgen sessiond-web-batched "$(allowed)" --scenario=web --target=client --channels=1
+loadgen sessiond-web-client "$(allowed)" --scenario=web --target=client --channels=1 \
+  --batching=false
 half_rate=$(python3 -c "print(round($(field sessiond-web run.ops_per_s) / 2))")
 loadgen sessiond-web-open "$(allowed)" --scenario=web --rate="$half_rate"
 
@@ -185,6 +190,9 @@ stop "$PID"
 start_redis redis
 loadgen redis-web "$(allowed)" --target=redis --scenario=web
 loadgen redis-get "$(allowed)" --target=redis --scenario=get
+# Redis pipelined: the 64 requests share 4 connections, several in flight on each (as a pooled or
+# auto-pipelining client does), against sessiond's batching.
+loadgen redis-web-pipelined "$(allowed)" --target=redis --scenario=web --redis_connections=4
 timeout 300 taskset -c $CLIENT_CPU redis-benchmark -h 127.0.0.1 -p "$PORT" -t get,set -d 1024 \
   -c 50 -n $REDIS_BENCH_REQUESTS --csv > "$OUT/redis-benchmark.csv"
 python3 bench/report.py redis-benchmark "$OUT/redis-benchmark.csv" redis-benchmark >> "$RESULTS"

@@ -6,6 +6,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "bench/loadgen/client_target.h"
 #include "bench/loadgen/grpc_target.h"
 #include "bench/loadgen/proc_stats.h"
 #include "bench/loadgen/redis_target.h"
@@ -70,9 +71,20 @@ absl::StatusOr<std::unique_ptr<Target>> ConnectTarget(const BenchmarkOptions& op
                                 .echo_bytes = options.echo_bytes},
                                pool);
   }
+  if (options.target == "client") {
+    if (!ClientTarget::Supports(options.op)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the client target runs load, get, commit, web and touch, not ", OpName(options.op)));
+    }
+    return ClientTarget::Connect({.address = options.address,
+                                  .channels = options.channels,
+                                  .slots = slots,
+                                  .batching = options.batching},
+                                 pool);
+  }
   if (options.target != "redis") {
     return absl::InvalidArgumentError(
-        absl::StrCat("unknown target '", options.target, "'; use grpc or redis"));
+        absl::StrCat("unknown target '", options.target, "'; use grpc, client or redis"));
   }
   if (!RedisTarget::Supports(options.op)) {
     return absl::InvalidArgumentError(

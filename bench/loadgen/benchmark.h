@@ -18,8 +18,11 @@
 namespace sessiond::bench {
 
 struct BenchmarkOptions {
-  // "grpc" (sessiond, or the echo server for Op::kEcho) or "redis".
+  // "grpc" (sessiond over raw gRPC, or the echo server for Op::kEcho), "client" (sessiond through
+  // the C++ client, client_target.h) or "redis".
   std::string target = "grpc";
+  // "client": the client's automatic batching.
+  bool batching = true;
   std::string address;
   Op op = Op::kWeb;
   // The measured phase.

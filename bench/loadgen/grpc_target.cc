@@ -6,6 +6,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "bench/echo/echo.grpc.pb.h"
+#include "bench/loadgen/session_requests.h"
 #include "grpc/support/time.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
@@ -28,29 +29,10 @@ grpc::ByteBuffer Serialize(const google::protobuf::Message& message) {
   return buffer;
 }
 
-grpc::ByteBuffer CreateRequest() {
-  v1::CreateSessionRequest request;
-  for (int i = 0; i < kFields; ++i) {
-    (*request.mutable_entries())[FieldKey(i)].set_bytes_value(FieldValue());
-  }
-  return Serialize(request);
-}
-
 grpc::ByteBuffer EchoRequest(size_t bytes) {
   EchoMessage request;
   request.set_payload(std::string(bytes, 'e'));
   return Serialize(request);
-}
-
-v1::CommitRequest CommitRequest(absl::string_view id, const std::string& key,
-                                const std::string& value, uint64_t read_version) {
-  v1::CommitRequest request;
-  request.set_id(std::string(id));
-  v1::Operation::SetOp* set = request.add_ops()->mutable_set();
-  set->set_key(key);
-  set->mutable_value()->set_bytes_value(value);
-  request.set_read_version(read_version);
-  return request;
 }
 
 void* Tag(int slot) { return reinterpret_cast<void*>(static_cast<intptr_t>(slot)); }
@@ -65,7 +47,7 @@ GrpcTarget::GrpcTarget(const Options& options, SessionPool* pool)
       create_method_(SessionMethod("CreateSession")),
       delete_method_(SessionMethod("Delete")),
       echo_method_(absl::StrCat("/", EchoService::service_full_name(), "/Echo")),
-      create_request_(CreateRequest()),
+      create_request_(Serialize(LoadRequest())),
       echo_request_(EchoRequest(options.echo_bytes)),
       slots_(options.slots) {}
 

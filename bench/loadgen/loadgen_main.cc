@@ -10,7 +10,9 @@
 #include "bench/loadgen/report.h"
 
 ABSL_FLAG(std::string, target, "grpc",
-          "grpc (sessiond, or the echo server with --scenario=echo) or redis");
+          "grpc (sessiond over raw gRPC, or the echo server with --scenario=echo), client "
+          "(sessiond through the C++ client, a thread per slot) or redis");
+ABSL_FLAG(bool, batching, true, "client: the C++ client's automatic batching");
 ABSL_FLAG(std::string, address, "127.0.0.1:50051", "host:port of the server");
 ABSL_FLAG(std::string, scenario, "web", "load, get, commit, web, touch, churn or echo");
 ABSL_FLAG(int, in_flight, 64, "operations in flight at most");
@@ -41,6 +43,7 @@ int main(int argc, char** argv) {
   }
   sessiond::bench::BenchmarkOptions options;
   options.target = absl::GetFlag(FLAGS_target);
+  options.batching = absl::GetFlag(FLAGS_batching);
   options.address = absl::GetFlag(FLAGS_address);
   options.op = *op;
   options.in_flight = absl::GetFlag(FLAGS_in_flight);
