@@ -67,7 +67,7 @@ class ReadmeGrpcurlTest(unittest.TestCase):
 
     def test_readme_examples_produce_what_the_readme_says(self):
         commands, outputs = self.run_readme_block("grpcurl-examples")
-        self.assertEqual(len(commands), 6, "README examples changed: update this test with them")
+        self.assertEqual(len(commands), 7, "README examples changed: update this test with them")
         listed = outputs[0].split()
         for service in ("sessiond.v1.SessionService", "grpc.health.v1.Health"):
             self.assertIn(service, listed)
@@ -80,7 +80,13 @@ class ReadmeGrpcurlTest(unittest.TestCase):
         self.assertRegex(got["session"]["id"], r"^[A-Za-z0-9_-]{32}$")
         self.assertEqual(got["entries"], {"theme": {"string_value": "dark"},
                                           "cart_items": {"int64_value": "3"}})
-        self.assertEqual(json.loads(outputs[5]), {"status": "SERVING"})
+        touched, malformed = json.loads(outputs[5])["results"]
+        self.assertEqual(touched["touch"]["session"]["id"], got["session"]["id"])
+        self.assertNotIn("code", touched)
+        self.assertEqual(malformed["code"], 3)
+        self.assertEqual(malformed["message"],
+                         "id: 4 characters; a session id is 32 base64url characters")
+        self.assertEqual(json.loads(outputs[6]), {"status": "SERVING"})
 
     def test_log_out_everywhere_else_and_watch(self):
         commands, outputs = self.run_readme_block("grpcurl-user-sessions")
