@@ -26,6 +26,10 @@ struct ServiceLimits {
   // The most a CreateSession request may ask for.
   absl::Duration max_idle_timeout = absl::Minutes(20);
   absl::Duration max_absolute_timeout = absl::Hours(12);
+  // Whether max_idle_timeout / max_absolute_timeout are the tenant's own (its entry in
+  // --tenants_file sets them) rather than the flags': over them is then RESOURCE_EXHAUSTED.
+  bool tenant_max_idle_timeout = false;
+  bool tenant_max_absolute_timeout = false;
   // Serialized responses the server holds for clients that have not read them, at most; one
   // connection at most an eighth (response_budget.h).
   size_t max_pending_response_bytes = size_t{256} << 20;

@@ -102,6 +102,8 @@ absl::StatusOr<ServiceLimits> LimitsOf(const TenantConfig& config, const std::st
         "or reopened with sessions, an exact count per tenant needs a counter the store "
         "keeps (docs/SECURITY.md)"));
   }
+  limits.tenant_max_idle_timeout = own.max_idle_timeout.has_value();
+  limits.tenant_max_absolute_timeout = own.max_absolute_timeout.has_value();
   limits.tenant_max_live_sessions = own.max_live_sessions;
   limits.tenant_max_session_bytes = own.max_session_bytes;
   return limits;
