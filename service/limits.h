@@ -36,8 +36,9 @@ struct ServiceLimits {
   // Set when these are one tenant's limits (--tenants_file, tenant_registry.h): messages then name
   // the tenant's limit instead of a flag.
   std::string tenant;
-  // The tenant's max_session_bytes: the most entry bytes (keys + values) one request may write
-  // (the store still caps the whole session at session.max_session_bytes). 0: none.
+  // The tenant's max_session_bytes: the most entry bytes (keys + values) its sessions may hold,
+  // checked on each request's entries here and on the whole session after each write by the
+  // store (the tenant's TenantStore passes it in storage::Conditions). 0: none.
   size_t tenant_max_session_bytes = 0;
   // The tenant's max_live_sessions (tenant_session_counts.h). 0: none.
   size_t tenant_max_live_sessions = 0;

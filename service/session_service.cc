@@ -191,7 +191,8 @@ grpc::ServerUnaryReactor* SessionServiceImpl::Serve(
     std::optional<storage::TenantStore> view;
     CallScope scope{store_, &limits_};
     if (tenant != nullptr) {
-      view.emplace(store_, tenant->prefix);
+      view.emplace(store_, tenant->prefix, tenant->limits.tenant_max_session_bytes,
+                   tenant->max_session_bytes_name);
       scope = {&*view, &tenant->limits, tenant->prefix};
     }
     absl::Status status = ParseRequest(*raw_request, request);
