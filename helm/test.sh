@@ -65,5 +65,9 @@ refuse "runAsNonRoot" --set podSecurityContext.runAsNonRoot=false
 refuse "config" --set config.store=redis
 refuse "durability" --set mode=rocksdb --set rocksdb.durability=fast
 refuse "metrics" --set metrics.port=50051
+refuse "not both" --set tenants.secret=sessiond-tenants --set tenants.file=inline
+refuse "/config" --set config.tenants_file=/etc/tenants.json
+refuse "key" --set tenants.secret=sessiond-tenants --set tenants.key=a/b
+refuse "reloadInterval" --set tenants.secret=sessiond-tenants --set tenants.reloadInterval=10
 echo "helm: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -5,11 +5,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "service/metrics_labels.h"
 
 namespace sessiond::service {
 
 absl::StatusOr<std::shared_ptr<const Tenant>> CallerTenant(const TenantRegistry& registry,
-                                                           const grpc::ServerContextBase& context,
+                                                           grpc::ServerContextBase& context,
                                                            std::optional<Right> right) {
   std::shared_ptr<const TenantSet> set = registry.Current();
   absl::string_view authorization;
@@ -26,6 +27,7 @@ absl::StatusOr<std::shared_ptr<const Tenant>> CallerTenant(const TenantRegistry&
   }
   absl::StatusOr<const Tenant*> tenant = set->Authenticate(authorization, identities);
   if (!tenant.ok()) return tenant.status();
+  context.AddTrailingMetadata(kTenantTrailer, (*tenant)->config.name);
   if (right.has_value()) {
     if (absl::Status status = CheckRight(**tenant, *right); !status.ok()) return status;
   }

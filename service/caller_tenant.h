@@ -1,6 +1,7 @@
 // Who is calling, with --tenants_file: the tenant a call's credentials name (its bearer token in
 // the `authorization` metadata, or the identity of its verified client certificate), checked for
-// the right the rpc needs. Runs before any store access.
+// the right the rpc needs. Runs before any store access. Names the tenant in the call's trailing
+// metadata (`sessiond-tenant`, metrics_labels.h), where the metrics interceptor finds it.
 #ifndef SESSIOND_SERVICE_CALLER_TENANT_H_
 #define SESSIOND_SERVICE_CALLER_TENANT_H_
 
@@ -16,9 +17,10 @@ namespace sessiond::service {
 // The caller's tenant in the registry's current snapshot (kept alive by the pointer for the call).
 // UNAUTHENTICATED without a credential or with one no tenant has; PERMISSION_DENIED naming the
 // right and the tenant when `right` is given and the tenant's rights lack it (a Batch checks each
-// operation's right itself, with CheckRight).
+// operation's right itself, with CheckRight). Once the tenant is known (also when
+// PERMISSION_DENIED), adds its name to `context`'s trailing metadata as `sessiond-tenant`.
 absl::StatusOr<std::shared_ptr<const Tenant>> CallerTenant(const TenantRegistry& registry,
-                                                           const grpc::ServerContextBase& context,
+                                                           grpc::ServerContextBase& context,
                                                            std::optional<Right> right);
 
 // OK if `tenant` has `right`; else PERMISSION_DENIED naming the right and the tenant.

@@ -28,14 +28,19 @@ struct ServiceLimits {
   // The most a CreateSession request may ask for.
   absl::Duration max_idle_timeout = absl::Minutes(20);
   absl::Duration max_absolute_timeout = absl::Hours(12);
+  // Whether max_idle_timeout / max_absolute_timeout are the tenant's own (its entry in
+  // --tenants_file sets them) rather than the flags': over them is then RESOURCE_EXHAUSTED.
+  bool tenant_max_idle_timeout = false;
+  bool tenant_max_absolute_timeout = false;
   // Serialized responses the server holds for clients that have not read them, at most; one
   // connection at most an eighth (response_budget.h).
   size_t max_pending_response_bytes = size_t{256} << 20;
   // Set when these are one tenant's limits (--tenants_file, tenant_registry.h): messages then name
   // the tenant's limit instead of a flag.
   std::string tenant;
-  // The tenant's max_session_bytes: the most entry bytes (keys + values) one request may write
-  // (the store still caps the whole session at session.max_session_bytes). 0: none.
+  // The tenant's max_session_bytes: the most entry bytes (keys + values) its sessions may hold,
+  // checked on each request's entries here and on the whole session after each write by the
+  // store (the tenant's TenantStore passes it in storage::Conditions). 0: none.
   size_t tenant_max_session_bytes = 0;
   // The tenant's max_live_sessions (tenant_session_counts.h). 0: none.
   size_t tenant_max_live_sessions = 0;

@@ -1,6 +1,8 @@
 #include "service/metrics.h"
 
 #include <exception>
+#include <map>
+#include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -102,11 +104,14 @@ Metrics::InterceptorFactories() {
   return factories;
 }
 
-void Metrics::RecordRpc(absl::string_view method, const grpc::Status& status,
-                        absl::Duration elapsed) {
+void Metrics::RecordRpc(absl::string_view method, absl::string_view tenant,
+                        const grpc::Status& status, absl::Duration elapsed) {
   const auto code = static_cast<absl::StatusCode>(status.error_code());
   const std::string method_label = MethodLabel(method);
-  rpcs_.Add({{"method", method_label}, {"code", CodeLabel(code)}}).Increment();
+  // Tenant names come from the tenants file only, so the label's values are bounded by it.
+  std::map<std::string, std::string> labels{{"method", method_label}, {"code", CodeLabel(code)}};
+  if (!tenant.empty()) labels.emplace("tenant", tenant);
+  rpcs_.Add(labels).Increment();
   rpc_duration_.Add({{"method", method_label}}, LatencyBuckets())
       .Observe(absl::ToDoubleSeconds(elapsed));
   if (code == absl::StatusCode::kAborted) conflicts_.Add({{"method", method_label}}).Increment();

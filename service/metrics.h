@@ -1,7 +1,10 @@
 // Metrics: sessiond's Prometheus metrics, served as text on `--metrics_listen` at /metrics.
 //
 // What is counted (every label takes a bounded set of values: no session ids, keys or principals):
-//   sessiond_rpcs_total{method,code}           every finished rpc, by full method name and code
+//   sessiond_rpcs_total{method,code,tenant}    every finished rpc, by full method name, code and,
+//                                              with --tenants_file, the tenant it was served as
+//                                              (absent without tenants or for a call refused
+//                                              before its tenant was known: UNAUTHENTICATED)
 //   sessiond_rpc_duration_seconds{method}      latency histogram, buckets 50 µs .. 1 s
 //   sessiond_conflicts_total{method}           rpcs that failed a version condition (ABORTED)
 //   sessiond_rejections_total{limit}           requests refused by a configured limit, named by
@@ -69,9 +72,10 @@ class Metrics {
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
   InterceptorFactories();
 
-  // Records one finished rpc: `method` as gRPC names it ("/pkg.Service/Method"), its status and
-  // how long it took.
-  void RecordRpc(absl::string_view method, const grpc::Status& status, absl::Duration elapsed);
+  // Records one finished rpc: `method` as gRPC names it ("/pkg.Service/Method"), the tenant it was
+  // served as (empty: none, and no `tenant` label), its status and how long it took.
+  void RecordRpc(absl::string_view method, absl::string_view tenant, const grpc::Status& status,
+                 absl::Duration elapsed);
 
   // Store events (called by the instrumented store).
   void RecordCreated();

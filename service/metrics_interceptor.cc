@@ -4,6 +4,7 @@
 
 #include "absl/time/clock.h"
 #include "service/metrics.h"
+#include "service/metrics_labels.h"
 
 namespace sessiond::service {
 namespace {
@@ -18,7 +19,11 @@ class MetricsInterceptor : public grpc::experimental::Interceptor {
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
-      metrics_->RecordRpc(method_, methods->GetSendStatus(), absl::Now() - started_);
+      absl::string_view tenant;
+      if (const auto* trailers = methods->GetSendTrailingMetadata(); trailers != nullptr) {
+        if (auto it = trailers->find(kTenantTrailer); it != trailers->end()) tenant = it->second;
+      }
+      metrics_->RecordRpc(method_, tenant, methods->GetSendStatus(), absl::Now() - started_);
     }
     methods->Proceed();
   }

@@ -18,6 +18,11 @@ std::string MethodLabel(absl::string_view method);
 // message names no known limit.
 std::string LimitLabel(absl::StatusCode code, absl::string_view message);
 
+// The trailing metadata with which a call names the tenant it is served as (--tenants_file; set by
+// CallerTenant once the caller is authenticated): the `tenant` label of sessiond_rpcs_total, and
+// the caller's own tenant name for a client debugging its credentials.
+inline constexpr char kTenantTrailer[] = "sessiond-tenant";
+
 // The canonical name of `code` ("OK", "NOT_FOUND", ...).
 std::string CodeLabel(absl::StatusCode code);
 

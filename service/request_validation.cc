@@ -101,10 +101,11 @@ absl::Status ValidateLabels(const google::protobuf::Map<std::string, std::string
 }
 
 absl::StatusOr<absl::Duration> ResolveTimeout(const google::protobuf::Duration* requested,
-                                              absl::string_view field, absl::Duration fallback,
-                                              absl::Duration max, absl::string_view tenant) {
+                                              TimeoutKind kind, const ServiceLimits& limits) {
+  const bool idle = kind == TimeoutKind::kIdle;
+  const absl::string_view field = idle ? "idle_timeout" : "absolute_timeout";
   if (requested == nullptr || (requested->seconds() == 0 && requested->nanos() == 0)) {
-    return fallback;
+    return idle ? limits.default_idle_timeout : limits.default_absolute_timeout;
   }
   const bool mixed_signs = (requested->seconds() > 0 && requested->nanos() < 0) ||
                            (requested->seconds() < 0 && requested->nanos() > 0);
@@ -119,13 +120,17 @@ absl::StatusOr<absl::Duration> ResolveTimeout(const google::protobuf::Duration* 
     return absl::InvalidArgumentError(
         absl::StrCat(field, ": ", absl::FormatDuration(timeout), " is negative"));
   }
+  const absl::Duration max = idle ? limits.max_idle_timeout : limits.max_absolute_timeout;
   if (timeout > max) {
+    if (idle ? limits.tenant_max_idle_timeout : limits.tenant_max_absolute_timeout) {
+      // The tenant's own limit: a quota of that application, like its bytes and live sessions.
+      return absl::ResourceExhaustedError(absl::StrCat(
+          field, ": ", absl::FormatDuration(timeout), " is over tenant \"", limits.tenant,
+          "\"'s max_", field, " ", absl::FormatDuration(max), " (--tenants_file)"));
+    }
     return absl::InvalidArgumentError(
         absl::StrCat(field, ": ", absl::FormatDuration(timeout), " is too long; the limit is ",
-                     absl::FormatDuration(max), " (",
-                     tenant.empty() ? absl::StrCat("--max_", field)
-                                    : TenantLimitName(tenant, absl::StrCat("max_", field)),
-                     ")"));
+                     absl::FormatDuration(max), " (--max_", field, ")"));
   }
   if (timeout == absl::ZeroDuration()) {
     return absl::InvalidArgumentError(

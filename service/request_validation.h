@@ -61,12 +61,17 @@ absl::Status ValidatePrincipal(absl::string_view principal, const ServiceLimits&
 absl::Status ValidateLabels(const google::protobuf::Map<std::string, std::string>& labels,
                             const ServiceLimits& limits);
 
-// The timeout a session gets for a requested one: `fallback` when unset or zero, else the request
-// truncated to milliseconds. INVALID_ARGUMENT if it is malformed, negative or over `max`, naming
-// the flag `--max_<field>`, or the tenant's limit when `tenant` is set.
+// Which of a session's two timeouts.
+enum class TimeoutKind { kIdle, kAbsolute };
+
+// The `kind` timeout a CreateSession gets for `requested` under `limits`: its default when unset
+// or zero, else the request truncated to milliseconds. INVALID_ARGUMENT naming the field
+// (`idle_timeout`, `absolute_timeout`) if it is malformed, negative, under 1ms, or over the
+// server's maximum (the flag `--max_idle_timeout` / `--max_absolute_timeout`); RESOURCE_EXHAUSTED
+// naming the tenant's limit if it is over a maximum the tenant's own (--tenants_file):
+// `idle_timeout: 2h is over tenant "shop"'s max_idle_timeout 1h (--tenants_file)`.
 absl::StatusOr<absl::Duration> ResolveTimeout(const google::protobuf::Duration* requested,
-                                              absl::string_view field, absl::Duration fallback,
-                                              absl::Duration max, absl::string_view tenant = {});
+                                              TimeoutKind kind, const ServiceLimits& limits);
 
 // RESOURCE_EXHAUSTED naming the tenant's max_session_bytes if a request writes more than that many
 // entry bytes (`bytes`: keys plus values) in `field`; OK when limits.tenant_max_session_bytes is 0.

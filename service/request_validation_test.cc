@@ -72,27 +72,45 @@ TEST(RequestValidationTest, KeyFieldEscapesAndCutsTheKey) {
 }
 
 TEST(RequestValidationTest, TimeoutsFallBackAreTruncatedAndBounded) {
-  const absl::Duration fallback = absl::Minutes(20), max = absl::Hours(1);
-  EXPECT_THAT(ResolveTimeout(nullptr, "idle_timeout", fallback, max), IsOkAndHolds(fallback));
+  ServiceLimits limits;
+  limits.default_idle_timeout = absl::Minutes(20);
+  limits.max_idle_timeout = absl::Hours(1);
+  const TimeoutKind idle = TimeoutKind::kIdle;
+  EXPECT_THAT(ResolveTimeout(nullptr, idle, limits), IsOkAndHolds(absl::Minutes(20)));
   const auto zero = ProtoDuration(0, 0);
-  EXPECT_THAT(ResolveTimeout(&zero, "idle_timeout", fallback, max), IsOkAndHolds(fallback));
+  EXPECT_THAT(ResolveTimeout(&zero, idle, limits), IsOkAndHolds(absl::Minutes(20)));
   const auto fine = ProtoDuration(90, 1'500'000);
-  EXPECT_THAT(ResolveTimeout(&fine, "idle_timeout", fallback, max),
-              IsOkAndHolds(absl::Milliseconds(90'001)));
+  EXPECT_THAT(ResolveTimeout(&fine, idle, limits), IsOkAndHolds(absl::Milliseconds(90'001)));
   const auto negative = ProtoDuration(-5, 0);
-  EXPECT_THAT(ResolveTimeout(&negative, "idle_timeout", fallback, max),
+  EXPECT_THAT(ResolveTimeout(&negative, idle, limits),
               StatusIs(absl::StatusCode::kInvalidArgument));
   const auto too_long = ProtoDuration(3601, 0);
-  const absl::StatusOr<absl::Duration> over =
-      ResolveTimeout(&too_long, "idle_timeout", fallback, max);
+  const absl::StatusOr<absl::Duration> over = ResolveTimeout(&too_long, idle, limits);
   EXPECT_THAT(over, StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(over.status().message(), HasSubstr("idle_timeout"));
   const auto mixed = ProtoDuration(5, -1);
-  EXPECT_THAT(ResolveTimeout(&mixed, "idle_timeout", fallback, max),
-              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ResolveTimeout(&mixed, idle, limits), StatusIs(absl::StatusCode::kInvalidArgument));
   const auto tiny = ProtoDuration(0, 10);
-  EXPECT_THAT(ResolveTimeout(&tiny, "idle_timeout", fallback, max),
-              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ResolveTimeout(&tiny, idle, limits), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+// A tenant's own maximum is its quota: RESOURCE_EXHAUSTED naming it; one it inherits from the
+// server's flag stays INVALID_ARGUMENT naming the flag.
+TEST(RequestValidationTest, OverATenantsOwnMaxTimeoutIsResourceExhaustedNamingIt) {
+  ServiceLimits shop;
+  shop.tenant = "shop";
+  shop.max_idle_timeout = absl::Hours(1);
+  shop.tenant_max_idle_timeout = true;
+  const auto two_hours = ProtoDuration(7200, 0);
+  const absl::StatusOr<absl::Duration> idle = ResolveTimeout(&two_hours, TimeoutKind::kIdle, shop);
+  EXPECT_THAT(idle, StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_EQ(idle.status().message(),
+            "idle_timeout: 2h is over tenant \"shop\"'s max_idle_timeout 1h (--tenants_file)");
+  const auto day = ProtoDuration(86400, 0);
+  const absl::StatusOr<absl::Duration> absolute =
+      ResolveTimeout(&day, TimeoutKind::kAbsolute, shop);
+  EXPECT_THAT(absolute, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(absolute.status().message(), HasSubstr("(--max_absolute_timeout)"));
 }
 
 TEST(RequestValidationTest, PrincipalIsBounded) {
@@ -118,9 +136,7 @@ TEST(RequestValidationTest, MessagesNameTheFieldTheProblemAndTheLimitWithItsFlag
   EXPECT_EQ(ValidatePrincipal(std::string(300, 'p'), kLimits).message(),
             "principal: 300 bytes; the limit is 256 (--max_principal_bytes)");
   const auto too_long = ProtoDuration(3600, 0);
-  EXPECT_EQ(ResolveTimeout(&too_long, "idle_timeout", absl::Minutes(20), absl::Minutes(20))
-                .status()
-                .message(),
+  EXPECT_EQ(ResolveTimeout(&too_long, TimeoutKind::kIdle, kLimits).status().message(),
             "idle_timeout: 1h is too long; the limit is 20m (--max_idle_timeout)");
 }
 

@@ -192,7 +192,8 @@ grpc::ServerUnaryReactor* SessionServiceImpl::Serve(grpc::CallbackServerContext*
     std::optional<storage::TenantStore> view;
     CallScope scope{store_, &limits_};
     if (tenant != nullptr) {
-      view.emplace(store_, tenant->prefix);
+      view.emplace(store_, tenant->prefix, tenant->limits.tenant_max_session_bytes,
+                   tenant->max_session_bytes_name);
       scope = {&*view, &tenant->limits, tenant->prefix, tenant.get()};
     }
     absl::Status status = ParseRequest(*raw_request, request);
@@ -325,14 +326,13 @@ absl::Status SessionServiceImpl::DoCreateSession(const CallScope& scope,
   if (id_proposed) {
     if (absl::Status status = ValidateSessionId(request.id(), "id"); !status.ok()) return status;
   }
-  absl::StatusOr<absl::Duration> idle = ResolveTimeout(
-      request.has_idle_timeout() ? &request.idle_timeout() : nullptr, "idle_timeout",
-      scope.limits->default_idle_timeout, scope.limits->max_idle_timeout, scope.limits->tenant);
+  absl::StatusOr<absl::Duration> idle =
+      ResolveTimeout(request.has_idle_timeout() ? &request.idle_timeout() : nullptr,
+                     TimeoutKind::kIdle, *scope.limits);
   if (!idle.ok()) return idle.status();
   absl::StatusOr<absl::Duration> absolute =
       ResolveTimeout(request.has_absolute_timeout() ? &request.absolute_timeout() : nullptr,
-                     "absolute_timeout", scope.limits->default_absolute_timeout,
-                     scope.limits->max_absolute_timeout, scope.limits->tenant);
+                     TimeoutKind::kAbsolute, *scope.limits);
   if (!absolute.ok()) return absolute.status();
 
   if (absl::Status status = ValidateLabels(request.labels(), *scope.limits); !status.ok()) {

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "openssl/crypto.h"
 #include "openssl/sha.h"
+#include "service/request_validation.h"
 #include "storage/tenant_store.h"
 
 namespace sessiond::service {
@@ -102,6 +103,8 @@ absl::StatusOr<ServiceLimits> LimitsOf(const TenantConfig& config, const std::st
         "or reopened with sessions, an exact count per tenant needs a counter the store "
         "keeps (docs/SECURITY.md)"));
   }
+  limits.tenant_max_idle_timeout = own.max_idle_timeout.has_value();
+  limits.tenant_max_absolute_timeout = own.max_absolute_timeout.has_value();
   limits.tenant_max_live_sessions = own.max_live_sessions;
   limits.tenant_max_session_bytes = own.max_session_bytes;
   return limits;
@@ -121,7 +124,9 @@ absl::StatusOr<std::shared_ptr<const TenantSet>> TenantSet::Make(std::vector<Ten
     for (const Sha256& digest : config.token_sha256) set->digests_.emplace_back(digest, i);
     for (const std::string& identity : config.client_identities) set->identities_[identity] = i;
     std::string prefix = storage::TenantPrefix(config.name);
-    set->tenants_.push_back({std::move(config), std::move(prefix), *std::move(limits)});
+    std::string bytes_name = TenantLimitName(config.name, "max_session_bytes");
+    set->tenants_.push_back(
+        {std::move(config), std::move(prefix), *std::move(limits), std::move(bytes_name)});
   }
   return set;
 }

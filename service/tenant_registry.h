@@ -39,6 +39,8 @@ struct Tenant {
   std::string prefix;
   // The server's limits with the tenant's own in place; `limits.tenant` names it.
   ServiceLimits limits;
+  // How messages name the tenant's max_session_bytes (TenantLimitName), for its TenantStore.
+  std::string max_session_bytes_name;
 };
 
 class TenantSet {

@@ -146,9 +146,11 @@ std::string IndexMember(const PageCursor& cursor) {
 }
 
 // The status of a reply whose outcome is not "OK": the Store's error for it. `if_version` and
-// `read_version` are the call's conditions, for the messages.
+// `read_version` are the call's conditions, for the messages; `call` (Apply's conditions, if any)
+// its own byte cap.
 absl::Status FailureOf(const RedisReply& reply, std::optional<uint64_t> if_version,
-                       std::optional<uint64_t> read_version, const SessionLimits& limits) {
+                       std::optional<uint64_t> read_version, const SessionLimits& limits,
+                       const Conditions* call = nullptr) {
   const absl::string_view outcome = OutcomeOf(reply);
   if (outcome == "NOT_FOUND") {
     if (reply.elements.size() < 3) return SessionNotFoundError();
@@ -185,7 +187,7 @@ absl::Status FailureOf(const RedisReply& reply, std::optional<uint64_t> if_versi
       if (!size.ok()) return size.status();
       sizes[i] = *size;
     }
-    return CheckSessionLimits(sizes[0], sizes[1], sizes[2], sizes[3], limits);
+    return CheckSessionLimits(sizes[0], sizes[1], sizes[2], sizes[3], limits, call);
   }
   return absl::InternalError(
       absl::StrCat("a sessiond script answered an unknown outcome \"", outcome, "\""));
@@ -516,9 +518,13 @@ absl::StatusOr<SessionMeta> RedisStore::Apply(absl::string_view id, std::vector<
                                               const Conditions& conditions) {
   // The keys the updated event names, if the batch changes anything.
   const SessionEvent updated = UpdatedEvent(SessionMeta(), mutations);
+  // The script checks the tighter of the store's limit and the call's own cap.
+  const size_t max_bytes = conditions.max_session_bytes == 0
+                               ? limits_.max_session_bytes
+                               : std::min(limits_.max_session_bytes, conditions.max_session_bytes);
   std::vector<std::string> args = {absl::StrCat(Millis(limits_.idempotency_window)),
                                    absl::StrCat(limits_.max_keys),
-                                   absl::StrCat(limits_.max_session_bytes),
+                                   absl::StrCat(max_bytes),
                                    absl::StrCat(limits_.max_request_ids),
                                    OptionalNumber(conditions.if_version),
                                    OptionalNumber(conditions.read_version),
@@ -546,7 +552,7 @@ absl::StatusOr<SessionMeta> RedisStore::Apply(absl::string_view id, std::vector<
   absl::StatusOr<RedisReply> reply = EvalUnlessMoving(RedisApplyScript(), KeysOf(id), args);
   if (!reply.ok()) return reply.status();
   if (OutcomeOf(*reply) != "OK") {
-    return FailureOf(*reply, conditions.if_version, conditions.read_version, limits_);
+    return FailureOf(*reply, conditions.if_version, conditions.read_version, limits_, &conditions);
   }
   return ParseMeta(*reply, id);
 }

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "storage/value.h"
 
@@ -107,6 +108,12 @@ struct Conditions {
   // this request_id succeeded on the session within SessionLimits::idempotency_window, Apply
   // applies nothing, checks no condition and returns the session with the version that batch left.
   std::string request_id;
+  // Not a condition: a cap for this call on the session's key and value bytes after the batch,
+  // below SessionLimits::max_session_bytes (a tenant's own max_session_bytes); 0: none. Checked
+  // as that limit is (a session already over it may still shrink), RESOURCE_EXHAUSTED naming it
+  // as `max_session_bytes_name` says (which must outlive the call).
+  size_t max_session_bytes = 0;
+  absl::string_view max_session_bytes_name;
 };
 
 // What a store does when a principal already has max_sessions_per_principal sessions.

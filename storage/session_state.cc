@@ -126,7 +126,7 @@ std::string CreateStubKey(absl::string_view request_id) {
 }
 
 absl::Status CheckSessionLimits(size_t count, size_t old_count, size_t bytes, size_t old_bytes,
-                                const SessionLimits& limits) {
+                                const SessionLimits& limits, const Conditions* call) {
   if (count > limits.max_keys && count > old_count) {
     return absl::ResourceExhaustedError(absl::StrCat("the session would hold ", count,
                                                      " keys; the limit is ", limits.max_keys,
@@ -136,6 +136,12 @@ absl::Status CheckSessionLimits(size_t count, size_t old_count, size_t bytes, si
     return absl::ResourceExhaustedError(
         absl::StrCat("the session would hold ", bytes, " bytes of keys and values; the limit is ",
                      limits.max_session_bytes, " (--max_session_bytes)"));
+  }
+  if (call != nullptr && call->max_session_bytes != 0 && bytes > call->max_session_bytes &&
+      bytes > old_bytes) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("the session would hold ", bytes, " bytes of keys and values; the limit is ",
+                     call->max_session_bytes, " (", call->max_session_bytes_name, ")"));
   }
   return absl::OkStatus();
 }
@@ -368,8 +374,8 @@ absl::StatusOr<SessionState::Plan> SessionState::Check(absl::Span<const Mutation
         break;
     }
   }
-  if (absl::Status status =
-          CheckSessionLimits(plan.key_count, key_count_, plan.data_bytes, data_bytes_, limits);
+  if (absl::Status status = CheckSessionLimits(plan.key_count, key_count_, plan.data_bytes,
+                                               data_bytes_, limits, &conditions);
       !status.ok()) {
     return status;
   }

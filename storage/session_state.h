@@ -57,10 +57,11 @@ absl::Status ReadVersionConflictError(uint64_t version, uint64_t read_version,
 absl::Status ReadVersionAheadError(uint64_t version, uint64_t read_version);
 
 // RESOURCE_EXHAUSTED naming the limit if `count` keys or `bytes` (key bytes + value sizes) exceed
-// `limits` and grow from `old_count`/`old_bytes` (a session already over a lowered limit may still
-// shrink); else OK. For backends that count outside SessionState (Redis).
+// `limits`, or `bytes` the call's own cap (`call`'s max_session_bytes, when given and not 0), and
+// grow from `old_count`/`old_bytes` (a session already over a lowered limit may still shrink);
+// else OK. For backends that count outside SessionState (Redis).
 absl::Status CheckSessionLimits(size_t count, size_t old_count, size_t bytes, size_t old_bytes,
-                                const SessionLimits& limits);
+                                const SessionLimits& limits, const Conditions* call = nullptr);
 
 // RESOURCE_EXHAUSTED naming --max_sessions_per_principal, for a principal at `limits`' cap under
 // policy reject_new.

@@ -73,6 +73,24 @@ TEST_P(StoreContractTest, TenantsNeverSeeEachOthersSessions) {
   EXPECT_THAT(a.Touch(TenantSessionId(5)), not_found);
 }
 
+// A tenant's byte cap bounds the whole session after each write, not the bytes one write adds; a
+// session over it may still shrink; another tenant keeps the store's own limit.
+TEST_P(StoreContractTest, ATenantsByteCapBoundsTheWholeSession) {
+  TenantStore capped(store_.get(), TenantPrefix("a"), 200, "tenant a's cap");
+  TenantStore open(store_.get(), TenantPrefix("b"));
+  const std::string id = TenantSessionId(1);  // its "owner" entry holds 5 + 33 bytes
+  for (TenantStore* view : {&capped, &open}) {
+    ASSERT_OK(view->Create(Session(1)));
+    ASSERT_OK(view->Apply(id, {Mutation::Set("x", std::string(100, 'x'))}, {}));
+  }
+  EXPECT_THAT(
+      capped.Apply(id, {Mutation::Set("y", std::string(100, 'y'))}, {}),
+      StatusIs(absl::StatusCode::kResourceExhausted, ::testing::HasSubstr("tenant a's cap")));
+  EXPECT_THAT(capped.Touch(id), IsOkAndHolds(::testing::Field(&SessionMeta::version, 2u)));
+  EXPECT_OK(capped.Apply(id, {Mutation::Set("x", std::string(50, 'x'))}, {}));
+  EXPECT_OK(open.Apply(id, {Mutation::Set("y", std::string(100, 'y'))}, {}));
+}
+
 TEST_P(StoreContractTest, TenantsNeverSeeEachOthersListsOrRevokes) {
   TenantStore a(store_.get(), TenantPrefix("a"));
   TenantStore b(store_.get(), TenantPrefix("b"));

@@ -76,7 +76,13 @@ absl::StatusOr<SessionMeta> TenantStore::Get(absl::string_view id,
 absl::StatusOr<SessionMeta> TenantStore::Apply(absl::string_view id,
                                                std::vector<Mutation> mutations,
                                                const Conditions& conditions) {
-  return Outside(target()->Apply(Inside(id), std::move(mutations), conditions));
+  if (max_session_bytes_ == 0) {
+    return Outside(target()->Apply(Inside(id), std::move(mutations), conditions));
+  }
+  Conditions capped = conditions;
+  capped.max_session_bytes = max_session_bytes_;
+  capped.max_session_bytes_name = max_session_bytes_name_;
+  return Outside(target()->Apply(Inside(id), std::move(mutations), capped));
 }
 
 absl::StatusOr<SessionMeta> TenantStore::Touch(absl::string_view id) {

@@ -42,8 +42,16 @@ bool ToTenantEvent(absl::string_view prefix, SessionEvent* event);
 class TenantStore final : public StoreWrapper {
  public:
   // A view of `target` (not owned; must outlive the view) for the tenant with `prefix`
-  // (TenantPrefix). Cheap to make: it holds two pointers and the prefix.
-  TenantStore(Store* target, absl::string_view prefix) : StoreWrapper(target), prefix_(prefix) {}
+  // (TenantPrefix). With `max_session_bytes` (not 0), every Apply through the view also caps the
+  // session's key and value bytes at it (Conditions::max_session_bytes), its messages naming it
+  // `max_session_bytes_name` (not owned; must outlive the view). Cheap to make: it holds two
+  // pointers, the prefix and the cap.
+  TenantStore(Store* target, absl::string_view prefix, size_t max_session_bytes = 0,
+              absl::string_view max_session_bytes_name = {})
+      : StoreWrapper(target),
+        prefix_(prefix),
+        max_session_bytes_(max_session_bytes),
+        max_session_bytes_name_(max_session_bytes_name) {}
 
   absl::StatusOr<SessionMeta> Create(NewSession session) override;
   absl::StatusOr<SessionMeta> Get(absl::string_view id, absl::Span<const absl::string_view> keys,
@@ -72,6 +80,8 @@ class TenantStore final : public StoreWrapper {
   void StripMeta(SessionMeta& meta) const;
 
   const std::string prefix_;
+  const size_t max_session_bytes_;
+  const absl::string_view max_session_bytes_name_;  // not owned
 };
 
 }  // namespace sessiond::storage

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <map>
 #include <string>
 #include <thread>
@@ -260,6 +261,43 @@ TEST_F(MetricsE2eTest, LabelsStayBoundedAndNeverHoldSessionIds) {
   EXPECT_EQ(text.find("user-key-"), std::string::npos);
   EXPECT_EQ(text.find("made.up"), std::string::npos);
   EXPECT_EQ(Samples(text)["sessiond_rpcs_total{code=\"UNIMPLEMENTED\",method=\"other\"}"], 3);
+}
+
+// With --tenants_file, each rpc is counted under the tenant it was served as (also when refused
+// for the tenant's rights), so an operator sees which application fails or is hot; a call whose
+// tenant is unknown (UNAUTHENTICATED) has no tenant label.
+TEST_F(MetricsE2eTest, WithTenantsRpcsAreCountedPerTenant) {
+  TempDir directory;
+  const std::string file = directory.File("tenants.json");
+  // The SHA-256 digests of "shop-token" and "blog-token".
+  std::ofstream(file)
+      << R"({"tenants": [{"name": "shop", "token_sha256": [)"
+      << R"("88cc4600551e64b7cb97dd7f63ebad405255e5d17bdd71ee9fe1ed5cc20d0b3b"]},)"
+      << R"({"name": "blog", "rights": ["sessions"], "token_sha256": [)"
+      << R"("1ddc54f9cf3a246b9b93cbe9ca4bb8793dd7713e4b653f92cacd088a06fb3dad"]}]})";
+  ASSERT_NO_FATAL_FAILURE(Start({"--tenants_file=" + file}));
+  auto as = [this](const std::string& token) {
+    return Client(server_->NewChannel(),
+                  ClientOptions{.timeout = absl::Seconds(10), .bearer_token = token});
+  };
+  const Client shop = as("shop-token"), blog = as("blog-token"), stranger = as("no-such-token");
+  for (int i = 0; i < 3; ++i) ASSERT_OK(shop.CreateSession({}));
+  ASSERT_OK(blog.CreateSession({}));
+  v1::ListSessionsRequest list;
+  list.set_principal("alice");
+  EXPECT_FALSE(blog.ListSessions(list).ok());  // blog lacks the right "list"
+  EXPECT_FALSE(stranger.CreateSession({}).ok());
+
+  std::map<std::string, double> samples = Samples(ScrapeText());
+  auto rpcs = [&samples](absl::string_view method, absl::string_view code,
+                         absl::string_view tenant) {
+    return samples[absl::StrCat("sessiond_rpcs_total{code=\"", code, "\",method=\"", kService,
+                                method, "\",tenant=\"", tenant, "\"}")];
+  };
+  EXPECT_EQ(rpcs("CreateSession", "OK", "shop"), 3);
+  EXPECT_EQ(rpcs("CreateSession", "OK", "blog"), 1);
+  EXPECT_EQ(rpcs("ListSessions", "PERMISSION_DENIED", "blog"), 1);
+  EXPECT_EQ(samples[Rpcs("CreateSession", "UNAUTHENTICATED")], 1);
 }
 
 TEST_F(MetricsE2eTest, RocksDbReportsItsFilesAndFreeDisk) {

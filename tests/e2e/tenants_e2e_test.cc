@@ -218,11 +218,24 @@ TEST_F(TenantsTest, ATenantsLimitsNameTheTenant) {
   EXPECT_THAT(shop.CreateSession(big), StatusIs(absl::StatusCode::kResourceExhausted,
                                                 HasSubstr("tenant \"shop\"'s max_session_bytes")));
   EXPECT_OK(As("blog-token").CreateSession(big));  // blog has the server's limits
+  // The cap is on the session, not on one request: two writes of 60 bytes do not fit in 100.
+  v1::CreateSessionRequest half;
+  (*half.mutable_entries())["a"] = testing::Text(std::string(59, 'x'));
+  absl::StatusOr<v1::CreateSessionResponse> filled = shop.CreateSession(half);
+  ASSERT_TRUE(filled.ok()) << filled.status();
+  auto more = WithId<v1::SetRequest>(filled->session().id());
+  (*more.mutable_entries())["b"] = testing::Text(std::string(59, 'x'));
+  EXPECT_THAT(shop.Set(more), StatusIs(absl::StatusCode::kResourceExhausted,
+                                       HasSubstr("tenant \"shop\"'s max_session_bytes")));
+  ASSERT_OK(shop.Delete(WithId<v1::DeleteRequest>(filled->session().id())));
   v1::CreateSessionRequest long_lived;
   long_lived.mutable_idle_timeout()->set_seconds(3600);
   EXPECT_THAT(shop.CreateSession(long_lived),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("tenant \"shop\"'s max_idle_timeout")));
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       HasSubstr("is over tenant \"shop\"'s max_idle_timeout 10m")));
+  // blog sets no maximum of its own: the server's flag bounds it, as without tenants.
+  EXPECT_THAT(As("blog-token").CreateSession(long_lived),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("(--max_idle_timeout)")));
   // The tenant's maximum caps its default too: ten minutes, not the server's twenty.
   absl::StatusOr<v1::CreateSessionResponse> created = shop.CreateSession({});
   ASSERT_TRUE(created.ok()) << created.status();

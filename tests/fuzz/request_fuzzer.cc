@@ -58,11 +58,11 @@ void Validate(const google::protobuf::Message& message, const ServiceLimits& lim
     ValidateEntries(create->entries(), limits);
     (void)sessiond::service::ValidatePrincipal(create->principal(), limits);
     (void)sessiond::service::ResolveTimeout(
-        create->has_idle_timeout() ? &create->idle_timeout() : nullptr, "idle_timeout",
-        limits.default_idle_timeout, limits.max_idle_timeout);
+        create->has_idle_timeout() ? &create->idle_timeout() : nullptr,
+        sessiond::service::TimeoutKind::kIdle, limits);
     (void)sessiond::service::ResolveTimeout(
-        create->has_absolute_timeout() ? &create->absolute_timeout() : nullptr, "absolute_timeout",
-        limits.default_absolute_timeout, limits.max_absolute_timeout);
+        create->has_absolute_timeout() ? &create->absolute_timeout() : nullptr,
+        sessiond::service::TimeoutKind::kAbsolute, limits);
   } else if (const auto* set = dynamic_cast<const v1::SetRequest*>(&message)) {
     ValidateEntries(set->entries(), limits);
   } else if (const auto* get = dynamic_cast<const v1::GetRequest*>(&message)) {

@@ -609,11 +609,15 @@ type CreateSessionRequest struct {
 	Entries map[string]*Value `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// The user the session belongs to (for example a user id); at most 256 bytes; may be empty.
 	Principal string `protobuf:"bytes,2,opt,name=principal,proto3" json:"principal,omitempty"`
-	// Idle (sliding) timeout. Unset or zero: the server default (--idle_timeout, 20 min). Must not
-	// be negative nor exceed --max_idle_timeout. Millisecond precision.
+	// Idle (sliding) timeout. Unset or zero: the server default (--idle_timeout, 20 min), or the
+	// caller's tenant's default_idle_timeout. Must not be negative (INVALID_ARGUMENT) nor exceed
+	// --max_idle_timeout (INVALID_ARGUMENT) or the tenant's own max_idle_timeout
+	// (RESOURCE_EXHAUSTED naming the tenant's limit). Millisecond precision.
 	IdleTimeout *durationpb.Duration `protobuf:"bytes,3,opt,name=idle_timeout,json=idleTimeout,proto3" json:"idle_timeout,omitempty"`
-	// Absolute lifetime from creation. Unset or zero: the server default (--absolute_timeout, 12 h).
-	// Must not be negative nor exceed --max_absolute_timeout. Millisecond precision.
+	// Absolute lifetime from creation. Unset or zero: the server default (--absolute_timeout, 12 h),
+	// or the caller's tenant's default_absolute_timeout. Must not be negative (INVALID_ARGUMENT)
+	// nor exceed --max_absolute_timeout (INVALID_ARGUMENT) or the tenant's own max_absolute_timeout
+	// (RESOURCE_EXHAUSTED naming the tenant's limit). Millisecond precision.
 	AbsoluteTimeout *durationpb.Duration `protobuf:"bytes,4,opt,name=absolute_timeout,json=absoluteTimeout,proto3" json:"absolute_timeout,omitempty"`
 	// Idempotency key, at most 64 bytes; see "Safe retries" at the top. Empty: none.
 	RequestId string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`

@@ -91,7 +91,9 @@ type SessionServiceClient interface {
 	// timeouts. Errors: INVALID_ARGUMENT (bad key, value, label or timeout), RESOURCE_EXHAUSTED (an
 	// entry, the key count or the session size over its limit, the store at its memory cap, or the
 	// principal at --max_sessions_per_principal under policy reject_new; under evict_oldest the
-	// principal's least recently used session is EVICTED instead).
+	// principal's least recently used session is EVICTED instead; with --tenants_file, a limit of
+	// the caller's tenant: its max_session_bytes, max_live_sessions, or a timeout over its own
+	// max_idle_timeout / max_absolute_timeout, each named as the tenant's).
 	CreateSession(ctx context.Context, in *CreateSessionRequest, opts ...grpc.CallOption) (*CreateSessionResponse, error)
 	// Returns the listed keys (all keys when none are listed) with the session's version and expiry
 	// times, and renews the idle timer unless `no_renew` is set. Keys that do not exist are simply
@@ -318,7 +320,9 @@ type SessionServiceServer interface {
 	// timeouts. Errors: INVALID_ARGUMENT (bad key, value, label or timeout), RESOURCE_EXHAUSTED (an
 	// entry, the key count or the session size over its limit, the store at its memory cap, or the
 	// principal at --max_sessions_per_principal under policy reject_new; under evict_oldest the
-	// principal's least recently used session is EVICTED instead).
+	// principal's least recently used session is EVICTED instead; with --tenants_file, a limit of
+	// the caller's tenant: its max_session_bytes, max_live_sessions, or a timeout over its own
+	// max_idle_timeout / max_absolute_timeout, each named as the tenant's).
 	CreateSession(context.Context, *CreateSessionRequest) (*CreateSessionResponse, error)
 	// Returns the listed keys (all keys when none are listed) with the session's version and expiry
 	// times, and renews the idle timer unless `no_renew` is set. Keys that do not exist are simply

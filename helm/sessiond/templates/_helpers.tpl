@@ -48,7 +48,17 @@ sessiond.io/mode: {{ .Values.mode }}
 {{- $total -}}
 {{- end -}}
 
-{{/* Checks the scaling and shutdown rules the schema cannot express. */}}
+{{/* The Secret holding the tenants file: tenants.secret, or the one the chart makes of
+tenants.file; empty without tenants. */}}
+{{- define "sessiond.tenantsSecret" -}}
+{{- if .Values.tenants.file -}}
+{{- printf "%s-tenants" (include "sessiond.fullname" .) -}}
+{{- else -}}
+{{- .Values.tenants.secret -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Checks the scaling, shutdown and tenants rules the schema cannot express. */}}
 {{- define "sessiond.validate" -}}
 {{- $needed := add (include "sessiond.seconds" .Values.drainGrace | int) (include "sessiond.seconds" .Values.shutdownTimeout | int) -}}
 {{- if lt (int .Values.terminationGracePeriodSeconds) (int $needed) -}}
@@ -56,6 +66,9 @@ sessiond.io/mode: {{ .Values.mode }}
 {{- end -}}
 {{- if and (eq .Values.mode "redis") (not .Values.redis.addrs) -}}
 {{- fail "redis.addrs is required when mode=redis (host:port of Redis, or of Redis Cluster seed nodes)" -}}
+{{- end -}}
+{{- if and .Values.tenants.secret .Values.tenants.file -}}
+{{- fail "tenants.secret and tenants.file are both set: give the tenants file either as an existing Secret or inline, not both" -}}
 {{- end -}}
 {{- if and (eq .Values.mode "redis") .Values.autoscaling.enabled (gt (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) -}}
 {{- fail (printf "autoscaling.minReplicas=%d is above autoscaling.maxReplicas=%d" (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) -}}
@@ -149,7 +162,7 @@ spec:
           mountPath: /etc/sessiond/tls
           readOnly: true
         {{- end }}
-        {{- if .Values.tenants.secret }}
+        {{- if include "sessiond.tenantsSecret" . }}
         - name: tenants
           mountPath: /etc/sessiond/tenants
           readOnly: true
@@ -176,10 +189,14 @@ spec:
       secret:
         secretName: {{ .Values.tls.secret }}
     {{- end }}
-    {{- if .Values.tenants.secret }}
+    {{- with include "sessiond.tenantsSecret" . }}
     - name: tenants
+      # No subPath: Kubernetes then swaps the file in place when the Secret changes.
       secret:
-        secretName: {{ .Values.tenants.secret }}
+        secretName: {{ . }}
+        items:
+          - key: {{ if $.Values.tenants.file }}tenants.json{{ else }}{{ $.Values.tenants.key }}{{ end }}
+            path: tenants.json
     {{- end }}
   {{- with .Values.nodeSelector }}
   nodeSelector:

@@ -379,14 +379,18 @@ class CreateSessionRequest(_message.Message):
 
     @_builtins.property
     def idle_timeout(self) -> _duration_pb2.Duration:
-        """Idle (sliding) timeout. Unset or zero: the server default (--idle_timeout, 20 min). Must not
-        be negative nor exceed --max_idle_timeout. Millisecond precision.
+        """Idle (sliding) timeout. Unset or zero: the server default (--idle_timeout, 20 min), or the
+        caller's tenant's default_idle_timeout. Must not be negative (INVALID_ARGUMENT) nor exceed
+        --max_idle_timeout (INVALID_ARGUMENT) or the tenant's own max_idle_timeout
+        (RESOURCE_EXHAUSTED naming the tenant's limit). Millisecond precision.
         """
 
     @_builtins.property
     def absolute_timeout(self) -> _duration_pb2.Duration:
-        """Absolute lifetime from creation. Unset or zero: the server default (--absolute_timeout, 12 h).
-        Must not be negative nor exceed --max_absolute_timeout. Millisecond precision.
+        """Absolute lifetime from creation. Unset or zero: the server default (--absolute_timeout, 12 h),
+        or the caller's tenant's default_absolute_timeout. Must not be negative (INVALID_ARGUMENT)
+        nor exceed --max_absolute_timeout (INVALID_ARGUMENT) or the tenant's own max_absolute_timeout
+        (RESOURCE_EXHAUSTED naming the tenant's limit). Millisecond precision.
         """
 
     @_builtins.property

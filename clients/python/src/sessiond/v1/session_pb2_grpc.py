@@ -112,7 +112,9 @@ class SessionServiceServicer:
         timeouts. Errors: INVALID_ARGUMENT (bad key, value, label or timeout), RESOURCE_EXHAUSTED (an
         entry, the key count or the session size over its limit, the store at its memory cap, or the
         principal at --max_sessions_per_principal under policy reject_new; under evict_oldest the
-        principal's least recently used session is EVICTED instead).
+        principal's least recently used session is EVICTED instead; with --tenants_file, a limit of
+        the caller's tenant: its max_session_bytes, max_live_sessions, or a timeout over its own
+        max_idle_timeout / max_absolute_timeout, each named as the tenant's).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

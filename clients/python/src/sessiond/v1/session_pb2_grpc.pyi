@@ -85,7 +85,9 @@ class SessionServiceStub:
     timeouts. Errors: INVALID_ARGUMENT (bad key, value, label or timeout), RESOURCE_EXHAUSTED (an
     entry, the key count or the session size over its limit, the store at its memory cap, or the
     principal at --max_sessions_per_principal under policy reject_new; under evict_oldest the
-    principal's least recently used session is EVICTED instead).
+    principal's least recently used session is EVICTED instead; with --tenants_file, a limit of
+    the caller's tenant: its max_session_bytes, max_live_sessions, or a timeout over its own
+    max_idle_timeout / max_absolute_timeout, each named as the tenant's).
     """
     Get: _grpc.UnaryUnaryMultiCallable[_session_pb2.GetRequest, _session_pb2.GetResponse]
     """Returns the listed keys (all keys when none are listed) with the session's version and expiry
@@ -176,7 +178,9 @@ class SessionServiceAsyncStub(SessionServiceStub):
     timeouts. Errors: INVALID_ARGUMENT (bad key, value, label or timeout), RESOURCE_EXHAUSTED (an
     entry, the key count or the session size over its limit, the store at its memory cap, or the
     principal at --max_sessions_per_principal under policy reject_new; under evict_oldest the
-    principal's least recently used session is EVICTED instead).
+    principal's least recently used session is EVICTED instead; with --tenants_file, a limit of
+    the caller's tenant: its max_session_bytes, max_live_sessions, or a timeout over its own
+    max_idle_timeout / max_absolute_timeout, each named as the tenant's).
     """
     Get: _aio.UnaryUnaryMultiCallable[_session_pb2.GetRequest, _session_pb2.GetResponse]  # type: ignore[assignment]
     """Returns the listed keys (all keys when none are listed) with the session's version and expiry
@@ -270,7 +274,9 @@ class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
         timeouts. Errors: INVALID_ARGUMENT (bad key, value, label or timeout), RESOURCE_EXHAUSTED (an
         entry, the key count or the session size over its limit, the store at its memory cap, or the
         principal at --max_sessions_per_principal under policy reject_new; under evict_oldest the
-        principal's least recently used session is EVICTED instead).
+        principal's least recently used session is EVICTED instead; with --tenants_file, a limit of
+        the caller's tenant: its max_session_bytes, max_live_sessions, or a timeout over its own
+        max_idle_timeout / max_absolute_timeout, each named as the tenant's).
         """
 
     @_abc_1.abstractmethod

@@ -253,15 +253,19 @@ export interface CreateSessionRequest {
   /** The user the session belongs to (for example a user id); at most 256 bytes; may be empty. */
   principal: string;
   /**
-   * Idle (sliding) timeout. Unset or zero: the server default (--idle_timeout, 20 min). Must not
-   * be negative nor exceed --max_idle_timeout. Millisecond precision.
+   * Idle (sliding) timeout. Unset or zero: the server default (--idle_timeout, 20 min), or the
+   * caller's tenant's default_idle_timeout. Must not be negative (INVALID_ARGUMENT) nor exceed
+   * --max_idle_timeout (INVALID_ARGUMENT) or the tenant's own max_idle_timeout
+   * (RESOURCE_EXHAUSTED naming the tenant's limit). Millisecond precision.
    */
   idleTimeout?:
     | Duration
     | undefined;
   /**
-   * Absolute lifetime from creation. Unset or zero: the server default (--absolute_timeout, 12 h).
-   * Must not be negative nor exceed --max_absolute_timeout. Millisecond precision.
+   * Absolute lifetime from creation. Unset or zero: the server default (--absolute_timeout, 12 h),
+   * or the caller's tenant's default_absolute_timeout. Must not be negative (INVALID_ARGUMENT)
+   * nor exceed --max_absolute_timeout (INVALID_ARGUMENT) or the tenant's own max_absolute_timeout
+   * (RESOURCE_EXHAUSTED naming the tenant's limit). Millisecond precision.
    */
   absoluteTimeout?:
     | Duration
@@ -5580,7 +5584,9 @@ export const SessionServiceService = {
    * timeouts. Errors: INVALID_ARGUMENT (bad key, value, label or timeout), RESOURCE_EXHAUSTED (an
    * entry, the key count or the session size over its limit, the store at its memory cap, or the
    * principal at --max_sessions_per_principal under policy reject_new; under evict_oldest the
-   * principal's least recently used session is EVICTED instead).
+   * principal's least recently used session is EVICTED instead; with --tenants_file, a limit of
+   * the caller's tenant: its max_session_bytes, max_live_sessions, or a timeout over its own
+   * max_idle_timeout / max_absolute_timeout, each named as the tenant's).
    */
   createSession: {
     path: "/sessiond.v1.SessionService/CreateSession" as const,
@@ -5790,7 +5796,9 @@ export interface SessionServiceServer extends UntypedServiceImplementation {
    * timeouts. Errors: INVALID_ARGUMENT (bad key, value, label or timeout), RESOURCE_EXHAUSTED (an
    * entry, the key count or the session size over its limit, the store at its memory cap, or the
    * principal at --max_sessions_per_principal under policy reject_new; under evict_oldest the
-   * principal's least recently used session is EVICTED instead).
+   * principal's least recently used session is EVICTED instead; with --tenants_file, a limit of
+   * the caller's tenant: its max_session_bytes, max_live_sessions, or a timeout over its own
+   * max_idle_timeout / max_absolute_timeout, each named as the tenant's).
    */
   createSession: handleUnaryCall<CreateSessionRequest, CreateSessionResponse>;
   /**
@@ -5891,7 +5899,9 @@ export interface SessionServiceClient extends Client {
    * timeouts. Errors: INVALID_ARGUMENT (bad key, value, label or timeout), RESOURCE_EXHAUSTED (an
    * entry, the key count or the session size over its limit, the store at its memory cap, or the
    * principal at --max_sessions_per_principal under policy reject_new; under evict_oldest the
-   * principal's least recently used session is EVICTED instead).
+   * principal's least recently used session is EVICTED instead; with --tenants_file, a limit of
+   * the caller's tenant: its max_session_bytes, max_live_sessions, or a timeout over its own
+   * max_idle_timeout / max_absolute_timeout, each named as the tenant's).
    */
   createSession(
     request: CreateSessionRequest,
