@@ -3,8 +3,9 @@
 // pipelining across operations: each connection has one operation in flight, like a gRPC slot).
 // With Options::connections = N the slots share N connections, slot s on connection s % N, like a
 // pool shared by many concurrent requests or ioredis's auto-pipelining: the commands of several
-// slots are in flight on one connection at once, written together as they come and answered in
-// order (hiredis matches each reply to its command's callback, whose data names the slot).
+// slots are in flight on one connection at once: those queued since the last Poll are written
+// together, and answered in order (hiredis matches each reply to its command's callback, whose
+// data names the slot).
 //
 // A session is a hash "s:<id>" with the workload's fields and a TTL (kSessionTtl). Operations:
 //   load  MULTI, HSET s:<id> f0 v .. f4 v, PEXPIRE s:<id> ttl, EXEC   (the id is random)
