@@ -97,8 +97,11 @@ absl::StatusOr<std::unique_ptr<Target>> ConnectTarget(const BenchmarkOptions& op
     return absl::InvalidArgumentError(
         absl::StrCat("--address=", options.address, " is not host:port"));
   }
-  return RedisTarget::Connect(
-      {.host = options.address.substr(0, colon), .port = port, .slots = slots}, pool);
+  return RedisTarget::Connect({.host = options.address.substr(0, colon),
+                               .port = port,
+                               .slots = slots,
+                               .connections = options.redis_connections},
+                              pool);
 }
 
 }  // namespace

@@ -28,6 +28,9 @@ struct BenchmarkOptions {
   // The measured phase.
   int in_flight = 64;
   int channels = 4;
+  // redis: connections the slots share, slot s on connection s % N, so several slots' commands
+  // are pipelined on one connection; 0: one connection per slot (no pipelining).
+  int redis_connections = 0;
   double rate = 0;
   absl::Duration warmup = absl::Seconds(2);
   absl::Duration duration = absl::Seconds(5);

@@ -17,6 +17,9 @@ ABSL_FLAG(std::string, address, "127.0.0.1:50051", "host:port of the server");
 ABSL_FLAG(std::string, scenario, "web", "load, get, commit, web, touch, churn or echo");
 ABSL_FLAG(int, in_flight, 64, "operations in flight at most");
 ABSL_FLAG(int, channels, 4, "grpc: channels (TCP connections) the slots are spread over");
+ABSL_FLAG(int, redis_connections, 0,
+          "redis: connections the slots share, slot s on connection s % N, so commands of several "
+          "slots are pipelined on each; 0: one connection per slot (no pipelining)");
 ABSL_FLAG(double, rate, 0, "open loop at this many operations per second; 0: closed loop");
 ABSL_FLAG(absl::Duration, warmup, absl::Seconds(2), "run this long before measuring");
 ABSL_FLAG(absl::Duration, duration, absl::Seconds(5), "the measured window");
@@ -48,6 +51,7 @@ int main(int argc, char** argv) {
   options.op = *op;
   options.in_flight = absl::GetFlag(FLAGS_in_flight);
   options.channels = absl::GetFlag(FLAGS_channels);
+  options.redis_connections = absl::GetFlag(FLAGS_redis_connections);
   options.rate = absl::GetFlag(FLAGS_rate);
   options.warmup = absl::GetFlag(FLAGS_warmup);
   options.duration = absl::GetFlag(FLAGS_duration);
@@ -60,6 +64,10 @@ int main(int argc, char** argv) {
   options.backend_pid = absl::GetFlag(FLAGS_backend_pid);
   if (options.in_flight < 1 || options.channels < 1 || options.load_in_flight < 1) {
     std::cerr << "loadgen: --in_flight, --channels and --load_in_flight must be at least 1\n";
+    return 2;
+  }
+  if (options.redis_connections < 0) {
+    std::cerr << "loadgen: --redis_connections must be at least 0 (0: one per slot)\n";
     return 2;
   }
 

@@ -5,6 +5,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 
@@ -17,7 +18,6 @@ namespace sessiond::bench {
 
 struct RedisTarget::Connection {
   RedisTarget* owner = nullptr;
-  int slot = 0;
   // Null once the connection is closed.
   redisAsyncContext* context = nullptr;
   bool established = false;
@@ -27,6 +27,13 @@ struct RedisTarget::Connection {
   uint32_t wanted = 0;
   uint32_t registered = 0;
   bool changed = false;
+};
+
+struct RedisTarget::Slot {
+  RedisTarget* owner = nullptr;
+  int number = 0;
+  // Where its commands go, possibly shared with other slots.
+  Connection* connection = nullptr;
   // The running operation; `key` is its session's hash.
   Op op = Op::kGet;
   int step = 0;
@@ -76,11 +83,12 @@ absl::StatusOr<std::unique_ptr<RedisTarget>> RedisTarget::Connect(const Options&
   target->info_ = redisConnectWithTimeout(options.host.c_str(), options.port, timeout);
   if (target->info_ == nullptr || target->info_->err != 0) return unreachable("refused");
 
-  for (int slot = 0; slot < options.slots; ++slot) {
+  const int connections =
+      options.connections > 0 ? std::min(options.connections, options.slots) : options.slots;
+  for (int i = 0; i < connections; ++i) {
     target->connections_.push_back(std::make_unique<Connection>());
     Connection* c = target->connections_.back().get();
     c->owner = target.get();
-    c->slot = slot;
     c->context = redisAsyncConnect(options.host.c_str(), options.port);
     if (c->context == nullptr || c->context->err != 0) return unreachable("refused");
     c->context->ev.data = c;
@@ -101,6 +109,13 @@ absl::StatusOr<std::unique_ptr<RedisTarget>> RedisTarget::Connect(const Options&
           static_cast<Connection*>(p)->ready = reply != nullptr;
         },
         c, "PING");
+  }
+  for (int number = 0; number < options.slots; ++number) {
+    target->slots_.push_back(std::make_unique<Slot>());
+    Slot& slot = *target->slots_.back();
+    slot.owner = target.get();
+    slot.number = number;
+    slot.connection = target->connections_[number % connections].get();
   }
 
   const auto deadline =
@@ -132,13 +147,15 @@ void RedisTarget::Want(void* connection, uint32_t events, bool on) {
   }
 }
 
-void RedisTarget::SendWrite(Connection& c, int fields) {
+void RedisTarget::SendWrite(Slot& slot, int fields) {
+  redisAsyncContext* const context = slot.connection->context;
+  const std::string& key = slot.key;
   std::array<const char*, 2 + 2 * kFields> argv;
   std::array<size_t, 2 + 2 * kFields> lengths;
   argv[0] = "HSET";
-  argv[1] = c.key.data();
+  argv[1] = key.data();
   lengths[0] = 4;
-  lengths[1] = c.key.size();
+  lengths[1] = key.size();
   std::array<std::string, kFields> keys;
   for (int i = 0; i < fields; ++i) {
     keys[i] = FieldKey(i);
@@ -147,53 +164,56 @@ void RedisTarget::SendWrite(Connection& c, int fields) {
     argv[3 + 2 * i] = FieldValue().data();
     lengths[3 + 2 * i] = FieldValue().size();
   }
-  std::array<const char*, 3> expire = {"PEXPIRE", c.key.data(), TtlMillis().data()};
-  const std::array<size_t, 3> expire_lengths = {7, c.key.size(), TtlMillis().size()};
-  redisAsyncCommand(c.context, nullptr, nullptr, "MULTI");
-  redisAsyncCommandArgv(c.context, nullptr, nullptr, 2 + 2 * fields, argv.data(), lengths.data());
-  redisAsyncCommandArgv(c.context, nullptr, nullptr, 3, expire.data(), expire_lengths.data());
-  redisAsyncCommand(c.context, &RedisTarget::OnReply, &c, "EXEC");
+  std::array<const char*, 3> expire = {"PEXPIRE", key.data(), TtlMillis().data()};
+  const std::array<size_t, 3> expire_lengths = {7, key.size(), TtlMillis().size()};
+  // Called one after another with nothing in between, these four stay contiguous in the
+  // connection's output buffer even while other slots' commands are queued around them.
+  redisAsyncCommand(context, nullptr, nullptr, "MULTI");
+  redisAsyncCommandArgv(context, nullptr, nullptr, 2 + 2 * fields, argv.data(), lengths.data());
+  redisAsyncCommandArgv(context, nullptr, nullptr, 3, expire.data(), expire_lengths.data());
+  redisAsyncCommand(context, &RedisTarget::OnReply, &slot, "EXEC");
 }
 
-void RedisTarget::SendRead(Connection& c) {
-  std::array<const char*, 2> argv = {"HGETALL", c.key.data()};
-  const std::array<size_t, 2> lengths = {7, c.key.size()};
-  redisAsyncCommandArgv(c.context, &RedisTarget::OnReply, &c, 2, argv.data(), lengths.data());
+void RedisTarget::SendRead(Slot& slot) {
+  std::array<const char*, 2> argv = {"HGETALL", slot.key.data()};
+  const std::array<size_t, 2> lengths = {7, slot.key.size()};
+  redisAsyncCommandArgv(slot.connection->context, &RedisTarget::OnReply, &slot, 2, argv.data(),
+                        lengths.data());
 }
 
-void RedisTarget::Start(int slot, Op op) {
-  Connection& c = *connections_[slot];
-  c.op = op;
-  c.step = 0;
-  if (c.context == nullptr) {
-    ended_.emplace_back(slot, "DISCONNECTED");
+void RedisTarget::Start(int number, Op op) {
+  Slot& slot = *slots_[number];
+  slot.op = op;
+  slot.step = 0;
+  if (slot.connection->context == nullptr) {
+    ended_.emplace_back(number, "DISCONNECTED");
     return;
   }
   const size_t session = op == Op::kLoad ? pool_->AddRandom() : pool_->Pick();
-  c.key = absl::StrCat("s:", pool_->id(session));
+  slot.key = absl::StrCat("s:", pool_->id(session));
   if (op == Op::kLoad) {
-    SendWrite(c, kFields);
+    SendWrite(slot, kFields);
   } else {
-    SendRead(c);
+    SendRead(slot);
   }
 }
 
-void RedisTarget::OnReply(redisAsyncContext*, void* reply, void* connection) {
-  Connection& c = *static_cast<Connection*>(connection);
-  RedisTarget& target = *c.owner;
-  if (reply == nullptr) return target.Finish(c, "DISCONNECTED");
+void RedisTarget::OnReply(redisAsyncContext*, void* reply, void* privdata) {
+  Slot& slot = *static_cast<Slot*>(privdata);
+  RedisTarget& target = *slot.owner;
+  if (reply == nullptr) return target.Finish(slot, "DISCONNECTED");
   const auto& r = *static_cast<const redisReply*>(reply);
-  if (c.op == Op::kGet) return target.Finish(c, ReadError(r));
-  if (c.op == Op::kWeb && c.step == 0) {
-    if (absl::string_view error = ReadError(r); !error.empty()) return target.Finish(c, error);
-    c.step = 1;
-    return target.SendWrite(c, 1);
+  if (slot.op == Op::kGet) return target.Finish(slot, ReadError(r));
+  if (slot.op == Op::kWeb && slot.step == 0) {
+    if (absl::string_view error = ReadError(r); !error.empty()) return target.Finish(slot, error);
+    slot.step = 1;
+    return target.SendWrite(slot, 1);
   }
-  target.Finish(c, ExecError(r));
+  target.Finish(slot, ExecError(r));
 }
 
-void RedisTarget::Finish(Connection& c, absl::string_view error) {
-  ended_.emplace_back(c.slot, error);
+void RedisTarget::Finish(const Slot& slot, absl::string_view error) {
+  ended_.emplace_back(slot.number, error);
 }
 
 void RedisTarget::SyncInterest() {

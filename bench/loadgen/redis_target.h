@@ -1,12 +1,18 @@
 // RedisTarget: Redis driven the way a Redis-backed session store would use it, over hiredis's
-// asynchronous API on one epoll loop of our own, with one connection per slot (no pipelining
-// across operations: each connection has one operation in flight, like a gRPC slot).
+// asynchronous API on one epoll loop of our own. By default each slot has its own connection (no
+// pipelining across operations: each connection has one operation in flight, like a gRPC slot).
+// With Options::connections = N the slots share N connections, slot s on connection s % N, like a
+// pool shared by many concurrent requests or ioredis's auto-pipelining: the commands of several
+// slots are in flight on one connection at once: those queued since the last Poll are written
+// together, and answered in order (hiredis matches each reply to its command's callback, whose
+// data names the slot).
 //
 // A session is a hash "s:<id>" with the workload's fields and a TTL (kSessionTtl). Operations:
 //   load  MULTI, HSET s:<id> f0 v .. f4 v, PEXPIRE s:<id> ttl, EXEC   (the id is random)
 //   get   HGETALL s:<id>
 //   web   HGETALL s:<id>; then MULTI, HSET s:<id> f0 v, PEXPIRE s:<id> ttl, EXEC
-// Each transaction's commands are written together (one round trip). Not thread-safe (Target).
+// Each transaction's commands are written together (one round trip) and stay contiguous on their
+// connection, since nothing else is queued between them. Not thread-safe (Target).
 #ifndef SESSIOND_BENCH_LOADGEN_REDIS_TARGET_H_
 #define SESSIOND_BENCH_LOADGEN_REDIS_TARGET_H_
 
@@ -33,13 +39,16 @@ class RedisTarget final : public Target {
     std::string host = "127.0.0.1";
     int port = 6379;
     int slots = 1;
+    // Connections the slots share (slot s uses connection s % connections); 0: one per slot.
+    // More than `slots` opens `slots`.
+    int connections = 0;
     absl::Duration connect_timeout = absl::Seconds(10);
   };
 
   // Whether RedisTarget implements `op`.
   static bool Supports(Op op);
 
-  // Opens one connection per slot plus one for INFO, and waits until each answers PING:
+  // Opens the slots' connections plus one for INFO, and waits until each answers PING:
   // UNAVAILABLE if one does not within `connect_timeout`. `pool` is not owned.
   static absl::StatusOr<std::unique_ptr<RedisTarget>> Connect(const Options& options,
                                                               SessionPool* pool);
@@ -54,24 +63,28 @@ class RedisTarget final : public Target {
 
  private:
   struct Connection;
+  struct Slot;
 
   RedisTarget(SessionPool* pool, int epoll_fd);
 
   // hiredis's event hooks, through one function: `connection` wants `events` on or off.
   static void Want(void* connection, uint32_t events, bool on);
-  // Sends MULTI, HSET of `fields` fields, PEXPIRE, EXEC for the session of `connection`.
-  void SendWrite(Connection& connection, int fields);
-  // Sends HGETALL for the session of `connection`.
-  void SendRead(Connection& connection);
-  // hiredis's callback for the last reply of each round trip.
-  static void OnReply(redisAsyncContext* context, void* reply, void* connection);
-  void Finish(Connection& connection, absl::string_view error);
+  // Sends MULTI, HSET of `fields` fields, PEXPIRE, EXEC for the session of `slot`, on its
+  // connection.
+  void SendWrite(Slot& slot, int fields);
+  // Sends HGETALL for the session of `slot`, on its connection.
+  void SendRead(Slot& slot);
+  // hiredis's callback for the last reply of each round trip; `slot` is the Slot it is for.
+  static void OnReply(redisAsyncContext* context, void* reply, void* slot);
+  void Finish(const Slot& slot, absl::string_view error);
   // Brings the epoll registrations in line with what hiredis asked for since the last call.
   void SyncInterest();
 
   SessionPool* const pool_;
   const int epoll_fd_;
   std::vector<std::unique_ptr<Connection>> connections_;
+  // Indexed by slot number; each points into connections_.
+  std::vector<std::unique_ptr<Slot>> slots_;
   // Connections whose wanted events changed, and operations that ended, since the last Poll.
   std::vector<Connection*> changed_;
   std::vector<std::pair<int, absl::string_view>> ended_;
