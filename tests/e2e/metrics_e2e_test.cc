@@ -227,6 +227,50 @@ TEST_F(MetricsE2eTest, ConcurrentCallsOfOneClientGoOutAsBatches) {
   EXPECT_EQ(rpcs(unbatched) - rpcs(batched), kCalls);
 }
 
+std::string Batched(absl::string_view method, absl::string_view code) {
+  return absl::StrCat("sessiond_batched_operations_total{code=\"", code, "\",method=\"", kService,
+                      method, "\"}");
+}
+
+// Operations inside a Batch are counted under their own rpc, and their conflicts and limit
+// rejections as the same calls sent alone would be.
+TEST_F(MetricsE2eTest, BatchedOperationsAreCountedByTheirOwnMethod) {
+  ASSERT_NO_FATAL_FAILURE(Start({"--max_keys=2"}));
+  absl::StatusOr<v1::CreateSessionResponse> created = client_->CreateSession({});
+  ASSERT_OK(created);
+  const std::string& id = created->session().id();
+  v1::BatchRequest batch;
+  batch.add_operations()->mutable_get()->set_id(id);
+  batch.add_operations()->mutable_get()->set_id(id);
+  batch.add_operations()->mutable_get()->set_id(std::string(id.size(), 'A'));
+  v1::SetRequest* conflicting = batch.add_operations()->mutable_set();
+  conflicting->set_id(id);
+  conflicting->set_if_version(7);
+  (*conflicting->mutable_entries())["k"].set_int64_value(1);
+  v1::SetRequest* too_many = batch.add_operations()->mutable_set();
+  too_many->set_id(id);
+  for (const char* key : {"a", "b", "c"}) (*too_many->mutable_entries())[key].set_int64_value(1);
+  v1::CommitRequest* stale_commit = batch.add_operations()->mutable_commit();
+  stale_commit->set_id(id);
+  stale_commit->set_if_version(9);
+  v1::Operation::SetOp* op = stale_commit->add_ops()->mutable_set();
+  op->set_key("k");
+  op->mutable_value()->set_int64_value(1);
+  ASSERT_OK(client_->Batch(batch));
+
+  std::map<std::string, double> samples = Samples(ScrapeText());
+  EXPECT_EQ(samples[Rpcs("Batch", "OK")], 1);
+  EXPECT_EQ(samples[Batched("Get", "OK")], 2);
+  EXPECT_EQ(samples[Batched("Get", "NOT_FOUND")], 1);
+  EXPECT_EQ(samples[Batched("Set", "ABORTED")], 1);
+  EXPECT_EQ(samples[Batched("Set", "RESOURCE_EXHAUSTED")], 1);
+  EXPECT_EQ(samples[Batched("Commit", "ABORTED")], 1);
+  EXPECT_EQ(samples[absl::StrCat("sessiond_conflicts_total{method=\"", kService, "Set\"}")], 1);
+  EXPECT_EQ(samples[absl::StrCat("sessiond_conflicts_total{method=\"", kService, "Commit\"}")], 1);
+  EXPECT_EQ(samples[absl::StrCat("sessiond_conflicts_total{method=\"", kService, "Batch\"}")], 0);
+  EXPECT_EQ(samples["sessiond_rejections_total{limit=\"max_keys\"}"], 1);
+}
+
 TEST_F(MetricsE2eTest, LabelsStayBoundedAndNeverHoldSessionIds) {
   ASSERT_NO_FATAL_FAILURE(Start({}));
   std::vector<std::string> ids;
