@@ -2,6 +2,7 @@
 // /metrics over HTTP, checking each count, and that no session id appears in the output.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -70,6 +72,39 @@ std::string Scrape(int port) {
   close(fd);
   const size_t body = response.find("\r\n\r\n");
   return body == std::string::npos ? "" : response.substr(body + 4);
+}
+
+// Connects to 127.0.0.1:port, as a scraper that keeps its connection: the fd, or -1.
+int ConnectTo(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  timeval timeout{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// An HTTP/1.1 keep-alive GET /metrics on `fd`; true once a response's headers arrived. The
+// connection is left open.
+bool ScrapeKeepingAlive(int fd) {
+  const std::string request =
+      "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n";
+  if (write(fd, request.data(), request.size()) != static_cast<ssize_t>(request.size())) {
+    return false;
+  }
+  std::string response;
+  char buffer[8192];
+  for (ssize_t n; response.find("\r\n\r\n") == std::string::npos &&
+                  (n = read(fd, buffer, sizeof(buffer))) > 0;) {
+    response.append(buffer, n);
+  }
+  return absl::StartsWith(response, "HTTP/1.1 200");
 }
 
 // The samples of a scrape: "name{labels}" as printed -> value.
@@ -320,6 +355,26 @@ TEST_F(MetricsE2eTest, RocksDbReportsItsFilesAndFreeDisk) {
   EXPECT_EQ(samples.count("sessiond_rocksdb_sst_bytes"), 1u);
   EXPECT_GT(samples["sessiond_data_dir_free_bytes"], 0);
   EXPECT_EQ(samples["sessiond_sessions_live"], 10);
+}
+
+// Scrapers that keep connections open, one after a scrape and one that never sent a request, do
+// not hold up exit: after SIGTERM the process is gone within its --shutdown_timeout.
+TEST_F(MetricsE2eTest, OpenScrapeConnectionsDoNotDelayExit) {
+  constexpr absl::Duration kShutdownTimeout = absl::Seconds(1);
+  ASSERT_NO_FATAL_FAILURE(
+      Start({absl::StrCat("--shutdown_timeout=", absl::FormatDuration(kShutdownTimeout))}));
+  const int scraper = ConnectTo(metrics_port_);
+  ASSERT_GE(scraper, 0);
+  EXPECT_TRUE(ScrapeKeepingAlive(scraper));
+  const int idle = ConnectTo(metrics_port_);
+  EXPECT_GE(idle, 0);
+
+  const absl::Time signalled = absl::Now();
+  server_->Signal(SIGTERM);
+  EXPECT_EQ(server_->Wait(), 0);
+  EXPECT_LT(absl::Now() - signalled, kShutdownTimeout);
+  close(scraper);
+  if (idle >= 0) close(idle);
 }
 
 TEST_F(MetricsE2eTest, AnAddressThatCannotBeBoundStopsStartUpNamingTheFlag) {
