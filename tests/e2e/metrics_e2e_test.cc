@@ -52,29 +52,7 @@ int FreePort() {
   return ntohs(address.sin_port);
 }
 
-// GET /metrics on 127.0.0.1:port; the body, or "" if the server did not answer.
-std::string Scrape(int port) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  timeval timeout{5, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-  std::string response;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0) {
-    const std::string request = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-    if (write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
-      char buffer[8192];
-      for (ssize_t n; (n = read(fd, buffer, sizeof(buffer))) > 0;) response.append(buffer, n);
-    }
-  }
-  close(fd);
-  const size_t body = response.find("\r\n\r\n");
-  return body == std::string::npos ? "" : response.substr(body + 4);
-}
-
-// Connects to 127.0.0.1:port, as a scraper that keeps its connection: the fd, or -1.
+// A connection to 127.0.0.1:port whose reads time out after 5 s: the fd, or -1.
 int ConnectTo(int port) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in address{};
@@ -88,6 +66,21 @@ int ConnectTo(int port) {
     return -1;
   }
   return fd;
+}
+
+// GET /metrics on 127.0.0.1:port; the body, or "" if the server did not answer.
+std::string Scrape(int port) {
+  const int fd = ConnectTo(port);
+  if (fd < 0) return "";
+  std::string response;
+  const std::string request = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+  if (write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
+    char buffer[8192];
+    for (ssize_t n; (n = read(fd, buffer, sizeof(buffer))) > 0;) response.append(buffer, n);
+  }
+  close(fd);
+  const size_t body = response.find("\r\n\r\n");
+  return body == std::string::npos ? "" : response.substr(body + 4);
 }
 
 // An HTTP/1.1 keep-alive GET /metrics on `fd`; true once a response's headers arrived. The
@@ -123,6 +116,10 @@ std::map<std::string, double> Samples(const std::string& text) {
 
 std::string Rpcs(absl::string_view method, absl::string_view code) {
   return absl::StrCat("sessiond_rpcs_total{code=\"", code, "\",method=\"", kService, method, "\"}");
+}
+
+std::string Conflicts(absl::string_view method) {
+  return absl::StrCat("sessiond_conflicts_total{method=\"", kService, method, "\"}");
 }
 
 std::string LatencyCount(absl::string_view method) {
@@ -201,7 +198,7 @@ TEST_F(MetricsE2eTest, KnownTrafficIsCountedByMethodCodeAndLimit) {
   EXPECT_EQ(samples[Rpcs("Delete", "OK")], 1);
   EXPECT_EQ(samples[LatencyCount("Get")], 7);
   EXPECT_EQ(samples[LatencyCount("CreateSession")], 4);
-  EXPECT_EQ(samples[absl::StrCat("sessiond_conflicts_total{method=\"", kService, "Set\"}")], 1);
+  EXPECT_EQ(samples[Conflicts("Set")], 1);
   EXPECT_EQ(samples["sessiond_rejections_total{limit=\"max_keys\"}"], 1);
   EXPECT_EQ(samples["sessiond_sessions_created_total"], 4);
   EXPECT_EQ(samples["sessiond_sessions_ended_total{reason=\"deleted\"}"], 1);
@@ -300,9 +297,9 @@ TEST_F(MetricsE2eTest, BatchedOperationsAreCountedByTheirOwnMethod) {
   EXPECT_EQ(samples[Batched("Set", "ABORTED")], 1);
   EXPECT_EQ(samples[Batched("Set", "RESOURCE_EXHAUSTED")], 1);
   EXPECT_EQ(samples[Batched("Commit", "ABORTED")], 1);
-  EXPECT_EQ(samples[absl::StrCat("sessiond_conflicts_total{method=\"", kService, "Set\"}")], 1);
-  EXPECT_EQ(samples[absl::StrCat("sessiond_conflicts_total{method=\"", kService, "Commit\"}")], 1);
-  EXPECT_EQ(samples[absl::StrCat("sessiond_conflicts_total{method=\"", kService, "Batch\"}")], 0);
+  EXPECT_EQ(samples[Conflicts("Set")], 1);
+  EXPECT_EQ(samples[Conflicts("Commit")], 1);
+  EXPECT_EQ(samples[Conflicts("Batch")], 0);
   EXPECT_EQ(samples["sessiond_rejections_total{limit=\"max_keys\"}"], 1);
 }
 
