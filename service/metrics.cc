@@ -48,6 +48,11 @@ Metrics::Metrics(std::unique_ptr<prometheus::Exposer> exposer, const std::string
                         .Name("sessiond_rpc_duration_seconds")
                         .Help("Time from a call's arrival to its status, by method")
                         .Register(*registry_)),
+      batched_(prometheus::BuildCounter()
+                   .Name("sessiond_batched_operations_total")
+                   .Help("Finished operations inside Batch rpcs by their own rpc's full method "
+                         "name and gRPC status code")
+                   .Register(*registry_)),
       conflicts_(prometheus::BuildCounter()
                      .Name("sessiond_conflicts_total")
                      .Help("Rpcs refused because a version condition failed (ABORTED)")
@@ -114,9 +119,20 @@ void Metrics::RecordRpc(absl::string_view method, absl::string_view tenant,
   rpcs_.Add(labels).Increment();
   rpc_duration_.Add({{"method", method_label}}, LatencyBuckets())
       .Observe(absl::ToDoubleSeconds(elapsed));
+  RecordRefusal(method_label, code, status.error_message());
+}
+
+void Metrics::OnBatchedOperation(absl::string_view method, const absl::Status& status) {
+  const std::string method_label = MethodLabel(method);
+  batched_.Add({{"method", method_label}, {"code", CodeLabel(status.code())}}).Increment();
+  RecordRefusal(method_label, status.code(), status.message());
+}
+
+void Metrics::RecordRefusal(const std::string& method_label, absl::StatusCode code,
+                            absl::string_view message) {
   if (code == absl::StatusCode::kAborted) conflicts_.Add({{"method", method_label}}).Increment();
   if (code == absl::StatusCode::kOk) return;
-  if (std::string limit = LimitLabel(code, status.error_message()); !limit.empty()) {
+  if (std::string limit = LimitLabel(code, message); !limit.empty()) {
     rejections_.Add({{"limit", limit}}).Increment();
   }
 }

@@ -6,9 +6,15 @@
 //                                              (absent without tenants or for a call refused
 //                                              before its tenant was known: UNAUTHENTICATED)
 //   sessiond_rpc_duration_seconds{method}      latency histogram, buckets 50 µs .. 1 s
-//   sessiond_conflicts_total{method}           rpcs that failed a version condition (ABORTED)
-//   sessiond_rejections_total{limit}           requests refused by a configured limit, named by
-//                                              its flag (max_keys, max_memory_bytes, ...)
+//   sessiond_batched_operations_total{method,code}
+//                                              every finished operation inside a Batch, by the full
+//                                              name of its own rpc and its code (the Batch itself
+//                                              counts once in sessiond_rpcs_total, method=Batch)
+//   sessiond_conflicts_total{method}           rpcs and batched operations that failed a version
+//                                              condition (ABORTED), by their own method
+//   sessiond_rejections_total{limit}           requests and batched operations refused by a
+//                                              configured limit, named by its flag (max_keys,
+//                                              max_memory_bytes, ...)
 //   sessiond_sessions_created_total            successful CreateSession calls (a retry of a
 //                                              request_id counts again)
 //   sessiond_sessions_ended_total{reason}      reason="expired" (reclaimed by the sweeper) or
@@ -46,18 +52,19 @@
 #include "prometheus/family.h"
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
+#include "service/batch_observer.h"
 #include "storage/store.h"
 
 namespace sessiond::service {
 
-class Metrics {
+class Metrics : public BatchObserver {
  public:
   // Serves /metrics over HTTP on `listen_address` (host:port; port 0 picks one). `data_dir`, if not
   // empty, is the RocksDB directory whose files and free space are reported. UNAVAILABLE if the
   // address cannot be bound.
   static absl::StatusOr<std::unique_ptr<Metrics>> Start(const std::string& listen_address,
                                                         const std::string& data_dir);
-  ~Metrics();
+  ~Metrics() override;
   Metrics(const Metrics&) = delete;
   Metrics& operator=(const Metrics&) = delete;
 
@@ -77,6 +84,9 @@ class Metrics {
   void RecordRpc(absl::string_view method, absl::string_view tenant, const grpc::Status& status,
                  absl::Duration elapsed);
 
+  // Records one finished operation of a Batch under its own rpc's `method` (BatchObserver).
+  void OnBatchedOperation(absl::string_view method, const absl::Status& status) override;
+
   // Store events (called by the instrumented store).
   void RecordCreated();
   void RecordEnded(absl::string_view reason, size_t count);
@@ -91,11 +101,17 @@ class Metrics {
  private:
   Metrics(std::unique_ptr<prometheus::Exposer> exposer, const std::string& data_dir);
 
+  // Counts a conflict or a limit's rejection, if the outcome `code`, `message` of a call or batched
+  // operation of `method_label` is one.
+  void RecordRefusal(const std::string& method_label, absl::StatusCode code,
+                     absl::string_view message);
+
   std::unique_ptr<prometheus::Exposer> exposer_;
   std::shared_ptr<prometheus::Registry> registry_;
   std::shared_ptr<prometheus::Collectable> process_;
   prometheus::Family<prometheus::Counter>& rpcs_;
   prometheus::Family<prometheus::Histogram>& rpc_duration_;
+  prometheus::Family<prometheus::Counter>& batched_;
   prometheus::Family<prometheus::Counter>& conflicts_;
   prometheus::Family<prometheus::Counter>& rejections_;
   prometheus::Counter& created_;

@@ -48,7 +48,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const Options& opt
     if (!tenants.ok()) return tenants.status();
     server->tenants_ = *std::move(tenants);
   }
-  server->service_ = std::make_unique<SessionServiceImpl>(options.limits, server->tenants_.get());
+  // With metrics, operations inside batches are counted by their own rpc too.
+  server->service_ =
+      std::make_unique<SessionServiceImpl>(options.limits, server->tenants_.get(), options.metrics);
 
   // gRPC's built-in health service does not register its descriptor; touching ours does, so that
   // reflection can describe grpc.health.v1.Health.

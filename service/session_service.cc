@@ -151,8 +151,9 @@ absl::StatusOr<std::vector<storage::Mutation>> ToMutations(
 
 }  // namespace
 
-SessionServiceImpl::SessionServiceImpl(const ServiceLimits& limits, const TenantRegistry* tenants)
-    : limits_(limits), tenants_(tenants) {}
+SessionServiceImpl::SessionServiceImpl(const ServiceLimits& limits, const TenantRegistry* tenants,
+                                       BatchObserver* batch_observer)
+    : limits_(limits), tenants_(tenants), batch_observer_(batch_observer) {}
 
 void SessionServiceImpl::AttachStore(storage::Store* store, BlockingExecutor* executor,
                                      TenantSessionCounts* live_counts) {

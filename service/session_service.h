@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "absl/status/status.h"
+#include "service/batch_observer.h"
 #include "service/blocking_executor.h"
 #include "service/limits.h"
 #include "service/response_budget.h"
@@ -41,7 +42,10 @@ class SessionServiceImpl final : public RawSessionService {
  public:
   // With `tenants` (not owned; may be null: one default tenant, no authentication), every call is
   // authenticated first and served in its tenant's view of the store with its tenant's limits.
-  explicit SessionServiceImpl(const ServiceLimits& limits, const TenantRegistry* tenants = nullptr);
+  // With `batch_observer` (not owned; may be null; must outlive the service), every operation of a
+  // Batch is reported to it as it finishes.
+  explicit SessionServiceImpl(const ServiceLimits& limits, const TenantRegistry* tenants = nullptr,
+                              BatchObserver* batch_observer = nullptr);
 
   // Starts serving sessions from `store` (not owned; must outlive the service). Until then every
   // rpc fails with UNAVAILABLE. With an `executor` (not owned; may be null), handlers run there
@@ -160,6 +164,7 @@ class SessionServiceImpl final : public RawSessionService {
 
   const ServiceLimits limits_;
   const TenantRegistry* const tenants_;
+  BatchObserver* const batch_observer_;
   ResponseBudget response_budget_{limits_.max_pending_response_bytes};
   storage::Store* store_ = nullptr;
   BlockingExecutor* executor_ = nullptr;

@@ -97,53 +97,69 @@ void SessionServiceImpl::RunOperation(const CallScope& scope, const v1::BatchOpe
   using Op = v1::BatchOperation;
   using Self = SessionServiceImpl;
   absl::Status status;
+  absl::string_view method;  // the operation's own rpc
   switch (operation.request_case()) {
     case Op::kCreateSession:
+      method = "CreateSession";
       status = RunWithRight(scope, Right::kSessions, &Self::DoCreateSession,
                             operation.create_session(), result->mutable_create_session());
       break;
     case Op::kGet:
+      method = "Get";
       status = RunWithRight(scope, Right::kSessions, &Self::DoGet, operation.get(),
                             result->mutable_get());
       break;
     case Op::kSet:
+      method = "Set";
       status = RunWithRight(scope, Right::kSessions, &Self::DoSet, operation.set(),
                             result->mutable_set());
       break;
     case Op::kRemove:
+      method = "Remove";
       status = RunWithRight(scope, Right::kSessions, &Self::DoRemove, operation.remove(),
                             result->mutable_remove());
       break;
     case Op::kClear:
+      method = "Clear";
       status = RunWithRight(scope, Right::kSessions, &Self::DoClear, operation.clear(),
                             result->mutable_clear());
       break;
     case Op::kTouch:
+      method = "Touch";
       status = RunWithRight(scope, Right::kSessions, &Self::DoTouch, operation.touch(),
                             result->mutable_touch());
       break;
     case Op::kDelete:
+      method = "Delete";
       status = RunWithRight(scope, Right::kSessions, &Self::DoDelete, operation.delete_(),
                             result->mutable_delete_());
       break;
     case Op::kCommit:
+      method = "Commit";
       status = RunWithRight(scope, Right::kSessions, &Self::DoCommit, operation.commit(),
                             result->mutable_commit());
       break;
     case Op::kRotateId:
+      method = "RotateId";
       status = RunWithRight(scope, Right::kSessions, &Self::DoRotateId, operation.rotate_id(),
                             result->mutable_rotate_id());
       break;
     case Op::kListSessions:
+      method = "ListSessions";
       status = RunWithRight(scope, Right::kList, &Self::DoListSessions, operation.list_sessions(),
                             result->mutable_list_sessions());
       break;
     case Op::kRevokeSessions:
+      method = "RevokeSessions";
       status = RunWithRight(scope, Right::kRevoke, &Self::DoRevokeSessions,
                             operation.revoke_sessions(), result->mutable_revoke_sessions());
       break;
     case Op::REQUEST_NOT_SET:  // DoBatch refuses the batch
       break;
+  }
+  if (batch_observer_ != nullptr) {
+    batch_observer_->OnBatchedOperation(
+        absl::StrCat("/", v1::SessionService::service_full_name(), "/", method), status);
   }
   ToBatchResult(status, result);
 }

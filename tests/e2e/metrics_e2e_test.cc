@@ -2,6 +2,7 @@
 // /metrics over HTTP, checking each count, and that no session id appears in the output.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -51,8 +53,8 @@ int FreePort() {
   return ntohs(address.sin_port);
 }
 
-// GET /metrics on 127.0.0.1:port; the body, or "" if the server did not answer.
-std::string Scrape(int port) {
+// A connection to 127.0.0.1:port whose reads time out after 5 s: the fd, or -1.
+int ConnectTo(int port) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in address{};
   address.sin_family = AF_INET;
@@ -60,17 +62,43 @@ std::string Scrape(int port) {
   address.sin_port = htons(static_cast<uint16_t>(port));
   timeval timeout{5, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// GET /metrics on 127.0.0.1:port; the body, or "" if the server did not answer.
+std::string Scrape(int port) {
+  const int fd = ConnectTo(port);
+  if (fd < 0) return "";
   std::string response;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0) {
-    const std::string request = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-    if (write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
-      char buffer[8192];
-      for (ssize_t n; (n = read(fd, buffer, sizeof(buffer))) > 0;) response.append(buffer, n);
-    }
+  const std::string request = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+  if (write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
+    char buffer[8192];
+    for (ssize_t n; (n = read(fd, buffer, sizeof(buffer))) > 0;) response.append(buffer, n);
   }
   close(fd);
   const size_t body = response.find("\r\n\r\n");
   return body == std::string::npos ? "" : response.substr(body + 4);
+}
+
+// An HTTP/1.1 keep-alive GET /metrics on `fd`; true once a response's headers arrived. The
+// connection is left open.
+bool ScrapeKeepingAlive(int fd) {
+  const std::string request =
+      "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n";
+  if (write(fd, request.data(), request.size()) != static_cast<ssize_t>(request.size())) {
+    return false;
+  }
+  std::string response;
+  char buffer[8192];
+  for (ssize_t n; response.find("\r\n\r\n") == std::string::npos &&
+                  (n = read(fd, buffer, sizeof(buffer))) > 0;) {
+    response.append(buffer, n);
+  }
+  return absl::StartsWith(response, "HTTP/1.1 200");
 }
 
 // The samples of a scrape: "name{labels}" as printed -> value.
@@ -89,6 +117,10 @@ std::map<std::string, double> Samples(const std::string& text) {
 
 std::string Rpcs(absl::string_view method, absl::string_view code) {
   return absl::StrCat("sessiond_rpcs_total{code=\"", code, "\",method=\"", kService, method, "\"}");
+}
+
+std::string Conflicts(absl::string_view method) {
+  return absl::StrCat("sessiond_conflicts_total{method=\"", kService, method, "\"}");
 }
 
 std::string LatencyCount(absl::string_view method) {
@@ -167,7 +199,7 @@ TEST_F(MetricsE2eTest, KnownTrafficIsCountedByMethodCodeAndLimit) {
   EXPECT_EQ(samples[Rpcs("Delete", "OK")], 1);
   EXPECT_EQ(samples[LatencyCount("Get")], 7);
   EXPECT_EQ(samples[LatencyCount("CreateSession")], 4);
-  EXPECT_EQ(samples[absl::StrCat("sessiond_conflicts_total{method=\"", kService, "Set\"}")], 1);
+  EXPECT_EQ(samples[Conflicts("Set")], 1);
   EXPECT_EQ(samples["sessiond_rejections_total{limit=\"max_keys\"}"], 1);
   EXPECT_EQ(samples["sessiond_sessions_created_total"], 4);
   EXPECT_EQ(samples["sessiond_sessions_ended_total{reason=\"deleted\"}"], 1);
@@ -226,6 +258,50 @@ TEST_F(MetricsE2eTest, ConcurrentCallsOfOneClientGoOutAsBatches) {
   std::map<std::string, double> unbatched = Samples(ScrapeText());
   EXPECT_EQ(unbatched[Rpcs("Batch", "OK")], batched[Rpcs("Batch", "OK")]);
   EXPECT_EQ(rpcs(unbatched) - rpcs(batched), kCalls);
+}
+
+std::string Batched(absl::string_view method, absl::string_view code) {
+  return absl::StrCat("sessiond_batched_operations_total{code=\"", code, "\",method=\"", kService,
+                      method, "\"}");
+}
+
+// Operations inside a Batch are counted under their own rpc, and their conflicts and limit
+// rejections as the same calls sent alone would be.
+TEST_F(MetricsE2eTest, BatchedOperationsAreCountedByTheirOwnMethod) {
+  ASSERT_NO_FATAL_FAILURE(Start({"--max_keys=2"}));
+  absl::StatusOr<v1::CreateSessionResponse> created = client_->CreateSession({});
+  ASSERT_OK(created);
+  const std::string& id = created->session().id();
+  v1::BatchRequest batch;
+  batch.add_operations()->mutable_get()->set_id(id);
+  batch.add_operations()->mutable_get()->set_id(id);
+  batch.add_operations()->mutable_get()->set_id(std::string(id.size(), 'A'));
+  v1::SetRequest* conflicting = batch.add_operations()->mutable_set();
+  conflicting->set_id(id);
+  conflicting->set_if_version(7);
+  (*conflicting->mutable_entries())["k"].set_int64_value(1);
+  v1::SetRequest* too_many = batch.add_operations()->mutable_set();
+  too_many->set_id(id);
+  for (const char* key : {"a", "b", "c"}) (*too_many->mutable_entries())[key].set_int64_value(1);
+  v1::CommitRequest* stale_commit = batch.add_operations()->mutable_commit();
+  stale_commit->set_id(id);
+  stale_commit->set_if_version(9);
+  v1::Operation::SetOp* op = stale_commit->add_ops()->mutable_set();
+  op->set_key("k");
+  op->mutable_value()->set_int64_value(1);
+  ASSERT_OK(client_->Batch(batch));
+
+  std::map<std::string, double> samples = Samples(ScrapeText());
+  EXPECT_EQ(samples[Rpcs("Batch", "OK")], 1);
+  EXPECT_EQ(samples[Batched("Get", "OK")], 2);
+  EXPECT_EQ(samples[Batched("Get", "NOT_FOUND")], 1);
+  EXPECT_EQ(samples[Batched("Set", "ABORTED")], 1);
+  EXPECT_EQ(samples[Batched("Set", "RESOURCE_EXHAUSTED")], 1);
+  EXPECT_EQ(samples[Batched("Commit", "ABORTED")], 1);
+  EXPECT_EQ(samples[Conflicts("Set")], 1);
+  EXPECT_EQ(samples[Conflicts("Commit")], 1);
+  EXPECT_EQ(samples[Conflicts("Batch")], 0);
+  EXPECT_EQ(samples["sessiond_rejections_total{limit=\"max_keys\"}"], 1);
 }
 
 TEST_F(MetricsE2eTest, LabelsStayBoundedAndNeverHoldSessionIds) {
@@ -314,6 +390,26 @@ TEST_F(MetricsE2eTest, RocksDbReportsItsFilesAndFreeDisk) {
   EXPECT_EQ(samples.count("sessiond_rocksdb_sst_bytes"), 1u);
   EXPECT_GT(samples["sessiond_data_dir_free_bytes"], 0);
   EXPECT_EQ(samples["sessiond_sessions_live"], 10);
+}
+
+// Scrapers that keep connections open, one after a scrape and one that never sent a request, do
+// not hold up exit: after SIGTERM the process is gone within its --shutdown_timeout.
+TEST_F(MetricsE2eTest, OpenScrapeConnectionsDoNotDelayExit) {
+  constexpr absl::Duration kShutdownTimeout = absl::Seconds(1);
+  ASSERT_NO_FATAL_FAILURE(
+      Start({absl::StrCat("--shutdown_timeout=", absl::FormatDuration(kShutdownTimeout))}));
+  const int scraper = ConnectTo(metrics_port_);
+  ASSERT_GE(scraper, 0);
+  EXPECT_TRUE(ScrapeKeepingAlive(scraper));
+  const int idle = ConnectTo(metrics_port_);
+  EXPECT_GE(idle, 0);
+
+  const absl::Time signalled = absl::Now();
+  server_->Signal(SIGTERM);
+  EXPECT_EQ(server_->Wait(), 0);
+  EXPECT_LT(absl::Now() - signalled, kShutdownTimeout);
+  close(scraper);
+  if (idle >= 0) close(idle);
 }
 
 TEST_F(MetricsE2eTest, AnAddressThatCannotBeBoundStopsStartUpNamingTheFlag) {
