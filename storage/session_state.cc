@@ -146,19 +146,21 @@ absl::StatusOr<SessionState> SessionState::Restore(uint64_t version, std::string
                                                    std::vector<AppliedRequest> requests) {
   SessionState state;
   state.version_ = version;
-  state.requests_ = std::move(requests);
-  state.removed_floor_ = removed_floor;
-  state.tombstones_ = std::move(tombstones);
-  // One tombstone per key: of several (a corrupt record) the newest is kept, which reports the
-  // most conflicts, and the order, hence the re-encoded record, does not depend on the input's.
-  std::sort(state.tombstones_.begin(), state.tombstones_.end(),
-            [](const Tombstone& a, const Tombstone& b) {
-              return a.key != b.key ? a.key < b.key : a.version > b.version;
-            });
-  state.tombstones_.erase(
-      std::unique(state.tombstones_.begin(), state.tombstones_.end(),
-                  [](const Tombstone& a, const Tombstone& b) { return a.key == b.key; }),
-      state.tombstones_.end());
+  if (!requests.empty() || removed_floor != 0 || !tombstones.empty()) {
+    History& history = state.MutableHistory();
+    history.requests = std::move(requests);
+    history.removed_floor = removed_floor;
+    // One tombstone per key: of several (a corrupt record) the newest is kept, which reports the
+    // most conflicts, and the order, hence the re-encoded record, does not depend on the input's.
+    std::sort(tombstones.begin(), tombstones.end(), [](const Tombstone& a, const Tombstone& b) {
+      return a.key != b.key ? a.key < b.key : a.version > b.version;
+    });
+    tombstones.erase(
+        std::unique(tombstones.begin(), tombstones.end(),
+                    [](const Tombstone& a, const Tombstone& b) { return a.key == b.key; }),
+        tombstones.end());
+    history.tombstones = std::move(tombstones);
+  }
   absl::string_view rest(packed_entries);
   absl::string_view key, previous, encoded;
   ValueView value(ValueKind::kBool, {});
@@ -191,19 +193,35 @@ SessionState SessionState::Stub(uint64_t version, std::string request_id, absl::
   return state;
 }
 
+const std::vector<SessionState::Tombstone>& SessionState::tombstones() const {
+  static const auto* const kNone = new std::vector<Tombstone>();
+  return history_ != nullptr ? history_->tombstones : *kNone;
+}
+
+const std::vector<SessionState::AppliedRequest>& SessionState::requests() const {
+  static const auto* const kNone = new std::vector<AppliedRequest>();
+  return history_ != nullptr ? history_->requests : *kNone;
+}
+
+SessionState::History& SessionState::MutableHistory() {
+  if (history_ == nullptr) history_ = std::make_unique<History>();
+  return *history_;
+}
+
 size_t SessionState::ApproximateMemory() const {
-  size_t bytes = sizeof(SessionState) + packed_.capacity() +
-                 tombstones_.capacity() * sizeof(Tombstone) +
-                 requests_.capacity() * sizeof(AppliedRequest);
-  for (const Tombstone& tombstone : tombstones_) bytes += tombstone.key.capacity();
-  for (const AppliedRequest& request : requests_) bytes += request.request_id.capacity();
+  size_t bytes = sizeof(SessionState) + packed_.capacity();
+  if (history_ == nullptr) return bytes;
+  bytes += sizeof(History) + history_->tombstones.capacity() * sizeof(Tombstone) +
+           history_->requests.capacity() * sizeof(AppliedRequest);
+  for (const Tombstone& tombstone : history_->tombstones) bytes += tombstone.key.capacity();
+  for (const AppliedRequest& request : history_->requests) bytes += request.request_id.capacity();
   return bytes;
 }
 
 std::optional<uint64_t> SessionState::FindRequest(absl::string_view request_id,
                                                   absl::Time now) const {
   if (request_id.empty()) return std::nullopt;
-  for (const AppliedRequest& request : requests_) {
+  for (const AppliedRequest& request : requests()) {
     if (request.request_id == request_id && now < request.expires_at) return request.version;
   }
   return std::nullopt;
@@ -211,12 +229,13 @@ std::optional<uint64_t> SessionState::FindRequest(absl::string_view request_id,
 
 void SessionState::RecordRequest(std::string request_id, absl::Time now,
                                  const SessionLimits& limits) {
-  std::erase_if(requests_, [&](const AppliedRequest& request) {
+  std::vector<AppliedRequest>& requests = MutableHistory().requests;
+  std::erase_if(requests, [&](const AppliedRequest& request) {
     return request.expires_at <= now || request.request_id == request_id;
   });
   const size_t keep = std::max<size_t>(limits.max_request_ids, 1) - 1;
-  if (requests_.size() > keep) requests_.erase(requests_.begin(), requests_.end() - keep);
-  requests_.push_back({std::move(request_id), version_, now + limits.idempotency_window});
+  if (requests.size() > keep) requests.erase(requests.begin(), requests.end() - keep);
+  requests.push_back({std::move(request_id), version_, now + limits.idempotency_window});
 }
 
 std::vector<SessionState::EntryRef> SessionState::FindAll(
@@ -234,8 +253,9 @@ std::vector<SessionState::EntryRef> SessionState::FindAll(
 }
 
 const SessionState::Tombstone* SessionState::FindTombstone(absl::string_view key) const {
-  auto it = std::lower_bound(tombstones_.begin(), tombstones_.end(), key, KeyLess);
-  return it != tombstones_.end() && it->key == key ? &*it : nullptr;
+  const std::vector<Tombstone>& tombstones = this->tombstones();
+  auto it = std::lower_bound(tombstones.begin(), tombstones.end(), key, KeyLess);
+  return it != tombstones.end() && it->key == key ? &*it : nullptr;
 }
 
 void SessionState::Visit(absl::Span<const absl::string_view> keys, EntryVisitor visit) const {
@@ -260,15 +280,15 @@ std::vector<std::string> SessionState::ConflictingKeys(absl::Span<const Mutation
     ForEachEntry([&](const EntryRef& entry) {
       if (entry.version > read_version) keys.emplace_back(entry.key);
     });
-    for (const Tombstone& tombstone : tombstones_) {
+    for (const Tombstone& tombstone : tombstones()) {
       if (tombstone.version > read_version) keys.push_back(tombstone.key);
     }
   }
   // Each written key was last written by its entry, else its tombstone, else at or before
-  // removed_floor_.
+  // removed_floor().
   auto entry = written_entries.begin();
   for (absl::string_view key : written) {
-    uint64_t last_write = removed_floor_;
+    uint64_t last_write = removed_floor();
     if (entry != written_entries.end() && entry->key == key) {
       last_write = (entry++)->version;
     } else if (const Tombstone* tombstone = FindTombstone(key)) {
@@ -435,24 +455,26 @@ void SessionState::Commit(std::vector<Mutation> mutations, const Plan& plan,
 
 void SessionState::UpdateTombstones(const absl::btree_map<absl::string_view, const Value*>& changes,
                                     std::vector<Tombstone> removed, size_t max_tombstones) {
+  if (history_ == nullptr && removed.empty()) return;
+  History& history = MutableHistory();
+  std::vector<Tombstone>& tombstones = history.tombstones;
   // A key the batch sets has an entry again. (A key in `removed` had an entry, so no tombstone.)
-  std::erase_if(tombstones_, [&](const Tombstone& tombstone) {
+  std::erase_if(tombstones, [&](const Tombstone& tombstone) {
     const auto change = changes.find(tombstone.key);
     return change != changes.end() && change->second != nullptr;
   });
-  const size_t old_size = tombstones_.size();
-  std::move(removed.begin(), removed.end(), std::back_inserter(tombstones_));
+  const size_t old_size = tombstones.size();
+  std::move(removed.begin(), removed.end(), std::back_inserter(tombstones));
   auto by_key = [](const Tombstone& a, const Tombstone& b) { return a.key < b.key; };
-  std::inplace_merge(tombstones_.begin(), tombstones_.begin() + old_size, tombstones_.end(),
-                     by_key);
-  if (tombstones_.size() <= max_tombstones) return;
+  std::inplace_merge(tombstones.begin(), tombstones.begin() + old_size, tombstones.end(), by_key);
+  if (tombstones.size() <= max_tombstones) return;
   // Forget the oldest removals; the newest of them becomes the floor.
-  const size_t excess = tombstones_.size() - max_tombstones;
-  std::stable_sort(tombstones_.begin(), tombstones_.end(),
+  const size_t excess = tombstones.size() - max_tombstones;
+  std::stable_sort(tombstones.begin(), tombstones.end(),
                    [](const Tombstone& a, const Tombstone& b) { return a.version < b.version; });
-  removed_floor_ = std::max(removed_floor_, tombstones_[excess - 1].version);
-  tombstones_.erase(tombstones_.begin(), tombstones_.begin() + excess);
-  std::sort(tombstones_.begin(), tombstones_.end(), by_key);
+  history.removed_floor = std::max(history.removed_floor, tombstones[excess - 1].version);
+  tombstones.erase(tombstones.begin(), tombstones.begin() + excess);
+  std::sort(tombstones.begin(), tombstones.end(), by_key);
 }
 
 }  // namespace sessiond::storage

@@ -28,6 +28,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -109,6 +110,9 @@ class SessionState {
   static SessionState Stub(uint64_t version, std::string request_id, absl::Time now,
                            const SessionLimits& limits);
 
+  SessionState(SessionState&&) = default;
+  SessionState& operator=(SessionState&&) = default;
+
   uint64_t version() const { return version_; }
   size_t key_count() const { return key_count_; }
   // Sum over entries of key bytes + ValueSize: what the session size limit counts.
@@ -116,10 +120,10 @@ class SessionState {
   // The stored form of the entries (see the file comment), for durable backends.
   const std::string& packed_entries() const { return packed_; }
   // Sorted by key.
-  const std::vector<Tombstone>& tombstones() const { return tombstones_; }
-  uint64_t removed_floor() const { return removed_floor_; }
+  const std::vector<Tombstone>& tombstones() const;
+  uint64_t removed_floor() const { return history_ != nullptr ? history_->removed_floor : 0; }
   // Oldest first.
-  const std::vector<AppliedRequest>& requests() const { return requests_; }
+  const std::vector<AppliedRequest>& requests() const;
   // An estimate of the heap memory this state takes, for a store's memory cap.
   size_t ApproximateMemory() const;
 
@@ -161,7 +165,18 @@ class SessionState {
     absl::string_view encoded;  // the whole entry as packed
   };
 
+  // What only some sessions have: removals and request ids to remember. Kept out of line, so that a
+  // session that has neither (most) pays one pointer for them.
+  struct History {
+    uint64_t removed_floor = 0;
+    std::vector<Tombstone> tombstones;     // sorted by key
+    std::vector<AppliedRequest> requests;  // oldest first
+  };
+
   SessionState() = default;
+
+  // The history, made on first use.
+  History& MutableHistory();
 
   // Calls `visit` for every entry in key order.
   template <typename Fn>
@@ -178,17 +193,15 @@ class SessionState {
                                            absl::Span<const EntryRef> written_entries,
                                            uint64_t read_version) const;
   // Drops the tombstones of the keys `changes` sets, adds `removed` (sorted by key), then forgets
-  // the oldest beyond `max_tombstones`, raising removed_floor_ to the newest one forgotten.
+  // the oldest beyond `max_tombstones`, raising removed_floor() to the newest one forgotten.
   void UpdateTombstones(const absl::btree_map<absl::string_view, const Value*>& changes,
                         std::vector<Tombstone> removed, size_t max_tombstones);
 
   uint64_t version_ = 1;
-  uint64_t removed_floor_ = 0;
   size_t key_count_ = 0;
   size_t data_bytes_ = 0;
   std::string packed_;
-  std::vector<Tombstone> tombstones_;     // sorted by key
-  std::vector<AppliedRequest> requests_;  // oldest first
+  std::unique_ptr<History> history_;  // null until there is one
 };
 
 }  // namespace sessiond::storage
