@@ -15,7 +15,7 @@ void ExpiryWheel::Insert(Item* item) {
 }
 
 void ExpiryWheel::Link(Item* item, int64_t second) {
-  item->slot = second & mask_;
+  item->slot = static_cast<int32_t>(second & mask_);
   Item*& head = heads_[item->slot];
   item->prev = nullptr;
   item->next = head;

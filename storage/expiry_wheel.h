@@ -29,7 +29,7 @@ class ExpiryWheel {
     friend class ExpiryWheel;
     Item* prev = nullptr;
     Item* next = nullptr;
-    int64_t slot = kUnlinked;
+    int32_t slot = kUnlinked;
   };
 
   // A wheel whose first due second is the one containing `start`. `slot_count` must be a power of
@@ -51,7 +51,7 @@ class ExpiryWheel {
   size_t Advance(absl::Time now, absl::FunctionRef<void(Item*)> on_expired);
 
  private:
-  static constexpr int64_t kUnlinked = -1;
+  static constexpr int32_t kUnlinked = -1;
 
   void Link(Item* item, int64_t second);
   size_t DrainSlot(size_t index, absl::Time now, absl::FunctionRef<void(Item*)> on_expired);

@@ -5,7 +5,7 @@
 
 namespace sessiond::storage {
 
-MemorySession::MemorySession(absl::string_view id, SessionState state) : state(std::move(state)) {
+MemorySession::MemorySession(absl::string_view id, SessionState state) : state_(std::move(state)) {
   set_id(id);
 }
 
@@ -23,6 +23,18 @@ void MemorySession::set_id(absl::string_view id) {
   char* to = id_.inline_;
   if (!IdInline()) to = id_.heap_ = new char[id.size()];
   if (!id.empty()) std::memcpy(to, id.data(), id.size());
+}
+
+void MemorySession::SetTimes(absl::Time created_at, absl::Time absolute_expires_at,
+                             absl::Duration idle_timeout) {
+  created_ns_ = absl::ToUnixNanos(created_at);
+  absolute_expires_ns_ = absl::ToUnixNanos(absolute_expires_at);
+  idle_timeout_ns_ = absl::ToInt64Nanoseconds(idle_timeout);
+}
+
+void MemorySession::Renew(absl::Time now) {
+  deadline = IdleDeadline(now, idle_timeout(), absolute_expires_at());
+  last_access_ns_.store(absl::ToUnixNanos(now), std::memory_order_relaxed);
 }
 
 absl::string_view MemorySession::principal() const {
@@ -67,7 +79,7 @@ MemorySession::Extras& MemorySession::MutableExtras() {
 size_t MemorySession::ApproximateMemory() const {
   // The set's slot (a pointer and a control byte) and the record, plus what hangs off it.
   size_t bytes =
-      sizeof(void*) + 1 + sizeof(MemorySession) + state.ApproximateMemory() - sizeof(SessionState);
+      sizeof(void*) + 1 + sizeof(MemorySession) + state_.ApproximateMemory() - sizeof(SessionState);
   if (!IdInline()) bytes += id_size_;
   if (extras_ == nullptr) return bytes;
   bytes += sizeof(Extras) + extras_->principal.capacity() + extras_->successor.capacity();

@@ -58,16 +58,29 @@ class MemorySession : public ExpiryWheel::Item {
   absl::string_view successor() const;
   GoneDetails gone() const;
 
+  // The timeouts, from `created_at`: kept to the nanosecond (every clock sessiond reads ticks in
+  // nanoseconds or coarser), between the years 1678 and 2262.
+  absl::Time created_at() const { return absl::FromUnixNanos(created_ns_); }
+  absl::Time absolute_expires_at() const { return absl::FromUnixNanos(absolute_expires_ns_); }
+  absl::Duration idle_timeout() const { return absl::Nanoseconds(idle_timeout_ns_); }
+  void SetTimes(absl::Time created_at, absl::Time absolute_expires_at, absl::Duration idle_timeout);
+
+  // The last create, renewing read, write, touch or rotation.
+  absl::Time last_access() const {
+    return absl::FromUnixNanos(last_access_ns_.load(std::memory_order_relaxed));
+  }
+  // The same in unix nanoseconds, for the principal index, which reads it without the shard lock.
+  const std::atomic<int64_t>* last_access_ns() const { return &last_access_ns_; }
+  // Marks a use at `now`: the idle deadline moves to now + idle_timeout (never past the absolute
+  // expiry).
+  void Renew(absl::Time now);
+
+  SessionState& state() { return state_; }
+  const SessionState& state() const { return state_; }
+
   // An estimate of the heap memory this record takes with its slot in a shard's set, for the
   // store's memory cap: a function of the record's contents only.
   size_t ApproximateMemory() const;
-
-  absl::Time created_at;
-  absl::Time absolute_expires_at;
-  absl::Duration idle_timeout;
-  // Unix nanoseconds; atomic because the principal index reads it to pick whom to evict.
-  std::atomic<int64_t> last_access_ns{0};
-  SessionState state;
 
  private:
   // What only some records have, kept out of line.
@@ -85,11 +98,17 @@ class MemorySession : public ExpiryWheel::Item {
   Extras& MutableExtras();
   bool IdInline() const { return id_size_ <= kInlineId; }
 
+  // First, so that it fills the 4 bytes ExpiryWheel::Item leaves at its end.
   uint32_t id_size_ = 0;
   union {
     char inline_[kInlineId];
     char* heap_;
   } id_;
+  int64_t created_ns_ = 0;
+  int64_t absolute_expires_ns_ = 0;
+  int64_t idle_timeout_ns_ = 0;
+  std::atomic<int64_t> last_access_ns_{0};
+  SessionState state_;
   std::unique_ptr<Extras> extras_;
 };
 

@@ -30,20 +30,12 @@
 namespace sessiond::storage {
 namespace {
 
-absl::Time LastAccess(const MemorySession& node) {
-  return absl::FromUnixNanos(node.last_access_ns.load(std::memory_order_relaxed));
-}
-
 SessionMeta MetaOf(const MemorySession& node) {
-  return SessionMeta{
-      std::string(node.id()), std::string(node.principal()), node.state.version(), node.created_at,
-      node.deadline,          node.absolute_expires_at,      node.idle_timeout,    LastAccess(node),
-      node.labels()};
-}
-
-void Renew(MemorySession& node, absl::Time now) {
-  node.deadline = IdleDeadline(now, node.idle_timeout, node.absolute_expires_at);
-  node.last_access_ns.store(absl::ToUnixNanos(now), std::memory_order_relaxed);
+  return SessionMeta{std::string(node.id()), std::string(node.principal()),
+                     node.state().version(), node.created_at(),
+                     node.deadline,          node.absolute_expires_at(),
+                     node.idle_timeout(),    node.last_access(),
+                     node.labels()};
 }
 
 // The NOT_FOUND for an id whose node is `stub` (or null: never known).
@@ -226,7 +218,7 @@ MemorySession* MemoryStore::FindNode(Shard& shard, absl::string_view id, absl::T
     Unlink(shard, node);
     return nullptr;
   }
-  const GoneDetails gone{ExpiryReason(node->deadline, node->absolute_expires_at), node->deadline};
+  const GoneDetails gone{ExpiryReason(node->deadline, node->absolute_expires_at()), node->deadline};
   std::unique_ptr<MemorySession> ended = End(shard, node, gone, "", now);
   it = shard.sessions.find(id);
   return it == shard.sessions.end() ? nullptr : it->get();
@@ -237,10 +229,8 @@ void MemoryStore::InsertStub(Shard& shard, std::string key, std::string successo
                              absl::Time until) {
   auto node = std::make_unique<MemorySession>(key, std::move(state));
   node->MakeStub(std::move(successor), gone);
-  node->created_at = now;
-  node->absolute_expires_at = until;
-  node->idle_timeout = until - now;
-  Renew(*node, now);
+  node->SetTimes(now, until, until - now);
+  node->Renew(now);
   used_bytes_.fetch_add(node->ApproximateMemory(), std::memory_order_relaxed);
   MemorySession* raw = node.get();
   shard.sessions.insert(std::move(node));
@@ -267,7 +257,7 @@ void MemoryStore::LeaveStub(Shard& shard, std::string id, std::string successor,
 std::unique_ptr<MemorySession> MemoryStore::End(Shard& shard, MemorySession* node, GoneDetails gone,
                                                 absl::string_view request_id, absl::Time now) {
   events_.Record(EndedEvent(MetaOf(*node), gone.reason, gone.ended_at));
-  const uint64_t version = node->state.version();
+  const uint64_t version = node->state().version();
   std::unique_ptr<MemorySession> owned = Unlink(shard, node);
   LeaveStub(shard, std::string(owned->id()), "", version, std::string(request_id), gone, now);
   return owned;
@@ -308,7 +298,8 @@ std::unique_ptr<MemorySession> MemoryStore::Unlink(Shard& shard, MemorySession* 
   used_bytes_.fetch_sub(node->ApproximateMemory(), std::memory_order_relaxed);
   if (!node->stub()) {
     live_sessions_.fetch_sub(1, std::memory_order_relaxed);
-    if (!node->principal().empty()) index_.Remove(node->principal(), node->created_at, node->id());
+    if (!node->principal().empty())
+      index_.Remove(node->principal(), node->created_at(), node->id());
   }
   return std::move(shard.sessions.extract(shard.sessions.find(node->id())).value());
 }
@@ -320,10 +311,8 @@ absl::StatusOr<SessionMeta> MemoryStore::Create(NewSession session) {
   auto node = std::make_unique<MemorySession>(session.id, *std::move(state));
   node->set_principal(std::move(session.principal));
   node->set_labels(std::move(session.labels));
-  node->created_at = now;
-  node->absolute_expires_at = now + session.absolute_timeout;
-  node->idle_timeout = session.idle_timeout;
-  Renew(*node, now);
+  node->SetTimes(now, now + session.absolute_timeout, session.idle_timeout);
+  node->Renew(now);
   const size_t reserved = node->ApproximateMemory();
   if (absl::Status status = Reserve(reserved); !status.ok()) return status;
 
@@ -381,7 +370,7 @@ absl::StatusOr<SessionMeta> MemoryStore::CreateLocked(Shard& shard, Shard& stub_
   }
   if (!node->principal().empty()) {
     switch (index_.Admit(node->principal(),
-                         {node->created_at, std::string(node->id()), &node->last_access_ns},
+                         {node->created_at(), std::string(node->id()), node->last_access_ns()},
                          limits_, evict_id)) {
       case PrincipalIndex::Admission::kAdmitted:
         break;
@@ -415,10 +404,10 @@ absl::StatusOr<SessionMeta> MemoryStore::Get(absl::string_view id,
   MemorySession* node = FindLive(shard, id, now, &not_found);
   if (node == nullptr) return not_found;
   if (renewal == Renewal::kRenew) {
-    Renew(*node, now);
+    node->Renew(now);
     RecordTouch(*node, now);
   }
-  node->state.Visit(keys, visit);
+  node->state().Visit(keys, visit);
   return MetaOf(*node);
 }
 
@@ -431,34 +420,34 @@ absl::StatusOr<SessionMeta> MemoryStore::Apply(absl::string_view id,
   absl::Status not_found;
   MemorySession* node = FindLive(shard, id, now, &not_found);
   if (node == nullptr) return not_found;
-  if (std::optional<uint64_t> version = node->state.FindRequest(conditions.request_id, now)) {
+  if (std::optional<uint64_t> version = node->state().FindRequest(conditions.request_id, now)) {
     SessionMeta meta = MetaOf(*node);
     meta.version = *version;
     return meta;
   }
-  absl::StatusOr<SessionState::Plan> plan = node->state.Check(mutations, conditions, limits_);
+  absl::StatusOr<SessionState::Plan> plan = node->state().Check(mutations, conditions, limits_);
   if (!plan.ok()) return plan.status();
   size_t accounted = node->ApproximateMemory();
-  if (plan->data_bytes > node->state.data_bytes()) {
+  if (plan->data_bytes > node->state().data_bytes()) {
     // Reserve the growth before writing, so a full store rejects it without a partial write
     // (with about a dozen bytes of lengths, kind and version per new key).
-    const size_t growth = plan->data_bytes - node->state.data_bytes() +
-                          (plan->key_count > node->state.key_count()
-                               ? (plan->key_count - node->state.key_count()) * 12
+    const size_t growth = plan->data_bytes - node->state().data_bytes() +
+                          (plan->key_count > node->state().key_count()
+                               ? (plan->key_count - node->state().key_count()) * 12
                                : 0);
     if (absl::Status status = Reserve(growth); !status.ok()) return status;
     accounted += growth;
   }
   std::optional<SessionEvent> event;
   if (plan->changes) event = UpdatedEvent(MetaOf(*node), mutations);
-  node->state.Commit(std::move(mutations), *plan, limits_);
+  node->state().Commit(std::move(mutations), *plan, limits_);
   if (!conditions.request_id.empty()) {
-    node->state.RecordRequest(conditions.request_id, now, limits_);
+    node->state().RecordRequest(conditions.request_id, now, limits_);
   }
   Reaccount(accounted, node->ApproximateMemory());
-  Renew(*node, now);
+  node->Renew(now);
   if (event.has_value()) {
-    event->version = node->state.version();
+    event->version = node->state().version();
     event->at = now;
     events_.Record(*std::move(event));
   } else {
@@ -474,7 +463,7 @@ absl::StatusOr<SessionMeta> MemoryStore::Touch(absl::string_view id) {
   absl::Status not_found;
   MemorySession* node = FindLive(shard, id, now, &not_found);
   if (node == nullptr) return not_found;
-  Renew(*node, now);
+  node->Renew(now);
   RecordTouch(*node, now);
   return MetaOf(*node);
 }
@@ -487,8 +476,8 @@ absl::StatusOr<bool> MemoryStore::Delete(absl::string_view id, std::optional<uin
   absl::MutexLock lock(&shard.mu);
   MemorySession* node = FindNode(shard, id, now);
   if (node == nullptr) return false;
-  if (node->stub()) return node->state.FindRequest(request_id, now).has_value();
-  if (absl::Status status = node->state.CheckIfVersion(if_version); !status.ok()) return status;
+  if (node->stub()) return node->state().FindRequest(request_id, now).has_value();
+  if (absl::Status status = node->state().CheckIfVersion(if_version); !status.ok()) return status;
   ended = End(shard, node, GoneDetails{GoneReason::kDeleted, now}, request_id, now);
   return true;
 }
@@ -533,13 +522,13 @@ MemoryStore::RotateOutcome MemoryStore::RotateLocked(
   MemorySession* node = FindNode(from, id, now);
   if (node == nullptr || node->stub()) {
     if (node != nullptr && !node->successor().empty() &&
-        node->state.FindRequest(request_id, now).has_value()) {
+        node->state().FindRequest(request_id, now).has_value()) {
       outcome.replay_id = std::string(node->successor());
     }
     outcome.meta = NotFoundFor(node);
     return outcome;
   }
-  if (absl::Status status = node->state.CheckIfVersion(if_version); !status.ok()) {
+  if (absl::Status status = node->state().CheckIfVersion(if_version); !status.ok()) {
     outcome.meta = status;
     return outcome;
   }
@@ -559,8 +548,8 @@ MemoryStore::RotateOutcome MemoryStore::RotateLocked(
   const std::string old_id(owned->id());
   owned->set_id(new_id);
   if (bind_principal.has_value()) owned->set_principal(*bind_principal);
-  owned->state.BumpVersion();
-  Renew(*owned, now);
+  owned->state().BumpVersion();
+  owned->Renew(now);
   Reaccount(accounted, owned->ApproximateMemory());
   to.wheel.Insert(node);
   to.sessions.insert(std::move(owned));
@@ -568,7 +557,7 @@ MemoryStore::RotateOutcome MemoryStore::RotateLocked(
   event.id = old_id;
   event.new_id = std::string(node->id());
   events_.Record(std::move(event));
-  LeaveStub(from, old_id, std::string(node->id()), node->state.version(), std::string(request_id),
+  LeaveStub(from, old_id, std::string(node->id()), node->state().version(), std::string(request_id),
             GoneDetails{GoneReason::kRotated, now}, now);
   outcome.meta = MetaOf(*node);
   return outcome;
@@ -580,12 +569,12 @@ absl::Status MemoryStore::Reindex(const MemorySession& node, const std::string& 
   const bool rebinds = principal.has_value() && *principal != node.principal();
   if (!rebinds) {
     if (!node.principal().empty()) {
-      index_.Rename(node.principal(), node.created_at, node.id(), new_id);
+      index_.Rename(node.principal(), node.created_at(), node.id(), new_id);
     }
     return absl::OkStatus();
   }
   if (!principal->empty()) {
-    switch (index_.Admit(*principal, {node.created_at, new_id, &node.last_access_ns}, limits_,
+    switch (index_.Admit(*principal, {node.created_at(), new_id, node.last_access_ns()}, limits_,
                          evict_id)) {
       case PrincipalIndex::Admission::kAdmitted:
         break;
@@ -595,7 +584,7 @@ absl::Status MemoryStore::Reindex(const MemorySession& node, const std::string& 
         return absl::OkStatus();
     }
   }
-  if (!node.principal().empty()) index_.Remove(node.principal(), node.created_at, node.id());
+  if (!node.principal().empty()) index_.Remove(node.principal(), node.created_at(), node.id());
   return absl::OkStatus();
 }
 
@@ -651,7 +640,7 @@ absl::StatusOr<size_t> MemoryStore::SweepExpired() {
           continue;
         }
         ++expired;
-        const GoneDetails gone{ExpiryReason(node->deadline, node->absolute_expires_at),
+        const GoneDetails gone{ExpiryReason(node->deadline, node->absolute_expires_at()),
                                node->deadline};
         reclaimed.push_back(End(*shard, node, gone, "", now));
       }
