@@ -1,6 +1,7 @@
 #include "storage/session_state.h"
 
 #include <algorithm>
+#include <cstring>
 #include <iterator>
 #include <optional>
 #include <utility>
@@ -20,6 +21,15 @@ void AppendVarint(uint64_t value, std::string* out) {
     value >>= 7;
   }
   out->push_back(static_cast<char>(value));
+}
+
+// The most bytes a varint of a uint64_t takes.
+constexpr size_t kMaxVarintLength = 10;
+
+size_t VarintLength(uint64_t value) {
+  size_t length = 1;
+  for (; value >= 0x80; value >>= 7) ++length;
+  return length;
 }
 
 bool ReadVarint(absl::string_view& in, uint64_t* value) {
@@ -69,6 +79,17 @@ bool ParsePackedEntry(absl::string_view& in, absl::string_view* key, ValueView* 
   return true;
 }
 
+// A buffer holding `entries` after their length (SessionState::packed_), or null if empty.
+std::unique_ptr<char[]> PackedBuffer(absl::string_view entries) {
+  if (entries.empty()) return nullptr;
+  std::string length;
+  AppendVarint(entries.size(), &length);
+  auto buffer = std::make_unique_for_overwrite<char[]>(length.size() + entries.size());
+  std::memcpy(buffer.get(), length.data(), length.size());
+  std::memcpy(buffer.get() + length.size(), entries.data(), entries.size());
+  return buffer;
+}
+
 // `keys` sorted, without repeats.
 std::vector<absl::string_view> SortedUnique(std::vector<absl::string_view> keys) {
   std::sort(keys.begin(), keys.end());
@@ -94,7 +115,7 @@ bool KeyLess(const SessionState::Tombstone& tombstone, absl::string_view key) {
 
 template <typename Fn>
 void SessionState::ForEachEntry(Fn visit) const {
-  absl::string_view rest(packed_);
+  absl::string_view rest = packed_entries();
   EntryRef entry{{}, ValueView(ValueKind::kBool, {}), 0, {}};
   // The buffer was validated when built or restored, so parsing cannot fail here.
   while (ParsePackedEntry(rest, &entry.key, &entry.value, &entry.version, &entry.encoded)) {
@@ -107,18 +128,27 @@ absl::StatusOr<SessionState> SessionState::Create(std::vector<Entry> entries,
   std::stable_sort(entries.begin(), entries.end(),
                    [](const Entry& a, const Entry& b) { return a.key < b.key; });
   SessionState state;
+  std::string packed;
   for (size_t i = 0; i < entries.size(); ++i) {
     if (i + 1 < entries.size() && entries[i + 1].key == entries[i].key) continue;  // later wins
-    AppendEntry(entries[i].key, entries[i].value, state.version_, &state.packed_);
+    AppendEntry(entries[i].key, entries[i].value, state.version_, &packed);
     ++state.key_count_;
     state.data_bytes_ += entries[i].key.size() + ValueSize(entries[i].value);
   }
-  state.packed_.shrink_to_fit();
+  state.packed_ = PackedBuffer(packed);
   if (absl::Status status = CheckSessionLimits(state.key_count_, 0, state.data_bytes_, 0, limits);
       !status.ok()) {
     return status;
   }
   return state;
+}
+
+absl::string_view SessionState::packed_entries() const {
+  if (packed_ == nullptr) return absl::string_view();
+  absl::string_view buffer(packed_.get(), kMaxVarintLength);
+  uint64_t length = 0;
+  ReadVarint(buffer, &length);  // written by PackedBuffer: cannot fail
+  return absl::string_view(buffer.data(), length);
 }
 
 std::string CreateStubKey(absl::string_view request_id) {
@@ -140,7 +170,8 @@ absl::Status CheckSessionLimits(size_t count, size_t old_count, size_t bytes, si
   return absl::OkStatus();
 }
 
-absl::StatusOr<SessionState> SessionState::Restore(uint64_t version, std::string packed_entries,
+absl::StatusOr<SessionState> SessionState::Restore(uint64_t version,
+                                                   absl::string_view packed_entries,
                                                    std::vector<Tombstone> tombstones,
                                                    uint64_t removed_floor,
                                                    std::vector<AppliedRequest> requests) {
@@ -174,7 +205,7 @@ absl::StatusOr<SessionState> SessionState::Restore(uint64_t version, std::string
     ++state.key_count_;
     state.data_bytes_ += key.size() + value.data().size();
   }
-  state.packed_ = std::move(packed_entries);
+  state.packed_ = PackedBuffer(packed_entries);
   return state;
 }
 
@@ -209,7 +240,9 @@ SessionState::History& SessionState::MutableHistory() {
 }
 
 size_t SessionState::ApproximateMemory() const {
-  size_t bytes = sizeof(SessionState) + packed_.capacity();
+  const absl::string_view packed = packed_entries();
+  size_t bytes =
+      sizeof(SessionState) + packed.size() + (packed.empty() ? 0 : VarintLength(packed.size()));
   if (history_ == nullptr) return bytes;
   bytes += sizeof(History) + history_->tombstones.capacity() * sizeof(Tombstone) +
            history_->requests.capacity() * sizeof(AppliedRequest);
@@ -242,7 +275,7 @@ std::vector<SessionState::EntryRef> SessionState::FindAll(
     absl::Span<const absl::string_view> sorted_keys) const {
   std::vector<EntryRef> found;
   auto key = sorted_keys.begin();
-  absl::string_view rest(packed_);
+  absl::string_view rest = packed_entries();
   EntryRef entry{{}, ValueView(ValueKind::kBool, {}), 0, {}};
   while (key != sorted_keys.end() &&
          ParsePackedEntry(rest, &entry.key, &entry.value, &entry.version, &entry.encoded)) {
@@ -421,7 +454,7 @@ void SessionState::Commit(std::vector<Mutation> mutations, const Plan& plan,
   // Merge the stored entries with the changes, both sorted by key; a stored entry the batch
   // removes (or a clear does, unless the batch sets it again) becomes a tombstone.
   std::string merged;
-  merged.reserve(packed_.size() + plan.data_bytes + 8 * changes.size());
+  merged.reserve(packed_entries().size() + plan.data_bytes + 8 * changes.size());
   std::vector<Tombstone> removed;
   auto change = changes.begin();
   auto emit_changes_before = [&](const absl::string_view* key) {
@@ -446,8 +479,7 @@ void SessionState::Commit(std::vector<Mutation> mutations, const Plan& plan,
   emit_changes_before(nullptr);
 
   UpdateTombstones(changes, std::move(removed), std::max<size_t>(limits.max_keys, 1));
-  merged.shrink_to_fit();
-  packed_ = std::move(merged);
+  packed_ = PackedBuffer(merged);
   key_count_ = plan.key_count;
   data_bytes_ = plan.data_bytes;
   version_ = new_version;

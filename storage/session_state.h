@@ -98,7 +98,7 @@ class SessionState {
 
   // A state as a backend stored it (tombstones in any order, requests oldest first). DATA_LOSS if
   // `packed_entries` do not parse or are not sorted by unique key.
-  static absl::StatusOr<SessionState> Restore(uint64_t version, std::string packed_entries,
+  static absl::StatusOr<SessionState> Restore(uint64_t version, absl::string_view packed_entries,
                                               std::vector<Tombstone> tombstones,
                                               uint64_t removed_floor,
                                               std::vector<AppliedRequest> requests);
@@ -118,7 +118,7 @@ class SessionState {
   // Sum over entries of key bytes + ValueSize: what the session size limit counts.
   size_t data_bytes() const { return data_bytes_; }
   // The stored form of the entries (see the file comment), for durable backends.
-  const std::string& packed_entries() const { return packed_; }
+  absl::string_view packed_entries() const;
   // Sorted by key.
   const std::vector<Tombstone>& tombstones() const;
   uint64_t removed_floor() const { return history_ != nullptr ? history_->removed_floor : 0; }
@@ -200,7 +200,10 @@ class SessionState {
   uint64_t version_ = 1;
   size_t key_count_ = 0;
   size_t data_bytes_ = 0;
-  std::string packed_;
+  // The packed entries' length as a varint, then the entries: one exact allocation behind one
+  // pointer (a std::string would add 24 bytes of header and round its capacity up); null when
+  // there are no entries.
+  std::unique_ptr<char[]> packed_;
   std::unique_ptr<History> history_;  // null until there is one
 };
 
