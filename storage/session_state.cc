@@ -79,14 +79,18 @@ bool ParsePackedEntry(absl::string_view& in, absl::string_view* key, ValueView* 
   return true;
 }
 
-// A buffer holding `entries` after their length (SessionState::packed_), or null if empty.
-std::unique_ptr<char[]> PackedBuffer(absl::string_view entries) {
-  if (entries.empty()) return nullptr;
-  std::string length;
-  AppendVarint(entries.size(), &length);
-  auto buffer = std::make_unique_for_overwrite<char[]>(length.size() + entries.size());
-  std::memcpy(buffer.get(), length.data(), length.size());
-  std::memcpy(buffer.get() + length.size(), entries.data(), entries.size());
+// A buffer holding `entries` (of `key_count` keys and `data_bytes` key and value bytes) after their
+// header (SessionState::packed_), or null if there are none.
+std::unique_ptr<char[]> PackedBuffer(absl::string_view entries, size_t key_count,
+                                     size_t data_bytes) {
+  if (key_count == 0) return nullptr;
+  std::string header;
+  AppendVarint(entries.size(), &header);
+  AppendVarint(key_count, &header);
+  AppendVarint(data_bytes, &header);
+  auto buffer = std::make_unique_for_overwrite<char[]>(header.size() + entries.size());
+  std::memcpy(buffer.get(), header.data(), header.size());
+  std::memcpy(buffer.get() + header.size(), entries.data(), entries.size());
   return buffer;
 }
 
@@ -129,27 +133,33 @@ absl::StatusOr<SessionState> SessionState::Create(std::vector<Entry> entries,
                    [](const Entry& a, const Entry& b) { return a.key < b.key; });
   SessionState state;
   std::string packed;
+  size_t key_count = 0;
+  size_t data_bytes = 0;
   for (size_t i = 0; i < entries.size(); ++i) {
     if (i + 1 < entries.size() && entries[i + 1].key == entries[i].key) continue;  // later wins
     AppendEntry(entries[i].key, entries[i].value, state.version_, &packed);
-    ++state.key_count_;
-    state.data_bytes_ += entries[i].key.size() + ValueSize(entries[i].value);
+    ++key_count;
+    data_bytes += entries[i].key.size() + ValueSize(entries[i].value);
   }
-  state.packed_ = PackedBuffer(packed);
-  if (absl::Status status = CheckSessionLimits(state.key_count_, 0, state.data_bytes_, 0, limits);
-      !status.ok()) {
+  state.packed_ = PackedBuffer(packed, key_count, data_bytes);
+  if (absl::Status status = CheckSessionLimits(key_count, 0, data_bytes, 0, limits); !status.ok()) {
     return status;
   }
   return state;
 }
 
-absl::string_view SessionState::packed_entries() const {
-  if (packed_ == nullptr) return absl::string_view();
-  absl::string_view buffer(packed_.get(), kMaxVarintLength);
-  uint64_t length = 0;
-  ReadVarint(buffer, &length);  // written by PackedBuffer: cannot fail
-  return absl::string_view(buffer.data(), length);
+SessionState::Header SessionState::ReadHeader() const {
+  if (packed_ == nullptr) return Header();
+  // Written by PackedBuffer, so reading cannot fail nor pass the header's end.
+  absl::string_view buffer(packed_.get(), 3 * kMaxVarintLength);
+  uint64_t length = 0, key_count = 0, data_bytes = 0;
+  ReadVarint(buffer, &length);
+  ReadVarint(buffer, &key_count);
+  ReadVarint(buffer, &data_bytes);
+  return Header{key_count, data_bytes, absl::string_view(buffer.data(), length)};
 }
+
+absl::string_view SessionState::packed_entries() const { return ReadHeader().entries; }
 
 std::string CreateStubKey(absl::string_view request_id) {
   return absl::StrCat("\x01create/", request_id);
@@ -193,19 +203,21 @@ absl::StatusOr<SessionState> SessionState::Restore(uint64_t version,
     history.tombstones = std::move(tombstones);
   }
   absl::string_view rest(packed_entries);
+  size_t key_count = 0;
+  size_t data_bytes = 0;
   absl::string_view key, previous, encoded;
   ValueView value(ValueKind::kBool, {});
   uint64_t entry_version;
   while (!rest.empty()) {
     if (!ParsePackedEntry(rest, &key, &value, &entry_version, &encoded) ||
-        (state.key_count_ > 0 && !(previous < key))) {
+        (key_count > 0 && !(previous < key))) {
       return absl::DataLossError("stored session entries are malformed or out of order");
     }
     previous = key;
-    ++state.key_count_;
-    state.data_bytes_ += key.size() + value.data().size();
+    ++key_count;
+    data_bytes += key.size() + value.data().size();
   }
-  state.packed_ = PackedBuffer(packed_entries);
+  state.packed_ = PackedBuffer(packed_entries, key_count, data_bytes);
   return state;
 }
 
@@ -240,9 +252,12 @@ SessionState::History& SessionState::MutableHistory() {
 }
 
 size_t SessionState::ApproximateMemory() const {
-  const absl::string_view packed = packed_entries();
-  size_t bytes =
-      sizeof(SessionState) + packed.size() + (packed.empty() ? 0 : VarintLength(packed.size()));
+  const Header header = ReadHeader();
+  size_t bytes = sizeof(SessionState);
+  if (packed_ != nullptr) {
+    bytes += VarintLength(header.entries.size()) + VarintLength(header.key_count) +
+             VarintLength(header.data_bytes) + header.entries.size();
+  }
   if (history_ == nullptr) return bytes;
   bytes += sizeof(History) + history_->tombstones.capacity() * sizeof(Tombstone) +
            history_->requests.capacity() * sizeof(AppliedRequest);
@@ -391,7 +406,8 @@ absl::StatusOr<SessionState::Plan> SessionState::Check(absl::Span<const Mutation
     auto it = stored.find(key);
     return it != stored.end() ? std::optional(it->second) : std::nullopt;
   };
-  Plan plan{key_count_, data_bytes_, false};
+  const Header header = ReadHeader();
+  Plan plan{header.key_count, header.data_bytes, false};
   for (const Mutation& mutation : mutations) {
     switch (mutation.kind) {
       case Mutation::Kind::kSet:
@@ -421,8 +437,8 @@ absl::StatusOr<SessionState::Plan> SessionState::Check(absl::Span<const Mutation
         break;
     }
   }
-  if (absl::Status status =
-          CheckSessionLimits(plan.key_count, key_count_, plan.data_bytes, data_bytes_, limits);
+  if (absl::Status status = CheckSessionLimits(plan.key_count, header.key_count, plan.data_bytes,
+                                               header.data_bytes, limits);
       !status.ok()) {
     return status;
   }
@@ -479,9 +495,7 @@ void SessionState::Commit(std::vector<Mutation> mutations, const Plan& plan,
   emit_changes_before(nullptr);
 
   UpdateTombstones(changes, std::move(removed), std::max<size_t>(limits.max_keys, 1));
-  packed_ = PackedBuffer(merged);
-  key_count_ = plan.key_count;
-  data_bytes_ = plan.data_bytes;
+  packed_ = PackedBuffer(merged, plan.key_count, plan.data_bytes);
   version_ = new_version;
 }
 

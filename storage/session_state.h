@@ -114,9 +114,9 @@ class SessionState {
   SessionState& operator=(SessionState&&) = default;
 
   uint64_t version() const { return version_; }
-  size_t key_count() const { return key_count_; }
+  size_t key_count() const { return ReadHeader().key_count; }
   // Sum over entries of key bytes + ValueSize: what the session size limit counts.
-  size_t data_bytes() const { return data_bytes_; }
+  size_t data_bytes() const { return ReadHeader().data_bytes; }
   // The stored form of the entries (see the file comment), for durable backends.
   absl::string_view packed_entries() const;
   // Sorted by key.
@@ -173,7 +173,16 @@ class SessionState {
     std::vector<AppliedRequest> requests;  // oldest first
   };
 
+  // What the header of packed_ holds.
+  struct Header {
+    size_t key_count = 0;
+    size_t data_bytes = 0;
+    absl::string_view entries;
+  };
+
   SessionState() = default;
+
+  Header ReadHeader() const;
 
   // The history, made on first use.
   History& MutableHistory();
@@ -198,11 +207,9 @@ class SessionState {
                         std::vector<Tombstone> removed, size_t max_tombstones);
 
   uint64_t version_ = 1;
-  size_t key_count_ = 0;
-  size_t data_bytes_ = 0;
-  // The packed entries' length as a varint, then the entries: one exact allocation behind one
-  // pointer (a std::string would add 24 bytes of header and round its capacity up); null when
-  // there are no entries.
+  // The packed entries after a header of three varints: their length, key_count() and
+  // data_bytes(). One exact allocation behind one pointer (a std::string and two counters would add
+  // 40 bytes to every session and round the capacity up); null when there are no entries.
   std::unique_ptr<char[]> packed_;
   std::unique_ptr<History> history_;  // null until there is one
 };
