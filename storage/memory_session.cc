@@ -33,7 +33,6 @@ void MemorySession::SetTimes(absl::Time created_at, absl::Time absolute_expires_
 }
 
 void MemorySession::Renew(absl::Time now) {
-  deadline = IdleDeadline(now, idle_timeout(), absolute_expires_at());
   last_access_ns_.store(absl::ToUnixNanos(now), std::memory_order_relaxed);
 }
 

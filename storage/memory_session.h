@@ -29,7 +29,7 @@
 
 namespace sessiond::storage {
 
-// One session or stub. The wheel's deadline is the session's idle_expires_at.
+// One session or stub, filed in its shard's ExpiryWheel under deadline().
 class MemorySession : public ExpiryWheel::Item {
  public:
   MemorySession(absl::string_view id, SessionState state);
@@ -71,9 +71,13 @@ class MemorySession : public ExpiryWheel::Item {
   }
   // The same in unix nanoseconds, for the principal index, which reads it without the shard lock.
   const std::atomic<int64_t>* last_access_ns() const { return &last_access_ns_; }
-  // Marks a use at `now`: the idle deadline moves to now + idle_timeout (never past the absolute
-  // expiry).
+  // Marks a use at `now`, which moves deadline().
   void Renew(absl::Time now);
+  // When the session expires unless used again (its idle_expires_at): the last access +
+  // idle_timeout, never past absolute_expires_at. Derived, not stored.
+  absl::Time deadline() const {
+    return IdleDeadline(last_access(), idle_timeout(), absolute_expires_at());
+  }
 
   SessionState& state() { return state_; }
   const SessionState& state() const { return state_; }

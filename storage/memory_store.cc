@@ -33,7 +33,7 @@ namespace {
 SessionMeta MetaOf(const MemorySession& node) {
   return SessionMeta{std::string(node.id()), std::string(node.principal()),
                      node.state().version(), node.created_at(),
-                     node.deadline,          node.absolute_expires_at(),
+                     node.deadline(),        node.absolute_expires_at(),
                      node.idle_timeout(),    node.last_access(),
                      node.labels()};
 }
@@ -213,12 +213,13 @@ MemorySession* MemoryStore::FindNode(Shard& shard, absl::string_view id, absl::T
   auto it = shard.sessions.find(id);
   if (it == shard.sessions.end()) return nullptr;
   MemorySession* node = it->get();
-  if (node->deadline > now) return node;
+  if (node->deadline() > now) return node;
   if (node->stub()) {
     Unlink(shard, node);
     return nullptr;
   }
-  const GoneDetails gone{ExpiryReason(node->deadline, node->absolute_expires_at()), node->deadline};
+  const GoneDetails gone{ExpiryReason(node->deadline(), node->absolute_expires_at()),
+                         node->deadline()};
   std::unique_ptr<MemorySession> ended = End(shard, node, gone, "", now);
   it = shard.sessions.find(id);
   return it == shard.sessions.end() ? nullptr : it->get();
@@ -234,7 +235,7 @@ void MemoryStore::InsertStub(Shard& shard, std::string key, std::string successo
   used_bytes_.fetch_add(node->ApproximateMemory(), std::memory_order_relaxed);
   MemorySession* raw = node.get();
   shard.sessions.insert(std::move(node));
-  shard.wheel.Insert(raw);
+  shard.wheel.Insert(raw, raw->deadline());
 }
 
 void MemoryStore::LeaveStub(Shard& shard, std::string id, std::string successor, uint64_t version,
@@ -382,7 +383,7 @@ absl::StatusOr<SessionMeta> MemoryStore::CreateLocked(Shard& shard, Shard& stub_
   }
   MemorySession* raw = node.get();
   shard.sessions.insert(std::move(node));
-  shard.wheel.Insert(raw);
+  shard.wheel.Insert(raw, raw->deadline());
   live_sessions_.fetch_add(1, std::memory_order_relaxed);
   SessionMeta meta = MetaOf(*raw);
   events_.Record(EventOf(SessionEvent::Kind::kCreated, meta, now));
@@ -551,7 +552,7 @@ MemoryStore::RotateOutcome MemoryStore::RotateLocked(
   owned->state().BumpVersion();
   owned->Renew(now);
   Reaccount(accounted, owned->ApproximateMemory());
-  to.wheel.Insert(node);
+  to.wheel.Insert(node, node->deadline());
   to.sessions.insert(std::move(owned));
   SessionEvent event = EventOf(SessionEvent::Kind::kRotated, MetaOf(*node), now);
   event.id = old_id;
@@ -633,15 +634,19 @@ absl::StatusOr<size_t> MemoryStore::SweepExpired() {
       // The wheel hands out what is due; ending a session files a stub, which must wait until the
       // wheel is done.
       shard->wheel.Advance(
-          now, [&](ExpiryWheel::Item* item) { due.push_back(static_cast<MemorySession*>(item)); });
+          now,
+          [](const ExpiryWheel::Item* item) {
+            return static_cast<const MemorySession*>(item)->deadline();
+          },
+          [&](ExpiryWheel::Item* item) { due.push_back(static_cast<MemorySession*>(item)); });
       for (MemorySession* node : due) {
         if (node->stub()) {
           reclaimed.push_back(Unlink(*shard, node));
           continue;
         }
         ++expired;
-        const GoneDetails gone{ExpiryReason(node->deadline, node->absolute_expires_at()),
-                               node->deadline};
+        const GoneDetails gone{ExpiryReason(node->deadline(), node->absolute_expires_at()),
+                               node->deadline()};
         reclaimed.push_back(End(*shard, node, gone, "", now));
       }
     }
