@@ -2,8 +2,10 @@
 // proportional to the number of items that expired, not to the number it holds.
 //
 // Items are intrusive (a session node derives from ExpiryWheel::Item), so inserting and removing
-// are O(1) and allocate nothing. A deadline may move later while its item is linked (a session's
-// idle timer is renewed): the item stays where it is and is moved to its new slot when its old slot
+// are O(1) and allocate nothing. An item's deadline is its owner's: the wheel is told it on Insert
+// and asks for it again (Advance's `deadline_of`) when the item's slot comes due, so the item
+// itself holds only its links. A deadline may move later while its item is linked (a session's idle
+// timer is renewed): the item stays where it is and is moved to its new slot when its old slot
 // comes due, so a renewal costs nothing here. Deadlines never move earlier.
 //
 // Not thread-safe: the owner serialises calls (the memory store calls it under its shard lock).
@@ -21,15 +23,13 @@ namespace sessiond::storage {
 
 class ExpiryWheel {
  public:
-  // The intrusive link. `deadline` belongs to the owner, who may move it later at any time.
+  // The intrusive link.
   struct Item {
-    absl::Time deadline;
-
    private:
     friend class ExpiryWheel;
     Item* prev = nullptr;
     Item* next = nullptr;
-    int64_t slot = kUnlinked;
+    int32_t slot = kUnlinked;
   };
 
   // A wheel whose first due second is the one containing `start`. `slot_count` must be a power of
@@ -39,22 +39,26 @@ class ExpiryWheel {
   ExpiryWheel(const ExpiryWheel&) = delete;
   ExpiryWheel& operator=(const ExpiryWheel&) = delete;
 
-  // Links `item` under its current deadline. The item must not be linked.
-  void Insert(Item* item);
+  // Links `item`, whose deadline is `deadline`. The item must not be linked.
+  void Insert(Item* item, absl::Time deadline);
 
   // Unlinks `item` if it is linked; a no-op otherwise.
   void Remove(Item* item);
 
   // Visits the slots of every whole second that has passed by `now` since the last call. Items in
-  // them whose deadline is at or before `now` are unlinked and handed to `on_expired` (which may
-  // destroy them); the others are relinked under their later deadline. Returns how many expired.
-  size_t Advance(absl::Time now, absl::FunctionRef<void(Item*)> on_expired);
+  // them whose deadline (`deadline_of`, which must not change the wheel) is at or before `now` are
+  // unlinked and handed to `on_expired` (which may destroy them); the others are relinked under
+  // their later deadline. Returns how many expired.
+  size_t Advance(absl::Time now, absl::FunctionRef<absl::Time(const Item*)> deadline_of,
+                 absl::FunctionRef<void(Item*)> on_expired);
 
  private:
-  static constexpr int64_t kUnlinked = -1;
+  static constexpr int32_t kUnlinked = -1;
 
   void Link(Item* item, int64_t second);
-  size_t DrainSlot(size_t index, absl::Time now, absl::FunctionRef<void(Item*)> on_expired);
+  size_t DrainSlot(size_t index, absl::Time now,
+                   absl::FunctionRef<absl::Time(const Item*)> deadline_of,
+                   absl::FunctionRef<void(Item*)> on_expired);
 
   std::vector<Item*> heads_;
   const int64_t mask_;

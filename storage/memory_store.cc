@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
 #include "absl/hash/hash.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -20,6 +19,7 @@
 #include "storage/expiry_wheel.h"
 #include "storage/lock_pair.h"
 #include "storage/memory_limit.h"
+#include "storage/memory_session.h"
 #include "storage/page_token.h"
 #include "storage/principal_index.h"
 #include "storage/session_event.h"
@@ -30,63 +30,18 @@
 namespace sessiond::storage {
 namespace {
 
-// One session. The wheel's deadline is the session's idle_expires_at.
-struct SessionNode : ExpiryWheel::Item {
-  SessionNode(std::string id_in, SessionState state_in)
-      : id(std::move(id_in)), state(std::move(state_in)) {}
-
-  std::string id;
-  std::string principal;
-  Labels labels;
-  absl::Time created_at;
-  absl::Time absolute_expires_at;
-  absl::Duration idle_timeout;
-  // Unix nanoseconds; atomic because the principal index reads it to pick whom to evict.
-  std::atomic<int64_t> last_access_ns{0};
-  SessionState state;
-  // What this node adds to the store's memory estimate.
-  size_t accounted_bytes = 0;
-  // A stub (SessionState::Stub) stands in place of a session that ended, for the idempotency
-  // window of the request that ended it and for the gone-reason window, or under CreateStubKey for
-  // a Create; never live.
-  bool stub = false;
-  // For a stub: the id of the session the request left (rotated to, or created); empty after a
-  // Delete.
-  std::string successor;
-  // For a stub: why and when the session ended (kUnknown for a Create's stub).
-  GoneDetails gone;
-};
-
-size_t NodeMemory(const SessionNode& node) {
-  // The map slot (key view + pointer) and the node, plus what the strings and state hold.
-  size_t bytes = sizeof(absl::string_view) + sizeof(void*) + sizeof(SessionNode) + node.id.size() +
-                 node.principal.size() + node.state.ApproximateMemory();
-  // A map node per label: its two strings and about four pointers of tree overhead.
-  for (const auto& [key, value] : node.labels) {
-    bytes += 2 * sizeof(std::string) + 4 * sizeof(void*) + key.size() + value.size();
-  }
-  return bytes;
-}
-
-absl::Time LastAccess(const SessionNode& node) {
-  return absl::FromUnixNanos(node.last_access_ns.load(std::memory_order_relaxed));
-}
-
-SessionMeta MetaOf(const SessionNode& node) {
-  return SessionMeta{node.id,           node.principal,   node.state.version(),
-                     node.created_at,   node.deadline,    node.absolute_expires_at,
-                     node.idle_timeout, LastAccess(node), node.labels};
-}
-
-void Renew(SessionNode& node, absl::Time now) {
-  node.deadline = IdleDeadline(now, node.idle_timeout, node.absolute_expires_at);
-  node.last_access_ns.store(absl::ToUnixNanos(now), std::memory_order_relaxed);
+SessionMeta MetaOf(const MemorySession& node) {
+  return SessionMeta{std::string(node.id()), std::string(node.principal()),
+                     node.state().version(), node.created_at(),
+                     node.deadline(),        node.absolute_expires_at(),
+                     node.idle_timeout(),    node.last_access(),
+                     node.labels()};
 }
 
 // The NOT_FOUND for an id whose node is `stub` (or null: never known).
-absl::Status NotFoundFor(const SessionNode* stub) {
-  if (stub == nullptr || stub->gone.reason == GoneReason::kUnknown) return SessionNotFoundError();
-  return SessionGoneError(stub->gone);
+absl::Status NotFoundFor(const MemorySession* stub) {
+  if (stub == nullptr || stub->gone().reason == GoneReason::kUnknown) return SessionNotFoundError();
+  return SessionGoneError(stub->gone());
 }
 
 class MemoryStore final : public Store {
@@ -123,9 +78,7 @@ class MemoryStore final : public Store {
   struct alignas(64) Shard {
     explicit Shard(absl::Time start) : wheel(start) {}
     absl::Mutex mu;
-    // Keys view the node's own id, so an id is stored once.
-    absl::flat_hash_map<absl::string_view, std::unique_ptr<SessionNode>> sessions
-        ABSL_GUARDED_BY(mu);
+    MemorySessionSet sessions ABSL_GUARDED_BY(mu);
     ExpiryWheel wheel ABSL_GUARDED_BY(mu);
   };
 
@@ -143,13 +96,13 @@ class MemoryStore final : public Store {
   }
   // The unexpired node under `id`, session or stub, or null. An expired session found on the way
   // ends (event, gone stub), and its stub is returned; an expired stub is reclaimed.
-  SessionNode* FindNode(Shard& shard, absl::string_view id, absl::Time now)
+  MemorySession* FindNode(Shard& shard, absl::string_view id, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
   // The live session `id`, or null with `*not_found` set to the NOT_FOUND to return.
-  SessionNode* FindLive(Shard& shard, absl::string_view id, absl::Time now, absl::Status* not_found)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu) {
-    SessionNode* node = FindNode(shard, id, now);
-    if (node != nullptr && !node->stub) return node;
+  MemorySession* FindLive(Shard& shard, absl::string_view id, absl::Time now,
+                          absl::Status* not_found) ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu) {
+    MemorySession* node = FindNode(shard, id, now);
+    if (node != nullptr && !node->stub()) return node;
     *not_found = NotFoundFor(node);
     return nullptr;
   }
@@ -166,8 +119,8 @@ class MemoryStore final : public Store {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
   // Ends the live session `node` as `gone` (event, index, stub) and hands it back, so a caller may
   // free it after unlocking.
-  std::unique_ptr<SessionNode> End(Shard& shard, SessionNode* node, GoneDetails gone,
-                                   absl::string_view request_id, absl::Time now)
+  std::unique_ptr<MemorySession> End(Shard& shard, MemorySession* node, GoneDetails gone,
+                                     absl::string_view request_id, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
   // Ends the sessions of `principal` that have expired but are not swept yet, so that they do not
   // count against the cap. Returns how many ended.
@@ -178,13 +131,13 @@ class MemoryStore final : public Store {
   absl::StatusOr<SessionMeta> Peek(absl::string_view id);
   // Removes `node` from `shard` and the principal index and hands it back, so a caller may free it
   // after unlocking.
-  std::unique_ptr<SessionNode> Unlink(Shard& shard, SessionNode* node)
+  std::unique_ptr<MemorySession> Unlink(Shard& shard, MemorySession* node)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
   // Inserts the new session `node` (its stub key `stub_key` in `stub_shard` when the Create has a
   // request_id) under both locks. Sets `*replay_id` for a retry, `*evict_id` when the principal
   // cap asks for an eviction first; else returns the new session or the error.
   absl::StatusOr<SessionMeta> CreateLocked(Shard& shard, Shard& stub_shard,
-                                           std::unique_ptr<SessionNode>& node,
+                                           std::unique_ptr<MemorySession>& node,
                                            const std::string& stub_key, std::string& request_id,
                                            absl::Time now, std::string* replay_id,
                                            std::string* evict_id)
@@ -198,14 +151,14 @@ class MemoryStore final : public Store {
   // Moves `node`'s principal index entry for a rotation to `new_id` that may bind `principal`.
   // RESOURCE_EXHAUSTED if the cap rejects it; sets `*evict_id` if it asks for an eviction first
   // (nothing changed then).
-  absl::Status Reindex(const SessionNode& node, const std::string& new_id,
+  absl::Status Reindex(const MemorySession& node, const std::string& new_id,
                        const std::optional<std::string>& principal, std::string* evict_id);
   // Takes `bytes` more of the memory budget; RESOURCE_EXHAUSTED if that would pass the cap.
   absl::Status Reserve(size_t bytes);
-  // Re-estimates `node`'s memory after a change and adjusts the total.
-  void Reaccount(SessionNode& node);
+  // Adjusts the total after a change took a node from `accounted` bytes to `now_bytes`.
+  void Reaccount(size_t accounted, size_t now_bytes);
   // Records a kTouched event for `node` if the store records touches.
-  void RecordTouch(const SessionNode& node, absl::Time now) {
+  void RecordTouch(const MemorySession& node, absl::Time now) {
     if (limits_.record_touches)
       events_.Record(EventOf(SessionEvent::Kind::kTouched, MetaOf(node), now));
   }
@@ -248,47 +201,41 @@ absl::Status MemoryStore::Reserve(size_t bytes) {
   return absl::OkStatus();
 }
 
-void MemoryStore::Reaccount(SessionNode& node) {
-  const size_t now_bytes = NodeMemory(node);
-  if (now_bytes >= node.accounted_bytes) {
-    used_bytes_.fetch_add(now_bytes - node.accounted_bytes, std::memory_order_relaxed);
+void MemoryStore::Reaccount(size_t accounted, size_t now_bytes) {
+  if (now_bytes >= accounted) {
+    used_bytes_.fetch_add(now_bytes - accounted, std::memory_order_relaxed);
   } else {
-    used_bytes_.fetch_sub(node.accounted_bytes - now_bytes, std::memory_order_relaxed);
+    used_bytes_.fetch_sub(accounted - now_bytes, std::memory_order_relaxed);
   }
-  node.accounted_bytes = now_bytes;
 }
 
-SessionNode* MemoryStore::FindNode(Shard& shard, absl::string_view id, absl::Time now) {
+MemorySession* MemoryStore::FindNode(Shard& shard, absl::string_view id, absl::Time now) {
   auto it = shard.sessions.find(id);
   if (it == shard.sessions.end()) return nullptr;
-  SessionNode* node = it->second.get();
-  if (node->deadline > now) return node;
-  if (node->stub) {
+  MemorySession* node = it->get();
+  if (node->deadline() > now) return node;
+  if (node->stub()) {
     Unlink(shard, node);
     return nullptr;
   }
-  const GoneDetails gone{ExpiryReason(node->deadline, node->absolute_expires_at), node->deadline};
-  std::unique_ptr<SessionNode> ended = End(shard, node, gone, "", now);
+  const GoneDetails gone{ExpiryReason(node->deadline(), node->absolute_expires_at()),
+                         node->deadline()};
+  std::unique_ptr<MemorySession> ended = End(shard, node, gone, "", now);
   it = shard.sessions.find(id);
-  return it == shard.sessions.end() ? nullptr : it->second.get();
+  return it == shard.sessions.end() ? nullptr : it->get();
 }
 
 void MemoryStore::InsertStub(Shard& shard, std::string key, std::string successor,
                              SessionState state, GoneDetails gone, absl::Time now,
                              absl::Time until) {
-  auto node = std::make_unique<SessionNode>(std::move(key), std::move(state));
-  node->stub = true;
-  node->successor = std::move(successor);
-  node->gone = gone;
-  node->created_at = now;
-  node->absolute_expires_at = until;
-  node->idle_timeout = until - now;
-  Renew(*node, now);
-  node->accounted_bytes = NodeMemory(*node);
-  used_bytes_.fetch_add(node->accounted_bytes, std::memory_order_relaxed);
-  SessionNode* raw = node.get();
-  shard.sessions.emplace(raw->id, std::move(node));
-  shard.wheel.Insert(raw);
+  auto node = std::make_unique<MemorySession>(key, std::move(state));
+  node->MakeStub(std::move(successor), gone);
+  node->SetTimes(now, until, until - now);
+  node->Renew(now);
+  used_bytes_.fetch_add(node->ApproximateMemory(), std::memory_order_relaxed);
+  MemorySession* raw = node.get();
+  shard.sessions.insert(std::move(node));
+  shard.wheel.Insert(raw, raw->deadline());
 }
 
 void MemoryStore::LeaveStub(Shard& shard, std::string id, std::string successor, uint64_t version,
@@ -308,23 +255,23 @@ void MemoryStore::LeaveStub(Shard& shard, std::string id, std::string successor,
              now + keep);
 }
 
-std::unique_ptr<SessionNode> MemoryStore::End(Shard& shard, SessionNode* node, GoneDetails gone,
-                                              absl::string_view request_id, absl::Time now) {
+std::unique_ptr<MemorySession> MemoryStore::End(Shard& shard, MemorySession* node, GoneDetails gone,
+                                                absl::string_view request_id, absl::Time now) {
   events_.Record(EndedEvent(MetaOf(*node), gone.reason, gone.ended_at));
-  const uint64_t version = node->state.version();
-  std::unique_ptr<SessionNode> owned = Unlink(shard, node);
-  LeaveStub(shard, owned->id, "", version, std::string(request_id), gone, now);
+  const uint64_t version = node->state().version();
+  std::unique_ptr<MemorySession> owned = Unlink(shard, node);
+  LeaveStub(shard, std::string(owned->id()), "", version, std::string(request_id), gone, now);
   return owned;
 }
 
 bool MemoryStore::EndIfOwned(absl::string_view id, absl::string_view principal, GoneReason reason) {
-  std::unique_ptr<SessionNode> ended;
+  std::unique_ptr<MemorySession> ended;
   const absl::Time now = clock_->Now();
   Shard& shard = ShardFor(id);
   absl::MutexLock lock(&shard.mu);
   absl::Status not_found;
-  SessionNode* node = FindLive(shard, id, now, &not_found);
-  if (node == nullptr || node->principal != principal) return false;
+  MemorySession* node = FindLive(shard, id, now, &not_found);
+  if (node == nullptr || node->principal() != principal) return false;
   ended = End(shard, node, GoneDetails{reason, now}, "", now);
   return true;
 }
@@ -342,43 +289,41 @@ absl::StatusOr<SessionMeta> MemoryStore::Peek(absl::string_view id) {
   Shard& shard = ShardFor(id);
   absl::MutexLock lock(&shard.mu);
   absl::Status not_found;
-  SessionNode* node = FindLive(shard, id, clock_->Now(), &not_found);
+  MemorySession* node = FindLive(shard, id, clock_->Now(), &not_found);
   if (node == nullptr) return not_found;
   return MetaOf(*node);
 }
 
-std::unique_ptr<SessionNode> MemoryStore::Unlink(Shard& shard, SessionNode* node) {
+std::unique_ptr<MemorySession> MemoryStore::Unlink(Shard& shard, MemorySession* node) {
   shard.wheel.Remove(node);
-  used_bytes_.fetch_sub(node->accounted_bytes, std::memory_order_relaxed);
-  if (!node->stub) {
+  used_bytes_.fetch_sub(node->ApproximateMemory(), std::memory_order_relaxed);
+  if (!node->stub()) {
     live_sessions_.fetch_sub(1, std::memory_order_relaxed);
-    if (!node->principal.empty()) index_.Remove(node->principal, node->created_at, node->id);
+    if (!node->principal().empty())
+      index_.Remove(node->principal(), node->created_at(), node->id());
   }
-  return std::move(shard.sessions.extract(shard.sessions.find(node->id)).mapped());
+  return std::move(shard.sessions.extract(shard.sessions.find(node->id())).value());
 }
 
 absl::StatusOr<SessionMeta> MemoryStore::Create(NewSession session) {
   absl::StatusOr<SessionState> state = SessionState::Create(std::move(session.entries), limits_);
   if (!state.ok()) return state.status();
   const absl::Time now = clock_->Now();
-  auto node = std::make_unique<SessionNode>(std::move(session.id), *std::move(state));
-  node->principal = std::move(session.principal);
-  node->labels = std::move(session.labels);
-  node->created_at = now;
-  node->absolute_expires_at = now + session.absolute_timeout;
-  node->idle_timeout = session.idle_timeout;
-  Renew(*node, now);
-  node->accounted_bytes = NodeMemory(*node);
-  if (absl::Status status = Reserve(node->accounted_bytes); !status.ok()) return status;
-  const size_t reserved = node->accounted_bytes;
+  auto node = std::make_unique<MemorySession>(session.id, *std::move(state));
+  node->set_principal(std::move(session.principal));
+  node->set_labels(std::move(session.labels));
+  node->SetTimes(now, now + session.absolute_timeout, session.idle_timeout);
+  node->Renew(now);
+  const size_t reserved = node->ApproximateMemory();
+  if (absl::Status status = Reserve(reserved); !status.ok()) return status;
 
-  Shard& shard = ShardFor(node->id);
+  Shard& shard = ShardFor(session.id);
   // A Create with a request_id files a stub under CreateStubKey in the same critical section, so
   // concurrent attempts of one request create one session.
   const std::string stub_key =
-      session.request_id.empty() ? node->id : CreateStubKey(session.request_id);
+      session.request_id.empty() ? session.id : CreateStubKey(session.request_id);
   Shard& stub_shard = ShardFor(stub_key);
-  const std::string principal = node->principal;
+  const std::string principal(node->principal());
   bool swept_principal = false;
   for (int attempt = 0; attempt < kAdmitAttempts; ++attempt) {
     std::string replay_id;
@@ -411,21 +356,22 @@ absl::StatusOr<SessionMeta> MemoryStore::Create(NewSession session) {
 }
 
 absl::StatusOr<SessionMeta> MemoryStore::CreateLocked(Shard& shard, Shard& stub_shard,
-                                                      std::unique_ptr<SessionNode>& node,
+                                                      std::unique_ptr<MemorySession>& node,
                                                       const std::string& stub_key,
                                                       std::string& request_id, absl::Time now,
                                                       std::string* replay_id,
                                                       std::string* evict_id) {
-  SessionNode* stub = request_id.empty() ? nullptr : FindNode(stub_shard, stub_key, now);
+  MemorySession* stub = request_id.empty() ? nullptr : FindNode(stub_shard, stub_key, now);
   if (stub != nullptr) {
-    *replay_id = stub->successor;
+    *replay_id = std::string(stub->successor());
     return SessionMeta();
   }
-  if (FindNode(shard, node->id, now) != nullptr) {
+  if (FindNode(shard, node->id(), now) != nullptr) {
     return absl::AlreadyExistsError("a session with this id exists or ended recently");
   }
-  if (!node->principal.empty()) {
-    switch (index_.Admit(node->principal, {node->created_at, node->id, &node->last_access_ns},
+  if (!node->principal().empty()) {
+    switch (index_.Admit(node->principal(),
+                         {node->created_at(), std::string(node->id()), node->last_access_ns()},
                          limits_, evict_id)) {
       case PrincipalIndex::Admission::kAdmitted:
         break;
@@ -435,14 +381,14 @@ absl::StatusOr<SessionMeta> MemoryStore::CreateLocked(Shard& shard, Shard& stub_
         return SessionMeta();
     }
   }
-  SessionNode* raw = node.get();
-  shard.sessions.emplace(raw->id, std::move(node));
-  shard.wheel.Insert(raw);
+  MemorySession* raw = node.get();
+  shard.sessions.insert(std::move(node));
+  shard.wheel.Insert(raw, raw->deadline());
   live_sessions_.fetch_add(1, std::memory_order_relaxed);
   SessionMeta meta = MetaOf(*raw);
   events_.Record(EventOf(SessionEvent::Kind::kCreated, meta, now));
   if (!request_id.empty()) {
-    InsertStub(stub_shard, stub_key, raw->id,
+    InsertStub(stub_shard, stub_key, std::string(raw->id()),
                SessionState::Stub(meta.version, std::move(request_id), now, limits_), GoneDetails(),
                now, now + limits_.idempotency_window);
   }
@@ -456,13 +402,13 @@ absl::StatusOr<SessionMeta> MemoryStore::Get(absl::string_view id,
   Shard& shard = ShardFor(id);
   absl::MutexLock lock(&shard.mu);
   absl::Status not_found;
-  SessionNode* node = FindLive(shard, id, now, &not_found);
+  MemorySession* node = FindLive(shard, id, now, &not_found);
   if (node == nullptr) return not_found;
   if (renewal == Renewal::kRenew) {
-    Renew(*node, now);
+    node->Renew(now);
     RecordTouch(*node, now);
   }
-  node->state.Visit(keys, visit);
+  node->state().Visit(keys, visit);
   return MetaOf(*node);
 }
 
@@ -473,35 +419,36 @@ absl::StatusOr<SessionMeta> MemoryStore::Apply(absl::string_view id,
   Shard& shard = ShardFor(id);
   absl::MutexLock lock(&shard.mu);
   absl::Status not_found;
-  SessionNode* node = FindLive(shard, id, now, &not_found);
+  MemorySession* node = FindLive(shard, id, now, &not_found);
   if (node == nullptr) return not_found;
-  if (std::optional<uint64_t> version = node->state.FindRequest(conditions.request_id, now)) {
+  if (std::optional<uint64_t> version = node->state().FindRequest(conditions.request_id, now)) {
     SessionMeta meta = MetaOf(*node);
     meta.version = *version;
     return meta;
   }
-  absl::StatusOr<SessionState::Plan> plan = node->state.Check(mutations, conditions, limits_);
+  absl::StatusOr<SessionState::Plan> plan = node->state().Check(mutations, conditions, limits_);
   if (!plan.ok()) return plan.status();
-  if (plan->data_bytes > node->state.data_bytes()) {
+  size_t accounted = node->ApproximateMemory();
+  if (plan->data_bytes > node->state().data_bytes()) {
     // Reserve the growth before writing, so a full store rejects it without a partial write
     // (with about a dozen bytes of lengths, kind and version per new key).
-    const size_t growth = plan->data_bytes - node->state.data_bytes() +
-                          (plan->key_count > node->state.key_count()
-                               ? (plan->key_count - node->state.key_count()) * 12
+    const size_t growth = plan->data_bytes - node->state().data_bytes() +
+                          (plan->key_count > node->state().key_count()
+                               ? (plan->key_count - node->state().key_count()) * 12
                                : 0);
     if (absl::Status status = Reserve(growth); !status.ok()) return status;
-    node->accounted_bytes += growth;
+    accounted += growth;
   }
   std::optional<SessionEvent> event;
   if (plan->changes) event = UpdatedEvent(MetaOf(*node), mutations);
-  node->state.Commit(std::move(mutations), *plan, limits_);
+  node->state().Commit(std::move(mutations), *plan, limits_);
   if (!conditions.request_id.empty()) {
-    node->state.RecordRequest(conditions.request_id, now, limits_);
+    node->state().RecordRequest(conditions.request_id, now, limits_);
   }
-  Reaccount(*node);
-  Renew(*node, now);
+  Reaccount(accounted, node->ApproximateMemory());
+  node->Renew(now);
   if (event.has_value()) {
-    event->version = node->state.version();
+    event->version = node->state().version();
     event->at = now;
     events_.Record(*std::move(event));
   } else {
@@ -515,9 +462,9 @@ absl::StatusOr<SessionMeta> MemoryStore::Touch(absl::string_view id) {
   Shard& shard = ShardFor(id);
   absl::MutexLock lock(&shard.mu);
   absl::Status not_found;
-  SessionNode* node = FindLive(shard, id, now, &not_found);
+  MemorySession* node = FindLive(shard, id, now, &not_found);
   if (node == nullptr) return not_found;
-  Renew(*node, now);
+  node->Renew(now);
   RecordTouch(*node, now);
   return MetaOf(*node);
 }
@@ -525,13 +472,13 @@ absl::StatusOr<SessionMeta> MemoryStore::Touch(absl::string_view id) {
 absl::StatusOr<bool> MemoryStore::Delete(absl::string_view id, std::optional<uint64_t> if_version,
                                          absl::string_view request_id) {
   const absl::Time now = clock_->Now();
-  std::unique_ptr<SessionNode> ended;
+  std::unique_ptr<MemorySession> ended;
   Shard& shard = ShardFor(id);
   absl::MutexLock lock(&shard.mu);
-  SessionNode* node = FindNode(shard, id, now);
+  MemorySession* node = FindNode(shard, id, now);
   if (node == nullptr) return false;
-  if (node->stub) return node->state.FindRequest(request_id, now).has_value();
-  if (absl::Status status = node->state.CheckIfVersion(if_version); !status.ok()) return status;
+  if (node->stub()) return node->state().FindRequest(request_id, now).has_value();
+  if (absl::Status status = node->state().CheckIfVersion(if_version); !status.ok()) return status;
   ended = End(shard, node, GoneDetails{GoneReason::kDeleted, now}, request_id, now);
   return true;
 }
@@ -573,16 +520,16 @@ MemoryStore::RotateOutcome MemoryStore::RotateLocked(
     std::optional<uint64_t> if_version, absl::string_view request_id,
     const std::optional<std::string>& bind_principal, absl::Time now) {
   RotateOutcome outcome;
-  SessionNode* node = FindNode(from, id, now);
-  if (node == nullptr || node->stub) {
-    if (node != nullptr && !node->successor.empty() &&
-        node->state.FindRequest(request_id, now).has_value()) {
-      outcome.replay_id = node->successor;
+  MemorySession* node = FindNode(from, id, now);
+  if (node == nullptr || node->stub()) {
+    if (node != nullptr && !node->successor().empty() &&
+        node->state().FindRequest(request_id, now).has_value()) {
+      outcome.replay_id = std::string(node->successor());
     }
     outcome.meta = NotFoundFor(node);
     return outcome;
   }
-  if (absl::Status status = node->state.CheckIfVersion(if_version); !status.ok()) {
+  if (absl::Status status = node->state().CheckIfVersion(if_version); !status.ok()) {
     outcome.meta = status;
     return outcome;
   }
@@ -596,34 +543,39 @@ MemoryStore::RotateOutcome MemoryStore::RotateLocked(
     return outcome;
   }
   from.wheel.Remove(node);
-  std::unique_ptr<SessionNode> owned = std::move(from.sessions.extract(node->id).mapped());
-  const std::string old_id = std::exchange(owned->id, new_id);
-  if (bind_principal.has_value()) owned->principal = *bind_principal;
-  owned->state.BumpVersion();
-  Renew(*owned, now);
-  Reaccount(*owned);
-  to.wheel.Insert(node);
-  to.sessions.emplace(node->id, std::move(owned));
+  std::unique_ptr<MemorySession> owned =
+      std::move(from.sessions.extract(from.sessions.find(node->id())).value());
+  const size_t accounted = owned->ApproximateMemory();
+  const std::string old_id(owned->id());
+  owned->set_id(new_id);
+  if (bind_principal.has_value()) owned->set_principal(*bind_principal);
+  owned->state().BumpVersion();
+  owned->Renew(now);
+  Reaccount(accounted, owned->ApproximateMemory());
+  to.wheel.Insert(node, node->deadline());
+  to.sessions.insert(std::move(owned));
   SessionEvent event = EventOf(SessionEvent::Kind::kRotated, MetaOf(*node), now);
   event.id = old_id;
-  event.new_id = node->id;
+  event.new_id = std::string(node->id());
   events_.Record(std::move(event));
-  LeaveStub(from, old_id, node->id, node->state.version(), std::string(request_id),
+  LeaveStub(from, old_id, std::string(node->id()), node->state().version(), std::string(request_id),
             GoneDetails{GoneReason::kRotated, now}, now);
   outcome.meta = MetaOf(*node);
   return outcome;
 }
 
-absl::Status MemoryStore::Reindex(const SessionNode& node, const std::string& new_id,
+absl::Status MemoryStore::Reindex(const MemorySession& node, const std::string& new_id,
                                   const std::optional<std::string>& principal,
                                   std::string* evict_id) {
-  const bool rebinds = principal.has_value() && *principal != node.principal;
+  const bool rebinds = principal.has_value() && *principal != node.principal();
   if (!rebinds) {
-    if (!node.principal.empty()) index_.Rename(node.principal, node.created_at, node.id, new_id);
+    if (!node.principal().empty()) {
+      index_.Rename(node.principal(), node.created_at(), node.id(), new_id);
+    }
     return absl::OkStatus();
   }
   if (!principal->empty()) {
-    switch (index_.Admit(*principal, {node.created_at, new_id, &node.last_access_ns}, limits_,
+    switch (index_.Admit(*principal, {node.created_at(), new_id, node.last_access_ns()}, limits_,
                          evict_id)) {
       case PrincipalIndex::Admission::kAdmitted:
         break;
@@ -633,7 +585,7 @@ absl::Status MemoryStore::Reindex(const SessionNode& node, const std::string& ne
         return absl::OkStatus();
     }
   }
-  if (!node.principal.empty()) index_.Remove(node.principal, node.created_at, node.id);
+  if (!node.principal().empty()) index_.Remove(node.principal(), node.created_at(), node.id());
   return absl::OkStatus();
 }
 
@@ -673,8 +625,8 @@ absl::StatusOr<size_t> MemoryStore::RevokeSessions(absl::string_view principal,
 
 absl::StatusOr<size_t> MemoryStore::SweepExpired() {
   size_t expired = 0;
-  std::vector<std::unique_ptr<SessionNode>> reclaimed;
-  std::vector<SessionNode*> due;
+  std::vector<std::unique_ptr<MemorySession>> reclaimed;
+  std::vector<MemorySession*> due;
   for (auto& shard : shards_) {
     const absl::Time now = clock_->Now();
     {
@@ -682,15 +634,19 @@ absl::StatusOr<size_t> MemoryStore::SweepExpired() {
       // The wheel hands out what is due; ending a session files a stub, which must wait until the
       // wheel is done.
       shard->wheel.Advance(
-          now, [&](ExpiryWheel::Item* item) { due.push_back(static_cast<SessionNode*>(item)); });
-      for (SessionNode* node : due) {
-        if (node->stub) {
+          now,
+          [](const ExpiryWheel::Item* item) {
+            return static_cast<const MemorySession*>(item)->deadline();
+          },
+          [&](ExpiryWheel::Item* item) { due.push_back(static_cast<MemorySession*>(item)); });
+      for (MemorySession* node : due) {
+        if (node->stub()) {
           reclaimed.push_back(Unlink(*shard, node));
           continue;
         }
         ++expired;
-        const GoneDetails gone{ExpiryReason(node->deadline, node->absolute_expires_at),
-                               node->deadline};
+        const GoneDetails gone{ExpiryReason(node->deadline(), node->absolute_expires_at()),
+                               node->deadline()};
         reclaimed.push_back(End(*shard, node, gone, "", now));
       }
     }

@@ -1,10 +1,11 @@
 // The in-memory Store: the embedded default backend. Nothing survives a restart.
 //
 // Sessions are spread over a power-of-two number of shards by a hash of their id; each shard is a
-// mutex, a hash map and an ExpiryWheel, so every operation is O(1) in the number of sessions and
-// calls on different shards never contend. SweepExpired reclaims expired sessions in time
-// proportional to how many expired. A memory cap rejects new sessions (and growth of existing ones)
-// with RESOURCE_EXHAUSTED instead of evicting live users.
+// mutex, a hash set of MemorySession records (memory_session.h) and an ExpiryWheel, so every
+// operation is O(1) in the number of sessions and calls on different shards never contend.
+// SweepExpired reclaims expired sessions in time proportional to how many expired. A memory cap
+// rejects new sessions (and growth of existing ones) with RESOURCE_EXHAUSTED instead of evicting
+// live users.
 #ifndef SESSIOND_STORAGE_MEMORY_STORE_H_
 #define SESSIOND_STORAGE_MEMORY_STORE_H_
 

@@ -46,7 +46,8 @@ std::string EncodeSession(const StoredSession& session) {
   record.set_idle_expires_at_ms(absl::ToUnixMillis(meta.idle_expires_at));
   record.set_absolute_expires_at_ms(absl::ToUnixMillis(meta.absolute_expires_at));
   record.set_idle_timeout_ms(absl::ToInt64Milliseconds(meta.idle_timeout));
-  record.set_entries(session.state.packed_entries());
+  const absl::string_view entries = session.state.packed_entries();
+  record.set_entries(entries.data(), entries.size());
   for (const SessionState::Tombstone& tombstone : session.state.tombstones()) {
     TombstoneRecord* out = record.add_tombstones();
     out->set_key(tombstone.key);

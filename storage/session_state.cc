@@ -1,6 +1,7 @@
 #include "storage/session_state.h"
 
 #include <algorithm>
+#include <cstring>
 #include <iterator>
 #include <optional>
 #include <utility>
@@ -20,6 +21,15 @@ void AppendVarint(uint64_t value, std::string* out) {
     value >>= 7;
   }
   out->push_back(static_cast<char>(value));
+}
+
+// The most bytes a varint of a uint64_t takes.
+constexpr size_t kMaxVarintLength = 10;
+
+size_t VarintLength(uint64_t value) {
+  size_t length = 1;
+  for (; value >= 0x80; value >>= 7) ++length;
+  return length;
 }
 
 bool ReadVarint(absl::string_view& in, uint64_t* value) {
@@ -69,6 +79,21 @@ bool ParsePackedEntry(absl::string_view& in, absl::string_view* key, ValueView* 
   return true;
 }
 
+// A buffer holding `entries` (of `key_count` keys and `data_bytes` key and value bytes) after their
+// header (SessionState::packed_), or null if there are none.
+std::unique_ptr<char[]> PackedBuffer(absl::string_view entries, size_t key_count,
+                                     size_t data_bytes) {
+  if (key_count == 0) return nullptr;
+  std::string header;
+  AppendVarint(entries.size(), &header);
+  AppendVarint(key_count, &header);
+  AppendVarint(data_bytes, &header);
+  auto buffer = std::make_unique_for_overwrite<char[]>(header.size() + entries.size());
+  std::memcpy(buffer.get(), header.data(), header.size());
+  std::memcpy(buffer.get() + header.size(), entries.data(), entries.size());
+  return buffer;
+}
+
 // `keys` sorted, without repeats.
 std::vector<absl::string_view> SortedUnique(std::vector<absl::string_view> keys) {
   std::sort(keys.begin(), keys.end());
@@ -94,7 +119,7 @@ bool KeyLess(const SessionState::Tombstone& tombstone, absl::string_view key) {
 
 template <typename Fn>
 void SessionState::ForEachEntry(Fn visit) const {
-  absl::string_view rest(packed_);
+  absl::string_view rest = packed_entries();
   EntryRef entry{{}, ValueView(ValueKind::kBool, {}), 0, {}};
   // The buffer was validated when built or restored, so parsing cannot fail here.
   while (ParsePackedEntry(rest, &entry.key, &entry.value, &entry.version, &entry.encoded)) {
@@ -107,19 +132,34 @@ absl::StatusOr<SessionState> SessionState::Create(std::vector<Entry> entries,
   std::stable_sort(entries.begin(), entries.end(),
                    [](const Entry& a, const Entry& b) { return a.key < b.key; });
   SessionState state;
+  std::string packed;
+  size_t key_count = 0;
+  size_t data_bytes = 0;
   for (size_t i = 0; i < entries.size(); ++i) {
     if (i + 1 < entries.size() && entries[i + 1].key == entries[i].key) continue;  // later wins
-    AppendEntry(entries[i].key, entries[i].value, state.version_, &state.packed_);
-    ++state.key_count_;
-    state.data_bytes_ += entries[i].key.size() + ValueSize(entries[i].value);
+    AppendEntry(entries[i].key, entries[i].value, state.version_, &packed);
+    ++key_count;
+    data_bytes += entries[i].key.size() + ValueSize(entries[i].value);
   }
-  state.packed_.shrink_to_fit();
-  if (absl::Status status = CheckSessionLimits(state.key_count_, 0, state.data_bytes_, 0, limits);
-      !status.ok()) {
+  state.packed_ = PackedBuffer(packed, key_count, data_bytes);
+  if (absl::Status status = CheckSessionLimits(key_count, 0, data_bytes, 0, limits); !status.ok()) {
     return status;
   }
   return state;
 }
+
+SessionState::Header SessionState::ReadHeader() const {
+  if (packed_ == nullptr) return Header();
+  // Written by PackedBuffer, so reading cannot fail nor pass the header's end.
+  absl::string_view buffer(packed_.get(), 3 * kMaxVarintLength);
+  uint64_t length = 0, key_count = 0, data_bytes = 0;
+  ReadVarint(buffer, &length);
+  ReadVarint(buffer, &key_count);
+  ReadVarint(buffer, &data_bytes);
+  return Header{key_count, data_bytes, absl::string_view(buffer.data(), length)};
+}
+
+absl::string_view SessionState::packed_entries() const { return ReadHeader().entries; }
 
 std::string CreateStubKey(absl::string_view request_id) {
   return absl::StrCat("\x01create/", request_id);
@@ -146,39 +186,44 @@ absl::Status CheckSessionLimits(size_t count, size_t old_count, size_t bytes, si
   return absl::OkStatus();
 }
 
-absl::StatusOr<SessionState> SessionState::Restore(uint64_t version, std::string packed_entries,
+absl::StatusOr<SessionState> SessionState::Restore(uint64_t version,
+                                                   absl::string_view packed_entries,
                                                    std::vector<Tombstone> tombstones,
                                                    uint64_t removed_floor,
                                                    std::vector<AppliedRequest> requests) {
   SessionState state;
   state.version_ = version;
-  state.requests_ = std::move(requests);
-  state.removed_floor_ = removed_floor;
-  state.tombstones_ = std::move(tombstones);
-  // One tombstone per key: of several (a corrupt record) the newest is kept, which reports the
-  // most conflicts, and the order, hence the re-encoded record, does not depend on the input's.
-  std::sort(state.tombstones_.begin(), state.tombstones_.end(),
-            [](const Tombstone& a, const Tombstone& b) {
-              return a.key != b.key ? a.key < b.key : a.version > b.version;
-            });
-  state.tombstones_.erase(
-      std::unique(state.tombstones_.begin(), state.tombstones_.end(),
-                  [](const Tombstone& a, const Tombstone& b) { return a.key == b.key; }),
-      state.tombstones_.end());
+  if (!requests.empty() || removed_floor != 0 || !tombstones.empty()) {
+    History& history = state.MutableHistory();
+    history.requests = std::move(requests);
+    history.removed_floor = removed_floor;
+    // One tombstone per key: of several (a corrupt record) the newest is kept, which reports the
+    // most conflicts, and the order, hence the re-encoded record, does not depend on the input's.
+    std::sort(tombstones.begin(), tombstones.end(), [](const Tombstone& a, const Tombstone& b) {
+      return a.key != b.key ? a.key < b.key : a.version > b.version;
+    });
+    tombstones.erase(
+        std::unique(tombstones.begin(), tombstones.end(),
+                    [](const Tombstone& a, const Tombstone& b) { return a.key == b.key; }),
+        tombstones.end());
+    history.tombstones = std::move(tombstones);
+  }
   absl::string_view rest(packed_entries);
+  size_t key_count = 0;
+  size_t data_bytes = 0;
   absl::string_view key, previous, encoded;
   ValueView value(ValueKind::kBool, {});
   uint64_t entry_version;
   while (!rest.empty()) {
     if (!ParsePackedEntry(rest, &key, &value, &entry_version, &encoded) ||
-        (state.key_count_ > 0 && !(previous < key))) {
+        (key_count > 0 && !(previous < key))) {
       return absl::DataLossError("stored session entries are malformed or out of order");
     }
     previous = key;
-    ++state.key_count_;
-    state.data_bytes_ += key.size() + value.data().size();
+    ++key_count;
+    data_bytes += key.size() + value.data().size();
   }
-  state.packed_ = std::move(packed_entries);
+  state.packed_ = PackedBuffer(packed_entries, key_count, data_bytes);
   return state;
 }
 
@@ -197,19 +242,40 @@ SessionState SessionState::Stub(uint64_t version, std::string request_id, absl::
   return state;
 }
 
+const std::vector<SessionState::Tombstone>& SessionState::tombstones() const {
+  static const auto* const kNone = new std::vector<Tombstone>();
+  return history_ != nullptr ? history_->tombstones : *kNone;
+}
+
+const std::vector<SessionState::AppliedRequest>& SessionState::requests() const {
+  static const auto* const kNone = new std::vector<AppliedRequest>();
+  return history_ != nullptr ? history_->requests : *kNone;
+}
+
+SessionState::History& SessionState::MutableHistory() {
+  if (history_ == nullptr) history_ = std::make_unique<History>();
+  return *history_;
+}
+
 size_t SessionState::ApproximateMemory() const {
-  size_t bytes = sizeof(SessionState) + packed_.capacity() +
-                 tombstones_.capacity() * sizeof(Tombstone) +
-                 requests_.capacity() * sizeof(AppliedRequest);
-  for (const Tombstone& tombstone : tombstones_) bytes += tombstone.key.capacity();
-  for (const AppliedRequest& request : requests_) bytes += request.request_id.capacity();
+  const Header header = ReadHeader();
+  size_t bytes = sizeof(SessionState);
+  if (packed_ != nullptr) {
+    bytes += VarintLength(header.entries.size()) + VarintLength(header.key_count) +
+             VarintLength(header.data_bytes) + header.entries.size();
+  }
+  if (history_ == nullptr) return bytes;
+  bytes += sizeof(History) + history_->tombstones.capacity() * sizeof(Tombstone) +
+           history_->requests.capacity() * sizeof(AppliedRequest);
+  for (const Tombstone& tombstone : history_->tombstones) bytes += tombstone.key.capacity();
+  for (const AppliedRequest& request : history_->requests) bytes += request.request_id.capacity();
   return bytes;
 }
 
 std::optional<uint64_t> SessionState::FindRequest(absl::string_view request_id,
                                                   absl::Time now) const {
   if (request_id.empty()) return std::nullopt;
-  for (const AppliedRequest& request : requests_) {
+  for (const AppliedRequest& request : requests()) {
     if (request.request_id == request_id && now < request.expires_at) return request.version;
   }
   return std::nullopt;
@@ -217,19 +283,20 @@ std::optional<uint64_t> SessionState::FindRequest(absl::string_view request_id,
 
 void SessionState::RecordRequest(std::string request_id, absl::Time now,
                                  const SessionLimits& limits) {
-  std::erase_if(requests_, [&](const AppliedRequest& request) {
+  std::vector<AppliedRequest>& requests = MutableHistory().requests;
+  std::erase_if(requests, [&](const AppliedRequest& request) {
     return request.expires_at <= now || request.request_id == request_id;
   });
   const size_t keep = std::max<size_t>(limits.max_request_ids, 1) - 1;
-  if (requests_.size() > keep) requests_.erase(requests_.begin(), requests_.end() - keep);
-  requests_.push_back({std::move(request_id), version_, now + limits.idempotency_window});
+  if (requests.size() > keep) requests.erase(requests.begin(), requests.end() - keep);
+  requests.push_back({std::move(request_id), version_, now + limits.idempotency_window});
 }
 
 std::vector<SessionState::EntryRef> SessionState::FindAll(
     absl::Span<const absl::string_view> sorted_keys) const {
   std::vector<EntryRef> found;
   auto key = sorted_keys.begin();
-  absl::string_view rest(packed_);
+  absl::string_view rest = packed_entries();
   EntryRef entry{{}, ValueView(ValueKind::kBool, {}), 0, {}};
   while (key != sorted_keys.end() &&
          ParsePackedEntry(rest, &entry.key, &entry.value, &entry.version, &entry.encoded)) {
@@ -240,8 +307,9 @@ std::vector<SessionState::EntryRef> SessionState::FindAll(
 }
 
 const SessionState::Tombstone* SessionState::FindTombstone(absl::string_view key) const {
-  auto it = std::lower_bound(tombstones_.begin(), tombstones_.end(), key, KeyLess);
-  return it != tombstones_.end() && it->key == key ? &*it : nullptr;
+  const std::vector<Tombstone>& tombstones = this->tombstones();
+  auto it = std::lower_bound(tombstones.begin(), tombstones.end(), key, KeyLess);
+  return it != tombstones.end() && it->key == key ? &*it : nullptr;
 }
 
 void SessionState::Visit(absl::Span<const absl::string_view> keys, EntryVisitor visit) const {
@@ -266,15 +334,15 @@ std::vector<std::string> SessionState::ConflictingKeys(absl::Span<const Mutation
     ForEachEntry([&](const EntryRef& entry) {
       if (entry.version > read_version) keys.emplace_back(entry.key);
     });
-    for (const Tombstone& tombstone : tombstones_) {
+    for (const Tombstone& tombstone : tombstones()) {
       if (tombstone.version > read_version) keys.push_back(tombstone.key);
     }
   }
   // Each written key was last written by its entry, else its tombstone, else at or before
-  // removed_floor_.
+  // removed_floor().
   auto entry = written_entries.begin();
   for (absl::string_view key : written) {
-    uint64_t last_write = removed_floor_;
+    uint64_t last_write = removed_floor();
     if (entry != written_entries.end() && entry->key == key) {
       last_write = (entry++)->version;
     } else if (const Tombstone* tombstone = FindTombstone(key)) {
@@ -344,7 +412,8 @@ absl::StatusOr<SessionState::Plan> SessionState::Check(absl::Span<const Mutation
     auto it = stored.find(key);
     return it != stored.end() ? std::optional(it->second) : std::nullopt;
   };
-  Plan plan{key_count_, data_bytes_, false};
+  const Header header = ReadHeader();
+  Plan plan{header.key_count, header.data_bytes, false};
   for (const Mutation& mutation : mutations) {
     switch (mutation.kind) {
       case Mutation::Kind::kSet:
@@ -374,8 +443,8 @@ absl::StatusOr<SessionState::Plan> SessionState::Check(absl::Span<const Mutation
         break;
     }
   }
-  if (absl::Status status = CheckSessionLimits(plan.key_count, key_count_, plan.data_bytes,
-                                               data_bytes_, limits, &conditions);
+  if (absl::Status status = CheckSessionLimits(plan.key_count, header.key_count, plan.data_bytes,
+                                               header.data_bytes, limits, &conditions);
       !status.ok()) {
     return status;
   }
@@ -407,7 +476,7 @@ void SessionState::Commit(std::vector<Mutation> mutations, const Plan& plan,
   // Merge the stored entries with the changes, both sorted by key; a stored entry the batch
   // removes (or a clear does, unless the batch sets it again) becomes a tombstone.
   std::string merged;
-  merged.reserve(packed_.size() + plan.data_bytes + 8 * changes.size());
+  merged.reserve(packed_entries().size() + plan.data_bytes + 8 * changes.size());
   std::vector<Tombstone> removed;
   auto change = changes.begin();
   auto emit_changes_before = [&](const absl::string_view* key) {
@@ -432,33 +501,32 @@ void SessionState::Commit(std::vector<Mutation> mutations, const Plan& plan,
   emit_changes_before(nullptr);
 
   UpdateTombstones(changes, std::move(removed), std::max<size_t>(limits.max_keys, 1));
-  merged.shrink_to_fit();
-  packed_ = std::move(merged);
-  key_count_ = plan.key_count;
-  data_bytes_ = plan.data_bytes;
+  packed_ = PackedBuffer(merged, plan.key_count, plan.data_bytes);
   version_ = new_version;
 }
 
 void SessionState::UpdateTombstones(const absl::btree_map<absl::string_view, const Value*>& changes,
                                     std::vector<Tombstone> removed, size_t max_tombstones) {
+  if (history_ == nullptr && removed.empty()) return;
+  History& history = MutableHistory();
+  std::vector<Tombstone>& tombstones = history.tombstones;
   // A key the batch sets has an entry again. (A key in `removed` had an entry, so no tombstone.)
-  std::erase_if(tombstones_, [&](const Tombstone& tombstone) {
+  std::erase_if(tombstones, [&](const Tombstone& tombstone) {
     const auto change = changes.find(tombstone.key);
     return change != changes.end() && change->second != nullptr;
   });
-  const size_t old_size = tombstones_.size();
-  std::move(removed.begin(), removed.end(), std::back_inserter(tombstones_));
+  const size_t old_size = tombstones.size();
+  std::move(removed.begin(), removed.end(), std::back_inserter(tombstones));
   auto by_key = [](const Tombstone& a, const Tombstone& b) { return a.key < b.key; };
-  std::inplace_merge(tombstones_.begin(), tombstones_.begin() + old_size, tombstones_.end(),
-                     by_key);
-  if (tombstones_.size() <= max_tombstones) return;
+  std::inplace_merge(tombstones.begin(), tombstones.begin() + old_size, tombstones.end(), by_key);
+  if (tombstones.size() <= max_tombstones) return;
   // Forget the oldest removals; the newest of them becomes the floor.
-  const size_t excess = tombstones_.size() - max_tombstones;
-  std::stable_sort(tombstones_.begin(), tombstones_.end(),
+  const size_t excess = tombstones.size() - max_tombstones;
+  std::stable_sort(tombstones.begin(), tombstones.end(),
                    [](const Tombstone& a, const Tombstone& b) { return a.version < b.version; });
-  removed_floor_ = std::max(removed_floor_, tombstones_[excess - 1].version);
-  tombstones_.erase(tombstones_.begin(), tombstones_.begin() + excess);
-  std::sort(tombstones_.begin(), tombstones_.end(), by_key);
+  history.removed_floor = std::max(history.removed_floor, tombstones[excess - 1].version);
+  tombstones.erase(tombstones.begin(), tombstones.begin() + excess);
+  std::sort(tombstones.begin(), tombstones.end(), by_key);
 }
 
 }  // namespace sessiond::storage

@@ -28,6 +28,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -98,7 +99,7 @@ class SessionState {
 
   // A state as a backend stored it (tombstones in any order, requests oldest first). DATA_LOSS if
   // `packed_entries` do not parse or are not sorted by unique key.
-  static absl::StatusOr<SessionState> Restore(uint64_t version, std::string packed_entries,
+  static absl::StatusOr<SessionState> Restore(uint64_t version, absl::string_view packed_entries,
                                               std::vector<Tombstone> tombstones,
                                               uint64_t removed_floor,
                                               std::vector<AppliedRequest> requests);
@@ -110,17 +111,20 @@ class SessionState {
   static SessionState Stub(uint64_t version, std::string request_id, absl::Time now,
                            const SessionLimits& limits);
 
+  SessionState(SessionState&&) = default;
+  SessionState& operator=(SessionState&&) = default;
+
   uint64_t version() const { return version_; }
-  size_t key_count() const { return key_count_; }
+  size_t key_count() const { return ReadHeader().key_count; }
   // Sum over entries of key bytes + ValueSize: what the session size limit counts.
-  size_t data_bytes() const { return data_bytes_; }
+  size_t data_bytes() const { return ReadHeader().data_bytes; }
   // The stored form of the entries (see the file comment), for durable backends.
-  const std::string& packed_entries() const { return packed_; }
+  absl::string_view packed_entries() const;
   // Sorted by key.
-  const std::vector<Tombstone>& tombstones() const { return tombstones_; }
-  uint64_t removed_floor() const { return removed_floor_; }
+  const std::vector<Tombstone>& tombstones() const;
+  uint64_t removed_floor() const { return history_ != nullptr ? history_->removed_floor : 0; }
   // Oldest first.
-  const std::vector<AppliedRequest>& requests() const { return requests_; }
+  const std::vector<AppliedRequest>& requests() const;
   // An estimate of the heap memory this state takes, for a store's memory cap.
   size_t ApproximateMemory() const;
 
@@ -162,7 +166,27 @@ class SessionState {
     absl::string_view encoded;  // the whole entry as packed
   };
 
+  // What only some sessions have: removals and request ids to remember. Kept out of line, so that a
+  // session that has neither (most) pays one pointer for them.
+  struct History {
+    uint64_t removed_floor = 0;
+    std::vector<Tombstone> tombstones;     // sorted by key
+    std::vector<AppliedRequest> requests;  // oldest first
+  };
+
+  // What the header of packed_ holds.
+  struct Header {
+    size_t key_count = 0;
+    size_t data_bytes = 0;
+    absl::string_view entries;
+  };
+
   SessionState() = default;
+
+  Header ReadHeader() const;
+
+  // The history, made on first use.
+  History& MutableHistory();
 
   // Calls `visit` for every entry in key order.
   template <typename Fn>
@@ -179,17 +203,16 @@ class SessionState {
                                            absl::Span<const EntryRef> written_entries,
                                            uint64_t read_version) const;
   // Drops the tombstones of the keys `changes` sets, adds `removed` (sorted by key), then forgets
-  // the oldest beyond `max_tombstones`, raising removed_floor_ to the newest one forgotten.
+  // the oldest beyond `max_tombstones`, raising removed_floor() to the newest one forgotten.
   void UpdateTombstones(const absl::btree_map<absl::string_view, const Value*>& changes,
                         std::vector<Tombstone> removed, size_t max_tombstones);
 
   uint64_t version_ = 1;
-  uint64_t removed_floor_ = 0;
-  size_t key_count_ = 0;
-  size_t data_bytes_ = 0;
-  std::string packed_;
-  std::vector<Tombstone> tombstones_;     // sorted by key
-  std::vector<AppliedRequest> requests_;  // oldest first
+  // The packed entries after a header of three varints: their length, key_count() and
+  // data_bytes(). One exact allocation behind one pointer (a std::string and two counters would add
+  // 40 bytes to every session and round the capacity up); null when there are no entries.
+  std::unique_ptr<char[]> packed_;
+  std::unique_ptr<History> history_;  // null until there is one
 };
 
 }  // namespace sessiond::storage
