@@ -27,7 +27,7 @@ using ::sessiond::testing::Blob;
 using ::sessiond::testing::SessiondProcess;
 
 constexpr size_t kCap = size_t{128} << 20;
-constexpr absl::Duration kFillTimeout = absl::Seconds(90);
+constexpr absl::Duration kFillTimeout = absl::Seconds(180);
 
 struct FillResult {
   size_t created = 0;
@@ -35,8 +35,8 @@ struct FillResult {
   absl::Status other_error;  // the first error of another kind (a dead server: UNAVAILABLE)
 };
 
-// Creates sessions holding one `value_bytes` value from 2 threads until the server refuses one,
-// fails otherwise, or kFillTimeout passes.
+// Creates sessions holding one `value_bytes` value from 8 threads (whose calls the client batches)
+// until the server refuses one, fails otherwise, or kFillTimeout passes.
 FillResult Fill(const SessiondProcess& server, size_t value_bytes) {
   Client client(server.NewChannel(), {.timeout = absl::Seconds(10)});
   std::atomic<size_t> created{0};
@@ -46,7 +46,7 @@ FillResult Fill(const SessiondProcess& server, size_t value_bytes) {
   absl::Status other_error;
   const absl::Time deadline = absl::Now() + kFillTimeout;
   std::vector<std::thread> threads;
-  for (int t = 0; t < 2; ++t) {
+  for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&] {
       v1::CreateSessionRequest request;
       (*request.mutable_entries())["v"] = Blob(std::string(value_bytes, 'x'));
