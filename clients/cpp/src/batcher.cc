@@ -91,7 +91,8 @@ Batcher::Turn Batcher::Await(v1::BatchOperation operation, absl::Time deadline) 
   turn.result = absl::DeadlineExceededError("Deadline Exceeded");
   {
     absl::MutexLock lock(&mutex_);
-    mutex_.AwaitWithDeadline(absl::Condition(waiter.get(), &Waiter::Answered), deadline);
+    while (!waiter->Answered() && !waiter->answered.WaitWithDeadline(&mutex_, deadline)) {
+    }
     switch (waiter->state) {
       case Waiter::State::kDone:
         turn.result = std::move(waiter->result);
@@ -140,6 +141,7 @@ std::vector<Batcher::Group> Batcher::TakeReady() {
     ++flights_;
     if (group.size() == 1) {
       group.front()->state = Waiter::State::kAlone;
+      group.front()->answered.Signal();
       continue;
     }
     for (const auto& waiter : group) waiter->state = Waiter::State::kSent;
@@ -191,6 +193,7 @@ void Batcher::Finish(Flight* flight, const grpc::Status& status) {
         waiter.result = error;
       }
       waiter.state = Waiter::State::kDone;
+      waiter.answered.Signal();
     }
     --flights_;
     --batches_;

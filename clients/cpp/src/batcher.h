@@ -78,6 +78,9 @@ class Batcher {
     absl::StatusOr<v1::BatchResult> result;
     // Whether the caller can stop waiting: its result is in, or its turn to go alone has come.
     bool Answered() const { return state == State::kDone || state == State::kAlone; }
+    // Signalled (with the Batcher's mutex held) when Answered becomes true. One per caller, so
+    // waking one caller costs nothing to the others.
+    absl::CondVar answered;
   };
   using Group = std::vector<std::shared_ptr<Waiter>>;
   struct Flight;
