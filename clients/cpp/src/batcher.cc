@@ -196,10 +196,14 @@ void Batcher::Finish(Flight* flight, const grpc::Status& status) {
       waiter.answered.Signal();
     }
     --flights_;
-    --batches_;
     ready = TakeReady();
   }
   Start(std::move(ready));
+  // The flight (its ClientContext) must be gone before the destructor, which waits for batches_
+  // to reach 0, lets the stub and its channel go; releasing the mutex is the last use of `this`.
+  done.reset();
+  absl::MutexLock lock(&mutex_);
+  --batches_;
 }
 
 }  // namespace sessiond::internal
