@@ -4,8 +4,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
@@ -94,6 +96,22 @@ TEST(ClientTest, ACallQueuedBehindAnotherKeepsItsOwnDeadline) {
               StatusIs(absl::StatusCode::kDeadlineExceeded));
   EXPECT_FALSE(first_returned.HasBeenNotified());
   first.join();
+}
+
+TEST(ClientTest, AClientCanEndRightAfterItsBatchesFail) {
+  // Calls to a port nobody listens on fail at once; those queued behind the first go out as one
+  // Batch that fails too. The client then ends while that Batch's completion may still be running.
+  for (int round = 0; round < 100; ++round) {
+    auto client = std::make_unique<Client>(Channel("127.0.0.1:1"));
+    std::vector<std::thread> callers;
+    for (int i = 0; i < 8; ++i) {
+      callers.emplace_back([&client] {
+        EXPECT_THAT(client->Touch(v1::TouchRequest()), StatusIs(absl::StatusCode::kUnavailable));
+      });
+    }
+    for (std::thread& caller : callers) caller.join();
+    client.reset();
+  }
 }
 
 }  // namespace
