@@ -19,7 +19,7 @@ bool ClientTarget::Supports(Op op) { return op != Op::kChurn && op != Op::kEcho;
 
 absl::StatusOr<std::unique_ptr<ClientTarget>> ClientTarget::Connect(const Options& options,
                                                                     SessionPool* pool) {
-  std::unique_ptr<ClientTarget> target(new ClientTarget(options, pool));
+  std::unique_ptr<ClientTarget> target(new ClientTarget(pool));
   ClientOptions client_options;
   client_options.timeout = kCallTimeout;
   client_options.batching = options.batching;
@@ -43,7 +43,7 @@ absl::StatusOr<std::unique_ptr<ClientTarget>> ClientTarget::Connect(const Option
   return target;
 }
 
-ClientTarget::ClientTarget(const Options& options, SessionPool* pool) : pool_(pool) {}
+ClientTarget::ClientTarget(SessionPool* pool) : pool_(pool) {}
 
 ClientTarget::~ClientTarget() {
   for (const auto& slot : slots_) {

@@ -76,7 +76,7 @@ class ClientTarget final : public Target {
     std::thread thread;
   };
 
-  ClientTarget(const Options& options, SessionPool* pool);
+  explicit ClientTarget(SessionPool* pool);
   // A slot's thread: runs each operation it is given until the target stops.
   void Serve(int slot);
   // Runs one operation with `client`.

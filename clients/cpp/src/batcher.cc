@@ -70,9 +70,9 @@ Batcher::~Batcher() {
       +[](int* batches) { return *batches == 0; }, &batches_));
 }
 
-Batcher::Turn Batcher::Await(v1::BatchOperation operation, absl::Time deadline) {
+Batcher::Turn Batcher::Await(v1::BatchOperation operation, size_t bytes, absl::Time deadline) {
   auto waiter = std::make_shared<Waiter>();
-  waiter->bytes = operation.ByteSizeLong();
+  waiter->bytes = bytes;
   waiter->operation = std::move(operation);
   waiter->deadline = deadline;
   std::vector<Group> ready;

@@ -60,9 +60,9 @@ class Batcher {
     absl::StatusOr<v1::BatchResult> result;
   };
 
-  // Queues `operation` and waits until its result is in, its turn to go alone has come, or
-  // `deadline` (absl::InfiniteFuture(): none).
-  Turn Await(v1::BatchOperation operation, absl::Time deadline);
+  // Queues `operation`, whose request serializes to `bytes`, and waits until its result is in, its
+  // turn to go alone has come, or `deadline` (absl::InfiniteFuture(): none).
+  Turn Await(v1::BatchOperation operation, size_t bytes, absl::Time deadline);
 
   // Ends the flight of a call Await sent alone.
   void AloneDone();

@@ -28,10 +28,11 @@ template <typename Request, typename Response>
 absl::StatusOr<Response> Client::Call(StubMethod<Request, Response> method, const Request& request,
                                       const CallOptions& call) const {
   const absl::Time deadline = call.deadline.value_or(absl::Now() + options_.timeout);
-  if (batcher_ == nullptr || request.ByteSizeLong() > options_.max_batch_bytes) {
+  const size_t bytes = request.ByteSizeLong();
+  if (batcher_ == nullptr || bytes > options_.max_batch_bytes) {
     return CallAlone(method, request, deadline);
   }
-  internal::Batcher::Turn turn = batcher_->Await(internal::ToOperation(request), deadline);
+  internal::Batcher::Turn turn = batcher_->Await(internal::ToOperation(request), bytes, deadline);
   if (turn.send_alone) {
     absl::StatusOr<Response> response = CallAlone(method, request, deadline);
     batcher_->AloneDone();
