@@ -2793,6 +2793,185 @@ func (*BatchResult_ListSessions) isBatchResult_Response() {}
 
 func (*BatchResult_RevokeSessions) isBatchResult_Response() {}
 
+// A near cache's request for a lease on its WatchInvalidations stream.
+type LeaseRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Chosen by the client: at least 1 and above every earlier ping on the stream.
+	Ping          uint64 `protobuf:"varint,1,opt,name=ping,proto3" json:"ping,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LeaseRequest) Reset() {
+	*x = LeaseRequest{}
+	mi := &file_sessiond_v1_session_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LeaseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LeaseRequest) ProtoMessage() {}
+
+func (x *LeaseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sessiond_v1_session_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LeaseRequest.ProtoReflect.Descriptor instead.
+func (*LeaseRequest) Descriptor() ([]byte, []int) {
+	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *LeaseRequest) GetPing() uint64 {
+	if x != nil {
+		return x.Ping
+	}
+	return 0
+}
+
+// One message of a WatchInvalidations stream.
+type InvalidationsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Changes, in the order they were committed, continuing the previous message's.
+	Invalidations []*Invalidation `protobuf:"bytes,1,rep,name=invalidations,proto3" json:"invalidations,omitempty"`
+	// Not 0: the ping of a LeaseRequest; every change committed before the server read it is in this
+	// message or an earlier one. The client's lease runs until the time it sent that ping plus
+	// `lease`.
+	GrantedPing uint64 `protobuf:"varint,2,opt,name=granted_ping,json=grantedPing,proto3" json:"granted_ping,omitempty"`
+	// With every granted_ping: the lease (--near_cache_lease).
+	Lease         *durationpb.Duration `protobuf:"bytes,3,opt,name=lease,proto3" json:"lease,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InvalidationsResponse) Reset() {
+	*x = InvalidationsResponse{}
+	mi := &file_sessiond_v1_session_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InvalidationsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InvalidationsResponse) ProtoMessage() {}
+
+func (x *InvalidationsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sessiond_v1_session_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InvalidationsResponse.ProtoReflect.Descriptor instead.
+func (*InvalidationsResponse) Descriptor() ([]byte, []int) {
+	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *InvalidationsResponse) GetInvalidations() []*Invalidation {
+	if x != nil {
+		return x.Invalidations
+	}
+	return nil
+}
+
+func (x *InvalidationsResponse) GetGrantedPing() uint64 {
+	if x != nil {
+		return x.GrantedPing
+	}
+	return 0
+}
+
+func (x *InvalidationsResponse) GetLease() *durationpb.Duration {
+	if x != nil {
+		return x.Lease
+	}
+	return nil
+}
+
+// One change to one session, as a near cache needs it.
+type Invalidation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The first 8 bytes of the SHA-256 of the session id (as the caller's tenant writes it), read as
+	// a big-endian unsigned integer. Ids never travel on this stream; a client keys its cache by the
+	// same hash (two ids with one hash only cost a needless eviction).
+	IdHash uint64 `protobuf:"fixed64,1,opt,name=id_hash,json=idHash,proto3" json:"id_hash,omitempty"`
+	// The session's version after the change (for an ending: its last version).
+	Version uint64 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	// The session ended (expired, deleted, revoked, evicted) or was rotated to another id: drop it.
+	// False: its entries changed; a cached copy older than `version` is stale.
+	Gone          bool `protobuf:"varint,3,opt,name=gone,proto3" json:"gone,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Invalidation) Reset() {
+	*x = Invalidation{}
+	mi := &file_sessiond_v1_session_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Invalidation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Invalidation) ProtoMessage() {}
+
+func (x *Invalidation) ProtoReflect() protoreflect.Message {
+	mi := &file_sessiond_v1_session_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Invalidation.ProtoReflect.Descriptor instead.
+func (*Invalidation) Descriptor() ([]byte, []int) {
+	return file_sessiond_v1_session_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *Invalidation) GetIdHash() uint64 {
+	if x != nil {
+		return x.IdHash
+	}
+	return 0
+}
+
+func (x *Invalidation) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *Invalidation) GetGone() bool {
+	if x != nil {
+		return x.Gone
+	}
+	return false
+}
+
 // Insert or replace one entry.
 type Operation_SetOp struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -2804,7 +2983,7 @@ type Operation_SetOp struct {
 
 func (x *Operation_SetOp) Reset() {
 	*x = Operation_SetOp{}
-	mi := &file_sessiond_v1_session_proto_msgTypes[39]
+	mi := &file_sessiond_v1_session_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2816,7 +2995,7 @@ func (x *Operation_SetOp) String() string {
 func (*Operation_SetOp) ProtoMessage() {}
 
 func (x *Operation_SetOp) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_proto_msgTypes[39]
+	mi := &file_sessiond_v1_session_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2856,7 +3035,7 @@ type Operation_RemoveOp struct {
 
 func (x *Operation_RemoveOp) Reset() {
 	*x = Operation_RemoveOp{}
-	mi := &file_sessiond_v1_session_proto_msgTypes[40]
+	mi := &file_sessiond_v1_session_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2868,7 +3047,7 @@ func (x *Operation_RemoveOp) String() string {
 func (*Operation_RemoveOp) ProtoMessage() {}
 
 func (x *Operation_RemoveOp) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_proto_msgTypes[40]
+	mi := &file_sessiond_v1_session_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2900,7 +3079,7 @@ type Operation_ClearOp struct {
 
 func (x *Operation_ClearOp) Reset() {
 	*x = Operation_ClearOp{}
-	mi := &file_sessiond_v1_session_proto_msgTypes[41]
+	mi := &file_sessiond_v1_session_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2912,7 +3091,7 @@ func (x *Operation_ClearOp) String() string {
 func (*Operation_ClearOp) ProtoMessage() {}
 
 func (x *Operation_ClearOp) ProtoReflect() protoreflect.Message {
-	mi := &file_sessiond_v1_session_proto_msgTypes[41]
+	mi := &file_sessiond_v1_session_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3161,7 +3340,17 @@ const file_sessiond_v1_session_proto_rawDesc = "" +
 	"\rlist_sessions\x18\x13 \x01(\v2!.sessiond.v1.ListSessionsResponseH\x00R\flistSessions\x12N\n" +
 	"\x0frevoke_sessions\x18\x14 \x01(\v2#.sessiond.v1.RevokeSessionsResponseH\x00R\x0erevokeSessionsB\n" +
 	"\n" +
-	"\bresponse2\xb8\a\n" +
+	"\bresponse\"\"\n" +
+	"\fLeaseRequest\x12\x12\n" +
+	"\x04ping\x18\x01 \x01(\x04R\x04ping\"\xac\x01\n" +
+	"\x15InvalidationsResponse\x12?\n" +
+	"\rinvalidations\x18\x01 \x03(\v2\x19.sessiond.v1.InvalidationR\rinvalidations\x12!\n" +
+	"\fgranted_ping\x18\x02 \x01(\x04R\vgrantedPing\x12/\n" +
+	"\x05lease\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x05lease\"U\n" +
+	"\fInvalidation\x12\x17\n" +
+	"\aid_hash\x18\x01 \x01(\x06R\x06idHash\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\x04R\aversion\x12\x12\n" +
+	"\x04gone\x18\x03 \x01(\bR\x04gone2\x91\b\n" +
 	"\x0eSessionService\x12V\n" +
 	"\rCreateSession\x12!.sessiond.v1.CreateSessionRequest\x1a\".sessiond.v1.CreateSessionResponse\x128\n" +
 	"\x03Get\x12\x17.sessiond.v1.GetRequest\x1a\x18.sessiond.v1.GetResponse\x128\n" +
@@ -3175,7 +3364,8 @@ const file_sessiond_v1_session_proto_rawDesc = "" +
 	"\fListSessions\x12 .sessiond.v1.ListSessionsRequest\x1a!.sessiond.v1.ListSessionsResponse\x12Y\n" +
 	"\x0eRevokeSessions\x12\".sessiond.v1.RevokeSessionsRequest\x1a#.sessiond.v1.RevokeSessionsResponse\x12X\n" +
 	"\rWatchSessions\x12!.sessiond.v1.WatchSessionsRequest\x1a\".sessiond.v1.WatchSessionsResponse0\x01\x12>\n" +
-	"\x05Batch\x12\x19.sessiond.v1.BatchRequest\x1a\x1a.sessiond.v1.BatchResponseB/\n" +
+	"\x05Batch\x12\x19.sessiond.v1.BatchRequest\x1a\x1a.sessiond.v1.BatchResponse\x12W\n" +
+	"\x12WatchInvalidations\x12\x19.sessiond.v1.LeaseRequest\x1a\".sessiond.v1.InvalidationsResponse(\x010\x01B/\n" +
 	"\x0fdev.sessiond.v1B\fSessionProtoP\x01\xaa\x02\vSessiond.V1b\x06proto3"
 
 var (
@@ -3191,7 +3381,7 @@ func file_sessiond_v1_session_proto_rawDescGZIP() []byte {
 }
 
 var file_sessiond_v1_session_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_sessiond_v1_session_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
+var file_sessiond_v1_session_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
 var file_sessiond_v1_session_proto_goTypes = []any{
 	(NotFoundDetails_Reason)(0),    // 0: sessiond.v1.NotFoundDetails.Reason
 	(SessionEvent_Kind)(0),         // 1: sessiond.v1.SessionEvent.Kind
@@ -3229,41 +3419,44 @@ var file_sessiond_v1_session_proto_goTypes = []any{
 	(*BatchOperation)(nil),         // 33: sessiond.v1.BatchOperation
 	(*BatchResponse)(nil),          // 34: sessiond.v1.BatchResponse
 	(*BatchResult)(nil),            // 35: sessiond.v1.BatchResult
-	nil,                            // 36: sessiond.v1.SessionInfo.LabelsEntry
-	nil,                            // 37: sessiond.v1.CreateSessionRequest.EntriesEntry
-	nil,                            // 38: sessiond.v1.CreateSessionRequest.LabelsEntry
-	nil,                            // 39: sessiond.v1.GetResponse.EntriesEntry
-	nil,                            // 40: sessiond.v1.SetRequest.EntriesEntry
-	(*Operation_SetOp)(nil),        // 41: sessiond.v1.Operation.SetOp
-	(*Operation_RemoveOp)(nil),     // 42: sessiond.v1.Operation.RemoveOp
-	(*Operation_ClearOp)(nil),      // 43: sessiond.v1.Operation.ClearOp
-	(*timestamppb.Timestamp)(nil),  // 44: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),    // 45: google.protobuf.Duration
+	(*LeaseRequest)(nil),           // 36: sessiond.v1.LeaseRequest
+	(*InvalidationsResponse)(nil),  // 37: sessiond.v1.InvalidationsResponse
+	(*Invalidation)(nil),           // 38: sessiond.v1.Invalidation
+	nil,                            // 39: sessiond.v1.SessionInfo.LabelsEntry
+	nil,                            // 40: sessiond.v1.CreateSessionRequest.EntriesEntry
+	nil,                            // 41: sessiond.v1.CreateSessionRequest.LabelsEntry
+	nil,                            // 42: sessiond.v1.GetResponse.EntriesEntry
+	nil,                            // 43: sessiond.v1.SetRequest.EntriesEntry
+	(*Operation_SetOp)(nil),        // 44: sessiond.v1.Operation.SetOp
+	(*Operation_RemoveOp)(nil),     // 45: sessiond.v1.Operation.RemoveOp
+	(*Operation_ClearOp)(nil),      // 46: sessiond.v1.Operation.ClearOp
+	(*timestamppb.Timestamp)(nil),  // 47: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),    // 48: google.protobuf.Duration
 }
 var file_sessiond_v1_session_proto_depIdxs = []int32{
-	44, // 0: sessiond.v1.SessionInfo.created_at:type_name -> google.protobuf.Timestamp
-	44, // 1: sessiond.v1.SessionInfo.idle_expires_at:type_name -> google.protobuf.Timestamp
-	44, // 2: sessiond.v1.SessionInfo.absolute_expires_at:type_name -> google.protobuf.Timestamp
-	45, // 3: sessiond.v1.SessionInfo.idle_timeout:type_name -> google.protobuf.Duration
-	36, // 4: sessiond.v1.SessionInfo.labels:type_name -> sessiond.v1.SessionInfo.LabelsEntry
-	44, // 5: sessiond.v1.SessionInfo.last_access_at:type_name -> google.protobuf.Timestamp
+	47, // 0: sessiond.v1.SessionInfo.created_at:type_name -> google.protobuf.Timestamp
+	47, // 1: sessiond.v1.SessionInfo.idle_expires_at:type_name -> google.protobuf.Timestamp
+	47, // 2: sessiond.v1.SessionInfo.absolute_expires_at:type_name -> google.protobuf.Timestamp
+	48, // 3: sessiond.v1.SessionInfo.idle_timeout:type_name -> google.protobuf.Duration
+	39, // 4: sessiond.v1.SessionInfo.labels:type_name -> sessiond.v1.SessionInfo.LabelsEntry
+	47, // 5: sessiond.v1.SessionInfo.last_access_at:type_name -> google.protobuf.Timestamp
 	0,  // 6: sessiond.v1.NotFoundDetails.reason:type_name -> sessiond.v1.NotFoundDetails.Reason
-	44, // 7: sessiond.v1.NotFoundDetails.ended_at:type_name -> google.protobuf.Timestamp
-	37, // 8: sessiond.v1.CreateSessionRequest.entries:type_name -> sessiond.v1.CreateSessionRequest.EntriesEntry
-	45, // 9: sessiond.v1.CreateSessionRequest.idle_timeout:type_name -> google.protobuf.Duration
-	45, // 10: sessiond.v1.CreateSessionRequest.absolute_timeout:type_name -> google.protobuf.Duration
-	38, // 11: sessiond.v1.CreateSessionRequest.labels:type_name -> sessiond.v1.CreateSessionRequest.LabelsEntry
+	47, // 7: sessiond.v1.NotFoundDetails.ended_at:type_name -> google.protobuf.Timestamp
+	40, // 8: sessiond.v1.CreateSessionRequest.entries:type_name -> sessiond.v1.CreateSessionRequest.EntriesEntry
+	48, // 9: sessiond.v1.CreateSessionRequest.idle_timeout:type_name -> google.protobuf.Duration
+	48, // 10: sessiond.v1.CreateSessionRequest.absolute_timeout:type_name -> google.protobuf.Duration
+	41, // 11: sessiond.v1.CreateSessionRequest.labels:type_name -> sessiond.v1.CreateSessionRequest.LabelsEntry
 	3,  // 12: sessiond.v1.CreateSessionResponse.session:type_name -> sessiond.v1.SessionInfo
 	3,  // 13: sessiond.v1.GetResponse.session:type_name -> sessiond.v1.SessionInfo
-	39, // 14: sessiond.v1.GetResponse.entries:type_name -> sessiond.v1.GetResponse.EntriesEntry
-	40, // 15: sessiond.v1.SetRequest.entries:type_name -> sessiond.v1.SetRequest.EntriesEntry
+	42, // 14: sessiond.v1.GetResponse.entries:type_name -> sessiond.v1.GetResponse.EntriesEntry
+	43, // 15: sessiond.v1.SetRequest.entries:type_name -> sessiond.v1.SetRequest.EntriesEntry
 	3,  // 16: sessiond.v1.SetResponse.session:type_name -> sessiond.v1.SessionInfo
 	3,  // 17: sessiond.v1.RemoveResponse.session:type_name -> sessiond.v1.SessionInfo
 	3,  // 18: sessiond.v1.ClearResponse.session:type_name -> sessiond.v1.SessionInfo
 	3,  // 19: sessiond.v1.TouchResponse.session:type_name -> sessiond.v1.SessionInfo
-	41, // 20: sessiond.v1.Operation.set:type_name -> sessiond.v1.Operation.SetOp
-	42, // 21: sessiond.v1.Operation.remove:type_name -> sessiond.v1.Operation.RemoveOp
-	43, // 22: sessiond.v1.Operation.clear:type_name -> sessiond.v1.Operation.ClearOp
+	44, // 20: sessiond.v1.Operation.set:type_name -> sessiond.v1.Operation.SetOp
+	45, // 21: sessiond.v1.Operation.remove:type_name -> sessiond.v1.Operation.RemoveOp
+	46, // 22: sessiond.v1.Operation.clear:type_name -> sessiond.v1.Operation.ClearOp
 	20, // 23: sessiond.v1.CommitRequest.ops:type_name -> sessiond.v1.Operation
 	3,  // 24: sessiond.v1.CommitResponse.session:type_name -> sessiond.v1.SessionInfo
 	3,  // 25: sessiond.v1.RotateIdResponse.session:type_name -> sessiond.v1.SessionInfo
@@ -3271,7 +3464,7 @@ var file_sessiond_v1_session_proto_depIdxs = []int32{
 	31, // 27: sessiond.v1.WatchSessionsResponse.events:type_name -> sessiond.v1.SessionEvent
 	1,  // 28: sessiond.v1.SessionEvent.kind:type_name -> sessiond.v1.SessionEvent.Kind
 	0,  // 29: sessiond.v1.SessionEvent.reason:type_name -> sessiond.v1.NotFoundDetails.Reason
-	44, // 30: sessiond.v1.SessionEvent.at:type_name -> google.protobuf.Timestamp
+	47, // 30: sessiond.v1.SessionEvent.at:type_name -> google.protobuf.Timestamp
 	33, // 31: sessiond.v1.BatchRequest.operations:type_name -> sessiond.v1.BatchOperation
 	6,  // 32: sessiond.v1.BatchOperation.create_session:type_name -> sessiond.v1.CreateSessionRequest
 	8,  // 33: sessiond.v1.BatchOperation.get:type_name -> sessiond.v1.GetRequest
@@ -3298,41 +3491,45 @@ var file_sessiond_v1_session_proto_depIdxs = []int32{
 	24, // 54: sessiond.v1.BatchResult.rotate_id:type_name -> sessiond.v1.RotateIdResponse
 	26, // 55: sessiond.v1.BatchResult.list_sessions:type_name -> sessiond.v1.ListSessionsResponse
 	28, // 56: sessiond.v1.BatchResult.revoke_sessions:type_name -> sessiond.v1.RevokeSessionsResponse
-	2,  // 57: sessiond.v1.CreateSessionRequest.EntriesEntry.value:type_name -> sessiond.v1.Value
-	2,  // 58: sessiond.v1.GetResponse.EntriesEntry.value:type_name -> sessiond.v1.Value
-	2,  // 59: sessiond.v1.SetRequest.EntriesEntry.value:type_name -> sessiond.v1.Value
-	2,  // 60: sessiond.v1.Operation.SetOp.value:type_name -> sessiond.v1.Value
-	6,  // 61: sessiond.v1.SessionService.CreateSession:input_type -> sessiond.v1.CreateSessionRequest
-	8,  // 62: sessiond.v1.SessionService.Get:input_type -> sessiond.v1.GetRequest
-	10, // 63: sessiond.v1.SessionService.Set:input_type -> sessiond.v1.SetRequest
-	12, // 64: sessiond.v1.SessionService.Remove:input_type -> sessiond.v1.RemoveRequest
-	14, // 65: sessiond.v1.SessionService.Clear:input_type -> sessiond.v1.ClearRequest
-	16, // 66: sessiond.v1.SessionService.Touch:input_type -> sessiond.v1.TouchRequest
-	18, // 67: sessiond.v1.SessionService.Delete:input_type -> sessiond.v1.DeleteRequest
-	21, // 68: sessiond.v1.SessionService.Commit:input_type -> sessiond.v1.CommitRequest
-	23, // 69: sessiond.v1.SessionService.RotateId:input_type -> sessiond.v1.RotateIdRequest
-	25, // 70: sessiond.v1.SessionService.ListSessions:input_type -> sessiond.v1.ListSessionsRequest
-	27, // 71: sessiond.v1.SessionService.RevokeSessions:input_type -> sessiond.v1.RevokeSessionsRequest
-	29, // 72: sessiond.v1.SessionService.WatchSessions:input_type -> sessiond.v1.WatchSessionsRequest
-	32, // 73: sessiond.v1.SessionService.Batch:input_type -> sessiond.v1.BatchRequest
-	7,  // 74: sessiond.v1.SessionService.CreateSession:output_type -> sessiond.v1.CreateSessionResponse
-	9,  // 75: sessiond.v1.SessionService.Get:output_type -> sessiond.v1.GetResponse
-	11, // 76: sessiond.v1.SessionService.Set:output_type -> sessiond.v1.SetResponse
-	13, // 77: sessiond.v1.SessionService.Remove:output_type -> sessiond.v1.RemoveResponse
-	15, // 78: sessiond.v1.SessionService.Clear:output_type -> sessiond.v1.ClearResponse
-	17, // 79: sessiond.v1.SessionService.Touch:output_type -> sessiond.v1.TouchResponse
-	19, // 80: sessiond.v1.SessionService.Delete:output_type -> sessiond.v1.DeleteResponse
-	22, // 81: sessiond.v1.SessionService.Commit:output_type -> sessiond.v1.CommitResponse
-	24, // 82: sessiond.v1.SessionService.RotateId:output_type -> sessiond.v1.RotateIdResponse
-	26, // 83: sessiond.v1.SessionService.ListSessions:output_type -> sessiond.v1.ListSessionsResponse
-	28, // 84: sessiond.v1.SessionService.RevokeSessions:output_type -> sessiond.v1.RevokeSessionsResponse
-	30, // 85: sessiond.v1.SessionService.WatchSessions:output_type -> sessiond.v1.WatchSessionsResponse
-	34, // 86: sessiond.v1.SessionService.Batch:output_type -> sessiond.v1.BatchResponse
-	74, // [74:87] is the sub-list for method output_type
-	61, // [61:74] is the sub-list for method input_type
-	61, // [61:61] is the sub-list for extension type_name
-	61, // [61:61] is the sub-list for extension extendee
-	0,  // [0:61] is the sub-list for field type_name
+	38, // 57: sessiond.v1.InvalidationsResponse.invalidations:type_name -> sessiond.v1.Invalidation
+	48, // 58: sessiond.v1.InvalidationsResponse.lease:type_name -> google.protobuf.Duration
+	2,  // 59: sessiond.v1.CreateSessionRequest.EntriesEntry.value:type_name -> sessiond.v1.Value
+	2,  // 60: sessiond.v1.GetResponse.EntriesEntry.value:type_name -> sessiond.v1.Value
+	2,  // 61: sessiond.v1.SetRequest.EntriesEntry.value:type_name -> sessiond.v1.Value
+	2,  // 62: sessiond.v1.Operation.SetOp.value:type_name -> sessiond.v1.Value
+	6,  // 63: sessiond.v1.SessionService.CreateSession:input_type -> sessiond.v1.CreateSessionRequest
+	8,  // 64: sessiond.v1.SessionService.Get:input_type -> sessiond.v1.GetRequest
+	10, // 65: sessiond.v1.SessionService.Set:input_type -> sessiond.v1.SetRequest
+	12, // 66: sessiond.v1.SessionService.Remove:input_type -> sessiond.v1.RemoveRequest
+	14, // 67: sessiond.v1.SessionService.Clear:input_type -> sessiond.v1.ClearRequest
+	16, // 68: sessiond.v1.SessionService.Touch:input_type -> sessiond.v1.TouchRequest
+	18, // 69: sessiond.v1.SessionService.Delete:input_type -> sessiond.v1.DeleteRequest
+	21, // 70: sessiond.v1.SessionService.Commit:input_type -> sessiond.v1.CommitRequest
+	23, // 71: sessiond.v1.SessionService.RotateId:input_type -> sessiond.v1.RotateIdRequest
+	25, // 72: sessiond.v1.SessionService.ListSessions:input_type -> sessiond.v1.ListSessionsRequest
+	27, // 73: sessiond.v1.SessionService.RevokeSessions:input_type -> sessiond.v1.RevokeSessionsRequest
+	29, // 74: sessiond.v1.SessionService.WatchSessions:input_type -> sessiond.v1.WatchSessionsRequest
+	32, // 75: sessiond.v1.SessionService.Batch:input_type -> sessiond.v1.BatchRequest
+	36, // 76: sessiond.v1.SessionService.WatchInvalidations:input_type -> sessiond.v1.LeaseRequest
+	7,  // 77: sessiond.v1.SessionService.CreateSession:output_type -> sessiond.v1.CreateSessionResponse
+	9,  // 78: sessiond.v1.SessionService.Get:output_type -> sessiond.v1.GetResponse
+	11, // 79: sessiond.v1.SessionService.Set:output_type -> sessiond.v1.SetResponse
+	13, // 80: sessiond.v1.SessionService.Remove:output_type -> sessiond.v1.RemoveResponse
+	15, // 81: sessiond.v1.SessionService.Clear:output_type -> sessiond.v1.ClearResponse
+	17, // 82: sessiond.v1.SessionService.Touch:output_type -> sessiond.v1.TouchResponse
+	19, // 83: sessiond.v1.SessionService.Delete:output_type -> sessiond.v1.DeleteResponse
+	22, // 84: sessiond.v1.SessionService.Commit:output_type -> sessiond.v1.CommitResponse
+	24, // 85: sessiond.v1.SessionService.RotateId:output_type -> sessiond.v1.RotateIdResponse
+	26, // 86: sessiond.v1.SessionService.ListSessions:output_type -> sessiond.v1.ListSessionsResponse
+	28, // 87: sessiond.v1.SessionService.RevokeSessions:output_type -> sessiond.v1.RevokeSessionsResponse
+	30, // 88: sessiond.v1.SessionService.WatchSessions:output_type -> sessiond.v1.WatchSessionsResponse
+	34, // 89: sessiond.v1.SessionService.Batch:output_type -> sessiond.v1.BatchResponse
+	37, // 90: sessiond.v1.SessionService.WatchInvalidations:output_type -> sessiond.v1.InvalidationsResponse
+	77, // [77:91] is the sub-list for method output_type
+	63, // [63:77] is the sub-list for method input_type
+	63, // [63:63] is the sub-list for extension type_name
+	63, // [63:63] is the sub-list for extension extendee
+	0,  // [0:63] is the sub-list for field type_name
 }
 
 func init() { file_sessiond_v1_session_proto_init() }
@@ -3392,7 +3589,7 @@ func file_sessiond_v1_session_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sessiond_v1_session_proto_rawDesc), len(file_sessiond_v1_session_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   42,
+			NumMessages:   45,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

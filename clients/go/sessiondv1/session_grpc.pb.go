@@ -66,26 +66,28 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	SessionService_CreateSession_FullMethodName  = "/sessiond.v1.SessionService/CreateSession"
-	SessionService_Get_FullMethodName            = "/sessiond.v1.SessionService/Get"
-	SessionService_Set_FullMethodName            = "/sessiond.v1.SessionService/Set"
-	SessionService_Remove_FullMethodName         = "/sessiond.v1.SessionService/Remove"
-	SessionService_Clear_FullMethodName          = "/sessiond.v1.SessionService/Clear"
-	SessionService_Touch_FullMethodName          = "/sessiond.v1.SessionService/Touch"
-	SessionService_Delete_FullMethodName         = "/sessiond.v1.SessionService/Delete"
-	SessionService_Commit_FullMethodName         = "/sessiond.v1.SessionService/Commit"
-	SessionService_RotateId_FullMethodName       = "/sessiond.v1.SessionService/RotateId"
-	SessionService_ListSessions_FullMethodName   = "/sessiond.v1.SessionService/ListSessions"
-	SessionService_RevokeSessions_FullMethodName = "/sessiond.v1.SessionService/RevokeSessions"
-	SessionService_WatchSessions_FullMethodName  = "/sessiond.v1.SessionService/WatchSessions"
-	SessionService_Batch_FullMethodName          = "/sessiond.v1.SessionService/Batch"
+	SessionService_CreateSession_FullMethodName      = "/sessiond.v1.SessionService/CreateSession"
+	SessionService_Get_FullMethodName                = "/sessiond.v1.SessionService/Get"
+	SessionService_Set_FullMethodName                = "/sessiond.v1.SessionService/Set"
+	SessionService_Remove_FullMethodName             = "/sessiond.v1.SessionService/Remove"
+	SessionService_Clear_FullMethodName              = "/sessiond.v1.SessionService/Clear"
+	SessionService_Touch_FullMethodName              = "/sessiond.v1.SessionService/Touch"
+	SessionService_Delete_FullMethodName             = "/sessiond.v1.SessionService/Delete"
+	SessionService_Commit_FullMethodName             = "/sessiond.v1.SessionService/Commit"
+	SessionService_RotateId_FullMethodName           = "/sessiond.v1.SessionService/RotateId"
+	SessionService_ListSessions_FullMethodName       = "/sessiond.v1.SessionService/ListSessions"
+	SessionService_RevokeSessions_FullMethodName     = "/sessiond.v1.SessionService/RevokeSessions"
+	SessionService_WatchSessions_FullMethodName      = "/sessiond.v1.SessionService/WatchSessions"
+	SessionService_Batch_FullMethodName              = "/sessiond.v1.SessionService/Batch"
+	SessionService_WatchInvalidations_FullMethodName = "/sessiond.v1.SessionService/WatchInvalidations"
 )
 
 // SessionServiceClient is the client API for SessionService service.
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// The session service. All rpcs are unary but WatchSessions, a server stream.
+// The session service. All rpcs are unary but WatchSessions, a server stream, and
+// WatchInvalidations, a bidirectional stream.
 type SessionServiceClient interface {
 	// Creates a session with a new server-generated id, optional initial entries, principal and
 	// timeouts. Errors: INVALID_ARGUMENT (bad key, value, label or timeout), RESOURCE_EXHAUSTED (an
@@ -161,6 +163,34 @@ type SessionServiceClient interface {
 	// nothing set), UNAUTHENTICATED, UNAVAILABLE, RESOURCE_EXHAUSTED (the request over
 	// --max_message_bytes, the responses over the pending-response budget, the server overloaded).
 	Batch(ctx context.Context, in *BatchRequest, opts ...grpc.CallOption) (*BatchResponse, error)
+	// The invalidation stream of a client's near cache (sessions it keeps in process memory to read
+	// without an rpc). The server sends an Invalidation for every change that ends a session or
+	// changes its entries or id, from any caller and any replica (creations, touches and
+	// renewals are not sent), for the caller's tenant only, without session ids or values: each
+	// carries a hash of the id and the version after the change.
+	//
+	// Leases (bounded staleness): the client sends a LeaseRequest with a new `ping` now and then
+	// (every quarter lease); the server answers with `granted_ping` = that ping once every change
+	// committed before the server read the ping has been sent on this stream. The client may serve
+	// cached sessions only until the time it SENT the granted ping plus `lease` (the server's
+	// --near_cache_lease, default 100 ms), measured on its own monotonic clock; it serves nothing
+	// from the cache while no lease is current, and empties its cache when the stream breaks. So a
+	// client that is stalled, partitioned or stopped stops serving cached sessions within one lease
+	// of its last granted ping, and a change committed at time t is never served stale after
+	// t + lease (on the Redis and PostgreSQL backends: after t + lease + the replica's event tail
+	// delay, usually a round trip, when the change was made through another replica).
+	//
+	// Delete and RevokeSessions (alone or in a Batch) return only after their invalidations were
+	// sent on every invalidation stream connected to the replica that served them, or, for a stream
+	// that does not take them within one lease, after that stream was ended with UNAVAILABLE (its
+	// client's lease has lapsed by then). Within one lease after they return, no client serves the
+	// ended session from its cache.
+	//
+	// A client's own commits carry read_version, so a stale cached read can never cause a lost
+	// update: a key changed since is a conflict (ABORTED). Errors: INVALID_ARGUMENT (a ping of 0, or
+	// not above the previous one), UNAUTHENTICATED, PERMISSION_DENIED, UNAVAILABLE (the server is
+	// draining, or the stream fell a lease behind).
+	WatchInvalidations(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[LeaseRequest, InvalidationsResponse], error)
 }
 
 type sessionServiceClient struct {
@@ -310,11 +340,25 @@ func (c *sessionServiceClient) Batch(ctx context.Context, in *BatchRequest, opts
 	return out, nil
 }
 
+func (c *sessionServiceClient) WatchInvalidations(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[LeaseRequest, InvalidationsResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &SessionService_ServiceDesc.Streams[1], SessionService_WatchInvalidations_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[LeaseRequest, InvalidationsResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type SessionService_WatchInvalidationsClient = grpc.BidiStreamingClient[LeaseRequest, InvalidationsResponse]
+
 // SessionServiceServer is the server API for SessionService service.
 // All implementations must embed UnimplementedSessionServiceServer
 // for forward compatibility.
 //
-// The session service. All rpcs are unary but WatchSessions, a server stream.
+// The session service. All rpcs are unary but WatchSessions, a server stream, and
+// WatchInvalidations, a bidirectional stream.
 type SessionServiceServer interface {
 	// Creates a session with a new server-generated id, optional initial entries, principal and
 	// timeouts. Errors: INVALID_ARGUMENT (bad key, value, label or timeout), RESOURCE_EXHAUSTED (an
@@ -390,6 +434,34 @@ type SessionServiceServer interface {
 	// nothing set), UNAUTHENTICATED, UNAVAILABLE, RESOURCE_EXHAUSTED (the request over
 	// --max_message_bytes, the responses over the pending-response budget, the server overloaded).
 	Batch(context.Context, *BatchRequest) (*BatchResponse, error)
+	// The invalidation stream of a client's near cache (sessions it keeps in process memory to read
+	// without an rpc). The server sends an Invalidation for every change that ends a session or
+	// changes its entries or id, from any caller and any replica (creations, touches and
+	// renewals are not sent), for the caller's tenant only, without session ids or values: each
+	// carries a hash of the id and the version after the change.
+	//
+	// Leases (bounded staleness): the client sends a LeaseRequest with a new `ping` now and then
+	// (every quarter lease); the server answers with `granted_ping` = that ping once every change
+	// committed before the server read the ping has been sent on this stream. The client may serve
+	// cached sessions only until the time it SENT the granted ping plus `lease` (the server's
+	// --near_cache_lease, default 100 ms), measured on its own monotonic clock; it serves nothing
+	// from the cache while no lease is current, and empties its cache when the stream breaks. So a
+	// client that is stalled, partitioned or stopped stops serving cached sessions within one lease
+	// of its last granted ping, and a change committed at time t is never served stale after
+	// t + lease (on the Redis and PostgreSQL backends: after t + lease + the replica's event tail
+	// delay, usually a round trip, when the change was made through another replica).
+	//
+	// Delete and RevokeSessions (alone or in a Batch) return only after their invalidations were
+	// sent on every invalidation stream connected to the replica that served them, or, for a stream
+	// that does not take them within one lease, after that stream was ended with UNAVAILABLE (its
+	// client's lease has lapsed by then). Within one lease after they return, no client serves the
+	// ended session from its cache.
+	//
+	// A client's own commits carry read_version, so a stale cached read can never cause a lost
+	// update: a key changed since is a conflict (ABORTED). Errors: INVALID_ARGUMENT (a ping of 0, or
+	// not above the previous one), UNAUTHENTICATED, PERMISSION_DENIED, UNAVAILABLE (the server is
+	// draining, or the stream fell a lease behind).
+	WatchInvalidations(grpc.BidiStreamingServer[LeaseRequest, InvalidationsResponse]) error
 	mustEmbedUnimplementedSessionServiceServer()
 }
 
@@ -438,6 +510,9 @@ func (UnimplementedSessionServiceServer) WatchSessions(*WatchSessionsRequest, gr
 }
 func (UnimplementedSessionServiceServer) Batch(context.Context, *BatchRequest) (*BatchResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Batch not implemented")
+}
+func (UnimplementedSessionServiceServer) WatchInvalidations(grpc.BidiStreamingServer[LeaseRequest, InvalidationsResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchInvalidations not implemented")
 }
 func (UnimplementedSessionServiceServer) mustEmbedUnimplementedSessionServiceServer() {}
 func (UnimplementedSessionServiceServer) testEmbeddedByValue()                        {}
@@ -687,6 +762,13 @@ func _SessionService_Batch_Handler(srv interface{}, ctx context.Context, dec fun
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SessionService_WatchInvalidations_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(SessionServiceServer).WatchInvalidations(&grpc.GenericServerStream[LeaseRequest, InvalidationsResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type SessionService_WatchInvalidationsServer = grpc.BidiStreamingServer[LeaseRequest, InvalidationsResponse]
+
 // SessionService_ServiceDesc is the grpc.ServiceDesc for SessionService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -748,6 +830,12 @@ var SessionService_ServiceDesc = grpc.ServiceDesc{
 			StreamName:    "WatchSessions",
 			Handler:       _SessionService_WatchSessions_Handler,
 			ServerStreams: true,
+		},
+		{
+			StreamName:    "WatchInvalidations",
+			Handler:       _SessionService_WatchInvalidations_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
 		},
 	},
 	Metadata: "sessiond/v1/session.proto",

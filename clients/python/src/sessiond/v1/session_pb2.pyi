@@ -1485,3 +1485,97 @@ class BatchResult(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType_response) -> _WhichOneofReturnType_response | None: ...
 
 Global___BatchResult: _TypeAlias = BatchResult  # noqa: Y015
+
+@_typing.final
+class LeaseRequest(_message.Message):
+    """A near cache's request for a lease on its WatchInvalidations stream."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PING_FIELD_NUMBER: _builtins.int
+    ping: _builtins.int
+    """Chosen by the client: at least 1 and above every earlier ping on the stream."""
+    def __init__(
+        self,
+        *,
+        ping: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ping", b"ping"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LeaseRequest: _TypeAlias = LeaseRequest  # noqa: Y015
+
+@_typing.final
+class InvalidationsResponse(_message.Message):
+    """One message of a WatchInvalidations stream."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INVALIDATIONS_FIELD_NUMBER: _builtins.int
+    GRANTED_PING_FIELD_NUMBER: _builtins.int
+    LEASE_FIELD_NUMBER: _builtins.int
+    granted_ping: _builtins.int
+    """Not 0: the ping of a LeaseRequest; every change committed before the server read it is in this
+    message or an earlier one. The client's lease runs until the time it sent that ping plus
+    `lease`.
+    """
+    @_builtins.property
+    def invalidations(self) -> _containers.RepeatedCompositeFieldContainer[Global___Invalidation]:
+        """Changes, in the order they were committed, continuing the previous message's."""
+
+    @_builtins.property
+    def lease(self) -> _duration_pb2.Duration:
+        """With every granted_ping: the lease (--near_cache_lease)."""
+
+    def __init__(
+        self,
+        *,
+        invalidations: _abc.Iterable[Global___Invalidation] | None = ...,
+        granted_ping: _builtins.int = ...,
+        lease: _duration_pb2.Duration | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["lease", b"lease"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["granted_ping", b"granted_ping", "invalidations", b"invalidations", "lease", b"lease"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InvalidationsResponse: _TypeAlias = InvalidationsResponse  # noqa: Y015
+
+@_typing.final
+class Invalidation(_message.Message):
+    """One change to one session, as a near cache needs it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_HASH_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    GONE_FIELD_NUMBER: _builtins.int
+    id_hash: _builtins.int
+    """The first 8 bytes of the SHA-256 of the session id (as the caller's tenant writes it), read as
+    a big-endian unsigned integer. Ids never travel on this stream; a client keys its cache by the
+    same hash (two ids with one hash only cost a needless eviction).
+    """
+    version: _builtins.int
+    """The session's version after the change (for an ending: its last version)."""
+    gone: _builtins.bool
+    """The session ended (expired, deleted, revoked, evicted) or was rotated to another id: drop it.
+    False: its entries changed; a cached copy older than `version` is stale.
+    """
+    def __init__(
+        self,
+        *,
+        id_hash: _builtins.int = ...,
+        version: _builtins.int = ...,
+        gone: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["gone", b"gone", "id_hash", b"id_hash", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Invalidation: _TypeAlias = Invalidation  # noqa: Y015

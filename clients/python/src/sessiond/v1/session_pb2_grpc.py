@@ -27,7 +27,8 @@ if _version_not_supported:
 
 
 class SessionServiceStub:
-    """The session service. All rpcs are unary but WatchSessions, a server stream.
+    """The session service. All rpcs are unary but WatchSessions, a server stream, and
+    WatchInvalidations, a bidirectional stream.
     """
 
     def __init__(self, channel):
@@ -101,10 +102,16 @@ class SessionServiceStub:
                 request_serializer=sessiond_dot_v1_dot_session__pb2.BatchRequest.SerializeToString,
                 response_deserializer=sessiond_dot_v1_dot_session__pb2.BatchResponse.FromString,
                 _registered_method=True)
+        self.WatchInvalidations = channel.stream_stream(
+                '/sessiond.v1.SessionService/WatchInvalidations',
+                request_serializer=sessiond_dot_v1_dot_session__pb2.LeaseRequest.SerializeToString,
+                response_deserializer=sessiond_dot_v1_dot_session__pb2.InvalidationsResponse.FromString,
+                _registered_method=True)
 
 
 class SessionServiceServicer:
-    """The session service. All rpcs are unary but WatchSessions, a server stream.
+    """The session service. All rpcs are unary but WatchSessions, a server stream, and
+    WatchInvalidations, a bidirectional stream.
     """
 
     def CreateSession(self, request, context):
@@ -246,6 +253,39 @@ class SessionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchInvalidations(self, request_iterator, context):
+        """The invalidation stream of a client's near cache (sessions it keeps in process memory to read
+        without an rpc). The server sends an Invalidation for every change that ends a session or
+        changes its entries or id, from any caller and any replica (creations, touches and
+        renewals are not sent), for the caller's tenant only, without session ids or values: each
+        carries a hash of the id and the version after the change.
+
+        Leases (bounded staleness): the client sends a LeaseRequest with a new `ping` now and then
+        (every quarter lease); the server answers with `granted_ping` = that ping once every change
+        committed before the server read the ping has been sent on this stream. The client may serve
+        cached sessions only until the time it SENT the granted ping plus `lease` (the server's
+        --near_cache_lease, default 100 ms), measured on its own monotonic clock; it serves nothing
+        from the cache while no lease is current, and empties its cache when the stream breaks. So a
+        client that is stalled, partitioned or stopped stops serving cached sessions within one lease
+        of its last granted ping, and a change committed at time t is never served stale after
+        t + lease (on the Redis and PostgreSQL backends: after t + lease + the replica's event tail
+        delay, usually a round trip, when the change was made through another replica).
+
+        Delete and RevokeSessions (alone or in a Batch) return only after their invalidations were
+        sent on every invalidation stream connected to the replica that served them, or, for a stream
+        that does not take them within one lease, after that stream was ended with UNAVAILABLE (its
+        client's lease has lapsed by then). Within one lease after they return, no client serves the
+        ended session from its cache.
+
+        A client's own commits carry read_version, so a stale cached read can never cause a lost
+        update: a key changed since is a conflict (ABORTED). Errors: INVALID_ARGUMENT (a ping of 0, or
+        not above the previous one), UNAUTHENTICATED, PERMISSION_DENIED, UNAVAILABLE (the server is
+        draining, or the stream fell a lease behind).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SessionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -314,6 +354,11 @@ def add_SessionServiceServicer_to_server(servicer, server):
                     request_deserializer=sessiond_dot_v1_dot_session__pb2.BatchRequest.FromString,
                     response_serializer=sessiond_dot_v1_dot_session__pb2.BatchResponse.SerializeToString,
             ),
+            'WatchInvalidations': grpc.stream_stream_rpc_method_handler(
+                    servicer.WatchInvalidations,
+                    request_deserializer=sessiond_dot_v1_dot_session__pb2.LeaseRequest.FromString,
+                    response_serializer=sessiond_dot_v1_dot_session__pb2.InvalidationsResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'sessiond.v1.SessionService', rpc_method_handlers)
@@ -323,7 +368,8 @@ def add_SessionServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class SessionService:
-    """The session service. All rpcs are unary but WatchSessions, a server stream.
+    """The session service. All rpcs are unary but WatchSessions, a server stream, and
+    WatchInvalidations, a bidirectional stream.
     """
 
     @staticmethod
@@ -667,6 +713,33 @@ class SessionService:
             '/sessiond.v1.SessionService/Batch',
             sessiond_dot_v1_dot_session__pb2.BatchRequest.SerializeToString,
             sessiond_dot_v1_dot_session__pb2.BatchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchInvalidations(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/sessiond.v1.SessionService/WatchInvalidations',
+            sessiond_dot_v1_dot_session__pb2.LeaseRequest.SerializeToString,
+            sessiond_dot_v1_dot_session__pb2.InvalidationsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -74,7 +74,9 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class SessionServiceStub:
-    """The session service. All rpcs are unary but WatchSessions, a server stream."""
+    """The session service. All rpcs are unary but WatchSessions, a server stream, and
+    WatchInvalidations, a bidirectional stream.
+    """
 
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
@@ -167,10 +169,41 @@ class SessionServiceStub:
     nothing set), UNAUTHENTICATED, UNAVAILABLE, RESOURCE_EXHAUSTED (the request over
     --max_message_bytes, the responses over the pending-response budget, the server overloaded).
     """
+    WatchInvalidations: _grpc.StreamStreamMultiCallable[_session_pb2.LeaseRequest, _session_pb2.InvalidationsResponse]
+    """The invalidation stream of a client's near cache (sessions it keeps in process memory to read
+    without an rpc). The server sends an Invalidation for every change that ends a session or
+    changes its entries or id, from any caller and any replica (creations, touches and
+    renewals are not sent), for the caller's tenant only, without session ids or values: each
+    carries a hash of the id and the version after the change.
+
+    Leases (bounded staleness): the client sends a LeaseRequest with a new `ping` now and then
+    (every quarter lease); the server answers with `granted_ping` = that ping once every change
+    committed before the server read the ping has been sent on this stream. The client may serve
+    cached sessions only until the time it SENT the granted ping plus `lease` (the server's
+    --near_cache_lease, default 100 ms), measured on its own monotonic clock; it serves nothing
+    from the cache while no lease is current, and empties its cache when the stream breaks. So a
+    client that is stalled, partitioned or stopped stops serving cached sessions within one lease
+    of its last granted ping, and a change committed at time t is never served stale after
+    t + lease (on the Redis and PostgreSQL backends: after t + lease + the replica's event tail
+    delay, usually a round trip, when the change was made through another replica).
+
+    Delete and RevokeSessions (alone or in a Batch) return only after their invalidations were
+    sent on every invalidation stream connected to the replica that served them, or, for a stream
+    that does not take them within one lease, after that stream was ended with UNAVAILABLE (its
+    client's lease has lapsed by then). Within one lease after they return, no client serves the
+    ended session from its cache.
+
+    A client's own commits carry read_version, so a stale cached read can never cause a lost
+    update: a key changed since is a conflict (ABORTED). Errors: INVALID_ARGUMENT (a ping of 0, or
+    not above the previous one), UNAUTHENTICATED, PERMISSION_DENIED, UNAVAILABLE (the server is
+    draining, or the stream fell a lease behind).
+    """
 
 @_typing.type_check_only
 class SessionServiceAsyncStub(SessionServiceStub):
-    """The session service. All rpcs are unary but WatchSessions, a server stream."""
+    """The session service. All rpcs are unary but WatchSessions, a server stream, and
+    WatchInvalidations, a bidirectional stream.
+    """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     CreateSession: _aio.UnaryUnaryMultiCallable[_session_pb2.CreateSessionRequest, _session_pb2.CreateSessionResponse]  # type: ignore[assignment]
@@ -260,9 +293,40 @@ class SessionServiceAsyncStub(SessionServiceStub):
     nothing set), UNAUTHENTICATED, UNAVAILABLE, RESOURCE_EXHAUSTED (the request over
     --max_message_bytes, the responses over the pending-response budget, the server overloaded).
     """
+    WatchInvalidations: _aio.StreamStreamMultiCallable[_session_pb2.LeaseRequest, _session_pb2.InvalidationsResponse]  # type: ignore[assignment]
+    """The invalidation stream of a client's near cache (sessions it keeps in process memory to read
+    without an rpc). The server sends an Invalidation for every change that ends a session or
+    changes its entries or id, from any caller and any replica (creations, touches and
+    renewals are not sent), for the caller's tenant only, without session ids or values: each
+    carries a hash of the id and the version after the change.
+
+    Leases (bounded staleness): the client sends a LeaseRequest with a new `ping` now and then
+    (every quarter lease); the server answers with `granted_ping` = that ping once every change
+    committed before the server read the ping has been sent on this stream. The client may serve
+    cached sessions only until the time it SENT the granted ping plus `lease` (the server's
+    --near_cache_lease, default 100 ms), measured on its own monotonic clock; it serves nothing
+    from the cache while no lease is current, and empties its cache when the stream breaks. So a
+    client that is stalled, partitioned or stopped stops serving cached sessions within one lease
+    of its last granted ping, and a change committed at time t is never served stale after
+    t + lease (on the Redis and PostgreSQL backends: after t + lease + the replica's event tail
+    delay, usually a round trip, when the change was made through another replica).
+
+    Delete and RevokeSessions (alone or in a Batch) return only after their invalidations were
+    sent on every invalidation stream connected to the replica that served them, or, for a stream
+    that does not take them within one lease, after that stream was ended with UNAVAILABLE (its
+    client's lease has lapsed by then). Within one lease after they return, no client serves the
+    ended session from its cache.
+
+    A client's own commits carry read_version, so a stale cached read can never cause a lost
+    update: a key changed since is a conflict (ABORTED). Errors: INVALID_ARGUMENT (a ping of 0, or
+    not above the previous one), UNAUTHENTICATED, PERMISSION_DENIED, UNAVAILABLE (the server is
+    draining, or the stream fell a lease behind).
+    """
 
 class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
-    """The session service. All rpcs are unary but WatchSessions, a server stream."""
+    """The session service. All rpcs are unary but WatchSessions, a server stream, and
+    WatchInvalidations, a bidirectional stream.
+    """
 
     @_abc_1.abstractmethod
     def CreateSession(
@@ -427,6 +491,41 @@ class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
         INVALID_ARGUMENT (no operations, more than --max_batch_operations, or an operation with
         nothing set), UNAUTHENTICATED, UNAVAILABLE, RESOURCE_EXHAUSTED (the request over
         --max_message_bytes, the responses over the pending-response budget, the server overloaded).
+        """
+
+    @_abc_1.abstractmethod
+    def WatchInvalidations(
+        self,
+        request_iterator: _MaybeAsyncIterator[_session_pb2.LeaseRequest],
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_session_pb2.InvalidationsResponse], _abc.AsyncIterator[_session_pb2.InvalidationsResponse]]:
+        """The invalidation stream of a client's near cache (sessions it keeps in process memory to read
+        without an rpc). The server sends an Invalidation for every change that ends a session or
+        changes its entries or id, from any caller and any replica (creations, touches and
+        renewals are not sent), for the caller's tenant only, without session ids or values: each
+        carries a hash of the id and the version after the change.
+
+        Leases (bounded staleness): the client sends a LeaseRequest with a new `ping` now and then
+        (every quarter lease); the server answers with `granted_ping` = that ping once every change
+        committed before the server read the ping has been sent on this stream. The client may serve
+        cached sessions only until the time it SENT the granted ping plus `lease` (the server's
+        --near_cache_lease, default 100 ms), measured on its own monotonic clock; it serves nothing
+        from the cache while no lease is current, and empties its cache when the stream breaks. So a
+        client that is stalled, partitioned or stopped stops serving cached sessions within one lease
+        of its last granted ping, and a change committed at time t is never served stale after
+        t + lease (on the Redis and PostgreSQL backends: after t + lease + the replica's event tail
+        delay, usually a round trip, when the change was made through another replica).
+
+        Delete and RevokeSessions (alone or in a Batch) return only after their invalidations were
+        sent on every invalidation stream connected to the replica that served them, or, for a stream
+        that does not take them within one lease, after that stream was ended with UNAVAILABLE (its
+        client's lease has lapsed by then). Within one lease after they return, no client serves the
+        ended session from its cache.
+
+        A client's own commits carry read_version, so a stale cached read can never cause a lost
+        update: a key changed since is a conflict (ABORTED). Errors: INVALID_ARGUMENT (a ping of 0, or
+        not above the previous one), UNAUTHENTICATED, PERMISSION_DENIED, UNAVAILABLE (the server is
+        draining, or the stream fell a lease behind).
         """
 
 def add_SessionServiceServicer_to_server(servicer: SessionServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

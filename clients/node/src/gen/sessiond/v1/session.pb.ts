@@ -11,9 +11,11 @@ import {
   type CallOptions,
   type ChannelCredentials,
   Client,
+  type ClientDuplexStream,
   type ClientOptions,
   type ClientReadableStream,
   type ClientUnaryCall,
+  type handleBidiStreamingCall,
   type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
@@ -714,6 +716,43 @@ export interface BatchResult {
     | { $case: "listSessions"; value: ListSessionsResponse }
     | { $case: "revokeSessions"; value: RevokeSessionsResponse }
     | undefined;
+}
+
+/** A near cache's request for a lease on its WatchInvalidations stream. */
+export interface LeaseRequest {
+  /** Chosen by the client: at least 1 and above every earlier ping on the stream. */
+  ping: bigint;
+}
+
+/** One message of a WatchInvalidations stream. */
+export interface InvalidationsResponse {
+  /** Changes, in the order they were committed, continuing the previous message's. */
+  invalidations: Invalidation[];
+  /**
+   * Not 0: the ping of a LeaseRequest; every change committed before the server read it is in this
+   * message or an earlier one. The client's lease runs until the time it sent that ping plus
+   * `lease`.
+   */
+  grantedPing: bigint;
+  /** With every granted_ping: the lease (--near_cache_lease). */
+  lease?: Duration | undefined;
+}
+
+/** One change to one session, as a near cache needs it. */
+export interface Invalidation {
+  /**
+   * The first 8 bytes of the SHA-256 of the session id (as the caller's tenant writes it), read as
+   * a big-endian unsigned integer. Ids never travel on this stream; a client keys its cache by the
+   * same hash (two ids with one hash only cost a needless eviction).
+   */
+  idHash: bigint;
+  /** The session's version after the change (for an ending: its last version). */
+  version: bigint;
+  /**
+   * The session ended (expired, deleted, revoked, evicted) or was rotated to another id: drop it.
+   * False: its entries changed; a cached copy older than `version` is stale.
+   */
+  gone: boolean;
 }
 
 function createBaseValue(): Value {
@@ -5576,7 +5615,301 @@ export const BatchResult: MessageFns<BatchResult> = {
   },
 };
 
-/** The session service. All rpcs are unary but WatchSessions, a server stream. */
+function createBaseLeaseRequest(): LeaseRequest {
+  return { ping: 0n };
+}
+
+export const LeaseRequest: MessageFns<LeaseRequest> = {
+  encode(message: LeaseRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ping !== 0n) {
+      if (BigInt.asUintN(64, message.ping) !== message.ping) {
+        throw new globalThis.Error("value provided for field message.ping of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.ping);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LeaseRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLeaseRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.ping = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LeaseRequest {
+    return { ping: isSet(object.ping) ? BigInt(object.ping) : 0n };
+  },
+
+  toJSON(message: LeaseRequest): unknown {
+    const obj: any = {};
+    if (message.ping !== 0n) {
+      obj.ping = message.ping.toString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LeaseRequest>, I>>(base?: I): LeaseRequest {
+    return LeaseRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LeaseRequest>, I>>(object: I): LeaseRequest {
+    const message = createBaseLeaseRequest();
+    message.ping = (object.ping !== undefined && object.ping !== null) ? BigInt(object.ping) : 0n;
+    return message;
+  },
+};
+
+function createBaseInvalidationsResponse(): InvalidationsResponse {
+  return { invalidations: [], grantedPing: 0n, lease: undefined };
+}
+
+export const InvalidationsResponse: MessageFns<InvalidationsResponse> = {
+  encode(message: InvalidationsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.invalidations) {
+      Invalidation.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.grantedPing !== 0n) {
+      if (BigInt.asUintN(64, message.grantedPing) !== message.grantedPing) {
+        throw new globalThis.Error("value provided for field message.grantedPing of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.grantedPing);
+    }
+    if (message.lease !== undefined) {
+      Duration.encode(message.lease, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InvalidationsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInvalidationsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.invalidations.push(Invalidation.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.grantedPing = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.lease = Duration.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InvalidationsResponse {
+    return {
+      invalidations: globalThis.Array.isArray(object?.invalidations)
+        ? object.invalidations.map((e: any) => Invalidation.fromJSON(e))
+        : [],
+      grantedPing: isSet(object.grantedPing)
+        ? BigInt(object.grantedPing)
+        : isSet(object.granted_ping)
+        ? BigInt(object.granted_ping)
+        : 0n,
+      lease: isSet(object.lease) ? Duration.fromJSON(object.lease) : undefined,
+    };
+  },
+
+  toJSON(message: InvalidationsResponse): unknown {
+    const obj: any = {};
+    if (message.invalidations?.length) {
+      obj.invalidations = message.invalidations.map((e) => Invalidation.toJSON(e));
+    }
+    if (message.grantedPing !== 0n) {
+      obj.grantedPing = message.grantedPing.toString();
+    }
+    if (message.lease !== undefined) {
+      obj.lease = Duration.toJSON(message.lease);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<InvalidationsResponse>, I>>(base?: I): InvalidationsResponse {
+    return InvalidationsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<InvalidationsResponse>, I>>(object: I): InvalidationsResponse {
+    const message = createBaseInvalidationsResponse();
+    message.invalidations = object.invalidations?.map((e) => Invalidation.fromPartial(e)) || [];
+    message.grantedPing = (object.grantedPing !== undefined && object.grantedPing !== null)
+      ? BigInt(object.grantedPing)
+      : 0n;
+    message.lease = (object.lease !== undefined && object.lease !== null)
+      ? Duration.fromPartial(object.lease)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseInvalidation(): Invalidation {
+  return { idHash: 0n, version: 0n, gone: false };
+}
+
+export const Invalidation: MessageFns<Invalidation> = {
+  encode(message: Invalidation, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.idHash !== 0n) {
+      if (BigInt.asUintN(64, message.idHash) !== message.idHash) {
+        throw new globalThis.Error("value provided for field message.idHash of type fixed64 too large");
+      }
+      writer.uint32(9).fixed64(message.idHash);
+    }
+    if (message.version !== 0n) {
+      if (BigInt.asUintN(64, message.version) !== message.version) {
+        throw new globalThis.Error("value provided for field message.version of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.version);
+    }
+    if (message.gone !== false) {
+      writer.uint32(24).bool(message.gone);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Invalidation {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInvalidation();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 9) {
+              break;
+            }
+
+            message.idHash = reader.fixed64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.version = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.gone = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Invalidation {
+    return {
+      idHash: isSet(object.idHash) ? BigInt(object.idHash) : isSet(object.id_hash) ? BigInt(object.id_hash) : 0n,
+      version: isSet(object.version) ? BigInt(object.version) : 0n,
+      gone: isSet(object.gone) ? globalThis.Boolean(object.gone) : false,
+    };
+  },
+
+  toJSON(message: Invalidation): unknown {
+    const obj: any = {};
+    if (message.idHash !== 0n) {
+      obj.idHash = message.idHash.toString();
+    }
+    if (message.version !== 0n) {
+      obj.version = message.version.toString();
+    }
+    if (message.gone !== false) {
+      obj.gone = message.gone;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Invalidation>, I>>(base?: I): Invalidation {
+    return Invalidation.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Invalidation>, I>>(object: I): Invalidation {
+    const message = createBaseInvalidation();
+    message.idHash = (object.idHash !== undefined && object.idHash !== null) ? BigInt(object.idHash) : 0n;
+    message.version = (object.version !== undefined && object.version !== null) ? BigInt(object.version) : 0n;
+    message.gone = object.gone ?? false;
+    return message;
+  },
+};
+
+/**
+ * The session service. All rpcs are unary but WatchSessions, a server stream, and
+ * WatchInvalidations, a bidirectional stream.
+ */
 export type SessionServiceService = typeof SessionServiceService;
 export const SessionServiceService = {
   /**
@@ -5788,6 +6121,45 @@ export const SessionServiceService = {
     responseSerialize: (value: BatchResponse): Buffer => Buffer.from(BatchResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): BatchResponse => BatchResponse.decode(value),
   },
+  /**
+   * The invalidation stream of a client's near cache (sessions it keeps in process memory to read
+   * without an rpc). The server sends an Invalidation for every change that ends a session or
+   * changes its entries or id, from any caller and any replica (creations, touches and
+   * renewals are not sent), for the caller's tenant only, without session ids or values: each
+   * carries a hash of the id and the version after the change.
+   *
+   * Leases (bounded staleness): the client sends a LeaseRequest with a new `ping` now and then
+   * (every quarter lease); the server answers with `granted_ping` = that ping once every change
+   * committed before the server read the ping has been sent on this stream. The client may serve
+   * cached sessions only until the time it SENT the granted ping plus `lease` (the server's
+   * --near_cache_lease, default 100 ms), measured on its own monotonic clock; it serves nothing
+   * from the cache while no lease is current, and empties its cache when the stream breaks. So a
+   * client that is stalled, partitioned or stopped stops serving cached sessions within one lease
+   * of its last granted ping, and a change committed at time t is never served stale after
+   * t + lease (on the Redis and PostgreSQL backends: after t + lease + the replica's event tail
+   * delay, usually a round trip, when the change was made through another replica).
+   *
+   * Delete and RevokeSessions (alone or in a Batch) return only after their invalidations were
+   * sent on every invalidation stream connected to the replica that served them, or, for a stream
+   * that does not take them within one lease, after that stream was ended with UNAVAILABLE (its
+   * client's lease has lapsed by then). Within one lease after they return, no client serves the
+   * ended session from its cache.
+   *
+   * A client's own commits carry read_version, so a stale cached read can never cause a lost
+   * update: a key changed since is a conflict (ABORTED). Errors: INVALID_ARGUMENT (a ping of 0, or
+   * not above the previous one), UNAUTHENTICATED, PERMISSION_DENIED, UNAVAILABLE (the server is
+   * draining, or the stream fell a lease behind).
+   */
+  watchInvalidations: {
+    path: "/sessiond.v1.SessionService/WatchInvalidations" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: LeaseRequest): Buffer => Buffer.from(LeaseRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): LeaseRequest => LeaseRequest.decode(value),
+    responseSerialize: (value: InvalidationsResponse): Buffer =>
+      Buffer.from(InvalidationsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): InvalidationsResponse => InvalidationsResponse.decode(value),
+  },
 } as const;
 
 export interface SessionServiceServer extends UntypedServiceImplementation {
@@ -5891,6 +6263,36 @@ export interface SessionServiceServer extends UntypedServiceImplementation {
    * --max_message_bytes, the responses over the pending-response budget, the server overloaded).
    */
   batch: handleUnaryCall<BatchRequest, BatchResponse>;
+  /**
+   * The invalidation stream of a client's near cache (sessions it keeps in process memory to read
+   * without an rpc). The server sends an Invalidation for every change that ends a session or
+   * changes its entries or id, from any caller and any replica (creations, touches and
+   * renewals are not sent), for the caller's tenant only, without session ids or values: each
+   * carries a hash of the id and the version after the change.
+   *
+   * Leases (bounded staleness): the client sends a LeaseRequest with a new `ping` now and then
+   * (every quarter lease); the server answers with `granted_ping` = that ping once every change
+   * committed before the server read the ping has been sent on this stream. The client may serve
+   * cached sessions only until the time it SENT the granted ping plus `lease` (the server's
+   * --near_cache_lease, default 100 ms), measured on its own monotonic clock; it serves nothing
+   * from the cache while no lease is current, and empties its cache when the stream breaks. So a
+   * client that is stalled, partitioned or stopped stops serving cached sessions within one lease
+   * of its last granted ping, and a change committed at time t is never served stale after
+   * t + lease (on the Redis and PostgreSQL backends: after t + lease + the replica's event tail
+   * delay, usually a round trip, when the change was made through another replica).
+   *
+   * Delete and RevokeSessions (alone or in a Batch) return only after their invalidations were
+   * sent on every invalidation stream connected to the replica that served them, or, for a stream
+   * that does not take them within one lease, after that stream was ended with UNAVAILABLE (its
+   * client's lease has lapsed by then). Within one lease after they return, no client serves the
+   * ended session from its cache.
+   *
+   * A client's own commits carry read_version, so a stale cached read can never cause a lost
+   * update: a key changed since is a conflict (ABORTED). Errors: INVALID_ARGUMENT (a ping of 0, or
+   * not above the previous one), UNAUTHENTICATED, PERMISSION_DENIED, UNAVAILABLE (the server is
+   * draining, or the stream fell a lease behind).
+   */
+  watchInvalidations: handleBidiStreamingCall<LeaseRequest, InvalidationsResponse>;
 }
 
 export interface SessionServiceClient extends Client {
@@ -6164,6 +6566,41 @@ export interface SessionServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: BatchResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * The invalidation stream of a client's near cache (sessions it keeps in process memory to read
+   * without an rpc). The server sends an Invalidation for every change that ends a session or
+   * changes its entries or id, from any caller and any replica (creations, touches and
+   * renewals are not sent), for the caller's tenant only, without session ids or values: each
+   * carries a hash of the id and the version after the change.
+   *
+   * Leases (bounded staleness): the client sends a LeaseRequest with a new `ping` now and then
+   * (every quarter lease); the server answers with `granted_ping` = that ping once every change
+   * committed before the server read the ping has been sent on this stream. The client may serve
+   * cached sessions only until the time it SENT the granted ping plus `lease` (the server's
+   * --near_cache_lease, default 100 ms), measured on its own monotonic clock; it serves nothing
+   * from the cache while no lease is current, and empties its cache when the stream breaks. So a
+   * client that is stalled, partitioned or stopped stops serving cached sessions within one lease
+   * of its last granted ping, and a change committed at time t is never served stale after
+   * t + lease (on the Redis and PostgreSQL backends: after t + lease + the replica's event tail
+   * delay, usually a round trip, when the change was made through another replica).
+   *
+   * Delete and RevokeSessions (alone or in a Batch) return only after their invalidations were
+   * sent on every invalidation stream connected to the replica that served them, or, for a stream
+   * that does not take them within one lease, after that stream was ended with UNAVAILABLE (its
+   * client's lease has lapsed by then). Within one lease after they return, no client serves the
+   * ended session from its cache.
+   *
+   * A client's own commits carry read_version, so a stale cached read can never cause a lost
+   * update: a key changed since is a conflict (ABORTED). Errors: INVALID_ARGUMENT (a ping of 0, or
+   * not above the previous one), UNAUTHENTICATED, PERMISSION_DENIED, UNAVAILABLE (the server is
+   * draining, or the stream fell a lease behind).
+   */
+  watchInvalidations(): ClientDuplexStream<LeaseRequest, InvalidationsResponse>;
+  watchInvalidations(options: Partial<CallOptions>): ClientDuplexStream<LeaseRequest, InvalidationsResponse>;
+  watchInvalidations(
+    metadata: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientDuplexStream<LeaseRequest, InvalidationsResponse>;
 }
 
 export const SessionServiceClient = makeGenericClientConstructor(
