@@ -115,8 +115,7 @@ Batcher::Turn Batcher::Await(v1::BatchOperation operation, size_t bytes, absl::T
   return turn;
 }
 
-void Batcher::Post(v1::BatchOperation operation, size_t bytes, absl::Time deadline,
-                   Callback done) {
+void Batcher::Post(v1::BatchOperation operation, size_t bytes, absl::Time deadline, Callback done) {
   auto waiter = std::make_shared<Waiter>();
   waiter->bytes = bytes;
   waiter->operation = std::move(operation);

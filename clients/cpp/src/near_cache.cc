@@ -21,8 +21,8 @@ bool Expired(const v1::SessionInfo& info, absl::Time wall_now) {
 // Whether the session's idle timer, last renewed at info.last_access_at, is due for a renewal:
 // an eighth of its idle timeout has passed.
 bool RenewalDue(const v1::SessionInfo& info, absl::Time wall_now) {
-  const absl::Duration idle = absl::Seconds(info.idle_timeout().seconds()) +
-                              absl::Nanoseconds(info.idle_timeout().nanos());
+  const absl::Duration idle =
+      absl::Seconds(info.idle_timeout().seconds()) + absl::Nanoseconds(info.idle_timeout().nanos());
   return wall_now - ToTime(info.last_access_at()) >= idle / 8;
 }
 
@@ -108,8 +108,7 @@ void NearCache::EndWrite(absl::string_view id) {
   Release(hash);
 }
 
-void NearCache::RenewalDone(absl::string_view id,
-                            const absl::StatusOr<v1::TouchResponse>& result) {
+void NearCache::RenewalDone(absl::string_view id, const absl::StatusOr<v1::TouchResponse>& result) {
   const uint64_t hash = IdHash(id);
   absl::MutexLock lock(&mutex_);
   Entry* entry = Find(hash, id);

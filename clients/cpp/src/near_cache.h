@@ -1,5 +1,5 @@
-// NearCache: one Client's process-local cache of whole sessions (GetResponse of a Get for all keys),
-// an LRU bounded in bytes, served only under a lease from the WatchInvalidations stream.
+// NearCache: one Client's process-local cache of whole sessions (GetResponse of a Get for all
+// keys), an LRU bounded in bytes, served only under a lease from the WatchInvalidations stream.
 //
 // Keyed by IdHash (the hash the server's Invalidation carries); each entry keeps its id too, and a
 // lookup compares it. The rules (docs/clients-cpp.md, "Near cache"):
@@ -7,8 +7,8 @@
 //   idle and absolute expiry are in the future by the wall clock.
 // - A fill (the answer of a Get rpc for all keys) is registered before its rpc is sent (BeginFill)
 //   and inserted by EndFill only if the stream had granted a lease before, no break happened since,
-//   no invalidation newer than the answer and no ending arrived for its hash meanwhile, and no write
-//   of this client on that session overlapped it.
+//   no invalidation newer than the answer and no ending arrived for its hash meanwhile, and no
+//   write of this client on that session overlapped it.
 // - A write of this client drops the entry before it is sent (BeginWrite) and keeps fills of that
 //   session from filling until it ended (EndWrite).
 // - Apply drops what an Invalidation makes stale; Reset (the stream broke) drops everything and
@@ -120,8 +120,7 @@ class NearCache {
   // The entry of `id`, or nullptr.
   Entry* Find(uint64_t hash, absl::string_view id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   void Drop(uint64_t hash) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  void Insert(uint64_t hash, const v1::GetResponse& response)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  void Insert(uint64_t hash, const v1::GetResponse& response) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Removes `hash`'s InFlight once nothing is in flight on it.
   void Release(uint64_t hash) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 

@@ -13,8 +13,8 @@
 namespace sessiond::internal {
 namespace {
 
-using std::chrono::milliseconds;
 using ::sessiond::testing::Text;
+using std::chrono::milliseconds;
 
 const absl::Time kWallNow = absl::FromUnixSeconds(1'800'000'000);
 const NearCache::SteadyTime kSteadyNow = NearCache::SteadyTime() + std::chrono::hours(1);

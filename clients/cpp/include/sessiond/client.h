@@ -10,9 +10,9 @@
 // ClientOptions::timeout; past it the call fails with DEADLINE_EXCEEDED. A call whose server cannot
 // be reached fails with UNAVAILABLE without waiting for the deadline.
 //
-// Near cache (ClientOptions::near_cache_max_bytes, off by default): Get answers from process memory,
-// without an rpc, while the server's WatchInvalidations stream holds a lease (default 100 ms) that
-// says nothing changed; see docs/clients-cpp.md for what it guarantees.
+// Near cache (ClientOptions::near_cache_max_bytes, off by default): Get answers from process
+// memory, without an rpc, while the server's WatchInvalidations stream holds a lease (default 100
+// ms) that says nothing changed; see docs/clients-cpp.md for what it guarantees.
 //
 // A Client is thread-safe; share one per process and channel. Authentication and TLS are the
 // channel's business (grpc::CreateChannel with the credentials the deployment uses).
