@@ -187,8 +187,7 @@ class ChildProcess {
     posix_spawn_file_actions_addclose(&actions, to_child[1]);
     posix_spawn_file_actions_addclose(&actions, from_child[0]);
     const std::string binary = NEAR_CACHE_CHILD;
-    char* argv[] = {const_cast<char*>(binary.c_str()), const_cast<char*>(address.c_str()),
-                    nullptr};
+    char* argv[] = {const_cast<char*>(binary.c_str()), const_cast<char*>(address.c_str()), nullptr};
     EXPECT_EQ(posix_spawn(&pid_, binary.c_str(), &actions, nullptr, argv, environ), 0);
     posix_spawn_file_actions_destroy(&actions);
     close(to_child[0]);
