@@ -298,6 +298,32 @@ TEST_F(TenantsTest, AWatcherSeesOnlyItsTenantsEvents) {
   events->Cancel();
 }
 
+TEST_F(TenantsTest, ANearCacheWithATokenIsLeasedAndInvalidatedByItsTenantsChanges) {
+  const Client cached(server_->NewChannel(),
+                      ClientOptions{.bearer_token = "shop-token", .near_cache_max_bytes = 1 << 20});
+  const Client shop = As("shop-token");
+  absl::StatusOr<v1::CreateSessionResponse> created = shop.CreateSession(Owned("shop"));
+  ASSERT_TRUE(created.ok()) << created.status();
+  const auto get = WithId<v1::GetRequest>(created->session().id());
+  // Its stream is accepted with the token: the cache starts answering.
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (cached.near_cache_stats().hits == 0 && absl::Now() < give_up) {
+    ASSERT_TRUE(cached.Get(get).ok());
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  ASSERT_GT(cached.near_cache_stats().hits, 0);
+
+  // The stream's id hashes are the ids as the tenant writes them: another client's change reaches
+  // the cache within one lease (100 ms).
+  auto set = WithId<v1::SetRequest>(created->session().id());
+  (*set.mutable_entries())["owner"] = testing::Text("changed");
+  ASSERT_TRUE(shop.Set(set).ok());
+  absl::SleepFor(absl::Milliseconds(150));
+  absl::StatusOr<v1::GetResponse> got = cached.Get(get);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->entries().at("owner").string_value(), "changed");
+}
+
 TEST_F(TenantsTest, GrpcurlWithABearerToken) {
   const std::string grpcurl = SESSIOND_GRPCURL;
   if (access(grpcurl.c_str(), X_OK) != 0) GTEST_FAIL() << "grpcurl not found: " << grpcurl;
