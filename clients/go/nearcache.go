@@ -79,7 +79,8 @@ type sentPing struct {
 const defaultLease = 100 * time.Millisecond
 
 func newNearCache(maxBytes int64) *nearCache {
-	return &nearCache{maxBytes: maxBytes, entries: map[uint64]*list.Element{}, fills: map[uint64][]*fill{}, lease: defaultLease}
+	return &nearCache{maxBytes: maxBytes, entries: map[uint64]*list.Element{},
+		fills: map[uint64][]*fill{}, lease: defaultLease}
 }
 
 // NearCacheStats describes a Client's near cache (Options.NearCacheMaxBytes).
