@@ -4,15 +4,18 @@ import (
 	"context"
 	"errors"
 
+	"google.golang.org/grpc/metadata"
+
 	"sessiond.dev/client/go/sessiondv1"
 )
 
 // getAll returns every entry of session id: from the near cache when it may answer (and then
 // renews the session's idle timer on the server if its last renewal is an eighth of its idle
-// timeout old), else with a Get rpc, whose answer fills the cache when the stream allows.
+// timeout old), else with a Get rpc, whose answer fills the cache when the stream allows. A ctx
+// carrying outgoing metadata bypasses the cache: its credentials may not be the stream's.
 func (c *Client) getAll(ctx context.Context, id string) (*sessiondv1.GetResponse, error) {
 	request := &sessiondv1.GetRequest{Id: id}
-	if c.near == nil {
+	if _, hasMetadata := metadata.FromOutgoingContext(ctx); c.near == nil || hasMetadata {
 		return call(ctx, c, getMethod, request)
 	}
 	if response, renew := c.near.lookup(id); response != nil {

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/metadata"
+
 	sessiond "sessiond.dev/client/go"
 	"sessiond.dev/client/go/internal/testserver"
 )
@@ -352,6 +354,19 @@ func TestNearCacheReadsTheClientsOwnWritesAtOnce(t *testing.T) {
 			t.Fatalf("after committing step %s the next load read %q", step, got)
 		}
 	}
+}
+
+// A load whose context carries its own gRPC metadata (credentials, say) is the server's to answer.
+func TestNearCacheLeavesCallsWithTheirOwnMetadataToTheServer(t *testing.T) {
+	server, caching, plain := nearCacheSetup(t)
+	id := createWith(t, plain, sessiond.CreateOptions{}, "k", "v")
+	loadCached(t, caching, id)
+	gets := server.Calls(t, "Get")
+	ctx := metadata.AppendToOutgoingContext(context.Background(), "x-trace", "1")
+	if err := caching.Open(id).Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitCalls(t, server, "Get", gets+1)
 }
 
 func TestNearCacheStaysWithinItsByteBound(t *testing.T) {
