@@ -66,23 +66,22 @@ func createWith(t testing.TB, client *sessiond.Client, create sessiond.CreateOpt
 	return s.ID()
 }
 
-// loadCached loads id through client twice and fails t unless the second load was a cache hit.
+// loadCached loads id through client until a load is a cache hit, and returns that session; it
+// fails t if none is within 5 s (a load fills the cache while the stream holds a lease).
 func loadCached(t testing.TB, client *sessiond.Client, id string) *sessiond.Session {
 	t.Helper()
-	for range 2 {
-		if err := client.Open(id).Load(context.Background()); err != nil {
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+		hits := client.NearCacheStats().Hits
+		s := client.Open(id)
+		if err := s.Load(context.Background()); err != nil {
 			t.Fatal(err)
 		}
+		if client.NearCacheStats().Hits > hits {
+			return s
+		}
 	}
-	hits := client.NearCacheStats().Hits
-	s := client.Open(id)
-	if err := s.Load(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if client.NearCacheStats().Hits != hits+1 {
-		t.Fatalf("a load of a session just loaded was not a cache hit: %+v", client.NearCacheStats())
-	}
-	return s
+	t.Fatalf("no load of session %s was a cache hit within 5 s: %+v", id, client.NearCacheStats())
+	return nil
 }
 
 func TestNearCacheServesASecondLoadWithoutAnRPC(t *testing.T) {
@@ -240,9 +239,11 @@ func TestStoppedProcessServesNothingStaleWhenItResumes(t *testing.T) {
 	if err := plain.Open(id).Delete(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if took := time.Since(stopped); took >= 2*time.Second {
+	took := time.Since(stopped)
+	if took >= 2*time.Second {
 		t.Errorf("Delete took %v with a stopped near cache connected; want < 2 s", took)
 	}
+	t.Logf("Delete took %v with a stopped near cache connected", took)
 	// The guarantee holds one lease after Delete returns: keep the child stopped that long.
 	time.Sleep(lease + 50*time.Millisecond)
 	if err := child.Process.Signal(syscall.SIGCONT); err != nil {
@@ -278,6 +279,7 @@ func TestNearCacheStopsServingWhenItsLeaseLapses(t *testing.T) {
 	loadCached(t, caching, id)
 	server.Stop()
 	server.Wait()
+	time.Sleep(lease + 50*time.Millisecond)
 	if err := caching.Open(id).Load(ctx); !errors.Is(err, sessiond.ErrUnavailable) {
 		t.Fatalf("a load after the server stopped = %v; want ErrUnavailable", err)
 	}
