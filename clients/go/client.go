@@ -155,7 +155,8 @@ func (c *Client) RPC() sessiondv1.SessionServiceClient { return c.rpc }
 // it with what it replaced).
 func call[Req, Resp proto.Message](ctx context.Context, c *Client, m method[Req, Resp],
 	request Req) (Resp, error) {
-	if named, ok := any(request).(interface{ GetId() string }); ok && m.writes && c.near != nil {
+	if named, ok := any(request).(interface{ GetId() string }); ok && m.writes && c.near != nil &&
+		named.GetId() != "" {
 		c.near.forget(named.GetId())
 		defer c.near.forget(named.GetId())
 	}

@@ -61,7 +61,7 @@ type Options struct {
 	// sessiond.Options.NearCacheMaxBytes); default 16 MiB. Unused when the client keeps a near
 	// cache already (the middleware uses it) or with DisableNearCache.
 	NearCacheMaxBytes int64
-	// DisableNearCache loads every session with a Get rpc.
+	// DisableNearCache loads every session with a Get rpc, even when the client keeps a near cache.
 	DisableNearCache bool
 }
 
@@ -110,7 +110,10 @@ func New(client *sessiond.Client, opts Options) (*Middleware, error) {
 	if m.onError == nil {
 		m.onError = writeError
 	}
-	if !opts.DisableNearCache && client.NearCacheStats().MaxBytes == 0 {
+	switch {
+	case opts.DisableNearCache:
+		m.client = client.WithNearCache(0)
+	case client.NearCacheStats().MaxBytes == 0:
 		if opts.NearCacheMaxBytes <= 0 {
 			opts.NearCacheMaxBytes = DefaultNearCacheMaxBytes
 		}

@@ -403,15 +403,19 @@ func TestNearCacheIsOnByDefault(t *testing.T) {
 	}
 }
 
+// DisableNearCache sends a Get per request, also over a client that keeps a near cache.
 func TestDisableNearCacheLoadsEverySessionWithAGet(t *testing.T) {
 	server := testserver.Start(t, "--metrics_listen=127.0.0.1:0")
-	a := newApp(t, server.Client(t, sessiond.Options{}),
-		sessionhttp.Options{InsecureCookie: true, DisableNearCache: true})
-	resp, _ := a.get("/set?k=user&v=ann", "")
-	id := newCookie(t, resp)
-	for range 10 {
-		if body, gets := getCalls(a, server, "/whoami", id); body != "ann" || gets != 1 {
-			t.Fatalf("a request without the near cache answered %q with %d Gets; want ann with one", body, gets)
+	for _, clientOpts := range []sessiond.Options{{}, {NearCacheMaxBytes: 1 << 20}} {
+		a := newApp(t, server.Client(t, clientOpts),
+			sessionhttp.Options{InsecureCookie: true, DisableNearCache: true})
+		resp, _ := a.get("/set?k=user&v=ann", "")
+		id := newCookie(t, resp)
+		for range 10 {
+			if body, gets := getCalls(a, server, "/whoami", id); body != "ann" || gets != 1 {
+				t.Fatalf("a request without the near cache answered %q with %d Gets; want ann with one",
+					body, gets)
+			}
 		}
 	}
 }
