@@ -3,6 +3,8 @@
 package testserver
 
 import (
+	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -105,6 +107,28 @@ func (s *Server) Stop() { _ = s.cmd.Process.Signal(syscall.SIGTERM) }
 
 // Wait waits until the server has exited.
 func (s *Server) Wait() { <-s.exited }
+
+// CPU returns the CPU time (user and system) the server has used so far, from /proc/PID/stat in
+// clock ticks of 10 ms.
+func (s *Server) CPU(t testing.TB) time.Duration {
+	t.Helper()
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The fields after the command's closing parenthesis start at the third (state); utime and
+	// stime are the 14th and 15th.
+	fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	ticks := 0
+	for _, field := range fields[11:13] {
+		n, err := strconv.Atoi(field)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond
+}
 
 // Signal sends the server sig (for example SIGSTOP and SIGCONT to stall it).
 func (s *Server) Signal(sig os.Signal) { _ = s.cmd.Process.Signal(sig) }
