@@ -33,15 +33,20 @@ func BenchmarkRequest(b *testing.B) {
 	req.Header.Set("Cookie", "sessiond="+created.ID())
 	b.ResetTimer()
 	for b.Loop() {
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			b.Fatalf("status %d", resp.StatusCode)
-		}
+		send(b, req)
+	}
+}
+
+// send sends req and fails b unless the answer is 200 OK.
+func send(b *testing.B, req *http.Request) {
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b.Fatalf("status %d", resp.StatusCode)
 	}
 }
 
@@ -84,15 +89,7 @@ func BenchmarkReadMostly(b *testing.B) {
 			cpu := server.CPU(b)
 			i := 0
 			for b.Loop() {
-				resp, err := http.DefaultClient.Do(requests[i%len(requests)])
-				if err != nil {
-					b.Fatal(err)
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					b.Fatalf("status %d", resp.StatusCode)
-				}
+				send(b, requests[i%len(requests)])
 				i++
 			}
 			b.ReportMetric(float64((server.CPU(b)-cpu).Microseconds())/float64(i), "server-µs/op")
