@@ -89,7 +89,7 @@ type NearCacheStats struct {
 	Bytes    int64  // What the cached sessions count for (serialized size plus overhead).
 	Entries  int    // Sessions cached.
 	Hits     uint64 // Gets answered from the cache, without an rpc.
-	Misses   uint64 // Gets sent to the server while the cache was on.
+	Misses   uint64 // Loads the cache could not answer (sent to the server as a Get).
 	Serving  bool   // A lease is current: the cache may answer Gets now.
 }
 
