@@ -104,10 +104,11 @@ def test_a_change_by_another_client_is_seen_within_a_lease(plain: Client, cachin
     hits = stats(caching).hits
     read(caching, session.id)
     assert stats(caching).hits == hits + 1  # the new version is cached again
+    session_id = session.id
     session.delete()
     time.sleep(LEASE + 0.05)
     with pytest.raises(NotFoundError):
-        read(caching, session.id)
+        read(caching, session_id)
 
 
 def test_a_revoked_session_is_not_served_a_lease_after_the_revocation(
@@ -144,10 +145,11 @@ def test_a_stopped_process_serves_no_deleted_session_when_it_resumes(
             assert child.stdout.readline() == expected
         child.send_signal(signal.SIGSTOP)
         wait_until_stopped(child.pid)
+        session_id = session.id
         started = time.monotonic()
         assert session.delete()
         assert time.monotonic() - started < 2.0
-        child.stdin.write(f"read {session.id}\n")
+        child.stdin.write(f"read {session_id}\n")
         child.stdin.flush()
         child.send_signal(signal.SIGCONT)
         assert child.stdout.readline() == "gone\n"
@@ -231,9 +233,10 @@ def test_own_writes_are_read_back_at_once(caching: Client) -> None:
     session.set("n", 2)
     session.commit()
     assert read(caching, session.id) == ({"n": 2}, 2)
+    session_id = session.id
     session.delete()
     with pytest.raises(NotFoundError):
-        read(caching, session.id)
+        read(caching, session_id)
 
 
 async def test_the_asyncio_client_serves_from_its_cache_and_sees_changes(
