@@ -12,6 +12,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -158,25 +159,10 @@ def test_a_stopped_process_serves_no_deleted_session_when_it_resumes(
         stop(child)  # type: ignore[arg-type]
 
 
-def test_a_frozen_server_stops_cached_reads_within_a_lease() -> None:
-    with (
-        run_sessiond() as (address, process),
-        Client(address) as plain,
-        Client(address, near_cache_max_bytes=CACHE_BYTES) as caching,
-    ):
-        session_id = plain.create({"n": 1}).id
-        wait_for(lambda: stats(caching).leased)
-        read(caching, session_id)
-        read(caching, session_id)
-        assert stats(caching).hits == 1
-        with frozen(process):
-            time.sleep(LEASE + 0.05)
-            with pytest.raises(DeadlineExceededError):
-                caching.session(session_id).load(timeout=0.3)
-        assert stats(caching).hits == 1
-
-
-def test_a_stopped_server_fails_reads_instead_of_the_cache_answering() -> None:
+@contextmanager
+def cached_on_own_server() -> Iterator[tuple[subprocess.Popen[bytes], Client, str]]:
+    """A sessiond of its own, a caching client of it, and a session that client has cached (its
+    second read was a hit)."""
     with (
         run_sessiond() as (address, process),
         Client(address, near_cache_max_bytes=CACHE_BYTES) as caching,
@@ -186,6 +172,19 @@ def test_a_stopped_server_fails_reads_instead_of_the_cache_answering() -> None:
         read(caching, session_id)
         read(caching, session_id)
         assert stats(caching).hits == 1
+        yield process, caching, session_id
+
+
+def test_a_frozen_server_stops_cached_reads_within_a_lease() -> None:
+    with cached_on_own_server() as (process, caching, session_id), frozen(process):
+        time.sleep(LEASE + 0.05)
+        with pytest.raises(DeadlineExceededError):
+            caching.session(session_id).load(timeout=0.3)
+        assert stats(caching).hits == 1
+
+
+def test_a_stopped_server_fails_reads_instead_of_the_cache_answering() -> None:
+    with cached_on_own_server() as (process, caching, session_id):
         stop(process)
         with pytest.raises(UnavailableError):
             read(caching, session_id)

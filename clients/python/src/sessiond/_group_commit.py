@@ -60,12 +60,16 @@ class GroupCommit:
     def start(self, method: str, request: Message, timeout: float, settle: Settle) -> None:
         """Sends `method` with `request` (batched as call() does) without waiting: `settle` gets
         its response or error later, on a thread of gRPC's. For calls nobody waits for."""
+        call = new_call(method, request, timeout, settle)
         if not self._options.batching:
-            calls = [new_call(method, request, timeout, settle)]
-            future = getattr(self._stub, method).future(request, timeout=timeout)
-            future.add_done_callback(lambda done: _ended(self._options.address, calls, done))
+            try:
+                future = getattr(self._stub, method).future(request, timeout=timeout)
+            except Exception as refused:  # a closed channel
+                fail(self._options.address, [call], refused)
+                return
+            future.add_done_callback(lambda done: _ended(self._options.address, [call], done))
             return
-        self._enqueue(new_call(method, request, timeout, settle))
+        self._enqueue(call)
 
     def _enqueue(self, call: Call) -> None:
         """Queues `call`, and sends what is ready: the queue if no batch is in flight."""

@@ -132,8 +132,9 @@ class NearCache:
             sent_at = self._lease.sent.get(granted)
             if granted == 0 or sent_at is None:
                 return
-            self._lease.interval = response.lease.ToTimedelta().total_seconds()
-            self._lease.until = max(self._lease.until, sent_at + self._lease.interval)
+            lease = response.lease.ToTimedelta().total_seconds()
+            self._lease.interval = lease if lease > 0 else self._lease.interval
+            self._lease.until = max(self._lease.until, sent_at + lease)
             self._lease.sent = {ping: at for ping, at in self._lease.sent.items() if ping > granted}
 
     def on_break(self) -> None:
