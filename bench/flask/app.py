@@ -29,7 +29,10 @@ if os.environ["BACKEND"] == "sessiond":
     def near_cache() -> dict[str, int]:
         """The near cache's hits and misses so far (both 0 without one), for the benchmark."""
         stats = client.near_cache_stats()
-        return {"hits": stats.hits if stats else 0, "misses": stats.misses if stats else 0}
+        return {
+            "hits": stats.hits if stats else 0,
+            "misses": stats.misses if stats else 0,
+        }
 
 else:
     import redis

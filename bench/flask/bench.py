@@ -219,7 +219,9 @@ def main() -> None:
         help="requests that only read the session (the others read it and write one key)",
     )
     parser.add_argument(
-        "--variants", default=",".join(VARIANTS), help=f"a subset of {','.join(VARIANTS)}"
+        "--variants",
+        default=",".join(VARIANTS),
+        help=f"a subset of {','.join(VARIANTS)}",
     )
     parser.add_argument(
         "--rounds", type=int, default=2, help="runs per backend, alternating"
