@@ -150,10 +150,13 @@ def test_a_stopped_process_serves_no_deleted_session_when_it_resumes(
         started = time.monotonic()
         assert session.delete()
         assert time.monotonic() - started < 2.0
+        # The invalidation may wait unread in the stopped child's socket: the guarantee is that
+        # one lease after Delete returned no process serves the session, stopped or not.
+        time.sleep(LEASE + 0.05)
         child.stdin.write(f"read {session_id}\n")
         child.stdin.flush()
         child.send_signal(signal.SIGCONT)
-        assert child.stdout.readline() == "gone\n"
+        assert child.stdout.readline() == "gone\n"  # its first read after it resumed
     finally:
         child.stdin.close()
         stop(child)  # type: ignore[arg-type]
