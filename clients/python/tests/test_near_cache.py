@@ -337,3 +337,18 @@ def test_invalidations_drop_older_copies_and_spoil_fills_in_flight() -> None:
     fill(cache, "a", 5, "fresh")
     cache.on_break()
     assert cache.lookup("a") is None and cache.start_fill("a") is None
+
+
+async def test_the_asyncio_client_stops_serving_when_its_server_is_gone() -> None:
+    with run_sessiond() as (address, process):
+        async with aio.Client(address, near_cache_max_bytes=CACHE_BYTES) as caching:
+            session_id = (await caching.create({"n": 1})).id
+            while stats(caching).hits == 0:  # the first loads open the stream and fill
+                assert stats(caching).misses < 100
+                await caching.session(session_id).load()
+                await asyncio.sleep(0.01)
+            stop(process)
+            await asyncio.sleep(LEASE + 0.05)
+            assert stats(caching).entries == 0
+            with pytest.raises(UnavailableError):
+                await caching.session(session_id).load()
