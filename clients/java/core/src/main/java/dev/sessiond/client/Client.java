@@ -37,6 +37,14 @@ import java.util.concurrent.TimeUnit;
  * otherwise with the others that came meanwhile as soon as one returns (group commit; see {@link
  * Batcher}). Each call's result and errors are exactly those of its own rpc.
  *
+ * <p>With {@link ClientOptions#nearCacheMaxBytes()} set, the client keeps sessions it read in a
+ * near cache (process memory, LRU within that many bytes) and answers Gets from it without an rpc
+ * while its WatchInvalidations stream holds a lease: a change made by any client is not served
+ * stale for longer than one lease (the server's --near_cache_lease, 100 ms by default) after it was
+ * committed, and a session deleted or revoked is not served once the lease after the call returned
+ * has passed. Commits carry the version read, so a stale read can never overwrite a newer write
+ * (ABORTED). Its own writes drop the session from the cache first.
+ *
  * <p>Every call gets a deadline of {@link ClientOptions#timeout()}. Failures are {@link
  * SessiondException}s: thrown by the blocking methods, completing the futures exceptionally
  * otherwise. A server that cannot be reached fails with {@link SessiondUnavailableException} naming
@@ -51,6 +59,7 @@ public final class Client implements AutoCloseable {
   private final SessionServiceFutureStub stub;
   private final ClientOptions options;
   private final Batcher batcher; // null: batching off
+  private final NearCache nearCache; // null: no near cache
 
   private Client(ManagedChannel channel, boolean ownsChannel, ClientOptions options) {
     this.channel = channel;
@@ -59,6 +68,14 @@ public final class Client implements AutoCloseable {
     this.stub = SessionServiceGrpc.newFutureStub(channel);
     this.options = options;
     this.batcher = options.batching() ? new Batcher(stub, address, options) : null;
+    this.nearCache =
+        options.nearCacheMaxBytes() > 0
+            ? new NearCache(
+                channel,
+                options.nearCacheMaxBytes(),
+                request -> call(Rpc.GET, request),
+                request -> call(Rpc.TOUCH, request))
+            : null;
   }
 
   /** A client of sessiond at {@code target} ("host:port") over plaintext, with default options. */
@@ -95,9 +112,9 @@ public final class Client implements AutoCloseable {
     return call(Rpc.CREATE_SESSION, request);
   }
 
-  /** Get. */
+  /** Get; from the near cache when it holds the session under a lease. */
   public CompletableFuture<GetResponse> getAsync(GetRequest request) {
-    return call(Rpc.GET, request);
+    return nearCache == null ? call(Rpc.GET, request) : nearCache.get(request);
   }
 
   /** Touch. */
@@ -107,16 +124,19 @@ public final class Client implements AutoCloseable {
 
   /** Delete. */
   public CompletableFuture<DeleteResponse> deleteAsync(DeleteRequest request) {
+    dropCached(request.getId());
     return call(Rpc.DELETE, request);
   }
 
   /** Commit. */
   public CompletableFuture<CommitResponse> commitAsync(CommitRequest request) {
+    dropCached(request.getId());
     return call(Rpc.COMMIT, request);
   }
 
   /** RotateId. */
   public CompletableFuture<RotateIdResponse> rotateIdAsync(RotateIdRequest request) {
+    dropCached(request.getId());
     return call(Rpc.ROTATE_ID, request);
   }
 
@@ -180,9 +200,22 @@ public final class Client implements AutoCloseable {
     return EventStream.start(channel, request, address);
   }
 
-  /** Shuts down the channel if this client opened it, waiting up to 5 s for calls in flight. */
+  /**
+   * What the near cache did so far (hits, misses, what it holds); all zero without a near cache.
+   */
+  public NearCacheStats nearCacheStats() {
+    return nearCache == null ? new NearCacheStats(0, 0, 0, 0) : nearCache.stats();
+  }
+
+  /**
+   * Ends the near cache's stream and stops its thread, then shuts down the channel if this client
+   * opened it, waiting up to 5 s for calls in flight.
+   */
   @Override
   public void close() {
+    if (nearCache != null) {
+      nearCache.close();
+    }
     if (!ownsChannel) {
       return;
     }
@@ -210,6 +243,13 @@ public final class Client implements AutoCloseable {
       throw Errors.from(e, address);
     } catch (ExecutionException e) {
       throw Errors.from(e, address);
+    }
+  }
+
+  /** Drops session {@code id} from the near cache, if there is one, before a write of it. */
+  private void dropCached(String id) {
+    if (nearCache != null) {
+      nearCache.writing(id);
     }
   }
 

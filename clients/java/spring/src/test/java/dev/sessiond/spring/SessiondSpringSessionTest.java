@@ -70,6 +70,16 @@ class SessiondSpringSessionTest extends WebTierContract {
     return SessionCookie.defaults().withSecrets(List.of("shared secret"));
   }
 
+  /** The near cache's bound the app's client should have: the default, 16 MiB. */
+  protected long expectedNearCacheBytes() {
+    return 16L << 20;
+  }
+
+  @Test
+  void theClientsNearCacheIsAsConfigured() {
+    assertEquals(expectedNearCacheBytes(), client.options().nearCacheMaxBytes());
+  }
+
   @Test
   void theRepositoryIsSessiondsByConfigurationAlone() {
     assertTrue(repository instanceof SessiondSessionRepository);
