@@ -43,14 +43,7 @@ final class InvalidationStream implements AutoCloseable {
   InvalidationStream(Channel channel, NearCacheStore store) {
     this.stub = SessionServiceGrpc.newStub(channel);
     this.store = store;
-    this.timer =
-        new ScheduledThreadPoolExecutor(
-            1,
-            task -> {
-              Thread thread = new Thread(task, "sessiond-near-cache");
-              thread.setDaemon(true);
-              return thread;
-            });
+    this.timer = new ScheduledThreadPoolExecutor(1, DaemonThreads.named("sessiond-near-cache"));
     timer.setRemoveOnCancelPolicy(true);
     timer.execute(this::open);
   }
@@ -60,6 +53,12 @@ final class InvalidationStream implements AutoCloseable {
   public void close() {
     closed = true;
     timer.shutdownNow();
+    try {
+      // An open() already running finishes first, so that the stream it opens is ended below.
+      timer.awaitTermination(1, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
     Attempt attempt = current;
     if (attempt != null) {
       attempt.context.cancel(null);

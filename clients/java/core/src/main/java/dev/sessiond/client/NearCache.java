@@ -53,10 +53,10 @@ final class NearCache implements AutoCloseable {
     }
     NearCacheStore.Fill fill = request.getKeysCount() == 0 ? store.beginFill(hash) : null;
     CompletableFuture<GetResponse> answer = getRpc.apply(request);
-    if (fill == null) {
-      return answer;
+    if (fill != null) {
+      answer.whenComplete((response, failure) -> store.endFill(fill, id, response));
     }
-    return answer.whenComplete((response, failure) -> store.endFill(fill, id, response));
+    return answer;
   }
 
   /** Drops session {@code id} before the client sends a write of it. */

@@ -27,7 +27,7 @@ import java.util.List;
  */
 final class NearCacheStore {
   /** What an entry costs beyond its serialized session: map node, key, record, list links. */
-  static final long ENTRY_OVERHEAD = 160;
+  private static final long ENTRY_OVERHEAD = 160;
 
   private final long maxBytes;
   private final LinkedHashMap<Long, Entry> entries = new LinkedHashMap<>(64, 0.75f, true);

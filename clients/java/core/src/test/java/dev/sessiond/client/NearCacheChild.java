@@ -3,6 +3,7 @@ package dev.sessiond.client;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 
 /**
  * The child process of {@link NearCacheStoppedProcessTest}: a client with a near cache of sessiond
@@ -14,7 +15,13 @@ public final class NearCacheChild {
 
   /** Runs the child: {@code args} are sessiond's address and the session id. */
   public static void main(String[] args) throws Exception {
-    try (Client client = Client.connect(args[0], ClientOptions.defaults().withNearCache(1 << 20));
+    try (Client client =
+            Client.connect(
+                args[0],
+                // A cold JVM on a loaded machine may take seconds to connect and load classes.
+                ClientOptions.defaults()
+                    .withNearCache(1 << 20)
+                    .withTimeout(Duration.ofSeconds(10)));
         BufferedReader input =
             new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {
       NearCacheTest.readUntilCached(client, args[1]);

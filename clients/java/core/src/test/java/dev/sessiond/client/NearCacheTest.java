@@ -63,10 +63,10 @@ class NearCacheTest {
 
   /**
    * Reads {@code id} through {@code client} until a read is a cache hit (the stream's first lease
-   * has to be granted before a read may fill the cache); fails after 5 s.
+   * has to be granted before a read may fill the cache); fails after 10 s.
    */
   static GetResponse readUntilCached(Client client, String id) throws InterruptedException {
-    Instant deadline = Instant.now().plusSeconds(5);
+    Instant deadline = Instant.now().plusSeconds(10);
     while (Instant.now().isBefore(deadline)) {
       long hits = client.nearCacheStats().hits();
       GetResponse response = get(client, id);
@@ -75,7 +75,7 @@ class NearCacheTest {
       }
       Thread.sleep(10);
     }
-    throw new AssertionError("no read of the session was a cache hit within 5 s");
+    throw new AssertionError("no read of the session was a cache hit within 10 s");
   }
 
   private static long visits(GetResponse response) {
@@ -220,6 +220,34 @@ class NearCacheTest {
       assertEquals(misses + 2, small.nearCacheStats().misses());
       assertTrue(small.nearCacheStats().bytes() <= 1024);
     }
+  }
+
+  /** How many threads of near-cache streams are alive in this JVM. */
+  private static long streamThreads() {
+    return Thread.getAllStackTraces().keySet().stream()
+        .filter(thread -> thread.getName().equals("sessiond-near-cache") && thread.isAlive())
+        .count();
+  }
+
+  @Test
+  void closeStopsTheStreamsDaemonThread() throws Exception {
+    long before = streamThreads();
+    Client closing = Client.connect(server.address(), ClientOptions.defaults().withNearCache(1024));
+    readUntilCached(closing, session(1));
+    assertEquals(before + 1, streamThreads());
+    assertTrue(
+        Thread.getAllStackTraces().keySet().stream()
+            .filter(thread -> thread.getName().equals("sessiond-near-cache"))
+            .allMatch(Thread::isDaemon));
+
+    closing.close();
+
+    // The executor has terminated when close returns; its thread exits just after.
+    Instant deadline = Instant.now().plusSeconds(2);
+    while (streamThreads() > before && Instant.now().isBefore(deadline)) {
+      Thread.sleep(10);
+    }
+    assertEquals(before, streamThreads());
   }
 
   @Test
