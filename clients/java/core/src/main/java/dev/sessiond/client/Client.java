@@ -124,20 +124,17 @@ public final class Client implements AutoCloseable {
 
   /** Delete. */
   public CompletableFuture<DeleteResponse> deleteAsync(DeleteRequest request) {
-    dropCached(request.getId());
-    return call(Rpc.DELETE, request);
+    return write(request.getId(), Rpc.DELETE, request);
   }
 
   /** Commit. */
   public CompletableFuture<CommitResponse> commitAsync(CommitRequest request) {
-    dropCached(request.getId());
-    return call(Rpc.COMMIT, request);
+    return write(request.getId(), Rpc.COMMIT, request);
   }
 
   /** RotateId. */
   public CompletableFuture<RotateIdResponse> rotateIdAsync(RotateIdRequest request) {
-    dropCached(request.getId());
-    return call(Rpc.ROTATE_ID, request);
+    return write(request.getId(), Rpc.ROTATE_ID, request);
   }
 
   /** ListSessions: one page of a principal's live sessions, newest first. */
@@ -246,11 +243,28 @@ public final class Client implements AutoCloseable {
     }
   }
 
-  /** Drops session {@code id} from the near cache, if there is one, before a write of it. */
-  private void dropCached(String id) {
-    if (nearCache != null) {
-      nearCache.writing(id);
+  /**
+   * Sends {@code request}, a write of session {@code id}, with {@code rpc}; with a near cache,
+   * drops the session from it before sending and again (spoiling the reads that were in flight
+   * meanwhile) before the caller sees the result, so that the client reads its own writes.
+   */
+  private <Q, R> CompletableFuture<R> write(String id, Rpc<Q, R> rpc, Q request) {
+    if (nearCache == null) {
+      return call(rpc, request);
     }
+    nearCache.writing(id);
+    CompletableFuture<R> result = new CompletableFuture<>();
+    call(rpc, request)
+        .whenComplete(
+            (response, failure) -> {
+              nearCache.writing(id);
+              if (failure == null) {
+                result.complete(response);
+              } else {
+                result.completeExceptionally(failure);
+              }
+            });
+    return result;
   }
 
   /**

@@ -27,7 +27,7 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(60)
 class NearCacheTest {
   /** The server's lease plus a margin for scheduling on a loaded machine. */
-  private static final Duration LEASE_AND_MARGIN = Duration.ofMillis(150);
+  static final Duration LEASE_AND_MARGIN = Duration.ofMillis(150);
 
   private static SessiondServer server;
   private static Client caching;
