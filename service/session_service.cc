@@ -217,8 +217,8 @@ grpc::ServerUnaryReactor* SessionServiceImpl::Serve(grpc::CallbackServerContext*
       reactor->Finish(ToGrpcStatus(status));
       return;
     }
-    // Every event of this call is in the log by now (stores record before they return).
-    invalidations_.AfterSent(store_->Events().next_sequence(),
+    // Every event of this call is numbered by now (the store returned), if not yet in the log.
+    invalidations_.AfterSent(store_->Events().committed_until(),
                              [reactor, status = ToGrpcStatus(status)] { reactor->Finish(status); });
   };
   if (executor_ == nullptr) {
