@@ -356,6 +356,73 @@ func TestNearCacheReadsTheClientsOwnWritesAtOnce(t *testing.T) {
 	}
 }
 
+// A client's own commit over a cached copy updates the copy: the next load is a hit, no Get, and
+// reads what was written.
+func TestNearCacheWritesTheClientsOwnCommitThrough(t *testing.T) {
+	ctx := context.Background()
+	server, caching, plain := nearCacheSetup(t)
+	id := createWith(t, plain, sessiond.CreateOptions{}, "step", "1")
+	if err := plain.Open(id).Update(ctx, func(s *sessiond.Session) error {
+		s.SetString("gone", "soon")
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s := loadCached(t, caching, id)
+	s.SetString("step", "2")
+	s.Remove("gone")
+	gets := server.Calls(t, "Get")
+	if err := s.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if entries := caching.NearCacheStats().Entries; entries != 1 {
+		t.Fatalf("%d sessions cached after an own commit over a cached copy; want the written copy", entries)
+	}
+	waitServing(t, caching)
+	hits := caching.NearCacheStats().Hits
+	again := caching.Open(id)
+	step, _ := again.GetString(ctx, "step")
+	keys, _ := again.Keys(ctx)
+	if step != "2" || strings.Join(keys, ",") != "step" || again.Info().Version != 3 {
+		t.Errorf("after the own commit the next load read step %q, keys %v, version %d", step, keys,
+			again.Info().Version)
+	}
+	if got := caching.NearCacheStats().Hits; got != hits+1 {
+		t.Errorf("the load after an own commit was not a cache hit (hits %d, want %d)", got, hits+1)
+	}
+	waitCalls(t, server, "Get", gets)
+}
+
+// A commit racing another client's write to the same session (it makes two versions, not one)
+// leaves no cached copy: the next load asks the server and reads both changes.
+func TestNearCacheDropsItsCopyWhenACommitRacesAnotherWrite(t *testing.T) {
+	ctx := context.Background()
+	server, caching, plain := nearCacheSetup(t)
+	id := createWith(t, plain, sessiond.CreateOptions{}, "ours", "1")
+	s := loadCached(t, caching, id)
+	other := plain.Open(id)
+	other.SetString("theirs", "2")
+	if err := other.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.SetString("ours", "3")
+	if err := s.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if entries := caching.NearCacheStats().Entries; entries != 0 {
+		t.Fatalf("%d sessions cached after a commit that raced another write", entries)
+	}
+	gets := server.Calls(t, "Get")
+	again := caching.Open(id)
+	ours, _ := again.GetString(ctx, "ours")
+	theirs, _ := again.GetString(ctx, "theirs")
+	if ours != "3" || theirs != "2" || again.Info().Version != 3 {
+		t.Errorf("after the racing commits the next load read ours %q, theirs %q, version %d", ours,
+			theirs, again.Info().Version)
+	}
+	waitCalls(t, server, "Get", gets+1)
+}
+
 // A load whose context carries its own gRPC metadata (credentials, say) is the server's to answer.
 func TestNearCacheLeavesCallsWithTheirOwnMetadataToTheServer(t *testing.T) {
 	server, caching, plain := nearCacheSetup(t)
