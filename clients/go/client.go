@@ -152,7 +152,7 @@ func (c *Client) RPC() sessiondv1.SessionServiceClient { return c.rpc }
 // error. It goes through the batcher unless batching is off or ctx carries outgoing metadata
 // (which a Batch shared with other callers could not carry). A write drops its session from the
 // near cache before it is sent and again when it returns (so no read in flight meanwhile refills
-// it with what it replaced).
+// it with what it replaced); Client.commit sends Commits that write through instead.
 func call[Req, Resp proto.Message](ctx context.Context, c *Client, m method[Req, Resp],
 	request Req) (Resp, error) {
 	if named, ok := any(request).(interface{ GetId() string }); ok && m.writes && c.near != nil &&

@@ -73,6 +73,7 @@ var (
 	getMethod            = newMethod("Get", v1.SessionServiceClient.Get)
 	touchMethod          = newMethod("Touch", v1.SessionServiceClient.Touch)
 	commitMethod         = newMethod("Commit", v1.SessionServiceClient.Commit).writing()
+	commitThroughMethod  = newMethod("Commit", v1.SessionServiceClient.Commit) // Client.commit tells the near cache.
 	rotateIDMethod       = newMethod("RotateId", v1.SessionServiceClient.RotateId).writing()
 	deleteMethod         = newMethod("Delete", v1.SessionServiceClient.Delete).writing()
 	listSessionsMethod   = newMethod("ListSessions", v1.SessionServiceClient.ListSessions)

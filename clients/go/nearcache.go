@@ -37,19 +37,21 @@ type cached struct {
 	renewing  bool      // A Touch of it is in flight.
 }
 
-// fill is a Get whose answer may fill the cache, registered before the rpc is sent. The
-// invalidations of its session that arrive meanwhile mark it.
+// fill is a Get or a Commit whose answer may fill the cache, registered before the rpc is sent.
+// The invalidations of its session that arrive meanwhile mark it.
 type fill struct {
 	hash   uint64
-	newest uint64 // The highest version an invalidation named meanwhile.
-	gone   bool   // An invalidation, a write or a stream break ruled the answer out.
+	newest uint64  // The highest version an invalidation or an own Commit's answer named meanwhile.
+	gone   bool    // An invalidation, a write or a stream break ruled the answer out.
+	base   *cached // A Commit's: the cached copy it was sent over, if any.
 }
 
 // nearCache is the store and the lease of a Client's near cache: a byte-bounded LRU of whole
-// sessions keyed by idHash, the Gets in flight that may fill it, and the lease the invalidation
-// stream (nearcache_stream.go) keeps current. It serves an entry only while the lease is current
-// and the entry's expiry times are in the future. Methods whose names end in Locked need mu held;
-// the others take it. Safe for concurrent use.
+// sessions keyed by idHash (read, or written through by the client's own Commits), the Gets and
+// Commits in flight that may fill it, and the lease the invalidation stream (nearcache_stream.go)
+// keeps current. It serves an entry only while the lease is current and the entry's expiry times
+// are in the future. Methods whose names end in Locked need mu held; the others take it. Safe for
+// concurrent use.
 type nearCache struct {
 	maxBytes int64
 
@@ -172,6 +174,78 @@ func (n *nearCache) startFill(id string) *fill {
 func (n *nearCache) finishFill(f *fill, id string, response *sessiondv1.GetResponse) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	n.unregisterLocked(f)
+	if response == nil || f.gone || f.newest > response.GetSession().GetVersion() {
+		return
+	}
+	n.putLocked(f.hash, id, response.GetSession(), response.GetEntries())
+}
+
+// startWrite registers a Commit of id about to be sent: it remembers the cached copy the Commit
+// writes over, if any, and rules out the Gets of id in flight (they may answer from before it).
+// Pass the result to finishWrite.
+func (n *nearCache) startWrite(id string) *fill {
+	hash := idHash(id)
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, f := range n.fills[hash] {
+		f.gone = true
+	}
+	w := &fill{hash: hash}
+	if element := n.entries[hash]; element != nil && element.Value.(*cached).id == id {
+		w.base = element.Value.(*cached)
+	}
+	n.fills[hash] = append(n.fills[hash], w)
+	return w
+}
+
+// finishWrite unregisters w, the Commit of id applying ops in order, which returned session (nil
+// if it failed). The cached copy takes the Commit when that is provably exact: the copy existed
+// at version v, nothing ruled w out meanwhile, and the Commit made version v + 1 (only our change
+// happened: the copy with ops applied) or left v (it changed nothing: the copy as it was). Any
+// other outcome drops id's entry. Gets of id still in flight may not fill older than session.
+func (n *nearCache) finishWrite(w *fill, id string, ops []*sessiondv1.Operation,
+	session *sessiondv1.SessionInfo) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.unregisterLocked(w)
+	version := session.GetVersion()
+	for _, f := range n.fills[w.hash] {
+		f.newest = max(f.newest, version)
+	}
+	base := w.base
+	if session == nil || base == nil || w.gone || w.newest > version ||
+		(version != base.session.GetVersion() && version != base.session.GetVersion()+1) {
+		if element := n.entries[w.hash]; element != nil {
+			n.removeLocked(element.Value.(*cached))
+		}
+		return
+	}
+	entries := base.entries
+	if version != base.session.GetVersion() {
+		entries = applied(ops, base.entries)
+	}
+	n.putLocked(w.hash, id, session, entries)
+}
+
+// applied returns entries with the Commit operations ops applied in order (entries is not
+// changed).
+func applied(ops []*sessiondv1.Operation, entries map[string]*sessiondv1.Value) map[string]*sessiondv1.Value {
+	result := maps.Clone(entries)
+	for _, op := range ops {
+		switch op := op.GetOp().(type) {
+		case *sessiondv1.Operation_Set:
+			result[op.Set.GetKey()] = proto.CloneOf(op.Set.GetValue())
+		case *sessiondv1.Operation_Remove:
+			delete(result, op.Remove.GetKey())
+		case *sessiondv1.Operation_Clear:
+			clear(result)
+		}
+	}
+	return result
+}
+
+func (n *nearCache) unregisterLocked(f *fill) {
 	pending := n.fills[f.hash]
 	for i, other := range pending {
 		if other == f {
@@ -184,18 +258,25 @@ func (n *nearCache) finishFill(f *fill, id string, response *sessiondv1.GetRespo
 	} else {
 		n.fills[f.hash] = pending
 	}
-	if response == nil || f.gone || f.newest > response.GetSession().GetVersion() {
-		return
+}
+
+// putLocked caches session and entries as id's copy, unless the cache holds a newer version of
+// it already, then evicts the least recently used down to the bound.
+func (n *nearCache) putLocked(hash uint64, id string, session *sessiondv1.SessionInfo,
+	entries map[string]*sessiondv1.Value) {
+	if old := n.entries[hash]; old != nil {
+		if old.Value.(*cached).session.GetVersion() > session.GetVersion() {
+			return
+		}
+		n.removeLocked(old.Value.(*cached))
 	}
-	e := &cached{hash: f.hash, id: id, session: response.GetSession(), entries: response.GetEntries(),
-		size: int64(proto.Size(response) + len(id) + entryOverhead), renewedAt: time.Now()}
+	size := proto.Size(&sessiondv1.GetResponse{Session: session, Entries: entries})
+	e := &cached{hash: hash, id: id, session: session, entries: entries,
+		size: int64(size + len(id) + entryOverhead), renewedAt: time.Now()}
 	if e.size > n.maxBytes {
 		return
 	}
-	if old := n.entries[f.hash]; old != nil {
-		n.removeLocked(old.Value.(*cached))
-	}
-	n.entries[f.hash] = n.lru.PushFront(e)
+	n.entries[hash] = n.lru.PushFront(e)
 	n.bytes += e.size
 	for n.bytes > n.maxBytes {
 		n.removeLocked(n.lru.Back().Value.(*cached))

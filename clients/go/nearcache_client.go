@@ -32,6 +32,24 @@ func (c *Client) getAll(ctx context.Context, id string) (*sessiondv1.GetResponse
 	return response, err
 }
 
+// commit sends request (a Commit; again after a lost reply, see retry) and writes it through to
+// the near cache's copy of its session when that is provably exact (nearCache.finishWrite),
+// else drops the copy. A ctx carrying outgoing metadata only drops it: its credentials may not
+// be the stream's, so its session may not be the cached one.
+func (c *Client) commit(ctx context.Context, request *sessiondv1.CommitRequest) (*sessiondv1.CommitResponse, error) {
+	if _, hasMetadata := metadata.FromOutgoingContext(ctx); c.near == nil || hasMetadata {
+		return retry(ctx, c, func(ctx context.Context) (*sessiondv1.CommitResponse, error) {
+			return call(ctx, c, commitMethod, request)
+		})
+	}
+	w := c.near.startWrite(request.GetId())
+	response, err := retry(ctx, c, func(ctx context.Context) (*sessiondv1.CommitResponse, error) {
+		return call(ctx, c, commitThroughMethod, request)
+	})
+	c.near.finishWrite(w, request.GetId(), request.GetOps(), response.GetSession())
+	return response, err
+}
+
 // renew sends one Touch of the cached session e (batched with the client's other calls; its
 // errors go nowhere but a NOT_FOUND, which drops e) and records its answer in the cache.
 func (c *Client) renew(e *cached) {

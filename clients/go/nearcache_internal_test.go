@@ -1,6 +1,9 @@
 package sessiond
 
 import (
+	"maps"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -126,5 +129,86 @@ func TestAnExpiredOrUnleasedEntryIsAMiss(t *testing.T) {
 	n.leaseUntil = time.Now()
 	if cachedVersion(n, "s") != 0 {
 		t.Error("a session was served without a current lease")
+	}
+}
+
+func setOp(key, value string) *sessiondv1.Operation {
+	return &sessiondv1.Operation{Op: &sessiondv1.Operation_Set{Set: &sessiondv1.Operation_SetOp{
+		Key: key, Value: &sessiondv1.Value{Kind: &sessiondv1.Value_StringValue{StringValue: value}}}}}
+}
+
+// cachedEntries returns the entries of id's cached copy as "key=value ..." in key order (string
+// values only).
+func cachedEntries(n *nearCache, id string) string {
+	response, _ := n.lookup(id)
+	var entries []string
+	for _, key := range slices.Sorted(maps.Keys(response.GetEntries())) {
+		entries = append(entries, key+"="+response.GetEntries()[key].GetStringValue())
+	}
+	return strings.Join(entries, " ")
+}
+
+func TestAnOwnCommitUpdatesTheCopyOnlyWhenThatIsExact(t *testing.T) {
+	removeK := &sessiondv1.Operation{Op: &sessiondv1.Operation_Remove{Remove: &sessiondv1.Operation_RemoveOp{Key: "k"}}}
+	clearAll := &sessiondv1.Operation{Op: &sessiondv1.Operation_Clear{Clear: &sessiondv1.Operation_ClearOp{}}}
+	for _, c := range []struct {
+		name    string
+		ops     []*sessiondv1.Operation
+		written *sessiondv1.SessionInfo // The CommitResponse's; nil: the Commit failed.
+		cached  uint64                  // The version cached after; 0: none.
+		entries string                  // What the cached copy holds after, if any.
+	}{
+		{"only ours", []*sessiondv1.Operation{setOp("w", "x"), removeK}, answer(4).Session, 4, "w=x"},
+		{"a clear then a set", []*sessiondv1.Operation{clearAll, setOp("w", "y")}, answer(4).Session, 4, "w=y"},
+		{"nothing changed", []*sessiondv1.Operation{removeK}, answer(3).Session, 3, "k=v"},
+		{"another write too", []*sessiondv1.Operation{setOp("w", "x")}, answer(5).Session, 0, ""},
+		{"a failure", []*sessiondv1.Operation{setOp("w", "x")}, nil, 0, ""},
+	} {
+		n := leased(t)
+		n.finishFill(n.startFill("s"), "s", answer(3))
+		n.finishWrite(n.startWrite("s"), "s", c.ops, c.written)
+		if got := cachedVersion(n, "s"); got != c.cached {
+			t.Errorf("%s: cached version %d after a commit over version 3, want %d", c.name, got, c.cached)
+		}
+		if got := cachedEntries(n, "s"); got != c.entries {
+			t.Errorf("%s: the copy holds %s, want %s", c.name, got, c.entries)
+		}
+	}
+	n := leased(t)
+	n.finishWrite(n.startWrite("s"), "s", []*sessiondv1.Operation{setOp("w", "x")}, answer(4).Session)
+	if n.stats().Entries != 0 {
+		t.Error("a commit over no cached copy was cached")
+	}
+}
+
+func TestAnOwnCommitRuledOutInFlightOrRacingAGetIsNotCached(t *testing.T) {
+	ops := []*sessiondv1.Operation{setOp("w", "ours")}
+	for _, c := range []struct {
+		name   string
+		during func(n *nearCache)
+	}{
+		{"a later version", func(n *nearCache) { n.received(invalidation("s", 5, false)) }},
+		{"an ending", func(n *nearCache) { n.received(invalidation("s", 0, true)) }},
+		{"a stream break", func(n *nearCache) { n.streamBroken() }},
+	} {
+		n := leased(t)
+		n.finishFill(n.startFill("s"), "s", answer(3))
+		w := n.startWrite("s")
+		c.during(n)
+		n.finishWrite(w, "s", ops, answer(4).Session)
+		if n.stats().Entries != 0 {
+			t.Errorf("a commit across %s was cached", c.name)
+		}
+	}
+	n := leased(t)
+	n.finishFill(n.startFill("s"), "s", answer(3))
+	before := n.startFill("s") // Sent before the commit: it may answer from before it.
+	w := n.startWrite("s")
+	during := n.startFill("s") // Sent during the commit, answered before it applied.
+	n.finishWrite(w, "s", ops, answer(4).Session)
+	n.finishFill(before, "s", answer(4))
+	n.finishFill(during, "s", answer(3))
+	if got := cachedEntries(n, "s"); cachedVersion(n, "s") != 4 || got != "k=v w=ours" {
+		t.Errorf("Gets racing an own commit left version %d holding %s", cachedVersion(n, "s"), got)
 	}
 }

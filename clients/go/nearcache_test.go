@@ -356,6 +356,69 @@ func TestNearCacheReadsTheClientsOwnWritesAtOnce(t *testing.T) {
 	}
 }
 
+// A client's own commit over a cached copy updates the copy: the next load is a hit, no Get, and
+// reads what was written.
+func TestNearCacheWritesTheClientsOwnCommitThrough(t *testing.T) {
+	ctx := context.Background()
+	server, caching, plain := nearCacheSetup(t)
+	id := createWith(t, plain, sessiond.CreateOptions{}, "gone", "soon")
+	for n := 1; n <= 5; n++ { // Until the load after the commit finds the lease current.
+		s := loadCached(t, caching, id)
+		s.SetInt("n", int64(n))
+		s.Remove("gone")
+		if err := s.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if entries := caching.NearCacheStats().Entries; entries != 1 {
+			t.Fatalf("%d sessions cached after an own commit over a cached copy; want the written copy", entries)
+		}
+		waitServing(t, caching)
+		gets, hits := server.Calls(t, "Get"), caching.NearCacheStats().Hits
+		again := caching.Open(id)
+		got, _ := again.GetInt(ctx, "n")
+		keys, _ := again.Keys(ctx)
+		if got != int64(n) || strings.Join(keys, ",") != "n" || again.Info().Version != uint64(n+1) {
+			t.Fatalf("after committing n = %d the next load read n %d, keys %v, version %d", n, got, keys,
+				again.Info().Version)
+		}
+		if caching.NearCacheStats().Hits == hits+1 {
+			waitCalls(t, server, "Get", gets)
+			return
+		}
+	}
+	t.Fatal("no load after an own commit found the lease current")
+}
+
+// A commit racing another client's write to the same session (it makes two versions, not one)
+// leaves no cached copy: the next load asks the server and reads both changes.
+func TestNearCacheDropsItsCopyWhenACommitRacesAnotherWrite(t *testing.T) {
+	ctx := context.Background()
+	server, caching, plain := nearCacheSetup(t)
+	id := createWith(t, plain, sessiond.CreateOptions{}, "ours", "1")
+	s := loadCached(t, caching, id)
+	other := plain.Open(id)
+	other.SetString("theirs", "2")
+	if err := other.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.SetString("ours", "3")
+	if err := s.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if entries := caching.NearCacheStats().Entries; entries != 0 {
+		t.Fatalf("%d sessions cached after a commit that raced another write", entries)
+	}
+	gets := server.Calls(t, "Get")
+	again := caching.Open(id)
+	ours, _ := again.GetString(ctx, "ours")
+	theirs, _ := again.GetString(ctx, "theirs")
+	if ours != "3" || theirs != "2" || again.Info().Version != 3 {
+		t.Errorf("after the racing commits the next load read ours %q, theirs %q, version %d", ours,
+			theirs, again.Info().Version)
+	}
+	waitCalls(t, server, "Get", gets+1)
+}
+
 // A load whose context carries its own gRPC metadata (credentials, say) is the server's to answer.
 func TestNearCacheLeavesCallsWithTheirOwnMetadataToTheServer(t *testing.T) {
 	server, caching, plain := nearCacheSetup(t)

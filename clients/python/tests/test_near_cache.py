@@ -241,7 +241,57 @@ def test_own_writes_are_read_back_at_once(caching: Client) -> None:
         read(caching, session_id)
 
 
-async def test_the_asyncio_client_serves_from_its_cache_and_sees_changes(
+def cache(client: Client, session_id: str) -> None:
+    """Reads `session_id` through `client` until a read is a hit (a lease may lapse now and then
+    on a loaded machine): the session is cached."""
+    hits = stats(client).hits
+    while stats(client).hits == hits:
+        assert stats(client).misses < 100
+        read(client, session_id)
+
+
+def test_a_read_after_an_own_commit_is_served_the_written_copy(
+    metered: tuple[str, Callable[[], Counter[str]]], plain: Client, caching: Client
+) -> None:
+    session_id = plain.create({"user": "alice", "gone": True}).id
+    for n in range(1, 6):  # until the read after the commit finds the lease current
+        cache(caching, session_id)
+        session = caching.session(session_id)
+        session.set("n", n)
+        session.remove("gone")
+        session.set("cart", [n])
+        session.commit()
+        assert stats(caching).entries == 1  # the written copy, not dropped
+        wait_for(lambda: stats(caching).leased)
+        gets, hits = metered[1]()["Get"], stats(caching).hits
+        written = ({"user": "alice", "n": n, "cart": [n]}, n + 1)
+        assert read(caching, session_id) == written
+        if stats(caching).hits == hits + 1:
+            assert metered[1]()["Get"] == gets
+            assert read(plain, session_id) == written
+            return
+    pytest.fail("no read after an own commit found the lease current")
+
+
+def test_a_commit_racing_another_clients_write_leaves_no_cached_copy(
+    metered: tuple[str, Callable[[], Counter[str]]], plain: Client, caching: Client
+) -> None:
+    session_id = plain.create({"n": 1}).id
+    cache(caching, session_id)
+    session = caching.session(session_id)
+    session.load()  # version 1, from the cache
+    other = plain.session(session_id)
+    other.set("m", 5)
+    other.commit()
+    session.set("n", 2)
+    session.commit()  # version 3: two changes, not only ours
+    assert stats(caching).entries == 0
+    gets = metered[1]()["Get"]
+    assert read(caching, session_id) == ({"n": 2, "m": 5}, 3)
+    assert metered[1]()["Get"] == gets + 1
+
+
+async def test_the_asyncio_client_serves_from_its_cache_sees_changes_and_writes_through(
     metered: tuple[str, Callable[[], Counter[str]]], plain: Client
 ) -> None:
     session = plain.create({"n": 1})
@@ -268,6 +318,18 @@ async def test_the_asyncio_client_serves_from_its_cache_and_sees_changes(
         while await load() != ({"n": 2}, 2):
             assert time.monotonic() < deadline
             await asyncio.sleep(0.01)
+        hits = stats(caching).hits
+        while stats(caching).hits == hits:  # until version 2 is cached
+            assert await load() == ({"n": 2}, 2)
+        own = caching.session(session.id)
+        await own.load()
+        own.set("n", 3)
+        await own.commit()
+        while not stats(caching).leased:
+            await asyncio.sleep(0.01)
+        gets, hits = metered[1]()["Get"], stats(caching).hits
+        assert await load() == ({"n": 3}, 3)  # the written copy
+        assert (metered[1]()["Get"], stats(caching).hits) == (gets, hits + 1)
 
 
 def granted_cache(max_bytes: int) -> NearCache:
@@ -337,6 +399,70 @@ def test_invalidations_drop_older_copies_and_spoil_fills_in_flight() -> None:
     fill(cache, "a", 5, "fresh")
     cache.on_break()
     assert cache.lookup("a") is None and cache.start_fill("a") is None
+
+
+def commit_ops(*ops: dict[str, Any]) -> list[pb.Operation]:
+    return [pb.Operation(**op) for op in ops]
+
+
+def info(session_id: str, version: int) -> pb.SessionInfo:
+    return answer(session_id, version, "").session
+
+
+def test_an_own_write_updates_the_cached_copy_only_when_that_is_exact() -> None:
+    cache = granted_cache(CACHE_BYTES)
+    fill(cache, "a", 2, "old")
+    set_w = commit_ops({"set": {"key": "w", "value": {"int64_value": 7}}})
+    write = cache.start_write("a")
+    cache.end_write(write, set_w + commit_ops({"remove": {"key": "v"}}), info("a", 3))
+    written = cache.lookup("a")
+    assert written is not None and written.session.version == 3
+    assert dict(written.entries) == {"w": pb.Value(int64_value=7)}
+    write = cache.start_write("a")
+    cache.end_write(write, commit_ops({"clear": {}}), info("a", 3))  # changed nothing
+    unchanged = cache.lookup("a")
+    assert unchanged is not None and dict(unchanged.entries) == {"w": pb.Value(int64_value=7)}
+    write = cache.start_write("a")
+    cache.end_write(write, set_w, info("a", 5))  # someone else wrote too
+    assert cache.lookup("a") is None
+    fill(cache, "a", 5, "x")
+    cache.end_write(cache.start_write("a"), set_w, None)  # failed
+    assert cache.lookup("a") is None
+    cache.end_write(cache.start_write("a"), set_w, info("a", 6))  # nothing was cached
+    assert cache.lookup("a") is None
+
+
+def test_an_own_write_spoiled_in_flight_or_racing_a_get_is_not_cached() -> None:
+    cache = granted_cache(CACHE_BYTES)
+    set_w = commit_ops({"set": {"key": "w", "value": {"string_value": "ours"}}})
+    for invalidation in ({"version": 4}, {"gone": True}):
+        fill(cache, "a", 2, "old")
+        write = cache.start_write("a")
+        cache.on_response(
+            pb.InvalidationsResponse(invalidations=[{"id_hash": id_hash("a"), **invalidation}])
+        )
+        cache.end_write(write, set_w, info("a", 3))
+        assert cache.lookup("a") is None
+    fill(cache, "a", 2, "old")
+    write = cache.start_write("a")
+    cache.on_break()
+    cache.on_open()
+    cache.on_response(
+        pb.InvalidationsResponse(granted_ping=cache.next_ping().ping, lease=Duration(seconds=60))
+    )
+    cache.end_write(write, set_w, info("a", 3))
+    assert cache.lookup("a") is None  # the stream broke meanwhile
+    fill(cache, "a", 2, "old")
+    before = cache.start_fill("a")  # a Get sent before the write: it may answer from before it
+    assert before is not None
+    write = cache.start_write("a")
+    during = cache.start_fill("a")  # a Get sent during the write, answered before it applied
+    assert during is not None
+    cache.end_write(write, set_w, info("a", 3))
+    cache.end_fill(before, answer("a", 3, "maybe ours"))
+    cache.end_fill(during, answer("a", 2, "old"))
+    written = cache.lookup("a")
+    assert written is not None and written.entries["w"].string_value == "ours"
 
 
 async def test_the_asyncio_client_stops_serving_when_its_server_is_gone() -> None:

@@ -368,22 +368,43 @@ class SessionCore(ABC):
         yield from self._load_steps(timeout, cached=False)
 
     def _mutate(self, method: str, request: Message, timeout: float | None) -> Steps[T]:
-        """Send the mutation `request` (with its request_id set), again after a lost reply, up to
-        commit_attempts times in all with a doubling pause. A saved session's near cache entry is
-        dropped before each attempt and after the last, so no read after the write returns is
-        served a copy from before it."""
+        """Send the mutation `request` (see _send_steps). A saved session's near cache entry is
+        dropped before sending and after, so no read after the write returns is served a copy
+        from before it."""
+        self._client._forget(self._id)
+        try:
+            response: T = yield from self._send_steps(method, request, timeout)
+            return response
+        finally:
+            self._client._forget(self._id)
+
+    def _send_steps(self, method: str, request: Message, timeout: float | None) -> Steps[T]:
+        """Send `request` (with its request_id set), again after a lost reply, up to
+        commit_attempts times in all with a doubling pause."""
         attempt = 1
         while True:
             try:
-                self._client._forget(self._id)
                 response: T = yield Rpc(method, request, self._options.call_timeout(timeout))
-                self._client._forget(self._id)
                 return response
             except LOST_REPLY:
                 if attempt >= self._options.commit_attempts:
                     raise
             yield Sleep(self._options.retry_backoff * 2 ** (attempt - 1))
             attempt += 1
+
+    def _write_through_steps(
+        self, request: pb.CommitRequest, timeout: float | None
+    ) -> Steps[pb.CommitResponse]:
+        """Send the Commit `request` (see _send_steps). The client's near cache updates its copy
+        of the session with the commit's operations if that is provably exact, else drops it
+        (see NearCache.end_write)."""
+        write = self._client._start_write(self._id)
+        response: pb.CommitResponse | None = None
+        try:
+            response = yield from self._send_steps("Commit", request, timeout)
+            return response
+        finally:
+            self._client._end_write(write, request.ops, response)
 
     def _commit_steps(self, timeout: float | None) -> Steps[None]:
         """Send the pending changes in one rpc (Commit, or CreateSession for a new session with
@@ -400,9 +421,7 @@ class SessionCore(ABC):
         view = self._view()
         alters_entries = _serialized(view) != _serialized(self._entries)
         try:
-            response: pb.CommitResponse = yield from self._mutate(
-                "Commit", self.pending_commit(), timeout
-            )
+            response = yield from self._write_through_steps(self.pending_commit(), timeout)
         except ConflictError as conflict:
             self._conflicting_keys = conflict.conflicting_keys
             raise
@@ -609,6 +628,19 @@ class ClientCore(ABC, Generic[S]):
         """A write on `session_id` is being sent: its cached copy is dropped."""
         if self._near_cache is not None and session_id:
             self._near_cache.forget(session_id)
+
+    def _start_write(self, session_id: str) -> Fill | None:
+        """Registers a Commit of `session_id` about to be sent (see NearCache.start_write)."""
+        if self._near_cache is None:
+            return None
+        return self._near_cache.start_write(session_id)
+
+    def _end_write(
+        self, write: Fill | None, ops: Iterable[pb.Operation], response: pb.CommitResponse | None
+    ) -> None:
+        """The Commit of `write` applying `ops` returned `response` (None: it failed)."""
+        if self._near_cache is not None and write is not None:
+            self._near_cache.end_write(write, ops, response.session if response else None)
 
     def session(self, session_id: str) -> S:
         """The existing session `session_id` (for example from a cookie), not loaded yet."""

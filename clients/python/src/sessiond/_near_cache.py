@@ -1,8 +1,9 @@
 """The near cache's state, shared by the blocking and the asyncio client ("sans I/O").
 
-NearCache keeps whole sessions (their GetResponse) that the client read, in an LRU bounded in
-bytes, keyed by id_hash, and the lease of the client's WatchInvalidations stream: it answers a
-read only while a lease is current (see the rpc's comment in session.proto for the guarantee).
+NearCache keeps whole sessions (their GetResponse) that the client read, or wrote over a cached
+copy (write-through: see end_write), in an LRU bounded in bytes, keyed by id_hash, and the lease
+of the client's WatchInvalidations stream: it answers a read only while a lease is current (see
+the rpc's comment in session.proto for the guarantee).
 The stream itself (sessiond._invalidation_stream: a daemon thread, or an asyncio task) feeds it
 with on_open, next_ping, on_response and on_break. Thread-safe: one lock guards everything.
 """
@@ -13,7 +14,10 @@ import hashlib
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+from google.protobuf.internal.containers import MessageMap
 
 from sessiond.v1 import session_pb2 as pb
 
@@ -59,9 +63,11 @@ class _Entry:
 
 @dataclass(eq=False)
 class Fill:
-    """A Get in flight whose answer may fill the cache: started under a lease on stream `epoch`;
-    `dead` once a write, a gone invalidation or a broken stream made any answer unsafe, and
-    `newer_than` the highest version an invalidation announced meanwhile."""
+    """A Get or a write in flight whose answer may fill the cache: started on stream `epoch`
+    (a Get only under a lease); `dead` once a write, a gone invalidation or a broken stream made
+    any answer unsafe, and `newer_than` the highest version an invalidation (or a write of our
+    own that returned) announced meanwhile. A write's `base` is the cached copy it was sent
+    over, if any."""
 
     hash: int
     session_id: str
@@ -69,6 +75,7 @@ class Fill:
     sent_at: float
     dead: bool = False
     newer_than: int = 0
+    base: pb.GetResponse | None = None
 
 
 @dataclass
@@ -186,26 +193,60 @@ class NearCache:
         """The Get of `fill` returned `response` (None: it failed): keeps it unless something
         made it unsafe meanwhile (see Fill)."""
         with self._lock:
-            fills = self._fills.get(fill.hash, [])
-            fills.remove(fill)
-            if not fills:
-                self._fills.pop(fill.hash, None)
+            self._unregister(fill)
             if (
-                response is None
-                or fill.dead
-                or fill.epoch != self._epoch
-                or response.session.version < fill.newer_than
+                response is not None
+                and not fill.dead
+                and fill.epoch == self._epoch
+                and response.session.version >= fill.newer_than
             ):
+                self._put(fill, response)
+
+    def start_write(self, session_id: str) -> Fill:
+        """Registers a Set, Remove, Clear or Commit of `session_id` about to be sent: remembers
+        the cached copy it writes over, if any, and spoils the Gets in flight for it (they may
+        answer from before the write). Pass the result to end_write."""
+        key = id_hash(session_id)
+        with self._lock:
+            for fill in self._fills.get(key, []):
+                fill.dead = True
+            entry = self._entries.get(key)
+            base = entry.response if entry is not None and entry.session_id == session_id else None
+            write = Fill(key, session_id, self._epoch, time.monotonic(), base=base)
+            self._fills.setdefault(key, []).append(write)
+            return write
+
+    def end_write(
+        self, write: Fill, ops: Iterable[pb.Operation], info: pb.SessionInfo | None
+    ) -> None:
+        """The write of `write` applying `ops` in order returned `info` (None: it failed). The
+        cached copy takes it when that is provably exact: the copy existed at version v, nothing
+        spoiled the write, and the write made version v + 1 (only our change happened: the copy
+        with `ops` applied) or left v (nothing changed: the copy as it was); any other outcome
+        drops the session's entry. Gets still in flight may not fill older than `info`."""
+        with self._lock:
+            self._unregister(write)
+            if info is None:
+                self._drop(write.hash)
                 return
-            self._drop(fill.hash)
-            size = response.ByteSize() + ENTRY_OVERHEAD
-            if size > self._max_bytes:
+            for fill in self._fills.get(write.hash, []):
+                fill.newer_than = max(fill.newer_than, info.version)
+            base = write.base
+            if (
+                base is None
+                or write.dead
+                or write.epoch != self._epoch
+                or write.newer_than > info.version
+                or info.version - base.session.version not in (0, 1)
+            ):
+                self._drop(write.hash)
                 return
-            self._entries[fill.hash] = _Entry(fill.session_id, response, size, fill.sent_at)
-            self._bytes += size
-            while self._bytes > self._max_bytes:
-                _, evicted = self._entries.popitem(last=False)
-                self._bytes -= evicted.size
+            written = pb.GetResponse()
+            written.CopyFrom(base)
+            if info.version != base.session.version:
+                _apply(ops, written.entries)
+            written.session.CopyFrom(info)
+            self._put(write, written)
 
     def forget(self, session_id: str) -> None:
         """A write on `session_id` is about to be sent: drops its entry, and fills in flight for
@@ -269,10 +310,44 @@ class NearCache:
                 fill.dead = True
             fill.newer_than = max(fill.newer_than, version)
 
+    def _unregister(self, fill: Fill) -> None:
+        fills = self._fills.get(fill.hash, [])
+        fills.remove(fill)
+        if not fills:
+            self._fills.pop(fill.hash, None)
+
+    def _put(self, fill: Fill, response: pb.GetResponse) -> None:
+        """Caches `response` for the session of `fill` (renewed when `fill` was sent), unless the
+        cache holds a newer version of it already; then evicts down to the bound."""
+        current = self._entries.get(fill.hash)
+        if current is not None and current.response.session.version > response.session.version:
+            return
+        self._drop(fill.hash)
+        size = response.ByteSize() + ENTRY_OVERHEAD
+        if size > self._max_bytes:
+            return
+        self._entries[fill.hash] = _Entry(fill.session_id, response, size, fill.sent_at)
+        self._bytes += size
+        while self._bytes > self._max_bytes:
+            _, evicted = self._entries.popitem(last=False)
+            self._bytes -= evicted.size
+
     def _drop(self, key: int) -> None:
         entry = self._entries.pop(key, None)
         if entry is not None:
             self._bytes -= entry.size
+
+
+def _apply(ops: Iterable[pb.Operation], entries: MessageMap[str, pb.Value]) -> None:
+    """Applies the Commit operations `ops` in order to `entries` (a GetResponse's map)."""
+    for op in ops:
+        kind = op.WhichOneof("op")
+        if kind == "set":
+            entries[op.set.key].CopyFrom(op.set.value)
+        elif kind == "remove" and op.remove.key in entries:
+            del entries[op.remove.key]
+        elif kind == "clear":
+            entries.clear()
 
 
 def _live(info: pb.SessionInfo) -> bool:
