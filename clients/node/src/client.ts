@@ -33,6 +33,7 @@ import {
   WatchSessionsResponse,
 } from "./gen/sessiond/v1/session.pb.js";
 import { NearCache, NearCacheOptions, NearCacheStats } from "./near-cache/near-cache.js";
+import { EntriesWrite } from "./near-cache/write-through.js";
 import { Operation, OperationKind, RequestOf, ResponseOf, sendUnary } from "./rpc.js";
 
 /** How a Client connects and how long its calls may take. */
@@ -140,15 +141,15 @@ export class Client {
   }
 
   set(request: Partial<SetRequest>, call?: CallOptions): Promise<SetResponse> {
-    return this.write("set", SetRequest.fromPartial(request), call);
+    return this.writeThrough("set", SetRequest.fromPartial(request), call);
   }
 
   remove(request: Partial<RemoveRequest>, call?: CallOptions): Promise<RemoveResponse> {
-    return this.write("remove", RemoveRequest.fromPartial(request), call);
+    return this.writeThrough("remove", RemoveRequest.fromPartial(request), call);
   }
 
   clear(request: Partial<ClearRequest>, call?: CallOptions): Promise<ClearResponse> {
-    return this.write("clear", ClearRequest.fromPartial(request), call);
+    return this.writeThrough("clear", ClearRequest.fromPartial(request), call);
   }
 
   touch(request: Partial<TouchRequest>, call?: CallOptions): Promise<TouchResponse> {
@@ -160,7 +161,7 @@ export class Client {
   }
 
   commit(request: Partial<CommitRequest>, call?: CallOptions): Promise<CommitResponse> {
-    return this.write("commit", CommitRequest.fromPartial(request), call);
+    return this.writeThrough("commit", CommitRequest.fromPartial(request), call);
   }
 
   rotateId(request: Partial<RotateIdRequest>, call?: CallOptions): Promise<RotateIdResponse> {
@@ -208,8 +209,18 @@ export class Client {
     this.stub.close();
   }
 
-  /** Sends a write to one session, first dropping that session from the near cache. */
-  private write<K extends "set" | "remove" | "clear" | "delete" | "commit" | "rotateId">(
+  /** Sends a write that changes a session's entries, through the near cache when it is on (NearCache.write). */
+  private writeThrough<K extends "set" | "remove" | "clear" | "commit">(
+    kind: K,
+    request: RequestOf<K>,
+    call?: CallOptions,
+  ): Promise<ResponseOf<K>> {
+    const send = () => this.send(kind, request, call);
+    return this.cache ? this.cache.write({ $case: kind, value: request } as EntriesWrite, send) : send();
+  }
+
+  /** Sends a Delete or RotateId, first dropping that session from the near cache. */
+  private write<K extends "delete" | "rotateId">(
     kind: K,
     request: RequestOf<K>,
     call?: CallOptions,

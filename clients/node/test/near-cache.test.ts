@@ -1,7 +1,7 @@
 // The near cache against a real sessiond: hits without rpcs, changes by other clients seen within
 // a lease, a SIGSTOPped process that serves nothing stale, lease loss, sliding expiry, conflicts.
 import assert from "node:assert/strict";
-import { ChildProcess, fork } from "node:child_process";
+import { ChildProcess, execFileSync, fork } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -62,6 +62,20 @@ async function rpcsSince(before: Map<string, number>): Promise<{ gets: number; t
 /** A session created by the client without cache. */
 async function created(entries: Record<string, unknown> = { user: "ann" }, idleTimeoutMs?: number): Promise<string> {
   return (await Session.create(other, { entries, principal: "p-" + Math.random(), idleTimeoutMs })).id as string;
+}
+
+/**
+ * Sets `key` to the string `value` in session `id` from a child process while this process's event
+ * loop waits for it, so that this process's stream has not yet delivered the change on return.
+ */
+function setFromAnotherProcess(id: string, key: string, value: string): void {
+  const script = `const { Client } = require(${JSON.stringify(join(__dirname, "../src/index.js"))});
+    const [address, id, key, value] = process.argv.slice(1);
+    const client = new Client(address);
+    client.set({ id, entries: { [key]: { kind: { $case: "stringValue", value } } } }).then(
+      () => client.close(),
+      (error) => { console.error(error); process.exit(1); });`;
+  execFileSync(process.execPath, ["-e", script, server.address, id, key, value], { timeout: 10_000 });
 }
 
 describe("near cache", () => {
@@ -186,11 +200,50 @@ describe("near cache", () => {
     assert.equal((await other.get({ id })).entries.k?.kind?.value, "theirs");
   });
 
-  test("a write through the caching client is read back at once", async () => {
+  test("a Set through the caching client is read back at once, from the cache", async () => {
     const id = await created({ k: "old" });
     await readThroughCache(caching, id);
     await caching.set({ id, entries: { k: { kind: { $case: "stringValue", value: "new" } } } });
+    const hits = caching.nearCacheStats()?.hits ?? 0;
     assert.equal((await caching.get({ id })).entries.k?.kind?.value, "new");
+    assert.equal(caching.nearCacheStats()?.hits, hits + 1);
+  });
+
+  test("a read after an own commit is a hit, with no Get rpc, and returns the written value", async () => {
+    const id = await created({ k: "old", kept: 1 });
+    await readThroughCache(caching, id);
+    const session = Session.open(caching, id);
+    assert.equal(await session.getString("k"), "old");
+    session.setString("k", "mine");
+    await session.commit();
+    const before = await settledRpcCounts();
+    const hits = caching.nearCacheStats()?.hits ?? 0;
+    const read = await caching.get({ id });
+    assert.equal(caching.nearCacheStats()?.hits, hits + 1);
+    assert.equal((await rpcsSince(before)).gets, 0);
+    assert.equal(read.entries.k?.kind?.value, "mine");
+    assert.equal(read.entries.kept?.kind?.value, 1n);
+    assert.equal(read.session?.version, (await other.get({ id })).session?.version);
+  });
+
+  test("a commit racing another client's write leaves no entry: the next read misses and sees both", async () => {
+    const id = await created({ a: "old", b: "old" });
+    const cached = await readThroughCache(caching, id);
+    const version = cached.session?.version as bigint;
+    setFromAnotherProcess(id, "a", "theirs");
+    const mine = { kind: { $case: "stringValue" as const, value: "mine" } };
+    const committed = await caching.commit({
+      id,
+      ops: [{ op: { $case: "set", value: { key: "b", value: mine } } }],
+      readVersion: version,
+    });
+    assert.equal(committed.session?.version, version + 2n);
+    await sleep(leaseMs + marginMs); // the lease lapsed while the child ran; this one is current
+    const misses = caching.nearCacheStats()?.misses ?? 0;
+    const read = await caching.get({ id });
+    assert.equal(caching.nearCacheStats()?.misses, misses + 1);
+    assert.equal(read.entries.a?.kind?.value, "theirs");
+    assert.equal(read.entries.b?.kind?.value, "mine");
   });
 
   test("the cache keeps to its byte bound", async () => {

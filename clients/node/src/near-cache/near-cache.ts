@@ -7,6 +7,7 @@ import {
   GetRequest,
   GetResponse,
   Invalidation,
+  SessionInfo,
   SessionServiceClient,
   TouchRequest,
   TouchResponse,
@@ -16,6 +17,7 @@ import { durationMs } from "./duration.js";
 import { idHash } from "./id-hash.js";
 import { InvalidationStream } from "./invalidation-stream.js";
 import { CachedSession, SessionLru, entryOverheadBytes } from "./lru.js";
+import { EntriesWrite, applied, operationsOf } from "./write-through.js";
 
 /** The near cache's setting. */
 export interface NearCacheOptions {
@@ -41,11 +43,17 @@ export interface CacheRpcs {
   touch(request: Partial<TouchRequest>): Promise<TouchResponse>;
 }
 
-/** A Get in flight whose answer may fill the cache, and what arrived for its session meanwhile. */
+/**
+ * A Get or an own write in flight whose answer may fill the cache, and what arrived for its session
+ * meanwhile: the highest version an invalidation (or an own write that returned) announced, and
+ * whether the session went, the stream broke or another own write started. A write's `base` is the
+ * cached copy it was sent over, if any.
+ */
 interface Fill {
   readonly generation: number;
   newestVersion: bigint;
   gone: boolean;
+  readonly base?: CachedSession;
 }
 
 /**
@@ -53,7 +61,9 @@ interface Fill {
  * expired by the local clock; otherwise sends them, and caches the answer of a Get of all keys sent
  * while a lease was granted on the open stream, unless the session changed while it was in flight.
  * A hit without no_renew renews the idle timer with a Touch (batched, fire and forget) when the last
- * renewal is older than an eighth of the idle timeout. Writes drop the session first (`forget`).
+ * renewal is older than an eighth of the idle timeout. The client's own Set, Remove, Clear and
+ * Commit update the cached copy when that is provably exact (`write`); Delete and RotateId drop it
+ * (`forget`).
  */
 export class NearCache {
   private readonly lru: SessionLru;
@@ -86,16 +96,41 @@ export class NearCache {
     this.misses++;
     const generation = request.keys.length === 0 ? this.stream.fillGeneration() : undefined;
     if (generation === undefined) return this.rpcs.get(request, call);
-    const fill: Fill = { generation, newestVersion: 0n, gone: false };
-    const fills = this.fills.get(hash) ?? new Set<Fill>();
-    this.fills.set(hash, fills.add(fill));
+    const fill = this.register(hash, { generation, newestVersion: 0n, gone: false });
     try {
       const response = await this.rpcs.get(request, call);
       this.maybeFill(request.id, hash, fill, response);
       return response;
     } finally {
-      fills.delete(fill);
-      if (fills.size === 0 && this.fills.get(hash) === fills) this.fills.delete(hash);
+      this.unregister(hash, fill);
+    }
+  }
+
+  /**
+   * Sends `write` (a Set, Remove, Clear or Commit) with `send` and writes it through to the cached
+   * copy of its session when that is provably exact: the copy existed at version v, nothing marked
+   * the write meanwhile (a gone, a broken stream, another own write starting, an invalidation newer
+   * than the result), and the result is version v + 1 (only our change: the copy with the write's
+   * operations applied) or v (nothing changed: the copy as it was), with the result's SessionInfo.
+   * Any other outcome, a failure included, drops the session's entry. Gets of the session in flight
+   * when the write starts do not fill; those still in flight when it returns version r fill nothing
+   * older than r.
+   */
+  async write<R extends { session?: SessionInfo }>(write: EntriesWrite, send: () => Promise<R>): Promise<R> {
+    const { id } = write.value;
+    const hash = idHash(id);
+    this.fills.get(hash)?.forEach((fill) => (fill.gone = true));
+    const cached = this.lru.peek(hash);
+    const base = cached?.id === id ? cached : undefined;
+    const fill = this.register(hash, { generation: this.stream.generation, newestVersion: 0n, gone: false, base });
+    let info: SessionInfo | undefined;
+    try {
+      const response = await send();
+      info = response.session;
+      return response;
+    } finally {
+      this.unregister(hash, fill);
+      this.writeThrough(write, hash, fill, info);
     }
   }
 
@@ -146,8 +181,53 @@ export class NearCache {
     const version = response.session?.version;
     if (version === undefined || fill.gone || fill.newestVersion > version) return;
     if (fill.generation !== this.stream.generation) return;
+    this.put(id, hash, { ...response });
+  }
+
+  /** The end of `write` (see `write`): `info` is its result's SessionInfo, undefined if it failed. */
+  private writeThrough(write: EntriesWrite, hash: bigint, fill: Fill, info: SessionInfo | undefined): void {
+    const version = info?.version;
+    if (version !== undefined) {
+      this.fills.get(hash)?.forEach((other) => {
+        if (version > other.newestVersion) other.newestVersion = version;
+      });
+    }
+    const base = fill.base?.response;
+    const baseVersion = base?.session?.version;
+    const exact =
+      base !== undefined &&
+      baseVersion !== undefined &&
+      version !== undefined &&
+      !fill.gone &&
+      fill.generation === this.stream.generation &&
+      fill.newestVersion <= version &&
+      (version === baseVersion || version === baseVersion + 1n);
+    if (!exact) {
+      this.lru.drop(hash);
+      return;
+    }
+    const entries = version === baseVersion ? base.entries : applied(base.entries, operationsOf(write));
+    this.put(write.value.id, hash, { session: info, entries });
+  }
+
+  /** Caches `response` for session `id` unless a newer version of it is cached already. */
+  private put(id: string, hash: bigint, response: GetResponse): void {
+    const current = this.lru.peek(hash);
+    if (current !== undefined && (current.response.session?.version ?? 0n) > (response.session?.version ?? 0n)) return;
     const bytes = GetResponse.encode(response).finish().length + entryOverheadBytes;
-    this.lru.put({ id, hash, response: { ...response }, bytes, touching: false });
+    this.lru.put({ id, hash, response, bytes, touching: false });
+  }
+
+  private register(hash: bigint, fill: Fill): Fill {
+    const fills = this.fills.get(hash) ?? new Set<Fill>();
+    this.fills.set(hash, fills.add(fill));
+    return fill;
+  }
+
+  private unregister(hash: bigint, fill: Fill): void {
+    const fills = this.fills.get(hash);
+    fills?.delete(fill);
+    if (fills?.size === 0) this.fills.delete(hash);
   }
 
   /** Renews `entry`'s idle timer on the server if its last renewal is an eighth of it old. */
