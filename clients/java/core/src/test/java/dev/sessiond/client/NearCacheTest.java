@@ -11,6 +11,7 @@ import dev.sessiond.v1.DeleteRequest;
 import dev.sessiond.v1.GetRequest;
 import dev.sessiond.v1.GetResponse;
 import dev.sessiond.v1.RevokeSessionsRequest;
+import dev.sessiond.v1.Value;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
@@ -51,13 +52,14 @@ class NearCacheTest {
     server.close();
   }
 
+  /** A new session made by the other client as {@code request} asks. */
+  private static String create(CreateSessionRequest.Builder request) {
+    return other.createSession(request.build()).getSession().getId();
+  }
+
   /** A new session holding visits = {@code visits}, made by the other client. */
   private static String session(long visits) {
-    return other
-        .createSession(
-            CreateSessionRequest.newBuilder().putEntries("visits", Values.int64(visits)).build())
-        .getSession()
-        .getId();
+    return create(CreateSessionRequest.newBuilder().putEntries("visits", Values.int64(visits)));
   }
 
   /** Gets {@code id} through {@code client}. */
@@ -139,15 +141,8 @@ class NearCacheTest {
 
   @Test
   void aReadAfterAnOwnCommitIsAHitReturningTheWrittenValue() throws Exception {
-    String id =
-        other
-            .createSession(
-                CreateSessionRequest.newBuilder()
-                    .putEntries("visits", Values.int64(1))
-                    .putEntries("gone", Values.string("soon"))
-                    .build())
-            .getSession()
-            .getId();
+    Map<String, Value> created = Map.of("visits", Values.int64(1), "gone", Values.string("soon"));
+    String id = create(CreateSessionRequest.newBuilder().putAllEntries(created));
     for (long version = 2; version <= 6; version++) { // until the read finds the lease current
       readUntilCached(caching, id);
       Session session = Session.open(caching, id);
@@ -246,14 +241,10 @@ class NearCacheTest {
   @Test
   void cachedReadsStillRenewTheIdleTimerWithFewTouches() throws Exception {
     String id =
-        other
-            .createSession(
-                CreateSessionRequest.newBuilder()
-                    .putEntries("visits", Values.int64(1))
-                    .setIdleTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(2))
-                    .build())
-            .getSession()
-            .getId();
+        create(
+            CreateSessionRequest.newBuilder()
+                .putEntries("visits", Values.int64(1))
+                .setIdleTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(2)));
     readUntilCached(caching, id);
     long touches = server.rpcs("Touch") + server.rpcs("Batch");
     long hits = caching.nearCacheStats().hits();
