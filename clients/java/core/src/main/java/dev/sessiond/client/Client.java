@@ -43,7 +43,10 @@ import java.util.concurrent.TimeUnit;
  * stale for longer than one lease (the server's --near_cache_lease, 100 ms by default) after it was
  * committed, and a session deleted or revoked is not served once the lease after the call returned
  * has passed. Commits carry the version read, so a stale read can never overwrite a newer write
- * (ABORTED). Its own writes drop the session from the cache first.
+ * (ABORTED). Its own Commits write through: when one returns, the cached copy holds what it wrote
+ * if that is provably exact (the copy was at version v when it was sent and the Commit made v + 1
+ * or left v, with nothing else in between), else the copy is dropped; RotateId and Delete drop the
+ * session from the cache first.
  *
  * <p>Every call gets a deadline of {@link ClientOptions#timeout()}. Failures are {@link
  * SessiondException}s: thrown by the blocking methods, completing the futures exceptionally
@@ -74,7 +77,8 @@ public final class Client implements AutoCloseable {
                 channel,
                 options.nearCacheMaxBytes(),
                 request -> call(Rpc.GET, request),
-                request -> call(Rpc.TOUCH, request))
+                request -> call(Rpc.TOUCH, request),
+                request -> call(Rpc.COMMIT, request))
             : null;
   }
 
@@ -127,9 +131,9 @@ public final class Client implements AutoCloseable {
     return write(request.getId(), Rpc.DELETE, request);
   }
 
-  /** Commit. */
+  /** Commit; written through to the near cache's copy of the session when that is exact. */
   public CompletableFuture<CommitResponse> commitAsync(CommitRequest request) {
-    return write(request.getId(), Rpc.COMMIT, request);
+    return nearCache == null ? call(Rpc.COMMIT, request) : nearCache.commit(request);
   }
 
   /** RotateId. */

@@ -1,5 +1,7 @@
 package dev.sessiond.client;
 
+import dev.sessiond.v1.CommitRequest;
+import dev.sessiond.v1.CommitResponse;
 import dev.sessiond.v1.GetRequest;
 import dev.sessiond.v1.GetResponse;
 import dev.sessiond.v1.TouchRequest;
@@ -11,28 +13,33 @@ import java.util.function.Function;
 /**
  * A client's near cache ({@link ClientOptions#nearCacheMaxBytes()}): answers Gets from a {@link
  * NearCacheStore} kept exact by an {@link InvalidationStream}, fills it from the server's answers
- * to Gets of every entry, renews the idle timers of sessions it serves with coalesced Touches, and
- * drops a session before the client writes it. Thread-safe.
+ * to Gets of every entry, renews the idle timers of sessions it serves with coalesced Touches,
+ * writes the client's own Commits through to their cached copy when that is provably exact, and
+ * drops a session before the client rotates or deletes it. Thread-safe.
  */
 final class NearCache implements AutoCloseable {
   private final NearCacheStore store;
   private final InvalidationStream stream;
   private final Function<GetRequest, CompletableFuture<GetResponse>> getRpc;
   private final Function<TouchRequest, CompletableFuture<TouchResponse>> touchRpc;
+  private final Function<CommitRequest, CompletableFuture<CommitResponse>> commitRpc;
 
   /**
    * A cache of at most {@code maxBytes} fed by a stream over {@code channel}; misses go to the
-   * server with {@code getRpc}, renewals with {@code touchRpc} (the client's batched calls).
+   * server with {@code getRpc}, renewals with {@code touchRpc}, commits with {@code commitRpc} (the
+   * client's batched calls).
    */
   NearCache(
       Channel channel,
       long maxBytes,
       Function<GetRequest, CompletableFuture<GetResponse>> getRpc,
-      Function<TouchRequest, CompletableFuture<TouchResponse>> touchRpc) {
+      Function<TouchRequest, CompletableFuture<TouchResponse>> touchRpc,
+      Function<CommitRequest, CompletableFuture<CommitResponse>> commitRpc) {
     this.store = new NearCacheStore(maxBytes);
     this.stream = new InvalidationStream(channel, store);
     this.getRpc = getRpc;
     this.touchRpc = touchRpc;
+    this.commitRpc = commitRpc;
   }
 
   /**
@@ -59,7 +66,31 @@ final class NearCache implements AutoCloseable {
     return answer;
   }
 
-  /** Drops session {@code id} before the client sends a write of it. */
+  /**
+   * Commit: sends {@code request} and, before the returned future completes, writes it through to
+   * the cached copy of its session when that is provably exact ({@link NearCacheStore#endWrite}),
+   * else drops the copy; so the client reads its own commit at once, mostly without a Get.
+   */
+  CompletableFuture<CommitResponse> commit(CommitRequest request) {
+    String id = request.getId();
+    NearCacheStore.Fill write = store.beginWrite(id, NearCacheStore.idHash(id));
+    CompletableFuture<CommitResponse> result = new CompletableFuture<>();
+    commitRpc
+        .apply(request)
+        .whenComplete(
+            (response, failure) -> {
+              store.endWrite(
+                  write, id, request.getOpsList(), response == null ? null : response.getSession());
+              if (failure == null) {
+                result.complete(response);
+              } else {
+                result.completeExceptionally(failure);
+              }
+            });
+    return result;
+  }
+
+  /** Drops session {@code id} before the client sends a RotateId or Delete of it. */
   void writing(String id) {
     store.drop(NearCacheStore.idHash(id));
   }

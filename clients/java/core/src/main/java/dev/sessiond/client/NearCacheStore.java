@@ -2,6 +2,7 @@ package dev.sessiond.client;
 
 import com.google.protobuf.Timestamp;
 import dev.sessiond.v1.GetResponse;
+import dev.sessiond.v1.Operation;
 import dev.sessiond.v1.SessionInfo;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -16,14 +17,17 @@ import java.util.List;
 
 /**
  * The memory of a near cache and the lease it may serve under: whole sessions (GetResponses of
- * every entry) keyed by the hash of their id, least recently used evicted first to stay within a
- * byte bound, and the fills in flight that invalidations spoil. Thread-safe: one lock guards
- * everything, so a lease check, a lookup, a fill and a reset never interleave.
+ * every entry, or a cached one with the client's own Commit written through) keyed by the hash of
+ * their id, least recently used evicted first to stay within a byte bound, and the fills (Gets and
+ * Commits) in flight that invalidations spoil. Thread-safe: one lock guards everything, so a lease
+ * check, a lookup, a fill and a reset never interleave.
  *
  * <p>The lease comes from {@link InvalidationStream}: {@link #granted} extends it, {@link #reset}
  * (the stream broke) empties the cache and forgets it. A session is served only while the lease is
  * current on the monotonic clock and its expiry times are ahead of the wall clock; it is filled
- * only from a Get sent while a lease of the same stream was held and not spoiled while in flight.
+ * only from a Get sent while a lease of the same stream was held and not spoiled while in flight,
+ * or from an own Commit when that is provably exact (see {@link #endWrite}). A fill never replaces
+ * a newer cached version.
  */
 final class NearCacheStore {
   /** What an entry costs beyond its serialized session: map node, key, record, list links. */
@@ -61,18 +65,22 @@ final class NearCacheStore {
   }
 
   /**
-   * A Get of every entry in flight that may fill the cache: spoiled by a write of its session, an
-   * invalidation of it above the answer's version, or a reset.
+   * A Get of every entry or a Commit in flight that may fill the cache: spoiled by a write of its
+   * session, an invalidation of it above the answer's version, or a reset. A Commit's {@code base}
+   * is the cached copy it was sent over, if any.
    */
   static final class Fill {
     final long hash;
     final long epoch;
+    final GetResponse base;
     boolean gone;
+    // The highest version an invalidation, or an own Commit that returned, named meanwhile.
     long newestVersion;
 
-    Fill(long hash, long epoch) {
+    Fill(long hash, long epoch, GetResponse base) {
       this.hash = hash;
       this.epoch = epoch;
+      this.base = base;
     }
   }
 
@@ -153,7 +161,7 @@ final class NearCacheStore {
     if (!leaseCurrent()) {
       return null;
     }
-    Fill fill = new Fill(hash, epoch);
+    Fill fill = new Fill(hash, epoch, null);
     fills.add(fill);
     return fill;
   }
@@ -170,18 +178,54 @@ final class NearCacheStore {
         || fill.newestVersion > answer.getSession().getVersion()) {
       return;
     }
-    long size = answer.getSerializedSize() + ENTRY_OVERHEAD;
-    remove(fill.hash);
-    if (size > maxBytes) {
+    put(fill.hash, id, answer);
+  }
+
+  /**
+   * Registers a Commit of session {@code id} (hashed {@code hash}) about to be sent: remembers the
+   * cached copy it writes over, if any, and spoils the Gets and Commits of it in flight (they may
+   * answer from before it). Pass the result to {@link #endWrite}.
+   */
+  synchronized Fill beginWrite(String id, long hash) {
+    spoil(hash, 0, true);
+    Entry entry = entries.get(hash);
+    Fill write = new Fill(hash, epoch, entry != null && entry.id.equals(id) ? entry.session : null);
+    fills.add(write);
+    return write;
+  }
+
+  /**
+   * Unregisters {@code write}, the Commit of {@code id} applying {@code ops} in order, which
+   * returned {@code written} (null: it failed). The cached copy takes the Commit only when that is
+   * provably exact: it existed at version v when the Commit was sent, nothing spoiled the Commit in
+   * flight (no reset, no end of the session, no invalidation above the Commit's version), and the
+   * Commit made version v + 1 (only our change happened: the copy with {@code ops} applied) or left
+   * v (it changed nothing: the copy as it was). Any other outcome drops the session. Gets of it
+   * still in flight may no longer fill a version older than the Commit's.
+   */
+  synchronized void endWrite(Fill write, String id, List<Operation> ops, SessionInfo written) {
+    fills.remove(write);
+    if (written == null) {
+      remove(write.hash);
       return;
     }
-    entries.put(fill.hash, new Entry(id, answer, size));
-    bytes += size;
-    Iterator<Entry> oldest = entries.values().iterator();
-    while (bytes > maxBytes) {
-      bytes -= oldest.next().bytes;
-      oldest.remove();
+    long version = written.getVersion();
+    spoil(write.hash, version, false);
+    GetResponse base = write.base;
+    long change = base == null ? -1 : version - base.getSession().getVersion();
+    if (write.gone
+        || write.epoch != epoch
+        || write.newestVersion > version
+        || (change != 0 && change != 1)) {
+      remove(write.hash);
+      return;
     }
+    GetResponse.Builder copy = base.toBuilder().setSession(written);
+    if (change == 1 && !apply(ops, copy)) {
+      remove(write.hash);
+      return;
+    }
+    put(write.hash, id, copy.build());
   }
 
   /**
@@ -193,15 +237,13 @@ final class NearCacheStore {
     if (entry != null && (gone || entry.session.getSession().getVersion() < version)) {
       remove(hash);
     }
-    for (Fill fill : fills) {
-      if (fill.hash == hash) {
-        fill.gone |= gone;
-        fill.newestVersion = Math.max(fill.newestVersion, version);
-      }
-    }
+    spoil(hash, version, gone);
   }
 
-  /** Drops the session hashed {@code hash} and spoils its fills in flight: it is being written. */
+  /**
+   * Drops the session hashed {@code hash} and spoils its fills in flight: it is being rotated or
+   * deleted, or found gone.
+   */
   synchronized void drop(long hash) {
     invalidate(hash, 0, true);
   }
@@ -252,6 +294,62 @@ final class NearCacheStore {
   /** Whether a lease is held and not lapsed (holding the lock). */
   private boolean leaseCurrent() {
     return leased && leaseUntil - System.nanoTime() > 0;
+  }
+
+  /**
+   * Marks the fills of the session hashed {@code hash} in flight: {@code gone}, or not to fill
+   * below {@code version} (holding the lock).
+   */
+  private void spoil(long hash, long version, boolean gone) {
+    for (Fill fill : fills) {
+      if (fill.hash == hash) {
+        fill.gone |= gone;
+        fill.newestVersion = Math.max(fill.newestVersion, version);
+      }
+    }
+  }
+
+  /**
+   * Caches {@code session} as {@code id}'s copy unless a newer version of it is cached already or
+   * it is larger than the bound, then evicts the least recently used down to the bound (holding the
+   * lock).
+   */
+  private void put(long hash, String id, GetResponse session) {
+    Entry current = entries.get(hash);
+    if (current != null
+        && current.session.getSession().getVersion() > session.getSession().getVersion()) {
+      return;
+    }
+    remove(hash);
+    long size = session.getSerializedSize() + ENTRY_OVERHEAD;
+    if (size > maxBytes) {
+      return;
+    }
+    entries.put(hash, new Entry(id, session, size));
+    bytes += size;
+    Iterator<Entry> oldest = entries.values().iterator();
+    while (bytes > maxBytes) {
+      bytes -= oldest.next().bytes;
+      oldest.remove();
+    }
+  }
+
+  /**
+   * Applies the Commit operations {@code ops} in order to the entries of {@code session}; false if
+   * one is of a kind this client does not know (the copy is then not exact).
+   */
+  private static boolean apply(List<Operation> ops, GetResponse.Builder session) {
+    for (Operation op : ops) {
+      switch (op.getOpCase()) {
+        case SET -> session.putEntries(op.getSet().getKey(), op.getSet().getValue());
+        case REMOVE -> session.removeEntries(op.getRemove().getKey());
+        case CLEAR -> session.clearEntries();
+        default -> {
+          return false;
+        }
+      }
+    }
+    return true;
   }
 
   /** Removes the entry hashed {@code hash} if any (holding the lock). */

@@ -3,6 +3,7 @@ package dev.sessiond.client;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.sessiond.client.testing.SessiondServer;
 import dev.sessiond.v1.CreateSessionRequest;
@@ -10,9 +11,13 @@ import dev.sessiond.v1.DeleteRequest;
 import dev.sessiond.v1.GetRequest;
 import dev.sessiond.v1.GetResponse;
 import dev.sessiond.v1.RevokeSessionsRequest;
+import dev.sessiond.v1.Value;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -21,8 +26,8 @@ import org.junit.jupiter.api.Timeout;
 /**
  * The near cache against a real sessiond (its default 100 ms lease), counting its rpcs on /metrics:
  * a cached read costs no rpc, changes, deletes and revocations by another client are seen within a
- * lease, the idle timer is still renewed (by few Touches), and a stale cached read cannot overwrite
- * a newer write.
+ * lease, the idle timer is still renewed (by few Touches), a stale cached read cannot overwrite a
+ * newer write, and the client's own commits are written through to its copy only when exact.
  */
 @Timeout(60)
 class NearCacheTest {
@@ -47,13 +52,14 @@ class NearCacheTest {
     server.close();
   }
 
+  /** A new session made by the other client as {@code request} asks. */
+  private static String create(CreateSessionRequest.Builder request) {
+    return other.createSession(request.build()).getSession().getId();
+  }
+
   /** A new session holding visits = {@code visits}, made by the other client. */
   private static String session(long visits) {
-    return other
-        .createSession(
-            CreateSessionRequest.newBuilder().putEntries("visits", Values.int64(visits)).build())
-        .getSession()
-        .getId();
+    return create(CreateSessionRequest.newBuilder().putEntries("visits", Values.int64(visits)));
   }
 
   /** Gets {@code id} through {@code client}. */
@@ -134,6 +140,69 @@ class NearCacheTest {
   }
 
   @Test
+  void aReadAfterAnOwnCommitIsAHitReturningTheWrittenValue() throws Exception {
+    Map<String, Value> created = Map.of("visits", Values.int64(1), "gone", Values.string("soon"));
+    String id = create(CreateSessionRequest.newBuilder().putAllEntries(created));
+    for (long version = 2; version <= 6; version++) { // until the read finds the lease current
+      readUntilCached(caching, id);
+      Session session = Session.open(caching, id);
+      session.setLong("visits", version);
+      session.remove("gone");
+      session.commit();
+      long rpcs = readRpcs();
+      long hits = caching.nearCacheStats().hits();
+
+      GetResponse after = get(caching, id);
+
+      assertEquals(Map.of("visits", Values.int64(version)), after.getEntriesMap());
+      assertEquals(version, after.getSession().getVersion());
+      if (caching.nearCacheStats().hits() == hits + 1) {
+        assertEquals(rpcs, readRpcs(), "the read after an own commit sent an rpc");
+        return;
+      }
+    }
+    fail("no read right after an own commit was a cache hit (5 tries)");
+  }
+
+  @Test
+  void aCommitRacingAnotherClientsWriteLeavesNoCopy() throws Exception {
+    InvalidationGate gate = new InvalidationGate();
+    ManagedChannel channel =
+        ManagedChannelBuilder.forTarget(server.address()).usePlaintext().intercept(gate).build();
+    try (Client racing = Client.over(channel, ClientOptions.defaults().withNearCache(1 << 20))) {
+      String id = session(1);
+      readUntilCached(racing, id);
+      Session session = Session.open(racing, id);
+      session.setLong("visits", 2);
+      session.commit(); // version 2, only ours: written through
+      assertEquals(1, racing.nearCacheStats().sessions(), "the own commit's copy was dropped");
+
+      gate.hold(); // the other client's change reaches the racing client only after its commit
+      try {
+        Session.open(other, id).update(NearCacheTest::setTheirs);
+        session.setLong("visits", 3);
+        session.commit(); // version 4: theirs and ours since the copy's version 2
+        assertEquals(0, racing.nearCacheStats().sessions(), "a copy missing their change was kept");
+      } finally {
+        gate.release();
+      }
+      long rpcs = readRpcs();
+      GetResponse after = get(racing, id);
+      assertEquals(rpcs + 1, readRpcs(), "the read after the racing commit was not a miss");
+      assertEquals(3L, visits(after));
+      assertEquals("theirs", after.getEntriesOrThrow("by").getStringValue());
+      assertEquals(4, after.getSession().getVersion());
+    } finally {
+      channel.shutdownNow();
+    }
+  }
+
+  private static Void setTheirs(Session session) {
+    session.setString("by", "theirs");
+    return null;
+  }
+
+  @Test
   void aChangeByAnotherClientIsSeenWithinALease() throws Exception {
     String id = session(1);
     readUntilCached(caching, id);
@@ -172,14 +241,10 @@ class NearCacheTest {
   @Test
   void cachedReadsStillRenewTheIdleTimerWithFewTouches() throws Exception {
     String id =
-        other
-            .createSession(
-                CreateSessionRequest.newBuilder()
-                    .putEntries("visits", Values.int64(1))
-                    .setIdleTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(2))
-                    .build())
-            .getSession()
-            .getId();
+        create(
+            CreateSessionRequest.newBuilder()
+                .putEntries("visits", Values.int64(1))
+                .setIdleTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(2)));
     readUntilCached(caching, id);
     long touches = server.rpcs("Touch") + server.rpcs("Batch");
     long hits = caching.nearCacheStats().hits();
