@@ -74,7 +74,8 @@ absl::StatusOr<std::unique_ptr<Target>> ConnectTarget(const BenchmarkOptions& op
   if (options.target == "client") {
     if (!ClientTarget::Supports(options.op)) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "the client target runs load, get, commit, web and touch, not ", OpName(options.op)));
+          "the client target runs load, get, commit, web, web-read-mostly and touch, not ",
+          OpName(options.op)));
     }
     return ClientTarget::Connect({.address = options.address,
                                   .channels = options.channels,
@@ -87,8 +88,8 @@ absl::StatusOr<std::unique_ptr<Target>> ConnectTarget(const BenchmarkOptions& op
         absl::StrCat("unknown target '", options.target, "'; use grpc, client or redis"));
   }
   if (!RedisTarget::Supports(options.op)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the redis target runs load, get and web, not ", OpName(options.op)));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the redis target runs load, get, web and web-read-mostly, not ", OpName(options.op)));
   }
   const size_t colon = options.address.rfind(':');
   int port = 0;

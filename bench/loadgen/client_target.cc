@@ -59,6 +59,7 @@ void ClientTarget::Start(int slot, Op op) {
     work.session = pool_->Pick();
     work.id = std::string(pool_->id(work.session));
     work.version = pool_->version(work.session);
+    work.writes = pool_->Chance(WriteShare(op));
   }
   Slot& target = *slots_[slot];
   absl::MutexLock lock(&target.mutex);
@@ -100,7 +101,8 @@ ClientTarget::Done ClientTarget::Run(const Client& client, int slot, Work work) 
       break;
     }
     case Op::kGet:
-    case Op::kWeb: {
+    case Op::kWeb:
+    case Op::kWebReadMostly: {
       v1::GetRequest get;
       get.set_id(work.id);
       absl::StatusOr<v1::GetResponse> read = client.Get(get);
@@ -109,6 +111,7 @@ ClientTarget::Done ClientTarget::Run(const Client& client, int slot, Work work) 
         done.error = "BAD_REPLY";
         break;
       }
+      if (!work.writes) break;
       failed(
           client
               .Commit(CommitRequest(work.id, FieldKey(0), FieldValue(), read->session().version()))

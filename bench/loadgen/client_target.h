@@ -2,7 +2,8 @@
 // tier uses it: one thread per slot, each making blocking calls on one shared Client per channel,
 // so that the client's automatic batching (ClientOptions::batching) is what is measured.
 //
-// Runs load, get, commit, web and touch like GrpcTarget (the same requests, session_requests.h).
+// Runs load, get, commit, web, web-read-mostly and touch like GrpcTarget (the same requests,
+// session_requests.h).
 // Slot i's thread uses the client of channel i % channels. Each call has a 10 s deadline, which
 // is also how CancelAll ends a call: the client's calls cannot be cancelled. Start and Poll are
 // called from the driver thread only (Target); the pool is only touched there.
@@ -59,6 +60,8 @@ class ClientTarget final : public Target {
     size_t session = 0;
     std::string id;
     uint64_t version = 0;
+    // web, web-read-mostly: whether the request commits after its Get.
+    bool writes = false;
   };
   struct Done {
     int slot;

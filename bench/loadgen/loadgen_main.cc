@@ -14,7 +14,8 @@ ABSL_FLAG(std::string, target, "grpc",
           "(sessiond through the C++ client, a thread per slot) or redis");
 ABSL_FLAG(bool, batching, true, "client: the C++ client's automatic batching");
 ABSL_FLAG(std::string, address, "127.0.0.1:50051", "host:port of the server");
-ABSL_FLAG(std::string, scenario, "web", "load, get, commit, web, touch, churn or echo");
+ABSL_FLAG(std::string, scenario, "web",
+          "load, get, commit, web, web-read-mostly, touch, churn or echo");
 ABSL_FLAG(int, in_flight, 64, "operations in flight at most");
 ABSL_FLAG(int, channels, 4, "grpc: channels (TCP connections) the slots are spread over");
 ABSL_FLAG(int, redis_connections, 0,
