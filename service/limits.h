@@ -20,6 +20,9 @@ struct ServiceLimits {
   size_t max_label_bytes = 256;
   // The most operations one Batch call may carry.
   size_t max_batch_operations = 256;
+  // How long a near cache may serve a session after its last granted lease ping, and so the most
+  // Delete and RevokeSessions wait for the invalidation streams (WatchInvalidations).
+  absl::Duration near_cache_lease = absl::Milliseconds(100);
   // Per-session limits, enforced by the store on the state after each mutation.
   storage::SessionLimits session;
   // Used when a CreateSession request leaves a timeout unset or zero.

@@ -43,6 +43,9 @@ ABSL_FLAG(ByteSize, max_principal_bytes, {kLimits.max_principal_bytes}, "longest
 ABSL_FLAG(uint64_t, max_labels, kLimits.max_labels, "most labels on one session");
 ABSL_FLAG(uint64_t, max_batch_operations, kLimits.max_batch_operations,
           "most operations in one Batch call");
+ABSL_FLAG(absl::Duration, near_cache_lease, kLimits.near_cache_lease,
+          "how long a client's near cache may serve sessions after its last granted lease "
+          "(WatchInvalidations), and the most Delete and RevokeSessions wait for near caches");
 ABSL_FLAG(ByteSize, max_label_bytes, {kLimits.max_label_bytes},
           "longest label key, and longest label value");
 ABSL_FLAG(uint64_t, max_sessions_per_principal, kLimits.session.max_sessions_per_principal,
@@ -158,6 +161,7 @@ absl::StatusOr<Server::Options> ServerOptionsFromCommandLine(int argc, char** ar
   limits.max_labels = absl::GetFlag(FLAGS_max_labels);
   limits.max_batch_operations = absl::GetFlag(FLAGS_max_batch_operations);
   limits.max_label_bytes = absl::GetFlag(FLAGS_max_label_bytes).bytes;
+  limits.near_cache_lease = absl::GetFlag(FLAGS_near_cache_lease);
   limits.session.max_sessions_per_principal = absl::GetFlag(FLAGS_max_sessions_per_principal);
   const std::string policy = absl::GetFlag(FLAGS_principal_cap_policy);
   if (policy == "reject_new") {
@@ -207,6 +211,12 @@ absl::StatusOr<Server::Options> ServerOptionsFromCommandLine(int argc, char** ar
   }
   if (limits.max_batch_operations == 0) {
     return absl::InvalidArgumentError("--max_batch_operations must be at least 1");
+  }
+  if (limits.near_cache_lease < absl::Milliseconds(10) ||
+      limits.near_cache_lease > absl::Seconds(10)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--near_cache_lease=", absl::FormatDuration(limits.near_cache_lease),
+                     " must be between 10ms and 10s"));
   }
   if (options.max_queued_requests == 0) {
     return absl::InvalidArgumentError("--max_queued_requests must be at least 1");

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/arena.h"
 #include "service/caller_tenant.h"
+#include "service/invalidation_reactor.h"
 #include "service/proto_convert.h"
 #include "service/request_parsing.h"
 #include "service/request_validation.h"
@@ -44,6 +45,12 @@ constexpr size_t kMaxExceptIds = 1000;
 
 // A watch that ends before it starts (the store is not open yet).
 class FailedWatch final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
+  void OnDone() override { delete this; }
+};
+
+// An invalidation stream that ends before it starts (no credential, or the store is not open).
+class FailedInvalidations final
+    : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
   void OnDone() override { delete this; }
 };
 
@@ -191,12 +198,14 @@ grpc::ServerUnaryReactor* SessionServiceImpl::Serve(grpc::CallbackServerContext*
     auto* request = google::protobuf::Arena::CreateMessage<Request>(&arena);
     auto* response = google::protobuf::Arena::CreateMessage<Response>(&arena);
     std::optional<storage::TenantStore> view;
+    std::atomic<bool> ended_sessions{false};
     CallScope scope{store_, &limits_};
     if (tenant != nullptr) {
       view.emplace(store_, tenant->prefix, tenant->limits.tenant_max_session_bytes,
                    tenant->max_session_bytes_name);
       scope = {&*view, &tenant->limits, tenant->prefix, tenant.get()};
     }
+    scope.ended_sessions = &ended_sessions;
     absl::Status status = ParseRequest(*raw_request, request);
     if (status.ok()) status = (this->*handler)(scope, *request, response);
     if (status.ok()) SerializeResponse(*response, raw_response);
@@ -204,7 +213,13 @@ grpc::ServerUnaryReactor* SessionServiceImpl::Serve(grpc::CallbackServerContext*
       raw_response->Clear();
       status = OverResponseBudget(response_budget_);
     }
-    reactor->Finish(ToGrpcStatus(status));
+    if (!ended_sessions.load(std::memory_order_relaxed)) {
+      reactor->Finish(ToGrpcStatus(status));
+      return;
+    }
+    // Every event of this call is in the log by now (stores record before they return).
+    invalidations_.AfterSent(store_->Events().next_sequence(),
+                             [reactor, status = ToGrpcStatus(status)] { reactor->Finish(status); });
   };
   if (executor_ == nullptr) {
     serve();
@@ -298,6 +313,28 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* SessionServiceImpl::WatchSessions(
     return reactor;
   }
   return WatchReactor::Start(*request, &store_->Events(), &watches_, std::move(prefix));
+}
+
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* SessionServiceImpl::WatchInvalidations(
+    grpc::CallbackServerContext* context) {
+  std::string prefix;
+  if (tenants_ != nullptr) {
+    absl::StatusOr<std::shared_ptr<const Tenant>> caller =
+        CallerTenant(*tenants_, *context, Right::kSessions);
+    if (!caller.ok()) {
+      auto* reactor = new FailedInvalidations();
+      reactor->Finish(ToGrpcStatus(caller.status()));
+      return reactor;
+    }
+    prefix = (*caller)->prefix;
+  }
+  if (!store_attached_.load(std::memory_order_acquire)) {
+    auto* reactor = new FailedInvalidations();
+    reactor->Finish(
+        grpc::Status(grpc::StatusCode::UNAVAILABLE, "the store is still opening; retry shortly"));
+    return reactor;
+  }
+  return InvalidationReactor::Start(&store_->Events(), &invalidations_, std::move(prefix));
 }
 
 grpc::ServerUnaryReactor* SessionServiceImpl::Batch(grpc::CallbackServerContext* context,
@@ -468,6 +505,7 @@ absl::Status SessionServiceImpl::DoDelete(const CallScope& scope, const v1::Dele
       request.id(), OptionalVersion(request.has_if_version(), request.if_version()),
       request.request_id());
   if (!deleted.ok()) return deleted.status();
+  if (*deleted) scope.ended_sessions->store(true, std::memory_order_relaxed);
   response->set_deleted(*deleted);
   return absl::OkStatus();
 }
@@ -515,6 +553,7 @@ absl::Status SessionServiceImpl::DoRevokeSessions(const CallScope& scope,
   std::vector<std::string> except(request.except_ids().begin(), request.except_ids().end());
   absl::StatusOr<size_t> revoked = scope.store->RevokeSessions(request.principal(), except);
   if (!revoked.ok()) return revoked.status();
+  if (*revoked > 0) scope.ended_sessions->store(true, std::memory_order_relaxed);
   response->set_revoked(*revoked);
   return absl::OkStatus();
 }

@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "service/batch_observer.h"
 #include "service/blocking_executor.h"
+#include "service/invalidation_hub.h"
 #include "service/limits.h"
 #include "service/response_budget.h"
 #include "service/tenant_registry.h"
@@ -36,7 +37,9 @@ using RawSessionService = v1::SessionService::WithRawCallbackMethod_CreateSessio
                                     v1::SessionService::WithRawCallbackMethod_RevokeSessions<
                                         v1::SessionService::WithRawCallbackMethod_WatchSessions<
                                             v1::SessionService::WithRawCallbackMethod_Batch<
-                                                v1::SessionService::Service>>>>>>>>>>>>>;
+                                                v1::SessionService::
+                                                    WithRawCallbackMethod_WatchInvalidations<
+                                                        v1::SessionService::Service>>>>>>>>>>>>>>;
 
 class SessionServiceImpl final : public RawSessionService {
  public:
@@ -93,10 +96,15 @@ class SessionServiceImpl final : public RawSessionService {
   grpc::ServerUnaryReactor* Batch(grpc::CallbackServerContext* context,
                                   const grpc::ByteBuffer* request,
                                   grpc::ByteBuffer* response) override;
+  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* WatchInvalidations(
+      grpc::CallbackServerContext* context) override;
 
-  // Ends every WatchSessions stream with UNAVAILABLE, and refuses new ones: for a draining server,
-  // before it shuts gRPC down.
-  void EndWatches() { watches_.EndAll(); }
+  // Ends every WatchSessions and WatchInvalidations stream with UNAVAILABLE, and refuses new ones:
+  // for a draining server, before it shuts gRPC down.
+  void EndWatches() {
+    watches_.EndAll();
+    invalidations_.EndAll();
+  }
 
  private:
   // What one call is served with: the store (the caller's tenant's view of it, with tenants) and
@@ -108,6 +116,9 @@ class SessionServiceImpl final : public RawSessionService {
     absl::string_view tenant_prefix;
     // The caller's tenant, for a Batch to check each operation's right; null without tenants.
     const Tenant* tenant = nullptr;
+    // Set by a handler that ended sessions (Delete, RevokeSessions): the call then replies only
+    // once the near caches' invalidation streams have sent its events (InvalidationHub).
+    std::atomic<bool>* ended_sessions = nullptr;
   };
 
   // A handler of one unary rpc.
@@ -173,6 +184,7 @@ class SessionServiceImpl final : public RawSessionService {
   // every call.
   std::atomic<bool> store_attached_{false};
   WatchRegistry watches_;
+  InvalidationHub invalidations_{limits_.near_cache_lease};
 };
 
 }  // namespace sessiond::service
