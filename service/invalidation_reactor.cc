@@ -91,7 +91,7 @@ void InvalidationReactor::TakePing() {
     }
     if (status.ok()) {
       last_ping_ = ping_ = request.ping();
-      ping_barrier_ = log_->next_sequence();
+      ping_barrier_ = log_->committed_until();
     }
   }
   if (!status.ok()) {

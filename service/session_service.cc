@@ -217,8 +217,8 @@ grpc::ServerUnaryReactor* SessionServiceImpl::Serve(grpc::CallbackServerContext*
       reactor->Finish(ToGrpcStatus(status));
       return;
     }
-    // Every event of this call is in the log by now (stores record before they return).
-    invalidations_.AfterSent(store_->Events().next_sequence(),
+    // Every event of this call is numbered by now (the store returned), if not yet in the log.
+    invalidations_.AfterSent(store_->Events().committed_until(),
                              [reactor, status = ToGrpcStatus(status)] { reactor->Finish(status); });
   };
   if (executor_ == nullptr) {
@@ -293,48 +293,40 @@ grpc::ServerUnaryReactor* SessionServiceImpl::RevokeSessions(grpc::CallbackServe
   return Serve(context, request, response, Right::kRevoke, &SessionServiceImpl::DoRevokeSessions);
 }
 
-grpc::ServerWriteReactor<grpc::ByteBuffer>* SessionServiceImpl::WatchSessions(
-    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) {
+absl::StatusOr<std::string> SessionServiceImpl::StreamScope(grpc::CallbackServerContext& context,
+                                                            Right right) const {
   std::string prefix;
   if (tenants_ != nullptr) {
-    absl::StatusOr<std::shared_ptr<const Tenant>> caller =
-        CallerTenant(*tenants_, *context, Right::kWatch);
-    if (!caller.ok()) {
-      auto* reactor = new FailedWatch();
-      reactor->Finish(ToGrpcStatus(caller.status()));
-      return reactor;
-    }
+    absl::StatusOr<std::shared_ptr<const Tenant>> caller = CallerTenant(*tenants_, context, right);
+    if (!caller.ok()) return caller.status();
     prefix = (*caller)->prefix;
   }
   if (!store_attached_.load(std::memory_order_acquire)) {
+    return absl::UnavailableError("the store is still opening; retry shortly");
+  }
+  return prefix;
+}
+
+grpc::ServerWriteReactor<grpc::ByteBuffer>* SessionServiceImpl::WatchSessions(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) {
+  absl::StatusOr<std::string> prefix = StreamScope(*context, Right::kWatch);
+  if (!prefix.ok()) {
     auto* reactor = new FailedWatch();
-    reactor->Finish(
-        grpc::Status(grpc::StatusCode::UNAVAILABLE, "the store is still opening; retry shortly"));
+    reactor->Finish(ToGrpcStatus(prefix.status()));
     return reactor;
   }
-  return WatchReactor::Start(*request, &store_->Events(), &watches_, std::move(prefix));
+  return WatchReactor::Start(*request, &store_->Events(), &watches_, *std::move(prefix));
 }
 
 grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* SessionServiceImpl::WatchInvalidations(
     grpc::CallbackServerContext* context) {
-  std::string prefix;
-  if (tenants_ != nullptr) {
-    absl::StatusOr<std::shared_ptr<const Tenant>> caller =
-        CallerTenant(*tenants_, *context, Right::kSessions);
-    if (!caller.ok()) {
-      auto* reactor = new FailedInvalidations();
-      reactor->Finish(ToGrpcStatus(caller.status()));
-      return reactor;
-    }
-    prefix = (*caller)->prefix;
-  }
-  if (!store_attached_.load(std::memory_order_acquire)) {
+  absl::StatusOr<std::string> prefix = StreamScope(*context, Right::kSessions);
+  if (!prefix.ok()) {
     auto* reactor = new FailedInvalidations();
-    reactor->Finish(
-        grpc::Status(grpc::StatusCode::UNAVAILABLE, "the store is still opening; retry shortly"));
+    reactor->Finish(ToGrpcStatus(prefix.status()));
     return reactor;
   }
-  return InvalidationReactor::Start(&store_->Events(), &invalidations_, std::move(prefix));
+  return InvalidationReactor::Start(&store_->Events(), &invalidations_, *std::move(prefix));
 }
 
 grpc::ServerUnaryReactor* SessionServiceImpl::Batch(grpc::CallbackServerContext* context,

@@ -121,6 +121,10 @@ class SessionServiceImpl final : public RawSessionService {
     std::atomic<bool>* ended_sessions = nullptr;
   };
 
+  // For a stream: the caller's tenant's key-space prefix (empty without tenants) once the caller is
+  // authenticated with `right` and the store is open; else the status to end the stream with.
+  absl::StatusOr<std::string> StreamScope(grpc::CallbackServerContext& context, Right right) const;
+
   // A handler of one unary rpc.
   template <typename Request, typename Response>
   using Handler = absl::Status (SessionServiceImpl::*)(const CallScope&, const Request&, Response*);

@@ -86,6 +86,17 @@ uint64_t EventLog::next_sequence() const {
   return next_sequence_;
 }
 
+void EventLog::NoteReserved(uint64_t until) {
+  uint64_t known = reserved_until_.load(std::memory_order_relaxed);
+  while (known < until &&
+         !reserved_until_.compare_exchange_weak(known, until, std::memory_order_release)) {
+  }
+}
+
+uint64_t EventLog::committed_until() const {
+  return std::max(next_sequence(), reserved_until_.load(std::memory_order_acquire));
+}
+
 bool EventLog::WaitFor(uint64_t from, std::shared_ptr<Waiter> waiter) {
   absl::MutexLock lock(&mu_);
   if (from < next_sequence_) return false;

@@ -56,6 +56,15 @@ class EventLog {
   // The sequence the next event will get (one above the last).
   uint64_t next_sequence() const;
 
+  // For a store whose writers number their events before their write and append them after it
+  // (EventSequencer): every sequence below `until` has been handed out.
+  void NoteReserved(uint64_t until);
+
+  // Every event committed so far has a sequence below this: next_sequence(), or beyond it while
+  // numbered events are still to be appended. A reader that has read the log up to here has seen
+  // every change committed before it asked (near caches' leases, invalidation_reactor.h).
+  uint64_t committed_until() const;
+
   // If an event at or after `from` exists, returns false. Else keeps `waiter` and returns true; it
   // is woken (and dropped) when the next event arrives, unless Cancel drops it first.
   bool WaitFor(uint64_t from, std::shared_ptr<Waiter> waiter);
@@ -71,6 +80,7 @@ class EventLog {
 
   const size_t retention_;
   std::atomic<size_t> bytes_{0};
+  std::atomic<uint64_t> reserved_until_{0};
   mutable absl::Mutex mu_;
   std::deque<SessionEvent> events_ ABSL_GUARDED_BY(mu_);
   uint64_t next_sequence_ ABSL_GUARDED_BY(mu_);

@@ -18,6 +18,7 @@ EventSequencer::Reservation EventSequencer::Reserve(size_t count) {
   absl::MutexLock lock(&mu_);
   const uint64_t first = next_;
   next_ += count;
+  log_.NoteReserved(next_);
   return Reservation(this, first, count);
 }
 

@@ -57,5 +57,20 @@ TEST(EventSequencerTest, AnAbandonedReservationLeavesAGapAndReleasesTheRest) {
   EXPECT_EQ(log.next_sequence(), 7u);
 }
 
+TEST(EventSequencerTest, TheLogKnowsOfCommittedEventsNotYetAppended) {
+  EventLog log(100);
+  EventSequencer sequencer(log, 1);
+  EventSequencer::Reservation slow = sequencer.Reserve(1);
+  EventSequencer::Reservation done = sequencer.Reserve(1);
+  sequencer.Publish(std::move(done), {Numbered(2, "deleted")});
+  // The write of 2 returned to its caller, but 2 waits for 1: a reader that must see every
+  // committed change (a near cache's lease) reads up to 3, not to the log's next sequence.
+  EXPECT_EQ(log.next_sequence(), 1u);
+  EXPECT_EQ(log.committed_until(), 3u);
+  sequencer.Publish(std::move(slow), {Numbered(1, "a")});
+  EXPECT_EQ(log.next_sequence(), 3u);
+  EXPECT_EQ(log.committed_until(), 3u);
+}
+
 }  // namespace
 }  // namespace sessiond::storage

@@ -1,12 +1,14 @@
-// The benchmarked web tier: a minimal Express app whose handler reads the session and writes one
-// key. BACKEND picks the session layer: "store" (express-session + sessiond's SessiondStore),
-// "middleware" (sessiond's own middleware) or "redis" (express-session + connect-redis).
-// Environment: PORT, BACKEND, SESSIOND_ADDR (store, middleware) or REDIS_URL (redis).
+// The benchmarked web tier: a minimal Express app whose GET /hit reads the session and writes one
+// key, and whose GET /read only reads it. BACKEND picks the session layer: "store" (express-session
+// + sessiond's SessiondStore), "middleware" (sessiond's own middleware) or "redis" (express-session
+// + connect-redis); NEAR_CACHE=off turns the sessiond glue's near cache off (default on).
+// Environment: PORT, BACKEND, NEAR_CACHE, SESSIOND_ADDR (store, middleware) or REDIS_URL (redis).
 import express from "express";
 import session from "express-session";
 
 const app = express();
 const backend = process.env.BACKEND;
+const nearCache = process.env.NEAR_CACHE === "off" ? false : undefined;
 
 /** express-session over `store`, configured alike for both stores. */
 const expressSession = (store, genid) =>
@@ -27,6 +29,7 @@ if (backend === "middleware") {
       client: new Client(process.env.SESSIOND_ADDR),
       secret: "bench",
       secure: false,
+      nearCache,
     }),
   );
   app.post("/login", (req, res) => {
@@ -38,13 +41,19 @@ if (backend === "middleware") {
     req.sessiond.setInt("hits", hits + 1n);
     res.send(String(hits + 1n));
   });
+  app.get("/read", async (req, res) => {
+    res.send(String((await req.sessiond.getInt("hits")) ?? 0n));
+  });
 } else {
   if (backend === "store") {
     const { Client } = await import("sessiond");
     const { SessiondStore } = await import("sessiond/express-session");
     app.use(
       expressSession(
-        new SessiondStore({ client: new Client(process.env.SESSIOND_ADDR) }),
+        new SessiondStore({
+          client: new Client(process.env.SESSIOND_ADDR),
+          nearCache,
+        }),
         SessiondStore.genid,
       ),
     );
@@ -66,6 +75,9 @@ if (backend === "middleware") {
   app.get("/hit", (req, res) => {
     req.session.hits = (req.session.hits ?? 0) + 1;
     res.send(String(req.session.hits));
+  });
+  app.get("/read", (req, res) => {
+    res.send(String(req.session.hits ?? 0));
   });
 }
 

@@ -1,13 +1,19 @@
 // Measures one running bench app: logs in 2 × CONNECTIONS sessions (no two requests of one
-// session overlap), then runs autocannon on GET /hit for DURATION seconds and
-// prints one JSON line: requests/s, latency, non-2xx count, and CPU per request of the web tier
-// (APP_PID) and of the session server (SERVER_PID), from /proc/<pid>/stat (utime + stime).
-// Environment: URL, APP_PID, SERVER_PID, NAME, CONNECTIONS, DURATION, WARMUP, CLK_TCK.
+// session overlap), then runs autocannon for DURATION seconds on GET /hit (MIX=write: every
+// request reads the session and writes one key) or on 80 % GET /read and 20 % GET /hit
+// (MIX=read-mostly), and prints one JSON line: requests/s, latency, non-2xx count, and CPU per
+// request of the web tier (APP_PID) and of the session server (SERVER_PID), from
+// /proc/<pid>/stat (utime + stime).
+// Environment: URL, APP_PID, SERVER_PID, NAME, MIX, NEAR_CACHE, CONNECTIONS, DURATION, WARMUP, CLK_TCK.
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import autocannon from "autocannon";
 
 const { URL: url, NAME: name } = process.env;
+const mix = process.env.MIX ?? "write";
+const readShare = { write: 0, "read-mostly": 0.8 }[mix];
+if (readShare === undefined)
+  throw new Error(`MIX must be write or read-mostly, not ${mix}`);
 const connections = Number(process.env.CONNECTIONS ?? 32);
 const duration = Number(process.env.DURATION ?? 10);
 const warmup = Number(process.env.WARMUP ?? 2);
@@ -29,7 +35,7 @@ async function login() {
 }
 
 /**
- * Runs autocannon on GET /hit for `seconds`. Each request borrows a session cookie from `idle` and
+ * Runs autocannon for `seconds` on GET /read (a `readShare` of the requests, at random) and GET /hit. Each request borrows a session cookie from `idle` and
  * gives it back with its response, so that no two requests of one session ever overlap (autocannon
  * resets a connection's context after each pass over its request list, so cookies cannot be pinned
  * to connections).
@@ -46,6 +52,7 @@ function run(seconds, idle) {
           if (!context.cookie) throw new Error("no idle session left");
           return {
             ...request,
+            path: Math.random() < readShare ? "/read" : "/hit",
             headers: { ...request.headers, cookie: context.cookie },
           };
         },
@@ -69,6 +76,8 @@ const requests = result.requests.total;
 console.log(
   JSON.stringify({
     name,
+    mix,
+    nearCache: process.env.NEAR_CACHE ?? "",
     connections,
     seconds: duration,
     requests,

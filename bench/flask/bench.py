@@ -1,15 +1,18 @@
-"""Requests per second of app.py on sessiond vs Flask-Session on Redis, and CPU per request.
+"""Requests per second of app.py on sessiond (near cache off and on) vs Flask-Session on Redis,
+p99 latency, and CPU per request.
 
-For each backend: start the store (sessiond --store=memory, or redis-server without persistence)
+For each variant: start the store (sessiond --store=memory, or redis-server without persistence)
 and the app under waitress on free loopback ports, create SESSIONS sessions (one request each
 without a cookie), then load it with wrk (every request carries one of those cookies, picked at
-random), after a warm-up. CPU per request is the utime+stime the process gained during the timed
+random; --read-percent of the requests only read the session, the others read it and write one
+key), after a warm-up. CPU per request is the utime+stime the process gained during the timed
 run (/proc/PID/stat) divided by the requests wrk completed.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import socket
@@ -30,9 +33,18 @@ LUA = """
 local cookies = {}
 for line in io.lines("%s") do cookies[#cookies + 1] = line end
 request = function()
-  return wrk.format("GET", "/", {Cookie = cookies[math.random(#cookies)]})
+  local path = "/"
+  if math.random(100) <= %d then path = "/read" end
+  return wrk.format("GET", path, {Cookie = cookies[math.random(#cookies)]})
 end
 """
+VARIANTS = {
+    "sessiond": ("sessiond", 0),
+    "sessiond+nc": ("sessiond", 16 * 1024 * 1024),
+    "redis": ("redis", 0),
+}
+"""Each variant's backend and near cache bound: sessiond.flask without and with its near
+cache (16 MiB, the glue's default), and Flask-Session on Redis."""
 
 
 def free_port() -> int:
@@ -87,10 +99,12 @@ def running_store(
 
 def wrk(
     url: str, script: Path, args: argparse.Namespace, seconds: int
-) -> tuple[int, int, str]:
+) -> tuple[int, int, float]:
+    """Runs wrk: the requests completed, the non-2xx among them and the p99 latency in ms."""
     out = subprocess.run(
         [
             "wrk",
+            "--latency",
             f"-t{args.threads}",
             f"-c{args.connections}",
             f"-d{seconds}s",
@@ -104,11 +118,25 @@ def wrk(
     ).stdout
     requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return requests, int(errors.group(1)) if errors else 0, out
+    p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", out, re.MULTILINE)
+    assert p99 is not None, out
+    p99_ms = float(p99.group(1)) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[p99.group(2)]
+    return requests, int(errors.group(1)) if errors else 0, p99_ms
 
 
-def run(backend: str, args: argparse.Namespace, tmp: Path) -> dict[str, float]:
+def near_cache(url: str, backend: str) -> tuple[int, int]:
+    """The app's near cache hits and misses so far ((0, 0) on Redis)."""
+    if backend != "sessiond":
+        return 0, 0
+    with urllib.request.urlopen(url + "near-cache") as response:
+        stats = json.load(response)
+    return stats["hits"], stats["misses"]
+
+
+def run(variant: str, args: argparse.Namespace, tmp: Path) -> dict[str, float]:
+    backend, near_cache_max_bytes = VARIANTS[variant]
     with running_store(backend, args.sessiond_bin) as (store, env):
+        env["NEAR_CACHE_MAX_BYTES"] = str(near_cache_max_bytes)
         return measure(backend, store, env, args, tmp)
 
 
@@ -143,12 +171,16 @@ def measure(
                 with urllib.request.urlopen(url) as response:
                     out.write(response.headers["Set-Cookie"].split(";")[0] + "\n")
         script = tmp / f"{backend}.lua"
-        script.write_text(LUA % cookies)
+        script.write_text(LUA % (cookies, args.read_percent))
         wrk(url, script, args, args.warmup)
         app_cpu, store_cpu = cpu_seconds(app.pid), cpu_seconds(store.pid)
+        cache_before = near_cache(url, backend)
         started = time.monotonic()
-        requests, errors, _ = wrk(url, script, args, args.duration)
+        requests, errors, p99_ms = wrk(url, script, args, args.duration)
         elapsed = time.monotonic() - started
+        cache_after = near_cache(url, backend)
+        hits = cache_after[0] - cache_before[0]
+        misses = cache_after[1] - cache_before[1]
         app_cpu, store_cpu = (
             cpu_seconds(app.pid) - app_cpu,
             cpu_seconds(store.pid) - store_cpu,
@@ -157,6 +189,8 @@ def measure(
             "rps": requests / elapsed,
             "requests": requests,
             "errors": errors,
+            "p99_ms": p99_ms,
+            "hit_percent": 100 * hits / (hits + misses) if hits + misses else 0.0,
             "web_us": app_cpu / requests * 1e6,
             "store_us": store_cpu / requests * 1e6,
         }
@@ -179,25 +213,38 @@ def main() -> None:
     parser.add_argument("--web-threads", type=int, default=8, help="waitress threads")
     parser.add_argument("--sessions", type=int, default=500)
     parser.add_argument(
+        "--read-percent",
+        type=int,
+        default=0,
+        help="requests that only read the session (the others read it and write one key)",
+    )
+    parser.add_argument(
+        "--variants",
+        default=",".join(VARIANTS),
+        help=f"a subset of {','.join(VARIANTS)}",
+    )
+    parser.add_argument(
         "--rounds", type=int, default=2, help="runs per backend, alternating"
     )
     args = parser.parse_args()
     print(
         f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s, waitress "
-        f"--threads={args.web_threads}, {args.sessions} sessions, {os.cpu_count()} cores"
+        f"--threads={args.web_threads}, {args.sessions} sessions, {os.cpu_count()} cores, "
+        f"{args.read_percent} % read-only requests"
     )
     print(
-        f"{'backend':<10}{'req/s':>10}{'requests':>10}{'non-2xx':>9}"
-        f"{'web CPU/req':>14}{'store CPU/req':>15}"
+        f"{'variant':<13}{'req/s':>8}{'requests':>10}{'non-2xx':>9}{'p99':>10}"
+        f"{'web CPU/req':>14}{'store CPU/req':>15}{'cache hits':>12}"
     )
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(args.rounds):
-            for backend in ("sessiond", "redis"):
-                result = run(backend, args, Path(tmp))
+            for variant in args.variants.split(","):
+                result = run(variant, args, Path(tmp))
                 print(
-                    f"{backend:<10}{result['rps']:>10.0f}{result['requests']:>10.0f}"
-                    f"{result['errors']:>9.0f}{result['web_us']:>12.0f}us"
-                    f"{result['store_us']:>13.0f}us",
+                    f"{variant:<13}{result['rps']:>8.0f}{result['requests']:>10.0f}"
+                    f"{result['errors']:>9.0f}{result['p99_ms']:>8.1f}ms"
+                    f"{result['web_us']:>12.0f}us{result['store_us']:>13.0f}us"
+                    f"{result['hit_percent']:>11.0f}%",
                     flush=True,
                 )
 

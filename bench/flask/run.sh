@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Benchmarks a minimal Flask app (read the session, write one key) on sessiond vs Flask-Session
-# on a local redis-server, under waitress, loaded by wrk; prints requests/s and web-tier and
-# store CPU per request. Arguments go to bench.py (--duration, --connections, --rounds, ...).
+# Benchmarks a minimal Flask app (read the session, and write one key or not) on sessiond (near
+# cache off and on) vs Flask-Session on a local redis-server, under waitress, loaded by wrk; prints
+# requests/s, p99 and web-tier and store CPU per request. Arguments go to bench.py (--duration,
+# --connections, --rounds, --read-percent, --variants, ...).
 # Needs sessiond ($SESSIOND_BIN, default build/service/sessiond), redis-server and wrk (installed
 # from Debian's packages if missing).
 set -euo pipefail

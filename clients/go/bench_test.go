@@ -28,20 +28,30 @@ func BenchmarkReadModifyCommit(b *testing.B) {
 	}
 }
 
-// BenchmarkRead is a request that only reads its session: one Get.
+// BenchmarkRead is a request that only reads its session: one Get, or none from the near cache.
 func BenchmarkRead(b *testing.B) {
-	ctx := context.Background()
-	client := newClient(b)
-	s := client.New(sessiond.CreateOptions{})
-	s.SetString("user", "ann")
-	if err := s.Commit(ctx); err != nil {
-		b.Fatal(err)
-	}
-	b.ResetTimer()
-	for b.Loop() {
-		if _, ok := client.Open(s.ID()).GetString(ctx, "user"); !ok {
-			b.Fatal("user not found")
-		}
+	for _, mode := range []struct {
+		name string
+		opts sessiond.Options
+	}{{"rpc", sessiond.Options{}}, {"nearcache", sessiond.Options{NearCacheMaxBytes: 1 << 20}}} {
+		b.Run(mode.name, func(b *testing.B) {
+			ctx := context.Background()
+			client := testserver.Start(b).Client(b, mode.opts)
+			if mode.opts.NearCacheMaxBytes > 0 {
+				waitServing(b, client)
+			}
+			s := client.New(sessiond.CreateOptions{})
+			s.SetString("user", "ann")
+			if err := s.Commit(ctx); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				if _, ok := client.Open(s.ID()).GetString(ctx, "user"); !ok {
+					b.Fatal("user not found")
+				}
+			}
+		})
 	}
 }
 

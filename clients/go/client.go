@@ -42,6 +42,10 @@ type Options struct {
 	// MaxBatchBytes caps the serialized requests in one Batch: a call that would go over it starts
 	// the next batch, and a call over it on its own is sent as its own rpc. Default 512 KiB.
 	MaxBatchBytes int
+	// NearCacheMaxBytes turns the near cache on: sessions the client loaded are kept in memory, up
+	// to this many bytes (least recently used first out), and loaded again without an rpc while
+	// the server's invalidation stream grants a lease (bounded staleness: see the README). 0: off.
+	NearCacheMaxBytes int64
 }
 
 func (o Options) withDefaults() Options {
@@ -74,6 +78,12 @@ type Client struct {
 	address string
 	opts    Options
 	batcher *batcher // nil when Options.DisableBatching.
+	// near is the near cache, nil when off; its invalidation stream runs until life ends (Close, or
+	// the Close of the client this one was derived from), and closes watched when it has stopped.
+	near    *nearCache
+	life    context.Context
+	end     context.CancelFunc
+	watched chan struct{}
 }
 
 // Dial returns a Client of the sessiond at address ("host:port"). Without dial options the
@@ -102,11 +112,32 @@ func NewClient(conn grpc.ClientConnInterface, address string, opts Options) *Cli
 		c.batcher = &batcher{rpc: c.rpc, maxOperations: c.opts.MaxBatchOperations,
 			maxBytes: c.opts.MaxBatchBytes}
 	}
+	c.start(context.Background())
 	return c
 }
 
-// Close closes the connection Dial opened; a no-op for NewClient's.
+// start starts the near cache's invalidation stream, if the near cache is on, until Close or the
+// end of parent.
+func (c *Client) start(parent context.Context) {
+	c.life, c.end = context.WithCancel(parent)
+	c.watched = make(chan struct{})
+	if c.opts.NearCacheMaxBytes <= 0 {
+		close(c.watched)
+		return
+	}
+	c.near = newNearCache(c.opts.NearCacheMaxBytes)
+	go func() {
+		defer close(c.watched)
+		c.near.watch(c.life, c.rpc)
+	}()
+}
+
+// Close stops the near cache's invalidation stream (and those of the clients WithNearCache
+// derived from this one) and closes the connection Dial opened; the connection of NewClient stays
+// open.
 func (c *Client) Close() error {
+	c.end()
+	<-c.watched
 	if c.conn == nil {
 		return nil
 	}
@@ -119,9 +150,16 @@ func (c *Client) RPC() sessiondv1.SessionServiceClient { return c.rpc }
 
 // call runs one rpc under ctx's deadline, or the client's timeout if ctx has none, converting its
 // error. It goes through the batcher unless batching is off or ctx carries outgoing metadata
-// (which a Batch shared with other callers could not carry).
+// (which a Batch shared with other callers could not carry). A write drops its session from the
+// near cache before it is sent and again when it returns (so no read in flight meanwhile refills
+// it with what it replaced); Client.commit sends Commits that write through instead.
 func call[Req, Resp proto.Message](ctx context.Context, c *Client, m method[Req, Resp],
 	request Req) (Resp, error) {
+	if named, ok := any(request).(interface{ GetId() string }); ok && m.writes && c.near != nil &&
+		named.GetId() != "" {
+		c.near.forget(named.GetId())
+		defer c.near.forget(named.GetId())
+	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.opts.Timeout)

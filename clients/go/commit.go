@@ -42,9 +42,7 @@ func (s *Session) Commit(ctx context.Context) error {
 	if s.hasReadVersion {
 		request.ReadVersion = proto.Uint64(s.readVersion)
 	}
-	response, err := retry(ctx, s.client, func(ctx context.Context) (*sessiondv1.CommitResponse, error) {
-		return call(ctx, s.client, commitMethod, request)
-	})
+	response, err := s.client.commit(ctx, request)
 	if s.resume && errors.Is(err, ErrNotFound) { // Gone: Resume makes it a new session.
 		s.becomeGone()
 		return s.createNow(ctx)

@@ -10,13 +10,15 @@ import (
 	v1 "sessiond.dev/client/go/sessiondv1"
 )
 
-// method is one unary rpc as call sends it: its name (for errors), its stub, and the fields of the
-// BatchOperation and BatchResult oneofs that carry its request and response in a Batch.
+// method is one unary rpc as call sends it: its name (for errors), its stub, the fields of the
+// BatchOperation and BatchResult oneofs that carry its request and response in a Batch, and
+// whether it writes the session its request names (which the near cache then drops).
 type method[Req, Resp proto.Message] struct {
 	name          string
 	unary         func(v1.SessionServiceClient, context.Context, Req, ...grpc.CallOption) (Resp, error)
 	requestField  protoreflect.FieldDescriptor
 	responseField protoreflect.FieldDescriptor
+	writes        bool
 }
 
 // newMethod describes the unary rpc name whose stub is unary; it panics if BatchOperation or
@@ -59,13 +61,21 @@ func (m method[Req, Resp]) response(result *v1.BatchResult) Resp {
 	return result.ProtoReflect().Get(m.responseField).Message().Interface().(Resp)
 }
 
+// writing returns m as a write of the session its request names.
+func (m method[Req, Resp]) writing() method[Req, Resp] {
+	m.writes = true
+	return m
+}
+
 // The unary rpcs the client makes.
 var (
-	createSessionMethod  = newMethod("CreateSession", v1.SessionServiceClient.CreateSession)
+	createSessionMethod  = newMethod("CreateSession", v1.SessionServiceClient.CreateSession).writing()
 	getMethod            = newMethod("Get", v1.SessionServiceClient.Get)
-	commitMethod         = newMethod("Commit", v1.SessionServiceClient.Commit)
-	rotateIDMethod       = newMethod("RotateId", v1.SessionServiceClient.RotateId)
-	deleteMethod         = newMethod("Delete", v1.SessionServiceClient.Delete)
+	touchMethod          = newMethod("Touch", v1.SessionServiceClient.Touch)
+	commitMethod         = newMethod("Commit", v1.SessionServiceClient.Commit).writing()
+	commitThroughMethod  = newMethod("Commit", v1.SessionServiceClient.Commit) // Client.commit tells the near cache.
+	rotateIDMethod       = newMethod("RotateId", v1.SessionServiceClient.RotateId).writing()
+	deleteMethod         = newMethod("Delete", v1.SessionServiceClient.Delete).writing()
 	listSessionsMethod   = newMethod("ListSessions", v1.SessionServiceClient.ListSessions)
 	revokeSessionsMethod = newMethod("RevokeSessions", v1.SessionServiceClient.RevokeSessions)
 )

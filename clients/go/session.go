@@ -3,6 +3,7 @@ package sessiond
 import (
 	"context"
 	"errors"
+	"maps"
 	"sort"
 	"sync"
 	"time"
@@ -42,7 +43,8 @@ type Info struct {
 func infoFrom(p *sessiondv1.SessionInfo) Info {
 	info := Info{Version: p.GetVersion(), CreatedAt: p.GetCreatedAt().AsTime(),
 		IdleExpiresAt: p.GetIdleExpiresAt().AsTime(), AbsoluteExpiresAt: p.GetAbsoluteExpiresAt().AsTime(),
-		IdleTimeout: p.GetIdleTimeout().AsDuration(), Principal: p.GetPrincipal(), Labels: p.GetLabels()}
+		IdleTimeout: p.GetIdleTimeout().AsDuration(), Principal: p.GetPrincipal(),
+		Labels: maps.Clone(p.GetLabels())} // A copy: p may be the near cache's.
 	if p.GetLastAccessAt() != nil {
 		info.LastAccessAt = p.GetLastAccessAt().AsTime()
 	}
@@ -168,7 +170,7 @@ func (s *Session) load(ctx context.Context) error {
 	if s.loadDone {
 		return s.loadErr
 	}
-	response, err := call(ctx, s.client, getMethod, &sessiondv1.GetRequest{Id: s.id})
+	response, err := s.client.getAll(ctx, s.id)
 	s.loadDone = true
 	switch {
 	case err == nil:

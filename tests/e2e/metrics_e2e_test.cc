@@ -22,6 +22,7 @@
 #include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
 #include "sessiond/client.h"
+#include "tests/support/metrics_scrape.h"
 #include "tests/support/sessiond_process.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
@@ -32,57 +33,14 @@
 namespace sessiond {
 namespace {
 
+using ::sessiond::testing::ConnectTo;
+using ::sessiond::testing::FreePort;
+using ::sessiond::testing::Samples;
+using ::sessiond::testing::Scrape;
 using ::sessiond::testing::SessiondProcess;
 using ::sessiond::testing::TempDir;
 
 constexpr char kService[] = "/sessiond.v1.SessionService/";
-
-// A loopback port the kernel has just handed out and released, for --metrics_listen.
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof(address);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    close(fd);
-    return 0;
-  }
-  close(fd);
-  return ntohs(address.sin_port);
-}
-
-// A connection to 127.0.0.1:port whose reads time out after 5 s: the fd, or -1.
-int ConnectTo(int port) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  timeval timeout{5, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-// GET /metrics on 127.0.0.1:port; the body, or "" if the server did not answer.
-std::string Scrape(int port) {
-  const int fd = ConnectTo(port);
-  if (fd < 0) return "";
-  std::string response;
-  const std::string request = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-  if (write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
-    char buffer[8192];
-    for (ssize_t n; (n = read(fd, buffer, sizeof(buffer))) > 0;) response.append(buffer, n);
-  }
-  close(fd);
-  const size_t body = response.find("\r\n\r\n");
-  return body == std::string::npos ? "" : response.substr(body + 4);
-}
 
 // An HTTP/1.1 keep-alive GET /metrics on `fd`; true once a response's headers arrived. The
 // connection is left open.
@@ -99,20 +57,6 @@ bool ScrapeKeepingAlive(int fd) {
     response.append(buffer, n);
   }
   return absl::StartsWith(response, "HTTP/1.1 200");
-}
-
-// The samples of a scrape: "name{labels}" as printed -> value.
-std::map<std::string, double> Samples(const std::string& text) {
-  std::map<std::string, double> samples;
-  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
-    if (line.front() == '#') continue;
-    const size_t space = line.rfind(' ');
-    double value;
-    if (space != absl::string_view::npos && absl::SimpleAtod(line.substr(space + 1), &value)) {
-      samples[std::string(line.substr(0, space))] = value;
-    }
-  }
-  return samples;
 }
 
 std::string Rpcs(absl::string_view method, absl::string_view code) {

@@ -21,6 +21,7 @@
 #include "sessiond/channel.h"
 #include "sessiond/client.h"
 #include "tests/support/command.h"
+#include "tests/support/invalidation_stream.h"
 #include "tests/support/pki.h"
 #include "tests/support/sessiond_process.h"
 #include "tests/support/status_matchers.h"
@@ -296,6 +297,56 @@ TEST_F(TenantsTest, AWatcherSeesOnlyItsTenantsEvents) {
     EXPECT_EQ(event->principal(), "alice");
   }
   events->Cancel();
+}
+
+TEST_F(TenantsTest, ANearCacheLearnsOnlyOfItsTenantsSessions) {
+  testing::InvalidationStream shop_cache(server_->NewChannel(), "shop-token");
+  testing::InvalidationStream::Granted started;
+  ASSERT_OK(shop_cache.PingAndRead(1, &started));
+  std::vector<std::string> deleted;
+  for (const std::string token : {"blog-token", "shop-token"}) {
+    const Client client = As(token);
+    absl::StatusOr<v1::CreateSessionResponse> created = client.CreateSession(Owned(token));
+    ASSERT_OK(created);
+    ASSERT_OK(client.Delete(WithId<v1::DeleteRequest>(created->session().id())));
+    deleted.push_back(created->session().id());
+  }
+  testing::InvalidationStream::Granted granted;
+  ASSERT_OK(shop_cache.PingAndRead(2, &granted));
+  // Only shop's session, hashed as shop wrote its id.
+  ASSERT_EQ(granted.invalidations.size(), 1);
+  EXPECT_EQ(granted.invalidations[0].id_hash(), testing::IdHashOf(deleted[1]));
+  EXPECT_TRUE(granted.invalidations[0].gone());
+
+  testing::InvalidationStream stranger(server_->NewChannel(), "no-such-token");
+  EXPECT_THAT(stranger.PingAndRead(1, &granted),
+              testing::StatusIs(absl::StatusCode::kUnauthenticated));
+}
+
+TEST_F(TenantsTest, ANearCacheWithATokenIsLeasedAndInvalidatedByItsTenantsChanges) {
+  const Client cached(server_->NewChannel(),
+                      ClientOptions{.bearer_token = "shop-token", .near_cache_max_bytes = 1 << 20});
+  const Client shop = As("shop-token");
+  absl::StatusOr<v1::CreateSessionResponse> created = shop.CreateSession(Owned("shop"));
+  ASSERT_TRUE(created.ok()) << created.status();
+  const auto get = WithId<v1::GetRequest>(created->session().id());
+  // Its stream is accepted with the token: the cache starts answering.
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (cached.near_cache_stats().hits == 0 && absl::Now() < give_up) {
+    ASSERT_TRUE(cached.Get(get).ok());
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  ASSERT_GT(cached.near_cache_stats().hits, 0);
+
+  // The stream's id hashes are the ids as the tenant writes them: another client's change reaches
+  // the cache within one lease (100 ms).
+  auto set = WithId<v1::SetRequest>(created->session().id());
+  (*set.mutable_entries())["owner"] = testing::Text("changed");
+  ASSERT_TRUE(shop.Set(set).ok());
+  absl::SleepFor(absl::Milliseconds(150));
+  absl::StatusOr<v1::GetResponse> got = cached.Get(get);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->entries().at("owner").string_value(), "changed");
 }
 
 TEST_F(TenantsTest, GrpcurlWithABearerToken) {

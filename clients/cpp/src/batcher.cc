@@ -115,6 +115,22 @@ Batcher::Turn Batcher::Await(v1::BatchOperation operation, size_t bytes, absl::T
   return turn;
 }
 
+void Batcher::Post(v1::BatchOperation operation, size_t bytes, absl::Time deadline, Callback done) {
+  auto waiter = std::make_shared<Waiter>();
+  waiter->bytes = bytes;
+  waiter->operation = std::move(operation);
+  waiter->deadline = deadline;
+  waiter->done = std::move(done);
+  std::vector<Group> ready;
+  {
+    absl::MutexLock lock(&mutex_);
+    queue_.push_back(std::move(waiter));
+    queue_bytes_ += bytes;
+    ready = TakeReady();
+  }
+  Start(std::move(ready));
+}
+
 void Batcher::AloneDone() {
   std::vector<Group> ready;
   {
@@ -139,7 +155,7 @@ std::vector<Batcher::Group> Batcher::TakeReady() {
     }
     queue_bytes_ -= bytes;
     ++flights_;
-    if (group.size() == 1) {
+    if (group.size() == 1 && group.front()->done == nullptr) {
       group.front()->state = Waiter::State::kAlone;
       group.front()->answered.Signal();
       continue;
@@ -183,6 +199,7 @@ void Batcher::Finish(Flight* flight, const grpc::Status& status) {
                                              " results"));
   }
   std::vector<Group> ready;
+  Group posted;
   {
     absl::MutexLock lock(&mutex_);
     for (size_t i = 0; i < count; ++i) {
@@ -193,12 +210,17 @@ void Batcher::Finish(Flight* flight, const grpc::Status& status) {
         waiter.result = error;
       }
       waiter.state = Waiter::State::kDone;
-      waiter.answered.Signal();
+      if (waiter.done != nullptr) {
+        posted.push_back(done->waiters[i]);
+      } else {
+        waiter.answered.Signal();
+      }
     }
     --flights_;
     ready = TakeReady();
   }
   Start(std::move(ready));
+  for (const auto& waiter : posted) waiter->done(std::move(waiter->result));
   // The flight (its ClientContext) must be gone before the destructor, which waits for batches_
   // to reach 0, lets the stub and its channel go; releasing the mutex is the last use of `this`.
   done.reset();

@@ -12,12 +12,17 @@
 // Await returns DEADLINE_EXCEEDED whatever the batch is doing (the operation may still be applied,
 // as with a lost reply). A Batch rpc's deadline is the latest of its calls'.
 //
-// Thread-safe. Destroying the Batcher waits for the Batch rpcs in flight; no call may be in Await.
+// Post queues a call nobody waits for (the near cache's renewals): it goes out with the next Batch,
+// or as a Batch of its own when nothing is in flight, and its result goes to a callback.
+//
+// Thread-safe. Destroying the Batcher waits for the Batch rpcs in flight and the posted calls'
+// callbacks; no call may be in Await.
 #ifndef SESSIOND_CLIENTS_CPP_SRC_BATCHER_H_
 #define SESSIOND_CLIENTS_CPP_SRC_BATCHER_H_
 
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -67,6 +72,13 @@ class Batcher {
   // Ends the flight of a call Await sent alone.
   void AloneDone();
 
+  // Receives a posted call's result (or its Batch rpc's error), on a gRPC thread.
+  using Callback = std::function<void(absl::StatusOr<v1::BatchResult>)>;
+
+  // Queues `operation`, whose request serializes to `bytes`, to go out by `deadline`, and returns
+  // at once; `done` is called exactly once, before the Batcher is destroyed.
+  void Post(v1::BatchOperation operation, size_t bytes, absl::Time deadline, Callback done);
+
  private:
   // One queued call, shared by its caller and the batch that carries it.
   struct Waiter {
@@ -76,6 +88,8 @@ class Batcher {
     absl::Time deadline;
     State state = State::kQueued;
     absl::StatusOr<v1::BatchResult> result;
+    // Set for a posted call: it never goes alone, and gets its result through this.
+    Callback done;
     // Whether the caller can stop waiting: its result is in, or its turn to go alone has come.
     bool Answered() const { return state == State::kDone || state == State::kAlone; }
     // Signalled (with the Batcher's mutex held) when Answered becomes true. One per caller, so

@@ -114,5 +114,38 @@ TEST(ClientTest, AClientCanEndRightAfterItsBatchesFail) {
   }
 }
 
+TEST(ClientTest, ANearCacheWithoutItsStreamSendsEveryGetToTheServer) {
+  const Client client(Channel("127.0.0.1:1"), {.near_cache_max_bytes = 1 << 20});
+  v1::GetRequest request;
+  request.set_id("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_THAT(client.Get(request), StatusIs(absl::StatusCode::kUnavailable));
+  }
+  const NearCacheStats stats = client.near_cache_stats();
+  EXPECT_EQ(stats.hits, 0);
+  EXPECT_EQ(stats.misses, 3);
+  EXPECT_FALSE(stats.leased);
+}
+
+TEST(ClientTest, AClientWithANearCacheEndsAtOnceWhateverItsStreamIsDoing) {
+  // Its stream is connecting to a server that never answers, or failing and backing off; either
+  // way the client ends without waiting (the test's timeout would catch a hang).
+  const SilentListener silent;
+  for (int round = 0; round < 50; ++round) {
+    Client to_silent(Channel(silent.Target()), {.near_cache_max_bytes = 1 << 20});
+    Client to_nobody(Channel("127.0.0.1:1"), {.near_cache_max_bytes = 1 << 20});
+    absl::SleepFor(absl::Milliseconds(round % 5));
+  }
+}
+
+TEST(ClientTest, AMovedToClientWithANearCacheKeepsWorking) {
+  Client client(Channel("127.0.0.1:1"), {.near_cache_max_bytes = 1 << 20});
+  client = Client(Channel("127.0.0.1:1"), {.near_cache_max_bytes = 1 << 20});
+  v1::GetRequest request;
+  request.set_id("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+  EXPECT_THAT(client.Get(request), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_EQ(client.near_cache_stats().misses, 1);
+}
+
 }  // namespace
 }  // namespace sessiond

@@ -19,6 +19,10 @@
 // keys as absent like for an empty session; s.Load(ctx) returns the error for handlers that must
 // tell the two apart (a write then fails with 503). A conflict is the request's 409 (OnError);
 // handlers that prefer to retry run their work through s.Update.
+//
+// Sessions load through a near cache by default (Options.NearCacheMaxBytes, DisableNearCache): a
+// request's load costs no rpc while the cache holds a lease, and sees every change committed more
+// than one lease (100 ms by default) earlier, and this tier's own changes at once.
 package sessionhttp
 
 import (
@@ -53,7 +57,16 @@ type Options struct {
 	// OnError writes the response when the commit fails (the handler's response is dropped).
 	// Default: 409 for a conflict, 503 when sessiond is unavailable, 500 otherwise.
 	OnError func(w http.ResponseWriter, r *http.Request, err error)
+	// NearCacheMaxBytes bounds the near cache the middleware loads sessions through (see
+	// sessiond.Options.NearCacheMaxBytes); default 16 MiB. Unused when the client keeps a near
+	// cache already (the middleware uses it) or with DisableNearCache.
+	NearCacheMaxBytes int64
+	// DisableNearCache loads every session with a Get rpc, even when the client keeps a near cache.
+	DisableNearCache bool
 }
+
+// DefaultNearCacheMaxBytes is the middleware's near cache bound unless Options say otherwise.
+const DefaultNearCacheMaxBytes = 16 << 20
 
 // Middleware keeps sessions in sessiond for the handlers it wraps. Safe for concurrent use.
 type Middleware struct {
@@ -64,7 +77,9 @@ type Middleware struct {
 }
 
 // New returns the middleware for client and opts; it fails if the options contradict the cookie
-// spec (SameSite=None without Secure, an empty secret).
+// spec (SameSite=None without Secure, an empty secret). Unless opts disable it, the middleware
+// loads sessions through a near cache (client's own, or one derived with client.WithNearCache that
+// client's Close stops).
 func New(client *sessiond.Client, opts Options) (*Middleware, error) {
 	m := &Middleware{client: client, create: opts.Create, onError: opts.OnError,
 		cookie: cookieCodec{name: opts.CookieName, path: opts.Path, domain: opts.Domain,
@@ -94,6 +109,15 @@ func New(client *sessiond.Client, opts Options) (*Middleware, error) {
 	}
 	if m.onError == nil {
 		m.onError = writeError
+	}
+	switch {
+	case opts.DisableNearCache:
+		m.client = client.WithNearCache(0)
+	case client.NearCacheStats().MaxBytes == 0:
+		if opts.NearCacheMaxBytes <= 0 {
+			opts.NearCacheMaxBytes = DefaultNearCacheMaxBytes
+		}
+		m.client = client.WithNearCache(opts.NearCacheMaxBytes)
 	}
 	return m, nil
 }

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	sessiond "sessiond.dev/client/go"
 	"sessiond.dev/client/go/internal/testserver"
@@ -364,5 +365,57 @@ func TestSameSiteNoneNeedsSecure(t *testing.T) {
 	_, err := sessionhttp.New(nil, sessionhttp.Options{SameSite: http.SameSiteNoneMode, InsecureCookie: true})
 	if err == nil {
 		t.Error("SameSite=None without Secure was accepted")
+	}
+}
+
+// getCalls requests path with cookie through a and returns the body and how many Get calls the
+// server counted for it.
+func getCalls(a *app, server *testserver.Server, path, cookie string) (string, int) {
+	before := server.Calls(a.t, "Get")
+	_, body := a.get(path, cookie)
+	return body, server.Calls(a.t, "Get") - before
+}
+
+// By default the middleware loads sessions through a near cache: once its stream holds a lease,
+// repeated requests of one session cost no Get, and a request sees the previous one's write.
+func TestNearCacheIsOnByDefault(t *testing.T) {
+	server := testserver.Start(t, "--metrics_listen=127.0.0.1:0")
+	a := newApp(t, server.Client(t, sessiond.Options{}), sessionhttp.Options{InsecureCookie: true})
+	resp, _ := a.get("/set?k=user&v=ann", "")
+	id := newCookie(t, resp)
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		if _, gets := getCalls(a, server, "/whoami", id); gets == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("every request loaded its session with a Get for 5 s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for range 10 {
+		if body, gets := getCalls(a, server, "/whoami", id); body != "ann" || gets != 0 {
+			t.Fatalf("a cached request answered %q with %d Gets; want ann with none", body, gets)
+		}
+	}
+	a.get("/set?k=user&v=bob", id)
+	if _, body := a.get("/whoami", id); body != "bob" {
+		t.Fatalf("the request after a write read %q; want bob", body)
+	}
+}
+
+// DisableNearCache sends a Get per request, also over a client that keeps a near cache.
+func TestDisableNearCacheLoadsEverySessionWithAGet(t *testing.T) {
+	server := testserver.Start(t, "--metrics_listen=127.0.0.1:0")
+	for _, clientOpts := range []sessiond.Options{{}, {NearCacheMaxBytes: 1 << 20}} {
+		a := newApp(t, server.Client(t, clientOpts),
+			sessionhttp.Options{InsecureCookie: true, DisableNearCache: true})
+		resp, _ := a.get("/set?k=user&v=ann", "")
+		id := newCookie(t, resp)
+		for range 10 {
+			if body, gets := getCalls(a, server, "/whoami", id); body != "ann" || gets != 1 {
+				t.Fatalf("a request without the near cache answered %q with %d Gets; want ann with one",
+					body, gets)
+			}
+		}
 	}
 }

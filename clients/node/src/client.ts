@@ -1,5 +1,6 @@
 // Client: one channel to sessiond, one promise-returning method per rpc, a deadline on every call,
-// calls batched automatically (batcher.ts), and failures converted to the typed errors of errors.ts.
+// calls batched automatically (batcher.ts), failures converted to the typed errors of errors.ts, and
+// Gets served from an opt-in near cache (near-cache/).
 import { ChannelCredentials, ChannelOptions, Metadata, ServiceError, credentials } from "@grpc/grpc-js";
 import { Batcher } from "./batcher.js";
 import { fromServiceError } from "./errors.js";
@@ -31,6 +32,7 @@ import {
   WatchSessionsRequest,
   WatchSessionsResponse,
 } from "./gen/sessiond/v1/session.pb.js";
+import { NearCache, NearCacheOptions, NearCacheStats } from "./near-cache/near-cache.js";
 import { Operation, OperationKind, RequestOf, ResponseOf, sendUnary } from "./rpc.js";
 
 /** How a Client connects and how long its calls may take. */
@@ -55,6 +57,11 @@ export interface ClientOptions {
   maxBatchOperations?: number;
   /** At most this many bytes of serialized requests per Batch; a larger call goes alone. Default 512 KiB. */
   maxBatchBytes?: number;
+  /**
+   * The near cache: Gets answered from process memory, kept exact by a WatchInvalidations stream
+   * (README, "Near cache"). Default off; `{ maxBytes }` above 0 turns it on.
+   */
+  nearCache?: NearCacheOptions;
 }
 
 /** Options of one call. */
@@ -77,6 +84,7 @@ export class Client {
   readonly retryBackoffMs: number;
   private readonly stub: SessionServiceClient;
   private readonly batcher?: Batcher;
+  private cache?: NearCache;
 
   /** A client of the server at `address` ("host:port"); connects on the first call. */
   constructor(
@@ -97,26 +105,50 @@ export class Client {
         maxBytes: positive("maxBatchBytes", options.maxBatchBytes ?? 512 * 1024),
       });
     }
+    if (options.nearCache) this.useNearCache(options.nearCache);
+  }
+
+  /**
+   * Turns the near cache on with `options` unless it is on already (then it keeps its own);
+   * maxBytes 0 leaves it off. RangeError if maxBytes is not a non-negative integer.
+   */
+  useNearCache(options: NearCacheOptions): void {
+    const { maxBytes } = options;
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) {
+      throw new RangeError(`ClientOptions.nearCache.maxBytes must be a non-negative integer, got ${maxBytes}`);
+    }
+    if (this.cache || maxBytes === 0) return;
+    this.cache = new NearCache(options, this.stub, {
+      get: (request, call) => this.send("get", request, call),
+      touch: (request) => this.send("touch", TouchRequest.fromPartial(request)),
+    });
+  }
+
+  /** The near cache's counters and size; undefined while it is off. */
+  nearCacheStats(): NearCacheStats | undefined {
+    return this.cache?.stats();
   }
 
   createSession(request: Partial<CreateSessionRequest>, call?: CallOptions): Promise<CreateSessionResponse> {
     return this.send("createSession", CreateSessionRequest.fromPartial(request), call);
   }
 
+  /** From the near cache when it is on and holds the session under a current lease; else one rpc. */
   get(request: Partial<GetRequest>, call?: CallOptions): Promise<GetResponse> {
-    return this.send("get", GetRequest.fromPartial(request), call);
+    const message = GetRequest.fromPartial(request);
+    return this.cache ? this.cache.get(message, call) : this.send("get", message, call);
   }
 
   set(request: Partial<SetRequest>, call?: CallOptions): Promise<SetResponse> {
-    return this.send("set", SetRequest.fromPartial(request), call);
+    return this.write("set", SetRequest.fromPartial(request), call);
   }
 
   remove(request: Partial<RemoveRequest>, call?: CallOptions): Promise<RemoveResponse> {
-    return this.send("remove", RemoveRequest.fromPartial(request), call);
+    return this.write("remove", RemoveRequest.fromPartial(request), call);
   }
 
   clear(request: Partial<ClearRequest>, call?: CallOptions): Promise<ClearResponse> {
-    return this.send("clear", ClearRequest.fromPartial(request), call);
+    return this.write("clear", ClearRequest.fromPartial(request), call);
   }
 
   touch(request: Partial<TouchRequest>, call?: CallOptions): Promise<TouchResponse> {
@@ -124,15 +156,15 @@ export class Client {
   }
 
   delete(request: Partial<DeleteRequest>, call?: CallOptions): Promise<DeleteResponse> {
-    return this.send("delete", DeleteRequest.fromPartial(request), call);
+    return this.write("delete", DeleteRequest.fromPartial(request), call);
   }
 
   commit(request: Partial<CommitRequest>, call?: CallOptions): Promise<CommitResponse> {
-    return this.send("commit", CommitRequest.fromPartial(request), call);
+    return this.write("commit", CommitRequest.fromPartial(request), call);
   }
 
   rotateId(request: Partial<RotateIdRequest>, call?: CallOptions): Promise<RotateIdResponse> {
-    return this.send("rotateId", RotateIdRequest.fromPartial(request), call);
+    return this.write("rotateId", RotateIdRequest.fromPartial(request), call);
   }
 
   /** A principal's live sessions (labels and last access, never entries), newest first, one page. */
@@ -169,10 +201,21 @@ export class Client {
     }
   }
 
-  /** Sends the calls already made, then closes the channel; calls after this fail. */
+  /** Sends the calls already made, ends the near cache's stream, then closes the channel; calls after this fail. */
   close(): void {
+    this.cache?.close();
     this.batcher?.flush();
     this.stub.close();
+  }
+
+  /** Sends a write to one session, first dropping that session from the near cache. */
+  private write<K extends "set" | "remove" | "clear" | "delete" | "commit" | "rotateId">(
+    kind: K,
+    request: RequestOf<K>,
+    call?: CallOptions,
+  ): Promise<ResponseOf<K>> {
+    this.cache?.forget(request.id);
+    return this.send(kind, request, call);
   }
 
   private send<K extends OperationKind>(kind: K, request: RequestOf<K>, call?: CallOptions): Promise<ResponseOf<K>> {

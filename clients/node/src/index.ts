@@ -13,6 +13,7 @@ export {
   UnavailableError,
 } from "./errors.js";
 export { isSessionId, newSessionId } from "./ids.js";
+export { type NearCacheOptions, type NearCacheStats } from "./near-cache/near-cache.js";
 export { Session, retryOnConflict, type CreateOptions, type OpenOptions, type RetryOptions } from "./session.js";
 export { fromValue, toValue } from "./values.js";
 export * as v1 from "./gen/sessiond/v1/session.pb.js";

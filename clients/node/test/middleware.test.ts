@@ -4,7 +4,7 @@ import { createHmac } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, test } from "node:test";
 import express, { NextFunction, Request, Response as ExpressResponse } from "express";
-import { NotFoundError, Session, newSessionId } from "../src/index.js";
+import { Client, NotFoundError, Session, newSessionId } from "../src/index.js";
 import { SessiondOptions, sessiond } from "../src/express/index.js";
 import { Served, serve } from "./http-app.js";
 import { useSessiond } from "./sessiond-server.js";
@@ -248,4 +248,30 @@ describe("sessiond middleware", () => {
       assert.equal(conflict.headers.get("location"), null);
       assert.equal(await Session.open(env.client, idOf(cookie)).getString("k"), "1");
     }));
+
+  test("the near cache is on by default: repeated reads of a session are served from it", () =>
+    withApp({}, async ({ url }) => {
+      const cookie = await login(url, "ann");
+      const hits = env.client.nearCacheStats()?.hits ?? 0;
+      for (let waited = 0; waited < 2000 && (env.client.nearCacheStats()?.hits ?? 0) === hits; waited += 10) {
+        assert.equal(await (await get(`${url}/read`, cookie)).text(), "ann");
+        await sleep(10);
+      }
+      assert.ok((env.client.nearCacheStats()?.hits ?? 0) > hits, "no read was served from the near cache");
+      assert.equal(await (await post(`${url}/write/user/bob`, cookie)).text(), "ok");
+      assert.equal(await (await get(`${url}/read`, cookie)).text(), "bob");
+    }));
+
+  test("nearCache: false leaves the client's cache off", async () => {
+    const client = new Client(env.server.address);
+    try {
+      await withApp({ client, nearCache: false }, async ({ url }) => {
+        const cookie = await login(url, "ann");
+        assert.equal(await (await get(`${url}/read`, cookie)).text(), "ann");
+        assert.equal(client.nearCacheStats(), undefined);
+      });
+    } finally {
+      client.close();
+    }
+  });
 });

@@ -1,10 +1,11 @@
 // The express-session Store over real HTTP against a real sessiond.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import express, { NextFunction, Request, Response } from "express";
 import session from "express-session";
-import { NotFoundError, Session } from "../src/index.js";
+import { Client, NotFoundError, Session } from "../src/index.js";
 import { SessiondStore } from "../src/express-session/index.js";
 import { Served, cookiePairs, serve } from "./http-app.js";
 import { useSessiond } from "./sessiond-server.js";
@@ -170,5 +171,31 @@ describe("SessiondStore", () => {
     const touch = promisify(store.touch.bind(store));
     for (const sid of ["not-an-id", "A".repeat(32)]) assert.equal(await get(sid), null);
     await touch("A".repeat(32), {} as never);
+  });
+
+  test("the near cache is on by default: repeated reads of a session are served from it", async () => {
+    const [cookie] = (await post("/visit")).cookies;
+    const hits = env.client.nearCacheStats()?.hits ?? 0;
+    for (let waited = 0; waited < 2000 && (env.client.nearCacheStats()?.hits ?? 0) === hits; waited += 10) {
+      const body = (await (await fetch(served.url, { headers: { cookie } })).json()) as Record<string, unknown>;
+      assert.equal(body.visits, 1);
+      await sleep(10);
+    }
+    assert.ok((env.client.nearCacheStats()?.hits ?? 0) > hits, "no read was served from the near cache");
+    await post("/visit", cookie);
+    const body = (await (await fetch(served.url, { headers: { cookie } })).json()) as Record<string, unknown>;
+    assert.equal(body.visits, 2);
+  });
+
+  test("nearCache: false leaves the client's cache off; the default turns it on", () => {
+    const client = new Client(env.server.address);
+    try {
+      new SessiondStore({ client, nearCache: false });
+      assert.equal(client.nearCacheStats(), undefined);
+      new SessiondStore({ client });
+      assert.deepEqual(client.nearCacheStats(), { hits: 0, misses: 0, sessions: 0, bytes: 0 });
+    } finally {
+      client.close();
+    }
   });
 });

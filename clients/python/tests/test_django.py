@@ -14,7 +14,7 @@ from django.contrib.sessions.backends.base import CreateError, UpdateError
 from django.test import Client as DjangoClient
 
 from sessiond import Client, ConflictError, NotFoundError
-from sessiond.django import SessionStore
+from sessiond.django import SessionStore, client
 
 SECRET = "django test secret"
 
@@ -233,3 +233,14 @@ def test_djangos_own_middleware_works_with_its_own_cookie(settings: Any) -> None
     response = web.post("/login", {"user": "ada"})
     key = response.cookies["sessionid"].value
     assert len(key) == 32 and web.get("/read").content == b"ada"
+
+
+def test_the_near_cache_is_on_by_default_and_can_be_turned_off(settings: Any, address: str) -> None:
+    stats = client().near_cache_stats()
+    assert stats is not None
+    settings.SESSIOND = {"ADDRESS": address, "NEAR_CACHE_MAX_BYTES": 0}
+    assert client().near_cache_stats() is None
+    store = SessionStore()
+    store["a"] = 1
+    store.save()
+    assert SessionStore(store.session_key)["a"] == 1

@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -294,3 +295,24 @@ def test_concurrent_requests_writing_one_key_one_fails(
     assert sorted(statuses) == [200, 500]
     winner = ["apple", "pear"][statuses.index(200)]
     assert sessiond_client.session(session_id).get_string("cart") == winner
+
+
+def test_reads_come_from_the_near_cache_by_default(web: Any, sessiond_client: Client) -> None:
+    session_id = sessiond_client.create({"user": "ada"}).id
+    stats = sessiond_client.near_cache_stats
+    deadline = time.monotonic() + 5
+    while not stats() or not stats().leased:  # type: ignore[union-attr]
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    hits = stats().hits  # type: ignore[union-attr]
+    for _ in range(2):  # a miss that fills, then a hit
+        assert web.get("/read", headers=with_cookie(session_id)).text == "ada"
+    assert stats().hits == hits + 1  # type: ignore[union-attr]
+
+
+def test_the_near_cache_can_be_turned_off(address: str) -> None:
+    with Client(address) as client:
+        web = make_app(client, near_cache_max_bytes=0).test_client(use_cookies=False)
+        session_id = client.create({"user": "ada"}).id
+        assert web.get("/read", headers=with_cookie(session_id)).text == "ada"
+        assert client.near_cache_stats() is None

@@ -10,12 +10,17 @@
 // ClientOptions::timeout; past it the call fails with DEADLINE_EXCEEDED. A call whose server cannot
 // be reached fails with UNAVAILABLE without waiting for the deadline.
 //
+// Near cache (ClientOptions::near_cache_max_bytes, off by default): Get answers from process
+// memory, without an rpc, while the server's WatchInvalidations stream holds a lease (default 100
+// ms) that says nothing changed; see docs/clients-cpp.md for what it guarantees.
+//
 // A Client is thread-safe; share one per process and channel. Authentication and TLS are the
 // channel's business (grpc::CreateChannel with the credentials the deployment uses).
 #ifndef SESSIOND_CLIENTS_CPP_INCLUDE_SESSIOND_CLIENT_H_
 #define SESSIOND_CLIENTS_CPP_INCLUDE_SESSIOND_CLIENT_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,6 +36,8 @@
 namespace sessiond {
 namespace internal {
 class Batcher;
+class InvalidationStream;
+class NearCache;
 }  // namespace internal
 
 // Settings for every call a Client makes.
@@ -58,6 +65,24 @@ struct ClientOptions {
   // max_batch_bytes goes out alone.
   size_t max_batch_operations = 128;
   size_t max_batch_bytes = 512 * 1024;
+  // The near cache: at most this many bytes of whole sessions read by Get (each session's
+  // serialized GetResponse plus 128 bytes), least recently used evicted first. 0: no cache. With a
+  // cache, the client keeps one WatchInvalidations stream open (two threads) and a Get is
+  // answered from memory while its lease is current; its idle renewals are Touch calls sent in
+  // batches, at most one per session per eighth of its idle timeout.
+  size_t near_cache_max_bytes = 0;
+};
+
+// What a Client's near cache did so far, and holds now (all zero without a cache).
+struct NearCacheStats {
+  // Gets answered from the cache, and Gets that went to the server.
+  uint64_t hits = 0;
+  uint64_t misses = 0;
+  // The sessions cached and the bytes they count for.
+  size_t entries = 0;
+  size_t bytes = 0;
+  // Whether the invalidation stream holds a lease now (only then is a Get answered from memory).
+  bool leased = false;
 };
 
 // Settings for one call.
@@ -73,7 +98,7 @@ class Client {
   explicit Client(std::shared_ptr<grpc::ChannelInterface> channel, ClientOptions options = {});
   Client(Client&&) noexcept;
   Client& operator=(Client&&) noexcept;
-  // Waits for the Batch rpcs in flight; no call may be running.
+  // Waits for the Batch rpcs in flight and ends the invalidation stream; no call may be running.
   ~Client();
 
   // The rpcs of sessiond.v1.SessionService. Each returns the server's response, or the error the
@@ -115,6 +140,9 @@ class Client {
   // The options this client was made with.
   const ClientOptions& options() const { return options_; }
 
+  // The near cache's counters; all zero without a cache.
+  NearCacheStats near_cache_stats() const;
+
  private:
   // A blocking rpc method of the generated stub.
   template <typename Request, typename Response>
@@ -135,10 +163,19 @@ class Client {
   // Adds the bearer token to `context`, if the options carry one.
   void Authorize(grpc::ClientContext& context) const;
 
+  // Renews the idle timer of the cached session `id` with a Touch posted to the batcher.
+  void Renew(const std::string& id) const;
+
+  // Declared in the order they may be destroyed last: the stream's threads end first, then the
+  // batcher's rpcs (whose renewals update the cache), then the cache, then the stub.
   std::unique_ptr<v1::SessionService::Stub> stub_;
   ClientOptions options_;
-  // Null without batching.
+  // Null without a near cache.
+  std::unique_ptr<internal::NearCache> near_cache_;
+  // Null without batching and without a near cache (its renewals go through it).
   std::unique_ptr<internal::Batcher> batcher_;
+  // Null without a near cache.
+  std::unique_ptr<internal::InvalidationStream> invalidations_;
 };
 
 }  // namespace sessiond

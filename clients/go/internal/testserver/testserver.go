@@ -3,6 +3,8 @@
 package testserver
 
 import (
+	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -106,10 +108,50 @@ func (s *Server) Stop() { _ = s.cmd.Process.Signal(syscall.SIGTERM) }
 // Wait waits until the server has exited.
 func (s *Server) Wait() { <-s.exited }
 
+// CPU returns the CPU time (user and system) the server has used so far, from /proc/PID/stat in
+// clock ticks of 10 ms.
+func (s *Server) CPU(t testing.TB) time.Duration {
+	t.Helper()
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The fields after the command's closing parenthesis start at the third (state); utime and
+	// stime are the 14th and 15th.
+	fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	ticks := 0
+	for _, field := range fields[11:13] {
+		n, err := strconv.Atoi(field)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond
+}
+
+// Signal sends the server sig (for example SIGSTOP and SIGCONT to stall it).
+func (s *Server) Signal(sig os.Signal) { _ = s.cmd.Process.Signal(sig) }
+
 // RPCs returns how many rpcs of method (e.g. "Batch") the server counted, whatever their code, from
 // its /metrics page. The server must have been started with --metrics_listen=127.0.0.1:0 (its
 // startup line names the port).
 func (s *Server) RPCs(t testing.TB, method string) int {
+	t.Helper()
+	return s.count(t, "sessiond_rpcs_total", method)
+}
+
+// Calls returns how many calls of method (e.g. "Get") the server finished, whatever their code:
+// its own rpcs plus the operations of that method inside Batch rpcs. Like RPCs, it needs
+// --metrics_listen.
+func (s *Server) Calls(t testing.TB, method string) int {
+	t.Helper()
+	return s.count(t, "sessiond_rpcs_total", method) +
+		s.count(t, "sessiond_batched_operations_total", method)
+}
+
+// count sums metric's samples labelled with method, from the /metrics page.
+func (s *Server) count(t testing.TB, metric, method string) int {
 	t.Helper()
 	output, err := os.ReadFile(s.logFile)
 	if err != nil {
@@ -128,7 +170,7 @@ func (s *Server) RPCs(t testing.TB, method string) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sample := regexp.MustCompile(`(?m)^sessiond_rpcs_total\{[^}]*method="/sessiond\.v1\.SessionService/` +
+	sample := regexp.MustCompile(`(?m)^` + metric + `\{[^}]*method="/sessiond\.v1\.SessionService/` +
 		regexp.QuoteMeta(method) + `"[^}]*\} (\d+)$`)
 	total := 0
 	for _, match := range sample.FindAllSubmatch(page, -1) {

@@ -9,6 +9,7 @@ import { Value } from "../gen/sessiond/v1/session.pb.js";
 import { Session } from "../session.js";
 import { fromValue, toValue } from "../values.js";
 import { asHttpError } from "../express/http-error.js";
+import { NearCacheSwitch, applyNearCache } from "../express/near-cache-option.js";
 
 /** The store's client and the timeouts of the sessions it creates. */
 export interface SessiondStoreOptions {
@@ -17,6 +18,11 @@ export interface SessiondStoreOptions {
   idleTimeoutMs?: number;
   /** Absolute lifetime of new sessions; default the server's. */
   absoluteTimeoutMs?: number;
+  /**
+   * The client's near cache (README, "Near cache"): on by default with 16 MiB; `false` leaves it
+   * off. A client whose cache is on already keeps its own.
+   */
+  nearCache?: NearCacheSwitch;
 }
 
 type Callback = (error?: unknown) => void;
@@ -50,6 +56,7 @@ export class SessiondStore extends Store {
 
   constructor(private readonly options: SessiondStoreOptions) {
     super();
+    applyNearCache(options.client, options.nearCache);
   }
 
   /** Loads session `sid`; null if it is unknown, expired, deleted or not an id at all. */

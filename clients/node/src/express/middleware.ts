@@ -5,6 +5,7 @@ import { OpenOptions, Session } from "../session.js";
 import { CookieOptions, SessionCookie } from "./cookie.js";
 import { holdResponse } from "./hold.js";
 import { asHttpError } from "./http-error.js";
+import { NearCacheSwitch, applyNearCache } from "./near-cache-option.js";
 
 /** The middleware's client, cookie and the timeouts of the sessions it creates. */
 export interface SessiondOptions extends CookieOptions {
@@ -13,6 +14,11 @@ export interface SessiondOptions extends CookieOptions {
   idleTimeoutMs?: number;
   /** Absolute lifetime of new sessions; default the server's. */
   absoluteTimeoutMs?: number;
+  /**
+   * The client's near cache (README, "Near cache"): on by default with 16 MiB; `false` leaves it
+   * off. A client whose cache is on already keeps its own.
+   */
+  nearCache?: NearCacheSwitch;
 }
 
 declare module "node:http" {
@@ -38,6 +44,7 @@ declare module "node:http" {
 export function sessiond(options: SessiondOptions) {
   const cookie = new SessionCookie(options);
   const { client, idleTimeoutMs, absoluteTimeoutMs } = options;
+  applyNearCache(client, options.nearCache);
   const open: OpenOptions = { emptyIfGone: true, idleTimeoutMs, absoluteTimeoutMs };
   return function sessiondMiddleware(req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) {
     const cookieId = cookie.read(req.headers.cookie);

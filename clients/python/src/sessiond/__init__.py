@@ -7,6 +7,7 @@ Django session engine).
 """
 
 from sessiond._core import ClientSettings, SessionSettings, new_session_id
+from sessiond._near_cache import NearCacheStats
 from sessiond._values import JsonValue, SessionValue, ValueKind
 from sessiond.client import Client, Session
 from sessiond.errors import (
@@ -31,6 +32,7 @@ __all__ = [
     "DeadlineExceededError",
     "InvalidArgumentError",
     "JsonValue",
+    "NearCacheStats",
     "NotFoundError",
     "OutOfRangeError",
     "Session",

@@ -13,6 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any, Generic, TypedDict, TypeVar, Unpack
 
 import grpc
@@ -20,9 +21,10 @@ from google.protobuf.duration_pb2 import Duration
 from google.protobuf.message import Message
 
 from sessiond import _values
+from sessiond._near_cache import Fill, NearCache, NearCacheStats
 from sessiond._steps import Rpc, Sleep, Steps, T, Work
 from sessiond._values import JsonValue, SessionValue, ValueKind
-from sessiond.errors import LOST_REPLY, ConflictError
+from sessiond.errors import LOST_REPLY, ConflictError, NotFoundError
 from sessiond.info import SessionInfo, SessionPage
 from sessiond.v1 import session_pb2 as pb
 from sessiond.v1 import session_pb2_grpc
@@ -34,7 +36,8 @@ class ClientOptions:
     seconds, how many times in all a mutation whose reply was lost is sent (with one request_id),
     the pause before the first resend (doubling after each), and automatic batching: whether
     unary calls made concurrently are sent together as one Batch rpc, and the most operations and
-    serialized request bytes one Batch carries (see sessiond._batch)."""
+    serialized request bytes one Batch carries (see sessiond._batch), and the byte bound of the
+    near cache (0: off; see sessiond._near_cache)."""
 
     address: str
     timeout: float = 2.0
@@ -43,6 +46,7 @@ class ClientOptions:
     batching: bool = True
     max_batch_operations: int = 128
     max_batch_bytes: int = 512 * 1024
+    near_cache_max_bytes: int = 0
 
     def call_timeout(self, timeout: float | None) -> float:
         """The deadline of one call in seconds: `timeout` if the caller gave one, else the
@@ -332,27 +336,50 @@ class SessionCore(ABC):
         self._changes = {}
         self._request_id = ""
 
-    def _load_steps(self, timeout: float | None) -> Steps[None]:
-        """Load every entry with one Get unless loaded; keeps pending changes. NotFoundError: the
-        session is unknown, expired or deleted."""
+    def _load_steps(self, timeout: float | None, cached: bool = True) -> Steps[None]:
+        """Load every entry unless loaded, from the client's near cache if it may serve it (and
+        `cached`), else with one Get; keeps pending changes. NotFoundError: the session is
+        unknown, expired or deleted."""
         if self._loaded:
             return
-        response: pb.GetResponse = yield Rpc(
-            "Get", pb.GetRequest(id=self._id), self._options.call_timeout(timeout)
-        )
+        hit = self._client._cached(self._id) if cached else None
+        if hit is not None:
+            self._adopt(hit.session, dict(hit.entries))
+            return
+        fill = self._client._start_fill(self._id)
+        response: pb.GetResponse | None = None
+        try:
+            response = yield Rpc(
+                "Get", pb.GetRequest(id=self._id), self._options.call_timeout(timeout)
+            )
+        finally:
+            self._client._end_fill(fill, response)
+        assert response is not None
         self._adopt(response.session, dict(response.entries))
 
     def _reload_steps(self, timeout: float | None) -> Steps[None]:
-        """Discard pending changes and what was loaded, and load again."""
+        """Discard pending changes and what was loaded, and load again from the server (a cached
+        copy may be what a conflict was about)."""
         self._forget_pending()
         self._conflicting_keys = ()
         if self.is_saved:
             self._loaded = False
             self._entries = {}
-        yield from self._load_steps(timeout)
+        yield from self._load_steps(timeout, cached=False)
 
     def _mutate(self, method: str, request: Message, timeout: float | None) -> Steps[T]:
-        """Send the mutation `request` (with its request_id set), again after a lost reply, up to
+        """Send the mutation `request` (see _send_steps). A saved session's near cache entry is
+        dropped before sending and after, so no read after the write returns is served a copy
+        from before it."""
+        self._client._forget(self._id)
+        try:
+            response: T = yield from self._send_steps(method, request, timeout)
+            return response
+        finally:
+            self._client._forget(self._id)
+
+    def _send_steps(self, method: str, request: Message, timeout: float | None) -> Steps[T]:
+        """Send `request` (with its request_id set), again after a lost reply, up to
         commit_attempts times in all with a doubling pause."""
         attempt = 1
         while True:
@@ -364,6 +391,20 @@ class SessionCore(ABC):
                     raise
             yield Sleep(self._options.retry_backoff * 2 ** (attempt - 1))
             attempt += 1
+
+    def _write_through_steps(
+        self, request: pb.CommitRequest, timeout: float | None
+    ) -> Steps[pb.CommitResponse]:
+        """Send the Commit `request` (see _send_steps). The client's near cache updates its copy
+        of the session with the commit's operations if that is provably exact, else drops it
+        (see NearCache.end_write)."""
+        write = self._client._start_write(self._id)
+        response: pb.CommitResponse | None = None
+        try:
+            response = yield from self._send_steps("Commit", request, timeout)
+            return response
+        finally:
+            self._client._end_write(write, request.ops, response)
 
     def _commit_steps(self, timeout: float | None) -> Steps[None]:
         """Send the pending changes in one rpc (Commit, or CreateSession for a new session with
@@ -380,9 +421,7 @@ class SessionCore(ABC):
         view = self._view()
         alters_entries = _serialized(view) != _serialized(self._entries)
         try:
-            response: pb.CommitResponse = yield from self._mutate(
-                "Commit", self.pending_commit(), timeout
-            )
+            response = yield from self._write_through_steps(self.pending_commit(), timeout)
         except ConflictError as conflict:
             self._conflicting_keys = conflict.conflicting_keys
             raise
@@ -474,7 +513,9 @@ class ClientSettings(TypedDict, total=False):
     the first resend in seconds (0.05, doubling after each), `credentials` for TLS (none: a
     plaintext channel), and automatic batching: `batching` (True: calls made concurrently go
     together in one Batch rpc; False: each call is its own rpc), `max_batch_operations` (128) and
-    `max_batch_bytes` (512 KiB of serialized requests) per Batch."""
+    `max_batch_bytes` (512 KiB of serialized requests) per Batch, and `near_cache_max_bytes` (0:
+    off): with it, sessions read are kept in process memory up to that many bytes and reads are
+    served from there while the invalidation stream holds a lease (see the README)."""
 
     timeout: float
     commit_attempts: int
@@ -483,6 +524,7 @@ class ClientSettings(TypedDict, total=False):
     batching: bool
     max_batch_operations: int
     max_batch_bytes: int
+    near_cache_max_bytes: int
 
 
 def watch_request(from_sequence: int | None) -> pb.WatchSessionsRequest:
@@ -506,10 +548,15 @@ class ClientCore(ABC, Generic[S]):
             settings.get("batching", defaults.batching),
             settings.get("max_batch_operations", defaults.max_batch_operations),
             settings.get("max_batch_bytes", defaults.max_batch_bytes),
+            settings.get("near_cache_max_bytes", defaults.near_cache_max_bytes),
         )
         self._channel = self._open_channel(address, settings.get("credentials"))
         self._stub: Any = session_pb2_grpc.SessionServiceStub(self._channel)
         self._batcher = self._open_batcher()
+        self._near_cache: NearCache | None = None
+        self._stream: Any = None
+        if self.options.near_cache_max_bytes:
+            self._use_near_cache(self.options.near_cache_max_bytes)
 
     @abstractmethod
     def _open_channel(self, address: str, credentials: grpc.ChannelCredentials | None) -> Any:
@@ -520,8 +567,80 @@ class ClientCore(ABC, Generic[S]):
         """What sends this client's unary calls on its stub, batched as its options say."""
 
     @abstractmethod
+    def _open_stream(self, cache: NearCache) -> Any:
+        """The invalidation stream of this client's kind feeding `cache`, not started."""
+
+    @abstractmethod
     def _make_session(self, session_id: str, create: pb.CreateSessionRequest | None) -> S:
         """A session of this client's kind (see SessionCore's constructor)."""
+
+    def near_cache_stats(self) -> NearCacheStats | None:
+        """What the near cache did and holds (see NearCacheStats); None when it is off."""
+        return self._near_cache.stats() if self._near_cache is not None else None
+
+    def _use_near_cache(self, max_bytes: int) -> None:
+        """Turns the near cache on with `max_bytes` unless it is on already (the framework glue's
+        default), and opens its stream (an asyncio client's at its first read if no loop runs)."""
+        if self._near_cache is None:
+            self._near_cache = NearCache(max_bytes)
+            self._stream = self._open_stream(self._near_cache)
+            self._stream.start()
+
+    def _cached(self, session_id: str) -> pb.GetResponse | None:
+        """The near cache's GetResponse of every key of `session_id`, if it may serve one (None:
+        ask the server). A hit renews the session on the server with a Touch sent in the
+        background when due (see NearCache.touch_due)."""
+        if self._near_cache is None:
+            return None
+        self._stream.start()
+        response = self._near_cache.lookup(session_id)
+        if response is not None and self._near_cache.touch_due(session_id):
+            self._batcher.start(
+                "Touch",
+                pb.TouchRequest(id=session_id),
+                self.options.timeout,
+                partial(self._touched, self._near_cache, session_id),
+            )
+        return response
+
+    @staticmethod
+    def _touched(cache: NearCache, session_id: str, response: Any, error: Exception | None) -> None:
+        """A background Touch ended: only NOT_FOUND matters (the session is gone)."""
+        cache.touched(
+            session_id,
+            response.session if error is None else None,
+            isinstance(error, NotFoundError),
+        )
+
+    def _start_fill(self, session_id: str) -> Fill | None:
+        """Registers a Get of `session_id` about to be sent whose answer may fill the cache."""
+        if self._near_cache is None:
+            return None
+        self._stream.start()
+        return self._near_cache.start_fill(session_id)
+
+    def _end_fill(self, fill: Fill | None, response: pb.GetResponse | None) -> None:
+        """The Get of `fill` returned `response` (None: it failed)."""
+        if self._near_cache is not None and fill is not None:
+            self._near_cache.end_fill(fill, response)
+
+    def _forget(self, session_id: str) -> None:
+        """A write on `session_id` is being sent: its cached copy is dropped."""
+        if self._near_cache is not None and session_id:
+            self._near_cache.forget(session_id)
+
+    def _start_write(self, session_id: str) -> Fill | None:
+        """Registers a Commit of `session_id` about to be sent (see NearCache.start_write)."""
+        if self._near_cache is None:
+            return None
+        return self._near_cache.start_write(session_id)
+
+    def _end_write(
+        self, write: Fill | None, ops: Iterable[pb.Operation], response: pb.CommitResponse | None
+    ) -> None:
+        """The Commit of `write` applying `ops` returned `response` (None: it failed)."""
+        if self._near_cache is not None and write is not None:
+            self._near_cache.end_write(write, ops, response.session if response else None)
 
     def session(self, session_id: str) -> S:
         """The existing session `session_id` (for example from a cookie), not loaded yet."""

@@ -8,7 +8,16 @@ from typing import Any, cast
 import grpc
 from google.protobuf.message import Message
 
-from sessiond._batch import Call, Coalescer, deadline_exceeded, deliver, fail, new_call, outgoing
+from sessiond._batch import (
+    Call,
+    Coalescer,
+    Settle,
+    deadline_exceeded,
+    deliver,
+    fail,
+    new_call,
+    outgoing,
+)
 from sessiond._core import ClientOptions
 from sessiond.errors import from_call
 
@@ -40,6 +49,30 @@ class GroupCommit:
                 raise from_call(self._options.address, cast(grpc.Call, rpc_error)) from rpc_error
         outcome = _Outcome()
         call = new_call(method, request, timeout, outcome.settle)
+        self._enqueue(call)
+        if not outcome.done.wait(max(timeout, 0.0)):
+            with self._lock:
+                self._queue.discard(call)
+            if not outcome.done.is_set():
+                raise deadline_exceeded()
+        return outcome.get()
+
+    def start(self, method: str, request: Message, timeout: float, settle: Settle) -> None:
+        """Sends `method` with `request` (batched as call() does) without waiting: `settle` gets
+        its response or error later, on a thread of gRPC's. For calls nobody waits for."""
+        call = new_call(method, request, timeout, settle)
+        if not self._options.batching:
+            try:
+                future = getattr(self._stub, method).future(request, timeout=timeout)
+            except Exception as refused:  # a closed channel
+                fail(self._options.address, [call], refused)
+                return
+            future.add_done_callback(lambda done: _ended(self._options.address, [call], done))
+            return
+        self._enqueue(call)
+
+    def _enqueue(self, call: Call) -> None:
+        """Queues `call`, and sends what is ready: the queue if no batch is in flight."""
         with self._lock:
             ready = self._queue.add(call)
             if self._in_flight == 0 and self._queue:
@@ -47,12 +80,6 @@ class GroupCommit:
             self._in_flight += len(ready)
         for batch in ready:
             self._send(batch)
-        if not outcome.done.wait(max(timeout, 0.0)):
-            with self._lock:
-                self._queue.discard(call)
-            if not outcome.done.is_set():
-                raise deadline_exceeded()
-        return outcome.get()
 
     def _send(self, calls: list[Call]) -> None:
         """Starts the rpc of the batch `calls` (counted in _in_flight); _returned ends it."""
@@ -68,12 +95,7 @@ class GroupCommit:
     def _returned(self, calls: list[Call], future: grpc.Future[Any]) -> None:
         """The rpc of the batch `calls` ended as `future`: sends the queue, then ends each call."""
         self._next()
-        try:
-            response = future.result()
-        except Exception as error:
-            fail(self._options.address, calls, error)
-        else:
-            deliver(self._options.address, calls, response)
+        _ended(self._options.address, calls, future)
 
     def _next(self) -> None:
         """A batch in flight returned: sends what queued meanwhile as the next batch."""
@@ -83,6 +105,16 @@ class GroupCommit:
             self._in_flight += bool(batch)
         if batch:
             self._send(batch)
+
+
+def _ended(address: str, calls: list[Call], future: grpc.Future[Any]) -> None:
+    """The rpc of the batch `calls` to `address` ended as `future`: ends each call."""
+    try:
+        response = future.result()
+    except Exception as error:
+        fail(address, calls, error)
+    else:
+        deliver(address, calls, response)
 
 
 class _Outcome:

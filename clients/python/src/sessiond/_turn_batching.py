@@ -10,7 +10,16 @@ from typing import Any
 import grpc.aio
 from google.protobuf.message import Message
 
-from sessiond._batch import Call, Coalescer, deadline_exceeded, deliver, fail, new_call, outgoing
+from sessiond._batch import (
+    Call,
+    Coalescer,
+    Settle,
+    deadline_exceeded,
+    deliver,
+    fail,
+    new_call,
+    outgoing,
+)
 from sessiond._core import ClientOptions
 from sessiond.errors import from_call
 
@@ -39,20 +48,32 @@ class TurnBatching:
                 return await getattr(self._stub, method)(request, timeout=timeout)
             except grpc.aio.AioRpcError as rpc_error:
                 raise from_call(self._options.address, rpc_error) from rpc_error
-        loop = asyncio.get_running_loop()
-        outcome: asyncio.Future[Any] = loop.create_future()
+        outcome: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         call = new_call(method, request, timeout, partial(_settle, outcome))
-        for batch in self._queue.add(call):
-            self._start(batch)
-        if self._queue and not self._flush_scheduled:
-            self._flush_scheduled = True
-            loop.call_soon(self._flush)
+        self._enqueue(call)
         try:
             return await asyncio.wait_for(outcome, max(timeout, 0.0))
         except TimeoutError:
             raise deadline_exceeded() from None
         finally:  # a caller that stopped waiting (deadline, cancelled) is not sent
             self._queue.discard(call)
+
+    def start(self, method: str, request: Message, timeout: float, settle: Settle) -> None:
+        """Sends `method` with `request` (batched as call() does) without waiting: `settle` gets
+        its response or error later, on the loop. For calls nobody waits for."""
+        call = new_call(method, request, timeout, settle)
+        if self._options.batching:
+            self._enqueue(call)
+        else:
+            self._start([call])
+
+    def _enqueue(self, call: Call) -> None:
+        """Queues `call`: sends what is full at once, the rest at the end of this turn."""
+        for batch in self._queue.add(call):
+            self._start(batch)
+        if self._queue and not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
 
     def _flush(self) -> None:
         """The end of the turn the first queued call was made in: sends the queue."""

@@ -17,6 +17,8 @@ import grpc.aio
 
 from sessiond._batch import CHANNEL_OPTIONS
 from sessiond._core import ClientCore, SessionCore, SessionSettings, watch_request
+from sessiond._invalidation_stream import StreamTask
+from sessiond._near_cache import NearCache
 from sessiond._steps import Rpc, Sleep, Steps, T, advance
 from sessiond._turn_batching import TurnBatching
 from sessiond._values import SessionValue
@@ -32,12 +34,18 @@ class NotLoadedError(RuntimeError):
 class Client(ClientCore["Session"]):
     """A connection to sessiond at `address` over one grpc.aio channel, for one event loop; see
     sessiond.Client for the options and errors. The calls made in one turn of the loop are sent
-    together in one Batch rpc at its end (see TurnBatching) unless `batching=False`."""
+    together in one Batch rpc at its end (see TurnBatching) unless `batching=False`. With a near
+    cache, its invalidation stream runs on a task of the loop, from the first read until
+    close()."""
 
     _batcher: TurnBatching
+    _stream: StreamTask | None
 
     def _open_batcher(self) -> TurnBatching:
         return TurnBatching(self._stub, self.options)
+
+    def _open_stream(self, cache: NearCache) -> StreamTask:
+        return StreamTask(self._stub, cache)
 
     def _open_channel(
         self, address: str, credentials: grpc.ChannelCredentials | None
@@ -93,7 +101,10 @@ class Client(ClientCore["Session"]):
             call.cancel()
 
     async def close(self) -> None:
-        """Closes the channel; calls in flight fail with CancelledError."""
+        """Ends the near cache's stream and closes the channel; calls in flight fail with
+        CancelledError."""
+        if self._stream is not None:
+            await self._stream.close()
         await self._channel.close()
 
     async def __aenter__(self) -> Client:

@@ -12,6 +12,8 @@ import grpc
 from sessiond._batch import CHANNEL_OPTIONS
 from sessiond._core import ClientCore, SessionCore, SessionSettings, watch_request
 from sessiond._group_commit import GroupCommit
+from sessiond._invalidation_stream import StreamThread
+from sessiond._near_cache import NearCache
 from sessiond._steps import Rpc, Sleep, Steps, T, advance
 from sessiond._values import SessionValue
 from sessiond.errors import SessiondError, from_call
@@ -22,16 +24,21 @@ from sessiond.v1 import session_pb2 as pb
 class Client(ClientCore["Session"]):
     """A connection to sessiond at `address` (host:port) over one gRPC channel, configured by
     ClientSettings (`timeout`, `commit_attempts`, `retry_backoff`, `credentials`, `batching`,
-    `max_batch_operations`, `max_batch_bytes`): create one per process and share it between
-    threads. Every call has a deadline: `timeout` seconds unless the call says otherwise. Calls
-    made while another is in flight are sent together in one Batch rpc (group commit; see
-    GroupCommit) unless `batching=False`. A server that cannot be reached fails calls at once with
-    UnavailableError naming the address."""
+    `max_batch_operations`, `max_batch_bytes`, `near_cache_max_bytes`): create one per process
+    and share it between threads. Every call has a deadline: `timeout` seconds unless the call
+    says otherwise. Calls made while another is in flight are sent together in one Batch rpc
+    (group commit; see GroupCommit) unless `batching=False`. With a near cache, its invalidation
+    stream runs on a daemon thread until close(). A server that cannot be reached fails calls at
+    once with UnavailableError naming the address."""
 
     _batcher: GroupCommit
+    _stream: StreamThread | None
 
     def _open_batcher(self) -> GroupCommit:
         return GroupCommit(self._stub, self.options)
+
+    def _open_stream(self, cache: NearCache) -> StreamThread:
+        return StreamThread(self._stub, cache)
 
     def _open_channel(
         self, address: str, credentials: grpc.ChannelCredentials | None
@@ -96,7 +103,10 @@ class Client(ClientCore["Session"]):
             call.cancel()
 
     def close(self) -> None:
-        """Closes the channel; calls in flight fail with CancelledError."""
+        """Ends the near cache's stream and closes the channel; calls in flight fail with
+        CancelledError."""
+        if self._stream is not None:
+            self._stream.close()
         self._channel.close()
 
     def __enter__(self) -> Client:

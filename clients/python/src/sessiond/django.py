@@ -40,6 +40,7 @@ from django.utils.deprecation import MiddlewareMixin
 
 from sessiond import _framework
 from sessiond._core import new_session_id
+from sessiond._near_cache import FRAMEWORK_MAX_BYTES
 from sessiond.client import Client, Session
 from sessiond.cookie import CookieOptions
 from sessiond.errors import AlreadyExistsError, InvalidArgumentError, NotFoundError
@@ -50,11 +51,14 @@ _EPOCH = "Thu, 01 Jan 1970 00:00:00 GMT"
 def settings() -> dict[str, Any]:
     """The SESSIOND setting with its defaults: ADDRESS (host:port, required), TIMEOUT (seconds
     per call, 2), BATCHING (True: concurrent requests' calls go together in Batch rpcs; see
-    ClientSettings), COOKIE_NAME ("sessiond"), SECURE (True), SAME_SITE ("Lax"), PATH ("/"),
-    DOMAIN (None), MAX_AGE (None: a browser-session cookie)."""
+    ClientSettings), NEAR_CACHE_MAX_BYTES (16 MiB: sessions read are kept in process memory and
+    served from there while the invalidation stream holds its lease; 0: off), COOKIE_NAME
+    ("sessiond"), SECURE (True), SAME_SITE ("Lax"), PATH ("/"), DOMAIN (None), MAX_AGE (None: a
+    browser-session cookie)."""
     defaults: dict[str, Any] = {
         "TIMEOUT": 2.0,
         "BATCHING": True,
+        "NEAR_CACHE_MAX_BYTES": FRAMEWORK_MAX_BYTES,
         "COOKIE_NAME": "sessiond",
         "SECURE": True,
         "SAME_SITE": "Lax",
@@ -66,15 +70,20 @@ def settings() -> dict[str, Any]:
 
 
 @functools.cache
-def _client(address: str, timeout: float, batching: bool) -> Client:
-    return Client(address, timeout=timeout, batching=batching)
+def _client(address: str, timeout: float, batching: bool, near_cache_max_bytes: int) -> Client:
+    return Client(
+        address, timeout=timeout, batching=batching, near_cache_max_bytes=near_cache_max_bytes
+    )
 
 
 def client() -> Client:
     """The process's sessiond client for the SESSIOND setting."""
     configured = settings()
     return _client(
-        configured["ADDRESS"], float(configured["TIMEOUT"]), bool(configured["BATCHING"])
+        configured["ADDRESS"],
+        float(configured["TIMEOUT"]),
+        bool(configured["BATCHING"]),
+        int(configured["NEAR_CACHE_MAX_BYTES"]),
     )
 
 

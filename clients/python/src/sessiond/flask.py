@@ -4,6 +4,7 @@
     from sessiond.flask import SessiondSessionInterface, rotate_session, end_session
 
     app.session_interface = SessiondSessionInterface(sessiond.Client("127.0.0.1:50051"))
+    # near_cache_max_bytes=0: no near cache (default: 16 MiB)
 
 `flask.session` is a dict of top-level keys, each stored as one typed sessiond entry (str, bytes,
 bool, int, float as such; lists, dicts, None as JSON). The session is loaded on the first access
@@ -29,6 +30,7 @@ import flask
 from flask.sessions import SessionInterface, SessionMixin
 
 from sessiond import _framework
+from sessiond._near_cache import FRAMEWORK_MAX_BYTES
 from sessiond._values import SessionValue
 from sessiond.client import Client, Session
 from sessiond.cookie import CookieOptions
@@ -140,7 +142,10 @@ class SessiondSession(SessionMixin):
 class SessiondSessionInterface(SessionInterface):
     """Keeps Flask sessions in sessiond through `client`, with the cookie of docs/COOKIES.md:
     named `cookie_name`, signed with `secrets` (default: the app's SECRET_KEY, then its
-    SECRET_KEY_FALLBACKS), and the attributes `secure`, `same_site`, `path`, `domain`, `max_age`."""
+    SECRET_KEY_FALLBACKS), and the attributes `secure`, `same_site`, `path`, `domain`, `max_age`.
+    Turns `client`'s near cache on with `near_cache_max_bytes` (16 MiB; 0 leaves it off) unless
+    it has one already: sessions are then read from process memory while the invalidation stream
+    holds its lease (see the README)."""
 
     def __init__(
         self,
@@ -153,8 +158,11 @@ class SessiondSessionInterface(SessionInterface):
         path: str = "/",
         domain: str | None = None,
         max_age: int | None = None,
+        near_cache_max_bytes: int = FRAMEWORK_MAX_BYTES,
     ) -> None:
         self.client = client
+        if near_cache_max_bytes:
+            client._use_near_cache(near_cache_max_bytes)
         self._secrets = secrets
         self._options = CookieOptions(cookie_name, (), secure, same_site, path, domain, max_age)
 

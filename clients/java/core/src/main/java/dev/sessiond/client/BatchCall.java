@@ -116,13 +116,7 @@ final class BatchCall<Q, R> {
 
   private static ScheduledThreadPoolExecutor deadlineTimer() {
     ScheduledThreadPoolExecutor timer =
-        new ScheduledThreadPoolExecutor(
-            1,
-            task -> {
-              Thread thread = new Thread(task, "sessiond-batch-deadlines");
-              thread.setDaemon(true);
-              return thread;
-            });
+        new ScheduledThreadPoolExecutor(1, DaemonThreads.named("sessiond-batch-deadlines"));
     timer.setRemoveOnCancelPolicy(true);
     return timer;
   }

@@ -37,6 +37,14 @@ import java.util.concurrent.TimeUnit;
  * otherwise with the others that came meanwhile as soon as one returns (group commit; see {@link
  * Batcher}). Each call's result and errors are exactly those of its own rpc.
  *
+ * <p>With {@link ClientOptions#nearCacheMaxBytes()} set, the client keeps sessions it read in a
+ * near cache (process memory, LRU within that many bytes) and answers Gets from it without an rpc
+ * while its WatchInvalidations stream holds a lease: a change made by any client is not served
+ * stale for longer than one lease (the server's --near_cache_lease, 100 ms by default) after it was
+ * committed, and a session deleted or revoked is not served once the lease after the call returned
+ * has passed. Commits carry the version read, so a stale read can never overwrite a newer write
+ * (ABORTED). Its own writes drop the session from the cache first.
+ *
  * <p>Every call gets a deadline of {@link ClientOptions#timeout()}. Failures are {@link
  * SessiondException}s: thrown by the blocking methods, completing the futures exceptionally
  * otherwise. A server that cannot be reached fails with {@link SessiondUnavailableException} naming
@@ -51,6 +59,7 @@ public final class Client implements AutoCloseable {
   private final SessionServiceFutureStub stub;
   private final ClientOptions options;
   private final Batcher batcher; // null: batching off
+  private final NearCache nearCache; // null: no near cache
 
   private Client(ManagedChannel channel, boolean ownsChannel, ClientOptions options) {
     this.channel = channel;
@@ -59,6 +68,14 @@ public final class Client implements AutoCloseable {
     this.stub = SessionServiceGrpc.newFutureStub(channel);
     this.options = options;
     this.batcher = options.batching() ? new Batcher(stub, address, options) : null;
+    this.nearCache =
+        options.nearCacheMaxBytes() > 0
+            ? new NearCache(
+                channel,
+                options.nearCacheMaxBytes(),
+                request -> call(Rpc.GET, request),
+                request -> call(Rpc.TOUCH, request))
+            : null;
   }
 
   /** A client of sessiond at {@code target} ("host:port") over plaintext, with default options. */
@@ -95,9 +112,9 @@ public final class Client implements AutoCloseable {
     return call(Rpc.CREATE_SESSION, request);
   }
 
-  /** Get. */
+  /** Get; from the near cache when it holds the session under a lease. */
   public CompletableFuture<GetResponse> getAsync(GetRequest request) {
-    return call(Rpc.GET, request);
+    return nearCache == null ? call(Rpc.GET, request) : nearCache.get(request);
   }
 
   /** Touch. */
@@ -107,17 +124,17 @@ public final class Client implements AutoCloseable {
 
   /** Delete. */
   public CompletableFuture<DeleteResponse> deleteAsync(DeleteRequest request) {
-    return call(Rpc.DELETE, request);
+    return write(request.getId(), Rpc.DELETE, request);
   }
 
   /** Commit. */
   public CompletableFuture<CommitResponse> commitAsync(CommitRequest request) {
-    return call(Rpc.COMMIT, request);
+    return write(request.getId(), Rpc.COMMIT, request);
   }
 
   /** RotateId. */
   public CompletableFuture<RotateIdResponse> rotateIdAsync(RotateIdRequest request) {
-    return call(Rpc.ROTATE_ID, request);
+    return write(request.getId(), Rpc.ROTATE_ID, request);
   }
 
   /** ListSessions: one page of a principal's live sessions, newest first. */
@@ -180,9 +197,22 @@ public final class Client implements AutoCloseable {
     return EventStream.start(channel, request, address);
   }
 
-  /** Shuts down the channel if this client opened it, waiting up to 5 s for calls in flight. */
+  /**
+   * What the near cache did so far (hits, misses, what it holds); all zero without a near cache.
+   */
+  public NearCacheStats nearCacheStats() {
+    return nearCache == null ? new NearCacheStats(0, 0, 0, 0) : nearCache.stats();
+  }
+
+  /**
+   * Ends the near cache's stream and stops its thread, then shuts down the channel if this client
+   * opened it, waiting up to 5 s for calls in flight.
+   */
   @Override
   public void close() {
+    if (nearCache != null) {
+      nearCache.close();
+    }
     if (!ownsChannel) {
       return;
     }
@@ -211,6 +241,30 @@ public final class Client implements AutoCloseable {
     } catch (ExecutionException e) {
       throw Errors.from(e, address);
     }
+  }
+
+  /**
+   * Sends {@code request}, a write of session {@code id}, with {@code rpc}; with a near cache,
+   * drops the session from it before sending and again (spoiling the reads that were in flight
+   * meanwhile) before the caller sees the result, so that the client reads its own writes.
+   */
+  private <Q, R> CompletableFuture<R> write(String id, Rpc<Q, R> rpc, Q request) {
+    if (nearCache == null) {
+      return call(rpc, request);
+    }
+    nearCache.writing(id);
+    CompletableFuture<R> result = new CompletableFuture<>();
+    call(rpc, request)
+        .whenComplete(
+            (response, failure) -> {
+              nearCache.writing(id);
+              if (failure == null) {
+                result.complete(response);
+              } else {
+                result.completeExceptionally(failure);
+              }
+            });
+    return result;
   }
 
   /**

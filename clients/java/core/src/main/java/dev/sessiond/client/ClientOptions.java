@@ -16,6 +16,9 @@ import java.util.Objects;
  *     its --max_batch_operations, 256 by default)
  * @param maxBatchBytes the most bytes of serialized requests in one Batch; 512 KiB by default. A
  *     call larger than this on its own is sent as its own rpc
+ * @param nearCacheMaxBytes the byte bound of the near cache, which serves reads of sessions from
+ *     process memory while its invalidation stream holds a lease (see {@link Client}); 0 by
+ *     default: no near cache
  */
 public record ClientOptions(
     Duration timeout,
@@ -23,8 +26,12 @@ public record ClientOptions(
     Duration retryBackoff,
     boolean batching,
     int maxBatchOperations,
-    int maxBatchBytes) {
-  /** Checks the settings: positive durations, at least one attempt, batches of at least 2. */
+    int maxBatchBytes,
+    long nearCacheMaxBytes) {
+  /**
+   * Checks the settings: positive durations, at least one attempt, batches of at least 2, a near
+   * cache bound of at least 0.
+   */
   public ClientOptions {
     Objects.requireNonNull(timeout, "timeout");
     Objects.requireNonNull(retryBackoff, "retryBackoff");
@@ -45,33 +52,69 @@ public record ClientOptions(
     if (maxBatchBytes < 1) {
       throw new IllegalArgumentException("maxBatchBytes must be positive, got " + maxBatchBytes);
     }
+    if (nearCacheMaxBytes < 0) {
+      throw new IllegalArgumentException(
+          "nearCacheMaxBytes must not be negative, got " + nearCacheMaxBytes);
+    }
   }
 
-  /** A 2 s deadline, 3 attempts, 50 ms first backoff, batching on (128 calls, 512 KiB). */
+  /**
+   * A 2 s deadline, 3 attempts, 50 ms first backoff, batching on (128 calls, 512 KiB), no near
+   * cache.
+   */
   public static ClientOptions defaults() {
-    return new ClientOptions(Duration.ofSeconds(2), 3, Duration.ofMillis(50), true, 128, 512 << 10);
+    return new ClientOptions(
+        Duration.ofSeconds(2), 3, Duration.ofMillis(50), true, 128, 512 << 10, 0);
   }
 
   /** These options with another deadline per rpc. */
   public ClientOptions withTimeout(Duration newTimeout) {
     return new ClientOptions(
-        newTimeout, commitAttempts, retryBackoff, batching, maxBatchOperations, maxBatchBytes);
+        newTimeout,
+        commitAttempts,
+        retryBackoff,
+        batching,
+        maxBatchOperations,
+        maxBatchBytes,
+        nearCacheMaxBytes);
   }
 
   /** These options with another number of attempts and first backoff for lost replies. */
   public ClientOptions withRetries(int attempts, Duration backoff) {
     return new ClientOptions(
-        timeout, attempts, backoff, batching, maxBatchOperations, maxBatchBytes);
+        timeout, attempts, backoff, batching, maxBatchOperations, maxBatchBytes, nearCacheMaxBytes);
   }
 
   /** These options with automatic batching on (true) or off (every call its own rpc). */
   public ClientOptions withBatching(boolean on) {
     return new ClientOptions(
-        timeout, commitAttempts, retryBackoff, on, maxBatchOperations, maxBatchBytes);
+        timeout,
+        commitAttempts,
+        retryBackoff,
+        on,
+        maxBatchOperations,
+        maxBatchBytes,
+        nearCacheMaxBytes);
   }
 
   /** These options with other limits per Batch: calls (at least 2) and bytes of requests. */
   public ClientOptions withBatchLimits(int operations, int bytes) {
-    return new ClientOptions(timeout, commitAttempts, retryBackoff, batching, operations, bytes);
+    return new ClientOptions(
+        timeout, commitAttempts, retryBackoff, batching, operations, bytes, nearCacheMaxBytes);
+  }
+
+  /**
+   * These options with a near cache of at most {@code maxBytes} (0: none): reads of sessions served
+   * from process memory without an rpc while the client's invalidation stream holds a lease.
+   */
+  public ClientOptions withNearCache(long maxBytes) {
+    return new ClientOptions(
+        timeout,
+        commitAttempts,
+        retryBackoff,
+        batching,
+        maxBatchOperations,
+        maxBatchBytes,
+        maxBytes);
   }
 }

@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Map;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.util.unit.DataSize;
 
 /**
  * The {@code sessiond.*} properties of a Spring Boot app. Setting {@code sessiond.address} turns
@@ -14,6 +15,8 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param timeout the deadline of every rpc
  * @param batching whether concurrent calls are sent together as Batch rpcs (automatic batching, on
  *     by default; false: each call is its own rpc)
+ * @param nearCache the byte bound of the client's near cache, which serves reads of sessions from
+ *     memory while its invalidation stream holds a lease (16MB by default; 0: off)
  * @param idleTimeout the idle timeout of new sessions (unset: the server's default)
  * @param absoluteTimeout the absolute lifetime of new sessions (unset: the server's default)
  * @param cookie the session cookie (docs/COOKIES.md)
@@ -25,6 +28,7 @@ public record SessiondProperties(
     String address,
     @DefaultValue("2s") Duration timeout,
     @DefaultValue("true") boolean batching,
+    @DefaultValue("16MB") DataSize nearCache,
     Duration idleTimeout,
     Duration absoluteTimeout,
     @DefaultValue Cookie cookie,

@@ -45,7 +45,8 @@ public class SessiondSessionAutoConfiguration {
         properties.address(),
         ClientOptions.defaults()
             .withTimeout(properties.timeout())
-            .withBatching(properties.batching()));
+            .withBatching(properties.batching())
+            .withNearCache(properties.nearCache().toBytes()));
   }
 
   /**

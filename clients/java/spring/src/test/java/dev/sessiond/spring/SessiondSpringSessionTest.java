@@ -70,6 +70,27 @@ class SessiondSpringSessionTest extends WebTierContract {
     return SessionCookie.defaults().withSecrets(List.of("shared secret"));
   }
 
+  /** The near cache's bound the app's client should have: the default, 16 MiB. */
+  protected long expectedNearCacheBytes() {
+    return 16L << 20;
+  }
+
+  @Test
+  void theClientsNearCacheIsAsConfigured() {
+    assertEquals(expectedNearCacheBytes(), client.options().nearCacheMaxBytes());
+  }
+
+  @Test
+  void repeatedReadsOfASessionAreServedByTheNearCacheOnlyWhenItIsOn() throws Exception {
+    String setCookie = Http.send("POST", url("/visit"), null).setCookies().get(0);
+    long hits = client.nearCacheStats().hits();
+    // The first reads may come before the stream's first lease; the bound is generous for CI.
+    for (int i = 0; i < 50 && client.nearCacheStats().hits() == hits; i++) {
+      assertEquals("Long 1", Http.send("GET", url("/read"), back(setCookie)).body());
+    }
+    assertEquals(expectedNearCacheBytes() > 0, client.nearCacheStats().hits() > hits);
+  }
+
   @Test
   void theRepositoryIsSessiondsByConfigurationAlone() {
     assertTrue(repository instanceof SessiondSessionRepository);
