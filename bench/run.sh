@@ -166,9 +166,11 @@ loadgen sessiond-web-batched "$(allowed)" --scenario=web --target=client --chann
 loadgen sessiond-web-client "$(allowed)" --scenario=web --target=client --channels=1 \
   --batching=false
 # Near cache (issue 14, part 2): the read-mostly mix (80 % of requests only read, 20 % also
-# commit) through the same client, batching on, first without a near cache.
+# commit) through the same client, batching on, without a near cache, then with 64 MiB of one.
 loadgen sessiond-web-read-mostly "$(allowed)" --scenario=web-read-mostly --target=client \
   --channels=1
+loadgen sessiond-web-read-mostly-cached "$(allowed)" --scenario=web-read-mostly --target=client \
+  --channels=1 --near_cache_bytes=$((64 << 20))
 half_rate=$(python3 -c "print(round($(field sessiond-web run.ops_per_s) / 2))")
 loadgen sessiond-web-open "$(allowed)" --scenario=web --rate="$half_rate"
 

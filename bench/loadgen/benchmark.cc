@@ -44,6 +44,7 @@ class UsageProbe final : public WindowProbe {
       }
     }
     usage.store_bytes = target_.StoreMemoryBytes();
+    usage.near_cache = target_.NearCacheCounts();
     return usage;
   }
 
@@ -64,6 +65,9 @@ PhaseReport RunPhase(Target& target, Op op, const LoopOptions& options,
 absl::StatusOr<std::unique_ptr<Target>> ConnectTarget(const BenchmarkOptions& options,
                                                       SessionPool* pool) {
   const int slots = std::max(options.in_flight, options.load_in_flight);
+  if (options.near_cache_bytes > 0 && options.target != "client") {
+    return absl::InvalidArgumentError("--near_cache_bytes needs --target=client");
+  }
   if (options.target == "grpc") {
     return GrpcTarget::Connect({.address = options.address,
                                 .channels = options.channels,
@@ -80,7 +84,8 @@ absl::StatusOr<std::unique_ptr<Target>> ConnectTarget(const BenchmarkOptions& op
     return ClientTarget::Connect({.address = options.address,
                                   .channels = options.channels,
                                   .slots = slots,
-                                  .batching = options.batching},
+                                  .batching = options.batching,
+                                  .near_cache_bytes = options.near_cache_bytes},
                                  pool);
   }
   if (options.target != "redis") {

@@ -23,6 +23,8 @@ absl::StatusOr<std::unique_ptr<ClientTarget>> ClientTarget::Connect(const Option
   ClientOptions client_options;
   client_options.timeout = kCallTimeout;
   client_options.batching = options.batching;
+  client_options.near_cache_max_bytes = options.near_cache_bytes;
+  target->near_cache_ = options.near_cache_bytes > 0;
   for (int i = 0; i < options.channels; ++i) {
     // Distinct channel arguments keep gRPC from sharing one TCP connection between channels.
     grpc::ChannelArguments arguments;
@@ -51,6 +53,17 @@ ClientTarget::~ClientTarget() {
     slot->stop = true;
   }
   for (const auto& slot : slots_) slot->thread.join();
+}
+
+std::optional<CacheCounts> ClientTarget::NearCacheCounts() {
+  if (!near_cache_) return std::nullopt;
+  CacheCounts counts;
+  for (const auto& client : clients_) {
+    const NearCacheStats stats = client->near_cache_stats();
+    counts.hits += static_cast<int64_t>(stats.hits);
+    counts.misses += static_cast<int64_t>(stats.misses);
+  }
+  return counts;
 }
 
 void ClientTarget::Start(int slot, Op op) {

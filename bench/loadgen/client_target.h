@@ -35,6 +35,8 @@ class ClientTarget final : public Target {
     int slots = 1;
     // The client's automatic batching.
     bool batching = true;
+    // The client's near cache (ClientOptions::near_cache_max_bytes); 0: none.
+    size_t near_cache_bytes = 0;
     absl::Duration connect_timeout = absl::Seconds(10);
   };
 
@@ -52,6 +54,8 @@ class ClientTarget final : public Target {
   void Start(int slot, Op op) override;
   void Poll(std::chrono::nanoseconds timeout, Completion done) override;
   void CancelAll() override {}
+  // The hits and misses of every channel's client, if they have a near cache.
+  std::optional<CacheCounts> NearCacheCounts() override;
 
  private:
   // What a slot's thread is asked to do, and what it reports.
@@ -86,6 +90,7 @@ class ClientTarget final : public Target {
   Done Run(const Client& client, int slot, Work work) const;
 
   SessionPool* const pool_;
+  bool near_cache_ = false;
   std::vector<std::unique_ptr<Client>> clients_;
   std::vector<std::unique_ptr<Slot>> slots_;
   absl::Mutex done_mutex_;
