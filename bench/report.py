@@ -69,6 +69,10 @@ def figures(records):
     return lambda label, path: get(records.get(label), path)
 
 
+def percent(share):
+    return None if share is None else 100 * share
+
+
 def ratio(a, b):
     return a / b if a is not None and b not in (None, 0) else None
 
@@ -196,6 +200,19 @@ def targets_table(records):
         f"({fmt(get(big, 'run.ops_per_s'), 0)}) ÷ with "
         f"{fmt(R('sessiond-web', 'sessions'), 0)} ({fmt(R('sessiond-web', 'run.ops_per_s'), 0)})",
         p5, "≥ 0.8", lambda v: v >= 0.8)
+    cached, uncached, redis = ("sessiond-web-read-mostly-cached", "sessiond-web-read-mostly",
+                               "redis-web-read-mostly")
+    n1 = ratio(R(cached, "run.server_cpu_us_per_op"), R(redis, "run.server_cpu_us_per_op"))
+    add("N1 near-cache read-mostly CPU", "sessiond server µs per read-mostly web request through "
+        f"the C++ client with a near cache ({fmt(R(cached, 'run.server_cpu_us_per_op'))}; without: "
+        f"{fmt(R(uncached, 'run.server_cpu_us_per_op'))}) ÷ Redis unpipelined "
+        f"({fmt(R(redis, 'run.server_cpu_us_per_op'))}); web tier (generator) µs per request "
+        f"{fmt(R(cached, 'run.client_cpu_us_per_op'))} with the cache, "
+        f"{fmt(R(uncached, 'run.client_cpu_us_per_op'))} without, "
+        f"{fmt(R(redis, 'run.client_cpu_us_per_op'))} on Redis; throughput "
+        f"{fmt(R(cached, 'run.ops_per_s'), 0)} vs {fmt(R(redis, 'run.ops_per_s'), 0)} web/s; "
+        f"{fmt(percent(R(cached, 'run.near_cache_hit_ratio')), 0)} % of Gets answered by the cache",
+        n1, "≤ 0.3", lambda v: v <= 0.3)
     if "rocksdb-sync-commit" not in records:
         rows.append("| P6 durable commit | RocksDB sync commit ÷ memory commit "
                     "| n/a (no rocksdb backend yet) | ≥ 0.3 | n/a |")
@@ -215,20 +232,30 @@ def ratios_table(records):
              ("sessiond-web-batched", "redis-web-pipelined",
               "web: sessiond, client batching ÷ Redis pipelined (4 connections)"),
              ("sessiond-web-batched", "sessiond-web-client", "web: client batching on ÷ off"),
+             ("sessiond-web-read-mostly-cached", "redis-web-read-mostly",
+              "read-mostly web: sessiond, client near cache ÷ Redis"),
+             ("sessiond-web-read-mostly-cached", "redis-web-read-mostly-pipelined",
+              "read-mostly web: sessiond, client near cache ÷ Redis pipelined (4 connections)"),
+             ("sessiond-web-read-mostly", "redis-web-read-mostly",
+              "read-mostly web: sessiond, client without near cache ÷ Redis"),
+             ("sessiond-web-read-mostly-cached", "sessiond-web-read-mostly",
+              "read-mostly web: client near cache on ÷ off"),
              ("sessiond-get", "echo", "get ÷ empty echo rpc"),
              ("sessiond-web", "echo", "web ÷ empty echo rpc"),
              ("ghz-get", "sessiond-get", "ghz get ÷ loadgen get (cross-check)")]
-    rows = ["| comparison | throughput ratio | server µs/op ratio |", "|---|---|---|"]
-    cpu = "run.server_cpu_us_per_op"
+    rows = ["| comparison | throughput ratio | server µs/op ratio | client µs/op ratio |",
+            "|---|---|---|---|"]
+    cpu, client = "run.server_cpu_us_per_op", "run.client_cpu_us_per_op"
     for a, b, name in pairs:
         throughput = ratio(R(a, "run.ops_per_s"), R(b, "run.ops_per_s"))
-        rows.append(f"| {name} | {fmt(throughput, 2)} | {fmt(ratio(R(a, cpu), R(b, cpu)), 2)} |")
+        rows.append(f"| {name} | {fmt(throughput, 2)} | {fmt(ratio(R(a, cpu), R(b, cpu)), 2)} | "
+                    f"{fmt(ratio(R(a, client), R(b, client)), 2)} |")
     # On the Redis backend the server side of a request is sessiond plus its Redis.
     both = lambda label: (None if R(label, cpu) is None or R(label, "run.backend_cpu_us_per_op") is None
                           else R(label, cpu) + R(label, "run.backend_cpu_us_per_op"))
     rows.append("| web: sessiond on Redis ÷ Redis direct (server µs: sessiond + its Redis) | "
                 f"{fmt(ratio(R('sessiond-redis-web', 'run.ops_per_s'), R('redis-web', 'run.ops_per_s')), 2)} | "
-                f"{fmt(ratio(both('sessiond-redis-web'), R('redis-web', cpu)), 2)} |")
+                f"{fmt(ratio(both('sessiond-redis-web'), R('redis-web', cpu)), 2)} | |")
     # The PostgreSQL backend, likewise: sessiond plus every PostgreSQL process, vs memory and Redis.
     for scenario in ("web", "commit"):
         for other, name in ((f"sessiond-{scenario}", "the memory store"),
@@ -236,14 +263,14 @@ def ratios_table(records):
             rows.append(f"| {scenario}: sessiond on PostgreSQL ÷ {name} (server µs: sessiond + "
                         "PostgreSQL) | "
                         f"{fmt(ratio(R(f'sessiond-postgres-{scenario}', 'run.ops_per_s'), R(other, 'run.ops_per_s')), 2)} | "
-                        f"{fmt(ratio(both(f'sessiond-postgres-{scenario}'), both(other) if 'redis' in other else R(other, cpu)), 2)} |")
+                        f"{fmt(ratio(both(f'sessiond-postgres-{scenario}'), both(other) if 'redis' in other else R(other, cpu)), 2)} | |")
     replicas = [R(f"sessiond-redis-web-replica-{n}", "run.ops_per_s") for n in (1, 2)]
     rows.append("| web: two sessiond replicas on one Redis ÷ one replica | "
-                f"{fmt(ratio(sum(replicas) if None not in replicas else None, R('sessiond-redis-web', 'run.ops_per_s')), 2)} | |")
+                f"{fmt(ratio(sum(replicas) if None not in replicas else None, R('sessiond-redis-web', 'run.ops_per_s')), 2)} | | |")
     # A web request is two rpcs: twice the empty rpc is the least it can cost the server on gRPC.
     floor = R("echo", cpu)
     rows.append("| 2 empty echo rpcs (gRPC's floor for a web request) ÷ Redis web | | "
-                f"{fmt(ratio(2 * floor if floor else None, R('redis-web', cpu)), 2)} |")
+                f"{fmt(ratio(2 * floor if floor else None, R('redis-web', cpu)), 2)} | |")
     return rows
 
 

@@ -165,6 +165,12 @@ done
 loadgen sessiond-web-batched "$(allowed)" --scenario=web --target=client --channels=1
 loadgen sessiond-web-client "$(allowed)" --scenario=web --target=client --channels=1 \
   --batching=false
+# Near cache (issue 14, part 2): the read-mostly mix (80 % of requests only read, 20 % also
+# commit) through the same client, batching on, without a near cache, then with 64 MiB of one.
+loadgen sessiond-web-read-mostly "$(allowed)" --scenario=web-read-mostly --target=client \
+  --channels=1
+loadgen sessiond-web-read-mostly-cached "$(allowed)" --scenario=web-read-mostly --target=client \
+  --channels=1 --near_cache_bytes=$((64 << 20))
 half_rate=$(python3 -c "print(round($(field sessiond-web run.ops_per_s) / 2))")
 loadgen sessiond-web-open "$(allowed)" --scenario=web --rate="$half_rate"
 
@@ -193,6 +199,10 @@ loadgen redis-get "$(allowed)" --target=redis --scenario=get
 # Redis pipelined: the 64 requests share 4 connections, several in flight on each (as a pooled or
 # auto-pipelining client does), against sessiond's batching.
 loadgen redis-web-pipelined "$(allowed)" --target=redis --scenario=web --redis_connections=4
+# The read-mostly mix (a read is HGETALL + PEXPIRE in one round trip), unpipelined and pipelined.
+loadgen redis-web-read-mostly "$(allowed)" --target=redis --scenario=web-read-mostly
+loadgen redis-web-read-mostly-pipelined "$(allowed)" --target=redis --scenario=web-read-mostly \
+  --redis_connections=4
 timeout 300 taskset -c $CLIENT_CPU redis-benchmark -h 127.0.0.1 -p "$PORT" -t get,set -d 1024 \
   -c 50 -n $REDIS_BENCH_REQUESTS --csv > "$OUT/redis-benchmark.csv"
 python3 bench/report.py redis-benchmark "$OUT/redis-benchmark.csv" redis-benchmark >> "$RESULTS"

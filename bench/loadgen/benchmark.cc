@@ -44,6 +44,7 @@ class UsageProbe final : public WindowProbe {
       }
     }
     usage.store_bytes = target_.StoreMemoryBytes();
+    usage.near_cache = target_.NearCacheCounts();
     return usage;
   }
 
@@ -64,6 +65,9 @@ PhaseReport RunPhase(Target& target, Op op, const LoopOptions& options,
 absl::StatusOr<std::unique_ptr<Target>> ConnectTarget(const BenchmarkOptions& options,
                                                       SessionPool* pool) {
   const int slots = std::max(options.in_flight, options.load_in_flight);
+  if (options.near_cache_bytes > 0 && options.target != "client") {
+    return absl::InvalidArgumentError("--near_cache_bytes needs --target=client");
+  }
   if (options.target == "grpc") {
     return GrpcTarget::Connect({.address = options.address,
                                 .channels = options.channels,
@@ -74,12 +78,14 @@ absl::StatusOr<std::unique_ptr<Target>> ConnectTarget(const BenchmarkOptions& op
   if (options.target == "client") {
     if (!ClientTarget::Supports(options.op)) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "the client target runs load, get, commit, web and touch, not ", OpName(options.op)));
+          "the client target runs load, get, commit, web, web-read-mostly and touch, not ",
+          OpName(options.op)));
     }
     return ClientTarget::Connect({.address = options.address,
                                   .channels = options.channels,
                                   .slots = slots,
-                                  .batching = options.batching},
+                                  .batching = options.batching,
+                                  .near_cache_bytes = options.near_cache_bytes},
                                  pool);
   }
   if (options.target != "redis") {
@@ -87,8 +93,8 @@ absl::StatusOr<std::unique_ptr<Target>> ConnectTarget(const BenchmarkOptions& op
         absl::StrCat("unknown target '", options.target, "'; use grpc, client or redis"));
   }
   if (!RedisTarget::Supports(options.op)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the redis target runs load, get and web, not ", OpName(options.op)));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the redis target runs load, get, web and web-read-mostly, not ", OpName(options.op)));
   }
   const size_t colon = options.address.rfind(':');
   int port = 0;

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "bench/loadgen/driver.h"
+#include "bench/loadgen/target.h"
 #include "bench/loadgen/workload.h"
 
 namespace sessiond::bench {
@@ -21,8 +22,10 @@ struct BenchmarkOptions {
   // "grpc" (sessiond over raw gRPC, or the echo server for Op::kEcho), "client" (sessiond through
   // the C++ client, client_target.h) or "redis".
   std::string target = "grpc";
-  // "client": the client's automatic batching.
+  // "client": the client's automatic batching, and its near cache's bound in bytes
+  // (ClientOptions::near_cache_max_bytes; 0: no cache).
   bool batching = true;
+  size_t near_cache_bytes = 0;
   std::string address;
   Op op = Op::kWeb;
   // The measured phase.
@@ -55,6 +58,8 @@ struct Usage {
   std::optional<double> backend_cpu_seconds;
   // The store's own memory count (Redis's used_memory).
   std::optional<int64_t> store_bytes;
+  // The client's near cache, if it has one.
+  std::optional<CacheCounts> near_cache;
   double client_cpu_seconds = 0;
 };
 
@@ -74,7 +79,8 @@ struct BenchmarkReport {
 };
 
 // UNAVAILABLE if the target cannot be reached; INVALID_ARGUMENT for options the target does not
-// support; RESOURCE_EXHAUSTED if the load phase created no session at all.
+// support (such as a near cache on a target other than "client"); RESOURCE_EXHAUSTED if the load
+// phase created no session at all.
 absl::StatusOr<BenchmarkReport> RunBenchmark(const BenchmarkOptions& options);
 
 }  // namespace sessiond::bench

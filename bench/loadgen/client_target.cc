@@ -23,6 +23,8 @@ absl::StatusOr<std::unique_ptr<ClientTarget>> ClientTarget::Connect(const Option
   ClientOptions client_options;
   client_options.timeout = kCallTimeout;
   client_options.batching = options.batching;
+  client_options.near_cache_max_bytes = options.near_cache_bytes;
+  target->near_cache_ = options.near_cache_bytes > 0;
   for (int i = 0; i < options.channels; ++i) {
     // Distinct channel arguments keep gRPC from sharing one TCP connection between channels.
     grpc::ChannelArguments arguments;
@@ -53,12 +55,24 @@ ClientTarget::~ClientTarget() {
   for (const auto& slot : slots_) slot->thread.join();
 }
 
+std::optional<CacheCounts> ClientTarget::NearCacheCounts() {
+  if (!near_cache_) return std::nullopt;
+  CacheCounts counts;
+  for (const auto& client : clients_) {
+    const NearCacheStats stats = client->near_cache_stats();
+    counts.hits += static_cast<int64_t>(stats.hits);
+    counts.misses += static_cast<int64_t>(stats.misses);
+  }
+  return counts;
+}
+
 void ClientTarget::Start(int slot, Op op) {
   Work work{op};
   if (UsesLoadedSessions(op)) {
     work.session = pool_->Pick();
     work.id = std::string(pool_->id(work.session));
     work.version = pool_->version(work.session);
+    work.writes = pool_->Chance(WriteShare(op));
   }
   Slot& target = *slots_[slot];
   absl::MutexLock lock(&target.mutex);
@@ -100,7 +114,8 @@ ClientTarget::Done ClientTarget::Run(const Client& client, int slot, Work work) 
       break;
     }
     case Op::kGet:
-    case Op::kWeb: {
+    case Op::kWeb:
+    case Op::kWebReadMostly: {
       v1::GetRequest get;
       get.set_id(work.id);
       absl::StatusOr<v1::GetResponse> read = client.Get(get);
@@ -109,6 +124,7 @@ ClientTarget::Done ClientTarget::Run(const Client& client, int slot, Work work) 
         done.error = "BAD_REPLY";
         break;
       }
+      if (!work.writes) break;
       failed(
           client
               .Commit(CommitRequest(work.id, FieldKey(0), FieldValue(), read->session().version()))

@@ -2,7 +2,8 @@
 // tier uses it: one thread per slot, each making blocking calls on one shared Client per channel,
 // so that the client's automatic batching (ClientOptions::batching) is what is measured.
 //
-// Runs load, get, commit, web and touch like GrpcTarget (the same requests, session_requests.h).
+// Runs load, get, commit, web, web-read-mostly and touch like GrpcTarget (the same requests,
+// session_requests.h).
 // Slot i's thread uses the client of channel i % channels. Each call has a 10 s deadline, which
 // is also how CancelAll ends a call: the client's calls cannot be cancelled. Start and Poll are
 // called from the driver thread only (Target); the pool is only touched there.
@@ -34,6 +35,8 @@ class ClientTarget final : public Target {
     int slots = 1;
     // The client's automatic batching.
     bool batching = true;
+    // The client's near cache (ClientOptions::near_cache_max_bytes); 0: none.
+    size_t near_cache_bytes = 0;
     absl::Duration connect_timeout = absl::Seconds(10);
   };
 
@@ -51,6 +54,8 @@ class ClientTarget final : public Target {
   void Start(int slot, Op op) override;
   void Poll(std::chrono::nanoseconds timeout, Completion done) override;
   void CancelAll() override {}
+  // The hits and misses of every channel's client, if they have a near cache.
+  std::optional<CacheCounts> NearCacheCounts() override;
 
  private:
   // What a slot's thread is asked to do, and what it reports.
@@ -59,6 +64,8 @@ class ClientTarget final : public Target {
     size_t session = 0;
     std::string id;
     uint64_t version = 0;
+    // web, web-read-mostly: whether the request commits after its Get.
+    bool writes = false;
   };
   struct Done {
     int slot;
@@ -83,6 +90,7 @@ class ClientTarget final : public Target {
   Done Run(const Client& client, int slot, Work work) const;
 
   SessionPool* const pool_;
+  bool near_cache_ = false;
   std::vector<std::unique_ptr<Client>> clients_;
   std::vector<std::unique_ptr<Slot>> slots_;
   absl::Mutex done_mutex_;

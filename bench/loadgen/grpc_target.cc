@@ -97,14 +97,18 @@ void GrpcTarget::Start(int slot, Op op) {
   call.op = op;
   call.step = 0;
   call.busy = true;
-  if (UsesLoadedSessions(op)) call.session = pool_->Pick();
+  if (UsesLoadedSessions(op)) {
+    call.session = pool_->Pick();
+    call.writes = pool_->Chance(WriteShare(op));
+  }
   switch (op) {
     case Op::kLoad:
     case Op::kChurn:
       Call(slot, create_method_, create_request_);
       return;
     case Op::kGet:
-    case Op::kWeb: {
+    case Op::kWeb:
+    case Op::kWebReadMostly: {
       v1::GetRequest request;
       request.set_id(std::string(pool_->id(call.session)));
       Call(slot, get_method_, request);
@@ -149,10 +153,12 @@ GrpcTarget::Next GrpcTarget::Advance(int slot) {
       Call(slot, delete_method_, request);
       return Next::kSent;
     }
-    case Op::kWeb: {
+    case Op::kWeb:
+    case Op::kWebReadMostly: {
       if (call.step == 1) return Next::kDone;
       v1::GetResponse reply;
       if (!parse(&reply) || reply.entries_size() < kFields) return Next::kBadReply;
+      if (!call.writes) return Next::kDone;
       call.step = 1;
       Call(slot, commit_method_,
            CommitRequest(reply.session().id(), FieldKey(0), FieldValue(),

@@ -2,9 +2,9 @@
 //
 // Every rpc goes through the generic stub with requests serialized here, so one code path serves
 // every method. Slot i uses channel i % channels; each channel is its own TCP connection. Sessions
-// come from a SessionPool: kLoad adds the sessions it creates, get/commit/web/touch pick one
-// uniformly at random, commit sends the last version seen as read_version. Each rpc has a 10 s
-// deadline. Not thread-safe (see Target).
+// come from a SessionPool: kLoad adds the sessions it creates, get/commit/web/web-read-mostly/touch
+// pick one uniformly at random, commit sends the last version seen as read_version. Each rpc has a
+// 10 s deadline. Not thread-safe (see Target).
 #ifndef SESSIOND_BENCH_LOADGEN_GRPC_TARGET_H_
 #define SESSIOND_BENCH_LOADGEN_GRPC_TARGET_H_
 
@@ -48,9 +48,11 @@ class GrpcTarget final : public Target {
  private:
   struct Slot {
     Op op = Op::kGet;
-    // Which rpc of a two-rpc operation (web, churn) is running: 0 or 1.
+    // Which rpc of a two-rpc operation (web, web-read-mostly, churn) is running: 0 or 1.
     int step = 0;
     size_t session = 0;
+    // web, web-read-mostly: whether the operation commits after its Get.
+    bool writes = false;
     bool busy = false;
     std::unique_ptr<grpc::ClientContext> context;
     std::unique_ptr<grpc::GenericClientAsyncResponseReader> reader;

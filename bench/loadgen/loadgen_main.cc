@@ -13,8 +13,12 @@ ABSL_FLAG(std::string, target, "grpc",
           "grpc (sessiond over raw gRPC, or the echo server with --scenario=echo), client "
           "(sessiond through the C++ client, a thread per slot) or redis");
 ABSL_FLAG(bool, batching, true, "client: the C++ client's automatic batching");
+ABSL_FLAG(uint64_t, near_cache_bytes, 0,
+          "client: the C++ client's near cache, at most this many bytes of sessions "
+          "(ClientOptions::near_cache_max_bytes); 0: no cache");
 ABSL_FLAG(std::string, address, "127.0.0.1:50051", "host:port of the server");
-ABSL_FLAG(std::string, scenario, "web", "load, get, commit, web, touch, churn or echo");
+ABSL_FLAG(std::string, scenario, "web",
+          "load, get, commit, web, web-read-mostly, touch, churn or echo");
 ABSL_FLAG(int, in_flight, 64, "operations in flight at most");
 ABSL_FLAG(int, channels, 4, "grpc: channels (TCP connections) the slots are spread over");
 ABSL_FLAG(int, redis_connections, 0,
@@ -47,6 +51,7 @@ int main(int argc, char** argv) {
   sessiond::bench::BenchmarkOptions options;
   options.target = absl::GetFlag(FLAGS_target);
   options.batching = absl::GetFlag(FLAGS_batching);
+  options.near_cache_bytes = absl::GetFlag(FLAGS_near_cache_bytes);
   options.address = absl::GetFlag(FLAGS_address);
   options.op = *op;
   options.in_flight = absl::GetFlag(FLAGS_in_flight);

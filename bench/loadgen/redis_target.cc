@@ -38,6 +38,10 @@ struct RedisTarget::Slot {
   Op op = Op::kGet;
   int step = 0;
   std::string key;
+  // Whether the operation writes after its read (web, and a share of web-read-mostly).
+  bool writes = false;
+  // The error of the HGETALL whose PEXPIRE is in flight ("" if it read a whole session).
+  absl::string_view read_error;
 };
 
 namespace {
@@ -68,7 +72,9 @@ absl::string_view ExecError(const redisReply& reply) {
 
 RedisTarget::RedisTarget(SessionPool* pool, int epoll_fd) : pool_(pool), epoll_fd_(epoll_fd) {}
 
-bool RedisTarget::Supports(Op op) { return op == Op::kLoad || op == Op::kGet || op == Op::kWeb; }
+bool RedisTarget::Supports(Op op) {
+  return op == Op::kLoad || op == Op::kGet || op == Op::kWeb || op == Op::kWebReadMostly;
+}
 
 absl::StatusOr<std::unique_ptr<RedisTarget>> RedisTarget::Connect(const Options& options,
                                                                   SessionPool* pool) {
@@ -174,11 +180,21 @@ void RedisTarget::SendWrite(Slot& slot, int fields) {
   redisAsyncCommand(context, &RedisTarget::OnReply, &slot, "EXEC");
 }
 
-void RedisTarget::SendRead(Slot& slot) {
+void RedisTarget::SendRead(Slot& slot, bool renew) {
+  redisAsyncContext* const context = slot.connection->context;
   std::array<const char*, 2> argv = {"HGETALL", slot.key.data()};
   const std::array<size_t, 2> lengths = {7, slot.key.size()};
-  redisAsyncCommandArgv(slot.connection->context, &RedisTarget::OnReply, &slot, 2, argv.data(),
-                        lengths.data());
+  if (!renew) {
+    redisAsyncCommandArgv(context, &RedisTarget::OnReply, &slot, 2, argv.data(), lengths.data());
+    return;
+  }
+  std::array<const char*, 3> expire = {"PEXPIRE", slot.key.data(), TtlMillis().data()};
+  const std::array<size_t, 3> expire_lengths = {7, slot.key.size(), TtlMillis().size()};
+  // Queued one after the other, both are written in one go (SendWrite says why they stay
+  // together).
+  redisAsyncCommandArgv(context, &RedisTarget::OnRead, &slot, 2, argv.data(), lengths.data());
+  redisAsyncCommandArgv(context, &RedisTarget::OnReply, &slot, 3, expire.data(),
+                        expire_lengths.data());
 }
 
 void RedisTarget::Start(int number, Op op) {
@@ -191,11 +207,18 @@ void RedisTarget::Start(int number, Op op) {
   }
   const size_t session = op == Op::kLoad ? pool_->AddRandom() : pool_->Pick();
   slot.key = absl::StrCat("s:", pool_->id(session));
+  slot.writes = pool_->Chance(WriteShare(op));
   if (op == Op::kLoad) {
     SendWrite(slot, kFields);
   } else {
-    SendRead(slot);
+    SendRead(slot, op == Op::kWebReadMostly);
   }
+}
+
+void RedisTarget::OnRead(redisAsyncContext*, void* reply, void* privdata) {
+  Slot& slot = *static_cast<Slot*>(privdata);
+  // Without a reply the connection is gone, and OnReply reports it for the PEXPIRE.
+  slot.read_error = reply == nullptr ? "" : ReadError(*static_cast<const redisReply*>(reply));
 }
 
 void RedisTarget::OnReply(redisAsyncContext*, void* reply, void* privdata) {
@@ -204,8 +227,11 @@ void RedisTarget::OnReply(redisAsyncContext*, void* reply, void* privdata) {
   if (reply == nullptr) return target.Finish(slot, "DISCONNECTED");
   const auto& r = *static_cast<const redisReply*>(reply);
   if (slot.op == Op::kGet) return target.Finish(slot, ReadError(r));
-  if (slot.op == Op::kWeb && slot.step == 0) {
-    if (absl::string_view error = ReadError(r); !error.empty()) return target.Finish(slot, error);
+  if (slot.op != Op::kLoad && slot.step == 0) {
+    // web's HGETALL, or web-read-mostly's PEXPIRE after the HGETALL OnRead kept.
+    absl::string_view error = slot.op == Op::kWeb ? ReadError(r) : slot.read_error;
+    if (error.empty() && r.type == REDIS_REPLY_ERROR) error = "REDIS_ERROR";
+    if (!error.empty() || !slot.writes) return target.Finish(slot, error);
     slot.step = 1;
     return target.SendWrite(slot, 1);
   }

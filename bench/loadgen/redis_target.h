@@ -11,8 +11,11 @@
 //   load  MULTI, HSET s:<id> f0 v .. f4 v, PEXPIRE s:<id> ttl, EXEC   (the id is random)
 //   get   HGETALL s:<id>
 //   web   HGETALL s:<id>; then MULTI, HSET s:<id> f0 v, PEXPIRE s:<id> ttl, EXEC
-// Each transaction's commands are written together (one round trip) and stay contiguous on their
-// connection, since nothing else is queued between them. Not thread-safe (Target).
+//   web-read-mostly  HGETALL s:<id>, PEXPIRE s:<id> ttl (one round trip: load and renew, as a
+//         Redis session store does); for the writing share, then MULTI ... EXEC as web
+// Each transaction's commands, and the read-and-renew pair, are written together (one round trip)
+// and stay contiguous on their connection, since nothing else is queued between them. Not
+// thread-safe (Target).
 #ifndef SESSIOND_BENCH_LOADGEN_REDIS_TARGET_H_
 #define SESSIOND_BENCH_LOADGEN_REDIS_TARGET_H_
 
@@ -72,8 +75,11 @@ class RedisTarget final : public Target {
   // Sends MULTI, HSET of `fields` fields, PEXPIRE, EXEC for the session of `slot`, on its
   // connection.
   void SendWrite(Slot& slot, int fields);
-  // Sends HGETALL for the session of `slot`, on its connection.
-  void SendRead(Slot& slot);
+  // Sends HGETALL for the session of `slot`, on its connection; with `renew`, PEXPIRE right after
+  // it (one round trip).
+  void SendRead(Slot& slot, bool renew);
+  // hiredis's callback for the HGETALL followed by a PEXPIRE: keeps its outcome in the Slot.
+  static void OnRead(redisAsyncContext* context, void* reply, void* slot);
   // hiredis's callback for the last reply of each round trip; `slot` is the Slot it is for.
   static void OnReply(redisAsyncContext* context, void* reply, void* slot);
   void Finish(const Slot& slot, absl::string_view error);

@@ -57,6 +57,7 @@ struct Figures {
   std::optional<double> server_rss_bytes_per_op;
   std::optional<double> store_bytes_per_op;
   std::optional<double> backend_cpu_us_per_op;
+  std::optional<double> near_cache_hit_ratio;
 };
 
 template <typename T>
@@ -89,6 +90,11 @@ Figures FiguresOf(const PhaseReport& phase) {
   if (std::optional<double> store = Growth(phase.before.store_bytes, phase.after.store_bytes)) {
     figures.store_bytes_per_op = *store / ops;
   }
+  if (phase.before.near_cache.has_value() && phase.after.near_cache.has_value()) {
+    const double hits = phase.after.near_cache->hits - phase.before.near_cache->hits;
+    const double misses = phase.after.near_cache->misses - phase.before.near_cache->misses;
+    if (hits + misses > 0) figures.near_cache_hit_ratio = hits / (hits + misses);
+  }
   return figures;
 }
 
@@ -118,6 +124,7 @@ std::string PhaseJson(const PhaseReport& phase) {
       .Number("server_rss_bytes_per_op", figures.server_rss_bytes_per_op)
       .Number("store_bytes_per_op", figures.store_bytes_per_op)
       .Number("backend_cpu_us_per_op", figures.backend_cpu_us_per_op)
+      .Number("near_cache_hit_ratio", figures.near_cache_hit_ratio)
       .Close();
 }
 
@@ -180,6 +187,9 @@ std::string HumanReport(const BenchmarkOptions& options, const BenchmarkReport& 
         OptionalText("%.1f", run.server_cpu_us_per_op), OptionalText("%.2f", run.server_cpu_util),
         report.server_cpus.empty() ? "?" : report.server_cpus, run.client_cpu_us_per_op,
         report.client_cpus, ErrorsText(report.run->loop));
+    if (run.near_cache_hit_ratio.has_value()) {
+      absl::StrAppendFormat(&text, "; near cache hits %.1f%%", 100 * *run.near_cache_hit_ratio);
+    }
   }
   return text;
 }

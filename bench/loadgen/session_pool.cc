@@ -36,6 +36,11 @@ void SessionPool::SawVersion(size_t index, uint64_t version) {
   versions_[index] = std::max(versions_[index], version);
 }
 
+bool SessionPool::Chance(double probability) {
+  if (probability >= 1) return true;
+  return probability > 0 && absl::Bernoulli(random_, probability);
+}
+
 absl::Status SessionPool::WriteGhzDataFile(const std::string& path) const {
   std::ofstream out(path, std::ios::trunc);
   out << "[";

@@ -1,5 +1,6 @@
 // SessionPool: the sessions a run works on — their ids, stored back to back (10 M ids take 320 MB),
-// and the last version seen of each — and the uniform random choice of the next one to use.
+// and the last version seen of each — and the run's random choices: the next one to use, uniformly,
+// and whether a request writes (Chance).
 // Not thread-safe: the load generator uses it from its one driver thread.
 #ifndef SESSIOND_BENCH_LOADGEN_SESSION_POOL_H_
 #define SESSIOND_BENCH_LOADGEN_SESSION_POOL_H_
@@ -38,6 +39,8 @@ class SessionPool {
 
   // A uniformly random index; the pool must not be empty.
   size_t Pick() { return absl::Uniform<size_t>(random_, 0, size()); }
+  // True with `probability`: always at 1 or more, never at 0 or less.
+  bool Chance(double probability);
 
   // Writes the ids as a JSON array of {"id": ...} objects: ghz's --data-file, which ghz's requests
   // cycle through.

@@ -20,6 +20,12 @@ namespace sessiond::bench {
 // failed (a gRPC code such as "ABORTED", or a Redis error).
 using Completion = absl::FunctionRef<void(int slot, absl::string_view error)>;
 
+// What a client's near cache answered so far: Gets served from memory and Gets sent to the server.
+struct CacheCounts {
+  int64_t hits = 0;
+  int64_t misses = 0;
+};
+
 class Target {
  public:
   Target() = default;
@@ -39,6 +45,9 @@ class Target {
 
   // The store's own count of the memory it uses (Redis: INFO used_memory), if it reports one.
   virtual std::optional<int64_t> StoreMemoryBytes() { return std::nullopt; }
+
+  // The counts of the target's near cache so far, if it has one (the C++ client with a cache).
+  virtual std::optional<CacheCounts> NearCacheCounts() { return std::nullopt; }
 };
 
 }  // namespace sessiond::bench

@@ -12,11 +12,12 @@ struct NamedOp {
   Op op;
 };
 
-constexpr std::array<NamedOp, 7> kOps = {{
+constexpr std::array<NamedOp, 8> kOps = {{
     {"load", Op::kLoad},
     {"get", Op::kGet},
     {"commit", Op::kCommit},
     {"web", Op::kWeb},
+    {"web-read-mostly", Op::kWebReadMostly},
     {"touch", Op::kTouch},
     {"churn", Op::kChurn},
     {"echo", Op::kEcho},
@@ -28,8 +29,9 @@ absl::StatusOr<Op> ParseOp(absl::string_view name) {
   for (const auto& [op_name, op] : kOps) {
     if (op_name == name) return op;
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "unknown scenario '", name, "'; use load, get, commit, web, touch, churn or echo"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown scenario '", name,
+                   "'; use load, get, commit, web, web-read-mostly, touch, churn or echo"));
 }
 
 absl::string_view OpName(Op op) {
@@ -40,7 +42,14 @@ absl::string_view OpName(Op op) {
 }
 
 bool UsesLoadedSessions(Op op) {
-  return op == Op::kGet || op == Op::kCommit || op == Op::kWeb || op == Op::kTouch;
+  return op == Op::kGet || op == Op::kCommit || op == Op::kWeb || op == Op::kWebReadMostly ||
+         op == Op::kTouch;
+}
+
+double WriteShare(Op op) {
+  if (op == Op::kWeb) return 1;
+  if (op == Op::kWebReadMostly) return 0.2;
+  return 0;
 }
 
 std::string FieldKey(int index) { return absl::StrCat("f", index); }

@@ -7,6 +7,10 @@
 //   commit  Commit one kCommitBytes entry "blob" with read_version (sessiond only)
 //   web     what a web request does: get, then commit one kFieldBytes entry "f0" with the version
 //           read (Redis: HGETALL, then MULTI HSET PEXPIRE EXEC)
+//   web-read-mostly  a read-mostly web tier: every request gets the session, and a share of them
+//           (WriteShare: 20 %) then commits "f0" as web does; the rest only read (Redis: HGETALL
+//           and PEXPIRE in one round trip, as a Redis session store loads and renews a session;
+//           a writing request then MULTI HSET PEXPIRE EXEC)
 //   touch   renew the idle timer (sessiond only)
 //   churn   create a session, then delete it (sessiond only)
 //   echo    one empty rpc to the echo server (the gRPC ceiling)
@@ -21,7 +25,7 @@
 
 namespace sessiond::bench {
 
-enum class Op { kLoad, kGet, kCommit, kWeb, kTouch, kChurn, kEcho };
+enum class Op { kLoad, kGet, kCommit, kWeb, kWebReadMostly, kTouch, kChurn, kEcho };
 
 inline constexpr int kFields = 5;
 inline constexpr size_t kFieldBytes = 100;
@@ -35,6 +39,10 @@ absl::string_view OpName(Op op);
 
 // Whether `op` works on sessions created beforehand by kLoad.
 bool UsesLoadedSessions(Op op);
+
+// The share of `op`'s requests that write after reading: 1 for web, 0.2 for web-read-mostly, 0 for
+// the others.
+double WriteShare(Op op);
 
 // "f0" .. "f4".
 std::string FieldKey(int index);
