@@ -139,7 +139,63 @@ TEST_F(NearCacheE2eTest, ItsOwnWritesAreReadBackAtOnce) {
   set.set_id(id);
   (*set.mutable_entries())["k"] = Text("mine");
   ASSERT_OK(cached_->Set(set));
+  const uint64_t hits = cached_->near_cache_stats().hits;
   EXPECT_THAT(CachedValue(id), IsOkAndHolds(std::string("mine")));
+  EXPECT_EQ(cached_->near_cache_stats().hits, hits + 1);
+}
+
+TEST_F(NearCacheE2eTest, AReadAfterItsOwnCommitIsAHitWithTheWrittenValue) {
+  const std::string id = NewSession();
+  ReadUntilCached(id);
+  Session session(*cached_, id);
+  ASSERT_OK(session.Load());
+  session.SetString("k", "mine");
+  session.SetString("extra", "added");
+  ASSERT_OK(session.Commit());
+  const double gets = ServerCount("Get");
+  const uint64_t hits = cached_->near_cache_stats().hits;
+
+  absl::StatusOr<v1::GetResponse> read = Get(*cached_, id);
+  ASSERT_OK(read);
+  EXPECT_EQ(cached_->near_cache_stats().hits, hits + 1);
+  EXPECT_EQ(ServerCount("Get"), gets);
+  EXPECT_EQ(read->entries().at("k").string_value(), "mine");
+  EXPECT_EQ(read->entries().at("extra").string_value(), "added");
+  absl::StatusOr<v1::GetResponse> stored = Get(*client_, id);
+  ASSERT_OK(stored);
+  EXPECT_EQ(read->session().version(), stored->session().version());
+  EXPECT_EQ(read->entries_size(), stored->entries_size());
+}
+
+TEST_F(NearCacheE2eTest, ACommitRacingAnotherClientsWriteLeavesNoEntry) {
+  const std::string id = NewSession();
+  ReadUntilCached(id);
+  // Alone, this client's write keeps the session cached.
+  v1::ClearRequest clear;
+  clear.set_id(id);
+  ASSERT_OK(cached_->Clear(clear));
+  const uint64_t hits_before = cached_->near_cache_stats().hits;
+  ASSERT_OK(Get(*cached_, id));
+  ASSERT_EQ(cached_->near_cache_stats().hits, hits_before + 1);
+  // Another client's change lands between the cached read and this client's commit, so the
+  // commit's version is not the cached one plus one.
+  v1::SetRequest theirs;
+  theirs.set_id(id);
+  (*theirs.mutable_entries())["theirs"] = Text("t");
+  ASSERT_OK(client_->Set(theirs));
+  v1::CommitRequest mine;
+  mine.set_id(id);
+  v1::Operation& set = *mine.add_ops();
+  set.mutable_set()->set_key("k");
+  *set.mutable_set()->mutable_value() = Text("mine");
+  ASSERT_OK(cached_->Commit(mine));
+  const uint64_t hits = cached_->near_cache_stats().hits;
+
+  absl::StatusOr<v1::GetResponse> read = Get(*cached_, id);
+  ASSERT_OK(read);
+  EXPECT_EQ(cached_->near_cache_stats().hits, hits);
+  EXPECT_EQ(read->entries().at("k").string_value(), "mine");
+  EXPECT_EQ(read->entries().at("theirs").string_value(), "t");
 }
 
 TEST_F(NearCacheE2eTest, AnotherClientsChangeIsSeenWithinOneLease) {

@@ -46,6 +46,16 @@ const std::string* WrittenId(const v1::BatchOperation& operation) {
   }
 }
 
+// Sends a Set, Remove, Clear or Commit `request` with `send` (returning its StatusOr<Response>),
+// bracketed by a ScopedWrite on `cache` (may be null) that writes a success through.
+template <typename Request, typename Send>
+auto WriteThrough(internal::NearCache* cache, const Request& request, Send send) {
+  internal::ScopedWrite write(cache, request.id());
+  auto response = send();
+  if (response.ok()) write.Succeeded(request, response->session());
+  return response;
+}
+
 }  // namespace
 
 Client::Client(std::shared_ptr<grpc::ChannelInterface> channel, ClientOptions options)
@@ -154,20 +164,20 @@ NearCacheStats Client::near_cache_stats() const {
 
 absl::StatusOr<v1::SetResponse> Client::Set(const v1::SetRequest& request,
                                             const CallOptions& call) const {
-  const internal::ScopedWrite write(near_cache_.get(), request.id());
-  return Call(&v1::SessionService::Stub::Set, request, call);
+  return WriteThrough(near_cache_.get(), request,
+                      [&] { return Call(&v1::SessionService::Stub::Set, request, call); });
 }
 
 absl::StatusOr<v1::RemoveResponse> Client::Remove(const v1::RemoveRequest& request,
                                                   const CallOptions& call) const {
-  const internal::ScopedWrite write(near_cache_.get(), request.id());
-  return Call(&v1::SessionService::Stub::Remove, request, call);
+  return WriteThrough(near_cache_.get(), request,
+                      [&] { return Call(&v1::SessionService::Stub::Remove, request, call); });
 }
 
 absl::StatusOr<v1::ClearResponse> Client::Clear(const v1::ClearRequest& request,
                                                 const CallOptions& call) const {
-  const internal::ScopedWrite write(near_cache_.get(), request.id());
-  return Call(&v1::SessionService::Stub::Clear, request, call);
+  return WriteThrough(near_cache_.get(), request,
+                      [&] { return Call(&v1::SessionService::Stub::Clear, request, call); });
 }
 
 absl::StatusOr<v1::TouchResponse> Client::Touch(const v1::TouchRequest& request,
@@ -183,8 +193,8 @@ absl::StatusOr<v1::DeleteResponse> Client::Delete(const v1::DeleteRequest& reque
 
 absl::StatusOr<v1::CommitResponse> Client::Commit(const v1::CommitRequest& request,
                                                   const CallOptions& call) const {
-  const internal::ScopedWrite write(near_cache_.get(), request.id());
-  return Call(&v1::SessionService::Stub::Commit, request, call);
+  return WriteThrough(near_cache_.get(), request,
+                      [&] { return Call(&v1::SessionService::Stub::Commit, request, call); });
 }
 
 absl::StatusOr<v1::RotateIdResponse> Client::RotateId(const v1::RotateIdRequest& request,

@@ -26,7 +26,56 @@ bool RenewalDue(const v1::SessionInfo& info, absl::Time wall_now) {
   return wall_now - ToTime(info.last_access_at()) >= idle / 8;
 }
 
+// Applies `operations` in order to a session's `entries`.
+void ApplyOperations(absl::Span<const v1::Operation> operations,
+                     google::protobuf::Map<std::string, v1::Value>& entries) {
+  for (const v1::Operation& operation : operations) {
+    switch (operation.op_case()) {
+      case v1::Operation::kSet:
+        entries[operation.set().key()] = operation.set().value();
+        break;
+      case v1::Operation::kRemove:
+        entries.erase(operation.remove().key());
+        break;
+      case v1::Operation::kClear:
+        entries.clear();
+        break;
+      case v1::Operation::OP_NOT_SET:
+        break;
+    }
+  }
+}
+
 }  // namespace
+
+std::vector<v1::Operation> OperationsOf(const v1::SetRequest& request) {
+  std::vector<v1::Operation> operations(request.entries().size());
+  auto operation = operations.begin();
+  for (const auto& [key, value] : request.entries()) {
+    operation->mutable_set()->set_key(key);
+    *operation->mutable_set()->mutable_value() = value;
+    ++operation;
+  }
+  return operations;
+}
+
+std::vector<v1::Operation> OperationsOf(const v1::RemoveRequest& request) {
+  std::vector<v1::Operation> operations(request.keys().size());
+  for (int i = 0; i < request.keys().size(); ++i) {
+    operations[i].mutable_remove()->set_key(request.keys(i));
+  }
+  return operations;
+}
+
+std::vector<v1::Operation> OperationsOf(const v1::ClearRequest&) {
+  std::vector<v1::Operation> operations(1);
+  operations[0].mutable_clear();
+  return operations;
+}
+
+std::vector<v1::Operation> OperationsOf(const v1::CommitRequest& request) {
+  return {request.ops().begin(), request.ops().end()};
+}
 
 uint64_t IdHash(absl::string_view id) {
   unsigned char digest[EVP_MAX_MD_SIZE];
@@ -90,22 +139,44 @@ void NearCache::EndFill(const Fill& fill, const v1::GetResponse* answer) {
   if (fresh) Insert(fill.hash, *answer);
 }
 
-void NearCache::BeginWrite(absl::string_view id) {
-  const uint64_t hash = IdHash(id);
+NearCache::Write NearCache::BeginWrite(absl::string_view id) {
+  Write write;
+  write.hash = IdHash(id);
   absl::MutexLock lock(&mutex_);
-  Drop(hash);
-  InFlight& in_flight = in_flight_[hash];
+  if (Entry* entry = Find(write.hash, id); entry != nullptr) write.base = entry->response;
+  Drop(write.hash);
+  InFlight& in_flight = in_flight_[write.hash];
   ++in_flight.writes;
   ++in_flight.marks;
+  write.generation = generation_;
+  write.endings = in_flight.endings;
+  return write;
 }
 
-void NearCache::EndWrite(absl::string_view id) {
-  const uint64_t hash = IdHash(id);
+void NearCache::EndWrite(const Write& write, const v1::SessionInfo* written,
+                         absl::Span<const v1::Operation> operations) {
   absl::MutexLock lock(&mutex_);
-  InFlight& in_flight = in_flight_[hash];
+  InFlight& in_flight = in_flight_[write.hash];
   --in_flight.writes;
   ++in_flight.marks;
-  Release(hash);
+  const uint64_t base_version = write.base.has_value() ? write.base->session().version() : 0;
+  const bool exact = written != nullptr && write.base.has_value() &&
+                     write.generation == generation_ && write.endings == in_flight.endings &&
+                     in_flight.max_version <= written->version() &&
+                     (written->version() == base_version || written->version() == base_version + 1);
+  // What is still in flight may not fill anything older than this write's result.
+  if (written != nullptr) {
+    in_flight.max_version = std::max(in_flight.max_version, written->version());
+  }
+  Release(write.hash);
+  if (!exact) {
+    Drop(write.hash);
+    return;
+  }
+  v1::GetResponse result = *write.base;
+  if (written->version() != base_version) ApplyOperations(operations, *result.mutable_entries());
+  *result.mutable_session() = *written;
+  Insert(write.hash, result);
 }
 
 void NearCache::RenewalDone(absl::string_view id, const absl::StatusOr<v1::TouchResponse>& result) {
@@ -136,6 +207,7 @@ void NearCache::Apply(const v1::Invalidation& invalidation) {
   if (auto found = in_flight_.find(hash); found != in_flight_.end()) {
     if (invalidation.gone()) {
       ++found->second.marks;
+      ++found->second.endings;
     } else {
       found->second.max_version = std::max(found->second.max_version, invalidation.version());
     }
@@ -185,6 +257,11 @@ void NearCache::Drop(uint64_t hash) {
 
 void NearCache::Insert(uint64_t hash, const v1::GetResponse& response) {
   const std::string& id = response.session().id();
+  if (auto found = index_.find(hash);
+      found != index_.end() &&
+      found->second->response.session().version() > response.session().version()) {
+    return;
+  }
   const size_t bytes = response.ByteSizeLong() + id.size() + kEntryOverhead;
   Drop(hash);
   if (bytes > max_bytes_) return;

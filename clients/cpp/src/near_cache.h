@@ -9,8 +9,13 @@
 //   and inserted by EndFill only if the stream had granted a lease before, no break happened since,
 //   no invalidation newer than the answer and no ending arrived for its hash meanwhile, and no
 //   write of this client on that session overlapped it.
-// - A write of this client drops the entry before it is sent (BeginWrite) and keeps fills of that
-//   session from filling until it ended (EndWrite).
+// - A write of this client drops the entry before it is sent (BeginWrite), remembering it, and
+//   keeps fills of that session from filling until it ended (EndWrite). A successful Set, Remove,
+//   Clear or Commit writes through when that is provably exact: the remembered copy at version v
+//   with the write's operations applied, if the write made version v + 1, or the copy as it was if
+//   it left v, and no ending, break or invalidation newer than the result came meanwhile. Any other
+//   outcome leaves the session dropped. Once a write returned version r, nothing older than r
+//   fills from a fill or write still in flight, and no insert replaces a newer cached version.
 // - Apply drops what an Invalidation makes stale; Reset (the stream broke) drops everything and
 //   forgets the lease.
 //
@@ -25,12 +30,14 @@
 #include <list>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "sessiond/client.h"
 #include "sessiond/v1/session.pb.h"
 
@@ -75,10 +82,23 @@ class NearCache {
   // above allow it.
   void EndFill(const Fill& fill, const v1::GetResponse* answer);
 
-  // Drops session `id` before a write of it is sent, and keeps overlapping fills from filling.
-  void BeginWrite(absl::string_view id);
-  // The write BeginWrite announced has returned.
-  void EndWrite(absl::string_view id);
+  // A write in flight, from BeginWrite to EndWrite.
+  struct Write {
+    uint64_t hash = 0;
+    // The stream generation and the hash's ending count at BeginWrite.
+    uint64_t generation = 0;
+    uint64_t endings = 0;
+    // The cached copy the write goes over, if there was one.
+    std::optional<v1::GetResponse> base;
+  };
+  // Drops session `id` before a write of it is sent (remembering the cached copy), and keeps
+  // overlapping fills from filling.
+  Write BeginWrite(absl::string_view id);
+  // The write BeginWrite announced has returned `written` (its SessionInfo; nullptr if it failed
+  // or is not written through) after applying `operations` in order: caches the result if the
+  // rules above prove it exact, else leaves the session dropped.
+  void EndWrite(const Write& write, const v1::SessionInfo* written,
+                absl::Span<const v1::Operation> operations);
 
   // A renewal of session `id` (a Touch after a hit with Hit::renew) ended with `result`: the
   // entry's SessionInfo is updated from it, or the entry dropped on NOT_FOUND.
@@ -113,13 +133,17 @@ class NearCache {
     int writes = 0;
     // Bumped by every ending, write start and write end on the hash.
     uint64_t marks = 0;
-    // The highest version an invalidation announced while something was in flight.
+    // Bumped by every ending on the hash.
+    uint64_t endings = 0;
+    // The highest version an invalidation announced, or a write returned, while something was in
+    // flight.
     uint64_t max_version = 0;
   };
 
   // The entry of `id`, or nullptr.
   Entry* Find(uint64_t hash, absl::string_view id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   void Drop(uint64_t hash) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // Caches `response` unless a newer version of its session is cached; evicts to the bound.
   void Insert(uint64_t hash, const v1::GetResponse& response) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Removes `hash`'s InFlight once nothing is in flight on it.
   void Release(uint64_t hash) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
@@ -138,22 +162,37 @@ class NearCache {
   uint64_t misses_ ABSL_GUARDED_BY(mutex_) = 0;
 };
 
-// Brackets one write of session `id` (which outlives it) by this client with BeginWrite and
-// EndWrite; does nothing without a cache.
+// The operations a Set, Remove, Clear or Commit applies, in order.
+std::vector<v1::Operation> OperationsOf(const v1::SetRequest& request);
+std::vector<v1::Operation> OperationsOf(const v1::RemoveRequest& request);
+std::vector<v1::Operation> OperationsOf(const v1::ClearRequest& request);
+std::vector<v1::Operation> OperationsOf(const v1::CommitRequest& request);
+
+// Brackets one write of session `id` by this client with BeginWrite and EndWrite; does nothing
+// without a cache. Unless Succeeded was called, the session stays dropped.
 class ScopedWrite {
  public:
-  ScopedWrite(NearCache* cache, const std::string& id) : cache_(cache), id_(id) {
-    if (cache_ != nullptr) cache_->BeginWrite(id_);
+  ScopedWrite(NearCache* cache, absl::string_view id) : cache_(cache) {
+    if (cache_ != nullptr) write_ = cache_->BeginWrite(id);
   }
   ~ScopedWrite() {
-    if (cache_ != nullptr) cache_->EndWrite(id_);
+    if (cache_ != nullptr) cache_->EndWrite(write_, nullptr, {});
   }
   ScopedWrite(const ScopedWrite&) = delete;
   ScopedWrite& operator=(const ScopedWrite&) = delete;
 
+  // The write `request` (a Set, Remove, Clear or Commit) returned `written`: written through if
+  // the rules allow it. Call at most once.
+  template <typename Request>
+  void Succeeded(const Request& request, const v1::SessionInfo& written) {
+    if (cache_ == nullptr) return;
+    cache_->EndWrite(write_, &written, OperationsOf(request));
+    cache_ = nullptr;
+  }
+
  private:
-  NearCache* const cache_;
-  const std::string& id_;
+  NearCache* cache_;
+  NearCache::Write write_;
 };
 
 }  // namespace sessiond::internal

@@ -4,7 +4,10 @@
 #include "near_cache.h"
 
 #include <chrono>
+#include <functional>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
@@ -172,22 +175,190 @@ TEST_F(NearCacheTest, AnInvalidationDuringAFillKeepsAnOlderAnswerOut) {
 TEST_F(NearCacheTest, AWriteDropsTheSessionAndKeepsOverlappingFillsOut) {
   const v1::GetResponse answer = Answer("a", 1);
   Fill(answer);
-  cache_.BeginWrite("a");
+  NearCache::Write write = cache_.BeginWrite("a");
   EXPECT_FALSE(Cached("a"));
   // A fill that starts during the write and ends after it.
   NearCache::Fill fill = cache_.BeginFill("a");
-  cache_.EndWrite("a");
+  cache_.EndWrite(write, nullptr, {});
   cache_.EndFill(fill, &answer);
   EXPECT_FALSE(Cached("a"));
   // A fill that started before the write and ends during it.
   fill = cache_.BeginFill("a");
-  cache_.BeginWrite("a");
+  write = cache_.BeginWrite("a");
   cache_.EndFill(fill, &answer);
-  cache_.EndWrite("a");
+  cache_.EndWrite(write, nullptr, {});
   EXPECT_FALSE(Cached("a"));
   // After the write, fills fill again.
   Fill(Answer("a", 2));
   EXPECT_TRUE(Cached("a"));
+}
+
+TEST_F(NearCacheTest, AFillNeverReplacesANewerCachedVersion) {
+  Fill(Answer("a", 3));
+  Fill(Answer("a", 2));
+  const std::optional<NearCache::Hit> hit = cache_.Lookup(GetOf("a"), kSteadyNow, kWallNow);
+  ASSERT_TRUE(hit.has_value());
+  EXPECT_EQ(hit->response.session().version(), 3u);
+}
+
+// Write-through: the SessionInfo a write of session `id` returns at `version`, renewed later than
+// Answer's.
+v1::SessionInfo Written(const std::string& id, uint64_t version) {
+  v1::SessionInfo info = Answer(id, version).session();
+  *info.mutable_last_access_at() = At(kWallNow + absl::Seconds(5));
+  *info.mutable_idle_expires_at() = At(kWallNow + absl::Seconds(85));
+  return info;
+}
+
+v1::Operation SetOp(const std::string& key, const std::string& text) {
+  v1::Operation operation;
+  operation.mutable_set()->set_key(key);
+  *operation.mutable_set()->mutable_value() = Text(text);
+  return operation;
+}
+
+v1::Operation RemoveOp(const std::string& key) {
+  v1::Operation operation;
+  operation.mutable_remove()->set_key(key);
+  return operation;
+}
+
+v1::Operation ClearOp() {
+  v1::Operation operation;
+  operation.mutable_clear();
+  return operation;
+}
+
+class WriteThroughTest : public NearCacheTest {
+ protected:
+  // Session "a" cached at version 1 (entries "k" and "other").
+  WriteThroughTest() { Fill(Answer("a", 1)); }
+
+  // A write of "a" applying `operations` that returns version `version` (failed if 0); `during`
+  // happens while it is in flight.
+  void WriteA(
+      uint64_t version, const std::vector<v1::Operation>& operations,
+      const std::function<void()>& during = [] {}) {
+    const NearCache::Write write = cache_.BeginWrite("a");
+    during();
+    const v1::SessionInfo written = Written("a", version);
+    cache_.EndWrite(write, version == 0 ? nullptr : &written, operations);
+  }
+
+  // The cached session "a", or nullopt.
+  std::optional<v1::GetResponse> CachedA() {
+    std::optional<NearCache::Hit> hit = cache_.Lookup(GetOf("a"), kSteadyNow, kWallNow);
+    if (!hit.has_value()) return std::nullopt;
+    return hit->response;
+  }
+};
+
+TEST_F(WriteThroughTest, OneChangeStoresTheOperationsAppliedInOrder) {
+  WriteA(2, {SetOp("k", "new"), RemoveOp("other"), SetOp("gone", "x"), RemoveOp("gone")});
+  std::optional<v1::GetResponse> cached = CachedA();
+  ASSERT_TRUE(cached.has_value());
+  EXPECT_EQ(cached->session().version(), 2u);
+  EXPECT_EQ(cached->session().last_access_at().seconds(), absl::ToUnixSeconds(kWallNow) + 5);
+  ASSERT_EQ(cached->entries().size(), 1u);
+  EXPECT_EQ(cached->entries().at("k").string_value(), "new");
+
+  WriteA(3, {SetOp("x", "1"), ClearOp(), SetOp("y", "2")});
+  cached = CachedA();
+  ASSERT_TRUE(cached.has_value());
+  EXPECT_EQ(cached->session().version(), 3u);
+  ASSERT_EQ(cached->entries().size(), 1u);
+  EXPECT_EQ(cached->entries().at("y").string_value(), "2");
+}
+
+TEST_F(WriteThroughTest, NoChangeKeepsTheCopyWithTheNewSessionInfo) {
+  WriteA(1, {RemoveOp("missing")});
+  const std::optional<v1::GetResponse> cached = CachedA();
+  ASSERT_TRUE(cached.has_value());
+  EXPECT_EQ(cached->session().version(), 1u);
+  EXPECT_EQ(cached->session().idle_expires_at().seconds(), absl::ToUnixSeconds(kWallNow) + 85);
+  EXPECT_EQ(cached->entries().size(), 2u);
+}
+
+TEST_F(WriteThroughTest, AnotherChangeBetweenDropsTheSession) {
+  WriteA(2, {SetOp("k", "new")});
+  ASSERT_TRUE(CachedA().has_value());
+  // Version 3 was someone else's change: the result is 4.
+  WriteA(4, {SetOp("k", "newer")});
+  EXPECT_FALSE(CachedA().has_value());
+}
+
+TEST_F(WriteThroughTest, AFailedWriteDropsTheSession) {
+  WriteA(2, {SetOp("k", "new")});
+  ASSERT_TRUE(CachedA().has_value());
+  WriteA(0, {SetOp("k", "newer")});
+  EXPECT_FALSE(CachedA().has_value());
+}
+
+TEST_F(WriteThroughTest, WithoutACachedCopyNothingIsStored) {
+  WriteA(2, {SetOp("k", "new")});
+  ASSERT_TRUE(CachedA().has_value());
+  cache_.Apply(Changed("a", 2, /*gone=*/true));
+  WriteA(3, {SetOp("k", "newer")});
+  EXPECT_FALSE(CachedA().has_value());
+}
+
+TEST_F(WriteThroughTest, OwnInvalidationDuringTheWriteStillWritesThrough) {
+  WriteA(2, {SetOp("k", "new")}, [&] { cache_.Apply(Changed("a", 2)); });
+  const std::optional<v1::GetResponse> cached = CachedA();
+  ASSERT_TRUE(cached.has_value());
+  EXPECT_EQ(cached->entries().at("k").string_value(), "new");
+}
+
+TEST_F(WriteThroughTest, ANewerInvalidationAnEndingOrABreakDuringTheWriteDropsTheSession) {
+  const std::function<void()> disturbances[] = {
+      [&] { cache_.Apply(Changed("a", 3)); },
+      [&] { cache_.Apply(Changed("a", 0, /*gone=*/true)); },
+      [&] {
+        cache_.Reset();
+        cache_.GrantLease(kSteadyNow + milliseconds(100));
+      },
+  };
+  for (const std::function<void()>& disturbance : disturbances) {
+    cache_.Apply(Changed("a", 0, /*gone=*/true));
+    Fill(Answer("a", 1));
+    WriteA(2, {SetOp("k", "new")}, disturbance);
+    EXPECT_FALSE(CachedA().has_value());
+    // The same write undisturbed is written through.
+    Fill(Answer("a", 1));
+    WriteA(2, {SetOp("k", "new")});
+    EXPECT_TRUE(CachedA().has_value());
+  }
+}
+
+TEST_F(WriteThroughTest, AWriteReturningANewerVersionKeepsAnOlderWriteOut) {
+  WriteA(2, {SetOp("k", "first")});
+  ASSERT_TRUE(CachedA().has_value());
+  // Two writes of this client overlap; the later one's result comes back first.
+  const NearCache::Write older = cache_.BeginWrite("a");
+  const NearCache::Write newer = cache_.BeginWrite("a");
+  const v1::SessionInfo newer_written = Written("a", 4);
+  cache_.EndWrite(newer, &newer_written, {SetOp("k", "newer")});
+  const v1::SessionInfo older_written = Written("a", 3);
+  cache_.EndWrite(older, &older_written, {SetOp("k", "older")});
+  EXPECT_FALSE(CachedA().has_value());
+}
+
+TEST(OperationsOfTest, SetRemoveAndClearBecomeCommitOperations) {
+  v1::SetRequest set;
+  (*set.mutable_entries())["k"] = Text("v");
+  const std::vector<v1::Operation> sets = OperationsOf(set);
+  ASSERT_EQ(sets.size(), 1u);
+  EXPECT_EQ(sets[0].set().key(), "k");
+  EXPECT_EQ(sets[0].set().value().string_value(), "v");
+  v1::RemoveRequest remove;
+  remove.add_keys("a");
+  remove.add_keys("b");
+  const std::vector<v1::Operation> removes = OperationsOf(remove);
+  ASSERT_EQ(removes.size(), 2u);
+  EXPECT_EQ(removes[1].remove().key(), "b");
+  const std::vector<v1::Operation> clears = OperationsOf(v1::ClearRequest());
+  ASSERT_EQ(clears.size(), 1u);
+  EXPECT_TRUE(clears[0].has_clear());
 }
 
 class SmallNearCacheTest : public NearCacheTest {
