@@ -102,9 +102,16 @@ root_is_read_only() {
 }
 stops_cleanly() {
   "$DOCKER" stop -t 30 "$NAME" >/dev/null
-  [[ "$("$DOCKER" inspect -f '{{.State.ExitCode}}' "$NAME")" == 0 ]] &&
-    "$DOCKER" logs "$NAME" 2>&1 | grep -q '"message":"Terminated; draining"' &&
-    "$DOCKER" logs "$NAME" 2>&1 | tail -1 | grep -q '"message":"stopped"'
+  local code logs
+  code="$("$DOCKER" inspect -f '{{.State.ExitCode}}' "$NAME")"
+  logs="$("$DOCKER" logs "$NAME" 2>&1)"
+  if [[ "$code" == 0 ]] && grep -q '"message":"Terminated; draining"' <<<"$logs" &&
+    tail -1 <<<"$logs" | grep -q '"message":"stopped"'; then
+    return 0
+  fi
+  echo "exit code $code; the log's last lines:"
+  tail -5 <<<"$logs"
+  return 1
 }
 
 for mode in memory rocksdb; do
