@@ -45,10 +45,7 @@ void InvalidationHub::Remove(const Stream* stream) {
 void InvalidationHub::AfterSent(uint64_t barrier, absl::AnyInvocable<void()> reply) {
   {
     absl::MutexLock lock(&mu_);
-    const bool behind = std::any_of(streams_.begin(), streams_.end(), [barrier](const auto& s) {
-      return s->sent_through() < barrier;
-    });
-    if (behind) {
+    if (SlowestLocked() < barrier) {
       waiters_.push_back(Waiter{barrier, absl::Now() + lease_, std::move(reply)});
       return;
     }
@@ -76,9 +73,14 @@ void InvalidationHub::EndAll() {
   for (const auto& stream : streams) stream->EndShutdown();
 }
 
-std::vector<InvalidationHub::Waiter> InvalidationHub::TakeDoneLocked() {
+uint64_t InvalidationHub::SlowestLocked() const {
   uint64_t slowest = UINT64_MAX;
   for (const auto& stream : streams_) slowest = std::min(slowest, stream->sent_through());
+  return slowest;
+}
+
+std::vector<InvalidationHub::Waiter> InvalidationHub::TakeDoneLocked() {
+  const uint64_t slowest = SlowestLocked();
   std::vector<Waiter> done;
   auto caught_up = [slowest](const Waiter& waiter) { return waiter.barrier <= slowest; };
   for (Waiter& waiter : waiters_) {

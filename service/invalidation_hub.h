@@ -70,6 +70,8 @@ class InvalidationHub {
     absl::AnyInvocable<void()> reply;
   };
 
+  // How far the slowest stream has sent (every event below it); UINT64_MAX without streams.
+  uint64_t SlowestLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // The waiters every stream has caught up with, taken out of waiters_.
   std::vector<Waiter> TakeDoneLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The deadline thread's loop.
