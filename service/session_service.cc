@@ -378,14 +378,15 @@ absl::Status SessionServiceImpl::DoCreateSession(const CallScope& scope,
     session.entries.push_back({key, FromProto(value)});
   }
   session.id = id_proposed ? request.id() : NewSessionId();
-  auto create = [&] { return scope.store->Create(std::move(session)); };
   const size_t max_live = scope.limits->tenant_max_live_sessions;
+  const std::string live_cap_name = TenantLimitName(scope.limits->tenant, "max_live_sessions");
+  session.live_cap = {std::string(scope.tenant_prefix), max_live, live_cap_name};
+  auto create = [&] { return scope.store->Create(std::move(session)); };
+  // A store shared by replicas caps the tenant itself; an in-process one is counted here.
   absl::StatusOr<storage::SessionMeta> meta =
-      max_live == 0 || live_counts_ == nullptr
+      max_live == 0 || live_counts_ == nullptr || scope.store->CapsLiveSessions()
           ? create()
-          : live_counts_->CreateWithin(scope.tenant_prefix, max_live,
-                                       TenantLimitName(scope.limits->tenant, "max_live_sessions"),
-                                       create);
+          : live_counts_->CreateWithin(session.live_cap, create);
   if (!meta.ok()) return id_proposed ? ProposedIdTaken(meta.status()) : IdCollision(meta.status());
   ToProto(*meta, response->mutable_session());
   return absl::OkStatus();

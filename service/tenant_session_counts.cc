@@ -106,17 +106,12 @@ void TenantSessionCounts::Run() {
 }
 
 absl::StatusOr<storage::SessionMeta> TenantSessionCounts::CreateWithin(
-    absl::string_view prefix, size_t max, absl::string_view limit_name,
-    absl::FunctionRef<absl::StatusOr<storage::SessionMeta>()> create) {
+    const storage::LiveCap& cap, absl::FunctionRef<absl::StatusOr<storage::SessionMeta>()> create) {
   absl::MutexLock lock(&mu_);
   CatchUpLocked();
-  auto it = live_.find(prefix);
+  auto it = live_.find(cap.id_prefix);
   const int64_t live = it == live_.end() ? 0 : it->second;
-  if (live >= static_cast<int64_t>(max)) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("the tenant has ", live, " live sessions; the limit is ", max, " (",
-                     limit_name, "); end some (Delete, RevokeSessions) or raise the limit"));
-  }
+  if (live >= static_cast<int64_t>(cap.max)) return storage::LiveCapExceeded(cap, live);
   return create();
 }
 

@@ -40,10 +40,10 @@ class TenantSessionCounts {
   TenantSessionCounts(const TenantSessionCounts&) = delete;
   TenantSessionCounts& operator=(const TenantSessionCounts&) = delete;
 
-  // Runs `create` (a Create through the tenant's view of the store) if the tenant with `prefix`
-  // has fewer than `max` live sessions, else RESOURCE_EXHAUSTED naming `limit_name`.
+  // Runs `create` (a Create through the tenant's view of the store) if fewer than `cap.max`
+  // sessions with ids starting with `cap.id_prefix` are live, else storage::LiveCapExceeded.
   absl::StatusOr<storage::SessionMeta> CreateWithin(
-      absl::string_view prefix, size_t max, absl::string_view limit_name,
+      const storage::LiveCap& cap,
       absl::FunctionRef<absl::StatusOr<storage::SessionMeta>()> create);
 
   // The live sessions counted for the tenant with `prefix` (for tests).

@@ -31,7 +31,7 @@ class TenantSessionCountsTest : public ::testing::Test {
   // Creates session `n` in tenant `name`'s view under a limit of `max`.
   absl::StatusOr<storage::SessionMeta> Create(const std::string& name, int n, size_t max) {
     storage::TenantStore view(store_.get(), storage::TenantPrefix(name));
-    return counts_.CreateWithin(storage::TenantPrefix(name), max, "max_live_sessions",
+    return counts_.CreateWithin({storage::TenantPrefix(name), max, "max_live_sessions"},
                                 [&] { return view.Create(Numbered(n)); });
   }
 

@@ -14,6 +14,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "storage/live_cap.h"
 #include "storage/value.h"
 
 namespace sessiond::storage {
@@ -81,6 +82,9 @@ struct NewSession {
   // The caller's idempotency key, or empty: a Create with the request_id of a Create that
   // succeeded within SessionLimits::idempotency_window creates nothing and returns that session.
   std::string request_id;
+  // Not part of the session: a cap on live sessions, honoured by stores whose
+  // CapsLiveSessions() is true (others ignore it; see Store::Create).
+  LiveCap live_cap;
 };
 
 // One operation of an Apply batch.

@@ -89,6 +89,12 @@ class Store {
   // ALREADY_EXISTS if the id is taken; RESOURCE_EXHAUSTED if the entries exceed the limits or the
   // store is at capacity. A retry of session.request_id returns the session that request created,
   // as it is now (NOT_FOUND if it has ended since), and ignores session.id.
+  // Where CapsLiveSessions() is true and session.live_cap.max is not 0: RESOURCE_EXHAUSTED
+  // (LiveCapExceeded) if at least live_cap.max sessions whose ids start with live_cap.id_prefix are
+  // live, decided atomically with the create, so concurrent creates through any number of
+  // replicas never leave more than max live. An expired session stops counting when it expires
+  // (at the latest when SweepExpired reclaims it). A retry of session.request_id is answered
+  // before the cap is checked; Rotate is never refused by it (one session replaces another).
   virtual absl::StatusOr<SessionMeta> Create(NewSession session) = 0;
 
   // Visits the entries named in `keys` that exist (every entry when `keys` is empty, in key order)
@@ -158,6 +164,10 @@ class Store {
   // a full disk): writes then fail with RESOURCE_EXHAUSTED until it can write again by itself. The
   // server reports it in health.
   virtual bool AcceptsWrites() const = 0;
+
+  // True if Create honours NewSession::live_cap. A store that does not (it serves one process
+  // from an empty start, or is counted by the server from its event log) ignores the cap.
+  virtual bool CapsLiveSessions() const { return false; }
 };
 
 }  // namespace sessiond::storage

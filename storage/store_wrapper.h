@@ -59,6 +59,7 @@ class StoreWrapper : public Store {
   StoreStats Stats() const override { return target_->Stats(); }
   bool MayBlock() const override { return target_->MayBlock(); }
   bool AcceptsWrites() const override { return target_->AcceptsWrites(); }
+  bool CapsLiveSessions() const override { return target_->CapsLiveSessions(); }
 
  private:
   Store* const target_;
