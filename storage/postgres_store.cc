@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <iterator>
 #include <limits>
 #include <optional>
 #include <string>
@@ -21,6 +22,7 @@
 #include "storage/page_token.h"
 #include "storage/postgres_connection.h"
 #include "storage/postgres_event_tail.h"
+#include "storage/postgres_live_cap.h"
 #include "storage/postgres_row_write.h"
 #include "storage/postgres_schema.h"
 #include "storage/reachability.h"
@@ -81,9 +83,14 @@ bool IsRetryable(const absl::Status& status) {
   return absl::IsAborted(status) && !GetConflict(status).has_value();
 }
 
-// The advisory lock key of `principal` in the tables of `prefix`: FNV-1a (64 bits), the same in
-// every replica and build. Two principals sharing a key only wait for each other.
-int64_t PrincipalLockKey(absl::string_view prefix, absl::string_view principal) {
+// The spaces of advisory lock names: principals (their cap) and tenants' id prefixes (LiveCap).
+constexpr char kPrincipalLocks = '\0';
+constexpr char kLiveCapLocks = '\1';
+
+// The advisory lock key of `name` in lock space `space` of the tables of `prefix`: FNV-1a (64
+// bits) of the three, the same in every replica and build. Two names sharing a key only wait for
+// each other.
+int64_t LockKey(absl::string_view prefix, char space, absl::string_view name) {
   uint64_t hash = 14695981039346656037u;
   const auto mix = [&hash](absl::string_view bytes) {
     for (char byte : bytes) {
@@ -92,8 +99,8 @@ int64_t PrincipalLockKey(absl::string_view prefix, absl::string_view principal) 
     }
   };
   mix(prefix);
-  mix(absl::string_view("\0", 1));
-  mix(principal);
+  mix(absl::string_view(&space, 1));
+  mix(name);
   return static_cast<int64_t>(hash);
 }
 
@@ -140,6 +147,7 @@ class PostgresStore final : public Store {
   StoreStats Stats() const override;
   bool MayBlock() const override { return true; }
   bool AcceptsWrites() const override { return reachability_.reachable(); }
+  bool CapsLiveSessions() const override { return true; }
 
  private:
   // What a call does on its leased connection, by the call's deadline.
@@ -152,11 +160,11 @@ class PostgresStore final : public Store {
   absl::Status RunOnConnection(Body body) const;
   // RunOnConnection, with its outcome counted for health.
   absl::Status WithConnection(Body body) const;
-  // Runs `body` in a transaction that first takes the advisory locks of `principals` (sent with
-  // BEGIN, in one round trip), and commits it, trying again from the start (within the call's
+  // Runs `body` in a transaction that first takes the advisory locks of `keys` (LockKey; sent
+  // with BEGIN, in one round trip), and commits it, trying again from the start (within the call's
   // deadline, at most max_attempts_ times) if it fails with a retryable error. Once committed,
   // has this replica's event tail read the events it may have appended.
-  absl::Status Transact(const std::vector<std::string>& principals, Body body);
+  absl::Status Transact(std::vector<int64_t> keys, Body body);
 
   RenewalStripe& StripeFor(absl::string_view id) {
     return stripes_[absl::HashOf(id) % kRenewalStripes];
@@ -262,7 +270,11 @@ absl::StatusOr<std::unique_ptr<PgConnection>> PostgresStore::Open(const PgTarget
           ->Run(absl::StrCat("SET statement_timeout = ", absl::ToInt64Milliseconds(timeout_)),
                 deadline);
   if (!set.ok()) return set.status();
-  for (const auto& [name, sql] : kStatements) {
+  std::vector<std::pair<const char*, const char*>> statements(std::begin(kStatements),
+                                                              std::end(kStatements));
+  statements.insert(statements.end(), std::begin(kPgLiveCapStatements),
+                    std::end(kPgLiveCapStatements));
+  for (const auto& [name, sql] : statements) {
     if (absl::Status prepared =
             (*connection)
                 ->Prepare(name,
@@ -288,11 +300,7 @@ absl::Status PostgresStore::WithConnection(Body body) const {
   return status;
 }
 
-absl::Status PostgresStore::Transact(const std::vector<std::string>& principals, Body body) {
-  std::vector<int64_t> keys;
-  for (const std::string& principal : principals) {
-    keys.push_back(PrincipalLockKey(prefix_, principal));
-  }
+absl::Status PostgresStore::Transact(std::vector<int64_t> keys, Body body) {
   // In one order, so two transactions never wait for each other's locks.
   std::sort(keys.begin(), keys.end());
   std::string begin = "BEGIN";
@@ -572,10 +580,13 @@ absl::StatusOr<SessionMeta> PostgresStore::Create(NewSession request) {
   RenewStored(session.meta, now);
   const std::string stub_key =
       request.request_id.empty() ? std::string() : CreateStubKey(request.request_id);
-  // Under the cap, the principal's advisory lock keeps its count true until the commit.
+  // Under the caps, the principal's and the tenant's advisory locks keep their counts true until
+  // the commit.
   const bool capped = capped_ && !session.meta.principal.empty();
-  std::vector<std::string> locks;
-  if (capped) locks.push_back(session.meta.principal);
+  const LiveCap& live_cap = request.live_cap;
+  std::vector<int64_t> locks;
+  if (capped) locks.push_back(LockKey(prefix_, kPrincipalLocks, session.meta.principal));
+  if (live_cap.max != 0) locks.push_back(LockKey(prefix_, kLiveCapLocks, live_cap.id_prefix));
 
   // A Create with a request_id files a stub under CreateStubKey in the same transaction, so of
   // concurrent attempts of one request one creates and the others find its stub.
@@ -591,6 +602,15 @@ absl::StatusOr<SessionMeta> PostgresStore::Create(NewSession request) {
       if (stub->has_value() && (*stub)->meta.idle_expires_at > now) {
         replay_id = (*stub)->successor;
         return absl::OkStatus();
+      }
+    }
+    // A session stays counted until its stored deadline is kRenewalWriteWindow past: a renewal a
+    // replica holds (see the header) may keep it live until then.
+    if (live_cap.max != 0) {
+      if (absl::Status room =
+              PgCheckLiveCap(connection, live_cap, now - kRenewalWriteWindow, deadline);
+          !room.ok()) {
+        return room;
       }
     }
     PgRowWrite write;
@@ -727,8 +747,8 @@ absl::StatusOr<SessionMeta> PostgresStore::Rotate(
   const absl::Time now = clock_->Now();
   // Binding under the cap counts the bound principal's sessions under its advisory lock.
   const bool capped = capped_ && bind_principal.has_value() && !bind_principal->empty();
-  std::vector<std::string> locks;
-  if (capped) locks.push_back(*bind_principal);
+  std::vector<int64_t> locks;
+  if (capped) locks.push_back(LockKey(prefix_, kPrincipalLocks, *bind_principal));
   std::string replay_id;
   std::vector<std::string> evicted;
   SessionMeta result;

@@ -13,8 +13,9 @@
 // same SessionState code as the other backends (so conflicts are exactly theirs), and sends all
 // it writes (rows placed, rows deleted, events) in one last statement before COMMIT: Apply, Delete
 // and Rotate cost 4 round trips (BEGIN, lock, write, COMMIT), Create 3 (4 with a request_id, whose
-// stub it locks first; one more under the principal cap, for the census). A new row (Create, a
-// rotation's new id) is placed only where no row is or an expired stub was, else ALREADY_EXISTS.
+// stub it locks first; one more under the principal cap, for the census, and one more under a
+// tenant's live cap, for its count). A new row (Create, a rotation's new id) is placed only where
+// no row is or an expired stub was, else ALREADY_EXISTS.
 // Serialization failures, deadlocks and an insert racing another are retried from the start, at
 // most options.max_attempts times within the call's deadline, then UNAVAILABLE.
 //
@@ -27,6 +28,16 @@
 // prefix and the principal (with BEGIN, in the same round trip), counts the principal's live
 // sessions with their rows locked, and refuses or ends the least recently used in the same
 // transaction; every replica takes the same lock, so the cap holds across replicas.
+//
+// A tenant's cap on live sessions (NewSession::live_cap, CapsLiveSessions() is true): a Create
+// under it takes a transaction-level advisory lock on a hash of the table prefix and the cap's id
+// prefix (with BEGIN, in the same round trip; every replica takes the same one) and, after its
+// request_id's stub is checked, counts the rows of the prefix's range of the primary key that are
+// sessions whose stored idle deadline is less than a second past (postgres_live_cap.h): one more
+// round trip, reading every row of the tenant (live, expired not yet swept, and stubs). A session
+// stays counted up to a second after it expires, as a renewal held in a replica's memory may keep
+// it live that long (see below), or until it ends (SweepExpired, a call that finds it expired).
+// Creates without a cap, Rotate and every other call take no lock and count nothing.
 //
 // Why a session is gone: an ended session's row becomes a stub saying why and when (the
 // idempotency stubs, extended), kept for --gone_retention (or the request_id's idempotency

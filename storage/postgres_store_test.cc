@@ -3,12 +3,13 @@
 // store has: the schema migrated once by replicas opening at once, and from its first version
 // with the sessions already stored; sweepers of two replicas sharing the expired rows (one expiry
 // event each); two stores (replicas) sharing sessions and conflicts, every event in one order,
-// revocations and the principal cap; PostgreSQL crashed and restarted under load, and a malformed
-// DSN. One process for all (ctest runs the
-// binary once), so the server starts once.
+// revocations, the principal cap and a tenant's live cap; PostgreSQL crashed and restarted under
+// load, and a malformed DSN. One process for all (ctest runs the binary once), so the server starts
+// once.
 #include "storage/postgres_store.h"
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <optional>
 #include <thread>
@@ -207,6 +208,27 @@ NewSession OfPrincipal(int n, std::string principal) {
   return session;
 }
 
+// How many of `count` creates at once of session(0), session(1), ..., alternately through the
+// replicas `first` and `second`, succeed; each other one must be RESOURCE_EXHAUSTED.
+int ConcurrentCreates(Store& first, Store& second, int count,
+                      const std::function<NewSession(int)>& session) {
+  std::atomic<int> created{0};
+  std::vector<std::thread> creates;
+  for (int n = 0; n < count; ++n) {
+    Store& store = n % 2 == 0 ? first : second;
+    creates.emplace_back([&store, &created, &session, n] {
+      absl::StatusOr<SessionMeta> meta = store.Create(session(n));
+      if (meta.ok()) {
+        ++created;
+      } else {
+        EXPECT_THAT(meta, StatusIs(absl::StatusCode::kResourceExhausted));
+      }
+    });
+  }
+  for (std::thread& create : creates) create.join();
+  return created.load();
+}
+
 TEST(PostgresStoreTest, EveryReplicaSeesEveryReplicasEventsInOneOrder) {
   const PostgresStoreOptions options = OptionsFor(SharedServer(), nullptr, {});
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> first, OpenPostgresStore(options));
@@ -286,25 +308,64 @@ TEST(PostgresStoreTest, ThePrincipalCapHoldsAcrossReplicas) {
     ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> first, OpenPostgresStore(options));
     ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> second, OpenPostgresStore(options));
     constexpr int kLogins = 16;
-    std::atomic<int> created{0};
-    std::vector<std::thread> logins;
-    for (int n = 0; n < kLogins; ++n) {
-      Store& store = n % 2 == 0 ? *first : *second;
-      logins.emplace_back([&store, &created, n] {
-        absl::StatusOr<SessionMeta> meta = store.Create(OfPrincipal(n, "alice"));
-        if (meta.ok()) {
-          ++created;
-        } else {
-          EXPECT_THAT(meta, StatusIs(absl::StatusCode::kResourceExhausted));
-        }
-      });
-    }
-    for (std::thread& login : logins) login.join();
-    EXPECT_EQ(created.load(), policy == PrincipalCapPolicy::kRejectNew ? 3 : kLogins);
+    const int created =
+        ConcurrentCreates(*first, *second, kLogins, [](int n) { return OfPrincipal(n, "alice"); });
+    EXPECT_EQ(created, policy == PrincipalCapPolicy::kRejectNew ? 3 : kLogins);
     ASSERT_OK_AND_ASSIGN(SessionPage page, second->ListSessions("alice", 100, ""));
     EXPECT_EQ(page.sessions.size(), 3u);
     EXPECT_EQ(first->Stats().principal_index_entries, 3u);
   }
+}
+
+// Session `id` under a live cap of `max` sessions whose ids start with `prefix`.
+NewSession UnderLiveCap(std::string id, std::string prefix, size_t max) {
+  NewSession session = TestSession(std::move(id));
+  session.live_cap = {std::move(prefix), max, "the test's live cap"};
+  return session;
+}
+
+TEST(PostgresStoreTest, ATenantsLiveCapHoldsAcrossReplicas) {
+  const PostgresStoreOptions options = OptionsFor(SharedServer(), nullptr, {});
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> first, OpenPostgresStore(options));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> second, OpenPostgresStore(options));
+  EXPECT_EQ(
+      ConcurrentCreates(*first, *second, 16,
+                        [](int n) { return UnderLiveCap(absl::StrCat("shop~", n), "shop~", 3); }),
+      3);
+}
+
+TEST(PostgresStoreTest, ALiveCapCountsExactlyTheIdsStartingWithItsPrefix) {
+  const PostgresStoreOptions options = OptionsFor(SharedServer(), nullptr, {});
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> store, OpenPostgresStore(options));
+  // A prefix ending in byte 0xff: its range ends before "b", after every "a\xff..." id.
+  const std::string prefix = "a\xff";
+  ASSERT_OK(store->Create(TestSession("a\xfe-outside")));
+  ASSERT_OK(store->Create(TestSession("b-outside")));
+  ASSERT_OK(store->Create(UnderLiveCap(prefix + "1", prefix, 2)));
+  ASSERT_OK(store->Create(TestSession(prefix + "\xff\xff-2")));
+  EXPECT_THAT(store->Create(UnderLiveCap(prefix + "3", prefix, 2)),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("has 2 live sessions")));
+  // An empty prefix: every session counts.
+  EXPECT_OK(store->Create(UnderLiveCap("c-1", "", 5)));
+  EXPECT_THAT(store->Create(UnderLiveCap("c-2", "", 5)),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("has 5 live sessions")));
+}
+
+TEST(PostgresStoreTest, ASessionARenewalHeldInMemoryKeepsLiveStillCountsUnderALiveCap) {
+  FakeClock clock;
+  const PostgresStoreOptions options = OptionsFor(SharedServer(), &clock, {});
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> store, OpenPostgresStore(options));
+  NewSession session = UnderLiveCap("shop~1", "shop~", 1);
+  session.idle_timeout = absl::Seconds(10);
+  ASSERT_OK(store->Create(std::move(session)));
+  clock.Advance(absl::Milliseconds(500));
+  ASSERT_OK(store->Touch("shop~1"));        // held in memory: the stored deadline stays at 10s
+  clock.Advance(absl::Milliseconds(9800));  // past the stored deadline, before the renewed one
+  EXPECT_THAT(store->Create(UnderLiveCap("shop~2", "shop~", 1)),
+              StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_OK(GetAllEntries(*store, "shop~1", Renewal::kNoRenew));
+  clock.Advance(absl::Seconds(1));  // past the renewed deadline too: it no longer counts
+  EXPECT_OK(store->Create(UnderLiveCap("shop~2", "shop~", 1)));
 }
 
 TEST(PostgresStoreTest, ADatabaseOfSchemaVersionOneIsMigratedWithItsSessionsIndexed) {
