@@ -41,10 +41,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const Options& opt
   std::unique_ptr<Server> server(new Server());
   server->options_ = options;
   if (!options.tenants_file.empty()) {
-    // Only the memory store's log sees every session's creation and ending from an empty start.
-    absl::StatusOr<std::unique_ptr<TenantRegistry>> tenants =
-        TenantRegistry::Open(options.tenants_file, options.limits, options.tenants_reload_interval,
-                             /*live_limits=*/options.store == "memory");
+    // Only the memory store's log sees every session's creation and ending from an empty start;
+    // the stores whose CapsLiveSessions() is true cap a tenant themselves.
+    absl::StatusOr<std::unique_ptr<TenantRegistry>> tenants = TenantRegistry::Open(
+        options.tenants_file, options.limits, options.tenants_reload_interval,
+        /*live_limits=*/options.store == "memory" || options.store == "postgres");
     if (!tenants.ok()) return tenants.status();
     server->tenants_ = *std::move(tenants);
   }

@@ -3,14 +3,18 @@
 // other, per-key conflicts across replicas are exact, a watcher on one sees the writes made
 // through the other and a revocation through one ends sessions for both, and health follows the
 // backend going down and coming back. Then sessiond on a backend that requires a password: it
-// authenticates with the password file, and a wrong one stops the start. Last, two replicas over
-// a Redis Cluster share a user's sessions (list, revoke, the cap) and one order of events.
+// authenticates with the password file, and a wrong one stops the start. On a backend that caps a
+// tenant's live sessions itself, concurrent creates through both replicas never pass the cap.
+// Last, two replicas over a Redis Cluster share a user's sessions (list, revoke, the cap) and one
+// order of events.
+#include <atomic>
 #include <fstream>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <ostream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -40,6 +44,7 @@ using ::sessiond::testing::SessiondProcess;
 using ::sessiond::testing::StatusIs;
 using ::sessiond::testing::TempDir;
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 using ::testing::Optional;
 using ::testing::UnorderedElementsAre;
 
@@ -61,6 +66,8 @@ struct Backend {
   std::function<absl::StatusOr<std::unique_ptr<SharedBackend>>(const std::string& password)> start;
   // The flag that names a password file.
   std::string password_file_flag;
+  // Whether sessiond takes a tenant's max_live_sessions with this backend (its store caps it).
+  bool caps_tenant_live_sessions = false;
 };
 
 // GoogleTest prints a backend as its name (not its bytes) in test listings and failures.
@@ -116,7 +123,7 @@ std::vector<Backend> Backends() {
                                       "--postgres_timeout=500ms"};
                             });
                       },
-                      "--postgres_password_file"});
+                      "--postgres_password_file", /*caps_tenant_live_sessions=*/true});
 #endif
   return backends;
 }
@@ -252,6 +259,57 @@ TEST_P(ReplicasE2eTest, HealthFollowsTheBackendDownAndBackUp) {
   }
   EXPECT_EQ(HealthOf(first_->NewChannel(), service), HealthCheckResponse::SERVING);
   EXPECT_OK(first_client_->CreateSession(create)) << "recovered by itself";
+}
+
+TEST_P(ReplicasE2eTest, ConcurrentCreatesThroughBothReplicasNeverPassATenantsLiveSessionCap) {
+  if (!GetParam().caps_tenant_live_sessions) {
+    GTEST_SKIP() << "sessiond refuses max_live_sessions with " << GetParam().name;
+  }
+  TempDir dir;
+  // The tenant shop, whose bearer token is "shop-token" (the digest is its sha256sum).
+  std::ofstream(dir.File("tenants.json"))
+      << R"({"tenants": [{"name": "shop", "token_sha256": [)"
+      << R"("88cc4600551e64b7cb97dd7f63ebad405255e5d17bdd71ee9fe1ed5cc20d0b3b"],)"
+      << R"( "limits": {"max_live_sessions": 5}}]})";
+  std::unique_ptr<SessiondProcess> replicas[2];
+  std::unique_ptr<Client> clients[2];
+  for (int i = 0; i < 2; ++i) {
+    std::vector<std::string> flags = backend_->Flags();
+    flags.push_back("--drain_grace=0s");
+    flags.push_back("--tenants_file=" + dir.File("tenants.json"));
+    ASSERT_OK_AND_ASSIGN(replicas[i], SessiondProcess::Start(std::move(flags)));
+    clients[i] = std::make_unique<Client>(
+        replicas[i]->NewChannel(),
+        ClientOptions{.timeout = absl::Seconds(10), .bearer_token = "shop-token"});
+  }
+  const auto over_cap = StatusIs(absl::StatusCode::kResourceExhausted,
+                                 HasSubstr("tenant \"shop\"'s max_live_sessions"));
+  // Eight creates through each replica at once: five sessions, whichever replica made them.
+  std::atomic<int> created{0};
+  std::vector<std::string> ids[2];
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 2; ++i) {
+    threads.emplace_back([&, i] {
+      for (int n = 0; n < 8; ++n) {
+        absl::StatusOr<v1::CreateSessionResponse> made = clients[i]->CreateSession({});
+        if (made.ok()) {
+          ++created;
+          ids[i].push_back(made->session().id());
+        } else {
+          EXPECT_THAT(made, over_cap);
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  ASSERT_EQ(created.load(), 5);
+  // A session deleted through one replica frees its place for the other.
+  const std::string& ended = ids[0].empty() ? ids[1].front() : ids[0].front();
+  v1::DeleteRequest remove;
+  remove.set_id(ended);
+  ASSERT_OK(clients[0]->Delete(remove));
+  EXPECT_OK(clients[1]->CreateSession({}));
+  EXPECT_THAT(clients[0]->CreateSession({}), over_cap);
 }
 
 INSTANTIATE_TEST_SUITE_P(SharedBackends, ReplicasE2eTest, ::testing::ValuesIn(Backends()), NameOf);
