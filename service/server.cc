@@ -41,11 +41,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const Options& opt
   std::unique_ptr<Server> server(new Server());
   server->options_ = options;
   if (!options.tenants_file.empty()) {
-    // Only the memory store's log sees every session's creation and ending from an empty start;
-    // the stores whose CapsLiveSessions() is true cap a tenant themselves.
+    // The memory store's log sees every session's creation and ending from an empty start; the
+    // RocksDB and PostgreSQL stores cap a tenant themselves (Store::CapsLiveSessions).
     absl::StatusOr<std::unique_ptr<TenantRegistry>> tenants = TenantRegistry::Open(
         options.tenants_file, options.limits, options.tenants_reload_interval,
-        /*live_limits=*/options.store == "memory" || options.store == "postgres");
+        /*live_limits=*/options.store == "memory" || options.store == "rocksdb" ||
+            options.store == "postgres");
     if (!tenants.ok()) return tenants.status();
     server->tenants_ = *std::move(tenants);
   }
@@ -109,8 +110,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const Options& opt
   // Health answers NOT_SERVING (and sessions UNAVAILABLE) while a durable store recovers, so
   // orchestrators see a live process that is not ready yet.
   SetServing(*server->grpc_server_, false);
+  storage::SessionLimits store_limits = options.limits.session;
+  store_limits.count_tenant_sessions = server->tenants_ != nullptr;
   absl::StatusOr<std::unique_ptr<storage::Store>> store =
-      options.open_store(options.store, options.limits.session);
+      options.open_store(options.store, store_limits);
   if (!store.ok()) return store.status();
   server->store_ = *std::move(store);
   storage::Store* serving_store = server->store_.get();

@@ -100,9 +100,8 @@ absl::StatusOr<ServiceLimits> LimitsOf(const TenantConfig& config, const std::st
     // the store caps a tenant itself (Store::CapsLiveSessions).
     return absl::InvalidArgumentError(absl::StrCat(
         field,
-        ".limits.max_live_sessions: needs --store=memory or --store=postgres; another store "
-        "shared by replicas or reopened with sessions cannot count a tenant's sessions "
-        "exactly (docs/SECURITY.md)"));
+        ".limits.max_live_sessions: needs --store=memory, rocksdb or postgres; another store "
+        "shared by replicas cannot count a tenant's sessions exactly (docs/SECURITY.md)"));
   }
   limits.tenant_max_idle_timeout = own.max_idle_timeout.has_value();
   limits.tenant_max_absolute_timeout = own.max_absolute_timeout.has_value();

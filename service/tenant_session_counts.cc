@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "storage/live_session_counts.h"
 
 namespace sessiond::service {
 
@@ -42,17 +43,6 @@ class TenantSessionCounts::Wakeup final : public storage::EventLog::Waiter {
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
 };
 
-namespace {
-
-// The id prefix (through the '~' that ends a tenant prefix) of a session id in the store, or empty
-// for a session outside every tenant.
-absl::string_view PrefixOf(absl::string_view id) {
-  const size_t end = id.find('~');
-  return end == absl::string_view::npos ? absl::string_view() : id.substr(0, end + 1);
-}
-
-}  // namespace
-
 TenantSessionCounts::TenantSessionCounts(storage::EventLog* log)
     : log_(log), wakeup_(std::make_shared<Wakeup>()), next_(log->next_sequence()) {
   reader_ = std::thread([this] { Run(); });
@@ -77,13 +67,8 @@ void TenantSessionCounts::CatchUpLocked() {
     }
     if (events->empty()) return;
     for (const storage::SessionEvent& event : *events) {
-      using Kind = storage::SessionEvent::Kind;
-      const int delta = event.kind == Kind::kCreated ? 1
-                        : event.kind == Kind::kUpdated || event.kind == Kind::kRotated ||
-                                event.kind == Kind::kTouched
-                            ? 0
-                            : -1;
-      if (delta != 0) live_[PrefixOf(event.id)] += delta;
+      const int delta = storage::LiveSessionDelta(event);
+      if (delta != 0) live_[storage::TenantPrefixOf(event.id)] += delta;
     }
     next_ = events->back().sequence + 1;
   }

@@ -3,10 +3,11 @@
 // ending (expired, deleted, revoked, evicted), by the tenant prefix of the session's id.
 //
 // Exact only where every creation and ending of every session is an event in this process's log
-// from an empty store on: the memory backend. A durable store reopened with sessions, or replicas
-// sharing Redis or PostgreSQL (each with its own log, fed late or not at all), need a count the
-// store keeps atomically with each create: PostgreSQL caps a tenant itself
-// (Store::CapsLiveSessions), and the server refuses max_live_sessions with the other stores.
+// from an empty store on, and is in the log when its call returns: the memory backend. A durable
+// store reopened with sessions, or replicas sharing a store (each with its own log, fed late or
+// not at all), need a count the store keeps atomically with each create (Store::CapsLiveSessions:
+// RocksDB's storage/live_session_counts.h, PostgreSQL's storage/postgres_live_cap.h); the server
+// refuses max_live_sessions elsewhere.
 // An expired session counts until the sweeper (or a call) finds it, within --sweep_interval.
 //
 // Creates under a limit run one at a time, after the count has caught up with the log, so two

@@ -28,6 +28,7 @@
 #include "storage/disk_guard.h"
 #include "storage/event_log.h"
 #include "storage/event_sequencer.h"
+#include "storage/live_session_counts.h"
 #include "storage/lock_pair.h"
 #include "storage/lock_set.h"
 #include "storage/page_token.h"
@@ -177,6 +178,27 @@ absl::Status NotFoundFor(const std::optional<StoredSession>& stub) {
   return SessionGoneError(stub->gone);
 }
 
+// The sessions of each tenant in `database` that are live at `now` (see LiveSessionCounts): one
+// read of every record, decoding those whose id has a tenant prefix.
+absl::StatusOr<LiveSessionsAtOpen> CountLiveSessions(Database& database, absl::Time now) {
+  LiveSessionsAtOpen counted{.at = now};
+  std::unique_ptr<rocksdb::Iterator> it(
+      database.db->NewIterator(rocksdb::ReadOptions(), database.families[kSessions]));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const absl::string_view id(it->key().data(), it->key().size());
+    const absl::string_view prefix = TenantPrefixOf(id);
+    if (prefix.empty()) continue;
+    // An undecodable record is not counted: the sweeper deletes it without an event.
+    absl::StatusOr<StoredSession> session =
+        DecodeSession(id, absl::string_view(it->value().data(), it->value().size()));
+    if (session.ok() && !session->stub && session->meta.idle_expires_at > now) {
+      ++counted.live[prefix];
+    }
+  }
+  if (!it->status().ok()) return FromRocksDbStatus(it->status(), "counting tenants' sessions");
+  return counted;
+}
+
 // A live session of a principal, as a cap census sees it.
 struct Member {
   absl::Time last_access;
@@ -187,7 +209,7 @@ class RocksDbStore final : public Store {
  public:
   RocksDbStore(const RocksDbStoreOptions& options, std::unique_ptr<DiskGuard> disk_guard,
                std::unique_ptr<rocksdb::Env> env, rocksdb::Options db_options, Database database,
-               StoredEvents events, size_t index_entries);
+               StoredEvents events, size_t index_entries, LiveSessionsAtOpen live_at_open);
   ~RocksDbStore() override;
 
   absl::StatusOr<SessionMeta> Create(NewSession session) override;
@@ -212,6 +234,8 @@ class RocksDbStore final : public Store {
   // Sync-mode writes wait for fsync; async mode only hands its writes to the OS.
   bool MayBlock() const override { return durability_ == Durability::kSync; }
   bool AcceptsWrites() const override { return !read_only_; }
+  // With SessionLimits::count_tenant_sessions (LiveSessionCounts).
+  bool CapsLiveSessions() const override { return live_counts_.enabled(); }
 
  private:
   // How a write is made durable and admitted.
@@ -345,6 +369,8 @@ class RocksDbStore final : public Store {
   EventSequencer sequencer_;
   // Entries in the principal index: counted at open, then kept by every write.
   std::atomic<int64_t> index_entries_;
+  // Each tenant's live sessions, for NewSession::live_cap: counted at open, then kept by Commit.
+  LiveSessionCounts live_counts_;
   // Everything in the expiry index before this key has been swept.
   absl::Mutex sweep_mu_;
   std::string swept_until_ ABSL_GUARDED_BY(sweep_mu_);
@@ -358,7 +384,7 @@ class RocksDbStore final : public Store {
 RocksDbStore::RocksDbStore(const RocksDbStoreOptions& options,
                            std::unique_ptr<DiskGuard> disk_guard, std::unique_ptr<rocksdb::Env> env,
                            rocksdb::Options db_options, Database database, StoredEvents events,
-                           size_t index_entries)
+                           size_t index_entries, LiveSessionsAtOpen live_at_open)
     : clock_(options.clock != nullptr ? options.clock : RealClock()),
       limits_(options.limits),
       durability_(options.durability),
@@ -372,7 +398,8 @@ RocksDbStore::RocksDbStore(const RocksDbStoreOptions& options,
       events_(options.limits.event_retention,
               events.events.empty() ? events.next_sequence : events.events.front().sequence),
       sequencer_(events_, events.next_sequence),
-      index_entries_(static_cast<int64_t>(index_entries)) {
+      index_entries_(static_cast<int64_t>(index_entries)),
+      live_counts_(options.limits.count_tenant_sessions, std::move(live_at_open)) {
   for (SessionEvent& event : events.events) events_.Append(std::move(event));
 }
 
@@ -519,6 +546,7 @@ absl::Status RocksDbStore::Commit(Change& change, WriteKind kind) {
   absl::Status status = Write(change.batch, kind);
   if (!status.ok()) return status;  // the reservation gives its sequences up
   index_entries_.fetch_add(change.index_delta, std::memory_order_relaxed);
+  live_counts_.Count(change.events);
   sequencer_.Publish(std::move(reservation), std::move(change.events));
   return absl::OkStatus();
 }
@@ -740,6 +768,9 @@ absl::StatusOr<SessionMeta> RocksDbStore::CreateLocked(StoredSession& session, N
   if (old->has_value()) {
     return absl::AlreadyExistsError("a session with this id exists or ended recently");
   }
+  // Held until Commit has counted the new session (or the create failed).
+  absl::StatusOr<LiveSessionCounts::Place> place = live_counts_.Reserve(request.live_cap);
+  if (!place.ok()) return place.status();
   Change change;
   absl::StatusOr<std::vector<std::string>> evicted =
       EndOwned(change, victims, session.meta.principal, GoneReason::kEvicted, now);
@@ -1216,13 +1247,21 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStore(const RocksDbStoreOption
   absl::StatusOr<StoredEvents> events = LoadEvents(*database, options.limits.event_retention);
   absl::StatusOr<size_t> index_entries =
       events.ok() ? CountIndexEntries(*database) : absl::StatusOr<size_t>(0);
-  if (!events.ok() || !index_entries.ok()) {
+  // Only a server with tenants counts them (and pays for the read of every record).
+  absl::StatusOr<LiveSessionsAtOpen> live =
+      events.ok() && index_entries.ok() && options.limits.count_tenant_sessions
+          ? CountLiveSessions(*database,
+                              (options.clock != nullptr ? options.clock : RealClock())->Now())
+          : LiveSessionsAtOpen();
+  if (!events.ok() || !index_entries.ok() || !live.ok()) {
     CloseDatabase(*database);
-    return !events.ok() ? events.status() : index_entries.status();
+    return !events.ok()          ? events.status()
+           : !index_entries.ok() ? index_entries.status()
+                                 : live.status();
   }
   return std::make_unique<RocksDbStore>(options, std::move(disk_guard), std::move(env),
                                         std::move(db_options), *std::move(database),
-                                        *std::move(events), *index_entries);
+                                        *std::move(events), *index_entries, *std::move(live));
 }
 
 }  // namespace sessiond::storage

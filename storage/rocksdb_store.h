@@ -29,6 +29,13 @@
 //     older ones. Expiry events are written by the sweeper without fsync, like its deletes: a power
 //     loss (not a kill -9) can lose the last ones with the expiries, which then happen again.
 //
+// A tenant's live sessions (NewSession::live_cap; only with SessionLimits::count_tenant_sessions,
+// which the server sets with --tenants_file): counted in memory per tenant prefix
+// (live_session_counts.h), seeded at open by one read of every record (those of live sessions
+// whose deadline is still ahead), then kept by the events of every write once it succeeded. A
+// create takes its place under the cap before its write, so the cap is exact, and after a kill -9
+// the count is what the disk holds. Without tenants there is no read at open and no counting.
+//
 // Durability of an acknowledged change (create, mutation, delete, rotation):
 //   kSync   its WAL record is fsynced before the call returns (concurrent writers share fsyncs
 //           through RocksDB's group commit): survives kill -9 and power loss.

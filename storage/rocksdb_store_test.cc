@@ -56,9 +56,12 @@ std::string NewDatabasePath() {
 
 absl::StatusOr<std::unique_ptr<Store>> MakeRocksDbStore(Clock* clock, const SessionLimits& limits,
                                                         Durability durability) {
+  // As a server with tenants opens it, so that the live-cap contract applies.
+  SessionLimits with_tenants = limits;
+  with_tenants.count_tenant_sessions = true;
   return OpenRocksDbStore({.path = NewDatabasePath(),
                            .clock = clock,
-                           .limits = limits,
+                           .limits = with_tenants,
                            .durability = durability,
                            .min_free_disk_bytes = kTestDiskReserve});
 }

@@ -147,6 +147,10 @@ struct SessionLimits {
   size_t event_retention = 100'000;
   // Whether renewals without a change (Touch, renewing Get) are events (--watch_touches).
   bool record_touches = false;
+  // Whether the server serves tenants (--tenants_file). A store that caps a tenant's live sessions
+  // within one process (RocksDB; Store::CapsLiveSessions) counts them only then, since counting
+  // costs a read of every stored session when it opens.
+  bool count_tenant_sessions = false;
 };
 
 // What a store holds, for metrics. Exact for the memory store; durable stores estimate.

@@ -402,5 +402,42 @@ TEST(TenantsTlsTest, AClientCertificateIdentityNamesItsTenant) {
   EXPECT_OK(blog.Get(get));
 }
 
+// With --store=rocksdb a tenant's max_live_sessions holds across a kill -9: the store counts the
+// tenant's sessions from what is on disk when it opens.
+TEST(TenantsRocksDbTest, ALiveCapHoldsAcrossAKillAndRestart) {
+  TempDir dir;
+  const std::string file = dir.File("tenants.json");
+  WriteFile(file, TenantsFile({"shop-token"}));
+  auto start = [&] {
+    return SessiondProcess::Start({"--drain_grace=0s", "--tenants_file=" + file, "--store=rocksdb",
+                                   "--data_dir=" + dir.File("data")});
+  };
+  auto client = [](const SessiondProcess& server, const std::string& token) {
+    return Client(server.NewChannel(),
+                  ClientOptions{.timeout = absl::Seconds(10), .bearer_token = token});
+  };
+  std::string first_id;
+  {
+    absl::StatusOr<std::unique_ptr<SessiondProcess>> server = start();
+    ASSERT_TRUE(server.ok()) << server.status();
+    const Client shop = client(**server, "shop-token");
+    for (int i = 0; i < 59; ++i) {
+      absl::StatusOr<v1::CreateSessionResponse> created = shop.CreateSession({});
+      ASSERT_TRUE(created.ok()) << created.status();
+      if (i == 0) first_id = created->session().id();
+    }
+  }  // SIGKILL
+  absl::StatusOr<std::unique_ptr<SessiondProcess>> server = start();
+  ASSERT_TRUE(server.ok()) << server.status();
+  const Client shop = client(**server, "shop-token");
+  // 60 live sessions at most: 59 survived the kill, one more fits.
+  ASSERT_OK(shop.CreateSession({}));
+  EXPECT_THAT(shop.CreateSession({}), StatusIs(absl::StatusCode::kResourceExhausted,
+                                               HasSubstr("tenant \"shop\"'s max_live_sessions")));
+  EXPECT_OK(client(**server, "blog-token").CreateSession({}));
+  ASSERT_OK(shop.Delete(WithId<v1::DeleteRequest>(first_id)));
+  EXPECT_OK(shop.CreateSession({}));
+}
+
 }  // namespace
 }  // namespace sessiond
