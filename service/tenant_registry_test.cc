@@ -119,7 +119,7 @@ TEST(TenantSetTest, TenantLimitsReplaceTheServersAndNeverExceedThem) {
                     server),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("tenants[0].limits.default_idle_timeout")));
-  // max_live_sessions only where it can be exact (the memory and RocksDB stores).
+  // max_live_sessions only where it can be exact (the memory, RocksDB and PostgreSQL stores).
   const std::string live =
       File({TenantJson("shop", {"t"}, R"(, "limits": {"max_live_sessions": 5})")});
   EXPECT_THAT(SetOf(live, server, /*live_limits=*/false),
