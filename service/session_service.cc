@@ -156,6 +156,19 @@ absl::StatusOr<std::vector<storage::Mutation>> ToMutations(
   return mutations;
 }
 
+// The checks of a mutation's session id and request id that the store does not make.
+absl::Status ValidateApply(absl::string_view id, absl::string_view request_id) {
+  if (absl::Status status = ValidateSessionId(id, "id"); !status.ok()) return status;
+  return ValidateRequestId(request_id);
+}
+
+// The conditions of a Commit request.
+storage::Conditions CommitConditions(const v1::CommitRequest& request) {
+  return {OptionalVersion(request.has_if_version(), request.if_version()),
+          OptionalVersion(request.has_read_version(), request.read_version()),
+          request.request_id()};
+}
+
 }  // namespace
 
 SessionServiceImpl::SessionServiceImpl(const ServiceLimits& limits, const TenantRegistry* tenants,
@@ -208,11 +221,7 @@ grpc::ServerUnaryReactor* SessionServiceImpl::Serve(grpc::CallbackServerContext*
     scope.ended_sessions = &ended_sessions;
     absl::Status status = ParseRequest(*raw_request, request);
     if (status.ok()) status = (this->*handler)(scope, *request, response);
-    if (status.ok()) SerializeResponse(*response, raw_response);
-    if (status.ok() && !reactor->Charge(raw_response->Length())) {
-      raw_response->Clear();
-      status = OverResponseBudget(response_budget_);
-    }
+    status = Respond(*reactor, std::move(status), *response, raw_response);
     if (!ended_sessions.load(std::memory_order_relaxed)) {
       reactor->Finish(ToGrpcStatus(status));
       return;
@@ -230,6 +239,45 @@ grpc::ServerUnaryReactor* SessionServiceImpl::Serve(grpc::CallbackServerContext*
                      " requests are already waiting for the store (--max_queued_requests); "
                      "retry with backoff")));
   }
+  return reactor;
+}
+
+absl::Status SessionServiceImpl::Respond(BudgetedReactor& reactor, absl::Status status,
+                                         const google::protobuf::Message& response,
+                                         grpc::ByteBuffer* raw_response) {
+  if (status.ok()) SerializeResponse(response, raw_response);
+  if (status.ok() && !reactor.Charge(raw_response->Length())) {
+    raw_response->Clear();
+    status = OverResponseBudget(response_budget_);
+  }
+  return status;
+}
+
+grpc::ServerUnaryReactor* SessionServiceImpl::CommitGrouped(grpc::CallbackServerContext* context,
+                                                            const grpc::ByteBuffer* raw_request,
+                                                            grpc::ByteBuffer* raw_response) {
+  auto* reactor = new BudgetedReactor(&response_budget_, context->peer());
+  v1::CommitRequest request;
+  absl::Status status = ParseRequest(*raw_request, &request);
+  absl::StatusOr<std::vector<storage::Mutation>> mutations =
+      status.ok() ? ToMutations(request.ops(), limits_) : status;
+  if (mutations.ok()) {
+    if (absl::Status valid = ValidateApply(request.id(), request.request_id()); !valid.ok()) {
+      mutations = valid;
+    }
+  }
+  if (!mutations.ok()) {
+    reactor->Finish(ToGrpcStatus(mutations.status()));
+    return reactor;
+  }
+  // gRPC keeps the response buffer alive until the reactor finishes.
+  store_->ApplyGrouped(
+      request.id(), *std::move(mutations), CommitConditions(request),
+      [this, reactor, raw_response](absl::StatusOr<storage::SessionMeta> meta) {
+        v1::CommitResponse response;
+        if (meta.ok()) ToProto(*meta, response.mutable_session());
+        reactor->Finish(ToGrpcStatus(Respond(*reactor, meta.status(), response, raw_response)));
+      });
   return reactor;
 }
 
@@ -278,6 +326,12 @@ grpc::ServerUnaryReactor* SessionServiceImpl::Delete(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* SessionServiceImpl::Commit(grpc::CallbackServerContext* context,
                                                      const grpc::ByteBuffer* request,
                                                      grpc::ByteBuffer* response) {
+  // Without tenants and store decorators, a store that groups commits takes them without a thread
+  // of the executor waiting for each.
+  if (tenants_ == nullptr && store_attached_.load(std::memory_order_acquire) &&
+      store_->GroupsApplies()) {
+    return CommitGrouped(context, request, response);
+  }
   return Serve(context, request, response, Right::kSessions, &SessionServiceImpl::DoCommit);
 }
 
@@ -414,8 +468,7 @@ absl::Status SessionServiceImpl::ApplyAndReport(const CallScope& scope, const st
                                                 std::vector<storage::Mutation> mutations,
                                                 const storage::Conditions& conditions,
                                                 v1::SessionInfo* info) {
-  if (absl::Status status = ValidateSessionId(id, "id"); !status.ok()) return status;
-  if (absl::Status status = ValidateRequestId(conditions.request_id); !status.ok()) return status;
+  if (absl::Status status = ValidateApply(id, conditions.request_id); !status.ok()) return status;
   absl::StatusOr<storage::SessionMeta> meta =
       scope.store->Apply(id, std::move(mutations), conditions);
   if (!meta.ok()) return meta.status();
@@ -474,11 +527,8 @@ absl::Status SessionServiceImpl::DoCommit(const CallScope& scope, const v1::Comm
   absl::StatusOr<std::vector<storage::Mutation>> mutations =
       ToMutations(request.ops(), *scope.limits);
   if (!mutations.ok()) return mutations.status();
-  return ApplyAndReport(
-      scope, request.id(), *std::move(mutations),
-      {OptionalVersion(request.has_if_version(), request.if_version()),
-       OptionalVersion(request.has_read_version(), request.read_version()), request.request_id()},
-      response->mutable_session());
+  return ApplyAndReport(scope, request.id(), *std::move(mutations), CommitConditions(request),
+                        response->mutable_session());
 }
 
 absl::Status SessionServiceImpl::DoTouch(const CallScope& scope, const v1::TouchRequest& request,

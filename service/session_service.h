@@ -172,6 +172,16 @@ class SessionServiceImpl final : public RawSessionService {
   absl::Status RunWithRight(const CallScope& scope, Right right, Handler<Request, Response> handler,
                             const Request& request, Response* response);
 
+  // Commit on a store that groups commits (Store::GroupsApplies), without tenants: parses and
+  // validates the request on gRPC's thread, queues it with the store, and finishes the call from
+  // the store's committer thread once the change is durable (no executor thread per commit).
+  grpc::ServerUnaryReactor* CommitGrouped(grpc::CallbackServerContext* context,
+                                          const grpc::ByteBuffer* raw_request,
+                                          grpc::ByteBuffer* raw_response);
+  // The status to finish a call with: `status`, after serializing `response` into `raw_response`
+  // if it is OK and charging it to the response budget (RESOURCE_EXHAUSTED when over).
+  absl::Status Respond(BudgetedReactor& reactor, absl::Status status,
+                       const google::protobuf::Message& response, grpc::ByteBuffer* raw_response);
   // Validates `id`, applies `mutations` under `conditions` and reports the session in `info`.
   absl::Status ApplyAndReport(const CallScope& scope, const std::string& id,
                               std::vector<storage::Mutation> mutations,

@@ -4,15 +4,18 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <iostream>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/hash/hash.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -63,6 +66,8 @@ constexpr size_t kSweepBatch = 10'000;
 constexpr absl::Duration kSweepBoundMargin = absl::Seconds(10);
 // How often a store stopped by a write error tries to resume.
 constexpr absl::Duration kResumeInterval = absl::Seconds(1);
+// How many ApplyGrouped calls wait for the committer at most; beyond, they are refused.
+constexpr size_t kMaxQueuedApplies = 4096;
 // How many sessions RevokeSessions ends per write (each under its lock, all in one WriteBatch).
 constexpr size_t kRevokeBatch = 64;
 // How many times a Rotate retries when the session's principal changed between its look and its
@@ -199,6 +204,14 @@ absl::StatusOr<LiveSessionsAtOpen> CountLiveSessions(Database& database, absl::T
   return counted;
 }
 
+// An ApplyGrouped call waiting for the committer.
+struct QueuedApply {
+  std::string id;
+  std::vector<Mutation> mutations;
+  Conditions conditions;
+  Store::ApplyDone done;
+};
+
 // A live session of a principal, as a cap census sees it.
 struct Member {
   absl::Time last_access;
@@ -217,6 +230,10 @@ class RocksDbStore final : public Store {
                                   Renewal renewal, EntryVisitor visit) override;
   absl::StatusOr<SessionMeta> Apply(absl::string_view id, std::vector<Mutation> mutations,
                                     const Conditions& conditions) override;
+  void ApplyGrouped(absl::string_view id, std::vector<Mutation> mutations,
+                    const Conditions& conditions, ApplyDone done) override;
+  // Sync mode has a committer thread; async mode's writes do not wait, so Apply is as good.
+  bool GroupsApplies() const override { return durability_ == Durability::kSync; }
   absl::StatusOr<SessionMeta> Touch(absl::string_view id) override;
   absl::StatusOr<bool> Delete(absl::string_view id, std::optional<uint64_t> if_version,
                               absl::string_view request_id) override;
@@ -288,6 +305,21 @@ class RocksDbStore final : public Store {
   std::optional<StoredSession> End(Change& change, const StoredSession& session, GoneDetails gone,
                                    std::string successor, absl::string_view request_id,
                                    absl::Time now);
+  // Apply's work under the session's lock, at `now`: returns the answer, and adds to `change` what
+  // must be written before it is given (nothing if the call changes nothing that needs writing).
+  absl::StatusOr<SessionMeta> ApplyLocked(Stripe& stripe, absl::string_view id,
+                                          std::vector<Mutation> mutations,
+                                          const Conditions& conditions, absl::Time now,
+                                          Change& change) ABSL_EXCLUSIVE_LOCKS_REQUIRED(stripe.mu);
+  // The committer thread: takes every queued ApplyGrouped call at once and commits them as a group
+  // until the store closes (and the queue is empty).
+  void RunCommitter();
+  // Applies the calls of `group` that it can (one per session, each under its stripe's lock, held
+  // until the group's one write is durable) as one Change written with one fsync, then answers
+  // them. The calls it must leave for the next group (a session already in this group, a stripe
+  // another thread holds) go to `deferred`, in order.
+  void CommitGroup(std::deque<QueuedApply>& group,
+                   std::deque<QueuedApply>& deferred) ABSL_NO_THREAD_SAFETY_ANALYSIS;
   // Stores change.events under new sequences in change.batch, writes it as `kind` says, and
   // publishes the events in sequence order once written (or gives their sequences up).
   absl::Status Commit(Change& change, WriteKind kind);
@@ -379,6 +411,11 @@ class RocksDbStore final : public Store {
   absl::Mutex resume_mu_;
   absl::Time last_resume_ ABSL_GUARDED_BY(resume_mu_) = absl::InfinitePast();
   std::atomic<size_t> undecodable_records_deleted_{0};
+  // ApplyGrouped calls waiting for the committer thread (sync mode only).
+  absl::Mutex queue_mu_;
+  std::deque<QueuedApply> queued_ ABSL_GUARDED_BY(queue_mu_);
+  bool closing_ ABSL_GUARDED_BY(queue_mu_) = false;
+  std::thread committer_;
 };
 
 RocksDbStore::RocksDbStore(const RocksDbStoreOptions& options,
@@ -401,9 +438,17 @@ RocksDbStore::RocksDbStore(const RocksDbStoreOptions& options,
       index_entries_(static_cast<int64_t>(index_entries)),
       live_counts_(options.limits.count_tenant_sessions, std::move(live_at_open)) {
   for (SessionEvent& event : events.events) events_.Append(std::move(event));
+  if (GroupsApplies()) committer_ = std::thread([this] { RunCommitter(); });
 }
 
 RocksDbStore::~RocksDbStore() {
+  if (committer_.joinable()) {
+    {
+      absl::MutexLock lock(&queue_mu_);
+      closing_ = true;
+    }
+    committer_.join();  // it answers every queued call first
+  }
   for (Stripe& stripe : stripes_) {
     absl::MutexLock lock(&stripe.mu);
     FlushRenewals(stripe);
@@ -810,6 +855,19 @@ absl::StatusOr<SessionMeta> RocksDbStore::Apply(absl::string_view id,
   const absl::Time now = clock_->Now();
   Stripe& stripe = StripeFor(id);
   absl::MutexLock lock(&stripe.mu);
+  Change change;
+  absl::StatusOr<SessionMeta> meta =
+      ApplyLocked(stripe, id, std::move(mutations), conditions, now, change);
+  if (!meta.ok() || change.batch.Count() == 0) return meta;
+  if (absl::Status status = Commit(change, WriteKind::kChange); !status.ok()) return status;
+  stripe.renewals.erase(id);
+  return meta;
+}
+
+absl::StatusOr<SessionMeta> RocksDbStore::ApplyLocked(Stripe& stripe, absl::string_view id,
+                                                      std::vector<Mutation> mutations,
+                                                      const Conditions& conditions, absl::Time now,
+                                                      Change& change) {
   absl::StatusOr<StoredSession> session = Load(stripe, id, now);
   if (!session.ok()) return session.status();
   StoredSession& live = *session;
@@ -823,26 +881,114 @@ absl::StatusOr<SessionMeta> RocksDbStore::Apply(absl::string_view id,
     if (absl::Status status = RenewAndMaybeWrite(stripe, live, now); !status.ok()) return status;
     return live.meta;
   }
-  Change change;
-  if (plan->changes) change.events.push_back(UpdatedEvent(live.meta, mutations));
+  std::optional<SessionEvent> event;
+  if (plan->changes) event = UpdatedEvent(live.meta, mutations);
   live.state.Commit(std::move(mutations), *plan, limits_);
   if (!conditions.request_id.empty()) {
     live.state.RecordRequest(conditions.request_id, now, limits_);
   }
   live.meta.version = live.state.version();
   RenewStored(live.meta, now);
-  if (change.events.empty()) {
-    if (limits_.record_touches) {
-      change.events.push_back(EventOf(SessionEvent::Kind::kTouched, live.meta, now));
-    }
-  } else {
-    change.events.back().version = live.meta.version;
-    change.events.back().at = now;
+  if (event.has_value()) {
+    event->version = live.meta.version;
+    event->at = now;
+  } else if (limits_.record_touches) {
+    event = EventOf(SessionEvent::Kind::kTouched, live.meta, now);
   }
+  if (event.has_value()) change.events.push_back(*std::move(event));
   Put(change.batch, live);
-  if (absl::Status status = Commit(change, WriteKind::kChange); !status.ok()) return status;
-  stripe.renewals.erase(id);
   return live.meta;
+}
+
+void RocksDbStore::ApplyGrouped(absl::string_view id, std::vector<Mutation> mutations,
+                                const Conditions& conditions, ApplyDone done) {
+  if (!GroupsApplies()) {
+    Store::ApplyGrouped(id, std::move(mutations), conditions, std::move(done));
+    return;
+  }
+  {
+    absl::MutexLock lock(&queue_mu_);
+    if (queued_.size() < kMaxQueuedApplies) {
+      queued_.push_back(
+          QueuedApply{std::string(id), std::move(mutations), conditions, std::move(done)});
+      return;
+    }
+  }
+  std::move(done)(absl::ResourceExhaustedError(
+      absl::StrCat("the store is overloaded: ", kMaxQueuedApplies,
+                   " changes are already waiting to be written; retry with backoff")));
+}
+
+void RocksDbStore::RunCommitter() {
+  std::deque<QueuedApply> group, deferred;
+  for (;;) {
+    {
+      absl::MutexLock lock(&queue_mu_);
+      if (deferred.empty()) {
+        queue_mu_.Await(absl::Condition(
+            +[](RocksDbStore* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->queue_mu_) {
+              return self->closing_ || !self->queued_.empty();
+            },
+            this));
+      }
+      if (deferred.empty() && queued_.empty()) return;  // closing, and nothing left
+      // Deferred calls came first: they go first again, so one session's calls keep their order.
+      group = std::move(deferred);
+      deferred.clear();
+      while (!queued_.empty()) {
+        group.push_back(std::move(queued_.front()));
+        queued_.pop_front();
+      }
+    }
+    CommitGroup(group, deferred);
+    group.clear();
+  }
+}
+
+void RocksDbStore::CommitGroup(std::deque<QueuedApply>& group, std::deque<QueuedApply>& deferred) {
+  const absl::Time now = clock_->Now();
+  std::vector<Stripe*> held;
+  absl::flat_hash_set<Stripe*> skipped;  // stripes whose calls wait for the next group
+  absl::flat_hash_set<absl::string_view> in_group;
+  std::vector<std::pair<QueuedApply*, absl::StatusOr<SessionMeta>>> answers;
+  std::vector<size_t> written;  // indexes in `answers` of the calls the group's write carries
+  Change change;
+  for (QueuedApply& call : group) {
+    Stripe& stripe = StripeFor(call.id);
+    const bool holds = std::find(held.begin(), held.end(), &stripe) != held.end();
+    // Holding no lock, the committer may wait for one; holding some, it only tries, since another
+    // thread may hold this stripe while it waits for one the group holds (locks in address order).
+    const bool locked = holds || (held.empty() ? (stripe.mu.Lock(), true) : stripe.mu.TryLock());
+    if (!locked || skipped.contains(&stripe) || in_group.contains(call.id)) {
+      if (locked && !holds) stripe.mu.Unlock();
+      skipped.insert(&stripe);
+      deferred.push_back(std::move(call));
+      continue;
+    }
+    if (!holds) held.push_back(&stripe);
+    const size_t before = change.batch.Count();
+    absl::StatusOr<SessionMeta> meta =
+        ApplyLocked(stripe, call.id, std::move(call.mutations), call.conditions, now, change);
+    if (meta.ok() && change.batch.Count() > before) {
+      in_group.insert(call.id);
+      written.push_back(answers.size());
+    }
+    answers.emplace_back(&call, std::move(meta));
+  }
+  if (!written.empty()) {
+    // Sequences are reserved here, under every session's lock of the group (each session is in it
+    // once), so each session's events keep the order of its changes.
+    const absl::Status status = Commit(change, WriteKind::kChange);
+    for (const size_t i : written) {
+      if (!status.ok()) {
+        answers[i].second = status;
+      } else {
+        StripeFor(answers[i].first->id).renewals.erase(answers[i].first->id);
+      }
+    }
+  }
+  for (auto stripe = held.rbegin(); stripe != held.rend(); ++stripe) (*stripe)->mu.Unlock();
+  for (auto& [call, meta] : answers) std::move(call->done)(std::move(meta));
 }
 
 absl::StatusOr<SessionMeta> RocksDbStore::Touch(absl::string_view id) {

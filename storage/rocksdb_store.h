@@ -41,6 +41,11 @@
 //           through RocksDB's group commit): survives kill -9 and power loss.
 //   kAsync  its WAL record is written to the OS, not fsynced: survives kill -9 of the process, may
 //           lose the last writes on power loss or a kernel crash.
+// In kSync mode a committer thread takes ApplyGrouped calls (store.h) in groups: everything queued
+// when it wakes, each session at most once per group (its later calls wait for the next group, in
+// order), each under its stripe's lock held until the group's one WriteBatch is fsynced, with its
+// events numbered together under those locks. A call that fails its checks is answered alone; a
+// failed write fails every call it carried. Answers are given on that thread, once durable.
 // Renewals of the idle timer alone (Get, Touch) always hold in memory at once; they are written
 // (without fsync, in both modes) once they move the stored deadline by a second or more, so a
 // crash can shorten a session by less than a second. A clean close writes them all. At most 256

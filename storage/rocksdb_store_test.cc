@@ -14,6 +14,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
@@ -222,6 +224,71 @@ TEST_F(RocksDbStoreTest, ConflictDetectionSurvivesARestart) {
   EXPECT_THAT(reopened->Apply("s", {Mutation::Set("k", false)}, {.read_version = 1}),
               StatusIs(absl::StatusCode::kAborted))
       << "the removal's tombstone was stored";
+}
+
+TEST_F(RocksDbStoreTest, GroupedCommitsKeepEachSessionsOrderAndEventsAndSurviveARestart) {
+  constexpr int kSessions = 8, kCallsPerSession = 20;
+  {
+    std::unique_ptr<Store> store = Open();
+    ASSERT_TRUE(store->GroupsApplies()) << "sync durability, the default, groups commits";
+    for (int s = 0; s < kSessions; ++s) {
+      ASSERT_OK(store->Create({absl::StrCat("s", s), "", absl::Minutes(20), absl::Hours(12), {}}));
+    }
+    // Every call is queued at once (the caller never waits); each session's calls must still
+    // apply in the order they were queued, each answered once, one version apart.
+    absl::Mutex mu;
+    // Per session: (k, the version the k-th call's answer says), in the order of the answers.
+    std::map<std::string, std::vector<std::pair<int, uint64_t>>> versions;
+    std::vector<absl::Status> stale;
+    std::atomic<int> answered{0};
+    for (int k = 1; k <= kCallsPerSession; ++k) {
+      for (int s = 0; s < kSessions; ++s) {
+        const std::string id = absl::StrCat("s", s);
+        store->ApplyGrouped(id, {Mutation::Set("n", int64_t{k})}, {},
+                            [&, id, k](absl::StatusOr<SessionMeta> meta) {
+                              absl::MutexLock lock(&mu);
+                              if (meta.ok()) versions[id].emplace_back(k, meta->version);
+                              ++answered;
+                            });
+      }
+      // A stale if_version fails alone, without failing the group it is in.
+      store->ApplyGrouped("s0", {Mutation::Set("x", true)}, {.if_version = 1},
+                          [&](absl::StatusOr<SessionMeta> meta) {
+                            absl::MutexLock lock(&mu);
+                            stale.push_back(meta.status());
+                            ++answered;
+                          });
+    }
+    const int calls = kCallsPerSession * (kSessions + 1);
+    while (answered.load() < calls) absl::SleepFor(absl::Milliseconds(1));
+    absl::MutexLock lock(&mu);
+    for (int s = 0; s < kSessions; ++s) {
+      std::vector<std::pair<int, uint64_t>> expected;
+      for (int k = 1; k <= kCallsPerSession; ++k) expected.emplace_back(k, k + 1);
+      EXPECT_EQ(versions[absl::StrCat("s", s)], expected) << "s" << s;
+    }
+    for (const absl::Status& status : stale) {
+      EXPECT_THAT(status, StatusIs(absl::StatusCode::kAborted));
+    }
+    // The log holds each session's updates in the order of its versions.
+    ASSERT_OK_AND_ASSIGN(std::vector<SessionEvent> events, store->Events().Read(1, 10'000));
+    std::map<std::string, uint64_t> last;
+    size_t updates = 0;
+    for (const SessionEvent& event : events) {
+      if (event.kind != SessionEvent::Kind::kUpdated) continue;
+      ++updates;
+      EXPECT_EQ(event.version, last[event.id] == 0 ? 2 : last[event.id] + 1) << event.id;
+      last[event.id] = event.version;
+    }
+    EXPECT_EQ(updates, size_t{kSessions * kCallsPerSession});
+  }
+  std::unique_ptr<Store> reopened = Open();
+  for (int s = 0; s < kSessions; ++s) {
+    SessionMeta meta;
+    EXPECT_THAT(GetAll(*reopened, absl::StrCat("s", s), &meta),
+                IsOkAndHolds(ElementsAre(Pair("n", Value(int64_t{kCallsPerSession})))));
+    EXPECT_EQ(meta.version, uint64_t{kCallsPerSession + 1});
+  }
 }
 
 TEST_F(RocksDbStoreTest, RenewalsAreWrittenLessOftenAndACrashLosesLessThanASecondOfThem) {

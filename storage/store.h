@@ -56,6 +56,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -111,6 +112,23 @@ class Store {
   // RESOURCE_EXHAUSTED if the result would exceed a limit or the store's capacity.
   virtual absl::StatusOr<SessionMeta> Apply(absl::string_view id, std::vector<Mutation> mutations,
                                             const Conditions& conditions) = 0;
+
+  // Receives the outcome of an ApplyGrouped.
+  using ApplyDone = absl::AnyInvocable<void(absl::StatusOr<SessionMeta> outcome) &&>;
+
+  // Apply, answered through `done` (called exactly once) instead of a return. Where
+  // GroupsApplies() is true, the caller's thread does not wait: the store queues the call, applies
+  // it with others in one durable write and calls `done` on a thread of its own (`done` must be
+  // quick and must not call back into the store); RESOURCE_EXHAUSTED if too many calls are queued.
+  // Otherwise it is Apply, and `done` runs on the calling thread before this returns.
+  virtual void ApplyGrouped(absl::string_view id, std::vector<Mutation> mutations,
+                            const Conditions& conditions, ApplyDone done) {
+    std::move(done)(Apply(id, std::move(mutations), conditions));
+  }
+
+  // True if ApplyGrouped never blocks its caller (it queues the call for a committer thread).
+  // Decorators do not forward it: through them it is false.
+  virtual bool GroupsApplies() const { return false; }
 
   // Renews the idle timer, never past the absolute expiry. The version does not change.
   virtual absl::StatusOr<SessionMeta> Touch(absl::string_view id) = 0;
