@@ -41,10 +41,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const Options& opt
   std::unique_ptr<Server> server(new Server());
   server->options_ = options;
   if (!options.tenants_file.empty()) {
-    // Only the memory store's log sees every session's creation and ending from an empty start.
-    absl::StatusOr<std::unique_ptr<TenantRegistry>> tenants =
-        TenantRegistry::Open(options.tenants_file, options.limits, options.tenants_reload_interval,
-                             /*live_limits=*/options.store == "memory");
+    // A tenant's live sessions are counted exactly by the memory store's log (this process sees
+    // every creation and ending from an empty start) or by a store that caps them itself.
+    absl::StatusOr<std::unique_ptr<TenantRegistry>> tenants = TenantRegistry::Open(
+        options.tenants_file, options.limits, options.tenants_reload_interval,
+        /*live_limits=*/options.store == "memory" || options.store_caps_live_sessions);
     if (!tenants.ok()) return tenants.status();
     server->tenants_ = *std::move(tenants);
   }
@@ -112,6 +113,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const Options& opt
       options.open_store(options.store, options.limits.session);
   if (!store.ok()) return store.status();
   server->store_ = *std::move(store);
+  if (options.store_caps_live_sessions && !server->store_->CapsLiveSessions()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--store=", options.store, " was expected to cap tenants' live sessions and does not"));
+  }
   storage::Store* serving_store = server->store_.get();
   if (options.metrics != nullptr) {
     server->metered_store_ = options.metrics->Instrument(serving_store);

@@ -96,12 +96,14 @@ absl::StatusOr<ServiceLimits> LimitsOf(const TenantConfig& config, const std::st
         " is over the server's --max_session_bytes (", server.session.max_session_bytes, ")"));
   }
   if (own.max_live_sessions != 0 && !live_limits) {
-    // Exact only where this process sees every creation and ending (tenant_session_counts.h).
+    // Exact only where this process sees every creation and ending (tenant_session_counts.h) or
+    // the store caps the tenant itself (Store::CapsLiveSessions).
     return absl::InvalidArgumentError(absl::StrCat(
         field,
-        ".limits.max_live_sessions: needs --store=memory; with a store shared by replicas "
-        "or reopened with sessions, an exact count per tenant needs a counter the store "
-        "keeps (docs/SECURITY.md)"));
+        ".limits.max_live_sessions: needs --store=memory, or --store=redis on a single Redis; "
+        "in a Redis Cluster a tenant's sessions live in many hash slots, which no Redis script "
+        "counts atomically with a create, and other stores shared by replicas or reopened "
+        "with sessions keep no exact count per tenant (docs/SECURITY.md)"));
   }
   limits.tenant_max_idle_timeout = own.max_idle_timeout.has_value();
   limits.tenant_max_absolute_timeout = own.max_absolute_timeout.has_value();

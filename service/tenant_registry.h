@@ -48,7 +48,7 @@ class TenantSet {
   // The tenants of `configs` with limits resolved against the server's. INVALID_ARGUMENT naming the
   // field for a tenant limit above the server's (its flag), a default above its maximum, or a
   // max_live_sessions unless `live_limits` (the store lets the server count exactly:
-  // tenant_session_counts.h).
+  // tenant_session_counts.h, or caps the tenant itself: Store::CapsLiveSessions).
   static absl::StatusOr<std::shared_ptr<const TenantSet>> Make(std::vector<TenantConfig> configs,
                                                                const ServiceLimits& server,
                                                                bool live_limits);

@@ -51,4 +51,11 @@ absl::StatusOr<std::unique_ptr<Store>> OpenStore(absl::string_view name,
       "--store=", name, " is not a backend of this build; use one of: ", StoreBackendNames()));
 }
 
+bool BackendCapsLiveSessions(absl::string_view name) {
+#ifdef SESSIOND_WITH_REDIS
+  if (name == "redis") return RedisFlagsCapLiveSessions();
+#endif
+  return false;
+}
+
 }  // namespace sessiond::storage
