@@ -41,12 +41,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const Options& opt
   std::unique_ptr<Server> server(new Server());
   server->options_ = options;
   if (!options.tenants_file.empty()) {
-    // The memory store's log sees every session's creation and ending from an empty start; the
-    // RocksDB and PostgreSQL stores cap a tenant themselves (Store::CapsLiveSessions).
+    // A tenant's live sessions are counted exactly by the memory store's log (this process sees
+    // every creation and ending from an empty start) or by a store that caps them itself
+    // (RocksDB, PostgreSQL, Redis on a single node: storage::BackendCapsLiveSessions).
     absl::StatusOr<std::unique_ptr<TenantRegistry>> tenants = TenantRegistry::Open(
         options.tenants_file, options.limits, options.tenants_reload_interval,
-        /*live_limits=*/options.store == "memory" || options.store == "rocksdb" ||
-            options.store == "postgres");
+        /*live_limits=*/options.store == "memory" || options.store_caps_live_sessions);
     if (!tenants.ok()) return tenants.status();
     server->tenants_ = *std::move(tenants);
   }
@@ -116,6 +116,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const Options& opt
       options.open_store(options.store, store_limits);
   if (!store.ok()) return store.status();
   server->store_ = *std::move(store);
+  if (server->tenants_ != nullptr && options.store_caps_live_sessions &&
+      !server->store_->CapsLiveSessions()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--store=", options.store, " was expected to cap tenants' live sessions and does not"));
+  }
   storage::Store* serving_store = server->store_.get();
   if (options.metrics != nullptr) {
     server->metered_store_ = options.metrics->Instrument(serving_store);

@@ -51,4 +51,13 @@ absl::StatusOr<std::unique_ptr<Store>> OpenStore(absl::string_view name,
       "--store=", name, " is not a backend of this build; use one of: ", StoreBackendNames()));
 }
 
+bool BackendCapsLiveSessions(absl::string_view name) {
+#ifdef SESSIOND_WITH_REDIS
+  if (name == "redis") return RedisFlagsCapLiveSessions();
+#endif
+  // RocksDB counts its tenants' sessions once the server opens it with tenants
+  // (SessionLimits::count_tenant_sessions); PostgreSQL always caps.
+  return name == "rocksdb" || name == "postgres";
+}
+
 }  // namespace sessiond::storage

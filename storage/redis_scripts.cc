@@ -116,12 +116,30 @@ local function index_remove(principal, entry)
   end
 end
 
+-- Standalone: each tenant's live sessions (ids '<tenant>~<id>', tenant_store.h), a sorted set
+-- P:l:<tenant>~ of ids at their absolute expiry (ms), which renewals never move: a tenant's cap
+-- counts the members not yet past it (an idle-expired session counts until it ends, at the latest
+-- when the sweep reaches it). Ids without a tenant have none.
+local function tenant_key(id)
+  local tenant = GLOBAL and string.match(id, '^[^~]*~')
+  return tenant and PREFIX .. ':l:' .. tenant
+end
+local function tenant_add(id, absolute)
+  local key = tenant_key(id)
+  if key then redis.call('ZADD', key, absolute, id) end
+end
+local function tenant_remove(id)
+  local key = tenant_key(id)
+  if key then redis.call('ZREM', key, id) end
+end
+
 -- Ends the session `id` (keys k, metadata m): out of the deadlines and the index, its keys
 -- replaced by a stub that says why (`reason`, session.h's GoneReason, at `ended` ms), kept for
 -- the gone retention and, with a request_id, its idempotency window (`window` ms). The stub's
 -- version is `version`, its successor the id a rotation gave the session ('' otherwise).
 local function finish(k, id, m, reason, ended, successor, version, request_id, window)
   if GLOBAL then redis.call('ZREM', DEADLINES, id) end
+  tenant_remove(id)
   if JOURNAL then journal({'o', 'd', 'i', id}) end
   index_remove(m[6], member(m[2], id))
   redis.call('DEL', k[1], k[2], k[3])
@@ -238,9 +256,15 @@ return reply
 )lua";
 
 // ARGV: config, idle timeout ms, absolute timeout ms, principal, key count, data bytes, labels,
-// then the entries' fields and values. Extra outcome: {'PRINCIPAL_CAP'}.
+// the tenant's live cap (standalone; 0: none), then the entries' fields and values. Extra
+// outcomes: {'LIVE_CAP', live sessions} (checked first: it evicts nothing), {'PRINCIPAL_CAP'}.
 constexpr absl::string_view kCreate = R"lua(
 if present(load(SELF, ID)) then return {'ALREADY_EXISTS'} end
+local live_cap = tonumber(ARGV[8])
+if live_cap > 0 then
+  local count = redis.call('ZCOUNT', tenant_key(ID), '(' .. int(NOW), '+inf')
+  if count >= live_cap then return {'LIVE_CAP', int(count)} end
+end
 local principal = ARGV[4]
 if not admit(principal) then return {'PRINCIPAL_CAP'} end
 redis.call('DEL', MAIN, TOMBS, REQS)
@@ -249,10 +273,11 @@ local deadline = math.min(NOW + tonumber(ARGV[2]), absolute)
 local fields = {'#v', '1', '#c', int(NOW), '#e', int(deadline), '#a', int(absolute),
                 '#t', ARGV[2], '#p', principal, '#f', '0', '#n', ARGV[5], '#b', ARGV[6],
                 '#x', int(NOW), '#l', ARGV[7]}
-for i = 8, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 9, #ARGV do fields[#fields + 1] = ARGV[i] end
 redis.call('HSET', MAIN, unpack(fields))
 redis.call('PEXPIRE', MAIN, deadline - NOW + SLACK)
 if GLOBAL then redis.call('ZADD', DEADLINES, deadline, ID) end
+tenant_add(ID, absolute)
 index_add(principal, NOW, ID)
 emit(1, ID, principal, '1', NOW)
 return {'OK', '1', int(NOW), int(deadline), int(absolute), ARGV[2], principal, int(NOW), ARGV[7]}
@@ -537,11 +562,12 @@ return meta_reply(m)
 
 // Step 3, on the old id. ARGV: config, the version step 1 saw, request_id ('' if none), the new
 // id, idempotency window ms, mode, principal to bind ('=' before it; '' to keep). Mode 'commit':
-// ends the old id, leaving the retry record, moves the index entry to the new id under its
-// principal (the cap admitting it) and records the rotation, if the lease is still this
-// rotation's and nothing changed the session (a lease can run out); returns {'OK'}, {'CHANGED'}
-// (the caller discards the copy and starts over) or {'PRINCIPAL_CAP'} (the caller discards the
-// copy; the lease is given back). Mode 'abort' (step 2 failed): gives the lease back; returns
+// ends the old id, leaving the retry record, moves the index entry (and the tenant's live entry)
+// to the new id under its principal (the cap admitting it) and records the rotation, if the lease
+// is still this rotation's and nothing changed the session (a lease can run out); returns {'OK'},
+// {'CHANGED'} (the caller discards the copy and starts over) or {'PRINCIPAL_CAP'} (the caller
+// discards the copy; the lease is given back). Mode 'abort' (step 2 failed): gives the lease back;
+// returns
 // {'OK'}.
 constexpr absl::string_view kRotateEnd = R"lua(
 local m = load(SELF, ID)
@@ -561,6 +587,7 @@ local version = int(tonumber(ARGV[2]) + 1)
 emit(3, ID, principal, version, NOW, {'n', ARGV[4]})
 finish(SELF, ID, m, 6, NOW, ARGV[4], version, ARGV[3], tonumber(ARGV[5]))
 index_add(principal, m[2], ARGV[4])
+tenant_add(ARGV[4], m[4])
 return {'OK'}
 )lua";
 
@@ -580,6 +607,7 @@ for _, id in ipairs(due) do
     redis.call('ZADD', DEADLINES, m[3], id)
   else
     redis.call('ZREM', DEADLINES, id)
+    tenant_remove(id)
   end
 end
 return {'OK', int(ended), #due == tonumber(ARGV[2]) and '1' or '0'}

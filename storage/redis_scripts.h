@@ -29,6 +29,11 @@
 //   P:i:<principal>  sorted set: the principal's live sessions, members "<created ms as 15
 //             digits>:<id>" at score 0, so lexicographic order is (created, id)
 //   P:ic      the number of members of all principal indexes
+//   P:l:<tenant>~  sorted set: the live sessions whose ids start with "<tenant>~" (tenant_store.h)
+//             at the score of their absolute expiry (ms), which renewals never move; Create
+//             counts the members not past it against the tenant's live cap (an idle-expired
+//             session counts until it ends, at the latest when the sweep reaches it); none in a
+//             cluster, where the live cap is not offered
 //   P:n       the last event sequence; P:events the event stream, one entry per change with id
 //             0-<sequence>, trimmed to about the event retention (MAXLEN ~)
 //
@@ -37,8 +42,8 @@
 // followed by the metadata (version, created, idle deadline, absolute expiry, idle timeout,
 // principal, last access, labels, all as text) and, for reads, field/value pairs of entries; or
 // "NOT_FOUND" (then, for a stub, the GoneReason and when it ended), "ALREADY_EXISTS", "ABORTED"
-// (version, then the conflicting keys), "FAILED_PRECONDITION" (version), "PRINCIPAL_CAP", and the
-// script-specific outcomes documented in redis_scripts.cc.
+// (version, then the conflicting keys), "FAILED_PRECONDITION" (version), "PRINCIPAL_CAP",
+// "LIVE_CAP" (live sessions), and the script-specific outcomes documented in redis_scripts.cc.
 #ifndef SESSIOND_STORAGE_REDIS_SCRIPTS_H_
 #define SESSIOND_STORAGE_REDIS_SCRIPTS_H_
 

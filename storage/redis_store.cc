@@ -5,12 +5,14 @@
 #include <vector>
 
 #include "absl/cleanup/cleanup.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/notification.h"
+#include "storage/live_cap.h"
 #include "storage/page_token.h"
 #include "storage/reachability.h"
 #include "storage/redis_event_tail.h"
@@ -223,6 +225,25 @@ std::string FieldOf(const std::vector<RedisReply>& fields, absl::string_view fie
   return "";
 }
 
+// OK if the Create script can count `cap` for session `id`: it counts per tenant, the ids'
+// text up to their first '~' (tenant_store.h), which must be the cap's prefix.
+absl::Status CheckCountable(const LiveCap& cap, absl::string_view id) {
+  const size_t tilde = cap.id_prefix.find('~');
+  if (tilde + 1 != cap.id_prefix.size() || !absl::StartsWith(id, cap.id_prefix)) {
+    return absl::InternalError(
+        absl::StrCat("the redis store counts live sessions per tenant id prefix \"<tenant>~\"; ",
+                     cap.name, " came with another prefix"));
+  }
+  return absl::OkStatus();
+}
+
+// The status of a Create the tenant's live cap refused ({'LIVE_CAP', live sessions}).
+absl::Status LiveCapFailure(const RedisReply& reply, const LiveCap& cap) {
+  absl::StatusOr<uint64_t> live = NumberAt(reply, 1);
+  if (!live.ok()) return live.status();
+  return LiveCapExceeded(cap, *live);
+}
+
 std::string OptionalNumber(std::optional<uint64_t> number) {
   return number.has_value() ? absl::StrCat(*number) : std::string();
 }
@@ -277,6 +298,9 @@ class RedisStore final : public Store {
   StoreStats Stats() const override;
   bool MayBlock() const override { return true; }
   bool AcceptsWrites() const override { return reachability_.reachable(); }
+  // Standalone only: the Create script counts the tenant's live sessions (redis_scripts.h). In a
+  // cluster a tenant's sessions live in many slots and no script can count them with the create.
+  bool CapsLiveSessions() const override { return !cluster_; }
 
  private:
   // A script's KEYS: the session's three keys (sharing the hash tag {id}), then, standalone, the
@@ -440,7 +464,13 @@ absl::StatusOr<SessionMeta> RedisStore::Create(NewSession session) {
                                    session.principal,
                                    absl::StrCat(state->key_count()),
                                    absl::StrCat(state->data_bytes()),
-                                   EncodeLabels(session.labels)};
+                                   EncodeLabels(session.labels),
+                                   absl::StrCat(cluster_ ? 0 : session.live_cap.max)};
+  if (session.live_cap.max != 0 && !cluster_) {
+    if (absl::Status counted = CheckCountable(session.live_cap, session.id); !counted.ok()) {
+      return counted;
+    }
+  }
   state->Visit({}, [&](absl::string_view key, ValueView value) {
     args.push_back(absl::StrCat("=", key));
     args.push_back(absl::StrCat("1 ", KindAndPayload(value.ToValue())));
@@ -475,9 +505,10 @@ absl::StatusOr<SessionMeta> RedisStore::Create(NewSession session) {
   }
   absl::StatusOr<RedisReply> reply =
       ready.ok() ? Eval(RedisCreateScript(), KeysOf(session.id), now, args, true) : ready;
-  absl::StatusOr<SessionMeta> meta = !reply.ok() ? reply.status()
-                                     : OutcomeOf(*reply) == "OK"
-                                         ? ParseMeta(*reply, session.id)
+  absl::StatusOr<SessionMeta> meta = !reply.ok()                 ? reply.status()
+                                     : OutcomeOf(*reply) == "OK" ? ParseMeta(*reply, session.id)
+                                     : OutcomeOf(*reply) == "LIVE_CAP"
+                                         ? LiveCapFailure(*reply, session.live_cap)
                                          : FailureOf(*reply, {}, {}, limits_);
   if (!meta.ok() && reserve) journal_->Release(session.principal, session.id);
   if (!meta.ok() && !claim.empty()) {

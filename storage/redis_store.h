@@ -36,6 +36,16 @@
 // read of the stream). A session that ended leaves a stub with the reason for the gone
 // retention (and, if ended with a request_id, its idempotency window), like the memory store.
 //
+// A tenant's live cap (NewSession::live_cap; CapsLiveSessions() standalone only): each tenant's
+// live sessions are one sorted set scored by their absolute expiry (redis_scripts.h), changed in
+// the scripts that create, rotate and end sessions, so Create's script counts them (ZCOUNT,
+// O(log n)) atomically with the create, whichever replica runs it. Renewals never touch it;
+// sessions that expired idle count until they end (a read or the sweep ends them; keys Redis's TTL
+// reclaimed are dropped when the sweep reaches their deadline entry). Sessions without a tenant
+// (no '~' in the id) have no entry. Sessions created before this set existed are not counted.
+// In a cluster a tenant's sessions live in many slots, so no script can count them with the
+// create: CapsLiveSessions() is false there, and the server refuses the limit at start.
+//
 // Redis Cluster: a script may touch one slot, and a principal's sessions (and the event stream)
 // live in other slots than a session's keys. The shared keys live in one slot there, and each
 // script appends its changes to them to a journal in its own slot, which the replica applies to

@@ -54,17 +54,34 @@ ABSL_FLAG(int, redis_unhealthy_after, kDefaults.unhealthy_after,
           "reach Redis, until one succeeds");
 
 namespace sessiond::storage {
+namespace {
+
+// The addresses --redis_addrs names.
+std::vector<std::string> AddressesFromFlags() {
+  std::vector<std::string> addresses;
+  for (absl::string_view address :
+       absl::StrSplit(absl::GetFlag(FLAGS_redis_addrs), ',', absl::SkipWhitespace())) {
+    addresses.emplace_back(absl::StripAsciiWhitespace(address));
+  }
+  return addresses;
+}
+
+// Whether the flags name a Redis Cluster.
+bool ClusterFromFlags() {
+  return absl::GetFlag(FLAGS_redis_cluster) || AddressesFromFlags().size() > 1;
+}
+
+}  // namespace
+
+bool RedisFlagsCapLiveSessions() { return !ClusterFromFlags(); }
 
 absl::StatusOr<std::unique_ptr<Store>> OpenRedisStoreFromFlags(const SessionLimits& limits) {
   RedisStoreOptions options;
-  for (absl::string_view address :
-       absl::StrSplit(absl::GetFlag(FLAGS_redis_addrs), ',', absl::SkipWhitespace())) {
-    options.redis.addresses.emplace_back(absl::StripAsciiWhitespace(address));
-  }
+  options.redis.addresses = AddressesFromFlags();
   if (options.redis.addresses.empty()) {
     return absl::InvalidArgumentError("--store=redis needs --redis_addrs (host:port[,...])");
   }
-  options.redis.cluster = absl::GetFlag(FLAGS_redis_cluster) || options.redis.addresses.size() > 1;
+  options.redis.cluster = ClusterFromFlags();
   options.redis.user = absl::GetFlag(FLAGS_redis_user);
   options.redis.password = absl::GetFlag(FLAGS_redis_password);
   if (const std::string file = absl::GetFlag(FLAGS_redis_password_file); !file.empty()) {

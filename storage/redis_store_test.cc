@@ -6,8 +6,8 @@
 // principal's sessions across a cluster's slots, one slot's journal moved by two replicas at
 // once, a journal a dead replica left, renewals not WAITing, two stores (replicas) sharing
 // sessions and conflicts, Redis killed and restarted under load, a rotation racing writes, a
-// primary failover with WAIT, and resharding under load. One process for all (ctest runs the
-// binary once), so the servers start once.
+// primary failover with WAIT, resharding under load, and a tenant's live cap on two replicas. One
+// process for all (ctest runs the binary once), so the servers start once.
 #include "storage/redis_store.h"
 
 #include <algorithm>
@@ -30,6 +30,7 @@
 #include "storage/session_event.h"
 #include "storage/session_gone.h"
 #include "storage/store_contract_test.h"
+#include "storage/tenant_store.h"
 #include "storage/testing/fake_clock.h"
 #include "storage/testing/redis_servers.h"
 #include "storage/testing/shared_store_checks.h"
@@ -159,6 +160,52 @@ TEST(RedisStoreTest, TheSweepEndsDueSessionsAndRedisTtlIsOnlyABackstopAfterTheDe
   ASSERT_OK_AND_ASSIGN(RedisReply stub_ttl, redis->Run(key, pttl));
   EXPECT_LE(stub_ttl.integer, absl::ToInt64Milliseconds(absl::Minutes(5)))
       << "only a small stub stays, for the gone retention";
+}
+
+// Session `n` of tenant "a" under a live cap of 3.
+NewSession CappedSession(int n) {
+  NewSession session = TestSession(Id(n));
+  session.live_cap = {TenantPrefix("a"), 3, "tenant a's max_live_sessions"};
+  return session;
+}
+
+TEST(RedisStoreTest, ATenantsLiveCapCountsRenewedSessionsOnTwoReplicasAndForgetsReclaimedKeys) {
+  FakeClock clock;
+  const RedisStoreOptions options = OptionsFor({SharedServer().address()}, &clock, {});
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> first, OpenRedisStore(options));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> second, OpenRedisStore(options));
+  TenantStore on_first(first.get(), TenantPrefix("a"));
+  TenantStore on_second(second.get(), TenantPrefix("a"));
+  const auto over_cap =
+      StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("has 3 live sessions"));
+  for (int n = 1; n <= 3; ++n) ASSERT_OK((n % 2 ? on_first : on_second).Create(CappedSession(n)));
+  EXPECT_THAT(on_second.Create(CappedSession(4)), over_cap);
+
+  // Sessions 1 and 2 are renewed (Touch, a Get), session 3 expires idle: until it ends it counts.
+  clock.Advance(absl::Minutes(15));
+  ASSERT_OK(on_first.Touch(Id(1)));
+  ASSERT_OK(GetAllEntries(on_second, Id(2)));
+  clock.Advance(absl::Minutes(10));
+  EXPECT_THAT(on_first.Create(CappedSession(4)), over_cap);
+  ASSERT_THAT(second->SweepExpired(), IsOkAndHolds(1));
+  ASSERT_OK(on_first.Create(CappedSession(4)));
+  EXPECT_THAT(on_second.Create(CappedSession(5)), over_cap) << "renewed sessions still count";
+
+  // Keys that Redis's TTL reclaimed (no sweep ended them) stop counting once a sweep passes.
+  std::unique_ptr<RedisClient> redis = Inspect({SharedServer().address()});
+  const std::string main = absl::StrCat(options.key_prefix, ":{", TenantPrefix("a"), Id(1), "}");
+  const std::vector<absl::string_view> reclaim = {"DEL", main};
+  ASSERT_OK(redis->Run(main, reclaim));
+  clock.Advance(absl::Minutes(21));
+  ASSERT_OK(first->SweepExpired());
+  for (int n = 5; n <= 7; ++n) ASSERT_OK(on_second.Create(CappedSession(n)));
+  EXPECT_THAT(on_first.Create(CappedSession(8)), over_cap);
+
+  // In a cluster the store does not offer the cap (the server refuses the limit at start).
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> cluster,
+                       OpenRedisStore(OptionsFor(SharedCluster().addresses(), &clock, {})));
+  EXPECT_FALSE(cluster->CapsLiveSessions());
+  EXPECT_TRUE(first->CapsLiveSessions());
 }
 
 TEST(RedisStoreTest, ExpiringAHundredThousandSessionsOfOnePrincipalLeavesTheIndexEmpty) {

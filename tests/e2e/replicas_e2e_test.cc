@@ -66,8 +66,6 @@ struct Backend {
   std::function<absl::StatusOr<std::unique_ptr<SharedBackend>>(const std::string& password)> start;
   // The flag that names a password file.
   std::string password_file_flag;
-  // Whether sessiond takes a tenant's max_live_sessions with this backend (its store caps it).
-  bool caps_tenant_live_sessions = false;
 };
 
 // GoogleTest prints a backend as its name (not its bytes) in test listings and failures.
@@ -123,7 +121,7 @@ std::vector<Backend> Backends() {
                                       "--postgres_timeout=500ms"};
                             });
                       },
-                      "--postgres_password_file", /*caps_tenant_live_sessions=*/true});
+                      "--postgres_password_file"});
 #endif
   return backends;
 }
@@ -262,9 +260,6 @@ TEST_P(ReplicasE2eTest, HealthFollowsTheBackendDownAndBackUp) {
 }
 
 TEST_P(ReplicasE2eTest, ConcurrentCreatesThroughBothReplicasNeverPassATenantsLiveSessionCap) {
-  if (!GetParam().caps_tenant_live_sessions) {
-    GTEST_SKIP() << "sessiond refuses max_live_sessions with " << GetParam().name;
-  }
   TempDir dir;
   // The tenant shop, whose bearer token is "shop-token" (the digest is its sha256sum).
   std::ofstream(dir.File("tenants.json"))

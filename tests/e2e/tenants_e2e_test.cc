@@ -3,7 +3,8 @@
 // and change nothing; no or a bad credential is UNAUTHENTICATED, an rpc beyond a tenant's rights
 // PERMISSION_DENIED, a tenant's limits (live sessions, bytes, timeouts) name the tenant; a
 // rewritten tenants file rotates tokens without a restart; a client certificate's identity names
-// its tenant.
+// its tenant. Over one Redis shared by two replicas, a tenant's live-session cap holds across
+// both; on a Redis Cluster it is refused at start, saying why.
 #include <unistd.h>
 
 #include <atomic>
@@ -27,6 +28,9 @@
 #include "tests/support/status_matchers.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/values.h"
+#ifdef SESSIOND_WITH_REDIS
+#include "storage/testing/redis_servers.h"
+#endif
 
 namespace sessiond {
 namespace {
@@ -438,6 +442,59 @@ TEST(TenantsRocksDbTest, ALiveCapHoldsAcrossAKillAndRestart) {
   ASSERT_OK(shop.Delete(WithId<v1::DeleteRequest>(first_id)));
   EXPECT_OK(shop.CreateSession({}));
 }
+
+#ifdef SESSIOND_WITH_REDIS
+// A client of `replica` with shop's token.
+Client ShopClient(const SessiondProcess& replica) {
+  return Client(replica.NewChannel(),
+                ClientOptions{.timeout = absl::Seconds(10), .bearer_token = "shop-token"});
+}
+
+TEST(TenantsRedisTest, ATenantsLiveCapHoldsAcrossTwoReplicasOverOneRedis) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<storage::testing::RedisServer> redis,
+                       storage::testing::RedisServer::Start());
+  TempDir dir;
+  const std::string file = dir.File("tenants.json");
+  WriteFile(file, TenantsFile({"shop-token"}));
+  std::unique_ptr<SessiondProcess> replicas[2];
+  for (auto& replica : replicas) {
+    ASSERT_OK_AND_ASSIGN(
+        replica, SessiondProcess::Start({"--store=redis", "--redis_addrs=" + redis->address(),
+                                         "--drain_grace=0s", "--tenants_file=" + file}));
+  }
+  const Client first = ShopClient(*replicas[0]);
+  const Client second = ShopClient(*replicas[1]);
+  // shop may have 60 live sessions, wherever they were created.
+  std::string first_id;
+  for (int i = 0; i < 60; ++i) {
+    absl::StatusOr<v1::CreateSessionResponse> created =
+        (i % 2 == 0 ? first : second).CreateSession({});
+    ASSERT_TRUE(created.ok()) << created.status();
+    if (i == 0) first_id = created->session().id();
+  }
+  const auto over_cap = StatusIs(absl::StatusCode::kResourceExhausted,
+                                 HasSubstr("tenant \"shop\"'s max_live_sessions"));
+  EXPECT_THAT(first.CreateSession({}), over_cap);
+  EXPECT_THAT(second.CreateSession({}), over_cap);
+  // A session ended through one replica makes room for one through the other.
+  ASSERT_OK(second.Delete(WithId<v1::DeleteRequest>(first_id)));
+  EXPECT_OK(first.CreateSession({}));
+  EXPECT_THAT(second.CreateSession({}), over_cap);
+}
+
+TEST(TenantsRedisTest, ARedisClusterRefusesALiveCapAtStartSayingWhy) {
+  TempDir dir;
+  const std::string file = dir.File("tenants.json");
+  WriteFile(file, TenantsFile({"shop-token"}));
+  // Two addresses select a cluster; the tenants file is refused before any is reached.
+  const auto result = RunCommand(absl::StrCat(
+      SessiondProcess::BinaryPath(), " --store=redis --redis_addrs=127.0.0.1:1,127.0.0.1:2",
+      " --listen=127.0.0.1:0 --tenants_file=", file, " 2>&1"));
+  EXPECT_NE(result.exit_code, 0);
+  EXPECT_THAT(result.output, HasSubstr("max_live_sessions: needs --store=memory, or "
+                                       "--store=redis on a single Redis; in a Redis Cluster"));
+}
+#endif
 
 }  // namespace
 }  // namespace sessiond
