@@ -491,8 +491,8 @@ TEST(TenantsRedisTest, ARedisClusterRefusesALiveCapAtStartSayingWhy) {
       SessiondProcess::BinaryPath(), " --store=redis --redis_addrs=127.0.0.1:1,127.0.0.1:2",
       " --listen=127.0.0.1:0 --tenants_file=", file, " 2>&1"));
   EXPECT_NE(result.exit_code, 0);
-  EXPECT_THAT(result.output, HasSubstr("max_live_sessions: needs --store=memory, or "
-                                       "--store=redis on a single Redis; in a Redis Cluster"));
+  EXPECT_THAT(result.output, HasSubstr("max_live_sessions: needs --store=memory, rocksdb, "
+                                       "postgres, or redis on a single Redis; in a Redis Cluster"));
 }
 #endif
 
