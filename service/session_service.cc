@@ -37,6 +37,15 @@ absl::Status ProposedIdTaken(const absl::Status& status) {
       "id: a live session has this id; propose another fresh random id");
 }
 
+// The refusal of a call that finds `max_queued` calls already waiting for the store.
+grpc::Status Overloaded(size_t max_queued) {
+  return grpc::Status(
+      grpc::StatusCode::RESOURCE_EXHAUSTED,
+      absl::StrCat("the server is overloaded: ", max_queued,
+                   " requests are already waiting for the store (--max_queued_requests); "
+                   "retry with backoff"));
+}
+
 // ListSessions' page size when the request leaves it 0, and the most it may ask for.
 constexpr size_t kDefaultPageSize = 50;
 constexpr size_t kMaxPageSize = 1000;
@@ -233,11 +242,7 @@ grpc::ServerUnaryReactor* SessionServiceImpl::Serve(grpc::CallbackServerContext*
   if (executor_ == nullptr) {
     serve();
   } else if (!executor_->Submit(std::move(serve))) {
-    reactor->Finish(grpc::Status(
-        grpc::StatusCode::RESOURCE_EXHAUSTED,
-        absl::StrCat("the server is overloaded: ", executor_->max_queued(),
-                     " requests are already waiting for the store (--max_queued_requests); "
-                     "retry with backoff")));
+    reactor->Finish(Overloaded(executor_->max_queued()));
   }
   return reactor;
 }
@@ -270,10 +275,18 @@ grpc::ServerUnaryReactor* SessionServiceImpl::CommitGrouped(grpc::CallbackServer
     reactor->Finish(ToGrpcStatus(mutations.status()));
     return reactor;
   }
+  // The store queues grouped commits without a thread each, so the executor's queue bound
+  // applies to them here.
+  if (grouped_waiting_.fetch_add(1, std::memory_order_relaxed) >= executor_->max_queued()) {
+    grouped_waiting_.fetch_sub(1, std::memory_order_relaxed);
+    reactor->Finish(Overloaded(executor_->max_queued()));
+    return reactor;
+  }
   // gRPC keeps the response buffer alive until the reactor finishes.
   store_->ApplyGrouped(
       request.id(), *std::move(mutations), CommitConditions(request),
       [this, reactor, raw_response](absl::StatusOr<storage::SessionMeta> meta) {
+        grouped_waiting_.fetch_sub(1, std::memory_order_relaxed);
         v1::CommitResponse response;
         if (meta.ok()) ToProto(*meta, response.mutable_session());
         reactor->Finish(ToGrpcStatus(Respond(*reactor, meta.status(), response, raw_response)));
@@ -329,7 +342,7 @@ grpc::ServerUnaryReactor* SessionServiceImpl::Commit(grpc::CallbackServerContext
   // Without tenants and store decorators, a store that groups commits takes them without a thread
   // of the executor waiting for each.
   if (tenants_ == nullptr && store_attached_.load(std::memory_order_acquire) &&
-      store_->GroupsApplies()) {
+      executor_ != nullptr && store_->GroupsApplies()) {
     return CommitGrouped(context, request, response);
   }
   return Serve(context, request, response, Right::kSessions, &SessionServiceImpl::DoCommit);

@@ -175,6 +175,8 @@ class SessionServiceImpl final : public RawSessionService {
   // Commit on a store that groups commits (Store::GroupsApplies), without tenants: parses and
   // validates the request on gRPC's thread, queues it with the store, and finishes the call from
   // the store's committer thread once the change is durable (no executor thread per commit).
+  // RESOURCE_EXHAUSTED naming --max_queued_requests when the executor's bound of commits is
+  // already waiting.
   grpc::ServerUnaryReactor* CommitGrouped(grpc::CallbackServerContext* context,
                                           const grpc::ByteBuffer* raw_request,
                                           grpc::ByteBuffer* raw_response);
@@ -193,6 +195,9 @@ class SessionServiceImpl final : public RawSessionService {
   ResponseBudget response_budget_{limits_.max_pending_response_bytes};
   storage::Store* store_ = nullptr;
   BlockingExecutor* executor_ = nullptr;
+  // Commits queued in a store that groups them (CommitGrouped) and not yet answered; bounded by
+  // executor_->max_queued().
+  std::atomic<size_t> grouped_waiting_{0};
   TenantSessionCounts* live_counts_ = nullptr;
   // Publishes store_, executor_ and live_counts_: set (release) after them, read (acquire) before
   // every call.

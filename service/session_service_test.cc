@@ -1,7 +1,7 @@
 // The handlers over an in-process channel against a FaultInjectingStore wrapping a memory store:
 // every error a store can return reaches the caller as its documented gRPC code with the store's
 // message, a failed call changes nothing, a slow store meets client deadlines, and an overloaded
-// executor refuses work instead of queueing it without bound.
+// executor, or a store that groups commits, refuses work instead of queueing it without bound.
 #include "service/session_service.h"
 
 #include <memory>
@@ -9,12 +9,15 @@
 #include <vector>
 
 #include "absl/synchronization/blocking_counter.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
 #include "sessiond/v1/session.grpc.pb.h"
 #include "storage/memory_store.h"
+#include "storage/store_wrapper.h"
 #include "storage/testing/fault_injecting_store.h"
 #include "tests/support/status_matchers.h"
 
@@ -56,6 +59,48 @@ grpc::Status Call(grpc::Status (v1::SessionService::Stub::*method)(grpc::ClientC
   Response response;
   return (stub.*method)(&context, request, &response);
 }
+
+// A store that groups commits (Store::GroupsApplies) and holds each one unanswered until
+// Release(), as a durable store's committer does while its write is in flight.
+class HeldCommitsStore : public storage::StoreWrapper {
+ public:
+  using StoreWrapper::StoreWrapper;
+
+  bool GroupsApplies() const override { return true; }
+  void ApplyGrouped(absl::string_view id, std::vector<storage::Mutation> mutations,
+                    const storage::Conditions& conditions, ApplyDone done) override {
+    absl::MutexLock lock(&mu_);
+    held_.push_back([this, id = std::string(id), mutations = std::move(mutations), conditions,
+                     done = std::move(done)]() mutable {
+      std::move(done)(Apply(id, std::move(mutations), conditions));
+    });
+  }
+
+  // Waits up to 10 s until `count` commits are held; whether they are.
+  bool AwaitHeld(size_t count) {
+    absl::MutexLock lock(&mu_);
+    awaited_ = count;
+    return mu_.AwaitWithTimeout(absl::Condition(this, &HeldCommitsStore::HoldsAwaited),
+                                absl::Seconds(10));
+  }
+
+  // Applies and answers every held commit.
+  void Release() {
+    std::vector<absl::AnyInvocable<void() &&>> held;
+    {
+      absl::MutexLock lock(&mu_);
+      held.swap(held_);
+    }
+    for (auto& commit : held) std::move(commit)();
+  }
+
+ private:
+  bool HoldsAwaited() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return held_.size() >= awaited_; }
+
+  mutable absl::Mutex mu_;
+  std::vector<absl::AnyInvocable<void() &&>> held_ ABSL_GUARDED_BY(mu_);
+  size_t awaited_ ABSL_GUARDED_BY(mu_) = 0;
+};
 
 class SessionServiceTest : public ::testing::Test {
  protected:
@@ -203,6 +248,54 @@ TEST_F(SessionServiceTest, AnOverloadedExecutorRefusesWorkSayingSo) {
   EXPECT_GE(ok, 1);
   EXPECT_GE(refused, kCalls - 2);
   EXPECT_EQ(ok + refused, kCalls);
+}
+
+TEST_F(SessionServiceTest, CommitsWaitingInAGroupingStoreAreBoundedByMaxQueuedRequests) {
+  // Room for two waiting requests; the store answers no commit until released.
+  HeldCommitsStore held(memory_.get());
+  BlockingExecutor executor(1, 2);
+  InProcessServer grouping(&held, &executor);
+  v1::CommitRequest commit;
+  commit.set_id(NewSession());
+  v1::Operation::SetOp* set = commit.add_ops()->mutable_set();
+  set->set_key("a");
+  set->mutable_value()->set_int64_value(2);
+
+  grpc::ClientContext contexts[2];
+  v1::CommitResponse responses[2];
+  grpc::Status statuses[2];
+  absl::BlockingCounter answered(2);
+  for (int i = 0; i < 2; ++i) {
+    contexts[i].set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+    grouping.stub().async()->Commit(&contexts[i], &commit, &responses[i],
+                                    [&, i](grpc::Status status) {
+                                      statuses[i] = std::move(status);
+                                      answered.DecrementCount();
+                                    });
+  }
+  ASSERT_TRUE(held.AwaitHeld(2));
+  const grpc::Status refused = Call(&v1::SessionService::Stub::Commit, grouping.stub(), commit);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << refused.error_message();
+  EXPECT_THAT(refused.error_message(), HasSubstr("2 requests are already waiting"));
+  EXPECT_THAT(refused.error_message(), HasSubstr("--max_queued_requests"));
+
+  held.Release();
+  answered.Wait();
+  EXPECT_OK(statuses[0]);
+  EXPECT_OK(statuses[1]);
+  // Answered commits free their places.
+  grpc::ClientContext context;
+  v1::CommitResponse response;
+  grpc::Status after;
+  absl::Notification done;
+  grouping.stub().async()->Commit(&context, &commit, &response, [&](grpc::Status status) {
+    after = std::move(status);
+    done.Notify();
+  });
+  ASSERT_TRUE(held.AwaitHeld(1));
+  held.Release();
+  done.WaitForNotification();
+  EXPECT_OK(after);
 }
 
 }  // namespace

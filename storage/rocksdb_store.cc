@@ -66,8 +66,6 @@ constexpr size_t kSweepBatch = 10'000;
 constexpr absl::Duration kSweepBoundMargin = absl::Seconds(10);
 // How often a store stopped by a write error tries to resume.
 constexpr absl::Duration kResumeInterval = absl::Seconds(1);
-// How many ApplyGrouped calls wait for the committer at most; beyond, they are refused.
-constexpr size_t kMaxQueuedApplies = 4096;
 // How many sessions RevokeSessions ends per write (each under its lock, all in one WriteBatch).
 constexpr size_t kRevokeBatch = 64;
 // How many times a Rotate retries when the session's principal changed between its look and its
@@ -906,17 +904,9 @@ void RocksDbStore::ApplyGrouped(absl::string_view id, std::vector<Mutation> muta
     Store::ApplyGrouped(id, std::move(mutations), conditions, std::move(done));
     return;
   }
-  {
-    absl::MutexLock lock(&queue_mu_);
-    if (queued_.size() < kMaxQueuedApplies) {
-      queued_.push_back(
-          QueuedApply{std::string(id), std::move(mutations), conditions, std::move(done)});
-      return;
-    }
-  }
-  std::move(done)(absl::ResourceExhaustedError(
-      absl::StrCat("the store is overloaded: ", kMaxQueuedApplies,
-                   " changes are already waiting to be written; retry with backoff")));
+  absl::MutexLock lock(&queue_mu_);
+  queued_.push_back(
+      QueuedApply{std::string(id), std::move(mutations), conditions, std::move(done)});
 }
 
 void RocksDbStore::RunCommitter() {

@@ -119,7 +119,8 @@ class Store {
   // Apply, answered through `done` (called exactly once) instead of a return. Where
   // GroupsApplies() is true, the caller's thread does not wait: the store queues the call, applies
   // it with others in one durable write and calls `done` on a thread of its own (`done` must be
-  // quick and must not call back into the store); RESOURCE_EXHAUSTED if too many calls are queued.
+  // quick and must not call back into the store). The queue is unbounded: callers bound how many
+  // calls they leave waiting (the server: --max_queued_requests).
   // Otherwise it is Apply, and `done` runs on the calling thread before this returns.
   virtual void ApplyGrouped(absl::string_view id, std::vector<Mutation> mutations,
                             const Conditions& conditions, ApplyDone done) {
