@@ -43,14 +43,22 @@ void InvalidationHub::Remove(const Stream* stream) {
 }
 
 void InvalidationHub::AfterSent(uint64_t barrier, absl::AnyInvocable<void()> reply) {
+  std::vector<std::shared_ptr<Stream>> behind;
   {
     absl::MutexLock lock(&mu_);
-    if (SlowestLocked() < barrier) {
+    for (const auto& stream : streams_) {
+      if (stream->sent_through() < barrier) behind.push_back(stream);
+    }
+    if (!behind.empty()) {
       waiters_.push_back(Waiter{barrier, absl::Now() + lease_, std::move(reply)});
-      return;
     }
   }
-  reply();
+  if (behind.empty()) {
+    reply();
+    return;
+  }
+  // Outside the lock: a flushed stream's progress completes waiters (Progress).
+  for (const auto& stream : behind) stream->Flush();
 }
 
 void InvalidationHub::Progress() {
