@@ -43,7 +43,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const Options& opt
   if (!options.tenants_file.empty()) {
     // A tenant's live sessions are counted exactly by the memory store's log (this process sees
     // every creation and ending from an empty start) or by a store that caps them itself
-    // (RocksDB, PostgreSQL, Redis on a single node: storage::BackendCapsLiveSessions).
+    // (RocksDB, PostgreSQL, Redis and Redis Cluster: storage::BackendCapsLiveSessions).
     absl::StatusOr<std::unique_ptr<TenantRegistry>> tenants = TenantRegistry::Open(
         options.tenants_file, options.limits, options.tenants_reload_interval,
         /*live_limits=*/options.store == "memory" || options.store_caps_live_sessions);

@@ -100,9 +100,8 @@ absl::StatusOr<ServiceLimits> LimitsOf(const TenantConfig& config, const std::st
     // the store caps the tenant itself (Store::CapsLiveSessions).
     return absl::InvalidArgumentError(absl::StrCat(
         field,
-        ".limits.max_live_sessions: needs --store=memory, rocksdb, postgres, or redis on a "
-        "single Redis; in a Redis Cluster a tenant's sessions live in many hash slots, which no "
-        "Redis script counts atomically with a create (docs/SECURITY.md)"));
+        ".limits.max_live_sessions: needs --store=memory, rocksdb, postgres or redis, whose "
+        "tenants' live sessions are counted exactly (docs/SECURITY.md)"));
   }
   limits.tenant_max_idle_timeout = own.max_idle_timeout.has_value();
   limits.tenant_max_absolute_timeout = own.max_absolute_timeout.has_value();

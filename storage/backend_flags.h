@@ -21,9 +21,6 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRocksDbStoreFromFlags(const SessionLi
 // redis_store_flags.cc: a Redis store with the --redis_* flags. INVALID_ARGUMENT if --redis_addrs
 // is empty or the password file cannot be read.
 absl::StatusOr<std::unique_ptr<Store>> OpenRedisStoreFromFlags(const SessionLimits& limits);
-// Whether that store caps a tenant's live sessions itself (Store::CapsLiveSessions): on a single
-// Redis, not on a Redis Cluster.
-bool RedisFlagsCapLiveSessions();
 
 // postgres_store_flags.cc: a PostgreSQL store with the --postgres_* flags. INVALID_ARGUMENT if
 // --postgres_dsn is empty or malformed, or the password file cannot be read.

@@ -52,12 +52,9 @@ absl::StatusOr<std::unique_ptr<Store>> OpenStore(absl::string_view name,
 }
 
 bool BackendCapsLiveSessions(absl::string_view name) {
-#ifdef SESSIOND_WITH_REDIS
-  if (name == "redis") return RedisFlagsCapLiveSessions();
-#endif
   // RocksDB counts its tenants' sessions once the server opens it with tenants
-  // (SessionLimits::count_tenant_sessions); PostgreSQL always caps.
-  return name == "rocksdb" || name == "postgres";
+  // (SessionLimits::count_tenant_sessions); PostgreSQL and Redis (single or Cluster) always cap.
+  return name == "rocksdb" || name == "postgres" || name == "redis";
 }
 
 }  // namespace sessiond::storage

@@ -1,6 +1,6 @@
 // RedisJournal: how the Redis store keeps its shared keys (the event stream, the principal index,
-// the deadline set) exact in a Redis Cluster, where one script may change keys of one slot only
-// and a principal's sessions live in many slots.
+// the tenants' live sets, the deadline set) exact in a Redis Cluster, where one script may change
+// keys of one slot only and a principal's sessions live in many slots.
 //
 // Why not slot affinity (a principal's sessions under one hash tag): a session is found by its id
 // alone, and ids are drawn by the service, opaque to stores (and arbitrary in the contract
@@ -15,13 +15,15 @@
 //   renewals stay one script in one slot, however many sessions a principal has.
 // - All shared keys live in one slot, under the hash tag {P} (P: the key prefix): {P}:events and
 //   {P}:n (the event stream and its sequence), {P}:i:<principal> and {P}:ic (the index and its
-//   size), {P}:r:<principal> (reservations under the cap), {P}:d (the deadline set), {P}:m (the
-//   markers below). One slot gives the events one order, and makes the cap's count and
-//   reservation one script.
+//   size), {P}:r:<principal> (reservations under the cap), {P}:l:<tenant>~ and {P}:lr:<tenant>~
+//   (a tenant's live sessions and its reservations under its live cap), {P}:d (the deadline set),
+//   {P}:m (the markers below). One slot gives the events one order, and makes each cap's count
+//   and reservation one script.
 // - Each script that changes a session appends what it would have changed in the shared keys to
 //   the journal of the session's slot, P:j:{<slot tag>} (a stream; RedisSlotTag names a tag for
 //   each slot), in the same script, so the change and its journal entries are one atomic step:
-//   an event; '+'/'-' of an index member; 'd' (the session's deadline entry goes).
+//   an event; '+'/'-' of an index member; 'l' (the session joins its tenant's live set); 'd'
+//   (the session's deadline entry goes, and its tenant's live entry).
 // - Move(slot) applies a slot's journal to the shared slot: it reads the entries (XRANGE), runs
 //   the apply script on the shared slot, which applies, in order, those after the slot's marker
 //   (the last entry id it applied, {P}:m[slot]) and moves the marker, then deletes the entries
@@ -67,11 +69,38 @@
 //   them). A replica that stalls longer than the lease between its reservation and its create
 //   could see its room given to another login: the cap can then be exceeded by that one session
 //   until one ends (the lease is ten times the client's default timeouts).
+// - A tenant's live cap (LiveCap, ids "<tenant>~..."): the tenant's live set {P}:l:<tenant>~ (ids
+//   at their absolute expiry, which renewals never move) follows the journal: a Create and a
+//   rotation's new id append 'l', an ending's 'd' drops the id (SweepOne's expiry, Delete,
+//   revocation, eviction, the rotation's old id; and the sweep's DropDeadline for keys Redis's TTL
+//   reclaimed). A capped Create first reserves a place (ReserveLive: one script on the shared slot
+//   drops the members past their absolute expiry and the lapsed reservations, counts the members
+//   plus the tenant's other reservations ({P}:lr:<tenant>~, ids at their lease end) and, if that
+//   is under the cap, reserves the id with a 10 s lease; else LiveCapExceeded with that count),
+//   then creates; the apply script that adds the id's 'l' also ends its reservation, so the
+//   count never dips between them; a failed create releases it. Concurrent creates on any
+//   replicas are thus counted in one place, one at a time: the cap is exact. A Rotate is never
+//   refused (its move drops the old id and adds the new one). The reservation comes before the
+//   principal cap's, so a create the tenant's cap refuses evicts nothing; without a principal cap
+//   the same script also adds the deadline entry. What counts longer than the session lives (errs
+//   towards refusing): a session that expired idle, until the sweep or a read ends it; keys
+//   Redis's TTL reclaimed, until the sweep reaches their deadline entry; a failed create's
+//   reservation whose release was lost, for its lease; a rotation's new id whose 'l' was applied
+//   after its 'd' (the rotation's move failed and the new id ended first), until its absolute
+//   expiry. What the cap may miss (it can be exceeded by that many sessions): a replica that
+//   stalls longer than the lease between its reservation and its create; a session whose create
+//   succeeded but whose move failed, or whose replica died before moving, from its lease's end
+//   until its journal is moved (the next write to its slot, that replica's next sweep, or within
+//   64 sweeps); sessions created by a sessiond without this set, or whose 'l' such a sessiond
+//   moved (it skips the entry) during a rolling upgrade, until they end.
 //
 // Costs per call, in round trips (standalone: one script, one round trip): Get, Touch and a
 // write that changes nothing shared: 1; a write with an event (Create, Apply that changes,
-// Delete): 4 (the script, XRANGE, apply, XDEL), Create one more (the deadline) and, under a cap,
-// one more (the reservation; when full, one per member and one per eviction); Rotate 3 + 4 + 1;
+// Delete): 4 (the script, XRANGE, apply, XDEL), Create one more (the deadline; under a tenant's
+// live cap, the reservation's script, which adds the deadline too, so none more) and, under a
+// principal cap, one more (the reservation; when full, one per member and one per eviction; under
+// both caps the tenant's reservation is one more), a refused or failed capped Create one to
+// release each reservation it took; Rotate 3 + 4 + 1;
 // ListSessions 1 + one per session; RevokeSessions 1 per 100 + 4 per session. Every event
 // and index change passes through the shared slot's node: it orders all events, as the one
 // stream of a standalone Redis does, while the sessions, their reads and renewals spread over
@@ -88,6 +117,8 @@
 #ifndef SESSIOND_STORAGE_REDIS_JOURNAL_H_
 #define SESSIOND_STORAGE_REDIS_JOURNAL_H_
 
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -116,6 +147,14 @@ struct RedisSharedKeys {
   std::string ReservationsOf(absl::string_view principal) const {
     return reservations_prefix + std::string(principal);
   }
+  // Cluster only: the live set of the tenant whose ids start with `id_prefix` ("<tenant>~"; sorted
+  // set: id -> absolute expiry ms), and its reservations (sorted set: id -> lease end ms).
+  std::string LiveOf(absl::string_view id_prefix) const {
+    return live_prefix + std::string(id_prefix);
+  }
+  std::string LiveReservationsOf(absl::string_view id_prefix) const {
+    return live_reservations_prefix + std::string(id_prefix);
+  }
 
   std::string deadlines;
   std::string sequence;
@@ -125,6 +164,8 @@ struct RedisSharedKeys {
   std::string markers;
   std::string index_prefix;
   std::string reservations_prefix;
+  std::string live_prefix;
+  std::string live_reservations_prefix;
 };
 
 class RedisJournal {
@@ -160,11 +201,24 @@ class RedisJournal {
   // Ends `id`'s reservation (its Create or Rotate failed). Best effort: it lapses anyway.
   void Release(absl::string_view principal, absl::string_view id);
 
+  // A tenant's live cap (LiveCap: `max` sessions whose ids start with `id_prefix`, "<tenant>~"):
+  // reserves a place for session `id` for `lease` if the tenant's live sessions and other
+  // reservations leave one (nullopt), and then, with `deadline_ms`, also puts `id` in the deadline
+  // set at it (ZADD GT); else returns how many there are (no place reserved, no deadline entry).
+  // Adding `id` to the tenant's live set (Move) ends its reservation.
+  absl::StatusOr<std::optional<size_t>> ReserveLive(absl::string_view id_prefix, size_t max,
+                                                    absl::string_view id, absl::Duration lease,
+                                                    std::optional<int64_t> deadline_ms);
+  // Ends `id`'s reservation under its tenant's cap (its Create failed). Best effort: it lapses
+  // anyway.
+  void ReleaseLive(absl::string_view id_prefix, absl::string_view id);
+
   // Drops `member` from `principal`'s index if it is there (a stale entry ListSessions or
   // RevokeSessions found).
   absl::Status DropIndexEntry(absl::string_view principal, const std::string& member);
 
-  // Drops `id`'s deadline entry if its score is still `score` (the session is gone).
+  // Drops `id`'s deadline entry, and its tenant's live entry, if the deadline's score is still
+  // `score` (the session is gone).
   absl::Status DropDeadline(const std::string& id, const std::string& score);
 
  private:

@@ -72,8 +72,9 @@ end
 
 -- The event stream: one entry per change, id 0-<sequence>, appended in the script that changes.
 -- In a cluster, the change goes to the slot's journal: field 'o' says what to apply ('e' an
--- event, whose fields follow; '+' or '-' an index member 'm' of principal 'p'; 'd' the deadline
--- entry of session 'i' goes).
+-- event, whose fields follow; '+' or '-' an index member 'm' of principal 'p'; 'l' session 'i'
+-- joins its tenant's live set (below); 'd' the deadline entry of session 'i' goes, and its
+-- tenant's live entry).
 local LAST_SEQ = 0
 local function journal(fields)
   redis.call('XADD', JOURNAL, '*', unpack(fields))
@@ -116,15 +117,20 @@ local function index_remove(principal, entry)
   end
 end
 
--- Standalone: each tenant's live sessions (ids '<tenant>~<id>', tenant_store.h), a sorted set
+-- Each tenant's live sessions (ids '<tenant>~<id>', tenant_store.h), a sorted set
 -- P:l:<tenant>~ of ids at their absolute expiry (ms), which renewals never move: a tenant's cap
 -- counts the members not yet past it (an idle-expired session counts until it ends, at the latest
--- when the sweep reaches it). Ids without a tenant have none.
+-- when the sweep reaches it). Ids without a tenant have none. In a cluster the set is in the
+-- shared slot: an added session goes to the journal ('l': id 'i' at absolute expiry 'a'), and an
+-- ended one leaves with its deadline entry ('d').
 local function tenant_key(id)
   local tenant = GLOBAL and string.match(id, '^[^~]*~')
   return tenant and PREFIX .. ':l:' .. tenant
 end
 local function tenant_add(id, absolute)
+  if JOURNAL and string.find(id, '~', 1, true) then
+    journal({'o', 'l', 'i', id, 'a', int(tonumber(absolute))})
+  end
   local key = tenant_key(id)
   if key then redis.call('ZADD', key, absolute, id) end
 end

@@ -21,8 +21,8 @@
 // append there each change of the shared keys below, which live in one other slot.
 //
 // Shared keys, standalone (a script may touch one slot only in a cluster, so there they are
-// named {P}:d, {P}:i:<principal>, {P}:ic, {P}:n and {P}:events, in one slot, and changed by the
-// journal's mover):
+// named {P}:d, {P}:i:<principal>, {P}:ic, {P}:l:<tenant>~, {P}:n and {P}:events, in one slot,
+// and changed by the journal's mover):
 //   P:d       sorted set: every session's id at the score of its idle deadline (ms); the sweep
 //             ends the due ones, so expiries are recorded and indexes exact without waiting for
 //             a read
@@ -32,8 +32,9 @@
 //   P:l:<tenant>~  sorted set: the live sessions whose ids start with "<tenant>~" (tenant_store.h)
 //             at the score of their absolute expiry (ms), which renewals never move; Create
 //             counts the members not past it against the tenant's live cap (an idle-expired
-//             session counts until it ends, at the latest when the sweep reaches it); none in a
-//             cluster, where the live cap is not offered
+//             session counts until it ends, at the latest when the sweep reaches it); in a
+//             cluster a reservation in the shared slot counts them before the create
+//             (redis_journal.h)
 //   P:n       the last event sequence; P:events the event stream, one entry per change with id
 //             0-<sequence>, trimmed to about the event retention (MAXLEN ~)
 //

@@ -225,8 +225,8 @@ std::string FieldOf(const std::vector<RedisReply>& fields, absl::string_view fie
   return "";
 }
 
-// OK if the Create script can count `cap` for session `id`: it counts per tenant, the ids'
-// text up to their first '~' (tenant_store.h), which must be the cap's prefix.
+// OK if the store can count `cap` for session `id`: its scripts count per tenant, the ids' text
+// up to their first '~' (tenant_store.h), which must be the cap's prefix.
 absl::Status CheckCountable(const LiveCap& cap, absl::string_view id) {
   const size_t tilde = cap.id_prefix.find('~');
   if (tilde + 1 != cap.id_prefix.size() || !absl::StartsWith(id, cap.id_prefix)) {
@@ -298,9 +298,9 @@ class RedisStore final : public Store {
   StoreStats Stats() const override;
   bool MayBlock() const override { return true; }
   bool AcceptsWrites() const override { return reachability_.reachable(); }
-  // Standalone only: the Create script counts the tenant's live sessions (redis_scripts.h). In a
-  // cluster a tenant's sessions live in many slots and no script can count them with the create.
-  bool CapsLiveSessions() const override { return !cluster_; }
+  // Standalone, the Create script counts the tenant's live sessions (redis_scripts.h); in a
+  // cluster, a reservation in the shared slot before the create does (redis_journal.h).
+  bool CapsLiveSessions() const override { return true; }
 
  private:
   // A script's KEYS: the session's three keys (sharing the hash tag {id}), then, standalone, the
@@ -354,6 +354,15 @@ class RedisStore final : public Store {
   bool Capped(absl::string_view principal) const {
     return limits_.max_sessions_per_principal > 0 && !principal.empty();
   }
+  // Cluster (redis_journal.h): what must come before `session`'s create script, so that the
+  // session is counted and listed from the moment it can be live: a place under its tenant's live
+  // cap (first: it evicts nothing), room under its principal's cap (Admit), and its deadline
+  // entry at `deadline_ms` (in the tenant's reservation script when no principal cap comes in
+  // between: one round trip for both). RESOURCE_EXHAUSTED (LiveCapExceeded) if the tenant's cap
+  // refuses; Admit's errors. On failure, gives back what it reserved.
+  absl::Status PrepareClusterCreate(const NewSession& session, int64_t deadline_ms);
+  // Cluster: gives back `session`'s reservations under its caps (it was not created). Best effort.
+  void ReleaseReservations(const NewSession& session);
   // Cluster (redis_journal.h): reserves room for session `id` under `principal`'s cap, ending
   // the least recently used sessions first with policy evict_oldest. RESOURCE_EXHAUSTED
   // (PrincipalCapError) if the cap refuses; UNAVAILABLE if the principal's sessions kept changing
@@ -459,6 +468,8 @@ absl::StatusOr<SessionMeta> RedisStore::Create(NewSession session) {
   absl::StatusOr<SessionState> state = SessionState::Create(std::move(session.entries), limits_);
   if (!state.ok()) return state.status();
   const absl::Time now = clock_->Now();
+  // The script counts the tenant's live cap standalone; in a cluster, the reservation does
+  // (PrepareClusterCreate).
   std::vector<std::string> args = {absl::StrCat(Millis(session.idle_timeout)),
                                    absl::StrCat(Millis(session.absolute_timeout)),
                                    session.principal,
@@ -466,7 +477,7 @@ absl::StatusOr<SessionMeta> RedisStore::Create(NewSession session) {
                                    absl::StrCat(state->data_bytes()),
                                    EncodeLabels(session.labels),
                                    absl::StrCat(cluster_ ? 0 : session.live_cap.max)};
-  if (session.live_cap.max != 0 && !cluster_) {
+  if (session.live_cap.max != 0) {
     if (absl::Status counted = CheckCountable(session.live_cap, session.id); !counted.ok()) {
       return counted;
     }
@@ -494,14 +505,11 @@ absl::StatusOr<SessionMeta> RedisStore::Create(NewSession session) {
       return Peek(first->str);
     }
   }
-  // In a cluster, the cap's reservation and the deadline entry come before the session can be
-  // live (redis_journal.h).
-  const bool reserve = cluster_ && Capped(session.principal);
-  absl::Status ready = reserve ? Admit(session.principal, session.id) : absl::OkStatus();
-  if (ready.ok() && cluster_) {
-    ready = AddDeadline(
-        session.id, absl::ToUnixMillis(now) +
-                        std::min(Millis(session.idle_timeout), Millis(session.absolute_timeout)));
+  absl::Status ready = absl::OkStatus();
+  if (cluster_) {
+    ready = PrepareClusterCreate(
+        session, absl::ToUnixMillis(now) +
+                     std::min(Millis(session.idle_timeout), Millis(session.absolute_timeout)));
   }
   absl::StatusOr<RedisReply> reply =
       ready.ok() ? Eval(RedisCreateScript(), KeysOf(session.id), now, args, true) : ready;
@@ -510,7 +518,7 @@ absl::StatusOr<SessionMeta> RedisStore::Create(NewSession session) {
                                      : OutcomeOf(*reply) == "LIVE_CAP"
                                          ? LiveCapFailure(*reply, session.live_cap)
                                          : FailureOf(*reply, {}, {}, limits_);
-  if (!meta.ok() && reserve) journal_->Release(session.principal, session.id);
+  if (!meta.ok() && cluster_ && ready.ok()) ReleaseReservations(session);
   if (!meta.ok() && !claim.empty()) {
     // Not created: a retry must run afresh. Best effort; the claim expires with the window anyway.
     (void)Eval(RedisReleaseClaimScript(), {claim}, now, {session.id}, false);
@@ -771,6 +779,29 @@ absl::StatusOr<size_t> RedisStore::RunInBatches(const RedisScript& script,
     ended += *batch;
     if (*more == 0) return ended;
   }
+}
+
+absl::Status RedisStore::PrepareClusterCreate(const NewSession& session, int64_t deadline_ms) {
+  const bool principal_capped = Capped(session.principal);
+  std::optional<int64_t> deadline = deadline_ms;
+  if (session.live_cap.max != 0) {
+    // Without a principal cap in between, one script reserves the place and lists the deadline.
+    absl::StatusOr<std::optional<size_t>> full =
+        journal_->ReserveLive(session.live_cap.id_prefix, session.live_cap.max, session.id,
+                              kReservationLease, principal_capped ? std::nullopt : deadline);
+    if (!full.ok()) return full.status();
+    if (full->has_value()) return LiveCapExceeded(session.live_cap, **full);
+    if (!principal_capped) deadline.reset();
+  }
+  absl::Status ready = principal_capped ? Admit(session.principal, session.id) : absl::OkStatus();
+  if (ready.ok() && deadline.has_value()) ready = AddDeadline(session.id, *deadline);
+  if (!ready.ok()) ReleaseReservations(session);
+  return ready;
+}
+
+void RedisStore::ReleaseReservations(const NewSession& session) {
+  if (Capped(session.principal)) journal_->Release(session.principal, session.id);
+  if (session.live_cap.max != 0) journal_->ReleaseLive(session.live_cap.id_prefix, session.id);
 }
 
 absl::Status RedisStore::Admit(absl::string_view principal, absl::string_view id) {

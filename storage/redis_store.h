@@ -36,23 +36,24 @@
 // read of the stream). A session that ended leaves a stub with the reason for the gone
 // retention (and, if ended with a request_id, its idempotency window), like the memory store.
 //
-// A tenant's live cap (NewSession::live_cap; CapsLiveSessions() standalone only): each tenant's
-// live sessions are one sorted set scored by their absolute expiry (redis_scripts.h), changed in
-// the scripts that create, rotate and end sessions, so Create's script counts them (ZCOUNT,
-// O(log n)) atomically with the create, whichever replica runs it. Renewals never touch it;
-// sessions that expired idle count until they end (a read or the sweep ends them; keys Redis's TTL
-// reclaimed are dropped when the sweep reaches their deadline entry). Sessions without a tenant
-// (no '~' in the id) have no entry. Sessions created before this set existed are not counted.
-// In a cluster a tenant's sessions live in many slots, so no script can count them with the
-// create: CapsLiveSessions() is false there, and the server refuses the limit at start.
+// A tenant's live cap (NewSession::live_cap; CapsLiveSessions() is true): each tenant's live
+// sessions are one sorted set scored by their absolute expiry (redis_scripts.h), changed in the
+// scripts that create, rotate and end sessions. Standalone, Create's script counts them (ZCOUNT,
+// O(log n)) atomically with the create, whichever replica runs it. In a cluster the set lives in
+// the shared slot and changes through the journal, and a capped Create first reserves a place
+// there in one script (redis_journal.h: how, its cost, its bounds). Renewals never touch the set;
+// sessions that expired idle count until they end (a read or the sweep ends them; keys Redis's
+// TTL reclaimed are dropped when the sweep reaches their deadline entry). Sessions without a
+// tenant (no '~' in the id) have no entry. Sessions created by a sessiond without this set are
+// not counted.
 //
 // Redis Cluster: a script may touch one slot, and a principal's sessions (and the event stream)
 // live in other slots than a session's keys. The shared keys live in one slot there, and each
 // script appends its changes to them to a journal in its own slot, which the replica applies to
 // the shared slot exactly once and in order before the call returns (redis_journal.h: the
-// design, its costs, its limits). ListSessions, RevokeSessions, the principal cap (a
-// reservation in the shared slot before the create), the events and the sweep work as
-// standalone.
+// design, its costs, its limits). ListSessions, RevokeSessions, the principal cap and a
+// tenant's live cap (each a reservation in the shared slot before the create), the events and
+// the sweep work as standalone.
 //
 // Durability: what the Redis deployment gives (its AOF/RDB settings). An acknowledged write is on
 // the primary; with options.redis.wait_replicas = N each write also WAITs until N replicas have

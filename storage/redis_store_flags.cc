@@ -66,14 +66,7 @@ std::vector<std::string> AddressesFromFlags() {
   return addresses;
 }
 
-// Whether the flags name a Redis Cluster.
-bool ClusterFromFlags() {
-  return absl::GetFlag(FLAGS_redis_cluster) || AddressesFromFlags().size() > 1;
-}
-
 }  // namespace
-
-bool RedisFlagsCapLiveSessions() { return !ClusterFromFlags(); }
 
 absl::StatusOr<std::unique_ptr<Store>> OpenRedisStoreFromFlags(const SessionLimits& limits) {
   RedisStoreOptions options;
@@ -81,7 +74,7 @@ absl::StatusOr<std::unique_ptr<Store>> OpenRedisStoreFromFlags(const SessionLimi
   if (options.redis.addresses.empty()) {
     return absl::InvalidArgumentError("--store=redis needs --redis_addrs (host:port[,...])");
   }
-  options.redis.cluster = ClusterFromFlags();
+  options.redis.cluster = absl::GetFlag(FLAGS_redis_cluster) || options.redis.addresses.size() > 1;
   options.redis.user = absl::GetFlag(FLAGS_redis_user);
   options.redis.password = absl::GetFlag(FLAGS_redis_password);
   if (const std::string file = absl::GetFlag(FLAGS_redis_password_file); !file.empty()) {

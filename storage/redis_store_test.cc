@@ -6,8 +6,9 @@
 // principal's sessions across a cluster's slots, one slot's journal moved by two replicas at
 // once, a journal a dead replica left, renewals not WAITing, two stores (replicas) sharing
 // sessions and conflicts, Redis killed and restarted under load, a rotation racing writes, a
-// primary failover with WAIT, resharding under load, and a tenant's live cap on two replicas. One
-// process for all (ctest runs the binary once), so the servers start once.
+// primary failover with WAIT, resharding under load, and a tenant's live cap on two replicas
+// (standalone and cluster). One process for all (ctest runs the binary once), so the servers
+// start once.
 #include "storage/redis_store.h"
 
 #include <algorithm>
@@ -169,16 +170,23 @@ NewSession CappedSession(int n) {
   return session;
 }
 
-TEST(RedisStoreTest, ATenantsLiveCapCountsRenewedSessionsOnTwoReplicasAndForgetsReclaimedKeys) {
+// On one deployment: tenant a's cap of 3 counts sessions created on either of two replicas,
+// renewed ones, and idle-expired ones until they end; keys Redis's TTL reclaimed stop counting
+// once swept; a create that failed holds no place; and a create the tenant's cap refuses evicts
+// none of its principal's sessions under an evicting principal cap.
+void ExpectATenantsLiveCapHoldsOnTwoReplicas(std::vector<std::string> addresses) {
   FakeClock clock;
-  const RedisStoreOptions options = OptionsFor({SharedServer().address()}, &clock, {});
+  const RedisStoreOptions options = OptionsFor(addresses, &clock, {});
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> first, OpenRedisStore(options));
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> second, OpenRedisStore(options));
+  EXPECT_TRUE(first->CapsLiveSessions());
   TenantStore on_first(first.get(), TenantPrefix("a"));
   TenantStore on_second(second.get(), TenantPrefix("a"));
   const auto over_cap =
       StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("has 3 live sessions"));
-  for (int n = 1; n <= 3; ++n) ASSERT_OK((n % 2 ? on_first : on_second).Create(CappedSession(n)));
+  for (int n = 1; n <= 2; ++n) ASSERT_OK((n % 2 ? on_first : on_second).Create(CappedSession(n)));
+  EXPECT_THAT(on_second.Create(CappedSession(2)), StatusIs(absl::StatusCode::kAlreadyExists));
+  ASSERT_OK(on_second.Create(CappedSession(3))) << "the failed create holds no place";
   EXPECT_THAT(on_second.Create(CappedSession(4)), over_cap);
 
   // Sessions 1 and 2 are renewed (Touch, a Get), session 3 expires idle: until it ends it counts.
@@ -191,8 +199,24 @@ TEST(RedisStoreTest, ATenantsLiveCapCountsRenewedSessionsOnTwoReplicasAndForgets
   ASSERT_OK(on_first.Create(CappedSession(4)));
   EXPECT_THAT(on_second.Create(CappedSession(5)), over_cap) << "renewed sessions still count";
 
+  // A create the tenant's cap refuses ends none of its principal's sessions to make room.
+  SessionLimits evicting;
+  evicting.max_sessions_per_principal = 1;
+  evicting.principal_cap_policy = PrincipalCapPolicy::kEvictOldest;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> third,
+                       OpenRedisStore(OptionsFor(addresses, &clock, evicting)));
+  TenantStore on_third(third.get(), TenantPrefix("b"));
+  NewSession owned = CappedSession(1);
+  owned.principal = "alice";
+  owned.live_cap = {TenantPrefix("b"), 1, "tenant b's max_live_sessions"};
+  ASSERT_OK(on_third.Create(owned));
+  owned.id = Id(2);
+  EXPECT_THAT(on_third.Create(owned), StatusIs(absl::StatusCode::kResourceExhausted,
+                                               HasSubstr("tenant b's max_live_sessions")));
+  EXPECT_OK(GetAllEntries(on_third, Id(1))) << "not evicted";
+
   // Keys that Redis's TTL reclaimed (no sweep ended them) stop counting once a sweep passes.
-  std::unique_ptr<RedisClient> redis = Inspect({SharedServer().address()});
+  std::unique_ptr<RedisClient> redis = Inspect(addresses);
   const std::string main = absl::StrCat(options.key_prefix, ":{", TenantPrefix("a"), Id(1), "}");
   const std::vector<absl::string_view> reclaim = {"DEL", main};
   ASSERT_OK(redis->Run(main, reclaim));
@@ -200,12 +224,14 @@ TEST(RedisStoreTest, ATenantsLiveCapCountsRenewedSessionsOnTwoReplicasAndForgets
   ASSERT_OK(first->SweepExpired());
   for (int n = 5; n <= 7; ++n) ASSERT_OK(on_second.Create(CappedSession(n)));
   EXPECT_THAT(on_first.Create(CappedSession(8)), over_cap);
+}
 
-  // In a cluster the store does not offer the cap (the server refuses the limit at start).
-  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> cluster,
-                       OpenRedisStore(OptionsFor(SharedCluster().addresses(), &clock, {})));
-  EXPECT_FALSE(cluster->CapsLiveSessions());
-  EXPECT_TRUE(first->CapsLiveSessions());
+TEST(RedisStoreTest, ATenantsLiveCapCountsRenewedSessionsOnTwoReplicasAndForgetsReclaimedKeys) {
+  for (const std::vector<std::string>& addresses :
+       {std::vector<std::string>{SharedServer().address()}, SharedCluster().addresses()}) {
+    SCOPED_TRACE(addresses.size() == 1 ? "standalone" : "cluster");
+    ExpectATenantsLiveCapHoldsOnTwoReplicas(addresses);
+  }
 }
 
 TEST(RedisStoreTest, ExpiringAHundredThousandSessionsOfOnePrincipalLeavesTheIndexEmpty) {

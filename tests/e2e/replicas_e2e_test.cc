@@ -6,7 +6,7 @@
 // authenticates with the password file, and a wrong one stops the start. On a backend that caps a
 // tenant's live sessions itself, concurrent creates through both replicas never pass the cap.
 // Last, two replicas over a Redis Cluster share a user's sessions (list, revoke, the cap) and one
-// order of events.
+// order of events, and their concurrent creates never pass a tenant's live-session cap.
 #include <atomic>
 #include <fstream>
 #include <functional>
@@ -259,7 +259,11 @@ TEST_P(ReplicasE2eTest, HealthFollowsTheBackendDownAndBackUp) {
   EXPECT_OK(first_client_->CreateSession(create)) << "recovered by itself";
 }
 
-TEST_P(ReplicasE2eTest, ConcurrentCreatesThroughBothReplicasNeverPassATenantsLiveSessionCap) {
+// Two replicas over the backend that `backend_flags` select, with the tenant shop's cap of 5:
+// eight creates through each at once make five sessions, and a delete through one frees a place
+// for the other.
+void ExpectConcurrentCreatesThroughTwoReplicasNeverPassATenantsCap(
+    const std::vector<std::string>& backend_flags) {
   TempDir dir;
   // The tenant shop, whose bearer token is "shop-token" (the digest is its sha256sum).
   std::ofstream(dir.File("tenants.json"))
@@ -269,7 +273,7 @@ TEST_P(ReplicasE2eTest, ConcurrentCreatesThroughBothReplicasNeverPassATenantsLiv
   std::unique_ptr<SessiondProcess> replicas[2];
   std::unique_ptr<Client> clients[2];
   for (int i = 0; i < 2; ++i) {
-    std::vector<std::string> flags = backend_->Flags();
+    std::vector<std::string> flags = backend_flags;
     flags.push_back("--drain_grace=0s");
     flags.push_back("--tenants_file=" + dir.File("tenants.json"));
     ASSERT_OK_AND_ASSIGN(replicas[i], SessiondProcess::Start(std::move(flags)));
@@ -305,6 +309,10 @@ TEST_P(ReplicasE2eTest, ConcurrentCreatesThroughBothReplicasNeverPassATenantsLiv
   ASSERT_OK(clients[0]->Delete(remove));
   EXPECT_OK(clients[1]->CreateSession({}));
   EXPECT_THAT(clients[0]->CreateSession({}), over_cap);
+}
+
+TEST_P(ReplicasE2eTest, ConcurrentCreatesThroughBothReplicasNeverPassATenantsLiveSessionCap) {
+  ExpectConcurrentCreatesThroughTwoReplicasNeverPassATenantsCap(backend_->Flags());
 }
 
 INSTANTIATE_TEST_SUITE_P(SharedBackends, ReplicasE2eTest, ::testing::ValuesIn(Backends()), NameOf);
@@ -393,6 +401,13 @@ TEST(RedisClusterE2eTest, TwoReplicasShareAUsersSessionsTheCapAndOneOrderOfEvent
                                  v1::SessionEvent::CREATED, v1::SessionEvent::CREATED,
                                  v1::SessionEvent::REVOKED, v1::SessionEvent::REVOKED,
                                  v1::SessionEvent::REVOKED));
+}
+
+TEST(RedisClusterE2eTest, ConcurrentCreatesThroughBothReplicasNeverPassATenantsLiveSessionCap) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<storage::testing::RedisCluster> cluster,
+                       storage::testing::RedisCluster::Start());
+  ExpectConcurrentCreatesThroughTwoReplicasNeverPassATenantsCap(
+      {"--store=redis", "--redis_addrs=" + absl::StrJoin(cluster->addresses(), ",")});
 }
 #endif
 
