@@ -43,22 +43,14 @@ void InvalidationHub::Remove(const Stream* stream) {
 }
 
 void InvalidationHub::AfterSent(uint64_t barrier, absl::AnyInvocable<void()> reply) {
-  std::vector<std::shared_ptr<Stream>> behind;
   {
     absl::MutexLock lock(&mu_);
-    for (const auto& stream : streams_) {
-      if (stream->sent_through() < barrier) behind.push_back(stream);
-    }
-    if (!behind.empty()) {
+    if (SlowestLocked() < barrier) {
       waiters_.push_back(Waiter{barrier, absl::Now() + lease_, std::move(reply)});
+      return;
     }
   }
-  if (behind.empty()) {
-    reply();
-    return;
-  }
-  // Outside the lock: a flushed stream's progress completes waiters (Progress).
-  for (const auto& stream : behind) stream->Flush();
+  reply();
 }
 
 void InvalidationHub::Progress() {

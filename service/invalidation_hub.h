@@ -7,8 +7,6 @@
 // reply once every stream has sent past the call's events (AfterSent): at once when every stream
 // has, else when the last one catches up, else after one lease, when the streams still behind are
 // ended with UNAVAILABLE (their clients' leases have lapsed by then, so they serve nothing stale).
-// A stream may hold its invalidations for a moment to send several in one message; a waiting
-// call flushes the streams it waits for.
 // A thread of the hub's own keeps that deadline; it sleeps while nothing waits.
 //
 // Thread-safe. Replies run on the thread that completed them (a stream's write, the deadline
@@ -41,8 +39,6 @@ class InvalidationHub {
     virtual void EndBehind(absl::Duration lease) = 0;
     // Ends the stream with UNAVAILABLE because the server is shutting down. Must not call the hub.
     virtual void EndShutdown() = 0;
-    // Sends what the stream holds back (invalidations it would otherwise batch for a moment) now.
-    virtual void Flush() = 0;
   };
 
   // A hub whose waits last at most `lease` (--near_cache_lease).
@@ -58,7 +54,7 @@ class InvalidationHub {
   void Remove(const Stream* stream);
 
   // Runs `reply` once every registered stream has sent every event below `barrier`, or after one
-  // lease (ending the streams still behind). The streams still behind are flushed.
+  // lease (ending the streams still behind).
   void AfterSent(uint64_t barrier, absl::AnyInvocable<void()> reply);
 
   // A stream sent more: runs the replies it completes.

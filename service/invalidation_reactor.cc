@@ -1,6 +1,5 @@
 #include "service/invalidation_reactor.h"
 
-#include <memory>
 #include <optional>
 #include <vector>
 
@@ -102,25 +101,17 @@ void InvalidationReactor::TakePing() {
   StartRead(&read_);
 }
 
-void InvalidationReactor::Flush() {
-  {
-    absl::MutexLock lock(&mu_);
-    flush_ = true;
-  }
-  Pump();
-}
-
 void InvalidationReactor::Pump() {
   absl::Status behind;
   bool caught_up = false;
-  bool arm = false;
   grpc::ByteBuffer* message = nullptr;
   {
     absl::MutexLock lock(&mu_);
     if (finished_ || writing_) return;
+    v1::InvalidationsResponse response;
     for (;;) {
       absl::StatusOr<std::vector<storage::SessionEvent>> batch =
-          log_->Read(next_, kMaxInvalidations - held_.invalidations_size());
+          log_->Read(next_, kMaxInvalidations - response.invalidations_size());
       if (!batch.ok()) {
         behind = batch.status();
         break;
@@ -129,36 +120,27 @@ void InvalidationReactor::Pump() {
         next_ = event.sequence + 1;
         if (!tenant_prefix_.empty() && !storage::ToTenantEvent(tenant_prefix_, &event)) continue;
         if (auto invalidation = InvalidationOf(event)) {
-          *held_.add_invalidations() = *std::move(invalidation);
+          *response.add_invalidations() = *std::move(invalidation);
         }
       }
-      const bool full = held_.invalidations_size() >= kMaxInvalidations;
+      const bool full = response.invalidations_size() >= kMaxInvalidations;
       if (batch->empty() || full) break;
     }
     if (behind.ok()) {
       if (ping_ != 0 && next_ >= ping_barrier_) {
-        held_.set_granted_ping(std::exchange(ping_, 0));
-        *held_.mutable_lease() = google::protobuf::util::TimeUtil::NanosecondsToDuration(
+        response.set_granted_ping(std::exchange(ping_, 0));
+        *response.mutable_lease() = google::protobuf::util::TimeUtil::NanosecondsToDuration(
             absl::ToInt64Nanoseconds(hub_->lease()));
       }
-      const bool due =
-          flush_ || held_.granted_ping() != 0 || held_.invalidations_size() >= kMaxInvalidations;
-      if (held_.invalidations_size() > 0 && !due) {
-        // Held: more may join them before the alarm rings.
-        arm = !std::exchange(hold_armed_, true);
-        if (arm) hold_alarm_ = std::make_unique<grpc::Alarm>();
-      } else if (held_.invalidations_size() > 0 || held_.granted_ping() != 0) {
+      if (response.invalidations_size() > 0 || response.granted_ping() != 0) {
         pending_.Clear();
-        SerializeResponse(held_, &pending_);
-        held_.Clear();
-        flush_ = false;
+        SerializeResponse(response, &pending_);
         written_next_ = next_;
         writing_ = true;
         // Nothing else touches pending_ while writing_: it stays put for gRPC until OnWriteDone.
         message = &pending_;
       } else {
-        // Nothing due: every event so far is sent or was not this stream's. A flush asked for
-        // stays asked for: the event a waiting Delete needs may not be in the log yet.
+        // Nothing due: every event so far is sent or was not this stream's.
         sent_through_.store(next_, std::memory_order_release);
         caught_up = true;
       }
@@ -169,10 +151,6 @@ void InvalidationReactor::Pump() {
                      absl::StrCat("this near cache fell behind the retained event log "
                                   "(--event_retention); empty the cache and reconnect: ",
                                   behind.message())));
-    return;
-  }
-  if (arm) {
-    ArmHold();
     return;
   }
   if (message != nullptr) {
@@ -189,25 +167,6 @@ void InvalidationReactor::Pump() {
     }
     if (!log_->WaitFor(from, shared_from_this())) Pump();
   }
-}
-
-void InvalidationReactor::ArmHold() {
-  grpc::Alarm* alarm;
-  {
-    absl::MutexLock lock(&mu_);
-    alarm = hold_alarm_.get();
-  }
-  // Replaced only once it has rung (hold_armed_), so it outlives this call. The alarm holds the
-  // reactor weakly: a pending alarm does not keep an ended stream alive.
-  alarm->Set(absl::ToChronoTime(absl::Now() + hold_), [weak = weak_from_this()](bool /*rang*/) {
-    std::shared_ptr<InvalidationReactor> self = weak.lock();
-    if (self == nullptr) return;
-    {
-      absl::MutexLock lock(&self->mu_);
-      self->hold_armed_ = false;
-    }
-    self->Flush();
-  });
 }
 
 void InvalidationReactor::OnWriteDone(bool ok) {

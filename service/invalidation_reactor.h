@@ -6,18 +6,11 @@
 // only, as many as are ready in one message (at most kMaxInvalidations). A LeaseRequest's ping is
 // granted (granted_ping and the lease) in the first message written once the stream has read the
 // log up to where it stood when the ping arrived: every change committed before then has been
-// sent. It holds at most two messages (one being written, one held, kMaxInvalidations each), so a
-// slow client costs the server no more than that; one that does not take its invalidations within
-// a lease is ended by the hub.
-//
-// Invalidations with no grant to carry are held for up to kHold (or a tenth of the lease, if
-// shorter) and sent together: a near cache on a busy replica takes one message per kHold instead
-// of one per commit. The lease bound does not move (a grant is sent at once, after every
-// invalidation before it), and a Delete waiting for the stream flushes it (InvalidationHub).
+// sent. It holds at most one message, so a slow client costs the server no more than that; one
+// that does not take its invalidations within a lease is ended by the hub.
 #ifndef SESSIOND_SERVICE_INVALIDATION_REACTOR_H_
 #define SESSIOND_SERVICE_INVALIDATION_REACTOR_H_
 
-#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -26,12 +19,9 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/time/time.h"
-#include "grpcpp/alarm.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/support/server_callback.h"
 #include "service/invalidation_hub.h"
-#include "sessiond/v1/session.pb.h"
 #include "storage/event_log.h"
 
 namespace sessiond::service {
@@ -55,7 +45,6 @@ class InvalidationReactor final
   uint64_t sent_through() const override { return sent_through_.load(std::memory_order_acquire); }
   void EndBehind(absl::Duration lease) override;
   void EndShutdown() override;
-  void Flush() override;
   void Wake() override { Pump(); }
   void OnReadDone(bool ok) override;
   void OnWriteDone(bool ok) override;
@@ -63,29 +52,23 @@ class InvalidationReactor final
 
  private:
   static constexpr int kMaxInvalidations = 512;
-  static constexpr absl::Duration kHold = absl::Milliseconds(1);
 
   InvalidationReactor(storage::EventLog* log, InvalidationHub* hub, std::string tenant_prefix,
                       uint64_t next)
       : log_(log),
         hub_(hub),
         tenant_prefix_(std::move(tenant_prefix)),
-        hold_(std::min(kHold, hub->lease() / 10)),
         next_(next),
         sent_through_(next) {}
 
   // Takes the ping just read (or ends the stream if it is malformed) and reads the next one.
   void TakePing();
-  // Writes the next message if none is being written and one is due, holds invalidations for
-  // hold_, or waits on the log.
+  // Writes the next message if none is being written and one is due, or waits on the log.
   void Pump();
-  // Sets the alarm that flushes what is held after hold_.
-  void ArmHold();
 
   storage::EventLog* const log_;
   InvalidationHub* const hub_;
   const std::string tenant_prefix_;
-  const absl::Duration hold_;
   absl::Mutex mu_;
   // The sequence of the next event to read from the log.
   uint64_t next_ ABSL_GUARDED_BY(mu_);
@@ -101,12 +84,6 @@ class InvalidationReactor final
   grpc::ByteBuffer read_;
   grpc::ByteBuffer pending_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
-  // Invalidations read from the log and not yet written; flush_: write them at the next chance.
-  v1::InvalidationsResponse held_ ABSL_GUARDED_BY(mu_);
-  bool flush_ ABSL_GUARDED_BY(mu_) = false;
-  // The alarm ending the current hold (a new one each hold); hold_armed_ until it has rung.
-  std::unique_ptr<grpc::Alarm> hold_alarm_ ABSL_GUARDED_BY(mu_);
-  bool hold_armed_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   // Keeps the reactor alive until OnDone; the hub and a waker on the log hold their own.
   std::shared_ptr<InvalidationReactor> self_ ABSL_GUARDED_BY(mu_);
