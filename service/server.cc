@@ -41,12 +41,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const Options& opt
   std::unique_ptr<Server> server(new Server());
   server->options_ = options;
   if (!options.tenants_file.empty()) {
-    // A tenant's live sessions are counted exactly by the memory store's log (this process sees
-    // every creation and ending from an empty start) or by a store that caps them itself
-    // (RocksDB, PostgreSQL, Redis and Redis Cluster: storage::BackendCapsLiveSessions).
-    absl::StatusOr<std::unique_ptr<TenantRegistry>> tenants = TenantRegistry::Open(
-        options.tenants_file, options.limits, options.tenants_reload_interval,
-        /*live_limits=*/options.store == "memory" || options.store_caps_live_sessions);
+    absl::StatusOr<std::unique_ptr<TenantRegistry>> tenants =
+        TenantRegistry::Open(options.tenants_file, options.limits, options.tenants_reload_interval);
     if (!tenants.ok()) return tenants.status();
     server->tenants_ = *std::move(tenants);
   }
@@ -116,10 +112,14 @@ absl::StatusOr<std::unique_ptr<Server>> Server::BuildAndStart(const Options& opt
       options.open_store(options.store, store_limits);
   if (!store.ok()) return store.status();
   server->store_ = *std::move(store);
-  if (server->tenants_ != nullptr && options.store_caps_live_sessions &&
+  // A tenant's live sessions are counted exactly by the memory store's log (this process sees
+  // every creation and ending from an empty start, TenantSessionCounts below) or by the store
+  // itself (RocksDB opened with count_tenant_sessions, PostgreSQL, Redis and Redis Cluster).
+  if (server->tenants_ != nullptr && options.store != "memory" &&
       !server->store_->CapsLiveSessions()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "--store=", options.store, " was expected to cap tenants' live sessions and does not"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("--store=", options.store,
+                     " cannot cap a tenant's live sessions, which --tenants_file needs"));
   }
   storage::Store* serving_store = server->store_.get();
   if (options.metrics != nullptr) {

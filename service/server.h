@@ -50,10 +50,6 @@ class Server {
     std::function<absl::StatusOr<std::unique_ptr<storage::Store>>(
         absl::string_view name, const storage::SessionLimits& limits)>
         open_store;
-    // Whether that store will cap a tenant's live sessions itself (Store::CapsLiveSessions;
-    // storage::BackendCapsLiveSessions in the binary): tenants may then set max_live_sessions
-    // with it. BuildAndStart fails if the opened store disagrees.
-    bool store_caps_live_sessions = false;
     // For a store whose calls may block (Store::MayBlock: rocksdb with sync durability): threads
     // that run its handlers, and how many requests may wait for one of them before the server
     // refuses more with RESOURCE_EXHAUSTED. Other stores' handlers run on gRPC's own threads.

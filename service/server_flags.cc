@@ -152,7 +152,6 @@ absl::StatusOr<Server::Options> ServerOptionsFromCommandLine(int argc, char** ar
   options.port_file = absl::GetFlag(FLAGS_port_file);
   options.store = storage::SelectedBackend();
   options.open_store = &storage::OpenStore;
-  options.store_caps_live_sessions = storage::BackendCapsLiveSessions(options.store);
   options.blocking_threads = absl::GetFlag(FLAGS_blocking_threads);
   options.max_queued_requests = absl::GetFlag(FLAGS_max_queued_requests);
   ServiceLimits& limits = options.limits;

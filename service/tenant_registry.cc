@@ -33,8 +33,7 @@ absl::StatusOr<std::string> StampOf(const std::string& path) {
 }
 
 absl::StatusOr<std::shared_ptr<const TenantSet>> Load(const std::string& path,
-                                                      const ServiceLimits& server,
-                                                      bool live_limits) {
+                                                      const ServiceLimits& server) {
   std::ifstream file(path, std::ios::binary);
   std::ostringstream text;
   if (!file || !(text << file.rdbuf())) {
@@ -47,7 +46,7 @@ absl::StatusOr<std::shared_ptr<const TenantSet>> Load(const std::string& path,
         absl::StrCat("--tenants_file=", path, ": ", configs.status().message()));
   }
   absl::StatusOr<std::shared_ptr<const TenantSet>> set =
-      TenantSet::Make(*std::move(configs), server, live_limits);
+      TenantSet::Make(*std::move(configs), server);
   if (!set.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("--tenants_file=", path, ": ", set.status().message()));
@@ -66,7 +65,7 @@ absl::Status CheckAtMost(absl::string_view field, absl::Duration value, absl::st
 
 // The server's limits with `config`'s own in place.
 absl::StatusOr<ServiceLimits> LimitsOf(const TenantConfig& config, const std::string& field,
-                                       const ServiceLimits& server, bool live_limits) {
+                                       const ServiceLimits& server) {
   const TenantLimits& own = config.limits;
   ServiceLimits limits = server;
   limits.tenant = config.name;
@@ -95,14 +94,6 @@ absl::StatusOr<ServiceLimits> LimitsOf(const TenantConfig& config, const std::st
         field, ".limits.max_session_bytes: ", own.max_session_bytes,
         " is over the server's --max_session_bytes (", server.session.max_session_bytes, ")"));
   }
-  if (own.max_live_sessions != 0 && !live_limits) {
-    // Exact only where this process sees every creation and ending (tenant_session_counts.h) or
-    // the store caps the tenant itself (Store::CapsLiveSessions).
-    return absl::InvalidArgumentError(absl::StrCat(
-        field,
-        ".limits.max_live_sessions: needs --store=memory, rocksdb, postgres or redis, whose "
-        "tenants' live sessions are counted exactly (docs/SECURITY.md)"));
-  }
   limits.tenant_max_idle_timeout = own.max_idle_timeout.has_value();
   limits.tenant_max_absolute_timeout = own.max_absolute_timeout.has_value();
   limits.tenant_max_live_sessions = own.max_live_sessions;
@@ -113,13 +104,12 @@ absl::StatusOr<ServiceLimits> LimitsOf(const TenantConfig& config, const std::st
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<const TenantSet>> TenantSet::Make(std::vector<TenantConfig> configs,
-                                                                 const ServiceLimits& server,
-                                                                 bool live_limits) {
+                                                                 const ServiceLimits& server) {
   auto set = std::make_shared<TenantSet>();
   for (size_t i = 0; i < configs.size(); ++i) {
     TenantConfig& config = configs[i];
     absl::StatusOr<ServiceLimits> limits =
-        LimitsOf(config, absl::StrCat("tenants[", i, "]"), server, live_limits);
+        LimitsOf(config, absl::StrCat("tenants[", i, "]"), server);
     if (!limits.ok()) return limits.status();
     for (const Sha256& digest : config.token_sha256) set->digests_.emplace_back(digest, i);
     for (const std::string& identity : config.client_identities) set->identities_[identity] = i;
@@ -168,10 +158,8 @@ absl::StatusOr<const Tenant*> TenantSet::Authenticate(
       "no credentials: send \"authorization: Bearer <token>\" metadata or a client certificate");
 }
 
-absl::StatusOr<std::unique_ptr<TenantRegistry>> TenantRegistry::Open(const std::string& path,
-                                                                     const ServiceLimits& server,
-                                                                     absl::Duration reload_interval,
-                                                                     bool live_limits) {
+absl::StatusOr<std::unique_ptr<TenantRegistry>> TenantRegistry::Open(
+    const std::string& path, const ServiceLimits& server, absl::Duration reload_interval) {
   if (reload_interval < absl::Seconds(1)) {
     return absl::InvalidArgumentError(
         absl::StrCat("--tenants_reload_interval=", absl::FormatDuration(reload_interval),
@@ -179,10 +167,9 @@ absl::StatusOr<std::unique_ptr<TenantRegistry>> TenantRegistry::Open(const std::
   }
   absl::StatusOr<std::string> stamp = StampOf(path);
   if (!stamp.ok()) return stamp.status();
-  absl::StatusOr<std::shared_ptr<const TenantSet>> set = Load(path, server, live_limits);
+  absl::StatusOr<std::shared_ptr<const TenantSet>> set = Load(path, server);
   if (!set.ok()) return set.status();
-  std::unique_ptr<TenantRegistry> registry(
-      new TenantRegistry(path, server, reload_interval, live_limits));
+  std::unique_ptr<TenantRegistry> registry(new TenantRegistry(path, server, reload_interval));
   registry->stamp_ = *std::move(stamp);
   {
     absl::MutexLock lock(&registry->mu_);
@@ -209,7 +196,7 @@ void TenantRegistry::ReloadIfChanged() {
   absl::StatusOr<std::string> stamp = StampOf(path_);
   if (stamp.ok() && *stamp == stamp_) return;
   absl::StatusOr<std::shared_ptr<const TenantSet>> set =
-      stamp.ok() ? Load(path_, server_, live_limits_) : stamp.status();
+      stamp.ok() ? Load(path_, server_) : stamp.status();
   if (!set.ok()) {
     std::cerr << "sessiond: error: reloading the tenants failed; the tenants loaded before stay "
                  "in force: "

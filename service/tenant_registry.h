@@ -46,12 +46,9 @@ struct Tenant {
 class TenantSet {
  public:
   // The tenants of `configs` with limits resolved against the server's. INVALID_ARGUMENT naming the
-  // field for a tenant limit above the server's (its flag), a default above its maximum, or a
-  // max_live_sessions unless `live_limits` (the server counts exactly, tenant_session_counts.h, or
-  // the store caps a tenant itself, Store::CapsLiveSessions).
+  // field for a tenant limit above the server's (its flag) or a default above its maximum.
   static absl::StatusOr<std::shared_ptr<const TenantSet>> Make(std::vector<TenantConfig> configs,
-                                                               const ServiceLimits& server,
-                                                               bool live_limits);
+                                                               const ServiceLimits& server);
 
   // The tenant a caller is. `authorization` is the call's `authorization` metadata (empty if
   // absent); `identities` the subject alternative names of its verified client certificate. A
@@ -72,12 +69,10 @@ class TenantSet {
 class TenantRegistry {
  public:
   // Reads and checks `path` (INVALID_ARGUMENT naming --tenants_file and the line or field: fatal at
-  // start), then checks it for changes every `reload_interval` (at least 1s). `live_limits` as
-  // for TenantSet::Make.
+  // start), then checks it for changes every `reload_interval` (at least 1s).
   static absl::StatusOr<std::unique_ptr<TenantRegistry>> Open(const std::string& path,
                                                               const ServiceLimits& server,
-                                                              absl::Duration reload_interval,
-                                                              bool live_limits);
+                                                              absl::Duration reload_interval);
   ~TenantRegistry();
   TenantRegistry(const TenantRegistry&) = delete;
   TenantRegistry& operator=(const TenantRegistry&) = delete;
@@ -86,9 +81,8 @@ class TenantRegistry {
   std::shared_ptr<const TenantSet> Current() const;
 
  private:
-  TenantRegistry(std::string path, const ServiceLimits& server, absl::Duration interval,
-                 bool live_limits)
-      : path_(std::move(path)), server_(server), interval_(interval), live_limits_(live_limits) {}
+  TenantRegistry(std::string path, const ServiceLimits& server, absl::Duration interval)
+      : path_(std::move(path)), server_(server), interval_(interval) {}
 
   // Re-reads the file if its modification time, size or inode changed.
   void ReloadIfChanged();
@@ -96,7 +90,6 @@ class TenantRegistry {
   const std::string path_;
   const ServiceLimits server_;
   const absl::Duration interval_;
-  const bool live_limits_;
   // What identified the file's contents at the last read: mtime (ns), size, inode.
   std::string stamp_;
   mutable absl::Mutex mu_;

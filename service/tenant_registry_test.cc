@@ -47,11 +47,10 @@ std::string File(const std::vector<std::string>& tenants) {
 }
 
 absl::StatusOr<std::shared_ptr<const TenantSet>> SetOf(const std::string& text,
-                                                       const ServiceLimits& server = {},
-                                                       bool live_limits = true) {
+                                                       const ServiceLimits& server = {}) {
   absl::StatusOr<std::vector<TenantConfig>> configs = ParseTenantsFile(text);
   if (!configs.ok()) return configs.status();
-  return TenantSet::Make(*std::move(configs), server, live_limits);
+  return TenantSet::Make(*std::move(configs), server);
 }
 
 // The name of the tenant `authorization` and `identities` authenticate as, or the error.
@@ -119,13 +118,9 @@ TEST(TenantSetTest, TenantLimitsReplaceTheServersAndNeverExceedThem) {
                     server),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("tenants[0].limits.default_idle_timeout")));
-  // max_live_sessions only where it can be exact (the memory, RocksDB and PostgreSQL stores).
-  const std::string live =
-      File({TenantJson("shop", {"t"}, R"(, "limits": {"max_live_sessions": 5})")});
-  EXPECT_THAT(SetOf(live, server, /*live_limits=*/false),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("tenants[0].limits.max_live_sessions: needs --store=memory")));
-  ASSERT_OK_AND_ASSIGN(set, SetOf(live, server, /*live_limits=*/true));
+  ASSERT_OK_AND_ASSIGN(
+      set,
+      SetOf(File({TenantJson("shop", {"t"}, R"(, "limits": {"max_live_sessions": 5})")}), server));
   EXPECT_EQ(set->tenants()[0].limits.tenant_max_live_sessions, 5u);
 }
 
@@ -148,10 +143,10 @@ bool AwaitCode(const TenantRegistry& registry, absl::string_view authorization,
 
 TEST(TenantRegistryTest, ABrokenFileIsFatalAtStartNamingTheFlag) {
   TempDir dir;
-  EXPECT_THAT(TenantRegistry::Open(dir.File("absent.json"), {}, absl::Seconds(1), true),
+  EXPECT_THAT(TenantRegistry::Open(dir.File("absent.json"), {}, absl::Seconds(1)),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--tenants_file=")));
   Write(dir.File("tenants.json"), "{\"tenants\": [\n\n  {\"name\": }]}");
-  EXPECT_THAT(TenantRegistry::Open(dir.File("tenants.json"), {}, absl::Seconds(1), true),
+  EXPECT_THAT(TenantRegistry::Open(dir.File("tenants.json"), {}, absl::Seconds(1)),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("line 3")));
 }
 
@@ -160,7 +155,7 @@ TEST(TenantRegistryTest, AChangedFileIsReloadedAndABrokenOneKeepsThePrevious) {
   const std::string path = dir.File("tenants.json");
   Write(path, File({TenantJson("shop", {"old-token"})}));
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<TenantRegistry> registry,
-                       TenantRegistry::Open(path, {}, absl::Seconds(1), true));
+                       TenantRegistry::Open(path, {}, absl::Seconds(1)));
   EXPECT_OK(registry->Current()->Authenticate("Bearer old-token", {}));
   // Rotation: both tokens, then the new one alone.
   Write(path, File({TenantJson("shop", {"old-token", "new-token"})}));

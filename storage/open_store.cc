@@ -51,10 +51,4 @@ absl::StatusOr<std::unique_ptr<Store>> OpenStore(absl::string_view name,
       "--store=", name, " is not a backend of this build; use one of: ", StoreBackendNames()));
 }
 
-bool BackendCapsLiveSessions(absl::string_view name) {
-  // RocksDB counts its tenants' sessions once the server opens it with tenants
-  // (SessionLimits::count_tenant_sessions); PostgreSQL and Redis (single or Cluster) always cap.
-  return name == "rocksdb" || name == "postgres" || name == "redis";
-}
-
 }  // namespace sessiond::storage

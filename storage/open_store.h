@@ -29,10 +29,6 @@ std::string SelectedBackend();
 absl::StatusOr<std::unique_ptr<Store>> OpenStore(absl::string_view name,
                                                  const SessionLimits& limits);
 
-// Whether backend `name`, as its flags configure it, caps a tenant's live sessions itself
-// (Store::CapsLiveSessions of the store OpenStore opens); false for an unknown name.
-bool BackendCapsLiveSessions(absl::string_view name);
-
 }  // namespace sessiond::storage
 
 #endif  // SESSIOND_STORAGE_OPEN_STORE_H_
