@@ -48,14 +48,14 @@ while i <= #ARGV do
     elseif f[2] == '-' then
       if redis.call('ZREM', ARGV[3] .. f[4], f[6]) == 1 then redis.call('DECR', INDEXED) end
     elseif f[2] == 'l' then
-      local tenant = string.match(f[4], '^[^~]*~')
+      local tenant = tenant_of(f[4])
       if tenant then
         redis.call('ZADD', ARGV[5] .. tenant, f[6], f[4])
         redis.call('ZREM', ARGV[6] .. tenant, f[4])
       end
     elseif f[2] == 'd' then
       redis.call('ZREM', DEADLINES, f[4])
-      local tenant = string.match(f[4], '^[^~]*~')
+      local tenant = tenant_of(f[4])
       if tenant then redis.call('ZREM', ARGV[5] .. tenant, f[4]) end
     end
   end
@@ -123,7 +123,7 @@ constexpr absl::string_view kDropDeadline = R"lua(
 local score = redis.call('ZSCORE', KEYS[1], ARGV[2])
 if score and tonumber(score) == tonumber(ARGV[3]) then
   redis.call('ZREM', KEYS[1], ARGV[2])
-  local tenant = string.match(ARGV[2], '^[^~]*~')
+  local tenant = tenant_of(ARGV[2])
   if tenant then redis.call('ZREM', ARGV[4] .. tenant, ARGV[2]) end
 end
 return {'0', 'OK'}
@@ -131,11 +131,12 @@ return {'0', 'OK'}
 
 // The scripts on the shared slot, built once.
 struct SharedSlotScripts {
-  RedisScript apply = MakeRedisScript("apply_journal", std::string(kApply));
+  RedisScript apply = MakeRedisScript("apply_journal", absl::StrCat(kRedisLuaTenantOf, kApply));
   RedisScript reserve = MakeRedisScript("reserve", std::string(kReserve));
   RedisScript reserve_live = MakeRedisScript("reserve_live", std::string(kReserveLive));
   RedisScript drop_index_entry = MakeRedisScript("drop_index_entry", std::string(kDropIndexEntry));
-  RedisScript drop_deadline = MakeRedisScript("drop_deadline", std::string(kDropDeadline));
+  RedisScript drop_deadline =
+      MakeRedisScript("drop_deadline", absl::StrCat(kRedisLuaTenantOf, kDropDeadline));
 };
 
 const SharedSlotScripts& Scripts() {

@@ -124,11 +124,11 @@ end
 -- shared slot: an added session goes to the journal ('l': id 'i' at absolute expiry 'a'), and an
 -- ended one leaves with its deadline entry ('d').
 local function tenant_key(id)
-  local tenant = GLOBAL and string.match(id, '^[^~]*~')
+  local tenant = GLOBAL and tenant_of(id)
   return tenant and PREFIX .. ':l:' .. tenant
 end
 local function tenant_add(id, absolute)
-  if JOURNAL and string.find(id, '~', 1, true) then
+  if JOURNAL and tenant_of(id) then
     journal({'o', 'l', 'i', id, 'a', int(tonumber(absolute))})
   end
   local key = tenant_key(id)
@@ -711,8 +711,9 @@ return {'0', 'OK'}
 )lua";
 
 RedisScript Build(absl::string_view name, absl::string_view body, bool with_prelude) {
-  return MakeRedisScript(
-      name, with_prelude ? absl::StrCat(kPrelude, body, kEpilogue) : std::string(body));
+  return MakeRedisScript(name, with_prelude
+                                   ? absl::StrCat(kRedisLuaTenantOf, kPrelude, body, kEpilogue)
+                                   : std::string(body));
 }
 
 }  // namespace

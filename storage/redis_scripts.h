@@ -68,6 +68,12 @@ struct RedisScript {
 // A script named `name` with the Lua source `body`, its SHA1 computed.
 RedisScript MakeRedisScript(absl::string_view name, std::string body);
 
+// Lua prepended to every script that finds a session's tenant: tenant_of(id) is the tenant prefix
+// the id starts with (up to and including its '~', tenant_store.h), or nil for an id without one.
+inline constexpr absl::string_view kRedisLuaTenantOf = R"lua(
+local function tenant_of(id) return string.match(id, '^[^~]*~') end
+)lua";
+
 // The scripts, built once (thread-safe).
 const RedisScript& RedisCreateScript();
 const RedisScript& RedisGetScript();
