@@ -62,6 +62,12 @@ absl::StatusOr<SessionMeta> SetOne(Store& store, absl::string_view id, std::stri
 std::vector<SessionEvent> AwaitEvents(Store& store, uint64_t from, size_t count) {
   const absl::Time deadline = absl::Now() + absl::Seconds(10);
   for (;;) {
+    // A log fed by a tail (Redis) may not have reached `from` yet: Read refuses a sequence past
+    // the log's end.
+    if (store.Events().next_sequence() < from && absl::Now() <= deadline) {
+      absl::SleepFor(absl::Milliseconds(5));
+      continue;
+    }
     absl::StatusOr<std::vector<SessionEvent>> events = store.Events().Read(from, 1'000'000);
     if (!events.ok()) return {};
     if (events->size() >= count || absl::Now() > deadline) return *std::move(events);
