@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
     std::cerr << "sessiond: " << options.status().message() << "\n";
     return 2;
   }
+  sessiond::service::LimitMallocArenasFromFlags();
   if (absl::Status status = sessiond::service::InitLogging(sessiond::service::LogFormatFlag());
       !status.ok()) {
     std::cerr << "sessiond: " << status.message() << "\n";
