@@ -6,19 +6,23 @@
 
 namespace sessiond::bench {
 
-grpc::ServerUnaryReactor* EchoServiceImpl::Echo(grpc::CallbackServerContext* context,
-                                                const grpc::ByteBuffer* raw_request,
-                                                grpc::ByteBuffer* raw_response) {
+grpc::Status AnswerEcho(const grpc::ByteBuffer& raw_request, grpc::ByteBuffer* raw_response) {
   google::protobuf::Arena arena;
   auto* request = google::protobuf::Arena::CreateMessage<EchoMessage>(&arena);
   auto* response = google::protobuf::Arena::CreateMessage<EchoMessage>(&arena);
-  absl::Status status = service::ParseRequest(*raw_request, request);
+  absl::Status status = service::ParseRequest(raw_request, request);
   if (status.ok()) {
     response->set_payload(request->payload());
     service::SerializeResponse(*response, raw_response);
   }
+  return service::ToGrpcStatus(status);
+}
+
+grpc::ServerUnaryReactor* EchoServiceImpl::Echo(grpc::CallbackServerContext* context,
+                                                const grpc::ByteBuffer* raw_request,
+                                                grpc::ByteBuffer* raw_response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(service::ToGrpcStatus(status));
+  reactor->Finish(AnswerEcho(*raw_request, raw_response));
   return reactor;
 }
 

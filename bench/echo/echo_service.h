@@ -9,6 +9,11 @@
 
 namespace sessiond::bench {
 
+// One Echo call's work, the same on either API: parses `raw_request` onto an arena with sessiond's
+// ParseRequest and serializes its payload back into `raw_response` with SerializeResponse.
+// INVALID_ARGUMENT for a malformed request.
+grpc::Status AnswerEcho(const grpc::ByteBuffer& raw_request, grpc::ByteBuffer* raw_response);
+
 class EchoServiceImpl final : public EchoService::WithRawCallbackMethod_Echo<EchoService::Service> {
  public:
   grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* context,
