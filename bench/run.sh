@@ -25,7 +25,7 @@ if [[ $MODE == quick ]]; then
 else
   WARMUP=5s DURATION=20s SCALES=(1000000 10000000) REDIS_BENCH_REQUESTS=2000000
 fi
-IN_FLIGHT=64 CHANNELS=4 SESSIONS=10000 CLIENT_CPU=0 SERVER_CPU=1
+IN_FLIGHT=64 CHANNELS=4 SESSIONS=10000 CLIENT_CPU=0 SERVER_CPU=1 PAIRED_ROUNDS=3
 GHZ_VERSION=v0.93.0
 BUILD=$ROOT/build-bench
 OUT=$BUILD/bench-results
@@ -210,6 +210,29 @@ stop "$PID"
 start_redis redis-memory
 loadgen redis-memory "$(allowed 1000000)" --target=redis --scenario=load --sessions=1000000
 stop "$PID"
+
+# --- the CPU ratios again, paired: sessiond and Redis side by side, their runs alternating -------
+# A VM's speed drifts within minutes, and the runs above are minutes apart. The targets that
+# compare CPU per request with Redis's (P1, B1, N1) are each taken as the median, over rounds, of
+# a ratio of two runs made back to back; both servers stay up, only one is loaded at a time.
+start_sessiond paired-sessiond
+SESSIOND_PID=$PID SESSIOND_PORT=$PORT
+start_redis paired-redis
+REDIS_PID=$PID REDIS_PORT=$PORT
+on_sessiond() { PID=$SESSIOND_PID PORT=$SESSIOND_PORT loadgen "$@"; }
+on_redis() { PID=$REDIS_PID PORT=$REDIS_PORT loadgen "$@"; }
+for round in $(seq "$PAIRED_ROUNDS"); do
+  on_sessiond "paired-$round-sessiond-web" "$(allowed)" --scenario=web
+  on_redis "paired-$round-redis-web" "$(allowed)" --target=redis --scenario=web
+  on_sessiond "paired-$round-sessiond-web-batched" "$(allowed)" --scenario=web --target=client \
+    --channels=1
+  on_sessiond "paired-$round-sessiond-web-read-mostly-cached" "$(allowed)" \
+    --scenario=web-read-mostly --target=client --channels=1 --near_cache_bytes=$((64 << 20))
+  on_redis "paired-$round-redis-web-read-mostly" "$(allowed)" --target=redis \
+    --scenario=web-read-mostly
+done
+stop "$REDIS_PID"
+stop "$SESSIOND_PID"
 
 # --- memory and scale: web on a fresh sessiond holding 1 M (and, in full mode, 10 M) sessions ---
 mem_total=$(( $(awk '/^MemTotal/ { print $2 }' /proc/meminfo) * 1024 ))
