@@ -1,8 +1,8 @@
 // AsyncEchoServer: sessiond.bench.EchoService on gRPC's completion-queue async API, served by a
 // fixed set of threads that each poll a completion queue of their own and answer inline (no
 // hand-off between threads). The same parsing and serialization as EchoServiceImpl, so the two
-// differ only in the gRPC API. Register() before the builder starts; Run() after it started;
-// Shutdown() after grpc::Server::Shutdown().
+// differ only in the gRPC API. Construct before the builder starts the server; Run() after it
+// started; Shutdown() after grpc::Server::Shutdown().
 #ifndef SESSIOND_BENCH_ECHO_ECHO_ASYNC_SERVER_H_
 #define SESSIOND_BENCH_ECHO_ECHO_ASYNC_SERVER_H_
 
