@@ -162,15 +162,15 @@ for scenario in web get commit touch churn; do
 done
 # Automatic batching: web through the C++ client as one threaded web-tier process uses it (a
 # thread per request, one client on one connection), with its batching on, then off.
-loadgen sessiond-web-batched "$(allowed)" --scenario=web --target=client --channels=1
-loadgen sessiond-web-client "$(allowed)" --scenario=web --target=client --channels=1 \
-  --batching=false
+CLIENT_WEB=(--scenario=web --target=client --channels=1)
+loadgen sessiond-web-batched "$(allowed)" "${CLIENT_WEB[@]}"
+loadgen sessiond-web-client "$(allowed)" "${CLIENT_WEB[@]}" --batching=false
 # Near cache (issue 14, part 2): the read-mostly mix (80 % of requests only read, 20 % also
 # commit) through the same client, batching on, without a near cache, then with 64 MiB of one.
-loadgen sessiond-web-read-mostly "$(allowed)" --scenario=web-read-mostly --target=client \
-  --channels=1
-loadgen sessiond-web-read-mostly-cached "$(allowed)" --scenario=web-read-mostly --target=client \
-  --channels=1 --near_cache_bytes=$((64 << 20))
+CLIENT_READ_MOSTLY=(--scenario=web-read-mostly --target=client --channels=1)
+NEAR_CACHE=(--near_cache_bytes=$((64 << 20)))
+loadgen sessiond-web-read-mostly "$(allowed)" "${CLIENT_READ_MOSTLY[@]}"
+loadgen sessiond-web-read-mostly-cached "$(allowed)" "${CLIENT_READ_MOSTLY[@]}" "${NEAR_CACHE[@]}"
 half_rate=$(python3 -c "print(round($(field sessiond-web run.ops_per_s) / 2))")
 loadgen sessiond-web-open "$(allowed)" --scenario=web --rate="$half_rate"
 
@@ -224,10 +224,9 @@ on_redis() { PID=$REDIS_PID PORT=$REDIS_PORT loadgen "$@"; }
 for round in $(seq "$PAIRED_ROUNDS"); do
   on_sessiond "paired-$round-sessiond-web" "$(allowed)" --scenario=web
   on_redis "paired-$round-redis-web" "$(allowed)" --target=redis --scenario=web
-  on_sessiond "paired-$round-sessiond-web-batched" "$(allowed)" --scenario=web --target=client \
-    --channels=1
+  on_sessiond "paired-$round-sessiond-web-batched" "$(allowed)" "${CLIENT_WEB[@]}"
   on_sessiond "paired-$round-sessiond-web-read-mostly-cached" "$(allowed)" \
-    --scenario=web-read-mostly --target=client --channels=1 --near_cache_bytes=$((64 << 20))
+    "${CLIENT_READ_MOSTLY[@]}" "${NEAR_CACHE[@]}"
   on_redis "paired-$round-redis-web-read-mostly" "$(allowed)" --target=redis \
     --scenario=web-read-mostly
 done
