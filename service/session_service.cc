@@ -16,6 +16,7 @@
 #include "service/request_validation.h"
 #include "service/session_id.h"
 #include "service/status_convert.h"
+#include "storage/event_log.h"
 #include "storage/tenant_store.h"
 
 namespace sessiond::service {
@@ -229,7 +230,12 @@ grpc::ServerUnaryReactor* SessionServiceImpl::Serve(grpc::CallbackServerContext*
     }
     scope.ended_sessions = &ended_sessions;
     absl::Status status = ParseRequest(*raw_request, request);
-    if (status.ok()) status = (this->*handler)(scope, *request, response);
+    if (status.ok()) {
+      // The watchers of the call's events (near caches' invalidation streams) are woken once, as
+      // it ends: a Batch's invalidations go out in one message, not one write each.
+      storage::EventLog::DeferWakes wake_once;
+      status = (this->*handler)(scope, *request, response);
+    }
     status = Respond(*reactor, std::move(status), *response, raw_response);
     if (!ended_sessions.load(std::memory_order_relaxed)) {
       reactor->Finish(ToGrpcStatus(status));

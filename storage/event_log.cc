@@ -1,6 +1,7 @@
 #include "storage/event_log.h"
 
 #include <algorithm>
+#include <iterator>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -16,7 +17,17 @@ size_t EventBytes(const SessionEvent& event) {
   return bytes;
 }
 
+// The innermost DeferWakes scope alive on this thread, if any.
+thread_local EventLog::DeferWakes* deferring_scope = nullptr;
+
 }  // namespace
+
+EventLog::DeferWakes::DeferWakes() : outer_(deferring_scope) { deferring_scope = this; }
+
+EventLog::DeferWakes::~DeferWakes() {
+  deferring_scope = outer_;
+  WakeAll(std::move(waiters_));
+}
 
 EventLog::EventLog(size_t retention, uint64_t first_sequence)
     : retention_(std::max<size_t>(retention, 1)),
@@ -36,6 +47,10 @@ std::vector<std::shared_ptr<EventLog::Waiter>> EventLog::AppendLocked(SessionEve
 }
 
 void EventLog::WakeAll(std::vector<std::shared_ptr<Waiter>> waiters) {
+  if (deferring_scope != nullptr) {
+    std::move(waiters.begin(), waiters.end(), std::back_inserter(deferring_scope->waiters_));
+    return;
+  }
   for (const std::shared_ptr<Waiter>& waiter : waiters) waiter->Wake();
 }
 

@@ -8,7 +8,8 @@
 // event arrives, so an idle watcher costs a writer nothing but a check of an empty list.
 //
 // Thread-safe. Waiters are woken on the thread that recorded the event, after the log's lock is
-// released; Wake() must be quick and must not call back into the store.
+// released (or, inside a DeferWakes scope, when the scope ends); Wake() must be quick and must not
+// call back into the store.
 #ifndef SESSIOND_STORAGE_EVENT_LOG_H_
 #define SESSIOND_STORAGE_EVENT_LOG_H_
 
@@ -33,6 +34,23 @@ class EventLog {
    public:
     virtual ~Waiter() = default;
     virtual void Wake() = 0;
+  };
+
+  // While one lives on a thread, the waiters that the thread's Record and Append calls (on any log)
+  // would wake are woken when it ends instead: a call that records many events (a Batch) wakes
+  // each watcher once, after all of them, so a watcher sends them together. Scopes nest; the
+  // outermost one wakes. Must end on the thread that made it.
+  class DeferWakes {
+   public:
+    DeferWakes();
+    ~DeferWakes();
+    DeferWakes(const DeferWakes&) = delete;
+    DeferWakes& operator=(const DeferWakes&) = delete;
+
+   private:
+    friend class EventLog;
+    DeferWakes* const outer_;
+    std::vector<std::shared_ptr<Waiter>> waiters_;
   };
 
   // An empty log whose first event will be `first_sequence`, keeping the newest `retention` (≥ 1).
@@ -76,6 +94,7 @@ class EventLog {
   // Appends under the lock and takes the waiters to wake.
   std::vector<std::shared_ptr<Waiter>> AppendLocked(SessionEvent event)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Wakes `waiters`, or hands them to the thread's DeferWakes scope.
   static void WakeAll(std::vector<std::shared_ptr<Waiter>> waiters);
 
   const size_t retention_;

@@ -1,6 +1,9 @@
 #include "storage/event_log.h"
 
+#include <cstdint>
 #include <memory>
+#include <thread>
+#include <vector>
 
 #include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
@@ -70,6 +73,45 @@ TEST(EventLogTest, AWaiterIsWokenOnceAndCanBeCancelled) {
   log.Cancel(waiter.get());
   log.Record(Created("c"));
   EXPECT_EQ(waiter->wakes, 1);
+}
+
+// A waiter that notes the log's next sequence each time it is woken.
+struct WakeRecorder : EventLog::Waiter {
+  explicit WakeRecorder(const EventLog* log) : log(log) {}
+  void Wake() override { woken_at.push_back(log->next_sequence()); }
+  const EventLog* const log;
+  std::vector<uint64_t> woken_at;
+};
+
+TEST(EventLogTest, InsideDeferWakesAWaiterIsWokenOnceWhenTheOutermostScopeEnds) {
+  EventLog log(10);
+  auto waiter = std::make_shared<WakeRecorder>(&log);
+  ASSERT_TRUE(log.WaitFor(1, waiter));
+  {
+    EventLog::DeferWakes batch;
+    log.Record(Created("a"));
+    {
+      EventLog::DeferWakes nested;
+      log.Record(Created("b"));
+    }
+    EXPECT_THAT(waiter->woken_at, IsEmpty());
+    log.Record(Created("c"));
+    EXPECT_THAT(waiter->woken_at, IsEmpty());
+  }
+  EXPECT_THAT(waiter->woken_at, ElementsAre(4));  // once, with all three events in the log
+
+  ASSERT_TRUE(log.WaitFor(4, waiter));
+  log.Record(Created("d"));  // no scope: at once
+  EXPECT_THAT(waiter->woken_at, ElementsAre(4, 5));
+}
+
+TEST(EventLogTest, DeferWakesDefersOnlyItsOwnThreadsEvents) {
+  EventLog log(10);
+  auto waiter = std::make_shared<WakeRecorder>(&log);
+  ASSERT_TRUE(log.WaitFor(1, waiter));
+  EventLog::DeferWakes scope;
+  std::thread([&log] { log.Record(Created("a")); }).join();
+  EXPECT_THAT(waiter->woken_at, ElementsAre(2));
 }
 
 }  // namespace

@@ -104,6 +104,32 @@ TEST_F(InvalidationE2eTest, EveryChangeToEntriesOrIdIsSentAsItsHashAndVersion) {
                           Is(Expected{new_id, 4, false}), Is(Expected{new_id, 4, true})));
 }
 
+TEST_F(InvalidationE2eTest, ABatchsChangesAreSentTogetherInOneMessage) {
+  InvalidationStream stream(server_->NewChannel());
+  InvalidationStream::Granted started;
+  ASSERT_OK(stream.PingAndRead(1, &started));
+  std::vector<std::string> ids;
+  v1::BatchRequest batch;
+  for (int i = 0; i < 10; ++i) {
+    ids.push_back(Create());
+    v1::SetRequest* set = batch.add_operations()->mutable_set();
+    set->set_id(ids.back());
+    (*set->mutable_entries())["cart"] = testing::Text("value");
+  }
+  absl::StatusOr<v1::BatchResponse> applied = client_->Batch(batch);
+  ASSERT_OK(applied);
+  for (const v1::BatchResult& result : applied->results()) EXPECT_EQ(result.code(), 0);
+
+  InvalidationStream::Granted granted;
+  ASSERT_OK(stream.PingAndRead(2, &granted));
+  ASSERT_EQ(granted.invalidations.size(), ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    EXPECT_THAT(granted.invalidations[i], Is(Expected{ids[i], 2, false}));
+  }
+  // One write for the whole batch, not one per operation.
+  EXPECT_EQ(granted.invalidation_messages, 1);
+}
+
 TEST_F(InvalidationE2eTest, RevocationsAndExpiriesAreSentAsGone) {
   InvalidationStream stream(server_->NewChannel());
   InvalidationStream::Granted started;

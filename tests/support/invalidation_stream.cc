@@ -27,6 +27,7 @@ grpc::Status InvalidationStream::PingAndRead(uint64_t ping, Granted* granted) {
   Ping(ping);
   v1::InvalidationsResponse response;
   while (rpc_->Read(&response)) {
+    if (response.invalidations_size() > 0) ++granted->invalidation_messages;
     for (const v1::Invalidation& invalidation : response.invalidations()) {
       granted->invalidations.push_back(invalidation);
     }

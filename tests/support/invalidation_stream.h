@@ -25,6 +25,8 @@ class InvalidationStream {
   // What came before a grant, and the grant.
   struct Granted {
     std::vector<v1::Invalidation> invalidations;
+    // How many messages those invalidations came in.
+    int invalidation_messages = 0;
     v1::InvalidationsResponse grant;
   };
 
